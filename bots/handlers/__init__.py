@@ -1,0 +1,1 @@
+"""Command handlers. Each takes a `CommandRequest` and returns `Reply` values; none sends."""

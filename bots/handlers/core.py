@@ -1,0 +1,110 @@
+"""The commands every council has from day one: help, ping, status, whoami."""
+
+from __future__ import annotations
+
+import html
+import time
+
+from bots import __version__
+from bots.commands import CommandRequest, CommandSpec, Registry
+from bots.context import BotPresence
+from bots.ids import UserID
+from bots.message import Reply
+
+
+async def ping(request: CommandRequest) -> list[Reply]:
+    return [Reply.answering(request.message, f"pong ({request.bot.account.display_name})")]
+
+
+def make_help(registry: Registry) -> CommandSpec:
+    async def help_(request: CommandRequest) -> list[Reply]:
+        message = request.message
+        specs = registry.visible_to(
+            message.sender, message.sender_power, request.bot.settings.access
+        )
+        lines = [f"{spec.synopsis} — {spec.summary}" for spec in specs]
+        intro = (
+            f"{request.bot.account.display_name} commands (type them with !, / or //; "
+            "! works in every Element app):"
+        )
+        body = "\n".join([intro, *(f"• {line}" for line in lines)])
+        items = "".join(
+            f"<li><code>{html.escape(s.synopsis)}</code> — {html.escape(s.summary)}</li>"
+            for s in specs
+        )
+        return [Reply.answering(message, body, html=f"<p>{html.escape(intro)}</p><ul>{items}</ul>")]
+
+    return CommandSpec("help", "list the commands you may run", help_)
+
+
+async def whoami(request: CommandRequest) -> list[Reply]:
+    message = request.message
+    return [
+        Reply.answering(
+            message, f"You are {message.sender}, power level {message.sender_power} here."
+        )
+    ]
+
+
+def describe_uptime(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def describe_presence(presence: BotPresence | None, now: float, heartbeat: float) -> str:
+    """One status word per bot, judged from its last mark: a crashed bot goes stale."""
+    if presence is None:
+        return "never started"
+    if not presence.online:
+        return f"offline (stopped {describe_uptime(now - presence.heartbeat_at)} ago)"
+    silent = now - presence.heartbeat_at
+    if silent > 2.5 * heartbeat:
+        return f"not responding (last sign {describe_uptime(silent)} ago)"
+    where = f" on {presence.host}" if presence.host else ""
+    return f"online{where}, up {describe_uptime(now - presence.started_at)}, v{presence.version}"
+
+
+async def status(request: CommandRequest) -> list[Reply]:
+    bot = request.bot
+    now = time.time()
+    reachable = await bot.council.homeserver_reachable()
+    presences = await bot.council.presences() if reachable else {}
+    heartbeat = bot.settings.runtime.heartbeat_seconds
+    lines = [
+        f"Chavion {__version__} — homeserver {bot.settings.homeserver.server_name}: "
+        + ("reachable" if reachable else "NOT reachable"),
+        f"{bot.account.display_name} up {describe_uptime(now - bot.started_at)}",
+    ]
+    for account in bot.settings.accounts:
+        user_id = UserID(bot.settings.user_id(account))
+        state = describe_presence(presences.get(user_id), now, heartbeat)
+        lines.append(f"• {account.display_name} ({account.kind}): {state}")
+    return [Reply.answering(request.message, "\n".join(lines))]
+
+
+def coordinator_commands() -> Registry:
+    registry = Registry(
+        [
+            CommandSpec("ping", "check that the council answers", ping),
+            CommandSpec("status", "bots online, homeserver, uptime and version", status),
+            CommandSpec("whoami", "your user id and power level in this room", whoami),
+        ]
+    )
+    registry.add(make_help(registry))
+    return registry
+
+
+def bot_commands() -> Registry:
+    """What every other bot answers when it is addressed by name."""
+    registry = Registry([CommandSpec("ping", "check that this bot answers", ping)])
+    registry.add(make_help(registry))
+    return registry

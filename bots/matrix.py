@@ -1,0 +1,454 @@
+"""The one module that speaks nio: sync loop, event → `Message`, `Reply` → event.
+
+Design points, each from something measured or learned the hard way:
+- The sync position is saved in Chavion's store after each batch, and every event is
+  claimed there before it is handled, so a restart neither loses nor repeats an event.
+- The first sync of a new bot only sets the position: history from before it joined is
+  never answered. The first sync of every run asks for full state, because nio keeps no
+  room state (members, power levels) between runs.
+- Handlers run as tasks: a slow LLM or SSH call never stalls this bot's sync.
+- nio retries a down homeserver forever; its backoff is capped at
+  `runtime.max_backoff_seconds` so a bot is never deaf for a minute after a restart.
+- Replies carry a transaction id derived from the event they answer: a retried send, or
+  a re-run after a crash, never posts twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    MatrixRoom,
+    MegolmEvent,
+    RoomCreateEvent,
+    RoomGetStateError,
+    RoomMemberEvent,
+    RoomPutStateError,
+    RoomSendError,
+    SyncError,
+    SyncResponse,
+    WhoamiError,
+)
+
+from bots import __version__
+from bots.context import BotPresence
+from bots.errors import MatrixError
+from bots.ids import EventID, RoomID, UserID
+from bots.message import Mentions, Message, Reply, transaction_id
+from bots.provision import BOT_STATE_EVENT, Credentials, creators_are_privileged
+from bots.store import Store
+from bots.tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+
+CREATOR_POWER = 1000  # room v12+ creators outrank every numeric power level
+SENDERS_REMEMBERED = 4000
+SYNC_FILTER: dict[str, Any] = {
+    "room": {"timeline": {"limit": 100}},
+    "presence": {"not_types": ["*"]},
+}
+
+MessageHandler = Callable[[Message], Awaitable[list[Reply]]]
+InvitePolicy = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class BotConnection:
+    name: str
+    homeserver_url: str
+    credentials: Credentials
+    crypto_store: Path
+    council_room: RoomID
+    max_backoff_seconds: float = 3.0
+    sync_timeout_ms: int = 30_000
+    heartbeat_seconds: int = 600
+
+
+class MatrixBot:
+    """One bot account's life on Matrix. Also the `CouncilView` its handlers see."""
+
+    def __init__(
+        self,
+        connection: BotConnection,
+        store: Store,
+        on_message: MessageHandler,
+        accept_invite_from: InvitePolicy,
+    ) -> None:
+        self.connection = connection
+        self.user_id = connection.credentials.user_id
+        self._store = store
+        self._on_message = on_message
+        self._accept_invite_from = accept_invite_from
+        self._senders: OrderedDict[str, str] = OrderedDict()
+        self._creators: dict[str, set[str]] = {}
+        self._work = TaskGroup(connection.name)
+        self.synced = asyncio.Event()
+        self.started_at = time.time()
+        self.handled = 0
+        connection.crypto_store.mkdir(parents=True, exist_ok=True)
+        self._client = AsyncClient(
+            connection.homeserver_url,
+            connection.credentials.user_id,
+            device_id=connection.credentials.device_id,
+            store_path=str(connection.crypto_store),
+            config=AsyncClientConfig(
+                encryption_enabled=True,
+                store_sync_tokens=False,
+                max_timeout_retry_wait_time=connection.max_backoff_seconds,
+                backoff_factor=0.25,
+            ),
+        )
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync until `stop` is set, then let replies in flight finish and mark offline."""
+        creds = self.connection.credentials
+        self._client.restore_login(creds.user_id, creds.device_id, creds.access_token)
+        heartbeat: asyncio.Task[None] | None = None
+        try:
+            await self._crypto_housekeeping()
+            token = await self._store.sync_token(self.connection.name)
+            first_ever = token is None
+            token = await self._sync_once(token, full_state=True, dispatch=not first_ever)
+            if token is None:
+                return
+            self.synced.set()
+            try:
+                await self._mark_presence(online=True)
+            except MatrixError as exc:
+                log.warning("%s: %s", self.connection.name, exc)
+            heartbeat = asyncio.create_task(self._heartbeat(stop))
+            while not stop.is_set():
+                next_token = await self._sync_once(
+                    token, full_state=False, dispatch=True, stop=stop
+                )
+                if next_token is None:
+                    break
+                token = next_token
+        finally:
+            if heartbeat:
+                heartbeat.cancel()
+            await self._work.drain(timeout=20)
+            if self.synced.is_set():
+                try:
+                    await asyncio.wait_for(self._mark_presence(online=False), 5)
+                except (TimeoutError, MatrixError) as exc:
+                    log.warning("%s could not mark itself offline: %s", self.connection.name, exc)
+            await self._client.close()
+
+    async def _sync_once(
+        self,
+        token: str | None,
+        *,
+        full_state: bool,
+        dispatch: bool,
+        stop: asyncio.Event | None = None,
+    ) -> str | None:
+        """One /sync; returns the next position, or None when asked to stop."""
+        timeout = 0 if full_state else self.connection.sync_timeout_ms
+        sync = asyncio.ensure_future(
+            self._client.sync(
+                timeout=timeout, since=token, full_state=full_state, sync_filter=SYNC_FILTER
+            )
+        )
+        if stop is not None:
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if not sync.done():
+                sync.cancel()
+                return None
+        response = await sync
+        if isinstance(response, SyncError):
+            if response.status_code == "M_UNKNOWN_TOKEN":
+                raise MatrixError(
+                    f"{self.user_id}: the homeserver rejected the access token; "
+                    "run `chavion up` again to renew it"
+                )
+            log.warning("%s sync failed: %s; retrying", self.connection.name, response.message)
+            await asyncio.sleep(self.connection.max_backoff_seconds)
+            return token
+        assert isinstance(response, SyncResponse)
+        await self._crypto_housekeeping()
+        await self._handle_invites(response)
+        self._note_creators(response)
+        if dispatch:
+            await self._dispatch_timelines(response)
+        await self._store.save_sync_token(self.connection.name, response.next_batch)
+        return str(response.next_batch)
+
+    async def _crypto_housekeeping(self) -> None:
+        """What nio's sync_forever would do: keys up, keys queried, sessions claimed."""
+        client = self._client
+        if client.olm is None:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    # ---- incoming ----------------------------------------------------------------------
+
+    async def _handle_invites(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            inviter = next(
+                (
+                    e.sender
+                    for e in info.invite_state
+                    if isinstance(e, InviteMemberEvent)
+                    and e.state_key == self.user_id
+                    and e.membership == "invite"
+                ),
+                None,
+            )
+            if inviter and self._accept_invite_from(inviter):
+                result = await self._client.join(room_id)
+                if isinstance(result, JoinError):
+                    log.warning("%s could not join %s: %s", self.user_id, room_id, result.message)
+                else:
+                    log.info("%s joined %s on %s's invite", self.user_id, room_id, inviter)
+            else:
+                log.info("%s refuses an invite to %s from %s", self.user_id, room_id, inviter)
+                await self._client.room_leave(room_id)
+
+    def _note_creators(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.join.items():
+            for event in [*info.state, *info.timeline.events]:
+                if isinstance(event, RoomCreateEvent):
+                    content = event.source.get("content", {})
+                    extra = content.get("additional_creators", [])
+                    self._creators[room_id] = {event.sender, *extra}
+
+    async def _dispatch_timelines(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.join.items():
+            room = self._client.rooms.get(room_id)
+            if room is None:
+                continue
+            events = list(info.timeline.events)
+            start = self._after_own_join(events)
+            for event in events[start:]:
+                sender = getattr(event, "sender", None)
+                event_id = getattr(event, "event_id", None)
+                if sender and event_id:
+                    self._remember_sender(event_id, sender)
+                if isinstance(event, MegolmEvent):
+                    log.warning(
+                        "%s cannot decrypt %s from %s (no session key yet)",
+                        self.connection.name,
+                        event.event_id,
+                        event.sender,
+                    )
+                    continue
+                message = self._to_message(event, room)
+                if message is None:
+                    continue
+                if not await self._store.claim_event(
+                    self.connection.name, message.event_id, room_id
+                ):
+                    continue
+                self._work.spawn(self._handle(message), f"handle {message.event_id}")
+
+    def _after_own_join(self, events: list[Any]) -> int:
+        """Index just after this bot's own join in the batch: earlier events are history."""
+        start = 0
+        for index, event in enumerate(events):
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ):
+                start = index + 1
+        return start
+
+    def _remember_sender(self, event_id: str, sender: str) -> None:
+        self._senders[event_id] = sender
+        self._senders.move_to_end(event_id)
+        while len(self._senders) > SENDERS_REMEMBERED:
+            self._senders.popitem(last=False)
+
+    def _to_message(self, event: Any, room: MatrixRoom) -> Message | None:
+        source = getattr(event, "source", None)
+        if not isinstance(source, dict) or source.get("type") != "m.room.message":
+            return None
+        content = source.get("content") or {}
+        if not isinstance(content, dict) or not isinstance(content.get("body"), str):
+            return None
+        relates = content.get("m.relates_to") or {}
+        thread_root = replaces = reply_to = None
+        if relates.get("rel_type") == "m.thread":
+            thread_root = relates.get("event_id")
+        elif relates.get("rel_type") == "m.replace":
+            replaces = relates.get("event_id")
+        in_reply = (relates.get("m.in_reply_to") or {}).get("event_id")
+        if in_reply and not (thread_root and relates.get("is_falling_back")):
+            reply_to = in_reply
+        mentions = None
+        if isinstance(content.get("m.mentions"), dict):
+            raw = content["m.mentions"]
+            mentions = Mentions(
+                user_ids=tuple(UserID(u) for u in raw.get("user_ids", []) if isinstance(u, str)),
+                room=raw.get("room") is True,
+            )
+        formatted = (
+            content.get("formatted_body")
+            if content.get("format") == "org.matrix.custom.html"
+            else None
+        )
+        sender = str(source["sender"])
+        return Message(
+            room_id=RoomID(room.room_id),
+            event_id=EventID(str(source["event_id"])),
+            sender=UserID(sender),
+            body=content["body"],
+            formatted_body=formatted if isinstance(formatted, str) else None,
+            msgtype=str(content.get("msgtype", "m.text")),
+            mentions=mentions,
+            thread_root=EventID(thread_root) if thread_root else None,
+            reply_to=EventID(reply_to) if reply_to else None,
+            reply_to_sender=(
+                UserID(self._senders[reply_to]) if reply_to and reply_to in self._senders else None
+            ),
+            replaces=EventID(replaces) if replaces else None,
+            timestamp_ms=int(source.get("origin_server_ts", 0)),
+            sender_power=self._power_of(room, sender),
+            is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
+            encrypted=room.encrypted,
+        )
+
+    def _power_of(self, room: MatrixRoom, user_id: str) -> int:
+        if creators_are_privileged(room.room_version) and user_id in self._creators.get(
+            room.room_id, set()
+        ):
+            return CREATOR_POWER
+        return int(room.power_levels.get_user_level(user_id))
+
+    async def _handle(self, message: Message) -> None:
+        try:
+            replies = await self._on_message(message)
+            for reply in replies:
+                await self.send(reply)
+            self.handled += 1
+        except Exception:
+            log.exception("%s failed to handle %s", self.connection.name, message.event_id)
+
+    # ---- outgoing ----------------------------------------------------------------------
+
+    async def send(self, reply: Reply) -> EventID:
+        content = reply_content(reply)
+        response = await self._client.room_send(
+            reply.room_id,
+            "m.room.message",
+            content,
+            tx_id=transaction_id(self.user_id, reply.key) if reply.key else None,
+            ignore_unverified_devices=True,
+        )
+        if isinstance(response, RoomSendError):
+            raise MatrixError(
+                f"{self.user_id} could not send to {reply.room_id}: {response.message}"
+            )
+        event_id = str(response.event_id)
+        self._remember_sender(event_id, self.user_id)
+        return EventID(event_id)
+
+    # ---- CouncilView --------------------------------------------------------------------
+
+    async def homeserver_reachable(self) -> bool:
+        try:
+            response = await asyncio.wait_for(self._client.whoami(), 3)
+        except TimeoutError:
+            return False
+        return not isinstance(response, WhoamiError)
+
+    async def presences(self) -> dict[UserID, BotPresence]:
+        response = await self._client.room_get_state(self.connection.council_room)
+        if isinstance(response, RoomGetStateError):
+            raise MatrixError(f"cannot read the council's state: {response.message}")
+        found: dict[UserID, BotPresence] = {}
+        for event in response.events:
+            if event.get("type") != BOT_STATE_EVENT:
+                continue
+            content = event.get("content") or {}
+            user = UserID(str(event.get("state_key", "")))
+            found[user] = BotPresence(
+                user_id=user,
+                online=content.get("online") is True,
+                version=str(content.get("version", "")),
+                host=str(content.get("host", "")),
+                pid=int(content.get("pid", 0)),
+                started_at=int(content.get("started_at", 0)) / 1000,
+                heartbeat_at=int(content.get("heartbeat_at", 0)) / 1000,
+            )
+        return found
+
+    async def _mark_presence(self, *, online: bool) -> None:
+        content = {
+            "online": online,
+            "version": __version__,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            # Canonical JSON has no floats: times travel as whole milliseconds.
+            "started_at": int(self.started_at * 1000),
+            "heartbeat_at": int(time.time() * 1000),
+        }
+        response = await self._client.room_put_state(
+            self.connection.council_room, BOT_STATE_EVENT, content, state_key=self.user_id
+        )
+        if isinstance(response, RoomPutStateError):
+            raise MatrixError(f"cannot mark {self.user_id} in the council: {response.message}")
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.connection.heartbeat_seconds)
+            except TimeoutError:
+                try:
+                    await self._mark_presence(online=True)
+                except MatrixError as exc:
+                    log.warning("heartbeat of %s failed: %s", self.connection.name, exc)
+
+
+def reply_content(reply: Reply) -> dict[str, Any]:
+    """The event content for a reply: threads kept, mentions explicit, edits in full."""
+    content: dict[str, Any] = {
+        "msgtype": "m.notice" if reply.notice else "m.text",
+        "body": reply.body,
+        "m.mentions": {"user_ids": list(reply.mention)},
+    }
+    if reply.html is not None:
+        content["format"] = "org.matrix.custom.html"
+        content["formatted_body"] = reply.html
+    if reply.replaces is not None:
+        new_content = dict(content)
+        content["body"] = "* " + reply.body
+        if reply.html is not None:
+            content["formatted_body"] = "* " + reply.html
+        content["m.new_content"] = new_content
+        content["m.relates_to"] = {"rel_type": "m.replace", "event_id": reply.replaces}
+    elif reply.thread_root is not None:
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": reply.thread_root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": reply.reply_to or reply.thread_root},
+        }
+    elif reply.reply_to is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply.reply_to}}
+    return content

@@ -1,0 +1,416 @@
+"""Chavion's configuration: one YAML file, validated at start into frozen values.
+
+Secrets never live in the file: it names environment variables, read when needed.
+Relative paths resolve against the config file's folder, so the file can move with its data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from bots.config_reader import Node
+from bots.errors import ConfigError
+from bots.ids import UserID, user_id_for
+
+PROVIDERS = ("openai", "anthropic", "gemini", "openai-compatible")
+ROLES = ("cognitive", "thinking", "judging", "executing", "evolving")
+CONFIG_ENV = "CHAVION_CONFIG"
+DATA_DIR_ENV = "CHAVION_DATA_DIR"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = REPO_ROOT / "config" / "chavion.example.yaml"
+DEFAULT_CONFIG = REPO_ROOT / "config" / "chavion.yaml"
+
+BotKind = Literal["coordinator", "executor", "agent"]
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    engine: Literal["sqlite", "postgres"] = "sqlite"
+    host: str = "localhost"
+    port: int = 5432
+    user: str = "synapse"
+    password_env: str | None = None
+    name: str = "synapse"
+
+
+@dataclass(frozen=True)
+class HomeserverSettings:
+    server_name: str = "localhost"
+    bind_address: str = "127.0.0.1"
+    port: int = 8008
+    public_base_url: str | None = None
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    federation: bool = False
+    registration_secret_env: str | None = None
+    bcrypt_rounds: int = 12
+    relaxed_rate_limits: bool = False
+    start: bool = True
+
+    @property
+    def client_url(self) -> str:
+        """Where Chavion itself talks to Synapse (always the local listener)."""
+        host = "127.0.0.1" if self.bind_address in ("0.0.0.0", "::") else self.bind_address
+        return f"http://{host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """What a person types into Element."""
+        return self.public_base_url or self.client_url
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """A Matrix account Chavion registers and runs: the coordinator, the executor or an agent."""
+
+    name: str
+    kind: BotKind
+    localpart: str
+    display_name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    daily_tokens: int | None = None
+    daily_cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    account: AccountSettings
+    provider: str
+    model: str
+    role: str
+    persona: Path
+    api_key_env: str | None = None
+    base_url: str | None = None
+    temperature: float | None = None
+    max_tokens: int = 1024
+    streaming: bool = True
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+
+    @property
+    def name(self) -> str:
+        return self.account.name
+
+    @property
+    def has_credentials(self) -> bool:
+        """Local models need no key; hosted ones need the named variable set."""
+        if self.api_key_env is None:
+            return self.provider == "openai-compatible"
+        return bool(os.environ.get(self.api_key_env))
+
+
+@dataclass(frozen=True)
+class MasterSettings:
+    localpart: str = "master"
+    display_name: str = "Master"
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class CouncilSettings:
+    alias: str = "council"
+    name: str = "Chavion Council"
+    topic: str = (
+        "The council: address an agent by name, or everyone with 얘들아. !help for commands."
+    )
+    encrypted: bool = True
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """Who may run a command: not denied, matching an allowed glob, with enough power."""
+
+    allow: tuple[str, ...] = ("*",)
+    deny: tuple[str, ...] = ()
+    min_power: int = 0
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    default: AccessRule = field(default_factory=AccessRule)
+    commands: Mapping[str, AccessRule] = field(default_factory=dict)
+    invites_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    heartbeat_seconds: int = 600
+    max_backoff_seconds: float = 3.0
+    sync_timeout_ms: int = 30_000
+    broadcast_words: tuple[str, ...] = ("everyone", "all", "얘들아", "다들", "@room")
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: Path
+    data_dir: Path
+    timezone: str
+    homeserver: HomeserverSettings
+    master: MasterSettings
+    council: CouncilSettings
+    coordinator: AccountSettings
+    executor: AccountSettings
+    agents: tuple[AgentSettings, ...]
+    access: AccessSettings
+    runtime: RuntimeSettings
+
+    @property
+    def accounts(self) -> tuple[AccountSettings, ...]:
+        """Every bot account, coordinator first: the order bots start and are listed in."""
+        return (self.coordinator, self.executor, *(a.account for a in self.agents))
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if name in (account.name, account.localpart):
+                return account
+        names = ", ".join(a.name for a in self.accounts)
+        raise ConfigError(f"no bot named {name!r}; configured bots: {names}")
+
+    def user_id(self, account: AccountSettings | MasterSettings) -> UserID:
+        return user_id_for(account.localpart, self.homeserver.server_name)
+
+    @property
+    def master_user_id(self) -> UserID:
+        return self.user_id(self.master)
+
+    @property
+    def council_alias(self) -> str:
+        return f"#{self.council.alias}:{self.homeserver.server_name}"
+
+
+def find_config_path(explicit: str | None = None) -> Path:
+    """--config wins, then $CHAVION_CONFIG, then config/chavion.yaml, then the example."""
+    for candidate in (explicit, os.environ.get(CONFIG_ENV)):
+        if candidate:
+            return Path(candidate).expanduser().resolve()
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else EXAMPLE_CONFIG
+
+
+def load_settings(path: Path) -> Settings:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    return parse_settings(data, path)
+
+
+def parse_settings(data: object, source: Path) -> Settings:
+    root = Node(data)
+    base = source.parent
+    data_dir = os.environ.get(DATA_DIR_ENV) or root.get("data_dir", str, "../.data")
+    homeserver = _homeserver(root.child("homeserver"))
+    master = _master(root.child("master"))
+    bots = root.child("bots")
+    coordinator = _account(bots.child("coordinator"), "coordinator", "coordinator", "Chavion")
+    executor = _account(bots.child("executor"), "executor", "executor", "Executor")
+    bots.reject_unknown()
+    agents = tuple(_agent(node, base) for node in root.children("agents"))
+    settings = Settings(
+        source=source,
+        data_dir=(base / data_dir).resolve(),
+        timezone=root.get("timezone", str, "Asia/Seoul"),
+        homeserver=homeserver,
+        master=master,
+        council=_council(root.child("council")),
+        coordinator=coordinator,
+        executor=executor,
+        agents=agents,
+        access=_access(root.child("access")),
+        runtime=_runtime(root.child("runtime")),
+    )
+    root.reject_unknown()
+    _check_unique_accounts(settings)
+    return settings
+
+
+def _homeserver(node: Node) -> HomeserverSettings:
+    port = node.get("port", int, 8008)
+    if not 0 < port < 65536:
+        raise node.error("port", f"{port} is not a TCP port (1-65535)")
+    rounds = node.get("bcrypt_rounds", int, 12)
+    if not 4 <= rounds <= 31:
+        raise node.error("bcrypt_rounds", "must be between 4 and 31")
+    public = node.optional("public_base_url", str)
+    if public is not None and not public.startswith(("http://", "https://")):
+        raise node.error("public_base_url", "must start with https:// (or http:// for testing)")
+    settings = HomeserverSettings(
+        server_name=node.get("server_name", str, "localhost"),
+        bind_address=node.get("bind_address", str, "127.0.0.1"),
+        port=port,
+        public_base_url=public,
+        database=_database(node.child("database")),
+        federation=node.get("federation", bool, False),
+        registration_secret_env=node.optional("registration_secret_env", str),
+        bcrypt_rounds=rounds,
+        relaxed_rate_limits=node.get("relaxed_rate_limits", bool, False),
+        start=node.get("start", bool, True),
+    )
+    node.reject_unknown()
+    return settings
+
+
+def _database(node: Node) -> DatabaseSettings:
+    engine = node.choice("engine", ("sqlite", "postgres"), "sqlite")
+    settings = DatabaseSettings(
+        engine="postgres" if engine == "postgres" else "sqlite",
+        host=node.get("host", str, "localhost"),
+        port=node.get("port", int, 5432),
+        user=node.get("user", str, "synapse"),
+        password_env=node.optional("password_env", str),
+        name=node.get("name", str, "synapse"),
+    )
+    if settings.engine == "postgres" and settings.password_env is None:
+        raise node.error("password_env", "is required with engine: postgres")
+    node.reject_unknown()
+    return settings
+
+
+def _master(node: Node) -> MasterSettings:
+    settings = MasterSettings(
+        localpart=_localpart(node, "master"),
+        display_name=node.get("display_name", str, "Master"),
+        password_env=node.optional("password_env", str),
+    )
+    node.reject_unknown()
+    return settings
+
+
+def _account(node: Node, name: str, kind: BotKind, display: str) -> AccountSettings:
+    settings = AccountSettings(
+        name=name,
+        kind=kind,
+        localpart=_localpart(node, name),
+        display_name=node.get("display_name", str, display),
+        aliases=node.strings("aliases"),
+    )
+    node.reject_unknown()
+    return settings
+
+
+def _agent(node: Node, base: Path) -> AgentSettings:
+    name = node.require("name", str)
+    if not name.isidentifier():
+        raise node.error("name", f"{name!r} must be a single word (letters, digits, _)")
+    provider = node.choice("provider", PROVIDERS)
+    budget = node.child("budget")
+    persona = node.get("persona", str, "prompts/agent.md.j2")
+    persona_path = (base / persona).resolve()
+    if not persona_path.is_file():
+        raise node.error("persona", f"no template file at {persona_path}")
+    settings = AgentSettings(
+        account=AccountSettings(
+            name=name,
+            kind="agent",
+            localpart=_localpart(node, name),
+            display_name=node.get("display_name", str, name.capitalize()),
+            aliases=node.strings("aliases"),
+        ),
+        provider=provider,
+        model=node.require("model", str),
+        role=node.get("role", str, "thinking"),
+        persona=persona_path,
+        api_key_env=node.optional("api_key_env", str),
+        base_url=node.optional("base_url", str),
+        temperature=node.optional("temperature", float),
+        max_tokens=node.get("max_tokens", int, 1024),
+        streaming=node.get("streaming", bool, True),
+        budget=BudgetSettings(
+            daily_tokens=budget.optional("daily_tokens", int),
+            daily_cost_usd=budget.optional("daily_cost_usd", float),
+        ),
+    )
+    budget.reject_unknown()
+    if provider in ("openai", "anthropic", "gemini") and settings.api_key_env is None:
+        raise node.error("api_key_env", f"is required for provider {provider!r}")
+    if provider == "openai-compatible" and settings.base_url is None:
+        raise node.error("base_url", "is required for provider 'openai-compatible'")
+    node.reject_unknown()
+    return settings
+
+
+def _council(node: Node) -> CouncilSettings:
+    defaults = CouncilSettings()
+    alias = node.get("alias", str, defaults.alias).lstrip("#").split(":", 1)[0]
+    settings = CouncilSettings(
+        alias=alias,
+        name=node.get("name", str, defaults.name),
+        topic=node.get("topic", str, defaults.topic),
+        encrypted=node.get("encrypted", bool, True),
+    )
+    node.reject_unknown()
+    return settings
+
+
+def _access(node: Node) -> AccessSettings:
+    settings = AccessSettings(
+        default=_rule(node.child("default"), AccessRule()),
+        commands={
+            name: _rule(rule, AccessRule()) for name, rule in node.mapping("commands").items()
+        },
+        invites_from=node.strings("invites_from"),
+    )
+    node.reject_unknown()
+    return settings
+
+
+def _rule(node: Node, base: AccessRule) -> AccessRule:
+    rule = AccessRule(
+        allow=node.strings("allow", base.allow),
+        deny=node.strings("deny", base.deny),
+        min_power=node.get("min_power", int, base.min_power),
+    )
+    node.reject_unknown()
+    return rule
+
+
+def _runtime(node: Node) -> RuntimeSettings:
+    defaults = RuntimeSettings()
+    settings = RuntimeSettings(
+        heartbeat_seconds=node.get("heartbeat_seconds", int, defaults.heartbeat_seconds),
+        max_backoff_seconds=node.get("max_backoff_seconds", float, defaults.max_backoff_seconds),
+        sync_timeout_ms=node.get("sync_timeout_ms", int, defaults.sync_timeout_ms),
+        broadcast_words=node.strings("broadcast_words", defaults.broadcast_words),
+    )
+    if settings.heartbeat_seconds < 10:
+        raise node.error("heartbeat_seconds", "must be at least 10")
+    if not 0.1 <= settings.max_backoff_seconds <= 60:
+        raise node.error("max_backoff_seconds", "must be between 0.1 and 60")
+    node.reject_unknown()
+    return settings
+
+
+def _localpart(node: Node, default: str) -> str:
+    value = node.get("localpart", str, default)
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789._=-/")
+    if not value or not set(value) <= allowed:
+        raise node.error(
+            "localpart", f"{value!r} is not a valid Matrix localpart (use a-z, 0-9, ._=-/)"
+        )
+    return value
+
+
+def _check_unique_accounts(settings: Settings) -> None:
+    seen: dict[str, str] = {settings.master.localpart: "master.localpart"}
+    for index, account in enumerate(settings.accounts):
+        where = (
+            f"bots.{account.name}.localpart"
+            if account.kind != "agent"
+            else f"agents[{index - 2}].localpart"
+        )
+        if account.localpart in seen:
+            raise ConfigError(
+                f"{where}: {account.localpart!r} is already used by {seen[account.localpart]}"
+            )
+        seen[account.localpart] = where

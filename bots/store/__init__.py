@@ -1,0 +1,106 @@
+"""Chavion's own database (SQLite through aiosqlite). The only place that holds SQL.
+
+Migrations run in order, each in one transaction with its version bump, so a crash
+mid-upgrade leaves a known version; a database newer than this code is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+from bots.errors import StoreError
+from bots.store.migrations import STEPS
+
+HANDLED_EVENTS_KEPT_SECONDS = 14 * 24 * 3600
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA synchronous=NORMAL")
+        except aiosqlite.Error as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        store = cls(db)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self) -> None:
+        current = await self.schema_version()
+        latest = STEPS[-1][0]
+        if current > latest:
+            raise StoreError(
+                f"the store is at schema version {current}, newer than this Chavion knows "
+                f"({latest}); upgrade Chavion instead of running an older one on it"
+            )
+        for version, sql in STEPS:
+            if version <= current:
+                continue
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, sql.split(";")):
+                    await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version={version}")
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def sync_token(self, bot: str) -> str | None:
+        async with self._db.execute(
+            "SELECT next_batch FROM sync_state WHERE bot = ?", (bot,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    async def save_sync_token(self, bot: str, next_batch: str) -> None:
+        await self._db.execute(
+            "INSERT INTO sync_state (bot, next_batch, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (bot) DO UPDATE SET next_batch = excluded.next_batch, "
+            "updated_at = excluded.updated_at",
+            (bot, next_batch, time.time()),
+        )
+
+    async def claim_event(self, bot: str, event_id: str, room_id: str) -> bool:
+        """True the first time a bot sees an event; false on every replay after that."""
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO handled_events (bot, event_id, room_id, handled_at) "
+            "VALUES (?, ?, ?, ?)",
+            (bot, event_id, room_id, time.time()),
+        )
+        return cursor.rowcount == 1
+
+    async def forget_old_events(self, now: float | None = None) -> int:
+        cutoff = (now or time.time()) - HANDLED_EVENTS_KEPT_SECONDS
+        cursor = await self._db.execute(
+            "DELETE FROM handled_events WHERE handled_at < ?", (cutoff,)
+        )
+        return cursor.rowcount

@@ -1,0 +1,9 @@
+"""The bridge's one exception family: library errors are converted at the edge into these."""
+
+
+class BridgeError(Exception):
+    """Base of every error raised by the bridge package."""
+
+
+class ProviderError(BridgeError):
+    """An LLM provider failed; the message is fit to show in the room."""

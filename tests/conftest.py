@@ -1,0 +1,46 @@
+"""Shared fixtures: one real Synapse for the whole session, a coordinator, the master.
+
+Integration tests run against a homeserver that Chavion's own provisioning code sets up,
+on a free loopback port in a temp dir; nothing in them is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.support.person import Person
+
+
+@pytest.fixture(scope="session")
+async def council(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ThrowawayCouncil]:
+    started = await ThrowawayCouncil.start(tmp_path_factory.mktemp("council"))
+    yield started
+    await started.stop()
+
+
+@pytest.fixture(scope="session")
+async def coordinator(council: ThrowawayCouncil) -> AsyncIterator[InProcessBots]:
+    bots = await InProcessBots.start(council.settings, ["coordinator"])
+    yield bots
+    await bots.stop()
+
+
+@pytest.fixture(scope="session")
+async def master(
+    council: ThrowawayCouncil, coordinator: InProcessBots, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Person]:
+    creds = council.provisioned.master
+    person = await Person.login(
+        council.url, creds.user_id, creds.password, tmp_path_factory.mktemp("master-store")
+    )
+    yield person
+    await person.close()
+
+
+@pytest.fixture
+def person_store(tmp_path: Path) -> Path:
+    return tmp_path / "person-store"

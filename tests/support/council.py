@@ -1,0 +1,169 @@
+"""A throw-away council for integration tests, built with Chavion's own provisioning code.
+
+`ThrowawayCouncil` starts a real Synapse (SQLite, loopback, free port) in a temp dir, registers
+the accounts and creates the room exactly as `chavion up` does, and hands tests what they
+need to act as the master or to start bots in this process or in their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from bots.admin_api import HomeserverApi
+from bots.data_dir import DataDir
+from bots.homeserver import SynapseProcess, free_port
+from bots.homeserver_config import write_synapse_config
+from bots.provision import Provisioned, Provisioner
+from bots.runtime import BotRunner
+from bots.settings import EXAMPLE_CONFIG, Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict[str, Any]:
+    """The shipped example, trimmed to a small team and made fast for a test server."""
+    config = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    config["data_dir"] = str(data_dir)
+    config["homeserver"].update(port=port, bcrypt_rounds=4, relaxed_rate_limits=True)
+    config["council"]["encrypted"] = encrypted
+    agents = {a["name"]: a for a in config["agents"]}
+    config["agents"] = [agents["claude"], agents["gpt"], agents["gemini"]]
+    for agent in config["agents"]:
+        agent["persona"] = str(REPO / "config" / agent["persona"])
+    config["runtime"].update(max_backoff_seconds=0.5, sync_timeout_ms=10_000)
+    return dict(config)
+
+
+@dataclass
+class ThrowawayCouncil:
+    root: Path
+    settings: Settings
+    config_path: Path
+    synapse: SynapseProcess
+    provisioned: Provisioned
+    secret: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.settings.homeserver.client_url
+
+    @property
+    def data(self) -> DataDir:
+        return DataDir(self.settings.data_dir)
+
+    @property
+    def council_room(self) -> str:
+        return self.provisioned.council.room_id
+
+    def user_id(self, name: str) -> str:
+        return self.settings.user_id(self.settings.account(name))
+
+    @classmethod
+    async def start(cls, root: Path, *, encrypted: bool = True) -> ThrowawayCouncil:
+        port = free_port()
+        config_path = root / "chavion.yaml"
+        config_path.write_text(
+            yaml.safe_dump(
+                council_config(root / "data", port, encrypted=encrypted), allow_unicode=True
+            ),
+            encoding="utf-8",
+        )
+        settings = load_settings(config_path)
+        data = DataDir(settings.data_dir)
+        files = write_synapse_config(settings.homeserver, data)
+        synapse = SynapseProcess(
+            files.config,
+            settings.homeserver.client_url,
+            "127.0.0.1",
+            port,
+            data.synapse / "stdout.log",
+        )
+        await synapse.start()
+        provisioned = await cls.provision_with(settings, files.registration_secret)
+        return cls(root, settings, config_path, synapse, provisioned, files.registration_secret)
+
+    @staticmethod
+    async def provision_with(settings: Settings, secret: str) -> Provisioned:
+        async with aiohttp.ClientSession() as session:
+            api = HomeserverApi(session, settings.homeserver.client_url)
+            return await Provisioner(settings, api, secret, DataDir(settings.data_dir)).run()
+
+    async def register_user(self, localpart: str, password: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            await HomeserverApi(session, self.url).register(self.secret, localpart, password)
+
+    async def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        await self.synapse.stop()
+
+    # ---- bots --------------------------------------------------------------------------
+
+    def bot_process(self, name: str) -> BotProcess:
+        """`chavion bot NAME` in its own process, as a bot on another machine would run."""
+        log = (self.root / f"bot-{name}-{time.monotonic_ns()}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bots", "-v", "--config", str(self.config_path), "bot", name],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.processes.append(process)
+        return BotProcess(name, process)
+
+
+@dataclass
+class BotProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+
+    async def online(self, timeout: float = 60) -> None:
+        """Wait for the line the bot prints once it has synced."""
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), timeout)
+        assert b"is online" in line, f"{self.name} printed {line!r} (exit {self.process.poll()})"
+
+    async def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.process.wait, 30)
+
+
+@dataclass
+class InProcessBots:
+    """Bots run on this event loop, as `chavion up` runs them."""
+
+    runner: BotRunner
+    stop_event: asyncio.Event
+    task: asyncio.Task[None]
+
+    @classmethod
+    async def start(cls, settings: Settings, names: Sequence[str]) -> InProcessBots:
+        runner = BotRunner(settings, names)
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(runner.run(stop, ready))
+        waiter = asyncio.create_task(ready.wait())
+        await asyncio.wait({task, waiter}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()
+        assert ready.is_set(), f"bots {names} did not sync in time"
+        return cls(runner, stop, task)
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        await asyncio.wait_for(self.task, 30)

@@ -1,0 +1,223 @@
+"""A person in Element, played by a plain nio client: logs in, talks, and watches replies.
+
+Encryption is on, as in Element: it uploads keys, shares room keys with the bots' devices
+and decrypts what they send back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomSendResponse,
+    SyncResponse,
+)
+
+
+@dataclass(frozen=True)
+class Seen:
+    room_id: str
+    event_id: str
+    sender: str
+    content: dict[str, Any]
+    received_at: float
+
+    @property
+    def body(self) -> str:
+        return str(self.content.get("body", ""))
+
+    @property
+    def in_reply_to(self) -> str | None:
+        relates = self.content.get("m.relates_to") or {}
+        return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+class Person:
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        self.seen: list[Seen] = []
+        self.undecryptable = 0
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    @classmethod
+    async def login(cls, url: str, user_id: str, password: str, store: Path) -> Person:
+        await asyncio.to_thread(store.mkdir, parents=True, exist_ok=True)
+        client = AsyncClient(
+            url,
+            user_id,
+            store_path=str(store),
+            config=AsyncClientConfig(encryption_enabled=True, max_timeout_retry_wait_time=1),
+        )
+        response = await client.login(password, device_name="test person")
+        assert isinstance(response, LoginResponse), response
+        person = cls(client)
+        first = await client.sync(timeout=0, full_state=True)
+        assert isinstance(first, SyncResponse), first
+        await person._housekeeping()
+        person._task = asyncio.create_task(person._sync_forever())
+        return person
+
+    async def _housekeeping(self) -> None:
+        client = self.client
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    async def _sync_forever(self) -> None:
+        while True:
+            response = await self.client.sync(timeout=5000)
+            if not isinstance(response, SyncResponse):
+                await asyncio.sleep(0.2)
+                continue
+            await self._housekeeping()
+            now = time.monotonic()
+            for room_id, info in response.rooms.join.items():
+                for event in info.timeline.events:
+                    if isinstance(event, MegolmEvent):
+                        self.undecryptable += 1
+                        continue
+                    source = getattr(event, "source", {})
+                    if source.get("type") != "m.room.message":
+                        continue
+                    self.seen.append(
+                        Seen(
+                            room_id,
+                            source["event_id"],
+                            source["sender"],
+                            source.get("content", {}),
+                            now,
+                        )
+                    )
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.client.close()
+
+    # ---- acting ------------------------------------------------------------------------
+
+    async def say(self, room_id: str, body: str, **extra: Any) -> str:
+        content: dict[str, Any] = {"msgtype": "m.text", "body": body, **extra}
+        await self.knows(room_id)
+        await self._track_devices(room_id)
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
+
+    async def create_room(self, invite: list[str], *, encrypted: bool, direct: bool = False) -> str:
+        initial_state = []
+        if encrypted:
+            initial_state.append(
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            )
+        response = await self.client.room_create(
+            invite=invite,
+            is_direct=direct,
+            initial_state=initial_state,
+            preset=None,
+        )
+        assert isinstance(response, RoomCreateResponse), response
+        return str(response.room_id)
+
+    async def join(self, room_id: str) -> None:
+        await self.client.join(room_id)
+        await self.knows(room_id)
+
+    async def _track_devices(self, room_id: str) -> None:
+        """Know every member's devices before encrypting, as Element does."""
+        room = self.client.rooms[room_id]
+        if not room.encrypted or self.client.olm is None:
+            return
+        if not room.members_synced:
+            await self.client.joined_members(room_id)
+        self.client.olm.update_tracked_users(room)
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+
+    async def knows(self, room_id: str, timeout: float = 30) -> None:
+        """Wait until our own sync has seen the room: nio can only encrypt for known rooms."""
+        deadline = time.monotonic() + timeout
+        while room_id not in self.client.rooms:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.user_id} never synced {room_id}")
+            await asyncio.sleep(0.05)
+
+    # ---- watching ----------------------------------------------------------------------
+
+    async def wait_for(
+        self, predicate: Callable[[Seen], bool], *, count: int = 1, timeout: float = 30
+    ) -> list[Seen]:
+        async def enough() -> list[Seen]:
+            async with self._changed:
+                while True:
+                    found = [s for s in self.seen if predicate(s)]
+                    if len(found) >= count:
+                        return found
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(enough(), timeout)
+
+    def matching(self, predicate: Callable[[Seen], bool]) -> list[Seen]:
+        return [s for s in self.seen if predicate(s)]
+
+    async def wait_member(self, room_id: str, user_id: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = await self.client.joined_members(room_id)
+            members = getattr(response, "members", [])
+            if any(m.user_id == user_id for m in members):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"{user_id} did not join {room_id}")
+
+    async def sees_devices_of(self, *user_ids: str, timeout: float = 30) -> None:
+        """Wait until our client knows the users' devices, as Element does before it
+        encrypts for a bot that has just come online for the first time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            known = all(list(self.client.device_store.active_user_devices(u)) for u in user_ids)
+            if known:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.user_id} never saw devices of {user_ids}")
+            await asyncio.sleep(0.1)
+
+    async def settle(self, seconds: float) -> None:
+        """Wait out a quiet period, for tests that must show nothing more arrives."""
+        await asyncio.sleep(seconds)
+
+
+def replies_to(event_id: str, sender: str | None = None) -> Callable[[Seen], bool]:
+    return lambda s: s.in_reply_to == event_id and (sender is None or s.sender == sender)

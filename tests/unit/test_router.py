@@ -1,0 +1,137 @@
+"""The router, as a table: each row is a message shape Element sends and the route it gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from bots.addressing import Identity, Roster
+from bots.ids import EventID, RoomID, UserID
+from bots.message import Mentions, Message
+from bots.router import Chat, Command, Ignore, Route, RouterContext, parse
+
+COORD = Identity(UserID("@chavion:hs"), "Chavion", ("차비온",))
+EXEC = Identity(UserID("@executor:hs"), "Executor")
+CLAUDE = Identity(UserID("@claude:hs"), "Claude", ("클로드", "라파엘"))
+GPT = Identity(UserID("@gpt:hs"), "GPT", ("지피티",))
+ROSTER = Roster((COORD, EXEC, CLAUDE, GPT))
+MASTER = UserID("@master:hs")
+
+
+def msg(body: str, sender: str = MASTER, **kw: object) -> Message:
+    return Message(
+        room_id=RoomID("!r:hs"), event_id=EventID("$e"), sender=UserID(sender), body=body, **kw
+    )  # type: ignore[arg-type]
+
+
+def ctx(me: Identity) -> RouterContext:
+    return RouterContext(me, ROSTER, is_coordinator=me is COORD, is_agent=me in (CLAUDE, GPT))
+
+
+CASES: list[tuple[str, Identity, Message, Route]] = [
+    # Commands: every prefix Element lets through, answered by the coordinator.
+    ("bang", COORD, msg("!ping"), Command("ping", "")),
+    ("one slash (Element X, or Web after stripping //)", COORD, msg("/ping"), Command("ping", "")),
+    ("two slashes (classic Android)", COORD, msg("//ping"), Command("ping", "")),
+    ("upper case", COORD, msg("!PING"), Command("ping", "")),
+    ("arguments kept", COORD, msg("!audit 20"), Command("audit", "20")),
+    ("task from Element Web", COORD, msg("/chavion_task: fix nginx"), Command("task", "fix nginx")),
+    ("task from Element X", COORD, msg("//chavion_task: fix nginx"), Command("task", "fix nginx")),
+    ("task with bang", COORD, msg("!task fix nginx"), Command("task", "fix nginx")),
+    (
+        "a path is not a command",
+        COORD,
+        msg("/etc/passwd looks odd"),
+        Ignore("conversation is for agents"),
+    ),
+    (
+        "other bots do not take unaddressed commands",
+        EXEC,
+        msg("!ping"),
+        Ignore("command for another bot"),
+    ),
+    ("addressed command goes to that bot", EXEC, msg("Executor: !ping"), Command("ping", "")),
+    (
+        "…and not to the coordinator",
+        COORD,
+        msg("Executor: !ping"),
+        Ignore("command for another bot"),
+    ),
+    ("@name form", EXEC, msg("@executor !ping"), Command("ping", "")),
+    (
+        "Element X markdown pill",
+        EXEC,
+        msg("[Executor](https://matrix.to/#/@executor:hs): !ping"),
+        Command("ping", ""),
+    ),
+    ("broadcast word reaches every bot", EXEC, msg("everyone !ping"), Command("ping", "")),
+    ("@room reaches every bot", GPT, msg("@room !ping"), Command("ping", "")),
+    ("Korean broadcast", CLAUDE, msg("얘들아 !ping"), Command("ping", "")),
+    (
+        "commands from bots are never run",
+        COORD,
+        msg("!ping", sender="@gpt:hs"),
+        Ignore("commands from bots are not run"),
+    ),
+    # Ignored shapes.
+    ("own message", COORD, msg("!ping", sender="@chavion:hs"), Ignore("own message")),
+    (
+        "edits never re-run",
+        COORD,
+        msg("!ping", replaces=EventID("$old")),
+        Ignore("edit of an earlier message"),
+    ),
+    ("voice is not text", COORD, msg("voice", msgtype="m.audio"), Ignore("not text (m.audio)")),
+    # Conversation for agents.
+    ("name as a word", CLAUDE, msg("claude, 2+2?"), Chat("2+2?", broadcast=False)),
+    ("alias in Korean with particle", CLAUDE, msg("클로드야 안녕"), Chat("안녕", broadcast=False)),
+    ("second alias", CLAUDE, msg("라파엘 의견은?"), Chat("의견은?", broadcast=False)),
+    (
+        "name inside another word is no mention",
+        CLAUDE,
+        msg("claudette says hi"),
+        Ignore("not addressed"),
+    ),
+    ("another agent named", CLAUDE, msg("gpt, 2+2?"), Ignore("not addressed")),
+    ("broadcast to agents", GPT, msg("얘들아 안녕"), Chat("안녕", broadcast=True)),
+    ("unaddressed chatter", GPT, msg("just thinking aloud"), Ignore("not addressed")),
+    (
+        "m.mentions from Element Web",
+        GPT,
+        msg("GPT what now?", mentions=Mentions((UserID("@gpt:hs"),))),
+        Chat("what now?", broadcast=False),
+    ),
+    (
+        "HTML pill without m.mentions (classic mobile)",
+        GPT,
+        msg(
+            "Hey what now?",
+            formatted_body='<a href="https://matrix.to/#/@gpt:hs">Hey</a> what now?',
+        ),
+        Chat("Hey what now?", broadcast=False),
+    ),
+    (
+        "reply to the agent's own message",
+        GPT,
+        msg("and then?", reply_to=EventID("$x"), reply_to_sender=UserID("@gpt:hs")),
+        Chat("and then?", broadcast=False),
+    ),
+    (
+        "room mention flag",
+        CLAUDE,
+        msg("hello", mentions=Mentions(room=True)),
+        Chat("hello", broadcast=True),
+    ),
+    (
+        "service bots ignore chat",
+        COORD,
+        msg("Chavion how are you"),
+        Ignore("conversation is for agents"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("me", "message", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_route(me: Identity, message: Message, expected: Route) -> None:
+    assert parse(message, ctx(me)) == expected
