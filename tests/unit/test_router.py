@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bots.addressing import Identity, Roster
@@ -17,10 +19,10 @@ ROSTER = Roster((COORD, EXEC, CLAUDE, GPT))
 MASTER = UserID("@master:hs")
 
 
-def msg(body: str, sender: str = MASTER, **kw: object) -> Message:
+def msg(body: str, sender: str = MASTER, **kw: Any) -> Message:
     return Message(
         room_id=RoomID("!r:hs"), event_id=EventID("$e"), sender=UserID(sender), body=body, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def ctx(me: Identity) -> RouterContext:
