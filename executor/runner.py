@@ -1,0 +1,449 @@
+"""The execution engine: runs commands on configured hosts within limits.
+
+`Executor.start()` returns a `RunHandle` at once; `wait()` gives the `RunResult`, `cancel()`
+kills the remote command. Output is decoded, masked, streamed to an optional callback and
+kept up to a size limit (head and tail). Which commands may run is decided elsewhere (the
+policy); this module runs what it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Literal
+
+from executor.errors import ExecutorError, UnknownHost
+from executor.hosts import HostConfig
+from executor.masking import StreamMasker, mask_text
+from executor.ssh import EmbeddedServer, ExitInfo, RemoteProcess, SSHPool
+
+log = logging.getLogger(__name__)
+
+StreamName = Literal["stdout", "stderr"]
+OutputCallback = Callable[[StreamName, str], Awaitable[None]]
+"""Receives masked output as it arrives, a line (or a long partial line) at a time."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Executor-wide limits; per-host concurrency is HostConfig.max_concurrent."""
+
+    max_concurrent: int = 16
+    """Commands running at once over all hosts."""
+    output_limit: int = 64_000
+    """Characters kept per stream; beyond it the middle is cut (head and tail are kept)."""
+    default_timeout: float = 600.0
+    """Seconds a command may run when the caller gives no timeout."""
+    kill_grace: float = 5.0
+    """Seconds a stopped command gets to go away before its channel is closed regardless;
+    keep it above the remote wrapper's TERM-to-KILL delay (ssh.KILL_GRACE, 2 s)."""
+
+    def __post_init__(self) -> None:
+        if self.max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        if self.output_limit < 2:
+            raise ValueError("output_limit must be at least 2")
+        if self.default_timeout <= 0 or self.kill_grace <= 0:
+            raise ValueError("default_timeout and kill_grace must be positive")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a command did. All text is masked; `command` is the masked command line."""
+
+    host: str
+    command: str
+    exit_status: int | None
+    """None when the command ended by a signal or was stopped before it reported one."""
+    exit_signal: str | None
+    """Signal name without "SIG" (e.g. "TERM"), when the command was killed by one."""
+    stdout: str
+    stderr: str
+    duration: float
+    """Seconds from sending the command (including connecting) to its end."""
+    truncated: bool
+    """Some output was cut to fit Limits.output_limit; the cut is marked in the text."""
+    timed_out: bool
+    cancelled: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and not self.timed_out and not self.cancelled
+
+
+def cut_marker(count: int) -> str:
+    """The line that replaces cut output, so a reader knows something is missing."""
+    return f"\n[... {count} characters cut ...]\n"
+
+
+class _HeadTail:
+    """Keeps the first and last characters of a text of any length."""
+
+    def __init__(self, limit: int) -> None:
+        self._head_limit = limit // 2
+        self._tail_limit = limit - self._head_limit
+        self._head: list[str] = []
+        self._head_size = 0
+        self._tail: deque[str] = deque()
+        self._tail_size = 0
+        self._cut = 0
+
+    def append(self, text: str) -> None:
+        if self._head_size < self._head_limit:
+            taken = text[: self._head_limit - self._head_size]
+            self._head.append(taken)
+            self._head_size += len(taken)
+            text = text[len(taken) :]
+        if not text:
+            return
+        self._tail.append(text)
+        self._tail_size += len(text)
+        while self._tail_size > self._tail_limit:
+            excess = self._tail_size - self._tail_limit
+            first = self._tail[0]
+            if len(first) <= excess:
+                self._tail.popleft()
+                self._tail_size -= len(first)
+                self._cut += len(first)
+            else:
+                self._tail[0] = first[excess:]
+                self._tail_size -= excess
+                self._cut += excess
+
+    @property
+    def truncated(self) -> bool:
+        return self._cut > 0
+
+    def text(self) -> str:
+        middle = cut_marker(self._cut) if self._cut else ""
+        return "".join(self._head) + middle + "".join(self._tail)
+
+
+class _Capture:
+    """One output stream: bytes -> text -> masked -> kept (and returned for streaming)."""
+
+    def __init__(self, limit: int, secrets: tuple[str, ...]) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._masker = StreamMasker(secrets)
+        self.kept = _HeadTail(limit)
+
+    def feed(self, data: bytes) -> str:
+        return self._keep(self._masker.feed(self._decoder.decode(data)))
+
+    def finish(self) -> str:
+        return self._keep(self._masker.feed(self._decoder.decode(b"", final=True)))
+
+    def flush(self) -> str:
+        return self._keep(self._masker.flush())
+
+    def _keep(self, text: str) -> str:
+        if text:
+            self.kept.append(text)
+        return text
+
+
+class RunHandle:
+    """A command started by Executor.start(); wait() for its result, cancel() to kill it."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        host: HostConfig,
+        command: str,
+        timeout: float,
+        on_output: OutputCallback | None,
+    ) -> None:
+        self.host = host.name
+        self.command = mask_text(command, executor.secrets)
+        self._executor = executor
+        self._config = host
+        self._raw_command = command
+        self._timeout = timeout
+        self._on_output = on_output
+        self._cancel = asyncio.Event()
+        self._process: RemoteProcess | None = None
+        self._task = asyncio.get_running_loop().create_task(
+            self._execute(), name=f"chavion-run-{host.name}"
+        )
+
+    def cancel(self) -> None:
+        """Kills the command (or drops it from the queue); wait() then reports cancelled."""
+        if self._task.done():
+            return
+        self._cancel.set()
+        if self._process is None:
+            # Not started: nothing remote to stop. Cancelling while the channel opens is
+            # safe too, ssh.py closes a channel that opens after its caller went away.
+            self._task.cancel()
+
+    def done(self) -> bool:
+        return self._task.done()
+
+    async def wait(self) -> RunResult:
+        """The result; raises ExecutorError if the command could not be run at all."""
+        try:
+            return await asyncio.shield(self._task)
+        except asyncio.CancelledError:
+            if not self._task.cancelled():
+                raise  # the caller of wait() was cancelled, not the command
+            return self._result(ExitInfo(None, None), "", "", 0.0, cancelled=True)
+
+    async def _execute(self) -> RunResult:
+        try:
+            async with self._executor._slots(self._config):
+                return await self._run()
+        except ExecutorError as exc:
+            exc.args = (mask_text(str(exc), self._executor.secrets),)
+            raise
+
+    async def _run(self) -> RunResult:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        host = await self._executor._resolve(self._config)
+        process = await self._executor._pool.start(host, self._raw_command)
+        self._process = process
+        limit, secrets = self._executor.limits.output_limit, self._executor.secrets
+        stdout, stderr = _Capture(limit, secrets), _Capture(limit, secrets)
+        finished = asyncio.ensure_future(
+            self._finish(
+                process,
+                (process.read_stdout, "stdout", stdout),
+                (process.read_stderr, "stderr", stderr),
+            )
+        )
+        cancel_requested = asyncio.ensure_future(self._cancel.wait())
+        try:
+            await asyncio.wait(
+                {finished, cancel_requested},
+                timeout=self._timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            timed_out = cancelled = False
+            if finished.done():
+                exit_info = finished.result()
+            else:
+                cancelled = self._cancel.is_set()
+                timed_out = not cancelled
+                exit_info = await self._stop(process, finished)
+        except BaseException:
+            process.abort()
+            finished.cancel()
+            raise
+        finally:
+            cancel_requested.cancel()
+        return self._result(
+            exit_info,
+            stdout.kept.text(),
+            stderr.kept.text(),
+            loop.time() - began,
+            truncated=stdout.kept.truncated or stderr.kept.truncated,
+            timed_out=timed_out,
+            cancelled=cancelled,
+        )
+
+    async def _stop(self, process: RemoteProcess, finished: asyncio.Future[ExitInfo]) -> ExitInfo:
+        """Kills the remote command; keeps what it printed until it was gone."""
+        process.stop()
+        grace = self._executor.limits.kill_grace
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(finished), grace)
+        log.warning("command on %s ignored its stop for %g s; closing it", self.host, grace)
+        process.abort()
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(finished), grace)
+        # The channel did not even close (a hung connection): report what we have.
+        finished.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await finished
+        return ExitInfo(status=None, signal=None)
+
+    async def _finish(
+        self,
+        process: RemoteProcess,
+        *streams: tuple[Callable[[], Awaitable[bytes]], StreamName, _Capture],
+    ) -> ExitInfo:
+        await asyncio.gather(*(self._pump(*stream) for stream in streams))
+        return await process.wait()
+
+    async def _pump(
+        self, read: Callable[[], Awaitable[bytes]], name: StreamName, capture: _Capture
+    ) -> None:
+        while data := await read():
+            await self._emit(name, capture.feed(data))
+        await self._emit(name, capture.finish() + capture.flush())
+
+    async def _emit(self, name: StreamName, text: str) -> None:
+        if text and self._on_output is not None:
+            await self._on_output(name, text)
+
+    def _result(
+        self,
+        exit_info: ExitInfo,
+        stdout: str,
+        stderr: str,
+        duration: float,
+        *,
+        truncated: bool = False,
+        timed_out: bool = False,
+        cancelled: bool = False,
+    ) -> RunResult:
+        return RunResult(
+            host=self.host,
+            command=self.command,
+            exit_status=exit_info.status,
+            exit_signal=exit_info.signal,
+            stdout=stdout,
+            stderr=stderr,
+            duration=duration,
+            truncated=truncated,
+            timed_out=timed_out,
+            cancelled=cancelled,
+        )
+
+
+class Executor:
+    """Runs commands on configured hosts: one SSH connection per host, bounded concurrency.
+
+    Use as `async with Executor(...) as executor:`, or call aclose() when done. `data_dir`
+    is needed only for `local` without an address (keys of the embedded server live there).
+    """
+
+    def __init__(
+        self,
+        hosts: Iterable[HostConfig],
+        *,
+        limits: Limits | None = None,
+        secrets: Iterable[str] = (),
+        data_dir: Path | None = None,
+    ) -> None:
+        self.limits = limits or Limits()
+        self.secrets = tuple(secret for secret in secrets if secret)
+        self._hosts: dict[str, HostConfig] = {}
+        for host in hosts:
+            if host.name in self._hosts:
+                raise ValueError(f"host {host.name!r} is configured twice")
+            self._hosts[host.name] = host
+        self._data_dir = data_dir
+        self._pool = SSHPool()
+        self._global_slots = asyncio.Semaphore(self.limits.max_concurrent)
+        self._host_slots = {
+            name: asyncio.Semaphore(host.max_concurrent) for name, host in self._hosts.items()
+        }
+        self._embedded: EmbeddedServer | None = None
+        self._embedded_host: HostConfig | None = None
+        self._embedded_lock = asyncio.Lock()
+        self._handles: set[RunHandle] = set()
+
+    @property
+    def hosts(self) -> Mapping[str, HostConfig]:
+        return MappingProxyType(self._hosts)
+
+    def start(
+        self,
+        host: str,
+        command: str,
+        *,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> RunHandle:
+        """Queues the command and returns at once; needs a running event loop.
+
+        `timeout` (seconds, default Limits.default_timeout) counts from the moment the
+        command runs; a timed-out command is killed and reported with timed_out=True.
+        """
+        config = self._hosts.get(host)
+        if config is None:
+            known = ", ".join(sorted(self._hosts)) or "none"
+            raise UnknownHost(f"unknown host {host!r} (configured: {known})")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if "\0" in command:
+            raise ValueError("a command cannot contain NUL characters")
+        handle = RunHandle(self, config, command, timeout or self.limits.default_timeout, on_output)
+        self._handles.add(handle)
+        handle._task.add_done_callback(lambda _: self._handles.discard(handle))
+        return handle
+
+    async def run(
+        self,
+        host: str,
+        command: str,
+        *,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> RunResult:
+        """Runs the command to its end. Cancelling the caller kills the remote command.
+
+        Prefer `timeout` over wrapping this in asyncio.timeout(): both kill the command, but
+        only `timeout` returns its partial output (with timed_out=True).
+        """
+        handle = self.start(host, command, timeout=timeout, on_output=on_output)
+        try:
+            return await handle.wait()
+        except asyncio.CancelledError:
+            handle.cancel()
+            with contextlib.suppress(ExecutorError):
+                await handle.wait()
+            raise
+
+    def connections_opened(self, host: str) -> int:
+        """SSH connections made to the host so far; stays 1 while the connection is reused."""
+        return self._pool.connections_opened(host)
+
+    async def disconnect(self, host: str) -> None:
+        """Closes the host's connection (running commands on it are killed)."""
+        await self._pool.disconnect(host)
+
+    async def aclose(self) -> None:
+        """Kills running commands, closes connections and stops the embedded server."""
+        handles = list(self._handles)
+        for handle in handles:
+            handle.cancel()
+        for handle in handles:
+            with contextlib.suppress(Exception):  # already reported to the handle's waiter
+                await handle.wait()
+        await self._pool.close()
+        if self._embedded is not None:
+            await self._embedded.close()
+            self._embedded = None
+            self._embedded_host = None
+
+    async def __aenter__(self) -> Executor:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _slots(self, host: HostConfig) -> AsyncIterator[None]:
+        # Host slot first: waiting for a busy host must not hold a global slot.
+        async with self._host_slots[host.name], self._global_slots:
+            yield
+
+    async def _resolve(self, host: HostConfig) -> HostConfig:
+        """The host as the pool can reach it: `local` without an address is served here."""
+        if not host.embedded:
+            return host
+        async with self._embedded_lock:
+            if self._embedded_host is None:
+                if self._data_dir is None:
+                    raise ExecutorError(
+                        f"host {host.name!r} has no address and the executor has no data "
+                        "directory for the embedded SSH server's keys"
+                    )
+                server = EmbeddedServer(self._data_dir / "embedded-ssh")
+                self._embedded_host = await server.start(host)
+                self._embedded = server
+            return self._embedded_host

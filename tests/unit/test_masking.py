@@ -1,0 +1,162 @@
+"""Secret masking: what is hidden, what is left alone, and streaming equals masking the whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from executor.masking import MASK, StreamMasker, mask_text
+
+M = MASK
+
+CONFIGURED = [
+    # (text, secrets, expected)
+    ("db pass is hunter2!", ["hunter2!"], f"db pass is {M}"),
+    ("a=abcdef b=abc", ["abc", "abcdef"], f"a={M} b={M}"),  # longest first, no leftovers
+    ("x.*y and x.*y", ["x.*y"], f"{M} and {M}"),  # regex characters are literal
+    ("line1 / line2", ["line1\nline2"], f"{M} / {M}"),  # multi-line secret: each line
+    ("nothing to hide", ["", "   "], "nothing to hide"),  # blank secrets are ignored
+]
+
+CREDENTIALS = [
+    # URLs: keep the user, hide the password.
+    (
+        "git clone https://bob:pa55w0rd@example.com/r.git",
+        f"git clone https://bob:{M}@example.com/r.git",
+    ),
+    ("postgres://app:s3cret@db:5432/app", f"postgres://app:{M}@db:5432/app"),
+    ("redis://:onlypass@cache:6379", f"redis://:{M}@cache:6379"),
+    ("https://user:p@ss@host/x", f"https://user:{M}@host/x"),
+    # Authorization headers and bearer tokens.
+    ("Authorization: Bearer abc.def-123", f"Authorization: Bearer {M}"),
+    ("curl -H 'Authorization: Basic dXNlcjpwYXNz' x", f"curl -H 'Authorization: Basic {M}' x"),
+    ('{"authorization": "tok_123"}', f'{{"authorization": "{M}"}}'),
+    ("got bearer eyJhbGciOiJIUzI1NiJ9xyz", f"got bearer {M}"),
+    # Settings that name a credential.
+    ("DB_PASSWORD=hunter2 other=1", f"DB_PASSWORD={M} other=1"),
+    ('{"api_key": "abc123", "name": "x"}', f'{{"api_key": "{M}", "name": "x"}}'),
+    ("client_secret: s3cr3t", f"client_secret: {M}"),
+    ("GITHUB_TOKEN='abc'", f"GITHUB_TOKEN='{M}'"),
+    ("mysql --password hunter2 --user bob", f"mysql --password {M} --user bob"),
+    ("tool --token=abc123", f"tool --token={M}"),
+    # Well-known token formats, wherever they appear.
+    ("ghp_" + "a1B2" * 9, M),
+    ("github_pat_" + "A1_b" * 10, M),
+    ("key sk-proj-" + "x1Y2" * 8, f"key {M}"),
+    ("sk-ant-api03-" + "q" * 40, M),
+    ("AKIAIOSFODNN7EXAMPLE", M),
+    ("xoxb-1234567890-abcdefghij", M),
+    ("AIza" + "B" * 35, M),
+    ("syt_Ym90_" + "r4nd0m" * 3 + "_0abc12", M),
+    ("glpat-" + "z" * 20, M),
+    (
+        "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV",
+        f"jwt {M}",
+    ),
+]
+
+KEYS = [
+    (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\nAAAA\n"
+        "-----END OPENSSH PRIVATE KEY-----\n",
+        f"-----BEGIN OPENSSH PRIVATE KEY-----\n{M}\n-----END OPENSSH PRIVATE KEY-----\n",
+    ),
+    (
+        "key: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- done\n",
+        f"key: -----BEGIN RSA PRIVATE KEY-----\n{M}\n-----END RSA PRIVATE KEY----- done\n",
+    ),
+    (
+        '"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"',
+        f'"-----BEGIN PRIVATE KEY-----\n{M}\n-----END PRIVATE KEY-----\\n"',
+    ),
+    (
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOY\n-----END PGP PRIVATE KEY BLOCK-----",
+        f"-----BEGIN PGP PRIVATE KEY BLOCK-----\n{M}\n-----END PGP PRIVATE KEY BLOCK-----",
+    ),
+    # Cut off (e.g. by a timeout): everything after BEGIN is hidden.
+    ("-----BEGIN EC PRIVATE KEY-----\nMHcC\nAQEE", f"-----BEGIN EC PRIVATE KEY-----\n{M}\n"),
+]
+
+LEFT_ALONE = [
+    "total 12\ndrwxr-xr-x 2 root root 4096 Jan  1 00:00 .\n",
+    "Password: ",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1 host@example",
+    "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n",
+    "git@github.com:org/repo.git",
+    "https://example.com/path?x=1",
+    "user@host:~$ ls",
+    "bearer of bad news",
+    "exit status 3, took 0.42 s",
+]
+
+
+@pytest.mark.parametrize(("text", "secrets", "expected"), CONFIGURED)
+def test_configured_secrets_are_masked(text: str, secrets: list[str], expected: str) -> None:
+    assert mask_text(text, secrets) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), CREDENTIALS)
+def test_obvious_credentials_are_masked(text: str, expected: str) -> None:
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), KEYS)
+def test_private_key_blocks_are_masked(text: str, expected: str) -> None:
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize("text", LEFT_ALONE)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_masking_is_idempotent() -> None:
+    once = mask_text(ALL_TEXT, ["hunter2!"])
+    assert mask_text(once, ["hunter2!"]) == once
+
+
+ALL_TEXT = "\r\n".join(
+    [text for text, _, _ in CONFIGURED]
+    + [text for text, _ in CREDENTIALS + KEYS]
+    + LEFT_ALONE
+    + ["progress 10%\rprogress 50%\rdone\n", "no newline at the end"]
+)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 13, 64, 100_000])
+def test_streaming_in_any_chunks_equals_masking_the_whole(chunk_size: int) -> None:
+    secrets = [secret for _, group, _ in CONFIGURED for secret in group]
+    masker = StreamMasker(secrets)
+    pieces = [
+        masker.feed(ALL_TEXT[start : start + chunk_size])
+        for start in range(0, len(ALL_TEXT), chunk_size)
+    ]
+    pieces.append(masker.flush())
+
+    assert "".join(pieces) == mask_text(ALL_TEXT, secrets)
+
+
+def test_streaming_holds_back_only_an_unfinished_line() -> None:
+    masker = StreamMasker(["hunter2"])
+
+    assert masker.feed("pass hun") == ""  # the secret may continue in the next chunk
+    assert masker.feed("ter2\nnext") == f"pass {M}\n"
+    assert masker.feed(" 50%\r") == "next 50%\r"  # carriage returns release progress lines
+    assert masker.flush() == ""
+
+
+def test_streaming_releases_a_line_that_grows_too_long() -> None:
+    masker = StreamMasker(max_pending=10)
+
+    assert masker.feed("x" * 8) == ""
+    assert masker.feed("x" * 8) == "x" * 16
+    assert masker.flush() == ""
+
+
+def test_streaming_hides_a_key_block_across_chunks() -> None:
+    masker = StreamMasker()
+
+    out = masker.feed("-----BEGIN RSA PRIVATE KEY-----\nMIIEpA")
+    out += masker.feed("IBAAKCAQEA\nabc\n-----END RSA PRI")
+    out += masker.feed("VATE KEY-----\nok\n") + masker.flush()
+
+    assert out == f"-----BEGIN RSA PRIVATE KEY-----\n{M}\n-----END RSA PRIVATE KEY-----\nok\n"
