@@ -6,6 +6,7 @@ mid-upgrade leaves a known version; a database newer than this code is refused.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from types import TracebackType
@@ -14,8 +15,27 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.store.migrations import STEPS
+from bots.store.usage import UsageStore
 
 HANDLED_EVENTS_KEPT_SECONDS = 14 * 24 * 3600
+
+
+def statements(sql: str) -> list[str]:
+    """A script's statements, split where SQLite ends them: never inside a trigger body
+    (`BEGIN …; END`) or a string. `executescript` would split for us but commits first,
+    which would break the one-transaction-per-step rule."""
+    found: list[str] = []
+    buffer = ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip().removesuffix(";").strip()
+            if statement:
+                found.append(statement)
+            buffer = ""
+    if buffer.strip().removesuffix(";").strip():
+        found.append(buffer.strip().removesuffix(";").strip())
+    return found
 
 
 class Store:
@@ -36,6 +56,11 @@ class Store:
         store = cls(db)
         await store._migrate()
         return store
+
+    @property
+    def usage(self) -> UsageStore:
+        """Agents' token and cost records, on this store's connection."""
+        return UsageStore(self._db)
 
     async def close(self) -> None:
         await self._db.close()
@@ -66,7 +91,7 @@ class Store:
                 continue
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in filter(str.strip, sql.split(";")):
+                for statement in statements(sql):
                     await self._db.execute(statement)
                 await self._db.execute(f"PRAGMA user_version={version}")
                 await self._db.execute("COMMIT")

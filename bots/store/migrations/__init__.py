@@ -1,5 +1,9 @@
 """Ordered schema steps. Append a new module for each change; never edit a shipped one."""
 
-from bots.store.migrations import v01_initial
+from bots.store.migrations import v01_initial, v02_usage, v03_audit
 
-STEPS: tuple[tuple[int, str], ...] = ((1, v01_initial.SQL),)
+STEPS: tuple[tuple[int, str], ...] = (
+    (1, v01_initial.SQL),
+    (2, v02_usage.SQL),
+    (3, v03_audit.SQL),
+)

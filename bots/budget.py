@@ -1,0 +1,157 @@
+"""Budget maths, pure: what a call cost, which day it counts to, and whether an agent may speak.
+
+A day is the master's calendar day (`timezone`, Asia/Seoul by default), so budgets reset at
+local midnight, not at 00:00 UTC (09:00 in Seoul).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bots.settings import BudgetSettings
+from bridge.llm.base import Usage
+
+DEFAULT_TIMEZONE = "Asia/Seoul"
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per one million tokens."""
+
+    input_per_million: float
+    output_per_million: float
+
+
+DEFAULT_PRICES: Mapping[str, Price] = {
+    # List prices (USD per 1M input / output tokens) of the models in the example config and
+    # their neighbours; an estimate for budgets, not an invoice. A dated snapshot such as
+    # "claude-sonnet-4-5-20250929" is priced by its longest listed prefix.
+    "claude-opus-4-1": Price(15.0, 75.0),
+    "claude-sonnet-4-5": Price(3.0, 15.0),
+    "claude-haiku-4-5": Price(1.0, 5.0),
+    "gpt-4.1": Price(2.0, 8.0),
+    "gpt-4.1-mini": Price(0.4, 1.6),
+    "gpt-4o": Price(2.5, 10.0),
+    "gpt-5": Price(1.25, 10.0),
+    "gemini-2.5-pro": Price(1.25, 10.0),
+    "gemini-2.5-flash": Price(0.3, 2.5),
+    "sonar": Price(1.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """Prices by model name; a model not listed (a local one, say) costs nothing."""
+
+    prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Mapping[str, float]]) -> PriceTable:
+        """From `{"gpt-4.1": {"input": 2.0, "output": 8.0}}` (USD per 1M tokens)."""
+        prices: dict[str, Price] = {}
+        for model, entry in data.items():
+            missing = {"input", "output"} - set(entry)
+            if missing:
+                raise ValueError(f"price of {model!r} lacks {', '.join(sorted(missing))}")
+            if entry["input"] < 0 or entry["output"] < 0:
+                raise ValueError(f"price of {model!r} must not be negative")
+            prices[model] = Price(float(entry["input"]), float(entry["output"]))
+        return cls(prices)
+
+    def price(self, model: str) -> Price | None:
+        """The exact entry, else the longest listed prefix of `model`."""
+        if model in self.prices:
+            return self.prices[model]
+        prefixes = [name for name in self.prices if model.startswith(name)]
+        return self.prices[max(prefixes, key=len)] if prefixes else None
+
+    def cost(self, model: str, usage: Usage) -> float:
+        price = self.price(model)
+        if price is None:
+            return 0.0
+        return (
+            usage.input_tokens * price.input_per_million
+            + usage.output_tokens * price.output_per_million
+        ) / 1_000_000
+
+
+def day_window(
+    now_utc: datetime, timezone_name: str = DEFAULT_TIMEZONE
+) -> tuple[datetime, datetime]:
+    """The local day holding `now_utc`: (its midnight, the next midnight), both in UTC."""
+    zone = ZoneInfo(timezone_name)
+    today = _aware(now_utc).astimezone(zone).date()
+    start = datetime.combine(today, time(0), tzinfo=zone)
+    reset = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(ZoneInfo("UTC")), reset.astimezone(ZoneInfo("UTC"))
+
+
+def local_day(now_utc: datetime, timezone_name: str = DEFAULT_TIMEZONE) -> str:
+    """The local date as the store keeps it ("2025-03-01")."""
+    return _aware(now_utc).astimezone(ZoneInfo(timezone_name)).date().isoformat()
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime is ambiguous here: pass one with a time zone")
+    return moment
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """What an agent has spent so far in the current day."""
+
+    tokens_today: int
+    cost_today: float
+
+
+@dataclass(frozen=True)
+class BudgetVerdict:
+    allowed: bool
+    reason: str = ""
+    reset_at: datetime | None = None
+    """When the budget is fresh again (UTC); None when allowed."""
+
+
+def check(
+    budget: BudgetSettings, state: BudgetState, *, reset_at: datetime | None = None
+) -> BudgetVerdict:
+    """Whether the agent may make another call today; a limit left unset never blocks.
+
+    Checked before a call, so the call that crosses a limit still completes.
+    """
+    reasons = []
+    if budget.daily_tokens is not None and state.tokens_today >= budget.daily_tokens:
+        reasons.append(
+            f"daily token budget used up ({state.tokens_today:,} of {budget.daily_tokens:,} tokens)"
+        )
+    if budget.daily_cost_usd is not None and state.cost_today >= budget.daily_cost_usd:
+        reasons.append(
+            f"daily cost budget used up (${state.cost_today:,.2f} of ${budget.daily_cost_usd:,.2f})"
+        )
+    if not reasons:
+        return BudgetVerdict(allowed=True)
+    return BudgetVerdict(allowed=False, reason="; ".join(reasons), reset_at=reset_at)
+
+
+def format_duration(seconds: float) -> str:
+    """ "5h 12m", "12m", "3h": whole minutes, rounded up so "in 0m" is never said."""
+    minutes = max(math.ceil(seconds / 60), 1)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours}h {minutes}m"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+def format_out_of_budget(
+    reset_at: datetime, *, now: datetime, timezone_name: str = DEFAULT_TIMEZONE
+) -> str:
+    """ "out of budget until 00:00 KST (in 5h 12m)", in the master's time zone."""
+    local = _aware(reset_at).astimezone(ZoneInfo(timezone_name))
+    zone_name = local.tzname() or timezone_name
+    remaining = (local - _aware(now)).total_seconds()
+    return f"out of budget until {local:%H:%M} {zone_name} (in {format_duration(remaining)})"

@@ -1,0 +1,114 @@
+"""Meeting discipline, pure: the agent-to-agent loop guard and the streaming-edit throttle.
+
+Agents may address each other, so two polite models could talk forever; the loop guard
+stops a thread after a few agent turns until a person speaks again. Streaming by edits is
+throttled because every edit is an event (rate limits, and each one syncs to every phone).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from bots.ids import EventID, RoomID
+from bots.message import Message
+
+ThreadKey = EventID | RoomID
+"""A conversation: its thread root, or the room for the main timeline."""
+
+DEFAULT_AGENT_TURNS = 6
+DEFAULT_MIN_EDIT_INTERVAL_S = 2.5
+DEFAULT_MAX_EDITS = 12
+MAX_TRACKED_THREADS = 1024
+
+
+def thread_key(message: Message) -> ThreadKey:
+    """Where a message belongs for the loop guard: its thread, else its room."""
+    return message.thread_root if message.thread_root is not None else message.room_id
+
+
+@dataclass
+class _Streak:
+    agent_turns: int = 0
+    announced: bool = False
+
+
+class LoopGuard:
+    """Counts agent turns per thread since the last human message; blocks past `limit`.
+
+    Every agent sees the same events, so each one's guard reaches the same verdict.
+    Only the most recently active threads are remembered; a forgotten one starts afresh.
+    """
+
+    def __init__(self, limit: int = DEFAULT_AGENT_TURNS) -> None:
+        if limit < 0:
+            raise ValueError("limit must be zero or more")
+        self.limit = limit
+        self._streaks: OrderedDict[ThreadKey, _Streak] = OrderedDict()
+
+    def note(self, sender_is_human: bool, key: ThreadKey) -> None:
+        """Count one message in the thread: a human's ends the streak, an agent's extends it."""
+        if sender_is_human:
+            self._streaks.pop(key, None)
+            return
+        self._streak(key).agent_turns += 1
+
+    def allows_agent_turn(self, key: ThreadKey) -> bool:
+        return self.agent_turns(key) < self.limit
+
+    def agent_turns(self, key: ThreadKey) -> int:
+        streak = self._streaks.get(key)
+        return streak.agent_turns if streak else 0
+
+    def should_announce_trip(self, key: ThreadKey) -> bool:
+        """True once per streak, when the guard first blocks: "loop guard tripped" is said once."""
+        if self.allows_agent_turn(key):
+            return False
+        streak = self._streak(key)
+        if streak.announced:
+            return False
+        streak.announced = True
+        return True
+
+    def _streak(self, key: ThreadKey) -> _Streak:
+        streak = self._streaks.get(key)
+        if streak is None:
+            streak = self._streaks[key] = _Streak()
+            while len(self._streaks) > MAX_TRACKED_THREADS:
+                self._streaks.popitem(last=False)
+        self._streaks.move_to_end(key)
+        return streak
+
+
+class EditThrottle:
+    """When to edit one streaming placeholder: at most every `min_interval_s`, and at most
+    `max_edits` edits in all, the final one included; the final edit is always allowed.
+
+    Time is passed in (monotonic seconds), so tests need no clock.
+    """
+
+    def __init__(
+        self,
+        started_at: float,
+        *,
+        min_interval_s: float = DEFAULT_MIN_EDIT_INTERVAL_S,
+        max_edits: int = DEFAULT_MAX_EDITS,
+    ) -> None:
+        if min_interval_s < 0:
+            raise ValueError("min_interval_s must be zero or more")
+        if max_edits < 1:
+            raise ValueError("max_edits must be at least 1 (the final edit)")
+        self.min_interval_s = min_interval_s
+        self.max_edits = max_edits
+        self.edits = 0
+        self._last = started_at
+
+    def should_edit(self, now: float, *, final: bool = False) -> bool:
+        """Whether to edit now; a True answer counts as an edit made at `now`."""
+        allowed = final or (
+            self.edits < self.max_edits - 1 and now - self._last >= self.min_interval_s
+        )
+        if allowed:
+            self.edits += 1
+            self._last = now
+        return allowed

@@ -1,0 +1,218 @@
+"""Foundation benchmark: cold and warm `chavion up`, and the `!ping` round trip.
+
+Run: .venv/bin/python -m tests.bench.foundation [--pings 30] [--rounds 2]
+
+The round trip is compared with a floor measured in the same run on the same Synapse: a
+minimal nio echo client answering `!ping` in the same encrypted council room, with as many
+clients syncing as Chavion runs bots (each syncing client costs Synapse 15-20 ms).
+Targets: cold start under 20 s on a 2-core machine; round trip within 1.25x of the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomMessageText, SyncResponse
+
+from bots.data_dir import DataDir
+from bots.homeserver import SynapseProcess, free_port
+from bots.provision import load_council, load_credentials
+from bots.settings import EXAMPLE_CONFIG, load_settings
+from tests.support.person import Person, replies_to
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(root: Path, port: int, *, start_synapse: bool) -> Path:
+    """The shipped example as a user would run it, but with the port and data dir moved and
+    Synapse's per-user rate limits raised: the master sends pings faster than a person,
+    and the floor logs in more clients from one address than `rc_login` lets through."""
+    config: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    config["data_dir"] = str(root / "data")
+    config["homeserver"]["port"] = port
+    config["homeserver"]["start"] = start_synapse
+    config["homeserver"]["relaxed_rate_limits"] = True
+    for agent in config["agents"]:
+        agent["persona"] = str(REPO / "config" / agent["persona"])
+    path = root / ("chavion.yaml" if start_synapse else "chavion-bots-only.yaml")
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+class Up:
+    """`chavion up` as a user runs it, timed from launch to its ready line."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bots", "--config", str(self.config), "up"],
+            stdout=subprocess.PIPE,
+            stderr=self.log.open("ab"),
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith(b"Chavion is up"):
+                return time.monotonic() - started
+        raise RuntimeError(f"chavion up exited ({self.process.wait()}); see {self.log}")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(60)
+        assert code == 0, f"chavion up exited with {code}"
+
+
+async def echo_client(url: str, user_id: str, password: str, store: Path, echo: bool) -> Any:
+    """The floor: the least a nio bot can do to answer a message."""
+    client = AsyncClient(
+        url, user_id, store_path=str(store), config=AsyncClientConfig(encryption_enabled=True)
+    )
+    await asyncio.to_thread(store.mkdir, parents=True, exist_ok=True)
+    response = await client.login(password, device_name="bench echo")
+    assert isinstance(response, LoginResponse), response
+    first = await client.sync(timeout=0, full_state=True)
+    assert isinstance(first, SyncResponse)
+
+    async def on_message(room: Any, event: RoomMessageText) -> None:
+        if event.sender != user_id and event.body.startswith("!ping"):
+            await client.room_send(
+                room.room_id,
+                "m.room.message",
+                {
+                    "msgtype": "m.notice",
+                    "body": "pong",
+                    "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+                },
+                ignore_unverified_devices=True,
+            )
+
+    if echo:
+        client.add_event_callback(on_message, RoomMessageText)
+    task = asyncio.create_task(client.sync_forever(timeout=30_000, since=first.next_batch))
+    return client, task
+
+
+async def measure_pings(master: Person, room: str, responder: str, count: int) -> list[float]:
+    times = []
+    for index in range(count):
+        sent = time.monotonic()
+        event = await master.say(room, f"!ping {index}")
+        [reply] = await master.wait_for(replies_to(event, responder), timeout=30)
+        times.append(reply.received_at - sent)
+    return times[1:]  # the first message of a session also shares room keys
+
+
+async def round_trips(
+    root: Path, port: int, pings: int, rounds: int
+) -> tuple[list[float], list[float]]:
+    config = write_config(root, port, start_synapse=False)
+    settings = load_settings(config)
+    data = DataDir(settings.data_dir)
+    synapse = SynapseProcess(
+        data.synapse_config,
+        settings.homeserver.client_url,
+        "127.0.0.1",
+        port,
+        data.synapse / "stdout.log",
+    )
+    await synapse.start()
+    council = load_council(data)
+    master_creds = load_credentials(data, settings.master.localpart)
+    assert council
+    assert master_creds
+    master = await Person.login(
+        settings.homeserver.client_url,
+        master_creds.user_id,
+        master_creds.password,
+        root / "master-store",
+    )
+    coordinator = settings.user_id(settings.coordinator)
+    floor: list[float] = []
+    chavion: list[float] = []
+    try:
+        for round_number in range(rounds):
+            # Chavion: every bot of the example config syncing, the coordinator answering.
+            up = Up(config, root / "bench-up.log")
+            await asyncio.to_thread(up.start)
+            await master.sees_devices_of(*(settings.user_id(a) for a in settings.accounts))
+            chavion += await measure_pings(master, council.room_id, coordinator, pings)
+            await asyncio.to_thread(up.stop)
+
+            # Floor: as many plain nio clients syncing, one of them echoing.
+            clients = []
+            for index, account in enumerate(settings.accounts):
+                creds = load_credentials(data, account.localpart)
+                assert creds
+                clients.append(
+                    await echo_client(
+                        settings.homeserver.client_url,
+                        creds.user_id,
+                        creds.password,
+                        root / f"echo-{round_number}-{account.localpart}",
+                        echo=index == 0,
+                    )
+                )
+            await master.sees_devices_of(coordinator)
+            await asyncio.sleep(1)
+            floor += await measure_pings(master, council.room_id, coordinator, pings)
+            for client, task in clients:
+                task.cancel()
+                await client.close()
+    finally:
+        await master.close()
+        await synapse.stop()
+    return floor, chavion
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pings", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    logging.getLogger("nio").setLevel(logging.ERROR)  # undecryptable history is expected noise
+    with tempfile.TemporaryDirectory(prefix="chavion-bench-") as tmp:
+        root = Path(tmp)
+        port = free_port()
+        up = Up(write_config(root, port, start_synapse=True), root / "up.log")
+        cold = up.start()
+        up.stop()
+        warm = up.start()
+        up.stop()
+        floor, chavion = asyncio.run(round_trips(root, port, args.pings, args.rounds))
+    f, c = statistics.median(floor), statistics.median(chavion)
+    accounts = len(load_settings(EXAMPLE_CONFIG).accounts)
+    print(f"bots running: {accounts} (the shipped example config)")
+    print(f"cold `chavion up` to ready: {cold:.2f} s (target < 20 s)")
+    print(f"warm restart to ready:      {warm:.2f} s")
+    print(
+        f"!ping round trip, median of {len(chavion)}: chavion {c * 1000:.0f} ms, "
+        f"nio echo floor {f * 1000:.0f} ms (same Synapse, {accounts} syncing clients)"
+    )
+    print(
+        f"p90: chavion {sorted(chavion)[int(len(chavion) * 0.9)] * 1000:.0f} ms, "
+        f"floor {sorted(floor)[int(len(floor) * 0.9)] * 1000:.0f} ms"
+    )
+    print(f"ratio chavion/floor: {c / f:.2f}x (target <= 1.25x)")
+
+
+if __name__ == "__main__":
+    main()
