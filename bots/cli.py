@@ -127,7 +127,12 @@ async def _up(settings: Settings, data: DataDir) -> int:
         hs = settings.homeserver
         if hs.start:
             synapse = SynapseProcess(
-                files.config, hs.client_url, hs.bind_address, hs.port, data.synapse / "stdout.log"
+                files.config,
+                hs.client_url,
+                hs.bind_address,
+                hs.port,
+                data.synapse / "stdout.log",
+                pid_file=data.synapse_pid,
             )
             await synapse.start()
             supervisor = asyncio.create_task(synapse.supervise())

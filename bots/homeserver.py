@@ -52,13 +52,20 @@ class SynapseProcess:
     """One Synapse child. `supervise()` restarts it when it dies until `stop()` is called."""
 
     def __init__(
-        self, config: Path, client_url: str, host: str, port: int, output_log: Path
+        self,
+        config: Path,
+        client_url: str,
+        host: str,
+        port: int,
+        output_log: Path,
+        pid_file: Path | None = None,
     ) -> None:
         self._config = config
         self._client_url = client_url
         self._host = host
         self._port = port
         self._output_log = output_log
+        self._pid_file = pid_file
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = False
         self.restarts = 0
@@ -88,6 +95,9 @@ class SynapseProcess:
                 stderr=output,
                 start_new_session=True,
             )
+        if self._pid_file is not None:
+            # Synapse writes its pid file only when it daemonizes; ops and tests want it always.
+            self._pid_file.write_text(f"{self._process.pid}\n")
         await self._wait_ready(started + ready_timeout)
         elapsed = time.monotonic() - started
         log.info("synapse answered after %.1f s (pid %s)", elapsed, self._process.pid)
@@ -141,3 +151,5 @@ class SynapseProcess:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+        if self._pid_file is not None:
+            self._pid_file.unlink(missing_ok=True)
