@@ -52,6 +52,7 @@ class Identity:
     user_id: UserID
     display_name: str
     aliases: tuple[str, ...] = ()
+    kind: str = "agent"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -72,6 +73,10 @@ class Roster:
 
     def get(self, user_id: str) -> Identity | None:
         return next((b for b in self.bots if b.user_id == user_id), None)
+
+    def named_by(self, word: str) -> Identity | None:
+        """The bot a single word names ("claude", "@claude", "클로드야"), if any."""
+        return next((b for b in self.bots if b.pattern.fullmatch(word)), None)
 
     @cached_property
     def broadcast_pattern(self) -> re.Pattern[str] | None:
@@ -98,6 +103,16 @@ def linked_users(message: Message) -> set[str]:
     if message.formatted_body:
         found |= {unquote(u) for u in MATRIX_TO.findall(message.formatted_body)}
     return found
+
+
+def explicitly_addressed(message: Message, roster: Roster) -> set[UserID]:
+    """Bots addressed by a pill, `m.mentions` or a reply: never by a word in the text."""
+    found: set[str] = set(linked_users(message))
+    if message.mentions is not None:
+        found |= set(message.mentions.user_ids)
+    if message.reply_to_sender is not None:
+        found.add(message.reply_to_sender)
+    return {UserID(u) for u in found if roster.get(u) is not None}
 
 
 def addressed_bots(message: Message, roster: Roster) -> frozenset[UserID]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bots.addressing import Identity, Roster
-from bots.ids import UserID
+from bots.conversation import HistoryEntry
+from bots.ids import EventID, RoomID, UserID
+from bots.message import Reply
 from bots.settings import AccountSettings, Settings
+from bots.store import Store
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,40 @@ class CouncilView(Protocol):
     async def homeserver_reachable(self) -> bool: ...
 
 
+class Outbox(Protocol):
+    """How a handler that works for a while (streaming, progress) speaks before it returns."""
+
+    async def send(self, reply: Reply) -> EventID: ...
+
+    async def typing(self, room_id: RoomID, on: bool) -> None: ...
+
+    async def send_event(
+        self, room_id: RoomID, event_type: str, content: dict[str, Any], key: str
+    ) -> EventID: ...
+
+    async def send_file(
+        self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
+    ) -> EventID: ...
+
+
+class HistorySource(Protocol):
+    """Recent conversation from Matrix, for an agent's context."""
+
+    async def history(
+        self, room_id: RoomID, thread_root: EventID | None, limit: int
+    ) -> list[HistoryEntry]: ...
+
+
+class MatrixSide(CouncilView, Outbox, HistorySource, Protocol):
+    """Everything `bots.matrix` offers handlers, in one object."""
+
+
 @dataclass
 class BotContext:
     settings: Settings
     account: AccountSettings
     identity: Identity
     roster: Roster
-    council: CouncilView
+    council: MatrixSide
+    store: Store
     started_at: float = field(default_factory=time.time)

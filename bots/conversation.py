@@ -9,6 +9,7 @@ assistant turn as a prefill to continue.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -186,6 +187,16 @@ def detect_language(text: str) -> str:
     return KOREAN if hangul and 2 * hangul >= others else DEFAULT_LANGUAGE_HINT
 
 
+@functools.lru_cache(maxsize=16)
+def _template_environment(folder: Path) -> jinja2.Environment:
+    """One environment per folder: it caches compiled templates (and still notices edits)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+
+
 def render_system_prompt(
     template_path: Path,
     *,
@@ -201,11 +212,7 @@ def render_system_prompt(
     The template sees `agent` (`name`, `display_name`, `role`), `others`, `master_name` and
     `language_hint`.
     """
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template_path.parent),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-    )
+    env = _template_environment(template_path.parent)
     context = {
         "agent": {"name": agent_name, "display_name": display_name, "role": role},
         "others": list(others),

@@ -16,13 +16,14 @@ Design points, each from something measured or learned the hard way:
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +37,21 @@ from nio import (
     RoomCreateEvent,
     RoomGetStateError,
     RoomMemberEvent,
+    RoomMessagesError,
     RoomPutStateError,
     RoomSendError,
     SyncError,
     SyncResponse,
+    UploadError,
     WhoamiError,
 )
 
 from bots import __version__
 from bots.context import BotPresence
+from bots.conversation import HistoryEntry
 from bots.errors import MatrixError
-from bots.ids import EventID, RoomID, UserID
-from bots.message import Mentions, Message, Reply, transaction_id
+from bots.ids import EventID, RoomID, UserID, localpart
+from bots.message import Incoming, Mentions, Message, Reply, RoomEvent, transaction_id
 from bots.provision import BOT_STATE_EVENT, Credentials, creators_are_privileged
 from bots.store import Store
 from bots.tasks import TaskGroup
@@ -56,12 +60,16 @@ log = logging.getLogger(__name__)
 
 CREATOR_POWER = 1000  # room v12+ creators outrank every numeric power level
 SENDERS_REMEMBERED = 4000
+CHAVION_EVENT_PREFIX = "org.chavion."
+STREAM_KEY = "org.chavion.stream"
+HISTORY_KEPT = 300  # messages per room kept for agents' context
+BACKFILL = 100  # messages fetched once per room after a restart
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}},
     "presence": {"not_types": ["*"]},
 }
 
-MessageHandler = Callable[[Message], Awaitable[list[Reply]]]
+MessageHandler = Callable[[Incoming], Awaitable[list[Reply]]]
 InvitePolicy = Callable[[str], bool]
 
 
@@ -94,6 +102,8 @@ class MatrixBot:
         self._accept_invite_from = accept_invite_from
         self._senders: OrderedDict[str, str] = OrderedDict()
         self._creators: dict[str, set[str]] = {}
+        self._recent: dict[str, OrderedDict[str, tuple[str | None, HistoryEntry]]] = {}
+        self._backfilled: set[str] = set()
         self._work = TaskGroup(connection.name)
         self.synced = asyncio.Event()
         self.started_at = time.time()
@@ -186,8 +196,7 @@ class MatrixBot:
         await self._crypto_housekeeping()
         await self._handle_invites(response)
         self._note_creators(response)
-        if dispatch:
-            await self._dispatch_timelines(response)
+        await self._process_timelines(response, dispatch=dispatch)
         await self._store.save_sync_token(self.connection.name, response.next_batch)
         return str(response.next_batch)
 
@@ -236,18 +245,18 @@ class MatrixBot:
                     extra = content.get("additional_creators", [])
                     self._creators[room_id] = {event.sender, *extra}
 
-    async def _dispatch_timelines(self, response: SyncResponse) -> None:
+    async def _process_timelines(self, response: SyncResponse, *, dispatch: bool) -> None:
         for room_id, info in response.rooms.join.items():
             room = self._client.rooms.get(room_id)
             if room is None:
                 continue
             events = list(info.timeline.events)
+            for event in events:
+                self._record(room, event)
+            if not dispatch:
+                continue
             start = self._after_own_join(events)
             for event in events[start:]:
-                sender = getattr(event, "sender", None)
-                event_id = getattr(event, "event_id", None)
-                if sender and event_id:
-                    self._remember_sender(event_id, sender)
                 if isinstance(event, MegolmEvent):
                     log.warning(
                         "%s cannot decrypt %s from %s (no session key yet)",
@@ -256,7 +265,7 @@ class MatrixBot:
                         event.sender,
                     )
                     continue
-                message = self._to_message(event, room)
+                message = self._to_message(event, room) or self._to_room_event(event, room)
                 if message is None:
                     continue
                 if not await self._store.claim_event(
@@ -264,6 +273,84 @@ class MatrixBot:
                 ):
                     continue
                 self._work.spawn(self._handle(message), f"handle {message.event_id}")
+
+    def _record(self, room: MatrixRoom, event: Any) -> None:
+        """Remember senders (to resolve replies) and recent text (agents' context)."""
+        source = getattr(event, "source", None)
+        if not isinstance(source, dict):
+            return
+        sender, event_id = source.get("sender"), source.get("event_id")
+        if not isinstance(sender, str) or not isinstance(event_id, str):
+            return
+        self._remember_sender(event_id, sender)
+        content = source.get("content")
+        if source.get("type") != "m.room.message" or not isinstance(content, dict):
+            return
+        relates = content.get("m.relates_to") or {}
+        recent = self._recent.setdefault(room.room_id, OrderedDict())
+        if relates.get("rel_type") == "m.replace":
+            new = content.get("m.new_content") or {}
+            original = recent.get(str(relates.get("event_id")))
+            if original and isinstance(new.get("body"), str):
+                root, entry = original
+                recent[entry.event_id] = (root, replace(entry, body=new["body"]))
+            return
+        if not isinstance(content.get("body"), str):
+            return
+        root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+        recent[event_id] = (
+            root,
+            HistoryEntry(
+                event_id=EventID(event_id),
+                sender=UserID(sender),
+                sender_name=room.user_name(sender) or localpart(sender),
+                body=content["body"],
+                timestamp_ms=int(source.get("origin_server_ts", 0)),
+            ),
+        )
+        while len(recent) > HISTORY_KEPT:
+            recent.popitem(last=False)
+
+    async def history(
+        self, room_id: RoomID, thread_root: EventID | None, limit: int
+    ) -> list[HistoryEntry]:
+        """The thread (root included), or the room's main timeline, oldest first."""
+        if room_id not in self._backfilled:
+            await self._backfill(room_id)
+        recent = self._recent.get(room_id, OrderedDict())
+        if thread_root is None:
+            entries = [entry for root, entry in recent.values() if root is None]
+        else:
+            entries = [
+                entry
+                for root, entry in recent.values()
+                if root == thread_root or entry.event_id == thread_root
+            ]
+        entries.sort(key=lambda entry: entry.timestamp_ms)
+        return entries[-limit:]
+
+    async def _backfill(self, room_id: RoomID) -> None:
+        """After a restart the cache holds only what came since: read back once."""
+        self._backfilled.add(room_id)
+        room = self._client.rooms.get(room_id)
+        if room is None:
+            return
+        response = await self._client.room_messages(room_id, limit=BACKFILL)
+        if isinstance(response, RoomMessagesError):
+            log.warning(
+                "%s could not read back %s: %s", self.connection.name, room_id, response.message
+            )
+            return
+        known = self._recent.setdefault(room_id, OrderedDict())
+        before = OrderedDict(known)
+        known.clear()
+        for event in reversed(response.chunk):
+            self._record(room, event)
+        for event_id, value in before.items():
+            known[event_id] = value
+
+    async def typing(self, room_id: RoomID, on: bool) -> None:
+        await self._client.room_typing(room_id, on, timeout=30_000)
 
     def _after_own_join(self, events: list[Any]) -> int:
         """Index just after this bot's own join in the batch: earlier events are history."""
@@ -333,6 +420,28 @@ class MatrixBot:
             encrypted=room.encrypted,
         )
 
+    def _to_room_event(self, event: Any, room: MatrixRoom) -> RoomEvent | None:
+        """Reactions and Chavion's own event types; other events are not for handlers."""
+        source = getattr(event, "source", None)
+        if not isinstance(source, dict) or "state_key" in source:
+            return None
+        kind = source.get("type")
+        if not isinstance(kind, str) or not (
+            kind == "m.reaction" or kind.startswith(CHAVION_EVENT_PREFIX)
+        ):
+            return None
+        content = source.get("content")
+        sender = str(source.get("sender", ""))
+        return RoomEvent(
+            room_id=RoomID(room.room_id),
+            event_id=EventID(str(source.get("event_id", ""))),
+            sender=UserID(sender),
+            type=kind,
+            content=content if isinstance(content, dict) else {},
+            sender_power=self._power_of(room, sender),
+            timestamp_ms=int(source.get("origin_server_ts", 0)),
+        )
+
     def _power_of(self, room: MatrixRoom, user_id: str) -> int:
         if creators_are_privileged(room.room_version) and user_id in self._creators.get(
             room.room_id, set()
@@ -340,7 +449,7 @@ class MatrixBot:
             return CREATOR_POWER
         return int(room.power_levels.get_user_level(user_id))
 
-    async def _handle(self, message: Message) -> None:
+    async def _handle(self, message: Incoming) -> None:
         try:
             replies = await self._on_message(message)
             for reply in replies:
@@ -367,6 +476,62 @@ class MatrixBot:
         event_id = str(response.event_id)
         self._remember_sender(event_id, self.user_id)
         return EventID(event_id)
+
+    async def send_event(
+        self, room_id: RoomID, event_type: str, content: dict[str, Any], key: str
+    ) -> EventID:
+        """A machine-readable event (e.g. an execution result) for other bots to act on."""
+        response = await self._client.room_send(
+            room_id,
+            event_type,
+            content,
+            tx_id=transaction_id(self.user_id, key),
+            ignore_unverified_devices=True,
+        )
+        if isinstance(response, RoomSendError):
+            raise MatrixError(f"{self.user_id} could not send {event_type}: {response.message}")
+        return EventID(str(response.event_id))
+
+    async def send_file(
+        self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
+    ) -> EventID:
+        """Upload `data` (encrypted in an encrypted room) and post it as an `m.file`."""
+        room = self._client.rooms.get(reply.room_id)
+        encrypt = bool(room and room.encrypted)
+        uploaded, keys = await self._client.upload(
+            io.BytesIO(data),
+            content_type=mimetype,
+            filename=filename,
+            encrypt=encrypt,
+            filesize=len(data),
+        )
+        if isinstance(uploaded, UploadError):
+            raise MatrixError(f"{self.user_id} could not upload {filename}: {uploaded.message}")
+        content = reply_content(reply)
+        content.update(
+            {
+                "msgtype": "m.file",
+                "body": filename,
+                "filename": filename,
+                "info": {"mimetype": mimetype, "size": len(data)},
+            }
+        )
+        content.pop("format", None)
+        content.pop("formatted_body", None)
+        if encrypt and keys:
+            content["file"] = {**keys, "url": uploaded.content_uri}
+        else:
+            content["url"] = uploaded.content_uri
+        response = await self._client.room_send(
+            reply.room_id,
+            "m.room.message",
+            content,
+            tx_id=transaction_id(self.user_id, reply.key) if reply.key else None,
+            ignore_unverified_devices=True,
+        )
+        if isinstance(response, RoomSendError):
+            raise MatrixError(f"{self.user_id} could not send {filename}: {response.message}")
+        return EventID(str(response.event_id))
 
     # ---- CouncilView --------------------------------------------------------------------
 
@@ -435,6 +600,9 @@ def reply_content(reply: Reply) -> dict[str, Any]:
     if reply.html is not None:
         content["format"] = "org.matrix.custom.html"
         content["formatted_body"] = reply.html
+    if reply.stream is not None:
+        # Lets other bots (and tests) tell a finished answer from one still being written.
+        content[STREAM_KEY] = reply.stream
     if reply.replaces is not None:
         new_content = dict(content)
         content["body"] = "* " + reply.body

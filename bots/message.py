@@ -7,7 +7,9 @@ sees nio, so routing and handlers are tested with ordinary values.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bots.ids import EventID, RoomID, UserID
 
@@ -40,6 +42,39 @@ class Message:
 
 
 @dataclass(frozen=True)
+class RoomEvent:
+    """A non-text event a bot may act on: a reaction, or one of Chavion's own event types.
+
+    Its content stays a mapping: each consumer parses it with its own schema
+    (e.g. `bots.execution.requests.parse_request`) and refuses what does not fit.
+    """
+
+    room_id: RoomID
+    event_id: EventID
+    sender: UserID
+    type: str
+    content: Mapping[str, Any]
+    sender_power: int = 0
+    timestamp_ms: int = 0
+
+    @property
+    def reacts_to(self) -> EventID | None:
+        relates = self.content.get("m.relates_to") or {}
+        if self.type == "m.reaction" and relates.get("rel_type") == "m.annotation":
+            return EventID(str(relates.get("event_id")))
+        return None
+
+    @property
+    def reaction_key(self) -> str | None:
+        relates = self.content.get("m.relates_to") or {}
+        key = relates.get("key")
+        return key if self.type == "m.reaction" and isinstance(key, str) else None
+
+
+Incoming = Message | RoomEvent
+
+
+@dataclass(frozen=True)
 class Reply:
     """Something a bot says. `key` makes the Matrix transaction id stable across retries."""
 
@@ -52,6 +87,8 @@ class Reply:
     mention: tuple[UserID, ...] = ()
     replaces: EventID | None = None
     key: str = field(default="")
+    stream: str | None = None
+    """"partial" while an answer is still being written, "done" on its last edit."""
 
     @staticmethod
     def answering(

@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bots.addressing import Identity, Roster, addressed_bots, is_broadcast, plain_text
+from bots.addressing import (
+    Identity,
+    Roster,
+    addressed_bots,
+    explicitly_addressed,
+    is_broadcast,
+    plain_text,
+)
+from bots.ids import UserID
 from bots.message import Message
 
 COMMAND = re.compile(r"^(?://|/|!)([A-Za-z][\w-]*)(?::|(?=\s)|$)\s*(.*)$", re.DOTALL)
@@ -18,6 +26,8 @@ ROOM_MENTION = re.compile(r"@room(?![\w])")
 TEXT_TYPES = ("m.text", "m.notice", "m.emote")
 # Typed aliases of command names: the task form is what the master types on the phone.
 COMMAND_ALIASES = {"chavion_task": "task"}
+# Commands whose first argument names the agent they are for: `!mute claude`.
+TARGETED_COMMANDS = frozenset({"mute", "unmute", "summon"})
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,16 @@ Route = Ignore | Command | Chat
 
 @dataclass(frozen=True)
 class RouterContext:
+    """`owned_commands` are answered by this bot even when nobody is named (the executor's
+    !run); `others_commands` belong to another bot, so this one stays silent on them unless
+    it is named (the coordinator would otherwise say "Unknown command")."""
+
     me: Identity
     roster: Roster
     is_coordinator: bool
     is_agent: bool
+    owned_commands: frozenset[str] = frozenset()
+    others_commands: frozenset[str] = frozenset()
 
 
 def parse(message: Message, ctx: RouterContext) -> Route:
@@ -57,40 +73,70 @@ def parse(message: Message, ctx: RouterContext) -> Route:
         return Ignore("edit of an earlier message")
     if message.msgtype not in TEXT_TYPES:
         return Ignore(f"not text ({message.msgtype})")
-    addressed = addressed_bots(message, ctx.roster)
-    broadcast = is_broadcast(message, ctx.roster)
-    text = strip_leading_address(plain_text(message), ctx.roster).strip()
+    lead_named, lead_broadcast, text = leading_address(plain_text(message), ctx.roster)
     command = COMMAND.match(text)
     if command:
-        if ctx.roster.get(message.sender) is not None:
-            return Ignore("commands from bots are not run")
-        for_me = ctx.me.user_id in addressed or broadcast or (not addressed and ctx.is_coordinator)
-        if not for_me:
-            return Ignore("command for another bot")
-        name = command.group(1).lower()
-        return Command(COMMAND_ALIASES.get(name, name), command.group(2).strip())
+        return _command(message, ctx, command, lead_named, lead_broadcast)
     if not ctx.is_agent:
         return Ignore("conversation is for agents")
-    if ctx.me.user_id in addressed:
+    if ctx.me.user_id in addressed_bots(message, ctx.roster):
         return Chat(text or message.body, broadcast=False)
-    if broadcast:
+    if is_broadcast(message, ctx.roster):
         return Chat(text or message.body, broadcast=True)
     return Ignore("not addressed")
 
 
-def strip_leading_address(text: str, roster: Roster) -> str:
-    """Drop "Name:", "@name,", a pill label or a broadcast word at the start, repeatedly."""
-    patterns = [bot.pattern for bot in roster.bots]
-    if roster.broadcast_pattern is not None:
-        patterns.append(roster.broadcast_pattern)
-    patterns.append(ROOM_MENTION)
+def _command(
+    message: Message,
+    ctx: RouterContext,
+    command: re.Match[str],
+    lead_named: set[UserID],
+    lead_broadcast: bool,
+) -> Route:
+    """Who a command is for: the bots named before it (or by pill, mention or reply), every
+    bot on a broadcast, else the bot that owns the command. Names inside the arguments do not
+    count (`!run local -- …` is not for an agent called Local), except the first argument of
+    a command that takes an agent (`!mute claude`)."""
+    if ctx.roster.get(message.sender) is not None:
+        return Ignore("commands from bots are not run")
+    name = command.group(1).lower()
+    name = COMMAND_ALIASES.get(name, name)
+    args = command.group(2).strip()
+    named = set(lead_named) | explicitly_addressed(message, ctx.roster)
+    if name in TARGETED_COMMANDS and args:
+        target = ctx.roster.named_by(args.split(maxsplit=1)[0].rstrip(",:"))
+        if target is not None:
+            named.add(target.user_id)
+    broadcast = lead_broadcast or (message.mentions is not None and message.mentions.room)
+    is_named = ctx.me.user_id in named
+    if name in ctx.others_commands and not is_named:
+        return Ignore("command for another bot")
+    unaddressed = not named and not broadcast
+    owner = ctx.is_coordinator or name in ctx.owned_commands
+    if not (is_named or broadcast or (unaddressed and owner)):
+        return Ignore("command for another bot")
+    return Command(name, args)
+
+
+def leading_address(text: str, roster: Roster) -> tuple[set[UserID], bool, str]:
+    """Split "Executor: !ping" or "everyone !ping" into who was named, whether everyone
+    was, and the rest."""
+    named: set[UserID] = set()
+    broadcast = False
+    rest = text.lstrip()
     while True:
-        stripped = text.lstrip()
-        for pattern in patterns:
-            match = pattern.match(stripped)
+        for bot in roster.bots:
+            match = bot.pattern.match(rest)
             if match:
-                stripped = stripped[match.end() :].lstrip(" ,:")
+                named.add(bot.user_id)
                 break
         else:
-            return stripped
-        text = stripped
+            match = None
+            for pattern in (roster.broadcast_pattern, ROOM_MENTION):
+                match = pattern.match(rest) if pattern is not None else None
+                if match:
+                    broadcast = True
+                    break
+        if match is None:
+            return named, broadcast, rest
+        rest = rest[match.end() :].lstrip(" ,:").lstrip()

@@ -14,17 +14,22 @@ from dataclasses import dataclass
 
 from bots.access import may_invite
 from bots.addressing import Identity, Roster
-from bots.commands import Registry
 from bots.context import BotContext
 from bots.data_dir import DataDir
 from bots.dispatch import Dispatcher
 from bots.errors import BotError, ConfigError
+from bots.handlers.agent import Agent, agent_commands
 from bots.handlers.core import bot_commands, coordinator_commands
+from bots.handlers.council import LoopWatch
+from bots.handlers.executor import EXECUTOR_COMMANDS, ExecutorService
+from bots.ids import RoomID
 from bots.matrix import BotConnection, MatrixBot
-from bots.message import Message, Reply
+from bots.message import Incoming, Reply
 from bots.provision import load_council, load_credentials
 from bots.settings import AccountSettings, Settings
 from bots.store import Store
+from bots.store.audit import AuditStore
+from executor.runner import Executor, Limits
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +37,11 @@ log = logging.getLogger(__name__)
 def build_roster(settings: Settings) -> Roster:
     return Roster(
         bots=tuple(
-            Identity(settings.user_id(a), a.display_name, a.aliases) for a in settings.accounts
+            Identity(settings.user_id(a), a.display_name, a.aliases, a.kind)
+            for a in settings.accounts
         ),
         broadcast_words=settings.runtime.broadcast_words,
     )
-
-
-def commands_for(account: AccountSettings) -> Registry:
-    return coordinator_commands() if account.kind == "coordinator" else bot_commands()
 
 
 @dataclass
@@ -55,6 +57,8 @@ class BotRunner:
         self.settings = settings
         self.names = list(names)
         self.bots: list[RunningBot] = []
+        self.agents: list[Agent] = []
+        self.executor: ExecutorService | None = None
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         data = DataDir(self.settings.data_dir)
@@ -63,16 +67,59 @@ class BotRunner:
             raise BotError("the council room does not exist yet: run `chavion up` first")
         store = await Store.open(data.store)
         try:
+            if any(self.settings.account(n).kind == "executor" for n in self.names):
+                self.executor = await self._open_executor(data, council.room_id)
             roster = build_roster(self.settings)
             self.bots = [
                 self._build(name, roster, store, data, council.room_id) for name in self.names
             ]
             runs = [asyncio.create_task(self._run_one(bot, stop)) for bot in self.bots]
             waiting = asyncio.create_task(self._wait_synced(ready))
+            background = [
+                asyncio.create_task(self.executor.run_background(bot.matrix.synced, stop))
+                for bot in self.bots
+                if bot.account.kind == "executor" and self.executor is not None
+            ]
             await asyncio.gather(*runs)
             waiting.cancel()
+            for task in background:
+                task.cancel()
         finally:
+            for agent in self.agents:
+                await agent.aclose()
+            if self.executor is not None:
+                await self._close_executor(self.executor)
             await store.close()
+
+    async def _open_executor(self, data: DataDir, council_room: str) -> ExecutorService:
+        """One engine per process: SSH connections, the embedded `local` server, the audit."""
+        execution = self.settings.execution
+        audit = await AuditStore.open(data.store, secrets=execution.secrets)
+        engine = Executor(
+            execution.hosts.values(),
+            limits=Limits(
+                max_concurrent=execution.max_concurrent,
+                output_limit=execution.output_limit,
+                default_timeout=execution.default_timeout_seconds,
+            ),
+            secrets=execution.secrets,
+            data_dir=data.root,
+        )
+        service = ExecutorService(self.settings, engine, audit, RoomID(council_room))
+        try:
+            await service.prepare()
+        except BaseException:
+            await engine.aclose()
+            await audit.close()
+            raise
+        return service
+
+    async def _close_executor(self, service: ExecutorService) -> None:
+        try:
+            await service.aclose()
+            await service.engine.aclose()
+        finally:
+            await service.audit.close()
 
     async def _wait_synced(self, ready: asyncio.Event | None) -> None:
         await asyncio.gather(*(bot.matrix.synced.wait() for bot in self.bots))
@@ -103,7 +150,7 @@ class BotRunner:
         assert identity is not None
         dispatcher: Dispatcher | None = None
 
-        async def on_message(message: Message) -> list[Reply]:
+        async def on_message(message: Incoming) -> list[Reply]:
             assert dispatcher is not None
             return await dispatcher.handle(message)
 
@@ -122,6 +169,33 @@ class BotRunner:
             on_message,
             lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
         )
-        context = BotContext(settings, account, identity, roster, matrix)
-        dispatcher = Dispatcher(context, commands_for(account))
+        context = BotContext(settings, account, identity, roster, matrix, store)
+        if account.kind == "agent":
+            agent = Agent(settings, settings.agent(account.name), store)
+            self.agents.append(agent)
+            dispatcher = Dispatcher(
+                context,
+                agent_commands(agent),
+                chat=agent.chat,
+                observer=agent.observe_async,
+                others_commands=EXECUTOR_COMMANDS,
+            )
+        elif account.kind == "coordinator":
+            watch = LoopWatch(settings.runtime.agent_turn_limit)
+            dispatcher = Dispatcher(
+                context,
+                coordinator_commands(),
+                observer=watch.observe,
+                others_commands=EXECUTOR_COMMANDS,
+            )
+        elif account.kind == "executor" and self.executor is not None:
+            self.executor.attach(context)
+            dispatcher = Dispatcher(
+                context,
+                self.executor.registry(),
+                on_event=self.executor.on_event,
+                owned_commands=EXECUTOR_COMMANDS,
+            )
+        else:
+            dispatcher = Dispatcher(context, bot_commands())
         return RunningBot(account, matrix)

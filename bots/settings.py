@@ -6,9 +6,10 @@ Relative paths resolve against the config file's folder, so the file can move wi
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,16 @@ import yaml
 from bots.config_reader import Node
 from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
+from executor.hosts import LOCAL_HOST, HostConfig
+from executor.policy import (
+    LEVELS,
+    ForbiddenRule,
+    HostPolicy,
+    PolicyConfig,
+    PolicyConfigError,
+    load_forbidden,
+    load_readonly,
+)
 
 PROVIDERS = ("openai", "anthropic", "gemini", "openai-compatible")
 ROLES = ("cognitive", "thinking", "judging", "executing", "evolving")
@@ -25,6 +36,7 @@ DATA_DIR_ENV = "CHAVION_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO_ROOT / "config" / "chavion.example.yaml"
 DEFAULT_CONFIG = REPO_ROOT / "config" / "chavion.yaml"
+POLICY_DIR = REPO_ROOT / "config" / "policy"
 
 BotKind = Literal["coordinator", "executor", "agent"]
 
@@ -92,7 +104,9 @@ class AgentSettings:
     base_url: str | None = None
     temperature: float | None = None
     max_tokens: int = 1024
+    context_tokens: int = 6000
     streaming: bool = True
+    timeout_seconds: float = 60.0
     budget: BudgetSettings = field(default_factory=BudgetSettings)
 
     @property
@@ -133,10 +147,26 @@ class AccessRule:
     min_power: int = 0
 
 
+MASTER_ONLY = AccessRule(min_power=100)
+# Rules that hold unless the config names the command: what changes the council is the
+# master's, what only reads it is anyone's.
+DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
+    "status": AccessRule(min_power=50),
+    "mute": MASTER_ONLY,
+    "unmute": MASTER_ONLY,
+    "run": MASTER_ONLY,
+    "approve": MASTER_ONLY,
+    "deny": MASTER_ONLY,
+    "cancel": MASTER_ONLY,
+    "hosts": AccessRule(min_power=50),
+    "audit": AccessRule(min_power=50),
+}
+
+
 @dataclass(frozen=True)
 class AccessSettings:
     default: AccessRule = field(default_factory=AccessRule)
-    commands: Mapping[str, AccessRule] = field(default_factory=dict)
+    commands: Mapping[str, AccessRule] = field(default_factory=lambda: dict(DEFAULT_COMMAND_RULES))
     invites_from: tuple[str, ...] = ()
 
 
@@ -145,7 +175,52 @@ class RuntimeSettings:
     heartbeat_seconds: int = 600
     max_backoff_seconds: float = 3.0
     sync_timeout_ms: int = 30_000
+    agent_turn_limit: int = 6
     broadcast_words: tuple[str, ...] = ("everyone", "all", "얘들아", "다들", "@room")
+
+
+_HOST_KEYS = (
+    "address",
+    "port",
+    "user",
+    "key",
+    "known_hosts",
+    "trust_on_first_use",
+    "workdir",
+    "env",
+    "max_concurrent",
+    "connect_timeout",
+    "keepalive_interval",
+)
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """The executor bot's own rules: hosts, policy, who may approve, ask and at which level.
+
+    Everything the executor trusts comes from here, never from another bot's word.
+    Empty `approvers`/`requesters`/`allowed_senders` mean the master (and, for senders,
+    the coordinator too) — see `approvers_for` and friends.
+    """
+
+    hosts: Mapping[str, HostConfig] = field(
+        default_factory=lambda: {LOCAL_HOST: HostConfig(name=LOCAL_HOST)}
+    )
+    approvers: tuple[str, ...] = ()
+    approval_expiry_seconds: float = 900.0
+    max_concurrent: int = 16
+    output_limit: int = 64_000
+    default_timeout_seconds: float = 600.0
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    requesters: tuple[tuple[str, str], ...] = ()
+    """(user-id glob, level) pairs, first match wins; a user matching none may not run."""
+    allowed_senders: tuple[str, ...] = ()
+    secrets_env: tuple[str, ...] = ()
+    """Environment variables whose values are masked in output, messages and the audit."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(v for name in self.secrets_env if (v := os.environ.get(name, "")))
 
 
 @dataclass(frozen=True)
@@ -161,6 +236,8 @@ class Settings:
     agents: tuple[AgentSettings, ...]
     access: AccessSettings
     runtime: RuntimeSettings
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:
@@ -174,6 +251,12 @@ class Settings:
         names = ", ".join(a.name for a in self.accounts)
         raise ConfigError(f"no bot named {name!r}; configured bots: {names}")
 
+    def agent(self, name: str) -> AgentSettings:
+        for agent in self.agents:
+            if agent.name == name:
+                return agent
+        raise ConfigError(f"no agent named {name!r}")
+
     def user_id(self, account: AccountSettings | MasterSettings) -> UserID:
         return user_id_for(account.localpart, self.homeserver.server_name)
 
@@ -184,6 +267,24 @@ class Settings:
     @property
     def council_alias(self) -> str:
         return f"#{self.council.alias}:{self.homeserver.server_name}"
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        """Who may approve executions (globs); by default only the master."""
+        return self.execution.approvers or (self.master_user_id,)
+
+    @property
+    def requester_levels(self) -> tuple[tuple[str, str], ...]:
+        """Permission levels by user-id glob; the master is admin unless the config says else."""
+        return (*self.execution.requesters, (self.master_user_id, "admin"))
+
+    @property
+    def exec_senders(self) -> tuple[str, ...]:
+        """Who may send execution requests; by default the master and the coordinator."""
+        return self.execution.allowed_senders or (
+            self.master_user_id,
+            self.user_id(self.coordinator),
+        )
 
 
 def find_config_path(explicit: str | None = None) -> Path:
@@ -229,6 +330,8 @@ def parse_settings(data: object, source: Path) -> Settings:
         agents=agents,
         access=_access(root.child("access")),
         runtime=_runtime(root.child("runtime")),
+        prices=_prices(root),
+        execution=_execution(root.child("execution"), base),
     )
     root.reject_unknown()
     _check_unique_accounts(settings)
@@ -325,7 +428,9 @@ def _agent(node: Node, base: Path) -> AgentSettings:
         base_url=node.optional("base_url", str),
         temperature=node.optional("temperature", float),
         max_tokens=node.get("max_tokens", int, 1024),
+        context_tokens=node.get("context_tokens", int, 6000),
         streaming=node.get("streaming", bool, True),
+        timeout_seconds=node.get("timeout_seconds", float, 60.0),
         budget=BudgetSettings(
             daily_tokens=budget.optional("daily_tokens", int),
             daily_cost_usd=budget.optional("daily_cost_usd", float),
@@ -357,7 +462,8 @@ def _access(node: Node) -> AccessSettings:
     settings = AccessSettings(
         default=_rule(node.child("default"), AccessRule()),
         commands={
-            name: _rule(rule, AccessRule()) for name, rule in node.mapping("commands").items()
+            **DEFAULT_COMMAND_RULES,
+            **{name: _rule(rule, AccessRule()) for name, rule in node.mapping("commands").items()},
         },
         invites_from=node.strings("invites_from"),
     )
@@ -375,12 +481,168 @@ def _rule(node: Node, base: AccessRule) -> AccessRule:
     return rule
 
 
+def _prices(root: Node) -> dict[str, tuple[float, float]]:
+    """USD per million input and output tokens, by model name (or name prefix)."""
+    prices: dict[str, tuple[float, float]] = {}
+    for model, node in root.mapping("prices").items():
+        prices[model] = (node.require("input", float), node.require("output", float))
+        node.reject_unknown()
+    return prices
+
+
+def _execution(node: Node, base: Path) -> ExecutionSettings:
+    defaults = ExecutionSettings()
+    hosts = (
+        {name: _host(name, host, base) for name, host in node.mapping("hosts").items()}
+        if node.has("hosts")
+        else dict(defaults.hosts)
+    )
+    settings = ExecutionSettings(
+        hosts=hosts,
+        approvers=_user_globs(node, "approvers"),
+        approval_expiry_seconds=node.get("approval_expiry_seconds", float, 900.0),
+        max_concurrent=node.get("max_concurrent", int, defaults.max_concurrent),
+        output_limit=node.get("output_limit", int, defaults.output_limit),
+        default_timeout_seconds=node.get(
+            "default_timeout_seconds", float, defaults.default_timeout_seconds
+        ),
+        policy=_policy(node.child("policy"), base, hosts),
+        requesters=_requesters(node),
+        allowed_senders=_user_globs(node, "allowed_senders"),
+        secrets_env=node.strings("secrets_env"),
+    )
+    if settings.approval_expiry_seconds <= 0:
+        raise node.error("approval_expiry_seconds", "must be positive")
+    if settings.max_concurrent < 1:
+        raise node.error("max_concurrent", "must be at least 1")
+    if settings.output_limit < 1000:
+        raise node.error("output_limit", "must be at least 1000 characters")
+    if settings.default_timeout_seconds <= 0:
+        raise node.error("default_timeout_seconds", "must be positive")
+    node.reject_unknown()
+    return settings
+
+
+def _host(name: str, node: Node, base: Path) -> HostConfig:
+    """One host; HostConfig's own checks are reported under the dotted key."""
+    data = {key: node.raw(key) for key in _HOST_KEYS if node.has(key)}
+    node.reject_unknown()
+    for key, value in data.items():
+        if key == "env" and not isinstance(value, dict):
+            raise node.error(key, "expected a mapping of variable names to values")
+    try:
+        return HostConfig.from_mapping(data, name=name, base_dir=base)
+    except ValueError as exc:
+        text = str(exc)
+        field_name = next((key for key in _HOST_KEYS if key in text), "")
+        where = node.key(field_name) if field_name else node.path
+        detail = text.split(": ", 1)[1] if text.startswith("host ") and ": " in text else text
+        raise ConfigError(f"{where}: {detail}") from exc
+
+
+def _user_globs(node: Node, name: str) -> tuple[str, ...]:
+    globs = node.strings(name)
+    for index, glob in enumerate(globs):
+        if not glob.startswith("@"):
+            raise ConfigError(f"{node.key(name)}[{index}]: {glob!r} is not a user id (or glob)")
+    return globs
+
+
+def _requesters(node: Node) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    raw = node.raw("requesters") or {}
+    if not isinstance(raw, dict):
+        raise node.error("requesters", "expected a mapping of user-id globs to levels")
+    for glob, level in raw.items():
+        if level not in LEVELS:
+            raise ConfigError(
+                f"{node.key('requesters')}.{glob}: unknown level {level!r}; "
+                f"expected one of {', '.join(LEVELS)}"
+            )
+        pairs.append((str(glob), str(level)))
+    return tuple(pairs)
+
+
+def _policy(node: Node, base: Path, hosts: Mapping[str, HostConfig]) -> PolicyConfig:
+    """The policy, with its lists read now: a broken list stops the start, not a request."""
+    mode = node.choice("mode", ("blocklist", "allowlist"), "blocklist")
+    readonly_path = _policy_file(node, "readonly_file", base)
+    forbidden_path = _policy_file(node, "forbidden_file", base)
+    try:
+        readonly = load_readonly(readonly_path)
+    except PolicyConfigError as exc:
+        raise node.error("readonly_file", str(exc)) from exc
+    try:
+        forbidden = load_forbidden(forbidden_path)
+    except PolicyConfigError as exc:
+        raise node.error("forbidden_file", str(exc)) from exc
+    overrides = {name: _host_policy(h) for name, h in node.mapping("hosts").items()}
+    for name, host in hosts.items():
+        # The policy judges a command where it will run: the host's workdir and env.
+        override = overrides.get(name) or next(
+            (o for pattern, o in overrides.items() if fnmatch.fnmatchcase(name, pattern)),
+            HostPolicy(),
+        )
+        overrides[name] = replace(
+            override,
+            workdir=override.workdir or host.workdir,
+            env=override.env if override.env is not None else (host.env or None),
+        )
+    try:
+        policy = PolicyConfig(
+            mode="allowlist" if mode == "allowlist" else "blocklist",
+            allowlist=node.strings("allowlist"),
+            readonly=readonly,
+            auto_approve_readonly=node.get("auto_approve_readonly", bool, False),
+            forbidden=forbidden.rules,
+            protected_paths=forbidden.protected_paths,
+            hosts=overrides,
+        )
+    except PolicyConfigError as exc:
+        raise ConfigError(f"{node.path}: {exc}") from exc
+    node.reject_unknown()
+    return policy
+
+
+def _policy_file(node: Node, name: str, base: Path) -> Path:
+    value = node.optional(name, str)
+    default = POLICY_DIR / name.replace("_file", ".yaml")
+    path = default if value is None else (base / value).resolve()
+    if not path.is_file():
+        raise node.error(name, f"no policy file at {path}")
+    return path
+
+
+def _host_policy(node: Node) -> HostPolicy:
+    mode = node.optional("mode", str)
+    if mode is not None and mode not in ("blocklist", "allowlist"):
+        raise node.error("mode", f"unknown mode {mode!r}; expected one of blocklist, allowlist")
+    forbidden: list[ForbiddenRule] = []
+    for rule in node.children("forbidden"):
+        forbidden.append(ForbiddenRule(rule.require("pattern", str), rule.require("reason", str)))
+        rule.reject_unknown()
+    paths = node.strings("protected_paths")
+    for index, path in enumerate(paths):
+        if not path.startswith("/"):
+            raise ConfigError(f"{node.key('protected_paths')}[{index}]: must be an absolute path")
+    policy = HostPolicy(
+        mode="allowlist" if mode == "allowlist" else ("blocklist" if mode else None),
+        allowlist=node.strings("allowlist") if node.has("allowlist") else None,
+        auto_approve_readonly=node.optional("auto_approve_readonly", bool),
+        forbidden=tuple(forbidden),
+        protected_paths=paths,
+    )
+    node.reject_unknown()
+    return policy
+
+
 def _runtime(node: Node) -> RuntimeSettings:
     defaults = RuntimeSettings()
     settings = RuntimeSettings(
         heartbeat_seconds=node.get("heartbeat_seconds", int, defaults.heartbeat_seconds),
         max_backoff_seconds=node.get("max_backoff_seconds", float, defaults.max_backoff_seconds),
         sync_timeout_ms=node.get("sync_timeout_ms", int, defaults.sync_timeout_ms),
+        agent_turn_limit=node.get("agent_turn_limit", int, defaults.agent_turn_limit),
         broadcast_words=node.strings("broadcast_words", defaults.broadcast_words),
     )
     if settings.heartbeat_seconds < 10:

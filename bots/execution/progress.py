@@ -242,14 +242,21 @@ def audit_listing(entries: Sequence[AuditEntry], *, tz: tzinfo = UTC) -> Formatt
     return Formatted(body, f"<p>{_esc(intro)}</p><ul>{items}</ul>")
 
 
-def hosts_listing(hosts: Iterable[HostConfig]) -> Formatted:
-    """`!hosts`: the configured hosts and how each is reached (never key paths)."""
+def hosts_listing(
+    hosts: Iterable[HostConfig], status: Mapping[str, str] | None = None
+) -> Formatted:
+    """`!hosts`: the configured hosts and how each is reached (never key paths), with each
+    host's reachability and load when `status` has it."""
     ordered = sorted(hosts, key=lambda host: host.name)
     if not ordered:
         text = "No hosts are configured."
         return Formatted(text, f"<p>{text}</p>")
     intro = f"Hosts ({len(ordered)}):"
-    lines = [(host.name, _describe_host(host)) for host in ordered]
+    known = status or {}
+    lines = [
+        (host.name, _describe_host(host) + (f" — {known[host.name]}" if host.name in known else ""))
+        for host in ordered
+    ]
     body = "\n".join([intro, *(f"• {name} — {where}" for name, where in lines)])
     items = "".join(f"<li><code>{_esc(name)}</code> — {_esc(where)}</li>" for name, where in lines)
     return Formatted(body, f"<p>{_esc(intro)}</p><ul>{items}</ul>")

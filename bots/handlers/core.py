@@ -92,11 +92,17 @@ async def status(request: CommandRequest) -> list[Reply]:
 
 
 def coordinator_commands() -> Registry:
+    from bots.handlers.council import agents_overview, budget_report
+
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
             CommandSpec("status", "bots online, homeserver, uptime and version", status),
             CommandSpec("whoami", "your user id and power level in this room", whoami),
+            CommandSpec(
+                "agents", "each agent's model, role, state and budget left", agents_overview
+            ),
+            CommandSpec("budget", "tokens and cost per agent today", budget_report),
         ]
     )
     registry.add(make_help(registry))

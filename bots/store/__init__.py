@@ -14,6 +14,7 @@ from types import TracebackType
 import aiosqlite
 
 from bots.errors import StoreError
+from bots.store.agent_flags import AgentFlags
 from bots.store.migrations import STEPS
 from bots.store.usage import UsageStore
 
@@ -56,6 +57,10 @@ class Store:
         store = cls(db)
         await store._migrate()
         return store
+
+    @property
+    def agent_flags(self) -> AgentFlags:
+        return AgentFlags(self._db)
 
     @property
     def usage(self) -> UsageStore:

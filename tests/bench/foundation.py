@@ -35,7 +35,9 @@ from tests.support.person import Person, replies_to
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_config(root: Path, port: int, *, start_synapse: bool) -> Path:
+def write_config(
+    root: Path, port: int, *, start_synapse: bool, agents: list[dict[str, Any]] | None = None
+) -> Path:
     """The shipped example as a user would run it, but with the port and data dir moved and
     Synapse's per-user rate limits raised: the master sends pings faster than a person,
     and the floor logs in more clients from one address than `rc_login` lets through."""
@@ -44,6 +46,8 @@ def write_config(root: Path, port: int, *, start_synapse: bool) -> Path:
     config["homeserver"]["port"] = port
     config["homeserver"]["start"] = start_synapse
     config["homeserver"]["relaxed_rate_limits"] = True
+    if agents is not None:
+        config["agents"] = agents
     for agent in config["agents"]:
         agent["persona"] = str(REPO / "config" / agent["persona"])
     path = root / ("chavion.yaml" if start_synapse else "chavion-bots-only.yaml")
@@ -81,7 +85,9 @@ class Up:
         assert code == 0, f"chavion up exited with {code}"
 
 
-async def echo_client(url: str, user_id: str, password: str, store: Path, echo: bool) -> Any:
+async def echo_client(
+    url: str, user_id: str, password: str, store: Path, echo: bool, trigger: str = "!ping"
+) -> Any:
     """The floor: the least a nio bot can do to answer a message."""
     client = AsyncClient(
         url, user_id, store_path=str(store), config=AsyncClientConfig(encryption_enabled=True)
@@ -93,7 +99,7 @@ async def echo_client(url: str, user_id: str, password: str, store: Path, echo: 
     assert isinstance(first, SyncResponse)
 
     async def on_message(room: Any, event: RoomMessageText) -> None:
-        if event.sender != user_id and event.body.startswith("!ping"):
+        if event.sender != user_id and event.body.startswith(trigger):
             await client.room_send(
                 room.room_id,
                 "m.room.message",
@@ -111,11 +117,13 @@ async def echo_client(url: str, user_id: str, password: str, store: Path, echo: 
     return client, task
 
 
-async def measure_pings(master: Person, room: str, responder: str, count: int) -> list[float]:
+async def measure_pings(
+    master: Person, room: str, responder: str, count: int, text: str = "!ping"
+) -> list[float]:
     times = []
     for index in range(count):
         sent = time.monotonic()
-        event = await master.say(room, f"!ping {index}")
+        event = await master.say(room, f"{text} {index}")
         [reply] = await master.wait_for(replies_to(event, responder), timeout=30)
         times.append(reply.received_at - sent)
     return times[1:]  # the first message of a session also shares room keys
@@ -171,8 +179,7 @@ async def round_trips(
                         echo=index == 0,
                     )
                 )
-            await master.sees_devices_of(coordinator)
-            await asyncio.sleep(1)
+            await master.sees_devices_of(device=(coordinator, clients[0][0].device_id))
             floor += await measure_pings(master, council.room_id, coordinator, pings)
             for client, task in clients:
                 task.cancel()

@@ -149,15 +149,15 @@ async def test_a_bot_restarted_answers_what_came_while_it_was_down_exactly_once(
 async def test_messages_from_before_a_bot_first_started_are_never_answered(
     council: ThrowawayCouncil, master: Person
 ) -> None:
-    gemini = council.user_id("gemini")
-    old = await master.say(council.council_room, "gemini !ping (sent before gemini ever ran)")
-    bot = council.bot_process("gemini")
+    local = council.user_id("local")
+    old = await master.say(council.council_room, "local !ping (sent before it ever ran)")
+    bot = council.bot_process("local")
     await bot.online()
-    await master.sees_devices_of(gemini)
+    await master.sees_devices_of(local)
     try:
-        new = await master.say(council.council_room, "gemini !ping")
-        await master.wait_for(replies_to(new, gemini))
-        assert master.matching(replies_to(old, gemini)) == []
+        new = await master.say(council.council_room, "local !ping")
+        await master.wait_for(replies_to(new, local))
+        assert master.matching(replies_to(old, local)) == []
     finally:
         assert await bot.stop() == 0
 

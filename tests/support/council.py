@@ -39,7 +39,8 @@ def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict
     config["homeserver"].update(port=port, bcrypt_rounds=4, relaxed_rate_limits=True)
     config["council"]["encrypted"] = encrypted
     agents = {a["name"]: a for a in config["agents"]}
-    config["agents"] = [agents["claude"], agents["gpt"], agents["gemini"]]
+    # "local" is started by no test but the one about a bot's very first start.
+    config["agents"] = [agents["claude"], agents["gpt"], agents["gemini"], agents["local"]]
     for agent in config["agents"]:
         agent["persona"] = str(REPO / "config" / agent["persona"])
     config["runtime"].update(max_backoff_seconds=0.5, sync_timeout_ms=10_000)

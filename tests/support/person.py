@@ -47,6 +47,8 @@ class Person:
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         self.seen: list[Seen] = []
+        self.events: list[tuple[str, Seen]] = []
+        """Other room events (reactions, Chavion's own types), with their type."""
         self.undecryptable = 0
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -98,6 +100,19 @@ class Person:
                         continue
                     source = getattr(event, "source", {})
                     if source.get("type") != "m.room.message":
+                        if "event_id" in source and "state_key" not in source:
+                            self.events.append(
+                                (
+                                    str(source.get("type")),
+                                    Seen(
+                                        room_id,
+                                        source["event_id"],
+                                        source.get("sender", ""),
+                                        source.get("content", {}),
+                                        now,
+                                    ),
+                                )
+                            )
                         continue
                     self.seen.append(
                         Seen(
@@ -129,6 +144,20 @@ class Person:
         )
         assert isinstance(response, RoomSendResponse), response
         return str(response.event_id)
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        """Any event type (a reaction, a Chavion event), encrypted where the room is."""
+        await self.knows(room_id)
+        await self._track_devices(room_id)
+        response = await self.client.room_send(
+            room_id, event_type, content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        relates = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        return await self.send_event(room_id, "m.reaction", {"m.relates_to": relates})
 
     async def create_room(self, invite: list[str], *, encrypted: bool, direct: bool = False) -> str:
         initial_state = []
@@ -187,6 +216,19 @@ class Person:
 
         return await asyncio.wait_for(enough(), timeout)
 
+    async def wait_for_event(
+        self, event_type: str, predicate: Callable[[Seen], bool], *, timeout: float = 30
+    ) -> Seen:
+        async def found() -> Seen:
+            async with self._changed:
+                while True:
+                    for kind, seen in self.events:
+                        if kind == event_type and predicate(seen):
+                            return seen
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(found(), timeout)
+
     def matching(self, predicate: Callable[[Seen], bool]) -> list[Seen]:
         return [s for s in self.seen if predicate(s)]
 
@@ -200,14 +242,19 @@ class Person:
             await asyncio.sleep(0.1)
         raise TimeoutError(f"{user_id} did not join {room_id}")
 
-    async def sees_devices_of(self, *user_ids: str, timeout: float = 30) -> None:
-        """Wait until our client knows the users' devices, as Element does before it
-        encrypts for a bot that has just come online for the first time."""
+    async def sees_devices_of(
+        self, *user_ids: str, device: tuple[str, str] | None = None, timeout: float = 30
+    ) -> None:
+        """Wait until our client knows the users' devices (or one given device), as Element
+        does before it encrypts for a bot that has just come online for the first time."""
         deadline = time.monotonic() + timeout
         while True:
             if self.client.should_query_keys:
                 await self.client.keys_query()
             known = all(list(self.client.device_store.active_user_devices(u)) for u in user_ids)
+            if device is not None:
+                devices = self.client.device_store.active_user_devices(device[0])
+                known = known and any(d.id == device[1] for d in devices)
             if known:
                 return
             if time.monotonic() > deadline:

@@ -137,3 +137,113 @@ CASES: list[tuple[str, Identity, Message, Route]] = [
 )
 def test_route(me: Identity, message: Message, expected: Route) -> None:
     assert parse(message, ctx(me)) == expected
+
+
+# The executor answers its own commands unnamed; the coordinator and agents leave them alone.
+EXEC_COMMANDS = frozenset({"run", "approve", "deny", "cancel", "hosts", "audit"})
+
+
+def owning_ctx(me: Identity) -> RouterContext:
+    owned = EXEC_COMMANDS if me is EXEC else frozenset()
+    others = frozenset() if me is EXEC else EXEC_COMMANDS
+    return RouterContext(
+        me,
+        ROSTER,
+        is_coordinator=me is COORD,
+        is_agent=me in (CLAUDE, GPT),
+        owned_commands=owned,
+        others_commands=others,
+    )
+
+
+OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
+    (
+        "executor answers !run unnamed",
+        EXEC,
+        msg("!run web1 -- uptime"),
+        Command("run", "web1 -- uptime"),
+    ),
+    ("…and !approve", EXEC, msg("!approve r1"), Command("approve", "r1")),
+    ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
+    (
+        "coordinator leaves !run alone",
+        COORD,
+        msg("!run web1 -- uptime"),
+        Ignore("command for another bot"),
+    ),
+    ("coordinator leaves !audit alone", COORD, msg("!audit 5"), Ignore("command for another bot")),
+    ("coordinator still answers its own", COORD, msg("!ping"), Command("ping", "")),
+    (
+        "executor ignores other unnamed commands",
+        EXEC,
+        msg("!ping"),
+        Ignore("command for another bot"),
+    ),
+    ("named executor still answers anything", EXEC, msg("Executor: !ping"), Command("ping", "")),
+    ("a broadcast !run reaches the executor", EXEC, msg("everyone !hosts"), Command("hosts", "")),
+    ("…but no agent", GPT, msg("everyone !hosts"), Ignore("command for another bot")),
+    ("…nor the coordinator", COORD, msg("everyone !hosts"), Ignore("command for another bot")),
+    (
+        "!run addressed to another bot is not taken",
+        EXEC,
+        msg("Chavion: !run web1 -- ls"),
+        Ignore("command for another bot"),
+    ),
+    (
+        "a bot named explicitly answers (Unknown command)",
+        COORD,
+        msg("Chavion: !run x -- ls"),
+        Command("run", "x -- ls"),
+    ),
+    (
+        "commands from bots are still never run",
+        EXEC,
+        msg("!run local -- ls", sender="@chavion:hs"),
+        Ignore("commands from bots are not run"),
+    ),
+    # A name inside the arguments is not an address: the host may share an agent's name.
+    (
+        "an agent's name in !run's arguments",
+        EXEC,
+        msg("!run claude -- journalctl -u chavion"),
+        Command("run", "claude -- journalctl -u chavion"),
+    ),
+    (
+        "…does not call that agent",
+        CLAUDE,
+        msg("!run claude -- journalctl -u chavion"),
+        Ignore("command for another bot"),
+    ),
+    (
+        "…nor make the coordinator answer",
+        COORD,
+        msg("!run web1 -- grep chavion /var/log/syslog"),
+        Ignore("command for another bot"),
+    ),
+    # Commands that take an agent as their first argument are for that agent.
+    ("!mute names its agent", CLAUDE, msg("!mute claude"), Command("mute", "claude")),
+    ("…by alias too", CLAUDE, msg("!unmute 클로드"), Command("unmute", "클로드")),
+    ("…and no other agent", GPT, msg("!mute claude"), Ignore("command for another bot")),
+    ("…nor the coordinator", COORD, msg("!mute claude"), Ignore("command for another bot")),
+    (
+        "!summon with a question",
+        GPT,
+        msg("!summon gpt what about gpt's plan?"),
+        Command("summon", "gpt what about gpt's plan?"),
+    ),
+    (
+        "a reply to the executor's prompt reaches it",
+        EXEC,
+        msg("!ping", reply_to=EventID("$p"), reply_to_sender=UserID("@executor:hs")),
+        Command("ping", ""),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("me", "message", "expected"),
+    [c[1:] for c in OWNED_CASES],
+    ids=[c[0] for c in OWNED_CASES],
+)
+def test_route_owned_commands(me: Identity, message: Message, expected: Route) -> None:
+    assert parse(message, owning_ctx(me)) == expected

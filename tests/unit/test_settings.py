@@ -93,6 +93,40 @@ ERRORS = [
         [1],
         "bots.coordinator.aliases[0]: expected a string, got int (1)",
     ),
+    ("execution.hosts.web1", {"port": 22}, "execution.hosts.web1.address: address is required"),
+    (
+        "execution.hosts.local.port",
+        70000,
+        "execution.hosts.local.port: port 70000 is not in 1..65535",
+    ),
+    (
+        "execution.hosts.local.adress",
+        "x",
+        "execution.hosts.local.adress: unknown key (check the spelling against the example)",
+    ),
+    ("execution.approval_expiry_seconds", 0, "execution.approval_expiry_seconds: must be positive"),
+    (
+        "execution.policy.mode",
+        "open",
+        "execution.policy.mode: unknown mode 'open'; expected one of blocklist, allowlist",
+    ),
+    (
+        "execution.policy.readonly_file",
+        "policy/missing.yaml",
+        "execution.policy.readonly_file: no policy file at",
+    ),
+    (
+        "execution.policy.hosts.local.auto_approve_readonly",
+        "yes",
+        "execution.policy.hosts.local.auto_approve_readonly: expected true or false",
+    ),
+    (
+        "execution.requesters",
+        {"@ops:localhost": "root"},
+        "execution.requesters.@ops:localhost: unknown level 'root'; expected one of readonly",
+    ),
+    ("execution.approvers", ["master"], "execution.approvers[0]: 'master' is not a user id"),
+    ("execution.executorr", 1, "execution.executorr: unknown key"),
 ]
 
 
@@ -134,3 +168,19 @@ def test_not_yaml_is_reported(tmp_path: Path) -> None:
     bad.write_text("homeserver: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_settings(bad)
+
+
+def test_execution_defaults() -> None:
+    settings = parse_settings(EXAMPLE, EXAMPLE_CONFIG)
+    execution = settings.execution
+    assert set(execution.hosts) == {"local"}
+    assert execution.hosts["local"].embedded
+    assert settings.approvers == ("@master:localhost",)
+    assert settings.exec_senders == ("@master:localhost", "@chavion:localhost")
+    assert settings.requester_levels[-1] == ("@master:localhost", "admin")
+    assert execution.policy.for_host("local").auto_approve_readonly is True
+    assert execution.policy.for_host("web1").auto_approve_readonly is False
+    assert execution.approval_expiry_seconds == 900
+    bare = dict(EXAMPLE)
+    bare.pop("execution")
+    assert set(parse_settings(bare, EXAMPLE_CONFIG).execution.hosts) == {"local"}

@@ -1,0 +1,181 @@
+"""Agents benchmark, with a zero-latency fake LLM behind the real SDKs.
+
+Run: .venv/bin/python -m tests.bench.agents [--messages 20] [--rounds 2]
+
+(a) the master names one agent → that agent's reply, against the floor measured in the same
+    run: a bare nio echo client on the same Synapse with as many clients syncing;
+    target within 1.25x.
+(b) a broadcast to all six agents → all six replies seen, against (a); target within 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import logging
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bots.data_dir import DataDir
+from bots.homeserver import SynapseProcess, free_port
+from bots.provision import load_council, load_credentials
+from bots.settings import EXAMPLE_CONFIG, load_settings
+from tests.bench.foundation import Up, echo_client, measure_pings, write_config
+from tests.fakes.llm_server import FakeLLMServer
+from tests.support.person import Person, replies_to
+
+KEY_ENV = "CHAVION_BENCH_LLM_KEY"
+
+
+def six_agents(server: FakeLLMServer) -> list[dict[str, Any]]:
+    """The example's five agents plus one more, each aimed at the fake server."""
+    example: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    agents = [copy.deepcopy(a) for a in example["agents"]]
+    extra = copy.deepcopy(agents[1])
+    extra.update(
+        name="mistral",
+        localpart="mistral",
+        display_name="Mistral",
+        aliases=["미스트랄"],
+        provider="openai-compatible",
+        model="mistral-large",
+    )
+    agents.append(extra)
+    urls = {
+        "anthropic": server.anthropic_base_url,
+        "openai": server.openai_base_url,
+        "openai-compatible": server.openai_base_url,
+        "gemini": server.gemini_base_url,
+    }
+    for agent in agents:
+        agent["base_url"] = urls[agent["provider"]]
+        agent["api_key_env"] = KEY_ENV
+        agent.pop("budget", None)
+    return agents
+
+
+async def broadcast_times(
+    master: Person, room: str, responders: Sequence[str], count: int
+) -> list[float]:
+    times = []
+    for index in range(count):
+        sent = time.monotonic()
+        event = await master.say(room, f"everyone, roll call {index}")
+        arrivals = []
+        for responder in responders:
+            [reply] = await master.wait_for(replies_to(event, responder), timeout=30)
+            arrivals.append(reply.received_at)
+        times.append(max(arrivals) - sent)
+    return times[1:]
+
+
+async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
+    os.environ[KEY_ENV] = "bench"
+    results: dict[str, list[float]] = {"floor": [], "single": [], "broadcast": []}
+    async with FakeLLMServer() as server:
+        port = free_port()
+        agents = six_agents(server)
+        setup = Up(write_config(root, port, start_synapse=True, agents=agents), root / "setup.log")
+        await asyncio.to_thread(setup.start)  # provisions accounts and room, then stops
+        await asyncio.to_thread(setup.stop)
+        config = write_config(root, port, start_synapse=False, agents=agents)
+        settings = load_settings(config)
+        data = DataDir(settings.data_dir)
+        synapse = SynapseProcess(
+            data.synapse_config,
+            settings.homeserver.client_url,
+            "127.0.0.1",
+            port,
+            data.synapse / "stdout.log",
+        )
+        await synapse.start()
+        council = load_council(data)
+        creds = load_credentials(data, settings.master.localpart)
+        assert council
+        assert creds
+        master = await Person.login(
+            settings.homeserver.client_url, creds.user_id, creds.password, root / "master-store"
+        )
+        agent_ids = [settings.user_id(a.account) for a in settings.agents]
+        claude = agent_ids[0]
+        try:
+            for round_number in range(rounds):
+                up = Up(config, root / "up.log")
+                await asyncio.to_thread(up.start)
+                await master.sees_devices_of(*(settings.user_id(a) for a in settings.accounts))
+                results["single"] += await measure_pings(
+                    master, council.room_id, claude, messages, text="claude, ping"
+                )
+                results["broadcast"] += await broadcast_times(
+                    master, council.room_id, agent_ids, messages
+                )
+                await asyncio.to_thread(up.stop)
+
+                clients = []
+                for account in settings.accounts:
+                    bot = load_credentials(data, account.localpart)
+                    assert bot
+                    clients.append(
+                        await echo_client(
+                            settings.homeserver.client_url,
+                            bot.user_id,
+                            bot.password,
+                            root / f"echo-{round_number}-{account.localpart}",
+                            echo=account.name == "claude",
+                            trigger="claude, ping",
+                        )
+                    )
+                echo = clients[[a.name for a in settings.accounts].index("claude")][0]
+                await master.sees_devices_of(device=(claude, echo.device_id))
+                # A text no agent answers, so Chavion has nothing to catch up on next round.
+                results["floor"] += await measure_pings(
+                    master, council.room_id, claude, messages, text="floor, ping"
+                )
+                for client, task in clients:
+                    task.cancel()
+                    await client.close()
+        finally:
+            await master.close()
+            await synapse.stop()
+        results["llm_calls"] = [float(len(server.requests))]
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    logging.getLogger("nio").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="chavion-bench-agents-") as tmp:
+        results = asyncio.run(run(Path(tmp), args.messages, args.rounds))
+    floor = statistics.median(results["floor"])
+    single = statistics.median(results["single"])
+    broadcast = statistics.median(results["broadcast"])
+    sent = args.rounds * args.messages
+    print("agents: 6 (+ coordinator and executor = 8 syncing bots), zero-latency fake LLM")
+    print(
+        f"(a) addressed reply, median of {len(results['single'])}: chavion {single * 1000:.0f} ms,"
+        f" nio echo floor {floor * 1000:.0f} ms → {single / floor:.2f}x (target <= 1.25x)"
+    )
+    print(
+        f"(b) broadcast, all 6 replies, median of {len(results['broadcast'])}: "
+        f"{broadcast * 1000:.0f} ms → {broadcast / single:.2f}x of (a) (target <= 1.5x)"
+    )
+    calls = int(results["llm_calls"][0])
+    print(
+        f"LLM calls: {calls} for {sent} addressed + {sent} broadcast messages "
+        f"(expected {sent + 6 * sent}: one per reply, none for anything else)"
+    )
+
+
+if __name__ == "__main__":
+    main()
