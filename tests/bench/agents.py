@@ -28,7 +28,7 @@ from bots.data_dir import DataDir
 from bots.homeserver import SynapseProcess, free_port
 from bots.provision import load_council, load_credentials
 from bots.settings import EXAMPLE_CONFIG, load_settings
-from tests.bench.foundation import Up, echo_client, measure_pings, write_config
+from tests.bench.foundation import Up, echo_client, knows_device, measure_pings, write_config
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.person import Person, replies_to
 
@@ -130,11 +130,12 @@ async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
                             bot.password,
                             root / f"echo-{round_number}-{account.localpart}",
                             echo=account.name == "claude",
-                            trigger="claude, ping",
+                            trigger="floor, ping",
                         )
                     )
                 echo = clients[[a.name for a in settings.accounts].index("claude")][0]
                 await master.sees_devices_of(device=(claude, echo.device_id))
+                await knows_device(echo, master.user_id, master.client.device_id)
                 # A text no agent answers, so Chavion has nothing to catch up on next round.
                 results["floor"] += await measure_pings(
                     master, council.room_id, claude, messages, text="floor, ping"

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomMessageText, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+)
 
 from bots.data_dir import DataDir
 from bots.homeserver import SynapseProcess, free_port
@@ -100,7 +107,7 @@ async def echo_client(
 
     async def on_message(room: Any, event: RoomMessageText) -> None:
         if event.sender != user_id and event.body.startswith(trigger):
-            await client.room_send(
+            response = await client.room_send(
                 room.room_id,
                 "m.room.message",
                 {
@@ -110,11 +117,24 @@ async def echo_client(
                 },
                 ignore_unverified_devices=True,
             )
+            if not isinstance(response, RoomSendResponse):
+                print(f"echo could not answer: {response}", file=sys.stderr)
 
     if echo:
         client.add_event_callback(on_message, RoomMessageText)
     task = asyncio.create_task(client.sync_forever(timeout=30_000, since=first.next_batch))
     return client, task
+
+
+async def knows_device(client: AsyncClient, user_id: str, device_id: str) -> None:
+    """A fresh echo client must know the master's device before it can encrypt for it."""
+    for _ in range(300):
+        if client.should_query_keys:
+            await client.keys_query()
+        if any(d.id == device_id for d in client.device_store.active_user_devices(user_id)):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{client.user_id} never learnt {user_id}'s device {device_id}")
 
 
 async def measure_pings(
@@ -180,6 +200,7 @@ async def round_trips(
                     )
                 )
             await master.sees_devices_of(device=(coordinator, clients[0][0].device_id))
+            await knows_device(clients[0][0], master.user_id, master.client.device_id)
             floor += await measure_pings(master, council.room_id, coordinator, pings)
             for client, task in clients:
                 task.cancel()
