@@ -45,6 +45,7 @@ from nio import (
     UploadError,
     WhoamiError,
 )
+from nio.store import DefaultStore
 
 from bots import __version__
 from bots.context import BotPresence
@@ -70,6 +71,18 @@ SYNC_FILTER: dict[str, Any] = {
 }
 
 MessageHandler = Callable[[Incoming], Awaitable[list[Reply]]]
+
+
+class CryptoStore(DefaultStore):  # type: ignore[misc]
+    """nio's crypto store, minus one waste: nio saves the set of newly encrypted rooms after
+    every sync even when it is empty, a SQLite transaction per bot per sync for nothing
+    (about a tenth of a busy council's CPU, measured with py-spy)."""
+
+    def save_encrypted_rooms(self, rooms: Any) -> None:
+        if rooms:
+            super().save_encrypted_rooms(rooms)
+
+
 InvitePolicy = Callable[[str], bool]
 
 
@@ -116,6 +129,7 @@ class MatrixBot:
             store_path=str(connection.crypto_store),
             config=AsyncClientConfig(
                 encryption_enabled=True,
+                store=CryptoStore,
                 store_sync_tokens=False,
                 max_timeout_retry_wait_time=connection.max_backoff_seconds,
                 backoff_factor=0.25,

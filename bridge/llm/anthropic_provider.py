@@ -116,19 +116,24 @@ class AnthropicProvider:
 
     # -- requests --------------------------------------------------------------------------
 
-    def _extra_body(self) -> dict[str, object] | None:
-        # This SDK generation has no `temperature` argument; the API still takes the field.
-        t = self._settings.temperature
-        return None if t is None else {"temperature": t}
+    def _extra_body(self, payload: list[MessageParam]) -> dict[str, object]:
+        # The SDK re-checks every message against its TypedDicts before sending (tens of ms
+        # for a long conversation, on the event loop all bots share); ours are plain dicts
+        # already, so they travel in extra_body, which is sent as it is. This SDK generation
+        # also has no `temperature` argument; the API still takes the field.
+        body: dict[str, object] = {"messages": payload}
+        if self._settings.temperature is not None:
+            body["temperature"] = self._settings.temperature
+        return body
 
     async def _complete_once(self, system: str | None, payload: list[MessageParam]) -> Completion:
         s = self._settings
         message = await self._client.messages.create(
             model=s.model,
             max_tokens=s.max_tokens,
-            messages=payload,
+            messages=[],
             system=anthropic.omit if system is None else system,
-            extra_body=self._extra_body(),
+            extra_body=self._extra_body(payload),
         )
         text = "".join(block.text for block in message.content if block.type == "text")
         u = message.usage
@@ -147,10 +152,10 @@ class AnthropicProvider:
         stream = await self._client.messages.create(
             model=s.model,
             max_tokens=s.max_tokens,
-            messages=payload,
+            messages=[],
             system=anthropic.omit if system is None else system,
             stream=True,
-            extra_body=self._extra_body(),
+            extra_body=self._extra_body(payload),
         )
         parts: list[str] = []
         model = s.model

@@ -115,12 +115,17 @@ class OpenAIProvider:
 
     # -- requests --------------------------------------------------------------------------
 
+    # The SDK re-checks every message against its TypedDicts before sending: ~0.5 ms a
+    # message, 31 ms for a 60-turn conversation, on the event loop all bots share. Ours are
+    # plain role/content dicts already, so they go in `extra_body`, which is sent as it is.
     async def _complete_once(self, payload: list[ChatCompletionMessageParam]) -> Completion:
         s = self._settings
         official = s.kind == "openai"
         response = await self._client.chat.completions.create(
             model=s.model,
-            messages=payload,
+            # Sent as it is, past the SDK's re-check: see the note on _complete_once.
+            messages=[],
+            extra_body={"messages": payload},
             temperature=openai.omit if s.temperature is None else s.temperature,
             # OpenAI's newer models only take max_completion_tokens; other servers max_tokens.
             max_completion_tokens=s.max_tokens if official else openai.omit,
@@ -144,7 +149,9 @@ class OpenAIProvider:
         official = s.kind == "openai"
         stream = await self._client.chat.completions.create(
             model=s.model,
-            messages=payload,
+            # Sent as it is, past the SDK's re-check: see the note on _complete_once.
+            messages=[],
+            extra_body={"messages": payload},
             stream=True,
             stream_options={"include_usage": True},
             temperature=openai.omit if s.temperature is None else s.temperature,
