@@ -29,6 +29,7 @@ from executor.errors import (
 )
 from executor.hosts import LOCAL_HOST, HostConfig, load_hosts
 from executor.masking import MASK
+from executor.plan import Step, run_plan
 from executor.runner import Executor, Limits, RunHandle, StreamName, cut_marker
 from executor.ssh import EmbeddedServer
 from tests.fakes.sshd import SshdServer, running_sshd
@@ -512,3 +513,34 @@ async def test_the_embedded_server_keeps_its_host_key_across_restarts(tmp_path: 
     assert reached.known_hosts is not None
 
     assert reached.known_hosts.read_text().split(" ", 1)[1] == key_before
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+async def test_a_plan_runs_in_order_with_its_parallel_steps_together(tmp_path: Path) -> None:
+    log = tmp_path / "plan.log"
+    mark = f"echo {{}} >> {log}"
+    steps = [
+        Step(LOCAL_HOST, mark.format("first")),
+        Step(LOCAL_HOST, f"{mark.format('a-start')}; sleep 0.5; {mark.format('a-end')}", True),
+        Step(LOCAL_HOST, f"{mark.format('b-start')}; sleep 0.5; {mark.format('b-end')}", True),
+        Step(LOCAL_HOST, mark.format("last")),
+    ]
+    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+        results = await run_plan(executor, steps)
+    assert all(r is not None and r.ok for r in results)
+    lines = log.read_text().split()
+    assert lines[0] == "first"
+    assert lines[-1] == "last"
+    # Both parallel steps had started before either finished.
+    assert max(lines.index("a-start"), lines.index("b-start")) < min(
+        lines.index("a-end"), lines.index("b-end")
+    )
+
+
+async def test_a_failed_step_stops_the_plan(tmp_path: Path) -> None:
+    steps = [Step(LOCAL_HOST, "true"), Step(LOCAL_HOST, "exit 3"), Step(LOCAL_HOST, "true")]
+    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+        results = await run_plan(executor, steps)
+    assert [r.exit_status if r else None for r in results] == [0, 3, None]
