@@ -18,7 +18,7 @@ import yaml
 from bots.config_reader import Node
 from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
-from executor.hosts import LOCAL_HOST, HostConfig
+from executor.hosts import HOST_KEYS, LOCAL_HOST, HostConfig
 from executor.policy import (
     LEVELS,
     ForbiddenRule,
@@ -177,21 +177,6 @@ class RuntimeSettings:
     sync_timeout_ms: int = 30_000
     agent_turn_limit: int = 6
     broadcast_words: tuple[str, ...] = ("everyone", "all", "얘들아", "다들", "@room")
-
-
-_HOST_KEYS = (
-    "address",
-    "port",
-    "user",
-    "key",
-    "known_hosts",
-    "trust_on_first_use",
-    "workdir",
-    "env",
-    "max_concurrent",
-    "connect_timeout",
-    "keepalive_interval",
-)
 
 
 @dataclass(frozen=True)
@@ -525,7 +510,7 @@ def _execution(node: Node, base: Path) -> ExecutionSettings:
 
 def _host(name: str, node: Node, base: Path) -> HostConfig:
     """One host; HostConfig's own checks are reported under the dotted key."""
-    data = {key: node.raw(key) for key in _HOST_KEYS if node.has(key)}
+    data = {key: node.raw(key) for key in HOST_KEYS if node.has(key)}
     node.reject_unknown()
     for key, value in data.items():
         if key == "env" and not isinstance(value, dict):
@@ -534,7 +519,7 @@ def _host(name: str, node: Node, base: Path) -> HostConfig:
         return HostConfig.from_mapping(data, name=name, base_dir=base)
     except ValueError as exc:
         text = str(exc)
-        field_name = next((key for key in _HOST_KEYS if key in text), "")
+        field_name = next((key for key in HOST_KEYS if key in text), "")
         where = node.key(field_name) if field_name else node.path
         detail = text.split(": ", 1)[1] if text.startswith("host ") and ": " in text else text
         raise ConfigError(f"{where}: {detail}") from exc

@@ -11,6 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LOCAL_HOST = "local"
+
+HOST_KEYS: tuple[str, ...] = (
+    "address",
+    "port",
+    "user",
+    "key",
+    "known_hosts",
+    "trust_on_first_use",
+    "workdir",
+    "env",
+    "max_concurrent",
+    "connect_timeout",
+    "keepalive_interval",
+)
+"""The settings a host entry may have in the config (besides its name)."""
 """The host that means "this machine"; without an address it is served by an embedded server."""
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -88,20 +103,7 @@ class HostConfig:
         Keys: name, address, port, user, key, known_hosts, trust_on_first_use, workdir, env,
         max_concurrent, connect_timeout, keepalive_interval.
         """
-        known = {
-            "name",
-            "address",
-            "port",
-            "user",
-            "key",
-            "known_hosts",
-            "trust_on_first_use",
-            "workdir",
-            "env",
-            "max_concurrent",
-            "connect_timeout",
-            "keepalive_interval",
-        }
+        known = {"name", *HOST_KEYS}
         host_name = name if name is not None else data.get("name")
         if not isinstance(host_name, str):
             raise ValueError(f"host entry without a name: {dict(data)!r}")

@@ -93,7 +93,12 @@ class Up:
 
 
 async def echo_client(
-    url: str, user_id: str, password: str, store: Path, echo: bool, trigger: str = "!ping"
+    url: str,
+    user_id: str,
+    password: str,
+    store: Path,
+    echo: bool,
+    trigger: str | tuple[str, ...] = "!ping",
 ) -> Any:
     """The floor: the least a nio bot can do to answer a message."""
     client = AsyncClient(
@@ -204,6 +209,7 @@ async def round_trips(
             floor += await measure_pings(master, council.room_id, coordinator, pings)
             for client, task in clients:
                 task.cancel()
+                await client.logout()  # no stale devices for the next round to share keys with
                 await client.close()
     finally:
         await master.close()
