@@ -41,7 +41,7 @@ from bots.settings import AgentSettings, Settings
 from bots.splitting import markdown_to_html, split_message
 from bots.store import Store
 from bridge.errors import ProviderError
-from bridge.llm.base import Completion, ProviderSettings
+from bridge.llm.base import Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider
 
 log = logging.getLogger(__name__)
@@ -84,9 +84,17 @@ class Agent:
         self.store = store
         self.prices = price_table(settings)
         self.loop_guard = LoopGuard(settings.runtime.agent_turn_limit)
-        self._provider = (
-            None if not agent.has_credentials else create_provider(provider_settings(agent))
-        )
+        self._provider: LLMProvider | None = None
+        self.unavailable = ""
+        if not agent.has_credentials:
+            env = agent.api_key_env or "its API key variable"
+            self.unavailable = f"I have no credentials: set ${env} and restart me."
+        else:
+            try:
+                self._provider = create_provider(provider_settings(agent))
+            except ProviderError as exc:  # a bad setting silences this agent, not the council
+                log.error("agent %s cannot start its provider: %s", agent.name, exc)
+                self.unavailable = f"My model is not available: {exc}"
 
     # ---- what every agent sees ---------------------------------------------------------
 
@@ -157,10 +165,7 @@ class Agent:
         day = local_day(now, self.settings.timezone)
         if self._provider is None:
             if await self.store.usage.notice_once(self.agent.name, day, "no-credentials"):
-                env = self.agent.api_key_env or "its API key variable"
-                return [
-                    Reply.answering(message, f"I have no credentials: set ${env} and restart me.")
-                ]
+                return [Reply.answering(message, self.unavailable)]
             return []
         tokens, cost = await self.store.usage.totals(self.agent.name, day)
         _, reset = day_window(now, self.settings.timezone)

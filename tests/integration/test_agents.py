@@ -356,3 +356,29 @@ async def test_a_quick_answer_arrives_whole_as_one_message(
         lambda s: (s.content.get("m.relates_to") or {}).get("event_id") == answer.event_id
     )
     assert edits == []
+
+
+async def test_an_agent_without_credentials_says_so_once_and_nothing_breaks(
+    council: ThrowawayCouncil,
+    master: Person,
+    fake: FakeLLMServer,
+    start_agents: StartAgents,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(KEY_ENV)
+    await start_agents()
+    claude = council.user_id("claude")
+    coordinator = council.user_id("coordinator")
+    room_id = await master.create_room([claude, coordinator], encrypted=True)
+    await master.wait_member(room_id, claude)
+    await master.sees_devices_of(claude)
+    first = await master.say(room_id, "claude, hello?")
+    [notice] = await master.wait_for(replies_to(first, claude), timeout=30)
+    assert f"set ${KEY_ENV}" in notice.body
+    second = await master.say(room_id, "claude, hello again?")
+    ask = await master.say(room_id, "!agents")
+    [overview] = await master.wait_for(replies_to(ask, coordinator), timeout=30)
+    await master.settle(QUIET)
+    assert master.matching(replies_to(second, claude)) == []
+    assert "no credentials" in overview.body
+    assert fake.requests == []
