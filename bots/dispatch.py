@@ -54,6 +54,8 @@ class Dispatcher:
         if isinstance(incoming, RoomEvent):
             if self._on_event is None or incoming.sender == self._bot.identity.user_id:
                 return []
+            if not await self._claim(incoming.event_id, incoming.room_id):
+                return []
             return await self._guarded_event(incoming)
         message = incoming
         observed = await self._guarded(message, self._observe(message))
@@ -68,6 +70,8 @@ class Dispatcher:
         if isinstance(route, Ignore):
             log.debug("%s ignores %s: %s", self._bot.account.name, message.event_id, route.reason)
             return []
+        if not await self._claim(message.event_id, message.room_id):
+            return []  # acted on before a restart: never twice
         if isinstance(route, Command):
             return await self._command(message, route)
         if self._chat is None:
@@ -88,6 +92,11 @@ class Dispatcher:
                     message, f"Sorry, that failed on my side (ref {reference}); it is logged."
                 )
             ]
+
+    async def _claim(self, event_id: str, room_id: str) -> bool:
+        """Only events a bot acts on are claimed: ignoring an event twice costs nothing,
+        and the store is spared a write per bot per event."""
+        return await self._bot.store.claim_event(self._bot.account.name, event_id, room_id)
 
     async def _guarded_event(self, event: RoomEvent) -> list[Reply]:
         assert self._on_event is not None

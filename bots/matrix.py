@@ -1,8 +1,9 @@
 """The one module that speaks nio: sync loop, event → `Message`, `Reply` → event.
 
 Design points, each from something measured or learned the hard way:
-- The sync position is saved in Chavion's store after each batch, and every event is
-  claimed there before it is handled, so a restart neither loses nor repeats an event.
+- The sync position is saved in Chavion's store (every few seconds and at a clean stop),
+  and every event a bot acts on is claimed there before it acts, so a restart neither
+  loses nor repeats an action.
 - The first sync of a new bot only sets the position: history from before it joined is
   never answered. The first sync of every run asks for full state, because nio keeps no
   room state (members, power levels) between runs.
@@ -65,6 +66,7 @@ CHAVION_EVENT_PREFIX = "org.chavion."
 STREAM_KEY = "org.chavion.stream"
 HISTORY_KEPT = 300  # messages per room kept for agents' context
 BACKFILL = 100  # messages fetched once per room after a restart
+TOKEN_SAVE_SECONDS = 2.0
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}},
     "presence": {"not_types": ["*"]},
@@ -117,6 +119,8 @@ class MatrixBot:
         self._creators: dict[str, set[str]] = {}
         self._recent: dict[str, OrderedDict[str, tuple[str | None, HistoryEntry]]] = {}
         self._backfilled: set[str] = set()
+        self._position: str | None = None
+        self._position_saved_at = 0.0
         self._work = TaskGroup(connection.name)
         self.synced = asyncio.Event()
         self.started_at = time.time()
@@ -167,6 +171,8 @@ class MatrixBot:
             if heartbeat:
                 heartbeat.cancel()
             await self._work.drain(timeout=20)
+            if self._position is not None:
+                await self._save_position(self._position, force=True)
             if self.synced.is_set():
                 try:
                     await asyncio.wait_for(self._mark_presence(online=False), 5)
@@ -211,8 +217,18 @@ class MatrixBot:
         await self._handle_invites(response)
         self._note_creators(response)
         await self._process_timelines(response, dispatch=dispatch)
-        await self._store.save_sync_token(self.connection.name, response.next_batch)
+        await self._save_position(str(response.next_batch), force=full_state)
         return str(response.next_batch)
+
+    async def _save_position(self, token: str, *, force: bool = False) -> None:
+        """Written at most every TOKEN_SAVE_SECONDS (and at a clean stop): after a crash the
+        bot reads those seconds again, and every event it acts on is claimed in the store
+        before it acts, so nothing is done twice."""
+        self._position = token
+        now = time.monotonic()
+        if force or now - self._position_saved_at >= TOKEN_SAVE_SECONDS:
+            await self._store.save_sync_token(self.connection.name, token)
+            self._position_saved_at = now
 
     async def _crypto_housekeeping(self) -> None:
         """What nio's sync_forever would do: keys up, keys queried, sessions claimed."""
@@ -281,10 +297,6 @@ class MatrixBot:
                     continue
                 message = self._to_message(event, room) or self._to_room_event(event, room)
                 if message is None:
-                    continue
-                if not await self._store.claim_event(
-                    self.connection.name, message.event_id, room_id
-                ):
                     continue
                 self._work.spawn(self._handle(message), f"handle {message.event_id}")
 
