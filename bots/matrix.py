@@ -44,6 +44,7 @@ from nio import (
     SyncError,
     SyncResponse,
     UploadError,
+    UploadFilterResponse,
     WhoamiError,
 )
 from nio.store import DefaultStore
@@ -120,6 +121,7 @@ class MatrixBot:
         self._recent: dict[str, OrderedDict[str, tuple[str | None, HistoryEntry]]] = {}
         self._backfilled: set[str] = set()
         self._position: str | None = None
+        self._filter_id: str | None = None
         self._position_saved_at = 0.0
         self._work = TaskGroup(connection.name)
         self.synced = asyncio.Event()
@@ -149,6 +151,7 @@ class MatrixBot:
         heartbeat: asyncio.Task[None] | None = None
         try:
             await self._crypto_housekeeping()
+            await self._upload_filter()
             token = await self._store.sync_token(self.connection.name)
             first_ever = token is None
             token = await self._sync_once(token, full_state=True, dispatch=not first_ever)
@@ -192,7 +195,10 @@ class MatrixBot:
         timeout = 0 if full_state else self.connection.sync_timeout_ms
         sync = asyncio.ensure_future(
             self._client.sync(
-                timeout=timeout, since=token, full_state=full_state, sync_filter=SYNC_FILTER
+                timeout=timeout,
+                since=token,
+                full_state=full_state,
+                sync_filter=self._filter_id or SYNC_FILTER,
             )
         )
         if stop is not None:
@@ -219,6 +225,21 @@ class MatrixBot:
         await self._process_timelines(response, dispatch=dispatch)
         await self._save_position(str(response.next_batch), force=full_state)
         return str(response.next_batch)
+
+    async def _upload_filter(self) -> None:
+        """Uploaded once, then named by id: an inline filter is parsed by Synapse on every
+        /sync of every bot."""
+        response = await self._client.upload_filter(
+            room=SYNC_FILTER["room"], presence=SYNC_FILTER["presence"]
+        )
+        if isinstance(response, UploadFilterResponse):
+            self._filter_id = str(response.filter_id)
+        else:
+            log.warning(
+                "%s: filter upload failed (%s); sending it inline",
+                self.connection.name,
+                getattr(response, "message", response),
+            )
 
     async def _save_position(self, token: str, *, force: bool = False) -> None:
         """Written at most every TOKEN_SAVE_SECONDS (and at a clean stop): after a crash the
