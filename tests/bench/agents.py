@@ -142,6 +142,7 @@ async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
                             trigger=("floor, ping", "floor roll")
                             if account.name == "claude"
                             else "floor roll",
+                            as_text=True,  # agents answer the master in m.text, mentioning them
                         )
                     )
                 for account, (client, _) in zip(settings.accounts, clients, strict=True):

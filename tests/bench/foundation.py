@@ -99,8 +99,11 @@ async def echo_client(
     store: Path,
     echo: bool,
     trigger: str | tuple[str, ...] = "!ping",
+    as_text: bool = False,
 ) -> Any:
-    """The floor: the least a nio bot can do to answer a message."""
+    """The floor: the least a nio bot can do to answer a message, in the same kind of event
+    as the subject sends (Synapse's push rules cost more for an m.text that mentions
+    someone than for an m.notice)."""
     client = AsyncClient(
         url, user_id, store_path=str(store), config=AsyncClientConfig(encryption_enabled=True)
     )
@@ -116,8 +119,9 @@ async def echo_client(
                 room.room_id,
                 "m.room.message",
                 {
-                    "msgtype": "m.notice",
+                    "msgtype": "m.text" if as_text else "m.notice",
                     "body": "pong",
+                    "m.mentions": {"user_ids": [event.sender] if as_text else []},
                     "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
                 },
                 ignore_unverified_devices=True,
