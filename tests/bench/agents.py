@@ -25,10 +25,17 @@ from typing import Any
 import yaml
 
 from bots.data_dir import DataDir
-from bots.homeserver import SynapseProcess, free_port
-from bots.provision import load_council, load_credentials
-from bots.settings import EXAMPLE_CONFIG, load_settings
-from tests.bench.foundation import Up, echo_client, knows_device, measure_pings, write_config
+from bots.homeserver import free_port
+from bots.provision import load_credentials
+from bots.settings import EXAMPLE_CONFIG
+from tests.bench.foundation import (
+    Up,
+    bench_session,
+    echo_client,
+    knows_device,
+    measure_pings,
+    write_config,
+)
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.person import Person, replies_to
 
@@ -96,23 +103,8 @@ async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
         await asyncio.to_thread(setup.start)  # provisions accounts and room, then stops
         await asyncio.to_thread(setup.stop)
         config = write_config(root, port, start_synapse=False, agents=agents)
-        settings = load_settings(config)
+        settings, synapse, council, master = await bench_session(root, config)
         data = DataDir(settings.data_dir)
-        synapse = SynapseProcess(
-            data.synapse_config,
-            settings.homeserver.client_url,
-            "127.0.0.1",
-            port,
-            data.synapse / "stdout.log",
-        )
-        await synapse.start()
-        council = load_council(data)
-        creds = load_credentials(data, settings.master.localpart)
-        assert council
-        assert creds
-        master = await Person.login(
-            settings.homeserver.client_url, creds.user_id, creds.password, root / "master-store"
-        )
         agent_ids = [settings.user_id(a.account) for a in settings.agents]
         claude = agent_ids[0]
         try:

@@ -35,8 +35,8 @@ from nio import (
 
 from bots.data_dir import DataDir
 from bots.homeserver import SynapseProcess, free_port
-from bots.provision import load_council, load_credentials
-from bots.settings import EXAMPLE_CONFIG, load_settings
+from bots.provision import Council, load_council, load_credentials
+from bots.settings import EXAMPLE_CONFIG, Settings, load_settings
 from tests.support.person import Person, replies_to
 
 REPO = Path(__file__).resolve().parents[2]
@@ -158,12 +158,14 @@ async def measure_pings(
     return times[1:]  # the first message of a session also shares room keys
 
 
-async def round_trips(
-    root: Path, port: int, pings: int, rounds: int
-) -> tuple[list[float], list[float]]:
-    config = write_config(root, port, start_synapse=False)
+async def bench_session(
+    root: Path, config: Path
+) -> tuple[Settings, SynapseProcess, Council, Person]:
+    """Synapse (already provisioned by a first `chavion up`) run by the benchmark itself, so
+    it outlives the subject and the floor that take turns on it; and the master, logged in."""
     settings = load_settings(config)
     data = DataDir(settings.data_dir)
+    port = settings.homeserver.port
     synapse = SynapseProcess(
         data.synapse_config,
         settings.homeserver.client_url,
@@ -173,15 +175,21 @@ async def round_trips(
     )
     await synapse.start()
     council = load_council(data)
-    master_creds = load_credentials(data, settings.master.localpart)
+    creds = load_credentials(data, settings.master.localpart)
     assert council
-    assert master_creds
+    assert creds
     master = await Person.login(
-        settings.homeserver.client_url,
-        master_creds.user_id,
-        master_creds.password,
-        root / "master-store",
+        settings.homeserver.client_url, creds.user_id, creds.password, root / "master-store"
     )
+    return settings, synapse, council, master
+
+
+async def round_trips(
+    root: Path, port: int, pings: int, rounds: int
+) -> tuple[list[float], list[float]]:
+    config = write_config(root, port, start_synapse=False)
+    settings, synapse, council, master = await bench_session(root, config)
+    data = DataDir(settings.data_dir)
     coordinator = settings.user_id(settings.coordinator)
     floor: list[float] = []
     chavion: list[float] = []
