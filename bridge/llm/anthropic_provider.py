@@ -7,9 +7,6 @@ uses it.
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import Sequence
 
 import anthropic
@@ -20,17 +17,12 @@ from bridge.llm.base import (
     ChatMessage,
     Completion,
     DeltaCallback,
-    MissingCredentials,
-    ProviderConfigError,
-    ProviderSettings,
     Usage,
     split_system,
 )
+from bridge.llm.core import ProviderCore
 from bridge.llm.retry import (
-    Clock,
     Failure,
-    Random,
-    Sleep,
     fallback_failure,
     run_with_retries,
     shorten,
@@ -50,25 +42,13 @@ _STREAM_ERROR_STATUS = {
 }
 
 
-class AnthropicProvider:
+class AnthropicProvider(ProviderCore):
     """Claude through the official SDK, its retries off (ours are in retry.py)."""
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        *,
-        sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.monotonic,
-        rand: Random = random.random,
-    ) -> None:
-        if settings.kind != "anthropic":
-            raise ProviderConfigError(f"AnthropicProvider cannot serve kind {settings.kind!r}")
-        if not settings.api_key:
-            raise MissingCredentials(settings)
-        self._settings = settings
-        self._sleep = sleep
-        self._clock = clock
-        self._rand = rand
+    kinds = ("anthropic",)
+
+    def _setup(self) -> None:
+        settings = self._settings
         self._client = anthropic.AsyncAnthropic(
             # An explicit key also stops the SDK from looking at env vars and profile files.
             api_key=settings.api_key,
@@ -77,10 +57,6 @@ class AnthropicProvider:
             max_retries=0,
             default_headers=dict(settings.extra_headers) or None,
         )
-
-    @property
-    def settings(self) -> ProviderSettings:
-        return self._settings
 
     async def complete(
         self,

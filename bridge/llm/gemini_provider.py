@@ -7,9 +7,6 @@ Imports google-genai, so only the factory imports this module, and only when an 
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,17 +21,13 @@ from bridge.llm.base import (
     ChatMessage,
     Completion,
     DeltaCallback,
-    MissingCredentials,
     ProviderConfigError,
-    ProviderSettings,
     Usage,
     split_system,
 )
+from bridge.llm.core import ProviderCore
 from bridge.llm.retry import (
-    Clock,
     Failure,
-    Random,
-    Sleep,
     fallback_failure,
     parse_duration,
     run_with_retries,
@@ -45,25 +38,13 @@ from bridge.llm.retry import (
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 
 
-class GeminiProvider:
+class GeminiProvider(ProviderCore):
     """Gemini through the official SDK, its retries off (ours are in retry.py)."""
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        *,
-        sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.monotonic,
-        rand: Random = random.random,
-    ) -> None:
-        if settings.kind != "gemini":
-            raise ProviderConfigError(f"GeminiProvider cannot serve kind {settings.kind!r}")
-        if not settings.api_key:
-            raise MissingCredentials(settings)
-        self._settings = settings
-        self._sleep = sleep
-        self._clock = clock
-        self._rand = rand
+    kinds = ("gemini",)
+
+    def _setup(self) -> None:
+        settings = self._settings
         self._http_options = types.HttpOptions(
             base_url=settings.base_url,
             headers=dict(settings.extra_headers) or None,
@@ -79,10 +60,6 @@ class GeminiProvider:
             temperature=settings.temperature,
             max_output_tokens=settings.max_tokens,
         )
-
-    @property
-    def settings(self) -> ProviderSettings:
-        return self._settings
 
     async def complete(
         self,

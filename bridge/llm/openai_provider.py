@@ -7,10 +7,7 @@ uses it.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import re
-import time
 from collections.abc import Sequence
 
 import httpx2
@@ -26,17 +23,13 @@ from bridge.llm.base import (
     ChatMessage,
     Completion,
     DeltaCallback,
-    MissingCredentials,
     ProviderConfigError,
-    ProviderSettings,
     Usage,
 )
+from bridge.llm.core import ProviderCore
 from bridge.llm.retry import (
     AttemptFailed,
-    Clock,
     Failure,
-    Random,
-    Sleep,
     fallback_failure,
     run_with_retries,
     shorten,
@@ -51,29 +44,17 @@ _SDK_TIMEOUT_MARGIN_S = 5.0
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-class OpenAIProvider:
+class OpenAIProvider(ProviderCore):
     """Chat Completions through the official SDK, its retries off (ours are in retry.py)."""
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        *,
-        sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.monotonic,
-        rand: Random = random.random,
-    ) -> None:
-        if settings.kind not in ("openai", "openai-compatible"):
-            raise ProviderConfigError(f"OpenAIProvider cannot serve kind {settings.kind!r}")
-        if not settings.has_credentials:
-            raise MissingCredentials(settings)
+    kinds = ("openai", "openai-compatible")
+
+    def _setup(self) -> None:
+        settings = self._settings
         if settings.kind == "openai-compatible" and not settings.base_url:
             raise ProviderConfigError(
                 f"{settings.agent_label}: an OpenAI-compatible provider needs a base_url"
             )
-        self._settings = settings
-        self._sleep = sleep
-        self._clock = clock
-        self._rand = rand
         self._client = openai.AsyncOpenAI(
             api_key=settings.api_key or NO_KEY,
             base_url=settings.base_url or OPENAI_BASE_URL,
@@ -82,10 +63,6 @@ class OpenAIProvider:
             max_retries=0,
             default_headers=dict(settings.extra_headers) or None,
         )
-
-    @property
-    def settings(self) -> ProviderSettings:
-        return self._settings
 
     async def complete(
         self,
