@@ -19,7 +19,7 @@ from bots.data_dir import DataDir
 from bots.dispatch import Dispatcher
 from bots.errors import BotError, ConfigError
 from bots.handlers.agent import Agent, agent_commands
-from bots.handlers.core import bot_commands, coordinator_commands
+from bots.handlers.core import coordinator_commands
 from bots.handlers.council import LoopWatch
 from bots.handlers.executor import EXECUTOR_COMMANDS, ExecutorService
 from bots.ids import RoomID
@@ -177,7 +177,7 @@ class BotRunner:
                 context,
                 agent_commands(agent),
                 chat=agent.chat,
-                observer=agent.observe_async,
+                observer=agent.observe,
                 others_commands=EXECUTOR_COMMANDS,
             )
         elif account.kind == "coordinator":
@@ -188,7 +188,9 @@ class BotRunner:
                 observer=watch.observe,
                 others_commands=EXECUTOR_COMMANDS,
             )
-        elif account.kind == "executor" and self.executor is not None:
+        else:
+            # run() opens the executor service whenever the executor bot is among the names.
+            assert self.executor is not None
             self.executor.attach(context)
             dispatcher = Dispatcher(
                 context,
@@ -196,6 +198,4 @@ class BotRunner:
                 on_event=self.executor.on_event,
                 owned_commands=EXECUTOR_COMMANDS,
             )
-        else:
-            dispatcher = Dispatcher(context, bot_commands())
         return RunningBot(account, matrix)

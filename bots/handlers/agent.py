@@ -98,19 +98,17 @@ class Agent:
 
     # ---- what every agent sees ---------------------------------------------------------
 
-    async def observe_async(self, message: Message, bot: BotContext) -> list[Reply]:
-        self.observe(message, bot)
-        return []
-
-    def observe(self, message: Message, bot: BotContext) -> None:
-        """Count agent-to-agent turns per thread; any human message resets the count."""
+    async def observe(self, message: Message, bot: BotContext) -> list[Reply]:
+        """Count agent-to-agent turns per thread; any human message resets the count.
+        Agents only count: announcing a trip is the coordinator's job (LoopWatch)."""
         if message.replaces is not None:
-            return  # a streaming edit is not another turn
+            return []  # a streaming edit is not another turn
         sender = bot.roster.get(message.sender)
         if sender is None:
             self.loop_guard.note(True, thread_key(message))
         elif sender.kind == "agent":
             self.loop_guard.note(False, thread_key(message))
+        return []
 
     async def chat(self, message: Message, route: Chat, bot: BotContext) -> list[Reply]:
         if await self.store.agent_flags.is_muted(self.agent.name):

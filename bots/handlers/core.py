@@ -107,10 +107,3 @@ def coordinator_commands() -> Registry:
     )
     registry.add(make_help(registry))
     return registry
-
-
-def bot_commands() -> Registry:
-    """What every other bot answers when it is addressed by name."""
-    registry = Registry([CommandSpec("ping", "check that this bot answers", ping)])
-    registry.add(make_help(registry))
-    return registry

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import aiosqlite
 
@@ -45,17 +45,7 @@ AuditKind = Literal[
     "expired",
     "cancel",
 ]
-AUDIT_KINDS: tuple[AuditKind, ...] = (
-    "request",
-    "decision",
-    "approval",
-    "denial",
-    "start",
-    "end",
-    "interrupted",
-    "expired",
-    "cancel",
-)
+AUDIT_KINDS: tuple[AuditKind, ...] = get_args(AuditKind)
 KIND_OF_STATE: Mapping[State, AuditKind] = {
     "approved": "approval",
     "running": "start",
