@@ -65,6 +65,9 @@ CREATOR_POWER = 1000  # room v12+ creators outrank every numeric power level
 SENDERS_REMEMBERED = 4000
 CHAVION_EVENT_PREFIX = "org.chavion."
 STREAM_KEY = "org.chavion.stream"
+TURN_KEY = "org.chavion.turn"
+"""Marks an agent's answer to another agent, for every bot's loop guard."""
+AGENT_TO_AGENT = "agent-to-agent"
 HISTORY_KEPT = 300  # messages per room kept for agents' context
 BACKFILL = 100  # messages fetched once per room after a restart
 TOKEN_SAVE_SECONDS = 2.0
@@ -465,6 +468,7 @@ class MatrixBot:
             sender_power=self._power_of(room, sender),
             is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
             encrypted=room.encrypted,
+            answers_agent=content.get(TURN_KEY) == AGENT_TO_AGENT,
         )
 
     def _to_room_event(self, event: Any, room: MatrixRoom) -> RoomEvent | None:
@@ -650,6 +654,8 @@ def reply_content(reply: Reply) -> dict[str, Any]:
     if reply.stream is not None:
         # Lets other bots (and tests) tell a finished answer from one still being written.
         content[STREAM_KEY] = reply.stream
+    if reply.answers_agent:
+        content[TURN_KEY] = AGENT_TO_AGENT
     if reply.replaces is not None:
         new_content = dict(content)
         content["body"] = "* " + reply.body

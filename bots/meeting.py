@@ -1,12 +1,15 @@
 """Meeting discipline, pure: the agent-to-agent loop guard and the streaming-edit throttle.
 
 Agents may address each other, so two polite models could talk forever; the loop guard
-stops a thread after a few agent turns until a person speaks again. Streaming by edits is
+stops a thread after a few agent-to-agent turns until a person speaks again. Agents
+answering a person are not such turns: six agents answering "everyone" is one round, not a
+loop. Streaming by edits is
 throttled because every edit is an event (rate limits, and each one syncs to every phone).
 """
 
 from __future__ import annotations
 
+import enum
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -27,6 +30,30 @@ def thread_key(message: Message) -> ThreadKey:
     return message.thread_root if message.thread_root is not None else message.room_id
 
 
+class Turn(enum.Enum):
+    """What one message means to the loop guard."""
+
+    HUMAN = "human"
+    """A person spoke: the streak ends."""
+    AGENT_TO_AGENT = "agent-to-agent"
+    """An agent answered another agent: one turn."""
+    OTHER = "other"
+    """An agent answering a person, a bot's notice, an edit: neither."""
+
+
+def turn_of(message: Message, sender_kind: str | None) -> Turn:
+    """`sender_kind` is the sender's roster kind ("agent", "coordinator", …), None for a
+    person. An agent marks its answer to another agent (`Message.answers_agent`), so every
+    bot classifies a message the same way without remembering who said what."""
+    if message.replaces is not None:
+        return Turn.OTHER  # a streaming edit is not another turn
+    if sender_kind is None:
+        return Turn.HUMAN
+    if sender_kind == "agent" and message.answers_agent:
+        return Turn.AGENT_TO_AGENT
+    return Turn.OTHER
+
+
 @dataclass
 class _Streak:
     agent_turns: int = 0
@@ -34,7 +61,8 @@ class _Streak:
 
 
 class LoopGuard:
-    """Counts agent turns per thread since the last human message; blocks past `limit`.
+    """Counts agent-to-agent turns per thread since the last human message; blocks past
+    `limit`.
 
     Every agent sees the same events, so each one's guard reaches the same verdict.
     Only the most recently active threads are remembered; a forgotten one starts afresh.
@@ -46,12 +74,13 @@ class LoopGuard:
         self.limit = limit
         self._streaks: OrderedDict[ThreadKey, _Streak] = OrderedDict()
 
-    def note(self, sender_is_human: bool, key: ThreadKey) -> None:
-        """Count one message in the thread: a human's ends the streak, an agent's extends it."""
-        if sender_is_human:
+    def note(self, turn: Turn, key: ThreadKey) -> None:
+        """Count one message in the thread: a human's ends the streak, an agent-to-agent
+        turn extends it, anything else leaves it as it is."""
+        if turn is Turn.HUMAN:
             self._streaks.pop(key, None)
-            return
-        self._streak(key).agent_turns += 1
+        elif turn is Turn.AGENT_TO_AGENT:
+            self._streak(key).agent_turns += 1
 
     def allows_agent_turn(self, key: ThreadKey) -> bool:
         return self.agent_turns(key) < self.limit

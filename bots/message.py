@@ -39,6 +39,8 @@ class Message:
     sender_power: int = 0
     is_direct: bool = False
     encrypted: bool = False
+    answers_agent: bool = False
+    """Sent by a Chavion agent answering another agent (see `Reply.answers_agent`)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Reply:
     key: str = field(default="")
     stream: str | None = None
     """"partial" while an answer is still being written, "done" on its last edit."""
+    answers_agent: bool = False
+    """An agent's answer to another agent: one turn for every bot's loop guard."""
 
     @staticmethod
     def answering(

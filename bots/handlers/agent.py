@@ -34,7 +34,7 @@ from bots.conversation import (
 from bots.errors import CommandError
 from bots.handlers.core import make_help, ping
 from bots.ids import EventID
-from bots.meeting import EditThrottle, LoopGuard, thread_key
+from bots.meeting import EditThrottle, LoopGuard, thread_key, turn_of
 from bots.message import Message, Reply
 from bots.router import Chat
 from bots.settings import AgentSettings, Settings
@@ -101,13 +101,9 @@ class Agent:
     async def observe(self, message: Message, bot: BotContext) -> list[Reply]:
         """Count agent-to-agent turns per thread; any human message resets the count.
         Agents only count: announcing a trip is the coordinator's job (LoopWatch)."""
-        if message.replaces is not None:
-            return []  # a streaming edit is not another turn
         sender = bot.roster.get(message.sender)
-        if sender is None:
-            self.loop_guard.note(True, thread_key(message))
-        elif sender.kind == "agent":
-            self.loop_guard.note(False, thread_key(message))
+        turn = turn_of(message, sender.kind if sender else None)
+        self.loop_guard.note(turn, thread_key(message))
         return []
 
     async def chat(self, message: Message, route: Chat, bot: BotContext) -> list[Reply]:
@@ -140,7 +136,7 @@ class Agent:
             budget_tokens=self.agent.context_tokens,
         )
         assert self._provider is not None
-        answer = StreamingAnswer(message, bot, self.agent.streaming, sender_is_human(message, bot))
+        answer = StreamingAnswer(message, bot, self.agent.streaming)
         typing = asyncio.create_task(_typing_if_slow(bot, message))
         try:
             completion = await self._provider.complete(
@@ -214,10 +210,6 @@ async def _typing_if_slow(bot: BotContext, message: Message) -> bool:
     return True
 
 
-def sender_is_human(message: Message, bot: BotContext) -> bool:
-    return bot.roster.get(message.sender) is None
-
-
 def _summon_entry(message: Message, bot: BotContext, text: str) -> HistoryEntry:
     """The question of a `!summon`, as if it had been asked plainly."""
     is_master = message.sender == bot.settings.master_user_id
@@ -234,12 +226,14 @@ class StreamingAnswer:
     """One answer on its way: a message that appears with the first words, then is edited
     (throttled, capped) as more arrive; the final edit always goes out."""
 
-    def __init__(self, message: Message, bot: BotContext, streaming: bool, to_human: bool) -> None:
+    def __init__(self, message: Message, bot: BotContext, streaming: bool) -> None:
         self._message = message
         self._bot = bot
         self._streaming = streaming
+        sender = bot.roster.get(message.sender)
         # An answer to the master may buzz the phone; chatter between agents never does.
-        self._notice = not to_human
+        self._notice = sender is not None
+        self._to_agent = sender is not None and sender.kind == "agent"
         self._text = ""
         self._event: EventID | None = None
         self._started = time.monotonic()
@@ -247,8 +241,15 @@ class StreamingAnswer:
         self._edits = 0
 
     def _reply(
-        self, body: str, *, replaces: EventID | None = None, key: str, done: bool = False
+        self,
+        body: str,
+        *,
+        replaces: EventID | None = None,
+        key: str,
+        done: bool = False,
+        first: bool = False,
     ) -> Reply:
+        """`first`: the message that starts the answer, the one that counts as a turn."""
         base = Reply.answering(
             self._message, body, html=markdown_to_html(body), notice=self._notice
         )
@@ -264,6 +265,7 @@ class StreamingAnswer:
             replaces=replaces,
             key=key,
             stream=None if not self._streaming else ("done" if done else "partial"),
+            answers_agent=self._to_agent and first,
         )
 
     async def on_delta(self, piece: str) -> None:
@@ -275,7 +277,7 @@ class StreamingAnswer:
             if time.monotonic() - self._started < SHOW_PARTIAL_AFTER_S:
                 return
             self._event = await outbox.send(
-                self._reply(self._text + STREAM_MARK, key=f"{self._message.event_id}/0")
+                self._reply(self._text + STREAM_MARK, key=f"{self._message.event_id}/0", first=True)
             )
             return
         if self._throttle.should_edit(time.monotonic()):
@@ -297,7 +299,7 @@ class StreamingAnswer:
                 self._reply(chunks[0], replaces=self._event, key=f"{key}/final", done=True)
             )
         else:
-            replies.append(self._reply(chunks[0], key=f"{key}/0", done=True))
+            replies.append(self._reply(chunks[0], key=f"{key}/0", done=True, first=True))
         for index, chunk in enumerate(chunks[1:], start=1):
             replies.append(self._reply(chunk, key=f"{key}/{index}", done=True))
         return replies

@@ -9,7 +9,7 @@ from bots.budget import day_window, format_duration, local_day
 from bots.commands import CommandRequest
 from bots.context import BotContext
 from bots.handlers.core import describe_presence
-from bots.meeting import LoopGuard, thread_key
+from bots.meeting import LoopGuard, Turn, thread_key, turn_of
 from bots.message import Message, Reply
 
 
@@ -79,16 +79,12 @@ class LoopWatch:
         self._limit = limit
 
     async def observe(self, message: Message, bot: BotContext) -> list[Reply]:
-        if message.replaces is not None:
-            return []  # a streaming edit is not another turn
         sender = bot.roster.get(message.sender)
         key = thread_key(message)
-        if sender is None:
-            self._guard.note(True, key)
+        turn = turn_of(message, sender.kind if sender else None)
+        self._guard.note(turn, key)
+        if turn is not Turn.AGENT_TO_AGENT:
             return []
-        if sender.kind != "agent":
-            return []
-        self._guard.note(False, key)
         if self._guard.allows_agent_turn(key) or not self._guard.should_announce_trip(key):
             return []
         master = bot.settings.master_user_id

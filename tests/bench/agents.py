@@ -6,6 +6,10 @@ Run: .venv/bin/python -m tests.bench.agents [--messages 20] [--rounds 2]
     run: a bare nio echo client on the same Synapse with as many clients syncing;
     target within 1.25x.
 (b) a broadcast to all six agents → all six replies seen, against (a); target within 1.5x.
+
+Two floors put (b) in proportion: six nio echo bots answering one message, and Synapse on
+its own, six of the agents' accounts sending at once against one of them sending (no bot
+logic at all, only the sends and the master's sync that sees them).
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
+from nio import AsyncClient
 
 from bots.data_dir import DataDir
 from bots.homeserver import free_port
@@ -37,7 +43,7 @@ from tests.bench.foundation import (
     write_config,
 )
 from tests.fakes.llm_server import FakeLLMServer
-from tests.support.person import Person, replies_to
+from tests.support.person import Person, Seen, replies_to
 
 KEY_ENV = "CHAVION_BENCH_LLM_KEY"
 
@@ -88,6 +94,31 @@ async def broadcast_times(
     return times[1:]
 
 
+def has_body(body: str, seen: Seen) -> bool:
+    return seen.body == body
+
+
+async def sends_seen(
+    master: Person, room: str, senders: Sequence[AsyncClient], count: int, tag: str
+) -> list[float]:
+    """From the first send to the master seeing the last of them: what Synapse alone costs
+    for as many messages as a broadcast answers with, in the same shape as a reply."""
+    times = []
+    for index in range(count):
+        body = f"{tag} {index}"
+        content = {"msgtype": "m.text", "body": body, "m.mentions": {"user_ids": [master.user_id]}}
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                sender.room_send(room, "m.room.message", content, ignore_unverified_devices=True)
+                for sender in senders
+            )
+        )
+        seen = await master.wait_for(partial(has_body, body), count=len(senders))
+        times.append(max(s.received_at for s in seen) - started)
+    return times[1:]
+
+
 async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
     os.environ[KEY_ENV] = "bench"
     results: dict[str, list[float]] = {
@@ -95,6 +126,8 @@ async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
         "single": [],
         "broadcast": [],
         "floor_broadcast": [],
+        "send_one": [],
+        "send_six": [],
     }
     async with FakeLLMServer() as server:
         port = free_port()
@@ -148,6 +181,17 @@ async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
                 results["floor_broadcast"] += await broadcast_times(
                     master, council.room_id, agent_ids, messages, text="floor roll"
                 )
+                senders = [
+                    client
+                    for account, (client, _) in zip(settings.accounts, clients, strict=True)
+                    if account.kind == "agent"
+                ]
+                results["send_one"] += await sends_seen(
+                    master, council.room_id, senders[:1], messages, f"alone {round_number}"
+                )
+                results["send_six"] += await sends_seen(
+                    master, council.room_id, senders, messages, f"together {round_number}"
+                )
                 for client, task in clients:
                     task.cancel()
                     await client.logout()  # no stale devices for the next round to share keys with
@@ -185,6 +229,11 @@ def main() -> None:
         f"(b) broadcast, all 6 replies, median of {len(results['broadcast'])}: "
         f"{broadcast * 1000:.0f} ms → {broadcast / single:.2f}x of (a) (target <= 1.5x); "
         f"{broadcast / floor_all:.2f}x of its floor"
+    )
+    one, six = statistics.median(results["send_one"]), statistics.median(results["send_six"])
+    print(
+        f"    Synapse alone: six accounts sending at once, all six seen: {six * 1000:.0f} ms, "
+        f"one account sending: {one * 1000:.0f} ms → {six / one:.2f}x"
     )
     calls = int(results["llm_calls"][0])
     print(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bots.budget import local_day
-from bots.matrix import STREAM_KEY
+from bots.matrix import STREAM_KEY, TURN_KEY
 from bots.settings import AgentSettings, BudgetSettings, Settings
 from bots.store import Store
 from tests.fakes.llm_server import FakeLLMServer, error, reply
@@ -136,6 +136,10 @@ async def test_a_broadcast_gets_one_answer_from_each_agent(
     for name in AGENTS:
         assert len(master.matching(replies_to(event, council.user_id(name)))) == 1, name
     assert sorted(r.protocol for r in fake.requests) == ["anthropic", "gemini", "openai"]
+    # More agents answered than the loop guard allows agent-to-agent turns: answers to a
+    # person are no loop, so the coordinator has nothing to say.
+    assert len(AGENTS) > council.settings.runtime.agent_turn_limit
+    assert master.matching(lambda s: s.room_id == room and "Loop guard" in s.body) == []
 
 
 async def test_an_unaddressed_message_costs_nothing(
@@ -312,16 +316,19 @@ async def test_agents_talking_to_each_other_stop_at_the_loop_guard(
         timeout=60,
     )
     await master.settle(QUIET)
-    talk = [
+    said = [
         s
         for s in master.seen
         if s.room_id == room
         and s.sender in (council.user_id("claude"), council.user_id("gpt"))
         and "m.new_content" not in s.content
     ]
+    to_master = [s for s in said if TURN_KEY not in s.content]
+    to_each_other = [s for s in said if s.content.get(TURN_KEY) == "agent-to-agent"]
+    assert len(to_master) == 2  # each answered the master once: that is not a turn
     # Each agent checks the guard when it starts an answer; two answers started in the same
     # instant can both pass at the last free turn, so one more is the most there can be.
-    assert limit <= len(talk) <= limit + 1
+    assert limit <= len(to_each_other) <= limit + 1
     assert len(master.matching(lambda s: s.room_id == room and "Loop guard" in s.body)) == 1
     assert guard.content["m.mentions"]["user_ids"] == [master.user_id]
 

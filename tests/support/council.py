@@ -43,7 +43,9 @@ def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict
     config["agents"] = [agents["claude"], agents["gpt"], agents["gemini"], agents["local"]]
     for agent in config["agents"]:
         agent["persona"] = str(REPO / "config" / agent["persona"])
-    config["runtime"].update(max_backoff_seconds=0.5, sync_timeout_ms=10_000)
+    # Fewer agent-to-agent turns than there are agents: a broadcast that all of them answer
+    # must still not look like a loop to the guard.
+    config["runtime"].update(max_backoff_seconds=0.5, sync_timeout_ms=10_000, agent_turn_limit=2)
     return dict(config)
 
 

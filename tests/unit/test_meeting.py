@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bots.ids import EventID, RoomID, UserID
-from bots.meeting import EditThrottle, LoopGuard, thread_key
+from bots.meeting import EditThrottle, LoopGuard, ThreadKey, Turn, thread_key, turn_of
 from bots.message import Message
 
 ROOM = RoomID("!council:hs")
@@ -15,57 +15,99 @@ THREAD = EventID("$root")
 
 # --- loop guard -----------------------------------------------------------------------------
 
-# A script of who spoke in one thread: H = a person, A = an agent.
+# A script of who spoke in one thread: H = a person, A = an agent answering another agent,
+# a = an agent answering a person (or any other message that is not a turn).
+TURNS = {"H": Turn.HUMAN, "A": Turn.AGENT_TO_AGENT, "a": Turn.OTHER}
+
+
+def play(guard: LoopGuard, script: str, key: ThreadKey = ROOM) -> None:
+    for speaker in script:
+        guard.note(TURNS[speaker], key)
 
 
 @pytest.mark.parametrize(
-    ("limit", "script", "allowed"),
+    ("limit", "script", "allowed", "turns"),
     [
-        pytest.param(6, "", True, id="a fresh thread allows agents"),
-        pytest.param(6, "HAAAAA", True, id="five agent turns are fine"),
-        pytest.param(6, "HAAAAAA", False, id="the sixth agent turn trips the guard"),
-        pytest.param(6, "AAAAAAAAH", True, id="a human message resets the streak"),
-        pytest.param(6, "AAAAAAHAAAAA", True, id="the count restarts after the human"),
-        pytest.param(2, "HAA", False, id="a smaller limit"),
-        pytest.param(0, "H", False, id="limit zero: agents only answer humans directly"),
+        pytest.param(6, "", True, 0, id="a fresh thread allows agents"),
+        pytest.param(6, "HAAAAA", True, 5, id="five agent-to-agent turns are fine"),
+        pytest.param(6, "HAAAAAA", False, 6, id="the sixth agent-to-agent turn trips the guard"),
+        pytest.param(6, "Haaaaaaaa", True, 0, id="eight agents answering 'everyone' is no loop"),
+        pytest.param(6, "HaaaaaaAAAAA", True, 5, id="answers to a person do not count"),
+        pytest.param(6, "HaaAAaaAAAA", False, 6, id="nor do they end a streak"),
+        pytest.param(6, "AAAAAAAAH", True, 0, id="a human message resets the streak"),
+        pytest.param(6, "AAAAAAHAAAAA", True, 5, id="the count restarts after the human"),
+        pytest.param(2, "HAA", False, 2, id="a smaller limit"),
+        pytest.param(0, "H", False, 0, id="limit zero: agents only answer humans directly"),
     ],
 )
-def test_loop_guard_counts_agent_turns_since_a_human(
-    limit: int, script: str, allowed: bool
+def test_loop_guard_counts_agent_to_agent_turns_since_a_human(
+    limit: int, script: str, allowed: bool, turns: int
 ) -> None:
     guard = LoopGuard(limit)
-    for speaker in script:
-        guard.note(sender_is_human=speaker == "H", key=ROOM)
+    play(guard, script)
     assert guard.allows_agent_turn(ROOM) is allowed
-    assert guard.agent_turns(ROOM) == len(script) - (script.rfind("H") + 1)
+    assert guard.agent_turns(ROOM) == turns
 
 
 def test_threads_are_counted_apart() -> None:
     guard = LoopGuard(2)
-    for _ in range(2):
-        guard.note(sender_is_human=False, key=THREAD)
+    play(guard, "AA", key=THREAD)
     assert not guard.allows_agent_turn(THREAD)
     assert guard.allows_agent_turn(ROOM)
-    guard.note(sender_is_human=True, key=ROOM)  # a person in the main timeline…
+    play(guard, "H")  # a person in the main timeline…
     assert not guard.allows_agent_turn(THREAD)  # …does not reopen the thread
 
 
 def test_the_trip_is_announced_once_per_streak() -> None:
     guard = LoopGuard(2)
     announcements = []
-    for speaker in "AAAAA" + "H" + "AAA":
-        guard.note(sender_is_human=speaker == "H", key=ROOM)
+    for speaker in "AAAAA" + "H" + "aAaA":
+        guard.note(TURNS[speaker], ROOM)
         announcements.append(guard.should_announce_trip(ROOM))
-    assert announcements == [False, True, False, False, False, False, False, True, False]
+    assert announcements == [False, True, False, False, False, False, False, False, False, True]
 
 
 def test_only_recent_threads_are_remembered() -> None:
     guard = LoopGuard(1)
-    guard.note(sender_is_human=False, key=EventID("$old"))
+    play(guard, "A", key=EventID("$old"))
     for n in range(2000):
-        guard.note(sender_is_human=False, key=EventID(f"$t{n}"))
+        play(guard, "A", key=EventID(f"$t{n}"))
     assert guard.allows_agent_turn(EventID("$old"))  # forgotten: starts afresh
     assert not guard.allows_agent_turn(EventID("$t1999"))
+
+
+def said(*, answers_agent: bool = False, replaces: EventID | None = None) -> Message:
+    return Message(
+        room_id=ROOM,
+        event_id=EventID("$said"),
+        sender=UserID("@someone:hs"),
+        body="hello",
+        answers_agent=answers_agent,
+        replaces=replaces,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sender_kind", "message", "turn"),
+    [
+        pytest.param(None, said(), Turn.HUMAN, id="a person"),
+        pytest.param(None, said(answers_agent=True), Turn.HUMAN, id="a person, whatever the mark"),
+        pytest.param("agent", said(answers_agent=True), Turn.AGENT_TO_AGENT, id="agent to agent"),
+        pytest.param("agent", said(), Turn.OTHER, id="an agent answering a person"),
+        pytest.param("coordinator", said(answers_agent=True), Turn.OTHER, id="not an agent"),
+        pytest.param(
+            "agent",
+            said(answers_agent=True, replaces=EventID("$first")),
+            Turn.OTHER,
+            id="a streaming edit is not another turn",
+        ),
+        pytest.param(
+            None, said(replaces=EventID("$first")), Turn.OTHER, id="a person's edit resets nothing"
+        ),
+    ],
+)
+def test_turn_of(sender_kind: str | None, message: Message, turn: Turn) -> None:
+    assert turn_of(message, sender_kind) is turn
 
 
 def test_a_negative_limit_is_refused() -> None:

@@ -7,7 +7,7 @@ import pytest
 from bots.context import BotPresence
 from bots.handlers.core import describe_presence, describe_uptime
 from bots.ids import EventID, RoomID, UserID
-from bots.matrix import reply_content
+from bots.matrix import TURN_KEY, reply_content
 from bots.message import Message, Reply, transaction_id
 
 ROOM = RoomID("!r:hs")
@@ -57,6 +57,12 @@ def test_an_edit_carries_the_full_new_content() -> None:
         "m.mentions": {"user_ids": ["@master:hs"]},
     }
     assert content["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$old"}
+
+
+def test_an_answer_to_another_agent_is_marked_for_the_loop_guard() -> None:
+    marked = reply_content(Reply(ROOM, "over to you", answers_agent=True))
+    assert marked[TURN_KEY] == "agent-to-agent"
+    assert TURN_KEY not in reply_content(Reply(ROOM, "an answer to a person"))
 
 
 def test_transaction_ids_are_stable_per_bot_and_key() -> None:
