@@ -442,7 +442,7 @@ def _verdict(
     findings = analyzer.findings
     for f in findings:
         if f.verdict is Verdict.FORBID:
-            return Decision(Verdict.FORBID, f.reason, f.rule)
+            return f
     approvals = [f for f in findings if f.verdict is Verdict.NEEDS_APPROVAL]
     changes = [f for f in analyzer.facts if f.problem is not None]
     if cfg.mode == "allowlist":
@@ -478,7 +478,7 @@ def _verdict(
                 "level",
             )
     if approvals:
-        return Decision(Verdict.NEEDS_APPROVAL, approvals[0].reason, approvals[0].rule)
+        return approvals[0]
     if changes:
         fact = changes[0]
         return Decision(
@@ -863,13 +863,6 @@ def _lit(value: str) -> _Arg:
 
 
 @dataclass(frozen=True)
-class _Finding:
-    verdict: Verdict
-    rule: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class _Fact:
     """A command that will run, and why it is not read-only (None when it is)."""
 
@@ -1079,7 +1072,8 @@ class _Analyzer:
 
     def __init__(self, cfg: PolicyConfig) -> None:
         self.cfg = cfg
-        self.findings: list[_Finding] = []
+        self.findings: list[Decision] = []
+        """What the script earns: forbid or approval verdicts, each with its rule."""
         self.facts: list[_Fact] = []
         self.protected = frozenset(PROTECTED_PATHS | {_norm(p) for p in cfg.protected_paths})
         self.env: dict[str, list[_Val]] = {name: [_Val(value)] for name, value in cfg.env}
@@ -1122,20 +1116,20 @@ class _Analyzer:
         return c
 
     def note_approval(self, rule: str, reason: str) -> None:
-        self._add(_Finding(_A, rule, reason))
+        self._add(Decision(_A, reason, rule))
 
-    def _add(self, finding: _Finding) -> None:
+    def _add(self, finding: Decision) -> None:
         if self.only_forbid and finding.verdict is not _F:
             return
         if finding not in self.findings:
             self.findings.append(finding)
 
     def forbid(self, rule: str, text: str, what: str) -> None:
-        self._add(_Finding(_F, rule, f"forbidden: {_quote(text)} {what}{self.inside(text)}"))
+        self._add(Decision(_F, f"forbidden: {_quote(text)} {what}{self.inside(text)}", rule))
 
     def approve(self, rule: str, text: str, what: str) -> None:
         reason = f"needs approval: {_quote(text)} {what}{self.inside(text)}"
-        self._add(_Finding(_A, rule, reason))
+        self._add(Decision(_A, reason, rule))
 
     def inside(self, text: str) -> str:
         """Where nested code came from: `rm -rf /` alone would hide the `trap` around it."""
