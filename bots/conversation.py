@@ -58,6 +58,15 @@ class HistoryEntry:
     timestamp_ms: int
 
 
+def history_until(history: list[HistoryEntry], event_id: str) -> list[HistoryEntry]:
+    """The conversation as it stood when `event_id` was said: a backlog after a restart, or
+    two questions in one sync, must not make the later question look like this one."""
+    for index, entry in enumerate(history):
+        if entry.event_id == event_id:
+            return history[: index + 1]
+    return history
+
+
 def estimate_tokens(text: str) -> int:
     """A cheap, slightly generous token count: CJK characters ~1 each, other text ~len/4."""
     cjk = len(_CJK.findall(text))

@@ -28,6 +28,7 @@ from bots.conversation import (
     HistoryEntry,
     build_conversation,
     detect_language,
+    history_until,
     render_system_prompt,
     strip_speaker_prefix,
 )
@@ -110,7 +111,9 @@ class Agent:
         if await self.store.agent_flags.is_muted(self.agent.name):
             return []
         sender = bot.roster.get(message.sender)
-        if sender is not None and sender.kind == "agent":
+        if sender is not None and sender.kind != "agent":
+            return []  # the coordinator's and executor's notices name agents without asking
+        if sender is not None:
             if route.broadcast:
                 return []  # agents do not start a round of everyone
             if not self.loop_guard.allows_agent_turn(thread_key(message)):
@@ -125,7 +128,10 @@ class Agent:
         refusal = await self._refusal(message, now)
         if refusal is not None:
             return refusal
-        history = await bot.council.history(message.room_id, message.thread_root, HISTORY_MESSAGES)
+        history = history_until(
+            await bot.council.history(message.room_id, message.thread_root, HISTORY_MESSAGES),
+            message.event_id,
+        )
         if text is not None:
             history = [h for h in history if h.event_id != message.event_id]
         prompt = self._system_prompt(bot, message, text)

@@ -151,6 +151,17 @@ async def test_an_unaddressed_message_costs_nothing(
     assert fake.requests == []
 
 
+async def test_the_coordinators_notices_do_not_call_the_agents_they_name(
+    council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
+) -> None:
+    ask = await master.say(room, "!agents")
+    [listing] = await master.wait_for(replies_to(ask, council.user_id("coordinator")))
+    assert all(name in listing.body for name in ("Claude", "GPT", "Gemini"))
+    await master.settle(QUIET)
+    assert master.matching(replies_to(listing.event_id)) == []
+    assert fake.requests == []
+
+
 async def test_a_name_calls_only_that_agent(
     council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
 ) -> None:

@@ -17,6 +17,7 @@ from bots.conversation import (
     clean_body,
     detect_language,
     estimate_tokens,
+    history_until,
     render_system_prompt,
     strip_speaker_prefix,
     truncate_middle,
@@ -375,3 +376,16 @@ def test_a_custom_template_sees_every_variable(tmp_path: Path) -> None:
         language_hint=KOREAN,
     )
     assert prompt == "gpt|GPT|judging|Claude|Master|Korean"
+
+
+@pytest.mark.parametrize(
+    ("trigger", "kept"),
+    [
+        pytest.param("$e1", ["$e0", "$e1"], id="later messages are cut off"),
+        pytest.param("$e2", ["$e0", "$e1", "$e2"], id="the last message keeps everything"),
+        pytest.param("$gone", ["$e0", "$e1", "$e2"], id="a trigger out of sight keeps everything"),
+    ],
+)
+def test_the_history_ends_at_the_message_being_answered(trigger: str, kept: list[str]) -> None:
+    entries = history((MASTER, "claude, 2+2?"), (MASTER, "gpt, capital of France?"), (GPT, "Paris"))
+    assert [e.event_id for e in history_until(entries, trigger)] == kept
