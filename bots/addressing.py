@@ -2,9 +2,12 @@
 
 A bot is addressed by any of: `m.mentions.user_ids`, a matrix.to pill link (HTML, or the
 markdown form Element X Android puts in the body), its display name, localpart or an alias
-as a whole word, or a reply to one of its messages. A broadcast word or `@room` addresses
-everyone. Names inside another word do not count ("claudette" is not Claude), but Korean
-particles after a name do ("클로드야", "클로드는").
+as a whole word, or a reply to one of its messages. `@room` addresses everyone, and so does
+a broadcast word said to the room: first ("얘들아, …") or last ("…, everyone?"); in the middle
+of a sentence it is just a word ("git add --all"). Names inside another word do not count
+("claudette" is not Claude), but Korean particles after a name do, after an honorific too
+("클로드야", "GPT는", "클로드님께서"). Links, code and the quoted text of a reply fallback
+are not speech: no one is addressed by them.
 """
 
 from __future__ import annotations
@@ -20,18 +23,19 @@ from bots.message import Message
 MATRIX_TO = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s)?/]+)")
 MARKDOWN_PILL = re.compile(r"\[([^\]]*)\]\(https://matrix\.to/#/[^)]*\)")
 HTML_TAG = re.compile(r"<[^>]+>")
-# Particles that follow a name in Korean speech: vocative, topic, subject, and, to.
+# Particles that follow a name in Korean speech: vocative, topic, subject, and, to, from.
 KOREAN_PARTICLES = (
     "이여",
     "아",
     "야",
-    "님",
-    "씨",
     "은",
     "는",
     "이",
     "가",
     "도",
+    "께서",
+    "에게서",
+    "한테서",
     "에게",
     "한테",
     "께",
@@ -43,6 +47,14 @@ KOREAN_PARTICLES = (
     "을",
     "를",
 )
+# Said between a name and its particle: "클로드님은", "클로드씨가".
+KOREAN_HONORIFICS = ("님", "씨")
+# Classic clients quote the message they answer at the top of the body, then a blank line.
+REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")
+HTML_REPLY_FALLBACK = re.compile(r"<mx-reply>.*?</mx-reply>", re.S)
+MXID_LABEL = re.compile(r"@([^:\s]+):\S+")
+URL = re.compile(r"https?://\S+")
+CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
 
 
 @dataclass(frozen=True)
@@ -87,21 +99,38 @@ class Roster:
 def name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     particles = "|".join(re.escape(p) for p in sorted(KOREAN_PARTICLES, key=len, reverse=True))
+    honorifics = "|".join(KOREAN_HONORIFICS)
     # @name also counts: people type "@claude" without picking the pill.
     return re.compile(
-        rf"(?<![\w@])@?(?:{alternatives})(?:(?<=[가-힣])(?:{particles}))?(?![\w])", re.IGNORECASE
+        rf"(?<![\w@])@?(?:{alternatives})(?:{honorifics})?(?:{particles})?(?![\w])",
+        re.IGNORECASE,
     )
 
 
 def plain_text(message: Message) -> str:
-    """The body with markdown pills reduced to their label: what the person typed."""
-    return MARKDOWN_PILL.sub(lambda m: m.group(1), message.body)
+    """The body as the person typed it: without a quoted reply fallback, and with markdown
+    pills reduced to their label (a pill labelled `@bot:server` reads as `@bot`)."""
+    body = REPLY_FALLBACK.sub("", message.body, count=1)
+    return MARKDOWN_PILL.sub(_pill_label, body)
+
+
+def _pill_label(pill: re.Match[str]) -> str:
+    label = pill.group(1)
+    mxid = MXID_LABEL.fullmatch(label)
+    return f"@{mxid.group(1)}" if mxid else label
+
+
+def spoken_text(message: Message) -> str:
+    """Where names and broadcast words are looked for: not in links or code, where "local"
+    or "all" is a path or a flag rather than someone spoken to."""
+    return CODE.sub(" ", URL.sub(" ", plain_text(message)))
 
 
 def linked_users(message: Message) -> set[str]:
-    found = {unquote(u) for u in MATRIX_TO.findall(message.body)}
+    found = {unquote(u) for u in MATRIX_TO.findall(plain_text(message))}
     if message.formatted_body:
-        found |= {unquote(u) for u in MATRIX_TO.findall(message.formatted_body)}
+        html = HTML_REPLY_FALLBACK.sub("", message.formatted_body)
+        found |= {unquote(u) for u in MATRIX_TO.findall(html)}
     return found
 
 
@@ -123,7 +152,7 @@ def addressed_bots(message: Message, roster: Roster) -> frozenset[UserID]:
     found |= linked_users(message)
     if message.reply_to_sender is not None:
         found.add(message.reply_to_sender)
-    text = plain_text(message)
+    text = spoken_text(message)
     for bot in roster.bots:
         if bot.pattern.search(text):
             found.add(bot.user_id)
@@ -131,10 +160,16 @@ def addressed_bots(message: Message, roster: Roster) -> frozenset[UserID]:
 
 
 def is_broadcast(message: Message, roster: Roster) -> bool:
+    """Everyone is addressed by `@room` anywhere, or by a broadcast word said last to the room
+    ("안녕, 얘들아!"). A leading one ("얘들아, …") is found by the router with the other
+    leading addresses, as it is for commands."""
     if message.mentions is not None and message.mentions.room:
         return True
-    text = plain_text(message)
+    text = spoken_text(message)
     if "@room" in roster.broadcast_words and re.search(r"(?<![\w])@room(?![\w])", text):
         return True
     pattern = roster.broadcast_pattern
-    return bool(pattern and pattern.search(text))
+    if pattern is None:
+        return False
+    ends = [match.end() for match in pattern.finditer(text)]
+    return bool(ends) and not re.search(r"\w", text[ends[-1] :])

@@ -81,7 +81,9 @@ def parse(message: Message, ctx: RouterContext) -> Route:
         return Ignore("conversation is for agents")
     if ctx.me.user_id in addressed_bots(message, ctx.roster):
         return Chat(text or message.body, broadcast=False)
-    if is_broadcast(message, ctx.roster):
+    # After a leading name, a broadcast word is part of what that bot is told ("claude, tell
+    # everyone"); first or last in the message, it speaks to the room.
+    if lead_broadcast or (not lead_named and is_broadcast(message, ctx.roster)):
         return Chat(text or message.body, broadcast=True)
     return Ignore("not addressed")
 

@@ -65,6 +65,18 @@ CASES: list[tuple[str, Identity, Message, Route]] = [
         msg("[Executor](https://matrix.to/#/@executor:hs): !ping"),
         Command("ping", ""),
     ),
+    (
+        "Element X markdown pill with the full user id",
+        EXEC,
+        msg("[@executor:hs](https://matrix.to/#/@executor:hs) !ping"),
+        Command("ping", ""),
+    ),
+    (
+        "…before a command that takes text",
+        CLAUDE,
+        msg("[@claude:hs](https://matrix.to/#/@claude:hs) !summon what now"),
+        Command("summon", "what now"),
+    ),
     ("broadcast word reaches every bot", EXEC, msg("everyone !ping"), Command("ping", "")),
     ("@room reaches every bot", GPT, msg("@room !ping"), Command("ping", "")),
     ("Korean broadcast", CLAUDE, msg("얘들아 !ping"), Command("ping", "")),
@@ -122,6 +134,89 @@ CASES: list[tuple[str, Identity, Message, Route]] = [
         CLAUDE,
         msg("hello", mentions=Mentions(room=True)),
         Chat("hello", broadcast=True),
+    ),
+    # Korean: particles after Latin names too, and after an honorific.
+    ("particle after a Latin name", GPT, msg("GPT야 이거 봐"), Chat("이거 봐", broadcast=False)),
+    ("topic particle", GPT, msg("gpt는 어떻게 생각해?"), Chat("어떻게 생각해?", broadcast=False)),
+    ("'to' particle", CLAUDE, msg("Claude한테 물어봐"), Chat("물어봐", broadcast=False)),
+    (
+        "honorific then particle",
+        CLAUDE,
+        msg("클로드님은 어떻게 생각하세요?"),
+        Chat("어떻게 생각하세요?", broadcast=False),
+    ),
+    ("honorific 씨", CLAUDE, msg("클로드씨가 말해봐"), Chat("말해봐", broadcast=False)),
+    # Broadcast words speak to the room first or last in a message, not inside a sentence.
+    (
+        "a trailing broadcast word",
+        GPT,
+        msg("안녕, 얘들아!"),
+        Chat("안녕, 얘들아!", broadcast=True),
+    ),
+    (
+        "a trailing broadcast word in English",
+        GPT,
+        msg("what do you think, everyone?"),
+        Chat("what do you think, everyone?", broadcast=True),
+    ),
+    (
+        "a broadcast word inside a sentence",
+        GPT,
+        msg("I think everyone should rest"),
+        Ignore("not addressed"),
+    ),
+    (
+        "a broadcast word in code, after a name",
+        GPT,
+        msg("claude, what does `git add --all` do?"),
+        Ignore("not addressed"),
+    ),
+    (
+        "after a leading name it is that bot's",
+        GPT,
+        msg("claude, tell everyone"),
+        Ignore("not addressed"),
+    ),
+    ("…who is told", CLAUDE, msg("claude, tell everyone"), Chat("tell everyone", broadcast=False)),
+    (
+        "a broadcast word in a link",
+        GPT,
+        msg("이 URL 봐 https://x.com/everyone"),
+        Ignore("not addressed"),
+    ),
+    # Links, code and quoted reply fallbacks are not speech.
+    ("a name in a link", CLAUDE, msg("see https://example.com/claude"), Ignore("not addressed")),
+    ("a name in code", CLAUDE, msg("run `claude --help` for me"), Ignore("not addressed")),
+    (
+        "a classic reply fallback quoting a name",
+        CLAUDE,
+        msg(
+            "> <@gpt:hs> I agree with Claude\n\nwhat do you think?",
+            reply_to=EventID("$x"),
+            reply_to_sender=UserID("@gpt:hs"),
+        ),
+        Ignore("not addressed"),
+    ),
+    (
+        "…is a reply to the quoted agent",
+        GPT,
+        msg(
+            "> <@gpt:hs> I agree with Claude\n\nwhat do you think?",
+            reply_to=EventID("$x"),
+            reply_to_sender=UserID("@gpt:hs"),
+        ),
+        Chat("what do you think?", broadcast=False),
+    ),
+    (
+        "an HTML reply fallback with a pill in the quote",
+        GPT,
+        msg(
+            "thanks",
+            formatted_body='<mx-reply><blockquote><a href="https://matrix.to/#/!r:hs/$x">In '
+            'reply to</a> <a href="https://matrix.to/#/@master:hs">@master:hs</a><br>ask '
+            '<a href="https://matrix.to/#/@gpt:hs">GPT</a></blockquote></mx-reply>thanks',
+        ),
+        Ignore("not addressed"),
     ),
     (
         "service bots ignore chat",
