@@ -150,12 +150,13 @@ async def test_messages_from_before_a_bot_first_started_are_never_answered(
     council: ThrowawayCouncil, master: Person
 ) -> None:
     local = council.user_id("local")
-    old = await master.say(council.council_room, "local !ping (sent before it ever ran)")
+    called = council.settings.account("local").display_name
+    old = await master.say(council.council_room, f"{called} !ping (sent before it ever ran)")
     bot = council.bot_process("local")
     await bot.online()
     await master.sees_devices_of(local)
     try:
-        new = await master.say(council.council_room, "local !ping")
+        new = await master.say(council.council_room, f"{called} !ping")
         await master.wait_for(replies_to(new, local))
         assert master.matching(replies_to(old, local)) == []
     finally:
