@@ -23,7 +23,8 @@ import os
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -306,7 +307,8 @@ class MatrixBot:
                 continue
             events = list(info.timeline.events)
             for event in events:
-                self._record(room, event)
+                with self._unreadable(event):
+                    self._record(room, event)
             if not dispatch:
                 continue
             start = self._after_own_join(events)
@@ -319,10 +321,25 @@ class MatrixBot:
                         event.sender,
                     )
                     continue
-                message = self._to_message(event, room) or self._to_room_event(event, room)
+                message: Incoming | None = None
+                with self._unreadable(event):
+                    message = self._to_message(event, room) or self._to_room_event(event, room)
                 if message is None:
                     continue
                 self._work.spawn(self._handle(message), f"handle {message.event_id}")
+
+    @contextmanager
+    def _unreadable(self, event: Any) -> Iterator[None]:
+        """One event a client filled with the wrong shapes is skipped, not the sync loop's
+        end: a bot that died on it would meet it again after every restart."""
+        try:
+            yield
+        except Exception:
+            log.exception(
+                "%s skips event %s it cannot read",
+                self.connection.name,
+                getattr(event, "event_id", "?"),
+            )
 
     def _record(self, room: MatrixRoom, event: Any) -> None:
         """Remember senders (to resolve replies) and recent text (agents' context)."""
@@ -336,10 +353,10 @@ class MatrixBot:
         content = source.get("content")
         if source.get("type") != "m.room.message" or not isinstance(content, dict):
             return
-        relates = content.get("m.relates_to") or {}
+        relates = _mapping(content.get("m.relates_to"))
         recent = self._recent.setdefault(room.room_id, OrderedDict())
         if relates.get("rel_type") == "m.replace":
-            new = content.get("m.new_content") or {}
+            new = _mapping(content.get("m.new_content"))
             original = recent.get(str(relates.get("event_id")))
             if original and isinstance(new.get("body"), str):
                 root, entry = original
@@ -355,7 +372,7 @@ class MatrixBot:
                 sender=UserID(sender),
                 sender_name=room.user_name(sender) or localpart(sender),
                 body=content["body"],
-                timestamp_ms=int(source.get("origin_server_ts", 0)),
+                timestamp_ms=_timestamp(source),
             ),
         )
         while len(recent) > HISTORY_KEPT:
@@ -428,20 +445,26 @@ class MatrixBot:
         content = source.get("content") or {}
         if not isinstance(content, dict) or not isinstance(content.get("body"), str):
             return None
-        relates = content.get("m.relates_to") or {}
+        relates = _mapping(content.get("m.relates_to"))
+        related = relates.get("event_id") if isinstance(relates.get("event_id"), str) else None
         thread_root = replaces = reply_to = None
         if relates.get("rel_type") == "m.thread":
-            thread_root = relates.get("event_id")
+            thread_root = related
         elif relates.get("rel_type") == "m.replace":
-            replaces = relates.get("event_id")
-        in_reply = (relates.get("m.in_reply_to") or {}).get("event_id")
-        if in_reply and not (thread_root and relates.get("is_falling_back")):
+            replaces = related
+        in_reply = _mapping(relates.get("m.in_reply_to")).get("event_id")
+        if isinstance(in_reply, str) and not (thread_root and relates.get("is_falling_back")):
             reply_to = in_reply
         mentions = None
         if isinstance(content.get("m.mentions"), dict):
             raw = content["m.mentions"]
+            user_ids = raw.get("user_ids")
             mentions = Mentions(
-                user_ids=tuple(UserID(u) for u in raw.get("user_ids", []) if isinstance(u, str)),
+                user_ids=tuple(
+                    UserID(u)
+                    for u in (user_ids if isinstance(user_ids, list) else [])
+                    if isinstance(u, str)
+                ),
                 room=raw.get("room") is True,
             )
         formatted = (
@@ -464,7 +487,7 @@ class MatrixBot:
                 UserID(self._senders[reply_to]) if reply_to and reply_to in self._senders else None
             ),
             replaces=EventID(replaces) if replaces else None,
-            timestamp_ms=int(source.get("origin_server_ts", 0)),
+            timestamp_ms=_timestamp(source),
             sender_power=self._power_of(room, sender),
             is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
             encrypted=room.encrypted,
@@ -490,7 +513,7 @@ class MatrixBot:
             type=kind,
             content=content if isinstance(content, dict) else {},
             sender_power=self._power_of(room, sender),
-            timestamp_ms=int(source.get("origin_server_ts", 0)),
+            timestamp_ms=_timestamp(source),
         )
 
     def _power_of(self, room: MatrixRoom, user_id: str) -> int:
@@ -639,6 +662,16 @@ class MatrixBot:
                     await self._mark_presence(online=True)
                 except MatrixError as exc:
                     log.warning("heartbeat of %s failed: %s", self.connection.name, exc)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A field that should be an object, or {} when a client sent something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _timestamp(source: dict[str, Any]) -> int:
+    value = source.get("origin_server_ts")
+    return value if isinstance(value, int) else 0
 
 
 def reply_content(reply: Reply) -> dict[str, Any]:

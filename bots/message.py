@@ -61,9 +61,11 @@ class RoomEvent:
 
     @property
     def reacts_to(self) -> EventID | None:
-        relates = self.content.get("m.relates_to") or {}
+        relates = self.content.get("m.relates_to")
+        if not isinstance(relates, Mapping) or not isinstance(relates.get("event_id"), str):
+            return None
         if self.type == "m.reaction" and relates.get("rel_type") == "m.annotation":
-            return EventID(str(relates.get("event_id")))
+            return EventID(relates["event_id"])
         return None
 
     @property

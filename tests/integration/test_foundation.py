@@ -22,6 +22,29 @@ async def test_ping_in_the_encrypted_council(council: ThrowawayCouncil, master: 
     assert reply.content["msgtype"] == "m.notice"
 
 
+async def test_events_of_the_wrong_shape_are_skipped_and_the_bot_answers_on(
+    council: ThrowawayCouncil, master: Person
+) -> None:
+    room = council.council_room
+    for content in (
+        {"msgtype": "m.text", "body": "!ping", "m.relates_to": ["x"]},
+        {"msgtype": "m.text", "body": "!ping", "m.relates_to": {"m.in_reply_to": "$x"}},
+        {"msgtype": "m.text", "body": "!ping", "m.mentions": {"user_ids": None}},
+        {"msgtype": "m.text", "body": "!ping", "m.mentions": {"user_ids": "@chavion:localhost"}},
+        {"msgtype": "m.text", "body": "!ping", "origin_server_ts": "yesterday"},
+        {
+            "msgtype": "m.text",
+            "body": "* !ping",
+            "m.relates_to": {"rel_type": "m.replace", "event_id": 5},
+            "m.new_content": "!ping",
+        },
+    ):
+        await master.send_event(room, "m.room.message", content)
+    await master.send_event(room, "m.reaction", {"m.relates_to": "👍"})
+    probe = await master.say(room, "!ping after the odd ones")
+    await master.wait_for(replies_to(probe, council.user_id("coordinator")))
+
+
 async def test_ping_in_an_unencrypted_room(council: ThrowawayCouncil, master: Person) -> None:
     coordinator = council.user_id("coordinator")
     room = await master.create_room([coordinator], encrypted=False)

@@ -39,8 +39,9 @@ class Seen:
 
     @property
     def in_reply_to(self) -> str | None:
-        relates = self.content.get("m.relates_to") or {}
-        return (relates.get("m.in_reply_to") or {}).get("event_id")
+        relates = self.content.get("m.relates_to")
+        reply = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
+        return reply.get("event_id") if isinstance(reply, dict) else None
 
 
 class Person:
