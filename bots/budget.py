@@ -7,6 +7,7 @@ local midnight, not at 00:00 UTC (09:00 in Seoul).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -29,18 +30,29 @@ class Price:
 DEFAULT_PRICES: Mapping[str, Price] = {
     # List prices (USD per 1M input / output tokens) of the models in the example config and
     # their neighbours; an estimate for budgets, not an invoice. A dated snapshot such as
-    # "claude-sonnet-4-5-20250929" is priced by its longest listed prefix.
+    # "claude-sonnet-4-5-20250929" is priced as its listed name.
     "claude-opus-4-1": Price(15.0, 75.0),
+    "claude-sonnet-4-6": Price(3.0, 15.0),
     "claude-sonnet-4-5": Price(3.0, 15.0),
     "claude-haiku-4-5": Price(1.0, 5.0),
     "gpt-4.1": Price(2.0, 8.0),
     "gpt-4.1-mini": Price(0.4, 1.6),
     "gpt-4o": Price(2.5, 10.0),
+    "gpt-4o-mini": Price(0.15, 0.6),
     "gpt-5": Price(1.25, 10.0),
+    "gpt-5-mini": Price(0.25, 2.0),
     "gemini-2.5-pro": Price(1.25, 10.0),
     "gemini-2.5-flash": Price(0.3, 2.5),
+    "gemini-2.5-flash-lite": Price(0.1, 0.4),
     "sonar": Price(1.0, 1.0),
+    "sonar-pro": Price(3.0, 15.0),
+    "sonar-reasoning-pro": Price(2.0, 8.0),
 }
+
+# What may follow a listed name and still be that model: a date, a build number, "latest",
+# "preview" ("-20250929", "-2024-08-06", "-001", "-preview-05-20", "@20250929"). Anything
+# else is another model: "gpt-4o-mini" is not "gpt-4o", "sonar-pro" is not "sonar".
+_SNAPSHOT = re.compile(r"(?:[-@](?:\d[\d.-]*|latest|preview|exp))+")
 
 
 @dataclass(frozen=True)
@@ -63,11 +75,15 @@ class PriceTable:
         return cls(prices)
 
     def price(self, model: str) -> Price | None:
-        """The exact entry, else the longest listed prefix of `model`."""
+        """The exact entry, else the listed model of which `model` is a snapshot."""
         if model in self.prices:
             return self.prices[model]
-        prefixes = [name for name in self.prices if model.startswith(name)]
-        return self.prices[max(prefixes, key=len)] if prefixes else None
+        names = [
+            name
+            for name in self.prices
+            if model.startswith(name) and _SNAPSHOT.fullmatch(model[len(name) :])
+        ]
+        return self.prices[max(names, key=len)] if names else None
 
     def cost(self, model: str, usage: Usage) -> float:
         price = self.price(model)

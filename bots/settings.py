@@ -467,7 +467,7 @@ def _rule(node: Node, base: AccessRule) -> AccessRule:
 
 
 def _prices(root: Node) -> dict[str, tuple[float, float]]:
-    """USD per million input and output tokens, by model name (or name prefix)."""
+    """USD per million input and output tokens, by model name (a dated snapshot of it too)."""
     prices: dict[str, tuple[float, float]] = {}
     for model, node in root.mapping("prices").items():
         prices[model] = (node.require("input", float), node.require("output", float))

@@ -47,6 +47,11 @@ TABLE = PriceTable.from_mapping(
             "claude-sonnet-4-5-20250929", Usage(1_000_000, 0), 3.0, id="dated snapshot by prefix"
         ),
         pytest.param("gpt-4.1-mini", Usage(1_000_000, 0), 0.4, id="the longest prefix wins"),
+        pytest.param(
+            "gpt-4.1-mini-2025-04-14", Usage(1_000_000, 0), 0.4, id="a snapshot of the longer name"
+        ),
+        pytest.param("gpt-4.1-latest", Usage(1_000_000, 0), 2.0, id="-latest"),
+        pytest.param("gpt-4.1-nano", Usage(1_000_000, 0), 0.0, id="another model is not priced"),
         pytest.param("llama3.1", Usage(50_000, 5_000), 0.0, id="an unlisted local model is free"),
         pytest.param("gpt-4.1", Usage(), 0.0, id="no tokens"),
     ],
@@ -57,9 +62,26 @@ def test_cost(model: str, usage: Usage, cost: float) -> None:
 
 def test_the_default_table_prices_the_example_models() -> None:
     table = PriceTable()
-    for model in ("claude-sonnet-4-5", "gpt-4.1", "gemini-2.5-flash", "sonar"):
+    for model in ("claude-sonnet-4-6", "gpt-4.1", "gemini-2.5-flash", "sonar"):
         assert table.price(model) == DEFAULT_PRICES[model]
     assert table.price("llama3.1") is None
+
+
+@pytest.mark.parametrize(
+    ("model", "priced_as"),
+    [
+        pytest.param("sonar-pro", "sonar-pro", id="sonar-pro is not sonar"),
+        pytest.param("sonar-reasoning-pro", "sonar-reasoning-pro", id="nor is its reasoning one"),
+        pytest.param("gpt-4o-mini", "gpt-4o-mini", id="a mini is not its big brother"),
+        pytest.param("gpt-5-mini", "gpt-5-mini", id="gpt-5-mini"),
+        pytest.param("gpt-4o-2024-08-06", "gpt-4o", id="a dated snapshot"),
+        pytest.param("claude-sonnet-4-5@20250929", "claude-sonnet-4-5", id="a Vertex snapshot"),
+        pytest.param("gemini-2.5-flash-preview-05-20", "gemini-2.5-flash", id="a preview"),
+        pytest.param("gemini-2.5-flash-lite", "gemini-2.5-flash-lite", id="lite is its own"),
+    ],
+)
+def test_the_default_table_tells_neighbouring_models_apart(model: str, priced_as: str) -> None:
+    assert PriceTable().price(model) == DEFAULT_PRICES[priced_as]
 
 
 @pytest.mark.parametrize(
