@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 
 CREATOR_POWER = 1000  # room v12+ creators outrank every numeric power level
 SENDERS_REMEMBERED = 4000
+PARTIALS_REMEMBERED = 256
+"""Streamed answers still being written, waiting for their last edit."""
 CHAVION_EVENT_PREFIX = "org.chavion."
 STREAM_KEY = "org.chavion.stream"
 TURN_KEY = "org.chavion.turn"
@@ -121,6 +123,7 @@ class MatrixBot:
         self._on_message = on_message
         self._accept_invite_from = accept_invite_from
         self._senders: OrderedDict[str, str] = OrderedDict()
+        self._partials: OrderedDict[str, Message] = OrderedDict()
         self._creators: dict[str, set[str]] = {}
         self._recent: dict[str, OrderedDict[str, tuple[str | None, HistoryEntry]]] = {}
         self._backfilled: set[str] = set()
@@ -455,32 +458,15 @@ class MatrixBot:
         in_reply = _mapping(relates.get("m.in_reply_to")).get("event_id")
         if isinstance(in_reply, str) and not (thread_root and relates.get("is_falling_back")):
             reply_to = in_reply
-        mentions = None
-        if isinstance(content.get("m.mentions"), dict):
-            raw = content["m.mentions"]
-            user_ids = raw.get("user_ids")
-            mentions = Mentions(
-                user_ids=tuple(
-                    UserID(u)
-                    for u in (user_ids if isinstance(user_ids, list) else [])
-                    if isinstance(u, str)
-                ),
-                room=raw.get("room") is True,
-            )
-        formatted = (
-            content.get("formatted_body")
-            if content.get("format") == "org.matrix.custom.html"
-            else None
-        )
         sender = str(source["sender"])
-        return Message(
+        message = Message(
             room_id=RoomID(room.room_id),
             event_id=EventID(str(source["event_id"])),
             sender=UserID(sender),
             body=content["body"],
-            formatted_body=formatted if isinstance(formatted, str) else None,
+            formatted_body=_formatted(content),
             msgtype=str(content.get("msgtype", "m.text")),
-            mentions=mentions,
+            mentions=_mentions(content),
             thread_root=EventID(thread_root) if thread_root else None,
             reply_to=EventID(reply_to) if reply_to else None,
             reply_to_sender=(
@@ -492,6 +478,31 @@ class MatrixBot:
             is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
             encrypted=room.encrypted,
             answers_agent=content.get(TURN_KEY) == AGENT_TO_AGENT,
+            stream=_stream(content),
+        )
+        if message.replaces is not None:
+            return self._completed(message, _mapping(content.get("m.new_content"))) or message
+        if message.stream == "partial":
+            self._partials[message.event_id] = message
+            while len(self._partials) > PARTIALS_REMEMBERED:
+                self._partials.popitem(last=False)
+        return message
+
+    def _completed(self, edit: Message, new: dict[str, Any]) -> Message | None:
+        """A streamed answer is a message to act on once its last edit arrives: the first
+        words alone name no one, or the wrong one. It keeps the first event's id, thread and
+        reply, so it is claimed and answered as that event."""
+        if _stream(new) != "done" or not isinstance(new.get("body"), str):
+            return None
+        partial = self._partials.pop(str(edit.replaces), None)
+        if partial is None or partial.sender != edit.sender:
+            return None
+        return replace(
+            partial,
+            body=new["body"],
+            formatted_body=_formatted(new),
+            mentions=_mentions(new),
+            stream="done",
         )
 
     def _to_room_event(self, event: Any, room: MatrixRoom) -> RoomEvent | None:
@@ -662,6 +673,33 @@ class MatrixBot:
                     await self._mark_presence(online=True)
                 except MatrixError as exc:
                     log.warning("heartbeat of %s failed: %s", self.connection.name, exc)
+
+
+def _mentions(content: dict[str, Any]) -> Mentions | None:
+    raw = content.get("m.mentions")
+    if not isinstance(raw, dict):
+        return None
+    user_ids = raw.get("user_ids")
+    return Mentions(
+        user_ids=tuple(
+            UserID(u)
+            for u in (user_ids if isinstance(user_ids, list) else [])
+            if isinstance(u, str)
+        ),
+        room=raw.get("room") is True,
+    )
+
+
+def _formatted(content: dict[str, Any]) -> str | None:
+    formatted = content.get("formatted_body")
+    if content.get("format") != "org.matrix.custom.html" or not isinstance(formatted, str):
+        return None
+    return formatted
+
+
+def _stream(content: dict[str, Any]) -> str | None:
+    stream = content.get(STREAM_KEY)
+    return stream if isinstance(stream, str) else None
 
 
 def _mapping(value: Any) -> dict[str, Any]:

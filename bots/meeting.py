@@ -45,8 +45,8 @@ def turn_of(message: Message, sender_kind: str | None) -> Turn:
     """`sender_kind` is the sender's roster kind ("agent", "coordinator", …), None for a
     person. An agent marks its answer to another agent (`Message.answers_agent`), so every
     bot classifies a message the same way without remembering who said what."""
-    if message.replaces is not None:
-        return Turn.OTHER  # a streaming edit is not another turn
+    if message.replaces is not None or message.stream == "partial":
+        return Turn.OTHER  # a streamed answer counts once, when it is complete
     if sender_kind is None:
         return Turn.HUMAN
     if sender_kind == "agent" and message.answers_agent:

@@ -41,6 +41,9 @@ class Message:
     encrypted: bool = False
     answers_agent: bool = False
     """Sent by a Chavion agent answering another agent (see `Reply.answers_agent`)."""
+    stream: str | None = None
+    """A Chavion answer's `org.chavion.stream`: "partial" while it is being written; "done"
+    once complete (a streamed answer arrives a second time, whole, with its first id)."""
 
 
 @dataclass(frozen=True)

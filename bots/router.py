@@ -71,6 +71,8 @@ def parse(message: Message, ctx: RouterContext) -> Route:
         return Ignore("own message")
     if message.replaces is not None:
         return Ignore("edit of an earlier message")
+    if message.stream == "partial":
+        return Ignore("an answer still being written")
     if message.msgtype not in TEXT_TYPES:
         return Ignore(f"not text ({message.msgtype})")
     lead_named, lead_broadcast, text = leading_address(plain_text(message), ctx.roster)

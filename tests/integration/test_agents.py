@@ -361,6 +361,28 @@ async def test_a_slow_answer_is_shown_while_it_is_written(
     assert all(e.content["msgtype"] == "m.text" for e in edits)
 
 
+async def test_an_agent_asked_at_the_end_of_a_streamed_answer_reads_it_whole(
+    council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
+) -> None:
+    # Claude writes slowly: the first words go out as a placeholder that names no one; GPT
+    # is asked only in the last words, which arrive in the final edit.
+    words = ["Let me think. ", "It is tricky. ", "Backups first. ", *["Then more. "] * 5]
+    chunks = [*words, "What do you think, GPT?"]
+    fake.enqueue(reply(chunks=chunks, chunk_delay_s=0.25), protocol="anthropic")
+    fake.set_default(reply("I agree with the plan."), protocol="openai")
+    event = await master.say(room, "claude, how do we start?")
+    claude, gpt = council.user_id("claude"), council.user_id("gpt")
+    [first] = await master.wait_for(replies_to(event, claude), timeout=30)
+    assert first.content[STREAM_KEY] == "partial"
+    [answer] = await master.wait_for(replies_to(first.event_id, gpt), timeout=30)
+    await master.settle(QUIET)
+    from_gpt = [s for s in master.seen if s.room_id == room and s.sender == gpt]
+    assert from_gpt == [answer]
+    assert answer.content.get(TURN_KEY) == "agent-to-agent"
+    [request] = fake.requests_for("openai")
+    assert "What do you think, GPT?" in str(request.body["messages"])
+
+
 async def test_a_quick_answer_arrives_whole_as_one_message(
     council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
 ) -> None:

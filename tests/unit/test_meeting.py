@@ -76,7 +76,9 @@ def test_only_recent_threads_are_remembered() -> None:
     assert not guard.allows_agent_turn(EventID("$t1999"))
 
 
-def said(*, answers_agent: bool = False, replaces: EventID | None = None) -> Message:
+def said(
+    *, answers_agent: bool = False, replaces: EventID | None = None, stream: str | None = None
+) -> Message:
     return Message(
         room_id=ROOM,
         event_id=EventID("$said"),
@@ -84,6 +86,7 @@ def said(*, answers_agent: bool = False, replaces: EventID | None = None) -> Mes
         body="hello",
         answers_agent=answers_agent,
         replaces=replaces,
+        stream=stream,
     )
 
 
@@ -103,6 +106,18 @@ def said(*, answers_agent: bool = False, replaces: EventID | None = None) -> Mes
         ),
         pytest.param(
             None, said(replaces=EventID("$first")), Turn.OTHER, id="a person's edit resets nothing"
+        ),
+        pytest.param(
+            "agent",
+            said(answers_agent=True, stream="partial"),
+            Turn.OTHER,
+            id="a streamed answer's first words are not yet a turn",
+        ),
+        pytest.param(
+            "agent",
+            said(answers_agent=True, stream="done"),
+            Turn.AGENT_TO_AGENT,
+            id="…it is one once complete",
         ),
     ],
 )

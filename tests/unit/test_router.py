@@ -95,6 +95,18 @@ CASES: list[tuple[str, Identity, Message, Route]] = [
         Ignore("edit of an earlier message"),
     ),
     ("voice is not text", COORD, msg("voice", msgtype="m.audio"), Ignore("not text (m.audio)")),
+    (
+        "an agent's answer still being written",
+        GPT,
+        msg("GPT, what do you", sender="@claude:hs", stream="partial"),
+        Ignore("an answer still being written"),
+    ),
+    (
+        "…is read once it is complete",
+        GPT,
+        msg("GPT, what do you think?", sender="@claude:hs", stream="done"),
+        Chat("what do you think?", broadcast=False),
+    ),
     # Conversation for agents.
     ("name as a word", CLAUDE, msg("claude, 2+2?"), Chat("2+2?", broadcast=False)),
     ("alias in Korean with particle", CLAUDE, msg("클로드야 안녕"), Chat("안녕", broadcast=False)),
