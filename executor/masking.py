@@ -5,24 +5,43 @@ key blocks, bearer/authorization tokens, passwords in URLs, `password=...`-style
 well-known token formats. Masking errs on the side of hiding: a false positive costs a little
 readability, a false negative leaks a credential into a chat room.
 
-Every rule except private key blocks works within one line, which is what lets
-`StreamMasker` mask output as it arrives with the same result as `mask_text` on the whole.
+Masked text may be a command someone is asked to approve, so no rule hides shell syntax: a
+value is masked only where it is made of token characters (never whitespace, quotes,
+backslashes or any of `$ ( ) { } ; | & < >`), and a private key block hides only the lines
+that look like key material (base64 and `Name: value` headers), never a line with anything
+else in it. What a rule hides therefore never changes how the text around it reads.
+
+Every rule works within one line (key blocks keep a little state from line to line), which is
+what lets `StreamMasker` mask output as it arrives with the same result as `mask_text` on the
+whole.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 MASK = "[masked]"
 
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_PEM_BLOCK = re.compile(rf"({_PEM_BEGIN.pattern}).*?({_PEM_END.pattern}|\Z)", re.DOTALL)
+# What key material looks like between the markers: base64 (words of it, as `echo $KEY`
+# prints a key) or an armor header (`Proc-Type: 4,ENCRYPTED`), with the lines split by line
+# breaks or by escaped ones (`\n` in JSON). Nothing else is hidden: no quote, `;`, `$` ...
+_KEY_LINE = (
+    r"[ \t]*+(?:[A-Za-z][A-Za-z0-9-]*+:[ \t][A-Za-z0-9 \t,.:/+=_-]*+"  # a header
+    r"|[A-Za-z0-9+/= \t]*+)"  # base64
+)
+_KEY_MATERIAL = re.compile(rf"{_KEY_LINE}(?:\\[rn]{_KEY_LINE})*+")
+_PEM_MARKER = re.compile(f"{_PEM_BEGIN.pattern}|{_PEM_END.pattern}")
 _PEM_BODY = f"\n{MASK}\n"
+_LINES = re.compile(r"[^\r\n]*(?:[\r\n]|$)")
 
-# Token characters never include whitespace, so no rule reaches across a line break.
+# A masked value consists of token characters only: no whitespace (so no rule reaches across
+# a line break) and nothing a shell reads as syntax, so hiding it never hides a command.
+_SHELL = r"\s$(){};|&<>`'\"\\"
 _CREDENTIAL_WORDS = (
     r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key"
     r"|private[_-]?key|credentials?|auth"
@@ -33,7 +52,9 @@ _RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # scheme://user:password@host -> keep the user, hide the password.
     (
         "://",
-        re.compile(r"(?<![a-zA-Z0-9+.\-])([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/?#@]*:)[^\s/?#]+(@)"),
+        re.compile(
+            rf"(?<![a-zA-Z0-9+.\-])([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/?#@]*:)[^/?#{_SHELL}]+(@)"
+        ),
         rf"\1{MASK}\2",
     ),
     # Authorization: Bearer xyz / Authorization: Basic xyz / "authorization": "xyz"
@@ -41,7 +62,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "authorization",
         re.compile(
             r"(?i)(\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
-            r"(?:(?:bearer|basic|token|digest|bot)[ \t]+)?)[^\s\"',;]+"
+            rf"(?>(?:(?:bearer|basic|token|digest|bot)[ \t]+)?))[^,{_SHELL}]+"
         ),
         rf"\1{MASK}",
     ),
@@ -49,7 +70,9 @@ _RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # --password x, --token x
     (
         "-",
-        re.compile(rf"(?i)(--?(?:{_CREDENTIAL_WORDS})[A-Za-z0-9_\-]*[ \t]+)[^\s\-][^\s]*"),
+        re.compile(
+            rf"(?i)(--?(?:{_CREDENTIAL_WORDS})[A-Za-z0-9_\-]*[ \t]+[\"']?)[^\-{_SHELL}][^{_SHELL}]*"
+        ),
         rf"\1{MASK}",
     ),
     # Well-known token formats.
@@ -77,7 +100,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 # the key would backtrack quadratically on long unbroken output lines.
 _SETTING = re.compile(
     r"(?<![A-Za-z0-9_.\-])(-{0,2}[A-Za-z][A-Za-z0-9_.\-]*)"
-    r"([\"']?[ \t]*[:=][ \t]*[\"']?)([^\s\"',;&]+)"
+    rf"([\"']?[ \t]*[:=][ \t]*[\"']?)([^,{_SHELL}]+)"
 )
 _AUTH_SCHEMES = {"bearer", "basic", "token", "digest", "bot", MASK}
 _CREDENTIAL_KEY = re.compile(rf"(?i){_CREDENTIAL_WORDS}")
@@ -92,7 +115,9 @@ def _mask_setting(match: re.Match[str]) -> str:
 
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Returns text with configured secrets and obvious credentials replaced by MASK."""
-    return _mask_lines(_PEM_BLOCK.sub(rf"\1{_PEM_BODY}\2", text), _secret_pattern(tuple(secrets)))
+    blocks = _KeyBlocks()
+    hidden = "".join(blocks.line(line) for line in _LINES.findall(text))
+    return _mask_lines(hidden, _secret_pattern(tuple(secrets)))
 
 
 def _mask_lines(text: str, secrets: re.Pattern[str] | None) -> str:
@@ -107,13 +132,108 @@ def _mask_lines(text: str, secrets: re.Pattern[str] | None) -> str:
 
 
 @lru_cache(maxsize=32)
-def _secret_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One alternation of all secrets, longest first; a multi-line secret is masked per line."""
+def _secret_parts(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines of all secrets, longest first; a multi-line secret is masked per line."""
     parts = {part for secret in secrets for part in secret.splitlines() if part.strip()}
-    if not parts:
-        return None
-    ordered = sorted(parts, key=lambda part: (-len(part), part))
-    return re.compile("|".join(re.escape(part) for part in ordered))
+    return tuple(sorted(parts, key=lambda part: (-len(part), part)))
+
+
+@lru_cache(maxsize=32)
+def _secret_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation of all secrets, longest first."""
+    parts = _secret_parts(secrets)
+    return re.compile("|".join(re.escape(part) for part in parts)) if parts else None
+
+
+@dataclass
+class _KeyBlocks:
+    """Hides private key material, fed one line at a time (each with its line break, if any).
+
+    Between a BEGIN and an END marker (or the end of the text), each stretch of key material
+    (see `_KEY_MATERIAL`: a line, or the part of one next to a marker) is hidden; a run of
+    them, line breaks included, becomes one MASK on a line of its own. A line with anything
+    else in it is shown as it is and ends the run, so a block can hide no shell syntax.
+    """
+
+    in_block: bool = False
+    hiding: bool = False
+    """In a run of hidden material: its line breaks go too."""
+    line_start: bool = True
+    """What was given out so far ends with a line break (so MASK needs no break before it)."""
+
+    def line(self, line: str) -> str:
+        if not self.in_block and "-----BEGIN" not in line:
+            return line
+        content = line.rstrip("\r\n")
+        out: list[str] = []
+        at = 0
+        while True:
+            if not self.in_block:
+                begin = _PEM_BEGIN.search(content, at)
+                if begin is None:
+                    out.append(self._show(content[at:]))
+                    break
+                out.append(content[at : begin.end()])
+                self.in_block, self.hiding, self.line_start = True, False, False
+                at = begin.end()
+                continue
+            end = _PEM_END.search(content, at)
+            out.append(self._material(content[at : end.start() if end else len(content)]))
+            if end is None:
+                break
+            out.append(end.group(0))
+            self.in_block, self.line_start = False, False
+            at = end.end()
+        line_break = line[len(content) :]
+        if line_break and not (self.in_block and self.hiding):
+            out.append(line_break)
+            self.line_start = True
+        return "".join(out)
+
+    def open_at(self, line: str) -> int | None:
+        """Where the key block still open at the end of `line` (a line without its break,
+        not yet fed) begins: its BEGIN marker, 0 if open before; None if none is open."""
+        start = 0 if self.in_block else None
+        at = 0
+        while True:
+            if start is None:
+                begin = _PEM_BEGIN.search(line, at)
+                if begin is None:
+                    return None
+                start, at = begin.start(), begin.end()
+            end = _PEM_END.search(line, at)
+            if end is None:
+                return start
+            start, at = None, end.end()
+
+    def _material(self, text: str) -> str:
+        """A stretch inside a block: hidden if it is key material, else shown."""
+        if not text.strip(" \t"):  # blank: part of a run, or shown as it is
+            return "" if self.hiding else self._show(text)
+        if _KEY_MATERIAL.fullmatch(text) is None:
+            self.hiding = False
+            return self._show(text)
+        if self.hiding:
+            return ""
+        self.hiding = True
+        shown = _PEM_BODY[1:] if self.line_start else _PEM_BODY
+        self.line_start = True
+        return shown
+
+    def _show(self, text: str) -> str:
+        if text:
+            self.line_start = False
+        return text
+
+
+_PATTERN_SPAN = 256
+"""How much of an overlong line a forced cut holds back at least, so a credential (or key
+marker) that has begun to arrive is masked whole with what follows."""
+_MARKER_SPAN = 64
+"""Longer than any BEGIN or END marker."""
+_CUT_TRIES = 8
+_CUT_AFTER = re.compile(r"[^A-Za-z0-9_\-+/=.~%@:\\]")
+"""Characters after which a forced cut is tried: few credentials contain them."""
 
 
 class StreamMasker:
@@ -121,46 +241,76 @@ class StreamMasker:
 
     Output is released at each line end (\\n or \\r, so progress bars still flow) or when
     a line grows past `max_pending` characters; `flush()` releases the rest at the end.
+
+    An overlong line is cut where masking its two parts equals masking it whole (between
+    words, not within a credential), keeping back at least the longest configured secret and
+    `_PATTERN_SPAN` characters; a line without such a place (one long word) is cut through no
+    configured secret or key marker. A key block still open is not cut until it is very long.
     """
 
     def __init__(self, secrets: Iterable[str] = (), *, max_pending: int = 8192) -> None:
-        self._secrets = _secret_pattern(tuple(secrets))
+        key = tuple(secrets)
+        self._secrets = _secret_pattern(key)
+        self._longest_secret = max((len(part) for part in _secret_parts(key)), default=0)
         self._max_pending = max_pending
         self._pending = ""
-        self._in_key_block = False
+        self._blocks = _KeyBlocks()
 
     def feed(self, text: str) -> str:
         self._pending += text
         cut = max(self._pending.rfind("\n"), self._pending.rfind("\r")) + 1
         if cut == 0 and len(self._pending) > self._max_pending:
-            cut = len(self._pending)
+            cut = self._forced_cut()
         if cut == 0:
             return ""
         complete, self._pending = self._pending[:cut], self._pending[cut:]
-        lines = re.findall(r"[^\r\n]*(?:[\r\n]|$)", complete)
-        return _mask_lines("".join(self._key_blocks(line) for line in lines), self._secrets)
+        return self._mask(complete, self._blocks)
 
     def flush(self) -> str:
         rest, self._pending = self._pending, ""
-        return _mask_lines(self._key_blocks(rest), self._secrets) if rest else ""
+        return self._mask(rest, self._blocks) if rest else ""
 
-    def _key_blocks(self, line: str) -> str:
-        """Drops private key material line by line, exactly as _PEM_BLOCK does on the whole."""
-        out: list[str] = []
-        while line:
-            if self._in_key_block:
-                end = _PEM_END.search(line)
-                if end is None:
-                    break
-                self._in_key_block = False
-                out.append(end.group(0))
-                line = line[end.end() :]
-                continue
-            begin = _PEM_BEGIN.search(line)
-            if begin is None:
-                out.append(line)
-                break
-            out.append(line[: begin.end()] + _PEM_BODY)
-            self._in_key_block = True
-            line = line[begin.end() :]
-        return "".join(out)
+    def _mask(self, text: str, blocks: _KeyBlocks) -> str:
+        hidden = "".join(blocks.line(line) for line in _LINES.findall(text))
+        return _mask_lines(hidden, self._secrets)
+
+    def _forced_cut(self) -> int:
+        """Where to cut the pending line, which has no line break and has grown too long."""
+        text = self._pending
+        # Not within a key block still open: what it hides depends on how it ends.
+        opened = self._blocks.open_at(text)
+        if opened == 0 and len(text) <= 4 * self._max_pending:
+            return 0
+        limit = len(text) if opened is None or opened == 0 else opened
+        return self._clean_cut(text, limit) or self._safe_cut(text, limit)
+
+    def _clean_cut(self, text: str, limit: int) -> int:
+        """The last place (of a few tried) where masking the parts equals masking the whole,
+        at least `_PATTERN_SPAN` characters and the longest secret from the end; 0 if none."""
+        end = min(limit, len(text) - max(self._longest_secret - 1, _PATTERN_SPAN))
+        places = [match.end() for match in _CUT_AFTER.finditer(text, 0, max(end, 0))]
+        whole = self._mask(text, replace(self._blocks)) if places else ""
+        for cut in reversed(places[-_CUT_TRIES:]):
+            blocks = replace(self._blocks)
+            if self._mask(text[:cut], blocks) + self._mask(text[cut:], blocks) == whole:
+                return cut
+        return 0
+
+    def _safe_cut(self, text: str, limit: int) -> int:
+        """A cut (0 for none yet) through no configured secret, no key marker (even one still
+        arriving) and no escaped line break: for one long word, where no place is clean."""
+        cut = min(limit, len(text) - max(self._longest_secret - 1, 0))
+        markers = list(_PEM_MARKER.finditer(text))
+        for match in markers:
+            if match.start() < cut < match.end():
+                cut = match.start()
+        after = max([0, cut - _MARKER_SPAN, *(m.end() for m in markers if m.end() <= cut)])
+        arriving = text.find("-----", after, cut + 4)
+        if arriving >= 0:
+            cut = arriving
+        cut = min(cut, max(len(text.rstrip("-")), after))  # dashes at the end may begin one
+        if self._secrets is not None:
+            for match in self._secrets.finditer(text):
+                if match.start() < cut < match.end():
+                    cut = match.start()
+        return max(cut - (text[cut - 1 : cut] == "\\"), 0)

@@ -18,8 +18,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
 from bots.execution.requests import ExecRequest, short_digest
+from executor.errors import ExecutorError
 from executor.hosts import HostConfig
 from executor.masking import mask_text
+from executor.shell import iter_simple_commands, parse
 
 if TYPE_CHECKING:  # types only: the engine pulls in asyncssh, the store aiosqlite
     from bots.store.audit import AuditEntry
@@ -37,6 +39,12 @@ _LINE_BREAK = re.compile(r"(\r|\n)")
 _BACKTICKS = re.compile(r"`+")
 
 Status = Literal["denied", "expired", "forbidden", "cancelled", "interrupted"]
+
+MASKED_NOTE = "Parts of this command are masked as secrets."
+MISREAD_NOTE = (
+    "⚠️ Parts of this command are masked as secrets, and masked it reads as other commands "
+    "than the ones that run. Deny it and ask for the command without the secret in it."
+)
 
 
 @dataclass(frozen=True)
@@ -191,7 +199,8 @@ def outcome_message(
 ) -> Formatted:
     """The end of a request that did not run to a result: denied, expired, forbidden,
     cancelled before it started, or interrupted by a restart (state unknown)."""
-    command = mask_text(request.command, tuple(secrets))
+    secrets = tuple(secrets)
+    command = mask_text(request.command, secrets)
     rid, host = request.request_id, request.host
     heads = {
         "denied": f"🚫 Denied: {rid} on {host} will not run",
@@ -203,7 +212,7 @@ def outcome_message(
             "stopped. It is not run again; check the host"
         ),
     }
-    head = heads[status] + (f" — {mask_text(reason)}" if reason.strip() else "") + "."
+    head = heads[status] + (f" — {mask_text(reason, secrets)}" if reason.strip() else "") + "."
     body = "\n".join([head, _inline_body(command)])
     return Formatted(body, f"<p>{_esc(head)}<br><code>{_esc(command)}</code></p>")
 
@@ -211,24 +220,58 @@ def outcome_message(
 def approval_prompt(
     request: ExecRequest, *, reason: str, expires_in: float, secrets: Iterable[str] = ()
 ) -> Formatted:
-    """Asks the approvers; a ✅ reaction on this message approves this exact command."""
-    command = mask_text(request.command, tuple(secrets))
+    """Asks the approvers; a ✅ reaction on this message approves this exact command.
+
+    When masking hid part of the command, the prompt says so; when the masked command does
+    not parse into the same commands as the real one (a hidden line of key material can be a
+    command of its own), it warns not to approve."""
+    secrets = tuple(secrets)
+    command = mask_text(request.command, secrets)
+    notes = [] if command == request.command else [_masking_note(request.command, command, secrets)]
     rid = request.request_id
     head = f"🔐 Approval needed: {rid} on {request.host}"
     about = f"digest {request.short_digest} · asked by {request.requester}" + (
-        f" · {mask_text(reason)}" if reason.strip() else ""
+        f" · {mask_text(reason, secrets)}" if reason.strip() else ""
     )
     how = f"Approve: react ✅ to this message, or !approve {rid}. Deny: !deny {rid} [reason]."
     expiry = f"Expires in {describe_duration(expires_in)} if nobody approves."
-    body = "\n".join([head, _fenced(command), about, how, expiry])
+    body = "\n".join([head, _fenced(command), *notes, about, how, expiry])
     markup = (
         f"<p><strong>{_esc(head)}</strong></p><pre><code>{_esc(command)}</code></pre>"
-        f"<p>{_esc(about)}</p>"
+        + "".join(f"<p><strong>{_esc(note)}</strong></p>" for note in notes)
+        + f"<p>{_esc(about)}</p>"
         f"<ul><li>Approve: react ✅ to this message, or <code>!approve {_esc(rid)}</code></li>"
         f"<li>Deny: <code>!deny {_esc(rid)} [reason]</code></li></ul>"
         f"<p>{_esc(expiry)}</p>"
     )
     return Formatted(body, markup)
+
+
+def _masking_note(command: str, masked: str, secrets: tuple[str, ...]) -> str:
+    """What to tell approvers about a command masking changed: that it did, or, when the
+    masked text parses into other simple commands than the real one (a hidden line of key
+    material may be a command), not to approve it."""
+    real = _simple_commands(command)
+    shown = _simple_commands(masked)
+    if real is None or shown is None:
+        return MISREAD_NOTE
+    expected = [
+        (mask_text(name, secrets), words, assigned, redirects)
+        for name, words, assigned, redirects in real
+    ]
+    return MASKED_NOTE if expected == shown else MISREAD_NOTE
+
+
+def _simple_commands(command: str) -> list[tuple[str, int, int, int]] | None:
+    """Each simple command's name and numbers of words, assignments and redirects."""
+    try:
+        script = parse(command)
+    except ExecutorError:
+        return None
+    return [
+        (c.words[0].raw if c.words else "", len(c.words), len(c.assignments), len(c.redirects))
+        for c in iter_simple_commands(script)
+    ]
 
 
 def audit_listing(entries: Sequence[AuditEntry], *, tz: tzinfo = UTC) -> Formatted:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NewType
 
@@ -152,10 +152,18 @@ def request_id_for_event(event_id: EventID) -> RequestID:
     )
 
 
-def request_body(host: str, command: str, digest: str, requester: str, request_id: str) -> str:
+def request_body(
+    host: str,
+    command: str,
+    digest: str,
+    requester: str,
+    request_id: str,
+    *,
+    secrets: Iterable[str] = (),
+) -> str:
     """The readable line of a request event, for clients that show unknown events."""
     return (
-        f"Execution request {request_id}: run on {host}: {mask_text(command)} "
+        f"Execution request {request_id}: run on {host}: {mask_text(command, secrets)} "
         f"(digest {short_digest(digest)}, requested by {requester})"
     )
 
@@ -168,8 +176,10 @@ def new_request(
     *,
     task_id: TaskID | None = None,
     step: int | None = None,
+    secrets: Iterable[str] = (),
 ) -> ExecRequest | EventError:
-    """A request with its digest and body filled in, validated like a received one."""
+    """A request with its digest and body filled in, validated like a received one; the
+    body masks `secrets` (the executor's configured ones) as well as obvious credentials."""
     digest = command_digest(host, command)
     content = {
         "request_id": request_id,
@@ -179,7 +189,7 @@ def new_request(
         "command": command,
         "digest": digest,
         "requester": requester,
-        "body": request_body(host, command, digest, requester, request_id),
+        "body": request_body(host, command, digest, requester, request_id, secrets=secrets),
     }
     return parse_request(content)
 
@@ -273,9 +283,13 @@ def outcome_result(
     request: ExecRequest,
     status: Literal["denied", "expired", "forbidden", "interrupted"],
     reason: str,
+    *,
+    secrets: Iterable[str] = (),
 ) -> ExecResult:
-    """The result event of a request that did not run (or whose end is unknown)."""
-    body = f"Execution {request.request_id} on {request.host} {status}: {mask_text(reason)}"
+    """The result event of a request that did not run (or whose end is unknown); the reason
+    (a policy reason quotes the command) is masked with the configured `secrets` too."""
+    reason = mask_text(reason, secrets)
+    body = f"Execution {request.request_id} on {request.host} {status}: {reason}"
     return ExecResult(request.request_id, request.digest, status, body)
 
 

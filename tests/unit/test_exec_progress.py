@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from bots.execution.progress import (
+    MASKED_NOTE,
+    MISREAD_NOTE,
     EditThrottle,
     LiveTail,
     approval_prompt,
@@ -304,6 +306,51 @@ def test_the_prompt_names_digest_requester_and_how_to_answer() -> None:
         assert words in message.body
         assert words in html_text(message.html)
     assert "rm -rf /tmp/&lt;cache&gt;" in message.html
+
+
+SECRET = "Zq8hunter2SECRETvalue"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAAAA==\n-----END PRIVATE KEY-----"
+
+
+@pytest.mark.parametrize(
+    ("command", "note"),
+    [
+        pytest.param("systemctl restart nginx", None, id="nothing masked: no note"),
+        pytest.param(f"deploy --to web1 {SECRET}", MASKED_NOTE, id="configured secret"),
+        pytest.param("export API_TOKEN=abc123def; deploy", MASKED_NOTE, id="token setting"),
+        pytest.param(f"cat > /k <<'EOF'\n{KEY}\nEOF\nchmod 600 /k", MASKED_NOTE, id="key"),
+        pytest.param(f"printf '%s\\n' '{KEY}' > /k", MASKED_NOTE, id="quoted key"),
+        pytest.param(
+            "echo -----BEGIN PRIVATE KEY-----\nreboot\n-----END PRIVATE KEY-----",
+            MISREAD_NOTE,
+            id="a command hidden as a line of key",
+        ),
+        pytest.param(
+            "cat <<EOF -----BEGIN PRIVATE KEY----- AAAA -----END PRIVATE KEY-----; rm -rf /\nEOF",
+            MISREAD_NOTE,
+            id="masked, a command reads as here-document text",
+        ),
+    ],
+)
+def test_the_prompt_says_when_masking_changed_the_command(command: str, note: str | None) -> None:
+    message = approval_prompt(make_request(command), reason="", expires_in=60, secrets=[SECRET])
+    notes = {MASKED_NOTE, MISREAD_NOTE} & {*message.body.splitlines()}
+    assert notes == ({note} if note else set())
+    if note:
+        assert note in html_text(message.html)
+        assert SECRET not in message.body + message.html
+
+
+def test_reasons_are_masked_with_the_configured_secrets() -> None:
+    """A policy reason quotes the command, so it carries the command's secrets."""
+    request = make_request(f"echo {SECRET} > /etc/shadow")
+    reason = f"`echo {SECRET} > /etc/shadow` overwrites /etc/shadow"
+    for message in (
+        approval_prompt(request, reason=reason, expires_in=60, secrets=iter([SECRET])),
+        outcome_message(request, "forbidden", reason, secrets=iter([SECRET])),
+    ):
+        assert SECRET not in message.body + message.html
+        assert "overwrites /etc/shadow" in message.body
 
 
 # Listings -----------------------------------------------------------------------------

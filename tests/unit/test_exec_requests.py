@@ -135,6 +135,15 @@ def test_a_request_body_masks_credentials() -> None:
     assert "hunter2" in request.command  # what runs is unchanged
 
 
+def test_a_request_body_masks_configured_secrets() -> None:
+    request = new_request(
+        "web1", "deploy Zq8hunter2SECRET", MASTER, RequestID("r1"), secrets=["Zq8hunter2SECRET"]
+    )
+    assert isinstance(request, ExecRequest)
+    assert "Zq8hunter2SECRET" not in request.body
+    assert parse_request(request_content(request)) == request
+
+
 BAD_REQUESTS: list[tuple[str, object, str, str]] = [
     ("not an object", ["host"], "content", "must be a JSON object"),
     ("no host", {k: v for k, v in good_content().items() if k != "host"}, "host", "missing"),
@@ -271,6 +280,14 @@ def test_an_outcome_without_a_run_has_no_exit_or_output() -> None:
     assert not result.ran
     assert "not today" in result.body
     assert parse_result(result_content(result)) == result
+
+
+def test_an_outcome_reason_is_masked_with_the_configured_secrets() -> None:
+    """A policy reason quotes the command, so it carries the command's secrets."""
+    reason = "`echo Zq8hunter2SECRET > /etc/shadow` overwrites /etc/shadow"
+    result = outcome_result(make_request(), "forbidden", reason, secrets=["Zq8hunter2SECRET"])
+    assert "Zq8hunter2SECRET" not in result.body
+    assert "overwrites /etc/shadow" in result.body
 
 
 @pytest.mark.parametrize(
