@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
-from executor.errors import ExecutorError, UnknownHost
+from executor.errors import ConnectionLost, ExecutorError, UnknownHost
 from executor.hosts import HostConfig
 from executor.masking import StreamMasker, mask_text
 from executor.ssh import EmbeddedServer, ExitInfo, RemoteProcess, SSHPool
@@ -76,6 +76,15 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.exit_status == 0 and not self.timed_out and not self.cancelled
+
+
+class RunInterrupted(ConnectionLost):
+    """The connection broke while the command ran: how it ended on the host is unknown.
+    `partial` holds what it printed until then (masked, cut like any result)."""
+
+    def __init__(self, message: str, partial: RunResult) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 def cut_marker(count: int) -> str:
@@ -188,7 +197,9 @@ class RunHandle:
         return self._task.done()
 
     async def wait(self) -> RunResult:
-        """The result; raises ExecutorError if the command could not be run at all."""
+        """The result; raises ExecutorError if the command could not be run at all, and
+        ConnectionLost (RunInterrupted once it ran) if the connection broke after the command
+        was sent: it may have run, and it is never sent again."""
         try:
             return await asyncio.shield(self._task)
         except asyncio.CancelledError:
@@ -233,6 +244,20 @@ class RunHandle:
                 cancelled = self._cancel.done()
                 timed_out = not cancelled
                 exit_info = await self._stop(process, finished)
+        except ConnectionLost as exc:
+            process.abort()
+            finished.cancel()
+            for capture in (stdout, stderr):
+                capture.finish()
+                capture.flush()
+            partial = self._result(
+                ExitInfo(None, None),
+                stdout.kept.text(),
+                stderr.kept.text(),
+                loop.time() - began,
+                truncated=stdout.kept.truncated or stderr.kept.truncated,
+            )
+            raise RunInterrupted(str(exc), partial) from None
         except BaseException:
             process.abort()
             finished.cancel()

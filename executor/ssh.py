@@ -194,8 +194,11 @@ class SSHPool:
     async def start(self, host: HostConfig, command: str) -> RemoteProcess:
         """Starts `command` (wrapped, see wrap_command) on the host.
 
-        A connection found dead when opening the channel is replaced once: nothing ran on
-        it yet, so retrying is safe.
+        The command is sent at most once. A connection found dead while the channel opens
+        (the channel demonstrably never opened, so the command was never sent) is replaced
+        once; if that one fails too, HostUnreachable. Once the exec request may have left, a
+        broken connection raises ConnectionLost and nothing is retried: the command may be
+        running on the host. So ConnectionLost always means "state unknown".
         """
         if host.address is None:
             raise ValueError(f"host {host.name!r} has no address; resolve it first")
@@ -205,23 +208,36 @@ class SSHPool:
             try:
                 process = await _open_process(conn, wrapped)
             except asyncssh.ChannelOpenError as exc:
-                if not conn.is_closed() and exc.code != asyncssh.OPEN_CONNECT_FAILED:
+                if exc.code == asyncssh.OPEN_REQUEST_SESSION_FAILED and conn.is_closed():
+                    # asyncssh's answer to an exec request whose reply never came.
+                    self._discard(host.name, conn)
+                    raise self._maybe_started(host, exc) from None
+                if exc.code != asyncssh.OPEN_CONNECT_FAILED and not conn.is_closed():
                     raise ExecutorError(
                         f"{_label(host)} refused to start the command: {_reason(exc)}"
                     ) from None
-                stale: BaseException = exc
+                stale = exc  # the server never opened the channel: nothing was sent
             except (asyncssh.Error, OSError) as exc:
-                stale = exc
+                self._discard(host.name, conn)
+                raise self._maybe_started(host, exc) from None
             else:
                 return RemoteProcess(host, process, conn)
             self._discard(host.name, conn)
-            if attempt == 2:
-                raise ConnectionLost(
-                    f"the connection to {_label(host)} broke before the command started: "
-                    f"{_reason(stale)}"
+            if attempt == 2:  # nothing was sent: so the host, not a command, is the problem
+                raise HostUnreachable(
+                    f"the connection to {_label(host)} broke again before the command could be "
+                    f"sent: {_reason(stale)}"
                 )
             log.info("connection to %s is gone (%s); reconnecting", host.name, _reason(stale))
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _maybe_started(host: HostConfig, exc: BaseException) -> ConnectionLost:
+        return ConnectionLost(
+            f"the connection to {_label(host)} broke while the command was being started "
+            f"({_reason(exc)}); it may have started there, so it is not sent again: "
+            "check the host"
+        )
 
     async def disconnect(self, host_name: str) -> None:
         """Closes the host's connection; the next command opens a new one."""

@@ -20,7 +20,8 @@ import fnmatch
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bots.commands import CommandRequest, CommandSpec, Registry
@@ -70,10 +71,10 @@ from bots.message import Reply, RoomEvent
 from bots.settings import Settings
 from bots.store.audit import AuditStore, RequestRecord
 from bots.tasks import TaskGroup
-from executor.errors import ExecutorError
+from executor.errors import ConnectionLost, ExecutorError
 from executor.masking import mask_text
 from executor.policy import Decision, Requester, Verdict, decide
-from executor.runner import Executor, RunHandle, RunResult
+from executor.runner import Executor, RunHandle, RunInterrupted, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ EXECUTOR_COMMANDS = frozenset({"run", "approve", "deny", "cancel", "hosts", "aud
 PROBE_COMMAND = "cat /proc/loadavg"
 """`!hosts` runs this fixed read-only probe itself; it is not a request and not audited."""
 
+T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -152,6 +154,7 @@ class ExecutorService:
         self._work = TaskGroup("executor")
         self._startup = _Startup()
         self._bot: BotContext | None = None
+        self._closing = False
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -183,7 +186,9 @@ class ExecutorService:
                 await asyncio.wait_for(stop.wait(), self.sweep_seconds)
 
     async def aclose(self) -> None:
-        """Stops running commands (their results are still recorded) and waits for them."""
+        """Stops running commands (their results are still recorded) and waits for them;
+        approved requests that have not started yet never start."""
+        self._closing = True
         for live in list(self._live.values()):
             if live.handle is not None:
                 live.handle.cancel()
@@ -233,7 +238,13 @@ class ExecutorService:
     async def _cmd_run(self, request: CommandRequest) -> list[Reply]:
         message = request.message
         host, command = parse_run_args(request.args)
-        built = new_request(host, command, message.sender, request_id_for_event(message.event_id))
+        built = new_request(
+            host,
+            command,
+            message.sender,
+            request_id_for_event(message.event_id),
+            secrets=self.secrets,
+        )
         if isinstance(built, EventError):
             raise CommandError(f"Cannot run that: {built.field} {built.problem}.")
         await self._submit(built, Origin(message.room_id, message.event_id, message.thread_root))
@@ -270,7 +281,8 @@ class ExecutorService:
             secrets=self.secrets,
         )
         await self._result_event(
-            message.room_id, outcome_result(request_value, "denied", reason or "denied")
+            message.room_id,
+            outcome_result(request_value, "denied", reason or "denied", secrets=self.secrets),
         )
         return [Reply.answering(message, formatted.body, html=formatted.html)]
 
@@ -367,8 +379,8 @@ class ExecutorService:
         target, key = event.reacts_to, event.reaction_key
         if target is None or key is None:
             return []
-        record = await self.audit.find_by_event(target)
-        if record is None:
+        record = await self.audit.find_by_prompt(target)
+        if record is None:  # a ✅ counts only on an approval prompt, not on the asking message
             return []
         approval = approval_from_reaction(
             key, event.sender, event.event_id, self.clock(), record.as_state()
@@ -381,11 +393,28 @@ class ExecutorService:
     # ---- the life of a request ---------------------------------------------------------
 
     async def _submit(self, request: ExecRequest, origin: Origin) -> None:
-        """Opens the request (the idempotency key), judges it, and runs, asks or refuses."""
+        """Judges the request, then opens it (the idempotency key) together with that
+        decision and the state it leads to, in one transaction; then runs, asks or refuses.
+
+        Deciding first leaves no moment in which the request is pending before its decision
+        is known: an approval can only ever meet a request that needs one."""
         rid = request.request_id
-        if not await self.audit.open_request(
-            request, room_id=origin.room_id, event_id=origin.event_id
-        ):
+        decision = self._decide(request)
+        live = _Live(request, origin)
+        # Known here before the store has it: an approval handled as soon as the request is
+        # committed then finds the unmasked command.
+        claimed = self._live.setdefault(rid, live) is live
+        try:
+            opened = await self.audit.open_request(
+                request, room_id=origin.room_id, event_id=origin.event_id, decision=decision
+            )
+        except BaseException:
+            if claimed:
+                self._live.pop(rid, None)
+            raise
+        if not opened:
+            if claimed:
+                self._live.pop(rid, None)
             known = await self.audit.get(rid)
             state = known.state if known else "known"
             await self._say(
@@ -394,33 +423,24 @@ class ExecutorService:
                 key=f"{rid}/duplicate/{origin.event_id}",
             )
             return
-        decision = self._decide(request)
-        await self.audit.append(
-            rid,
-            "decision",
-            host=request.host,
-            command_digest=request.digest,
-            detail={
-                "verdict": decision.verdict.value,
-                "rule": decision.rule,
-                "reason": decision.reason,
-            },
-        )
         if decision.verdict is Verdict.FORBID:
+            self._live.pop(rid, None)
             reason = decision.reason.removeprefix("forbidden: ")
-            await self.audit.transition(
-                rid, "forbidden", detail={"rule": decision.rule, "reason": decision.reason}
-            )
             formatted = outcome_message(request, "forbidden", reason, secrets=self.secrets)
-            await self._say(origin, formatted.body, formatted.html, key=f"{rid}/forbidden")
-            await self._result_event(origin.room_id, outcome_result(request, "forbidden", reason))
+            await self._guarded(
+                f"saying that {rid} is forbidden",
+                self._say(origin, formatted.body, formatted.html, key=f"{rid}/forbidden"),
+            )
+            await self._guarded(
+                f"the result event of {rid}",
+                self._result_event(
+                    origin.room_id,
+                    outcome_result(request, "forbidden", reason, secrets=self.secrets),
+                ),
+            )
             return
-        self._live[rid] = _Live(request, origin)
         if decision.verdict is Verdict.ALLOW:
-            if await self.audit.transition(
-                rid, "approved", detail={"rule": decision.rule, "reason": "policy auto-approval"}
-            ):
-                self._work.spawn(self._run(rid), f"run {rid}")
+            self._work.spawn(self._run(rid), f"run {rid}")
             return
         prompt = approval_prompt(
             request,
@@ -432,7 +452,8 @@ class ExecutorService:
         prompt_id = await self._say(
             origin, prompt.body, prompt.html, key=f"{rid}/prompt", notice=False, mention=mention
         )
-        await self.audit.set_message(rid, origin.room_id, prompt_id)
+        if not await self.audit.set_message(rid, origin.room_id, prompt_id):
+            log.error("the approval prompt of %s was not recorded; ✅ on it will not count", rid)
 
     def _decide(self, request: ExecRequest) -> Decision:
         if request.host not in self.engine.hosts:
@@ -463,7 +484,8 @@ class ExecutorService:
         return None
 
     async def _approve(self, rid: RequestID, by: UserID, event_id: EventID) -> str:
-        """An approval from `by`, checked here against the executor's own rules."""
+        """An approval from `by`, checked here against the executor's own rules, and only for
+        a request whose recorded policy decision is "needs approval"."""
         record = await self._record(rid)
         approval = Approve(by=by, digest=record.digest, event_id=event_id, at=self.clock())
         _, outcome = apply(record.as_state(), approval, self.rules)
@@ -472,24 +494,58 @@ class ExecutorService:
             return outcome.text
         live = self._live.get(rid) or self._revive(record)
         if live is None:
-            await self.audit.transition(
+            if not await self.audit.transition(
                 rid,
                 "cancelled",
                 actor=by,
                 event_id=event_id,
                 detail={"reason": "the executor restarted and holds no unmasked command"},
-            )
+            ):
+                return f"{rid} was handled meanwhile; this approval changed nothing."
             return (
                 f"{rid} cannot run: the executor restarted since it was asked and keeps no "
                 "unmasked copy of the command. Please ask again."
             )
-        if not await self.audit.transition(
-            rid, "approved", actor=by, event_id=event_id, detail={"digest": record.digest}
+        now = self._decide(live.request)  # the policy may have changed since (a restart)
+        if now.verdict is Verdict.FORBID:
+            return await self._forbid_late(live, now, by, event_id)
+        if not await self.audit.approve(
+            rid, actor=by, event_id=event_id, detail={"digest": record.digest}
         ):
-            return f"{rid} was handled meanwhile; this approval changed nothing."
+            current = await self.audit.get(rid)
+            if current is None or current.state != "pending":
+                return f"{rid} was handled meanwhile; this approval changed nothing."
+            refusal = f"{rid} cannot be approved: the executor's policy did not ask for approval."
+            await self._audit_refusal(rid, "approval", by, event_id, refusal)
+            return refusal
         self._live[rid] = live
         self._work.spawn(self._run(rid), f"run {rid}")
         return outcome.text
+
+    async def _forbid_late(
+        self, live: _Live, decision: Decision, by: UserID, event_id: EventID
+    ) -> str:
+        """A waiting request that the executor's policy forbids now: it is never run."""
+        request = live.request
+        rid = request.request_id
+        reason = decision.reason.removeprefix("forbidden: ")
+        if not await self.audit.transition(
+            rid,
+            "forbidden",
+            actor=by,
+            event_id=event_id,
+            detail={"verdict": decision.verdict.value, "rule": decision.rule, "reason": reason},
+        ):
+            return f"{rid} was handled meanwhile; this approval changed nothing."
+        self._live.pop(rid, None)
+        await self._guarded(
+            f"the result event of {rid}",
+            self._result_event(
+                live.origin.room_id,
+                outcome_result(request, "forbidden", reason, secrets=self.secrets),
+            ),
+        )
+        return f"{rid} will not run: the executor's policy now forbids it ({reason})."
 
     def _revive(self, record: RequestRecord) -> _Live | None:
         """A request from before a restart can still run if its stored (masked) command is
@@ -509,64 +565,172 @@ class ExecutorService:
             self._live.pop(rid, None)
 
     async def _run_live(self, live: _Live) -> None:
+        """Intent row, start, then messages. The command starts before anything is sent, and
+        each send is on its own: a failing homeserver costs a message, never the run, its
+        recorded end or the result event."""
         request, origin = live.request, live.origin
         rid = request.request_id
+        refusal = await self._start_refusal(rid)
+        if refusal is not None:
+            await self._not_started(live, refusal)
+            return
         if not await self.audit.mark_started(rid):
-            await self._say(
-                origin,
-                f"{rid} was not started: it is no longer approved.",
-                key=f"{rid}/not-started",
+            log.warning("%s was not started: it is no longer approved", rid)
+            await self._guarded(
+                f"saying that {rid} was not started",
+                self._say(
+                    origin,
+                    f"{rid} was not started: it is no longer approved.",
+                    key=f"{rid}/not-started",
+                ),
             )
             return
         tail = LiveTail()
         began = self.clock()
-        first = progress_message(request, 0.0, [], secrets=self.secrets)
-        progress_id = await self._say(origin, first.body, first.html, key=f"{rid}/progress")
 
         async def on_output(stream: str, text: str) -> None:
             tail.feed(stream, text)
 
+        run: RunResult | None = None
+        if self._closing:  # stopping: nothing new starts (it is recorded as cancelled)
+            run = self._failed_run(request, "the executor is stopping", 0.0, cancelled=True)
+        else:
+            try:
+                live.handle = self.engine.start(request.host, request.command, on_output=on_output)
+            except (ExecutorError, ValueError) as exc:
+                run = self._failed_run(request, str(exc), self.clock() - began)
+        progress_id: EventID | None = None
+        lost: str | None = None
+        if live.handle is not None:
+            first = progress_message(request, 0.0, [], secrets=self.secrets)
+            progress_id = await self._guarded(
+                f"the progress message of {rid}",
+                self._say(origin, first.body, first.html, key=f"{rid}/progress"),
+            )
+            run, lost = await self._wait(live.handle, request, origin, progress_id, tail, began)
+        assert run is not None
+        await self._conclude(request, origin, run, progress_id, lost=lost)
+
+    async def _wait(
+        self,
+        handle: RunHandle,
+        request: ExecRequest,
+        origin: Origin,
+        progress_id: EventID | None,
+        tail: LiveTail,
+        began: float,
+    ) -> tuple[RunResult, str | None]:
+        """The run's result, with the progress message edited meanwhile (when there is one),
+        and why its end is unknown when the connection broke after the command was sent."""
         ticker: asyncio.Task[None] | None = None
-        try:
-            live.handle = self.engine.start(request.host, request.command, on_output=on_output)
+        if progress_id is not None:
             ticker = asyncio.create_task(self._tick(request, origin, progress_id, tail, began))
-            run = await live.handle.wait()
+        try:
+            return await handle.wait(), None
+        except ConnectionLost as exc:
+            reason = mask_text(str(exc), self.secrets)
+            if isinstance(exc, RunInterrupted):
+                partial = exc.partial
+            else:
+                partial = self._failed_run(request, None, self.clock() - began)
+            note = f"chavion: {reason}; state unknown, check the host"
+            stderr = f"{partial.stderr.rstrip()}\n{note}" if partial.stderr.strip() else note
+            return replace(partial, stderr=stderr), reason
         except (ExecutorError, ValueError) as exc:
-            run = self._failed_run(request, str(exc), self.clock() - began)
+            return self._failed_run(request, str(exc), self.clock() - began), None
         finally:
             if ticker is not None:
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+
+    async def _conclude(
+        self,
+        request: ExecRequest,
+        origin: Origin,
+        run: RunResult,
+        progress_id: EventID | None,
+        *,
+        lost: str | None = None,
+    ) -> None:
+        """Records the end, then tells: the result event first (the coordinator acts on it),
+        then the people. Each send may fail alone. A run whose connection broke (`lost`) ends
+        `interrupted`: it may have done anything, and it is not run again."""
+        rid = request.request_id
         result = result_from_run(request, run)
-        await self.audit.finish(rid, result)
-        final = result_message(request, run, secrets=self.secrets)
-        await self._send(
-            Reply(
-                origin.room_id,
-                f"{final.body.splitlines()[0]} — see the result below.",
-                replaces=progress_id,
-                key=f"{rid}/progress/final",
-            )
+        if lost is not None:
+            body = f"Execution {rid} on {request.host} interrupted, state unknown: {lost}"
+            result = replace(result, status="interrupted", body=body)
+        if not await self.audit.finish(rid, result):
+            log.error("the end of %s (%s) was not recorded: it was not running", rid, result.status)
+        await self._guarded(
+            f"the result event of {rid}", self._result_event(origin.room_id, result)
         )
+        final = result_message(request, run, secrets=self.secrets)
+        if progress_id is not None:
+            await self._guarded(
+                f"the last progress edit of {rid}",
+                self._send(
+                    Reply(
+                        origin.room_id,
+                        f"{final.body.splitlines()[0]} — see the result below.",
+                        replaces=progress_id,
+                        key=f"{rid}/progress/final",
+                    )
+                ),
+            )
         mention = () if request.requester in self.bot_ids else (request.requester,)
-        await self._say(
-            origin, final.body, final.html, key=f"{rid}/result", notice=False, mention=mention
+        await self._guarded(
+            f"the result message of {rid}",
+            self._say(
+                origin, final.body, final.html, key=f"{rid}/result", notice=False, mention=mention
+            ),
         )
         if final.attachment is not None:
-            await self._council().council.send_file(
-                Reply(
-                    origin.room_id,
+            await self._guarded(
+                f"the output file of {rid}",
+                self._council().council.send_file(
+                    Reply(
+                        origin.room_id,
+                        final.attachment.filename,
+                        thread_root=origin.thread_root,
+                        reply_to=origin.event_id,
+                        key=f"{rid}/file",
+                    ),
                     final.attachment.filename,
-                    thread_root=origin.thread_root,
-                    reply_to=origin.event_id,
-                    key=f"{rid}/file",
+                    final.attachment.text.encode("utf-8", "replace"),
+                    final.attachment.mimetype,
                 ),
-                final.attachment.filename,
-                final.attachment.text.encode("utf-8", "replace"),
-                final.attachment.mimetype,
             )
-        await self._result_event(origin.room_id, result)
+
+    async def _start_refusal(self, rid: RequestID) -> str | None:
+        """Why an approved request must not start after all; None when it may."""
+        if self._closing:
+            return "the executor is stopping"
+        verdict = await self.audit.verdict(rid)
+        if verdict not in (Verdict.ALLOW, Verdict.NEEDS_APPROVAL):
+            log.error("%s is approved but its policy decision is %s; not starting it", rid, verdict)
+            return "its recorded policy decision does not allow it to run"
+        return None
+
+    async def _not_started(self, live: _Live, reason: str) -> None:
+        """An approved request that will not start: cancelled, and its asker told."""
+        request, origin = live.request, live.origin
+        rid = request.request_id
+        if not await self.audit.transition(rid, "cancelled", detail={"reason": reason}):
+            log.warning("%s was not started (%s) and had already moved on", rid, reason)
+            return
+        formatted = outcome_message(request, "cancelled", reason, secrets=self.secrets)
+        await self._guarded(
+            f"saying that {rid} was not started",
+            self._say(origin, formatted.body, formatted.html, key=f"{rid}/not-started"),
+        )
+        cancelled = ExecResult(
+            rid, request.digest, "cancelled", f"Execution {rid} on {request.host} cancelled"
+        )
+        await self._guarded(
+            f"the result event of {rid}", self._result_event(origin.room_id, cancelled)
+        )
 
     async def _tick(
         self,
@@ -600,18 +764,22 @@ class ExecutorService:
             except Exception:
                 log.warning("progress edit of %s failed", request.request_id, exc_info=True)
 
-    def _failed_run(self, request: ExecRequest, error: str, duration: float) -> RunResult:
+    def _failed_run(
+        self, request: ExecRequest, error: str | None, duration: float, *, cancelled: bool = False
+    ) -> RunResult:
+        """A result without output for a command that did not run (or ran unseen)."""
+        said = "" if error is None else f"could not run the command: {error}"
         return RunResult(
             host=request.host,
             command=mask_text(request.command, self.secrets),
             exit_status=None,
             exit_signal=None,
             stdout="",
-            stderr=mask_text(f"could not run the command: {error}", self.secrets),
+            stderr=mask_text(said, self.secrets),
             duration=max(duration, 0.0),
             truncated=False,
             timed_out=False,
-            cancelled=False,
+            cancelled=cancelled,
         )
 
     async def sweep(self) -> None:
@@ -639,7 +807,8 @@ class ExecutorService:
                 origin, formatted.body, formatted.html, key=f"{record.request_id}/expired"
             )
             await self._result_event(
-                origin.room_id, outcome_result(request, "expired", outcome.text)
+                origin.room_id,
+                outcome_result(request, "expired", outcome.text, secrets=self.secrets),
             )
 
     async def _report_startup(self) -> None:
@@ -657,7 +826,8 @@ class ExecutorService:
                     key=f"{record.request_id}/interrupted",
                 )
                 await self._result_event(
-                    origin.room_id, outcome_result(request, "interrupted", reason)
+                    origin.room_id,
+                    outcome_result(request, "interrupted", reason, secrets=self.secrets),
                 )
         for record in startup.abandoned:
             request, origin = _request_of(record), self._origin_of(record)
@@ -698,6 +868,14 @@ class ExecutorService:
 
     def _origin_of(self, record: RequestRecord) -> Origin:
         return Origin(record.room_id or self.council_room, record.event_id)
+
+    async def _guarded(self, what: str, sending: Awaitable[T]) -> T | None:
+        """Awaits one send; a failure is logged with its traceback and the flow goes on."""
+        try:
+            return await sending
+        except Exception:
+            log.exception("%s could not be sent; carrying on", what)
+            return None
 
     async def _send(self, reply: Reply) -> EventID:
         return await self._council().council.send(reply)

@@ -51,7 +51,8 @@ class Store:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA busy_timeout=5000")
             await db.execute("PRAGMA foreign_keys=ON")
-            await db.execute("PRAGMA synchronous=NORMAL")
+            # Not NORMAL: in WAL a power loss could drop a claim or intent row, so a command reruns.
+            await db.execute("PRAGMA synchronous=FULL")
         except aiosqlite.Error as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         store = cls(db)

@@ -1,9 +1,12 @@
 """The executor's audit log and request states: what makes a request run at most once.
 
 Every change of a request's state is written together with its audit row, in one
-transaction. The move to `running` (the intent row) is committed before the command
-starts, and only from `approved`, so a second start of the same request id finds it
-running and refuses. After a crash, `interrupted_on_startup()` turns whatever was left
+transaction. A request is opened together with the executor's policy decision and the state
+that decision leads to (pending, approved or forbidden), so there is no moment in which a
+forbidden request waits for approval; `approve()` takes only a request whose recorded
+decision is "needs approval". The move to `running` (the intent row) is committed before
+the command starts, and only from `approved`, so a second start of the same request id
+finds it running and refuses. After a crash, `interrupted_on_startup()` turns whatever was left
 running into `interrupted` (state unknown): it is reported, never run again.
 
 Commands and details are masked before they are written (configured secrets and obvious
@@ -30,6 +33,7 @@ from bots.execution.approvals import PREDECESSORS, STATES, RequestState, State
 from bots.execution.requests import Digest, ExecRequest, ExecResult, RequestID, command_digest
 from bots.ids import EventID, RoomID, UserID
 from executor.masking import mask_text
+from executor.policy import Decision, Verdict
 
 AUDIT_SCHEMA_VERSION = 3
 """The store version that brought these tables (bots/store/migrations/v03_audit.py)."""
@@ -58,6 +62,21 @@ KIND_OF_STATE: Mapping[State, AuditKind] = {
 }
 """The audit row a move into each state writes, unless the caller names another."""
 
+_OPENED_AS: Mapping[Verdict, State] = {
+    Verdict.ALLOW: "approved",
+    Verdict.NEEDS_APPROVAL: "pending",
+    Verdict.FORBID: "forbidden",
+}
+"""The state a request opens in, by the policy's verdict."""
+_VERDICTS = tuple(verdict.value for verdict in Verdict)
+_LATEST_VERDICT = (
+    "(SELECT json_extract(d.detail, '$.verdict') FROM audit_log AS d "
+    "WHERE d.request_id = exec_requests.request_id AND d.kind = 'decision' "
+    f"AND json_extract(d.detail, '$.verdict') IN ({', '.join(repr(v) for v in _VERDICTS)}) "
+    "ORDER BY d.seq DESC LIMIT 1)"
+)
+"""SQL: the verdict of a request's latest policy decision row (refusals are not decisions)."""
+
 _ENTRY_COLUMNS = "seq, at, request_id, kind, actor, event_id, host, command_digest, detail"
 _REQUEST_COLUMNS = (
     "request_id, digest, host, command, requester, state, created_at, updated_at, room_id, event_id"
@@ -82,7 +101,7 @@ class AuditEntry:
 @dataclass(frozen=True)
 class RequestRecord:
     """A request's current state; `command` is masked. `event_id` is the message the request
-    is shown in (where a ✅ approves it): the request's own event until `set_message`."""
+    is shown in: the request's own event until `set_message` records its approval prompt."""
 
     request_id: RequestID
     digest: Digest
@@ -130,7 +149,8 @@ class AuditStore:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         try:
             await db.execute("PRAGMA busy_timeout=5000")
-            await db.execute("PRAGMA synchronous=NORMAL")
+            # FULL: an intent row lost on power loss would let a command run a second time.
+            await db.execute("PRAGMA synchronous=FULL")
             async with db.execute("PRAGMA user_version") as cursor:
                 row = await cursor.fetchone()
             version = int(row[0]) if row else 0
@@ -170,8 +190,13 @@ class AuditStore:
         *,
         room_id: RoomID | None = None,
         event_id: EventID | None = None,
+        decision: Decision | None = None,
     ) -> bool:
-        """Records a new request as pending, with its `request` audit row.
+        """Records a new request with its `request` audit row and, given the executor's policy
+        `decision`, its `decision` row and the state the decision leads to, all in one
+        transaction: `pending` (needs approval), `approved` (auto-approved, with an `approval`
+        row) or `forbidden` (with a second `decision` row). Without a decision the request
+        is pending with no recorded verdict, and `approve()` refuses it.
 
         False when the request id is already known (the idempotency key): the caller
         must not act on it again. Nothing is written then.
@@ -180,16 +205,18 @@ class AuditStore:
             raise ValueError(f"request {request.request_id}: digest does not match its command")
         now = self._clock()
         command = mask_text(request.command, self._secrets)
+        state: State = "pending" if decision is None else _OPENED_AS[decision.verdict]
         async with self._transaction():
             cursor = await self._db.execute(
                 f"INSERT OR IGNORE INTO exec_requests ({_REQUEST_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     request.request_id,
                     request.digest,
                     request.host,
                     command,
                     request.requester,
+                    state,
                     now,
                     now,
                     room_id,
@@ -213,6 +240,34 @@ class AuditStore:
                 },
                 at=now,
             )
+            if decision is None:
+                return True
+            await self._append(
+                request.request_id,
+                "decision",
+                None,
+                None,
+                request.host,
+                request.digest,
+                {
+                    "verdict": decision.verdict.value,
+                    "rule": decision.rule,
+                    "reason": decision.reason,
+                },
+                at=now,
+            )
+            if state != "pending":
+                reason = "policy auto-approval" if state == "approved" else decision.reason
+                await self._append(
+                    request.request_id,
+                    KIND_OF_STATE[state],
+                    None,
+                    None,
+                    request.host,
+                    request.digest,
+                    {"state": state, "rule": decision.rule, "reason": reason},
+                    at=now,
+                )
             return True
 
     async def set_message(self, request_id: RequestID, room_id: RoomID, event_id: EventID) -> bool:
@@ -240,6 +295,50 @@ class AuditStore:
         in now (compare and set): False, with nothing written, when the request is unknown
         or another move got there first.
         """
+        return await self._move(request_id, new_state, actor, event_id, detail, kind)
+
+    async def approve(
+        self,
+        request_id: RequestID,
+        *,
+        actor: UserID,
+        event_id: EventID | None = None,
+        detail: Mapping[str, object] | None = None,
+    ) -> bool:
+        """pending → approved by a person, only when the request's latest recorded policy
+        decision is "needs approval": a forbidden, auto-approved or undecided request is never
+        approved, whatever the state machine says. False, with nothing written, otherwise."""
+        return await self._move(
+            request_id,
+            "approved",
+            actor,
+            event_id,
+            detail,
+            None,
+            condition=f"{_LATEST_VERDICT} = '{Verdict.NEEDS_APPROVAL.value}'",
+        )
+
+    async def verdict(self, request_id: RequestID) -> Verdict | None:
+        """The verdict of the request's latest recorded policy decision; None when it has none."""
+        async with self._db.execute(
+            f"SELECT {_LATEST_VERDICT} FROM exec_requests WHERE request_id = ?", (request_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] is None:
+            return None
+        return Verdict(str(row[0]))
+
+    async def _move(
+        self,
+        request_id: RequestID,
+        new_state: State,
+        actor: UserID | None,
+        event_id: EventID | None,
+        detail: Mapping[str, object] | None,
+        kind: AuditKind | None,
+        *,
+        condition: str = "",
+    ) -> bool:
         if new_state not in STATES:
             raise ValueError(f"unknown request state {new_state!r}")
         allowed = sorted(PREDECESSORS[new_state])
@@ -250,7 +349,8 @@ class AuditStore:
         async with self._transaction():
             cursor = await self._db.execute(
                 f"UPDATE exec_requests SET state = ?, updated_at = ? "
-                f"WHERE request_id = ? AND state IN ({marks})",
+                f"WHERE request_id = ? AND state IN ({marks})"
+                + (f" AND {condition}" if condition else ""),
                 (new_state, now, request_id, *allowed),
             )
             if cursor.rowcount != 1:
@@ -325,9 +425,20 @@ class AuditStore:
         return records[0] if records else None
 
     async def find_by_event(self, event_id: EventID) -> RequestRecord | None:
-        """The request shown in (or carried by) this event: what a ✅ reaction approves."""
+        """The request shown in (or carried by) this event."""
         records = await self._records(
             "WHERE event_id = ? ORDER BY created_at DESC LIMIT 1", (event_id,)
+        )
+        return records[0] if records else None
+
+    async def find_by_prompt(self, event_id: EventID) -> RequestRecord | None:
+        """The request whose approval prompt (see `set_message`) is this event: what a ✅
+        reaction approves. Never the event that asked for the request."""
+        records = await self._records(
+            "WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM audit_log AS a "
+            "WHERE a.request_id = exec_requests.request_id AND a.kind = 'request' "
+            "AND a.event_id = exec_requests.event_id) ORDER BY created_at DESC LIMIT 1",
+            (event_id,),
         )
         return records[0] if records else None
 

@@ -7,6 +7,7 @@ current user through the embedded asyncssh server that serves the `local` host.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import signal
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import asyncssh
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,7 +32,7 @@ from executor.errors import (
 from executor.hosts import LOCAL_HOST, HostConfig, load_hosts
 from executor.masking import MASK
 from executor.plan import Step, run_plan
-from executor.runner import Executor, Limits, RunHandle, StreamName, cut_marker
+from executor.runner import Executor, Limits, RunHandle, RunInterrupted, StreamName, cut_marker
 from executor.ssh import EmbeddedServer
 from tests.fakes.sshd import SshdServer, running_sshd
 
@@ -513,6 +515,136 @@ async def test_the_embedded_server_keeps_its_host_key_across_restarts(tmp_path: 
     assert reached.known_hosts is not None
 
     assert reached.known_hosts.read_text().split(" ", 1)[1] == key_before
+
+
+# --- a connection that breaks while a command starts --------------------------------------------
+
+
+class FlakyLog:
+    """What a FlakyServer saw, and where it breaks: ("open" | "exec", connection number)."""
+
+    def __init__(self, breaks: tuple[str, int]) -> None:
+        self.breaks = breaks
+        self.connections = 0
+        self.execs: list[int] = []
+        """The connection number of every exec request that reached the server."""
+
+
+class FlakySession(asyncssh.SSHServerSession[bytes]):
+    def __init__(self, log: FlakyLog, number: int, conn: asyncssh.SSHServerConnection) -> None:
+        self._log, self._number, self._conn = log, number, conn
+        self._chan: asyncssh.SSHServerChannel[bytes] | None = None
+
+    def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
+        self._chan = chan
+
+    def exec_requested(self, command: str) -> bool:
+        self._log.execs.append(self._number)
+        if self._log.breaks == ("exec", self._number):
+            self._conn.abort()  # the command "runs", and the connection dies before the reply
+            return False
+        return True
+
+    def session_started(self) -> None:
+        assert self._chan is not None
+        self._chan.write(b"ran\n")
+        self._chan.exit(0)
+
+
+class FlakyServer(asyncssh.SSHServer):
+    """An SSH server (no login needed) that answers every command with "ran", and breaks
+    its connection number n when a channel opens or when the exec request arrives."""
+
+    def __init__(self, log: FlakyLog) -> None:
+        self._log = log
+        self._number = 0
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._log.connections += 1
+        self._number, self._conn = self._log.connections, conn
+
+    def begin_auth(self, username: str) -> bool:
+        return False
+
+    def session_requested(self) -> FlakySession | bool:
+        assert self._conn is not None
+        if self._log.breaks == ("open", self._number):
+            self._conn.abort()  # before the channel is open: nothing could have been sent
+            return False
+        return FlakySession(self._log, self._number, self._conn)
+
+
+@contextlib.asynccontextmanager
+async def flaky_host(
+    tmp_path: Path, breaks: tuple[str, int]
+) -> AsyncIterator[tuple[HostConfig, FlakyLog]]:
+    log = FlakyLog(breaks)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    acceptor = await asyncssh.listen(
+        "127.0.0.1",
+        0,
+        server_factory=lambda: FlakyServer(log),
+        server_host_keys=[key],
+        encoding=None,
+    )
+    port = acceptor.get_port()
+    known_hosts = tmp_path / "flaky_known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{port} {key.export_public_key().decode()}")
+    host = HostConfig(
+        name="flaky",
+        address="127.0.0.1",
+        port=port,
+        user=getpass.getuser(),
+        known_hosts=known_hosts,
+    )
+    try:
+        yield host, log
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+async def test_a_connection_lost_after_the_command_was_sent_is_never_retried(
+    tmp_path: Path,
+) -> None:
+    async with flaky_host(tmp_path, ("exec", 1)) as (host, log), Executor([host]) as executor:
+        with pytest.raises(ConnectionLost, match="may have started") as lost:
+            await executor.run(host.name, "systemctl restart app && ./migrate.sh")
+        assert not isinstance(lost.value, RunInterrupted)
+
+        assert log.execs == [1]  # sent once: no second copy on a new connection
+        assert executor.connections_opened(host.name) == 1
+        after = await executor.run(host.name, "echo next")  # the next command reconnects
+        assert after.stdout == "ran\n"
+        assert log.execs == [1, 2]
+
+
+async def test_a_connection_lost_before_the_channel_opened_is_replaced_and_runs_once(
+    tmp_path: Path,
+) -> None:
+    async with flaky_host(tmp_path, ("open", 1)) as (host, log), Executor([host]) as executor:
+        result = await executor.run(host.name, "echo once")
+
+        assert result.stdout == "ran\n"
+        assert log.execs == [2]
+        assert executor.connections_opened(host.name) == 2
+
+
+async def test_a_command_cut_off_by_a_lost_connection_keeps_what_it_printed(
+    tmp_path: Path,
+) -> None:
+    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+        watcher = PidWatcher()
+        handle = executor.start(LOCAL_HOST, "sleep 30 & echo $! started; wait", on_output=watcher)
+        pid = await started(handle, watcher)
+        await executor.disconnect(LOCAL_HOST)
+
+        with pytest.raises(RunInterrupted, match="broke while the command ran") as lost:
+            await handle.wait()
+        assert lost.value.partial.stdout == f"{pid} started\n"
+        assert lost.value.partial.exit_status is None
+        assert not await is_running(executor, LOCAL_HOST, pid)
 
 
 # --- plans -------------------------------------------------------------------------------------

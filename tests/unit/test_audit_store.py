@@ -29,6 +29,7 @@ from bots.store import Store, statements
 from bots.store.audit import AuditStore
 from bots.store.migrations import STEPS
 from bots.store.migrations.v03_audit import SQL
+from executor.policy import Decision, Verdict
 
 MASTER = UserID("@master:hs")
 ROOM = RoomID("!council:hs")
@@ -88,6 +89,19 @@ async def test_the_store_migrates_to_the_audit_schema(db_path: Path) -> None:
     tables = {row[0] for row in await raw_rows(db_path, "SELECT name FROM sqlite_master")}
     assert {"audit_log", "exec_requests", "audit_log_no_update", "audit_log_no_delete"} <= tables
     assert (await raw_rows(db_path, "PRAGMA journal_mode"))[0][0] == "wal"
+
+
+async def test_every_commit_is_synced_to_disk(db_path: Path) -> None:
+    # In WAL, synchronous=NORMAL may lose the last commits on power loss: an event claim or
+    # an intent row lost that way could let a command run twice.
+    async with await Store.open(db_path) as store, store._db.execute("PRAGMA synchronous") as rows:
+        assert await rows.fetchone() == (2,)  # FULL
+    audit = await AuditStore.open(db_path)
+    try:
+        async with audit._db.execute("PRAGMA synchronous") as cursor:
+            assert await cursor.fetchone() == (2,)
+    finally:
+        await audit.close()
 
 
 def test_the_migration_splits_into_whole_statements() -> None:
@@ -255,6 +269,71 @@ async def test_a_failed_audit_write_leaves_the_state_unchanged(audit: AuditStore
     assert [entry.kind for entry in await audit.history(RequestID("r1"))] == ["request"]
 
 
+# The policy decision and approvals ------------------------------------------------------
+
+NEEDS_APPROVAL = Decision(Verdict.NEEDS_APPROVAL, "not read-only: needs approval", "default")
+FORBIDDEN = Decision(Verdict.FORBID, "forbidden: writes onto a disk", "disk-write")
+ALLOWED = Decision(Verdict.ALLOW, "read-only", "readonly")
+
+
+@pytest.mark.parametrize(
+    ("decision", "state", "kinds"),
+    [
+        (NEEDS_APPROVAL, "pending", ["request", "decision"]),
+        (FORBIDDEN, "forbidden", ["request", "decision", "decision"]),
+        (ALLOWED, "approved", ["request", "decision", "approval"]),
+    ],
+    ids=["needs approval", "forbidden", "allowed"],
+)
+async def test_a_request_opens_with_its_decision_and_the_state_it_leads_to(
+    audit: AuditStore, decision: Decision, state: str, kinds: list[str]
+) -> None:
+    assert await audit.open_request(make_request(), decision=decision)
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    assert record.state == state
+    history = await audit.history(RequestID("r1"))
+    assert [entry.kind for entry in history] == kinds
+    assert history[1].detail == {
+        "verdict": decision.verdict.value,
+        "rule": decision.rule,
+        "reason": decision.reason,
+    }
+    assert await audit.verdict(RequestID("r1")) is decision.verdict
+
+
+async def test_only_a_request_sent_for_approval_can_be_approved(audit: AuditStore) -> None:
+    for rid, decision in (("asked", NEEDS_APPROVAL), ("forbidden", FORBIDDEN), ("auto", ALLOWED)):
+        assert await audit.open_request(make_request(rid), decision=decision)
+    assert await audit.open_request(make_request("undecided"))
+
+    assert await audit.approve(RequestID("asked"), actor=MASTER, event_id=EventID("$ok"))
+    assert not await audit.approve(RequestID("asked"), actor=MASTER)  # once
+    for rid in ("forbidden", "auto", "undecided", "unknown"):
+        assert not await audit.approve(RequestID(rid), actor=MASTER), rid
+    undecided = await audit.get(RequestID("undecided"))
+    assert undecided is not None
+    assert undecided.state == "pending"
+    approval = (await audit.history(RequestID("asked")))[-1]
+    assert (approval.kind, approval.actor, approval.event_id) == ("approval", MASTER, "$ok")
+
+
+async def test_a_pending_request_whose_decision_forbids_it_cannot_be_approved(
+    audit: AuditStore,
+) -> None:
+    # What a store written before decisions were atomic can hold: pending, then forbidden.
+    rid = RequestID("r1")
+    assert await audit.open_request(make_request(command="dd of=/dev/sda"))
+    await audit.append(rid, "decision", detail={"verdict": "forbid", "reason": "disk"})
+    await audit.append(rid, "decision", detail={"verdict": "refused", "reason": "not a verdict"})
+
+    assert await audit.verdict(rid) is Verdict.FORBID
+    assert not await audit.approve(rid, actor=MASTER)
+    record = await audit.get(rid)
+    assert record is not None
+    assert record.state == "pending"
+
+
 # Crashes ------------------------------------------------------------------------------
 
 
@@ -393,6 +472,16 @@ async def test_finding_a_request_by_its_message(audit: AuditStore) -> None:
     assert prompt is not None
     assert prompt.room_id == ROOM
     assert not await audit.set_message(RequestID("nope"), ROOM, EventID("$x"))
+
+
+async def test_a_reaction_finds_a_request_by_its_prompt_only(audit: AuditStore) -> None:
+    await audit.open_request(make_request(), room_id=ROOM, event_id=EventID("$request"))
+    assert await audit.find_by_prompt(EventID("$request")) is None  # the asking message
+    assert await audit.set_message(RequestID("r1"), ROOM, EventID("$prompt"))
+    assert await audit.find_by_prompt(EventID("$request")) is None
+    prompt = await audit.find_by_prompt(EventID("$prompt"))
+    assert prompt is not None
+    assert prompt.request_id == "r1"
 
 
 async def test_requests_by_state(audit: AuditStore) -> None:
