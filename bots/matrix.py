@@ -23,11 +23,11 @@ import os
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nio import (
     AsyncClient,
@@ -63,6 +63,7 @@ from bots.tasks import TaskGroup
 log = logging.getLogger(__name__)
 
 CREATOR_POWER = 1000  # room v12+ creators outrank every numeric power level
+T = TypeVar("T")
 SENDERS_REMEMBERED = 4000
 PARTIALS_REMEMBERED = 256
 """Streamed answers still being written, waiting for their last edit."""
@@ -157,11 +158,7 @@ class MatrixBot:
         self._client.restore_login(creds.user_id, creds.device_id, creds.access_token)
         heartbeat: asyncio.Task[None] | None = None
         try:
-            await self._crypto_housekeeping()
-            await self._upload_filter()
-            token = await self._store.sync_token(self.connection.name)
-            first_ever = token is None
-            token = await self._sync_once(token, full_state=True, dispatch=not first_ever)
+            token = await _until(stop, self._start(stop))
             if token is None:
                 return
             self.synced.set()
@@ -171,9 +168,7 @@ class MatrixBot:
                 log.warning("%s: %s", self.connection.name, exc)
             heartbeat = asyncio.create_task(self._heartbeat(stop))
             while not stop.is_set():
-                next_token = await self._sync_once(
-                    token, full_state=False, dispatch=True, stop=stop
-                )
+                next_token = await self._sync_once(token, stop)
                 if next_token is None:
                     break
                 token = next_token
@@ -190,48 +185,62 @@ class MatrixBot:
                     log.warning("%s could not mark itself offline: %s", self.connection.name, exc)
             await self._client.close()
 
-    async def _sync_once(
-        self,
-        token: str | None,
-        *,
-        full_state: bool,
-        dispatch: bool,
-        stop: asyncio.Event | None = None,
-    ) -> str | None:
-        """One /sync; returns the next position, or None when asked to stop."""
-        timeout = 0 if full_state else self.connection.sync_timeout_ms
-        sync = asyncio.ensure_future(
-            self._client.sync(
-                timeout=timeout,
-                since=token,
-                full_state=full_state,
+    async def _start(self, stop: asyncio.Event) -> str | None:
+        """Keys, filter, then a first full sync, retried until the homeserver answers: a
+        bot that gave up here would sit silent while `chavion up` waits for it."""
+        await self._crypto_housekeeping()
+        await self._upload_filter()
+        saved = await self._store.sync_token(self.connection.name)
+        while not stop.is_set():
+            response = await self._client.sync(
+                timeout=0,
+                since=saved,
+                full_state=True,
                 sync_filter=self._filter_id or SYNC_FILTER,
             )
-        )
-        if stop is not None:
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not sync.done():
-                sync.cancel()
-                return None
-        response = await sync
-        if isinstance(response, SyncError):
-            if response.status_code == "M_UNKNOWN_TOKEN":
-                raise MatrixError(
-                    f"{self.user_id}: the homeserver rejected the access token; "
-                    "run `chavion up` again to renew it"
-                )
-            log.warning("%s sync failed: %s; retrying", self.connection.name, response.message)
+            if isinstance(response, SyncResponse):
+                # The first sync ever only learns the rooms: what was said before is history.
+                await self._take(response, dispatch=saved is not None, force_save=True)
+                return str(response.next_batch)
+            self._note_failure(response)
             await asyncio.sleep(self.connection.max_backoff_seconds)
+        return None
+
+    async def _sync_once(self, token: str, stop: asyncio.Event) -> str | None:
+        """One long-polling /sync; the next position, or None when asked to stop."""
+        response = await _until(
+            stop,
+            self._client.sync(
+                timeout=self.connection.sync_timeout_ms,
+                since=token,
+                full_state=False,
+                sync_filter=self._filter_id or SYNC_FILTER,
+            ),
+        )
+        if response is None:
+            return None
+        if not isinstance(response, SyncResponse):
+            self._note_failure(response)
+            await _until(stop, asyncio.sleep(self.connection.max_backoff_seconds))
             return token
-        assert isinstance(response, SyncResponse)
+        await self._take(response, dispatch=True, force_save=False)
+        return str(response.next_batch)
+
+    def _note_failure(self, response: Any) -> None:
+        if isinstance(response, SyncError) and response.status_code == "M_UNKNOWN_TOKEN":
+            raise MatrixError(
+                f"{self.user_id}: the homeserver rejected the access token; "
+                "run `chavion up` again to renew it"
+            )
+        message = getattr(response, "message", response)
+        log.warning("%s sync failed: %s; retrying", self.connection.name, message)
+
+    async def _take(self, response: SyncResponse, *, dispatch: bool, force_save: bool) -> None:
         await self._crypto_housekeeping()
         await self._handle_invites(response)
         self._note_creators(response)
         await self._process_timelines(response, dispatch=dispatch)
-        await self._save_position(str(response.next_batch), force=full_state)
-        return str(response.next_batch)
+        await self._save_position(str(response.next_batch), force=force_save)
 
     async def _upload_filter(self) -> None:
         """Uploaded once, then named by id: an inline filter is parsed by Synapse on every
@@ -275,10 +284,12 @@ class MatrixBot:
 
     async def _handle_invites(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.invite.items():
+            # The homeserver puts the invite itself last; earlier stripped state could
+            # come from anyone.
             inviter = next(
                 (
                     e.sender
-                    for e in info.invite_state
+                    for e in reversed(info.invite_state)
                     if isinstance(e, InviteMemberEvent)
                     and e.state_key == self.user_id
                     and e.membership == "invite"
@@ -314,7 +325,7 @@ class MatrixBot:
                     self._record(room, event)
             if not dispatch:
                 continue
-            start = self._after_own_join(events)
+            start = entry_index(events, self.user_id)
             for event in events[start:]:
                 if isinstance(event, MegolmEvent):
                     log.warning(
@@ -421,19 +432,6 @@ class MatrixBot:
 
     async def typing(self, room_id: RoomID, on: bool) -> None:
         await self._client.room_typing(room_id, on, timeout=30_000)
-
-    def _after_own_join(self, events: list[Any]) -> int:
-        """Index just after this bot's own join in the batch: earlier events are history."""
-        start = 0
-        for index, event in enumerate(events):
-            if (
-                isinstance(event, RoomMemberEvent)
-                and event.state_key == self.user_id
-                and event.membership == "join"
-                and event.prev_membership != "join"
-            ):
-                start = index + 1
-        return start
 
     def _remember_sender(self, event_id: str, sender: str) -> None:
         self._senders[event_id] = sender
@@ -673,6 +671,38 @@ class MatrixBot:
                     await self._mark_presence(online=True)
                 except MatrixError as exc:
                     log.warning("heartbeat of %s failed: %s", self.connection.name, exc)
+
+
+def entry_index(events: Sequence[Any], user_id: str) -> int:
+    """Index just after `user_id` came into the room in this batch of timeline events: after
+    its invite when the invite is here (Element Web creates a DM with its first message, sent
+    before the bot can join), else after its join. Earlier events are history."""
+    start = 0
+    invited_here = False
+    for index, event in enumerate(events):
+        if not isinstance(event, RoomMemberEvent) or event.state_key != user_id:
+            continue
+        if event.membership == "invite":
+            start, invited_here = index + 1, True
+        elif event.membership == "join" and event.prev_membership != "join":
+            if not (invited_here and event.prev_membership == "invite"):
+                start = index + 1
+            invited_here = False
+    return start
+
+
+async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """`work`'s result, or None as soon as `stop` is set (the work is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not task.done():
+        task.cancel()
+        return None
+    return task.result()
 
 
 def _mentions(content: dict[str, Any]) -> Mentions | None:

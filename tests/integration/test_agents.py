@@ -106,7 +106,7 @@ async def final_text(person: Person, seen: Seen) -> str:
         return seen.body
 
     def is_final_edit(s: Seen) -> bool:
-        relates = s.content.get("m.relates_to") or {}
+        relates = s.relates_to
         return (
             relates.get("rel_type") == "m.replace"
             and relates.get("event_id") == seen.event_id
@@ -242,8 +242,7 @@ async def test_a_thread_answer_stays_in_the_thread_and_sees_the_thread(
     question = await master.say(room, "claude, what is missing?", **{"m.relates_to": thread})
     [answer] = await master.wait_for(
         lambda s: (
-            s.sender == council.user_id("claude")
-            and (s.content.get("m.relates_to") or {}).get("rel_type") == "m.thread"
+            s.sender == council.user_id("claude") and s.relates_to.get("rel_type") == "m.thread"
         ),
         timeout=30,
     )
@@ -354,9 +353,7 @@ async def test_a_slow_answer_is_shown_while_it_is_written(
     assert first.content[STREAM_KEY] == "partial"
     assert first.body.endswith(" …")
     assert await final_text(master, first) == "".join(words).strip()
-    edits = master.matching(
-        lambda s: (s.content.get("m.relates_to") or {}).get("event_id") == first.event_id
-    )
+    edits = master.matching(lambda s: s.relates_to.get("event_id") == first.event_id)
     assert 1 <= len(edits) <= 12
     assert all(e.content["msgtype"] == "m.text" for e in edits)
 
@@ -392,9 +389,7 @@ async def test_a_quick_answer_arrives_whole_as_one_message(
     assert answer.content[STREAM_KEY] == "done"
     assert answer.content["m.mentions"] == {"user_ids": [master.user_id]}
     assert answer.content["msgtype"] == "m.text"
-    edits = master.matching(
-        lambda s: (s.content.get("m.relates_to") or {}).get("event_id") == answer.event_id
-    )
+    edits = master.matching(lambda s: s.relates_to.get("event_id") == answer.event_id)
     assert edits == []
 
 

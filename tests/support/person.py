@@ -38,6 +38,12 @@ class Seen:
         return str(self.content.get("body", ""))
 
     @property
+    def relates_to(self) -> dict[str, Any]:
+        """`m.relates_to`, or {} when there is none (or a client sent some other shape)."""
+        relates = self.content.get("m.relates_to")
+        return relates if isinstance(relates, dict) else {}
+
+    @property
     def in_reply_to(self) -> str | None:
         relates = self.content.get("m.relates_to")
         reply = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
