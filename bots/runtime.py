@@ -67,6 +67,9 @@ class BotRunner:
             raise BotError("the council room does not exist yet: run `chavion up` first")
         store = await Store.open(data.store)
         try:
+            forgotten = await store.forget_old_events()  # claims older than any replay
+            if forgotten:
+                log.info("forgot %d handled events older than two weeks", forgotten)
             if any(self.settings.account(n).kind == "executor" for n in self.names):
                 self.executor = await self._open_executor(data, council.room_id)
             roster = build_roster(self.settings)
