@@ -54,6 +54,7 @@ from bots import __version__
 from bots.context import BotPresence
 from bots.conversation import HistoryEntry
 from bots.errors import MatrixError
+from bots.event_size import ContentTooLarge, fit_content
 from bots.ids import EventID, RoomID, UserID, localpart
 from bots.message import Incoming, Mentions, Message, Reply, RoomEvent, transaction_id
 from bots.provision import BOT_STATE_EVENT, Credentials, creators_are_privileged
@@ -535,16 +536,25 @@ class MatrixBot:
     async def _handle(self, message: Incoming) -> None:
         try:
             replies = await self._on_message(message)
-            for reply in replies:
-                await self.send(reply)
-            self.handled += 1
         except Exception:
             log.exception("%s failed to handle %s", self.connection.name, message.event_id)
+            return
+        for reply in replies:  # one part that cannot be sent does not lose the others
+            try:
+                await self.send(reply)
+            except Exception:
+                log.exception(
+                    "%s could not send a reply to %s", self.connection.name, message.event_id
+                )
+        self.handled += 1
 
     # ---- outgoing ----------------------------------------------------------------------
 
     async def send(self, reply: Reply) -> EventID:
-        content = reply_content(reply)
+        try:
+            content = fit_content(reply_content(reply))
+        except ContentTooLarge as exc:
+            raise MatrixError(f"{self.user_id} cannot send to {reply.room_id}: {exc}") from None
         response = await self._client.room_send(
             reply.room_id,
             "m.room.message",

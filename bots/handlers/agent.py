@@ -33,6 +33,7 @@ from bots.conversation import (
     strip_speaker_prefix,
 )
 from bots.errors import CommandError
+from bots.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
 from bots.handlers.core import make_help, ping
 from bots.ids import EventID
 from bots.meeting import EditThrottle, LoopGuard, thread_key, turn_of
@@ -287,10 +288,13 @@ class StreamingAnswer:
             )
             return
         if self._throttle.should_edit(time.monotonic()):
+            preview = self._text + STREAM_MARK
+            if reply_bytes_bound(preview, markdown_to_html(preview)) > MAX_PLAINTEXT_BYTES:
+                return  # too long for one event: the final edit splits it into several
             self._edits += 1
             await outbox.send(
                 self._reply(
-                    self._text + STREAM_MARK,
+                    preview,
                     replaces=self._event,
                     key=f"{self._message.event_id}/edit{self._edits}",
                 )

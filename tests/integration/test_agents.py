@@ -380,6 +380,39 @@ async def test_an_agent_asked_at_the_end_of_a_streamed_answer_reads_it_whole(
     assert "What do you think, GPT?" in str(request.body["messages"])
 
 
+async def test_an_answer_too_long_for_one_event_arrives_in_parts(
+    council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
+) -> None:
+    # Korean costs six bytes a character in the JSON nio encrypts, and a code block with
+    # quotes grows in HTML: far over what one encrypted event can carry, in several chunks.
+    prose = "\n\n".join(
+        f"{n}번 문단: 백업은 매일 새벽에 돌고, 복구 시험은 매주 한다." * 6 for n in range(60)
+    )
+    code = "```json\n" + "\n".join(f'{{"key{n}": "value \\"{n}\\""}}' for n in range(400)) + "\n```"
+    text = f"{prose}\n\n{code}"
+    fake.enqueue(
+        reply(chunks=[text[i : i + 4000] for i in range(0, len(text), 4000)]), protocol="openai"
+    )
+    event = await master.say(room, "gpt, write it all down")
+    gpt = council.user_id("gpt")
+    await master.wait_for(
+        lambda s: s.room_id == room and s.sender == gpt and "m.new_content" not in s.content,
+        count=3,
+        timeout=60,
+    )
+    await master.settle(QUIET)
+    parts = [
+        s
+        for s in master.seen
+        if s.room_id == room and s.sender == gpt and "m.new_content" not in s.content
+    ]
+    assert parts[0].in_reply_to == event
+    shown = "".join([await final_text(master, parts[0]), *(p.body for p in parts[1:])])
+    assert "59번 문단" in shown
+    assert '"key399"' in shown
+    assert all(p.content.get("formatted_body") for p in parts)  # each part kept its HTML
+
+
 async def test_a_quick_answer_arrives_whole_as_one_message(
     council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
 ) -> None:

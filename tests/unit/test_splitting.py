@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import random
 import re
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 import pytest
 
-from bots.splitting import DEFAULT_CHUNK_BYTES, markdown_to_html, split_message
+from bots import splitting
+from bots.event_size import MAX_PLAINTEXT_BYTES, content_bytes
+from bots.ids import EventID, RoomID, UserID
+from bots.matrix import reply_content
+from bots.message import Reply
+from bots.splitting import (
+    DEFAULT_CHUNK_BYTES,
+    MIN_CONTENT_BYTES,
+    content_bytes_bound,
+    markdown_to_html,
+    split_message,
+)
 
 FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 EVENT_LIMIT = 65_536
@@ -278,3 +295,347 @@ def test_model_output_never_injects_markup(markdown: str, forbidden: str) -> Non
 def test_tables_never_reach_element_x() -> None:
     assert "<table" not in markdown_to_html(DOCUMENT)
     assert "<li>host: web9; 상태: ok</li>" in markdown_to_html(DOCUMENT)
+
+
+# --- every chunk fits one event as it is sent -------------------------------------------------
+
+ROOM = RoomID("!room:example.org")
+LONG_EVENT = EventID("$" + "e" * 254)  # ids as long as the spec allows: the worst case
+LONG_USER = UserID("@" + "u" * 240 + ":example.org")
+
+
+def sent_forms(chunk: str) -> dict[str, dict[str, Any]]:
+    """The contents bots/matrix.py sends for a chunk: a message in a thread, and a final edit."""
+    html = markdown_to_html(chunk)
+    message = Reply(
+        room_id=ROOM,
+        body=chunk,
+        html=html,
+        thread_root=LONG_EVENT,
+        reply_to=LONG_EVENT,
+        mention=(LONG_USER,),
+        stream="done",
+    )
+    edit = Reply(
+        room_id=ROOM,
+        body=chunk,
+        html=html,
+        mention=(LONG_USER,),
+        replaces=LONG_EVENT,
+        stream="done",
+        answers_agent=True,
+    )
+    return {"message": reply_content(message), "edit": reply_content(edit)}
+
+
+def visible(text: str) -> str:
+    """The text without whitespace and fence lines: what no split may lose or add."""
+    return "".join("".join(content_lines(text)).split())
+
+
+WORDS = ["server", "status", "is", "**fine**", "*slow*", "`nginx`", "[docs](https://x.y/d)", "a"]
+HANGUL = ["서버", "상태를", "점검했습니다.", "모든", "항목이", "**정상**입니다.", "로그"]
+
+
+def prose(rng: random.Random) -> str:
+    return "\n\n".join(
+        " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 200))) for _ in range(150)
+    )
+
+
+def code_with_quotes(rng: random.Random) -> str:
+    rows = [
+        json.dumps({"id": n, "name": f'"{rng.random():.6f}"', "html": "<a href='x'>&amp;</a>"})
+        for n in range(900)
+    ]
+    return "Here is the dump:\n\n```json\n" + "\n".join(rows) + "\n```\n\nDone."
+
+
+def korean(rng: random.Random) -> str:
+    paragraphs = [
+        " ".join(rng.choice(HANGUL) for _ in range(rng.randint(3, 1_500))) for _ in range(40)
+    ]
+    return "\n\n".join(paragraphs)
+
+
+def many_newlines(rng: random.Random) -> str:
+    return "\n".join(
+        rng.choice(["a", "", "가", "- b", "> c", "1. d", "`e`"]) for _ in range(12_000)
+    )
+
+
+def emoji_without_spaces(rng: random.Random) -> str:
+    return "".join(rng.choice(["🙂", "👍🏽", "한", "글", "é"]) for _ in range(30_000))
+
+
+def control_and_markup(rng: random.Random) -> str:
+    return "\n".join(
+        "".join(rng.choice(["\x01", "\x1f", "<", ">", "&", '"', "\\", "x", " "]) for _ in range(80))
+        for _ in range(500)
+    )
+
+
+def table_with_long_headers(rng: random.Random) -> str:
+    header = "| " + " | ".join("h" * rng.randint(50, 200) for _ in range(4)) + " |"
+    rows = [f"| {n} | {rng.randint(0, 9)} | x | y |" for n in range(2_500)]
+    return "\n".join([header, "|---|---|---|---|", *rows])
+
+
+def one_long_line(rng: random.Random) -> str:
+    return " ".join(rng.choice(['"q"', "<b>", "a&b", "word", "단어"]) for _ in range(20_000))
+
+
+def nested_quotes_and_lists(rng: random.Random) -> str:
+    return "\n".join(
+        rng.choice(["> ", "- ", "  - ", "1. "]) * rng.randint(1, 30) + "item" for _ in range(1_200)
+    )
+
+
+GENERATED = [
+    pytest.param(make, seed, id=f"{make.__name__}-{seed}")
+    for make in [
+        prose,
+        code_with_quotes,
+        korean,
+        many_newlines,
+        emoji_without_spaces,
+        control_and_markup,
+        table_with_long_headers,
+        one_long_line,
+        nested_quotes_and_lists,
+    ]
+    for seed in (1, 2)
+]
+
+
+@pytest.mark.parametrize(("make", "seed"), GENERATED)
+def test_every_chunk_fits_one_encrypted_event_as_a_message_and_as_an_edit(
+    make: Callable[[random.Random], str], seed: int
+) -> None:
+    text = make(random.Random(seed))
+    chunks = split_message(text)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert size(chunk) <= DEFAULT_CHUNK_BYTES
+        assert fences_balanced(chunk)
+        for form, content in sent_forms(chunk).items():
+            assert content_bytes(content) <= MAX_PLAINTEXT_BYTES, form
+            assert "formatted_body" in content, form  # the HTML goes out, nothing to drop
+    assert "".join(visible(chunk) for chunk in chunks) == visible(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        pytest.param(
+            "\n\n".join(["This is **a** paragraph with a [link](https://example.com). " * 8] * 300),
+            113_000,
+            id="prose: 113 KB as a final edit",
+        ),
+        pytest.param(
+            "```json\n"
+            + "\n".join(json.dumps({"k": f"v{n}", "q": '"x"'}) for n in range(3000))
+            + "\n```",
+            184_000,
+            id="a JSON code block: 184 KB as an edit",
+        ),
+    ],
+)
+def test_the_reported_oversized_chunks_now_fit(text: str, reported: int) -> None:
+    chunks = split_message(text)
+    worst = max(content_bytes(sent_forms(chunk)["edit"]) for chunk in chunks)
+    assert worst <= MAX_PLAINTEXT_BYTES < reported
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("\n\n".join("점검 결과는 정상입니다. " * 12 for _ in range(400)), id="korean"),
+        pytest.param("\n".join(f'{{"id": {n}, "v": "<&>"}}' for n in range(6_000)), id="code"),
+    ],
+)
+def test_chunks_are_filled_not_just_safe(text: str) -> None:
+    """Measuring lets a chunk take nearly the whole event: far fewer messages than a
+    worst-case ratio would need."""
+    chunks = split_message(text)
+    for chunk in chunks[:-1]:
+        assert content_bytes_bound(chunk) >= 0.85 * MAX_PLAINTEXT_BYTES
+
+
+def test_measured_chunks_still_end_at_paragraphs() -> None:
+    paragraphs = [f"{n}번 문단: " + "내용을 설명합니다. " * (n % 40 + 1) for n in range(300)]
+    chunks = split_message("\n\n".join(paragraphs))
+    assert len(chunks) > 3
+    assert [part for chunk in chunks for part in chunk.split("\n\n")] == paragraphs
+
+
+def test_measured_chunks_reopen_a_code_block_with_its_language() -> None:
+    lines = [f'print("<{n}>", a & b, "quoted")' for n in range(4_000)]
+    chunks = split_message("```python\n" + "\n".join(lines) + "\n```")
+    assert len(chunks) > 3
+    assert all(chunk.startswith("```python\n") and chunk.endswith("\n```") for chunk in chunks)
+    assert [line for chunk in chunks for line in content_lines(chunk)] == lines
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param('"q" <b> a&b ' * 20_000, id="a line of markup and spaces"),
+        pytest.param("가나다라마바사" * 10_000, id="korean without spaces"),
+    ],
+)
+def test_a_line_too_big_for_one_event_is_cut_in_pieces(line: str) -> None:
+    chunks = split_message(line)
+    assert "".join(chunks) == line
+    assert all(content_bytes_bound(chunk) <= MAX_PLAINTEXT_BYTES for chunk in chunks)
+    if " " in line:
+        assert all(chunk.endswith(" ") for chunk in chunks[:-1])
+
+
+def test_even_the_smallest_budget_holds_the_worst_characters() -> None:
+    fence = "`" * 64
+    text = f"{fence}{'x' * 40}\n" + ("\x01" * 3_000 + "\n") * 3 + fence
+    chunks = split_message(text, max_content_bytes=MIN_CONTENT_BYTES)
+    assert all(content_bytes_bound(chunk) <= MIN_CONTENT_BYTES for chunk in chunks)
+    assert "".join(visible(chunk) for chunk in chunks) == visible(text)
+
+
+def test_a_content_budget_too_small_for_one_character_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 4096"):
+        split_message("text", max_content_bytes=1_000)
+
+
+# --- markdown to HTML: escaping, nesting, linear work -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html"),
+    [
+        pytest.param("\"a\" & 'b'", "<p>\"a\" &amp; 'b'</p>", id="quotes need no escaping in text"),
+        pytest.param(
+            '```\nq = "v"\n```', '<pre><code>q = "v"\n</code></pre>', id="nor in code blocks"
+        ),
+        pytest.param('`"x"`', '<p><code>"x"</code></p>', id="nor in inline code"),
+        pytest.param(
+            '[l](https://a.b/?q="x")',
+            '<p><a href="https://a.b/?q=&quot;x&quot;">l</a></p>',
+            id="but always in attributes",
+        ),
+        pytest.param("``a`", "<p>``a`</p>", id="backticks with no closing run of their length"),
+        pytest.param("# a" + " " * 50 + "b", "<h1>a" + " " * 50 + "b</h1>", id="spaced heading"),
+        pytest.param("# #", "<h1></h1>", id="a heading of closing hashes only"),
+        pytest.param("> > a", "<blockquote><blockquote><p>a</p></blockquote></blockquote>", id="q"),
+        pytest.param(
+            "|" + "h" * 100 + "|b|\n|-|-|\n|1|2|",
+            "<ul><li>" + "h" * 80 + "…: 1; b: 2</li></ul>",
+            id="a long table header is shortened (it is repeated in every row)",
+        ),
+    ],
+)
+def test_markdown_to_html_escaping_and_limits(markdown: str, html: str) -> None:
+    assert markdown_to_html(markdown) == html
+
+
+NESTING = 16  # quotes and lists nest this deep; deeper markers show as text
+
+
+@pytest.mark.parametrize(
+    ("markdown", "opening", "closing", "rest"),
+    [
+        pytest.param(
+            ">" * 3_000,
+            "<blockquote>",
+            "</blockquote>",
+            "<p>" + "&gt;" * 2_984 + "</p>",
+            id="3000 quote markers",
+        ),
+        pytest.param(
+            "> " * 3_000 + "x",
+            "<blockquote>",
+            "</blockquote>",
+            "<p>" + "&gt; " * 2_984 + "x</p>",
+            id="3000 spaced quote markers",
+        ),
+        pytest.param(
+            "- " * 3_000 + "x", "<ul><li>", "</li></ul>", "- " * 2_984 + "x", id="3000 list markers"
+        ),
+        pytest.param(
+            "1. " * 3_000 + "x",
+            "<ol><li>",
+            "</li></ol>",
+            "1. " * 2_984 + "x",
+            id="3000 numbered markers",
+        ),
+    ],
+)
+def test_deep_nesting_is_capped_instead_of_exhausting_the_stack(
+    markdown: str, opening: str, closing: str, rest: str
+) -> None:
+    assert markdown_to_html(markdown) == opening * NESTING + rest + closing * NESTING
+
+
+def test_deep_indented_lists_are_capped_too() -> None:
+    markdown = "\n".join("  " * depth + f"- {depth}" for depth in range(400))
+    rendered = markdown_to_html(markdown)
+    assert rendered.count("<ul>") == rendered.count("</ul>") == NESTING
+    assert rendered.endswith("<br>- 399" + "</li></ul>" * NESTING)
+
+
+def python_steps(text: str) -> int:
+    """How many lines of bots/splitting.py run to render `text`: the work, without a clock."""
+    steps = 0
+
+    def count(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal steps
+        steps += event == "line"
+        return count
+
+    def calls(frame: FrameType, event: str, arg: object) -> Any:
+        return count if frame.f_code.co_filename == splitting.__file__ else None
+
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        markdown_to_html(text)
+    finally:
+        sys.settrace(previous)
+    return steps
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda n: "*a " * n, id="asterisks that never close"),
+        pytest.param(lambda n: "_a " * n, id="underscores that never close"),
+        pytest.param(lambda n: "**a " * n, id="bold that never closes"),
+        pytest.param(lambda n: "~~a " * n, id="strikes that never close"),
+        pytest.param(lambda n: "".join("`" * k + "a" for k in range(1, n // 20)), id="ticks"),
+        pytest.param(lambda n: "# a" + " " * n + "b", id="a heading with a run of spaces"),
+    ],
+)
+def test_unclosed_markup_is_text_and_rendering_work_is_linear(make: Callable[[int], str]) -> None:
+    small, large = make(1_000), make(2_000)
+    assert markdown_to_html(small) in (
+        f"<p>{small.strip()}</p>",
+        f"<h1>{small[2:]}</h1>",
+    )
+    work_small, work_large = python_steps(small), python_steps(large)
+    assert work_small <= 30 * len(small)
+    assert work_large <= 2.2 * work_small + 50  # twice the text, about twice the work
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda n: "*a **b ~~c _d " * n, id="emphasis of every kind, unclosed"),
+        pytest.param(lambda n: "*a* **b** ~~c~~ _d_ `e` " * n, id="emphasis of every kind"),
+        pytest.param(lambda n: "*" * n + "a", id="a run of asterisks"),
+        pytest.param(lambda n: "***a " * n, id="bold italic markers"),
+        pytest.param(lambda n: "|h|i|\n|-|-|\n" + "|x|y|\n" * n, id="table rows"),
+        pytest.param(lambda n: "> " * n + "x", id="quote markers"),
+    ],
+)
+def test_rendering_work_is_linear(make: Callable[[int], str]) -> None:
+    work_small, work_large = python_steps(make(1_000)), python_steps(make(2_000))
+    assert work_small <= 30 * len(make(1_000))
+    assert work_large <= 2.2 * work_small + 50
