@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -14,15 +15,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bots import __version__
 from bots.admin_api import HomeserverApi
-from bots.data_dir import DataDir, read_json
+from bots.data_dir import PRIVATE_UMASK, DataDir, open_private_log, read_json, write_private
 from bots.errors import BotError, ConfigError
-from bots.homeserver import SynapseProcess, homeserver_answers
+from bots.homeserver import (
+    SynapseProcess,
+    homeserver_answers,
+    process_argv,
+    read_pid,
+    stop_recorded_synapse,
+)
 from bots.homeserver_config import write_synapse_config
 from bots.provision import Provisioner, load_council, load_credentials
 from bots.runtime import BotRunner
@@ -32,6 +40,9 @@ log = logging.getLogger("chavion")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Logs, pid files, the store and Synapse's database (the Synapse child inherits this)
+    # hold passwords and tokens: nothing any command writes is readable by other users.
+    os.umask(PRIVATE_UMASK)
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
@@ -107,6 +118,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     running = _running_pid(data)
     if running:
         raise BotError(f"Chavion is already running (pid {running}); `chavion down` stops it")
+    orphan = stop_recorded_synapse(data.synapse_pid, data.synapse_config)
+    if orphan:
+        print(f"chavion: stopped Synapse (pid {orphan}) left running by an earlier `chavion up`.")
     if args.detach:
         return _detach(settings, data)
     return asyncio.run(_up(settings, data))
@@ -114,7 +128,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _up(settings: Settings, data: DataDir) -> int:
     started = time.monotonic()
-    data.pid_file.write_text(str(os.getpid()))
+    write_private(data.pid_file, str(os.getpid()))
     data.ready_file.unlink(missing_ok=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -163,13 +177,14 @@ async def _announce(
     await ready.wait()
     seconds = time.monotonic() - started
     info = login_info(settings, data)
-    data.ready_file.write_text(json.dumps({"pid": os.getpid(), "seconds": seconds}))
+    # Atomic: `up --detach` polls this file and must never read it half-written.
+    write_private(data.ready_file, json.dumps({"pid": os.getpid(), "seconds": seconds}))
     print(format_login(info, seconds), flush=True)
 
 
 def _detach(settings: Settings, data: DataDir) -> int:
     """Start `chavion up` in the background and return once it is ready (or has failed)."""
-    log_file = data.log_file.open("ab")
+    log_file = open_private_log(data.log_file)
     command = [sys.executable, "-m", "bots", "--config", str(settings.source), "up"]
     child = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True
@@ -192,18 +207,28 @@ def _detach(settings: Settings, data: DataDir) -> int:
 
 
 def _running_pid(data: DataDir) -> int | None:
-    try:
-        pid = int(data.pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
+    """The pid of the `chavion up` this data dir records, if that process is still it.
+
+    A stale file (the process is gone, or its pid now belongs to something else) is removed:
+    its pid must never be signalled.
+    """
+    pid = read_pid(data.pid_file)
+    if pid is None:
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not is_chavion_up(pid):
         data.pid_file.unlink(missing_ok=True)
         return None
-    except PermissionError:
-        return pid
     return pid
+
+
+def is_chavion_up(pid: int) -> bool:
+    """Whether `pid` runs `chavion up` (as `chavion ...` or `python -m bots ...`)."""
+    argv = process_argv(pid)
+    if not argv:
+        return False
+    chavion = any(Path(arg).name == "chavion" for arg in argv[:2])
+    module = ("-m", "bots") in itertools.pairwise(argv)
+    return (chavion or module) and "up" in argv[1:]
 
 
 # ---- down, info, bot ---------------------------------------------------------------------
@@ -212,17 +237,25 @@ def _running_pid(data: DataDir) -> int | None:
 def cmd_down(settings: Settings, args: argparse.Namespace) -> int:
     data = DataDir(settings.data_dir)
     pid = _running_pid(data)
-    if pid is None:
+    if pid is not None:
+        _stop_chavion(pid)
+        print(f"Stopped Chavion (pid {pid}).")
+    # Chavion stops its Synapse; one still recorded outlived a `chavion up` that was killed.
+    orphan = stop_recorded_synapse(data.synapse_pid, data.synapse_config)
+    if orphan:
+        print(f"Stopped Synapse (pid {orphan}), left running by an earlier `chavion up`.")
+    if pid is None and orphan is None:
         print("Chavion is not running.")
-        return 0
-    os.kill(pid, signal.SIGTERM)
+    return 0
+
+
+def _stop_chavion(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            print(f"Stopped Chavion (pid {pid}).")
-            return 0
+        if not is_chavion_up(pid):
+            return
         time.sleep(0.2)
     raise BotError(f"Chavion (pid {pid}) did not stop within 60 s")
 

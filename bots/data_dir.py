@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+PRIVATE_UMASK = 0o077
+"""Everything Chavion (and the Synapse it starts) writes is for the user's eyes only."""
 
 
 @dataclass(frozen=True)
@@ -69,21 +73,43 @@ class DataDir:
         return self.root / "council.json"
 
     def ensure(self) -> None:
-        for folder in (self.root, self.synapse, self.run):
-            folder.mkdir(parents=True, exist_ok=True)
-        for private in (self.secrets, self.accounts, self.root / "crypto"):
-            private.mkdir(parents=True, exist_ok=True)
-            private.chmod(0o700)
+        """Make the folders, private to the user; a data dir made before that is tightened.
+
+        A private root also hides whatever an older version left readable inside it.
+        """
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for folder in (
+            self.root,
+            self.synapse,
+            self.run,
+            self.secrets,
+            self.accounts,
+            self.root / "crypto",
+        ):
+            folder.mkdir(mode=0o700, exist_ok=True)
+            # Not ours (say, a volume's mount point): its owner decides who may look in.
+            with contextlib.suppress(PermissionError):
+                folder.chmod(0o700)
 
 
 def write_private(path: Path, text: str) -> None:
     """Write a secret so that it is never readable by others, not even for a moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.unlink(missing_ok=True)  # a leftover would keep its old mode
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
+
+
+def open_private_log(path: Path) -> BinaryIO:
+    """Open a log for appending, readable by the user only, even if it existed before."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with contextlib.suppress(PermissionError):
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 MASTER_POWER = 100
 POWER_BY_KIND = {"coordinator": 90, "executor": 80, "agent": 10}
 BOT_STATE_EVENT = "org.chavion.bot"
+# Marks an account file written right after registration, before the display name (and
+# a bot's rate limit) were set: the next run finishes the job.
+SETUP_PENDING = "setup_pending"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class Provisioner:
         master = self._settings.master
         existing = load_credentials(self._data, master.localpart)
         if existing is not None:
+            if self._setup_pending(master.localpart):
+                await self._finish_master(existing, await self._admin())
             return existing
         password = self._master_password()
         user_id = self._settings.master_user_id
@@ -113,14 +118,30 @@ class Provisioner:
                     "missing; set master.password_env to its password and run again"
                 ) from exc
             reply = await self._api.login(user_id, password)
-        await self._api.set_display_name(reply["access_token"], user_id, master.display_name)
         # Registration made a device; it serves as this run's admin session, then goes.
         self._admin_token = str(reply["access_token"])
         self._admin_is_temporary = True
         creds = Credentials(user_id, password, "", "")
-        write_private_json(self._data.account_file(master.localpart), asdict(creds))
+        # Saved before anything else can fail: the password exists nowhere else.
+        self._save(master.localpart, creds, pending=True)
         self._changes.append(f"registered master {user_id}")
+        await self._finish_master(creds, self._admin_token)
         return creds
+
+    async def _finish_master(self, creds: Credentials, token: str) -> None:
+        master = self._settings.master
+        await self._api.set_display_name(token, creds.user_id, master.display_name)
+        self._save(master.localpart, creds, pending=False)
+
+    def _save(self, localpart: str, creds: Credentials, *, pending: bool) -> None:
+        data = asdict(creds)
+        if pending:
+            data[SETUP_PENDING] = True
+        write_private_json(self._data.account_file(localpart), data)
+
+    def _setup_pending(self, localpart: str) -> bool:
+        raw = read_json(self._data.account_file(localpart))
+        return bool(raw and raw.get(SETUP_PENDING))
 
     def _master_password(self) -> str:
         env = self._settings.master.password_env
@@ -156,6 +177,8 @@ class Provisioner:
     async def _bot(self, account: AccountSettings) -> Credentials:
         existing = load_credentials(self._data, account.localpart)
         if existing is not None:
+            if self._setup_pending(account.localpart):
+                await self._finish_bot(account, existing)
             return existing
         user_id = self._settings.user_id(account)
         password = secrets.token_urlsafe(24)
@@ -179,11 +202,17 @@ class Provisioner:
             str(reply["access_token"]),
             str(reply["device_id"]),
         )
+        # Saved before anything else can fail: the password and device exist nowhere else.
+        self._save(account.localpart, creds, pending=True)
+        self._changes.append(f"registered {account.kind} {user_id}")
+        await self._finish_bot(account, creds)
+        return creds
+
+    async def _finish_bot(self, account: AccountSettings, creds: Credentials) -> None:
+        user_id = self._settings.user_id(account)
         await self._api.set_display_name(creds.access_token, user_id, account.display_name)
         await self._api.override_ratelimit(await self._admin(), user_id)
-        write_private_json(self._data.account_file(account.localpart), asdict(creds))
-        self._changes.append(f"registered {account.kind} {user_id}")
-        return creds
+        self._save(account.localpart, creds, pending=False)
 
     def _power_levels(self, room_version: str) -> dict[str, int]:
         users: dict[str, int] = {}

@@ -1,0 +1,181 @@
+"""Provisioning never loses a password: credentials are saved the moment an account exists.
+
+The homeserver is a small in-memory stand-in answering the HTTP calls `HomeserverApi`
+makes, so the real request code runs; a test can make any one call fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from bots.admin_api import ApiError, HomeserverApi
+from bots.data_dir import DataDir
+from bots.provision import Provisioner, load_credentials
+from bots.settings import EXAMPLE_CONFIG, Settings, load_settings
+
+ROOM = "!council:localhost"
+
+
+class FakeHomeserver(HomeserverApi):
+    def __init__(self) -> None:
+        super().__init__(None, "http://homeserver.invalid")  # type: ignore[arg-type]
+        self.passwords: dict[str, str] = {}
+        self.devices: dict[str, str] = {}
+        self.registrations: list[str] = []
+        self.display_names: dict[str, str] = {}
+        self.unlimited: set[str] = set()
+        self.room: dict[str, Any] | None = None
+        self.failing: str | None = None
+        """A call's `what` (say, "display name of @master:localhost") that fails once."""
+
+    def _user(self, localpart: str) -> str:
+        return f"@{localpart}:localhost"
+
+    def _new_session(self, user_id: str) -> dict[str, Any]:
+        device = f"DEV{len(self.devices)}"
+        self.devices[device] = user_id
+        return {"user_id": user_id, "access_token": f"token-{device}", "device_id": device}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        body: dict[str, Any] | None = None,
+        what: str = "",
+    ) -> dict[str, Any]:
+        if what and what == self.failing:
+            self.failing = None
+            raise ApiError(502, "", "Bad Gateway", what)
+        body = body or {}
+        if path == "/_synapse/admin/v1/register":
+            if method == "GET":
+                return {"nonce": "nonce"}
+            user_id = self._user(body["username"])
+            if user_id in self.passwords:
+                raise ApiError(400, "M_USER_IN_USE", "User ID already taken.", what)
+            self.passwords[user_id] = body["password"]
+            self.registrations.append(user_id)
+            return self._new_session(user_id)
+        if path == "/_matrix/client/v3/login":
+            user_id = body["identifier"]["user"]
+            if self.passwords.get(user_id) != body["password"]:
+                raise ApiError(403, "M_FORBIDDEN", "Invalid password", what)
+            return self._new_session(user_id)
+        if path == "/_matrix/client/v3/logout":
+            return {}
+        if path.endswith("/displayname"):
+            self.display_names[unquote(path.split("/")[-2])] = body["displayname"]
+            return {}
+        if path.endswith("/override_ratelimit"):
+            self.unlimited.add(unquote(path.split("/")[-2]))
+            return {}
+        if path.startswith("/_matrix/client/v3/directory/room/"):
+            if self.room is None:
+                raise ApiError(404, "M_NOT_FOUND", "Room alias not found", what)
+            return {"room_id": ROOM}
+        if path == "/_matrix/client/v3/capabilities":
+            return {"capabilities": {"m.room_versions": {"default": "10"}}}
+        if path == "/_matrix/client/v3/createRoom":
+            self.room = dict(body["power_level_content_override"])
+            return {"room_id": ROOM}
+        if "/state/m.room.member/" in path:
+            return {"membership": "join"}
+        if "/state/m.room.create/" in path:
+            return {"room_version": "10"}
+        if "/state/m.room.power_levels/" in path:
+            assert self.room is not None
+            if method == "PUT":
+                self.room = dict(body)
+            return dict(self.room)
+        raise AssertionError(f"unexpected call {method} {path}")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return dataclasses.replace(load_settings(EXAMPLE_CONFIG), data_dir=tmp_path / "data")
+
+
+def account_file(settings: Settings, localpart: str) -> dict[str, Any]:
+    path = DataDir(settings.data_dir).account_file(localpart)
+    return dict(json.loads(path.read_text()))
+
+
+async def provision(settings: Settings, homeserver: FakeHomeserver) -> None:
+    await Provisioner(settings, homeserver, "secret", DataDir(settings.data_dir)).run()
+
+
+async def test_a_clean_run_sets_everything_up(settings: Settings) -> None:
+    homeserver = FakeHomeserver()
+    await provision(settings, homeserver)
+    everyone = [settings.master_user_id, *(settings.user_id(a) for a in settings.accounts)]
+    assert sorted(homeserver.registrations) == sorted(everyone)
+    assert homeserver.display_names[settings.master_user_id] == settings.master.display_name
+    assert homeserver.unlimited == {settings.user_id(a) for a in settings.accounts}
+    master = account_file(settings, settings.master.localpart)
+    assert master == {
+        "user_id": settings.master_user_id,
+        "password": homeserver.passwords[settings.master_user_id],
+        "access_token": "",
+        "device_id": "",
+    }
+
+
+@pytest.mark.parametrize(
+    "failing",
+    ["display name of {master}", "display name of {bot}", "lift rate limit for {bot}"],
+)
+async def test_credentials_survive_a_failed_call_after_registering(
+    settings: Settings, failing: str
+) -> None:
+    master_id, bot = settings.master_user_id, settings.coordinator
+    bot_id = settings.user_id(bot)
+    homeserver = FakeHomeserver()
+    homeserver.failing = failing.format(master=master_id, bot=bot_id)
+
+    with pytest.raises(ApiError, match="Bad Gateway"):
+        await provision(settings, homeserver)
+
+    data = DataDir(settings.data_dir)
+    master = load_credentials(data, settings.master.localpart)
+    assert master is not None
+    assert master.password == homeserver.passwords[master_id]
+    if "master" not in failing:
+        saved = load_credentials(data, bot.localpart)
+        assert saved is not None
+        assert saved.password == homeserver.passwords[bot_id]
+        assert homeserver.devices[saved.device_id] == bot_id
+        assert saved.access_token == f"token-{saved.device_id}"
+
+    # The next `chavion up` finishes the job with the same accounts, devices and passwords.
+    before = {p: load_credentials(data, p) for p in ("master", bot.localpart)}
+    await provision(settings, homeserver)
+    assert homeserver.registrations.count(master_id) == 1
+    assert homeserver.registrations.count(bot_id) == 1
+    assert homeserver.display_names[master_id] == settings.master.display_name
+    assert homeserver.display_names[bot_id] == bot.display_name
+    assert bot_id in homeserver.unlimited
+    for localpart, creds in before.items():
+        if creds is not None:
+            assert load_credentials(data, localpart) == creds
+    assert "setup_pending" not in account_file(settings, "master")
+    assert "setup_pending" not in account_file(settings, bot.localpart)
+
+
+async def test_a_run_after_a_complete_one_changes_nothing(settings: Settings) -> None:
+    homeserver = FakeHomeserver()
+    await provision(settings, homeserver)
+    data = DataDir(settings.data_dir)
+    before = {p.name: p.read_bytes() for p in data.accounts.iterdir()}
+    sessions = len(homeserver.devices)
+    again = await Provisioner(settings, homeserver, "secret", data).run()
+    assert again.changes == ()
+    assert {p.name: p.read_bytes() for p in data.accounts.iterdir()} == before
+    assert len(homeserver.devices) == sessions
