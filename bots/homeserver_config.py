@@ -16,7 +16,7 @@ import jinja2
 
 from bots.data_dir import DataDir, secret_file, write_private
 from bots.errors import HomeserverError
-from bots.settings import REPO_ROOT, HomeserverSettings
+from bots.settings import REPO_ROOT, HomeserverSettings, is_localhost
 
 TEMPLATES = REPO_ROOT / "synapse"
 
@@ -83,7 +83,14 @@ def write_synapse_config(hs: HomeserverSettings, data: DataDir) -> SynapseFiles:
 
 
 def listen_address(bind_address: str) -> str:
-    """A host name (a compose service) is where others reach Synapse; it listens on all."""
+    """Where Synapse listens for `homeserver.bind_address`.
+
+    "localhost" is loopback: 127.0.0.1, the address `HomeserverSettings.client_url` (and so
+    the supervisor's readiness check) uses for it. Another host name (a compose service) is
+    where others reach Synapse, so it listens on all interfaces.
+    """
+    if is_localhost(bind_address):
+        return "127.0.0.1"
     try:
         ipaddress.ip_address(bind_address)
     except ValueError:

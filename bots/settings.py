@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -51,6 +52,11 @@ class DatabaseSettings:
     name: str = "synapse"
 
 
+def is_localhost(host: str) -> bool:
+    """The name "localhost", which Chavion takes to mean 127.0.0.1 wherever it binds or dials."""
+    return host.lower().rstrip(".") == "localhost"
+
+
 @dataclass(frozen=True)
 class HomeserverSettings:
     server_name: str = "localhost"
@@ -67,7 +73,11 @@ class HomeserverSettings:
     @property
     def client_url(self) -> str:
         """Where Chavion itself talks to Synapse (always the local listener)."""
-        host = "127.0.0.1" if self.bind_address in ("0.0.0.0", "::") else self.bind_address
+        host = self.bind_address
+        if host in ("0.0.0.0", "::") or is_localhost(host):
+            host = "127.0.0.1"  # where Synapse listens for "localhost" too (listen_address)
+        elif ":" in host:
+            host = f"[{host}]"  # an IPv6 address in a URL
         return f"http://{host}:{self.port}"
 
     @property
@@ -148,8 +158,9 @@ class AccessRule:
 
 
 MASTER_ONLY = AccessRule(min_power=100)
-# Rules that hold unless the config names the command: what changes the council is the
-# master's, what only reads it is anyone's.
+# Rules that hold unless the config changes them: what changes the council is the
+# master's, what only reads it is anyone's. Naming a command in the config changes only
+# the keys given; the rest of its rule stays as here.
 DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "status": AccessRule(min_power=50),
     "mute": MASTER_ONLY,
@@ -281,15 +292,32 @@ def find_config_path(explicit: str | None = None) -> Path:
 
 
 def load_settings(path: Path) -> Settings:
+    """Read and validate the file; every problem is one ConfigError line naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} on line {line}; "
+            "save it as UTF-8"
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path} is not valid YAML: {_yaml_problem(exc)}") from exc
     return parse_settings(data, path)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's own message spans several lines; the problem and where it is fit in one."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = ", ".join(part for part in (exc.context, exc.problem) if part)
+        return where + " ".join(what.split())
+    return " ".join(str(exc).split())
 
 
 def parse_settings(data: object, source: Path) -> Settings:
@@ -306,7 +334,7 @@ def parse_settings(data: object, source: Path) -> Settings:
     settings = Settings(
         source=source,
         data_dir=(base / data_dir).resolve(),
-        timezone=root.get("timezone", str, "Asia/Seoul"),
+        timezone=_timezone(root),
         homeserver=homeserver,
         master=master,
         council=_council(root.child("council")),
@@ -321,6 +349,17 @@ def parse_settings(data: object, source: Path) -> Settings:
     root.reject_unknown()
     _check_unique_accounts(settings)
     return settings
+
+
+def _timezone(root: Node) -> str:
+    name = root.get("timezone", str, "Asia/Seoul")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise root.error(
+            "timezone", f"unknown time zone {name!r} (use an IANA name such as Asia/Seoul or UTC)"
+        ) from exc
+    return name
 
 
 def _homeserver(node: Node) -> HomeserverSettings:
@@ -444,12 +483,15 @@ def _council(node: Node) -> CouncilSettings:
 
 
 def _access(node: Node) -> AccessSettings:
+    """A command named in the config keeps every key of its rule the config does not give:
+    its built-in rule's, or the configured default's for a command without one."""
+    default = _rule(node.child("default"), AccessRule())
+    commands = dict(DEFAULT_COMMAND_RULES)
+    for name, rule in node.mapping("commands").items():
+        commands[name] = _rule(rule, DEFAULT_COMMAND_RULES.get(name, default))
     settings = AccessSettings(
-        default=_rule(node.child("default"), AccessRule()),
-        commands={
-            **DEFAULT_COMMAND_RULES,
-            **{name: _rule(rule, AccessRule()) for name, rule in node.mapping("commands").items()},
-        },
+        default=default,
+        commands=commands,
         invites_from=node.strings("invites_from"),
     )
     node.reject_unknown()
@@ -649,15 +691,22 @@ def _localpart(node: Node, default: str) -> str:
 
 
 def _check_unique_accounts(settings: Settings) -> None:
-    seen: dict[str, str] = {settings.master.localpart: "master.localpart"}
+    """Every bot is found by its name or its localpart (`Settings.account`, the CLI, the
+    store's per-bot rows), so no name or localpart may stand for two accounts. The later
+    account is the one blamed, by the key that clashes."""
+    names: dict[str, str] = {"coordinator": "bots.coordinator", "executor": "bots.executor"}
+    localparts: dict[str, str] = {settings.master.localpart: "master.localpart"}
     for index, account in enumerate(settings.accounts):
-        where = (
-            f"bots.{account.name}.localpart"
-            if account.kind != "agent"
-            else f"agents[{index - 2}].localpart"
-        )
-        if account.localpart in seen:
-            raise ConfigError(
-                f"{where}: {account.localpart!r} is already used by {seen[account.localpart]}"
-            )
-        seen[account.localpart] = where
+        where = f"bots.{account.name}" if account.kind != "agent" else f"agents[{index - 2}]"
+        if account.kind == "agent":
+            _refuse_taken(f"{where}.name", account.name, names, localparts)
+            names[account.name] = f"{where}.name"
+        taken_names = {n: w for n, w in names.items() if n != account.name}
+        _refuse_taken(f"{where}.localpart", account.localpart, localparts, taken_names)
+        localparts[account.localpart] = f"{where}.localpart"
+
+
+def _refuse_taken(key: str, value: str, *taken: Mapping[str, str]) -> None:
+    for table in taken:
+        if value in table:
+            raise ConfigError(f"{key}: {value!r} is already used by {table[value]}")

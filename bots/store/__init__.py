@@ -6,6 +6,8 @@ mid-upgrade leaves a known version; a database newer than this code is refused.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
@@ -19,6 +21,7 @@ from bots.store.migrations import STEPS
 from bots.store.usage import UsageStore
 
 HANDLED_EVENTS_KEPT_SECONDS = 14 * 24 * 3600
+BUSY_TIMEOUT_MS = 5000
 
 
 def statements(sql: str) -> list[str]:
@@ -39,24 +42,48 @@ def statements(sql: str) -> list[str]:
     return found
 
 
+async def _use_wal(db: aiosqlite.Connection) -> None:
+    """Switch a new store to WAL. On a fresh file other openers may be switching or
+    migrating at the same moment, and SQLite then answers "database is locked" at once,
+    without waiting out the busy timeout (it would deadlock), so wait here instead."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
+
+
 class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
 
     @classmethod
     async def open(cls, path: Path) -> Store:
+        """Open (creating if need be) and migrate; several processes may do this at once."""
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = await aiosqlite.connect(path, isolation_level=None)
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await db.execute("PRAGMA foreign_keys=ON")
-            # Not NORMAL: in WAL a power loss could drop a claim or intent row, so a command reruns.
-            await db.execute("PRAGMA synchronous=FULL")
         except aiosqlite.Error as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         store = cls(db)
-        await store._migrate()
+        try:
+            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await _use_wal(db)
+            await db.execute("PRAGMA foreign_keys=ON")
+            # Not NORMAL: in WAL a power loss could drop a claim or intent row, so a command reruns.
+            await db.execute("PRAGMA synchronous=FULL")
+            await store._migrate()
+        except BaseException as exc:
+            # An open connection's thread would keep the process alive after the error.
+            with contextlib.suppress(Exception):
+                await db.close()
+            if isinstance(exc, aiosqlite.Error):
+                raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+            raise
         return store
 
     @property
@@ -85,25 +112,36 @@ class Store:
         return int(row[0]) if row else 0
 
     async def _migrate(self) -> None:
-        current = await self.schema_version()
+        """Apply the missing steps, each under the write lock with its version bump.
+
+        The version is read again once the lock is held: another process opening the same
+        store may have applied a step between our first look and our `BEGIN IMMEDIATE`.
+        """
+        self._refuse_newer(await self.schema_version())
+        for version, sql in STEPS:
+            if version <= await self.schema_version():
+                continue
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                current = await self.schema_version()
+                self._refuse_newer(current)
+                if version > current:
+                    for statement in statements(sql):
+                        await self._db.execute(statement)
+                    await self._db.execute(f"PRAGMA user_version={version}")
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _refuse_newer(current: int) -> None:
         latest = STEPS[-1][0]
         if current > latest:
             raise StoreError(
                 f"the store is at schema version {current}, newer than this Chavion knows "
                 f"({latest}); upgrade Chavion instead of running an older one on it"
             )
-        for version, sql in STEPS:
-            if version <= current:
-                continue
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in statements(sql):
-                    await self._db.execute(statement)
-                await self._db.execute(f"PRAGMA user_version={version}")
-                await self._db.execute("COMMIT")
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
 
     async def sync_token(self, bot: str) -> str | None:
         async with self._db.execute(

@@ -25,19 +25,35 @@ CASES = [
     ("not on the allow list", "run", "@guest:hs", 100, False),
     ("master on the allow list", "run", "@master:hs", 100, True),
     ("globs are case-sensitive", "run", "@OPS-alice:hs", 0, False),
+    ("a level below the default's 0 stops", "ping", "@muted:hs", -1, False),
+    # A power level Chavion could not learn (None) never opens a power gate.
+    ("unknown power stops a power gate", "status", "@mod:hs", None, False),
+    ("unknown power passes a rule asking for none", "ping", "@guest:hs", None, True),
+    ("unknown power still needs the allow list", "run", "@guest:hs", None, False),
+    ("unknown power with the allow list and no gate", "run", "@ops-alice:hs", None, True),
 ]
 
 
 @pytest.mark.parametrize(
     ("command", "sender", "power", "allowed"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
-def test_may_run(command: str, sender: str, power: int, allowed: bool) -> None:
+def test_may_run(command: str, sender: str, power: int | None, allowed: bool) -> None:
     assert may_run(command, sender, power, ACCESS).allowed is allowed
 
 
-def test_refusal_names_the_power_needed() -> None:
-    decision = may_run("status", "@guest:hs", 10, ACCESS)
-    assert decision.reason == "!status needs power level 50 (you have 10)"
+REFUSALS = [
+    ("too little power", 10, "!status needs power level 50 (you have 10)"),
+    ("unknown power", None, "!status needs power level 50 (yours is unknown)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("power", "reason"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS]
+)
+def test_refusal_names_the_power_needed(power: int | None, reason: str) -> None:
+    decision = may_run("status", "@guest:hs", power, ACCESS)
+    assert decision.allowed is False
+    assert decision.reason == reason
 
 
 def test_a_broken_rule_fails_closed() -> None:

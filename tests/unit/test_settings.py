@@ -12,7 +12,13 @@ import pytest
 import yaml
 
 from bots.errors import ConfigError
-from bots.settings import EXAMPLE_CONFIG, load_settings, parse_settings
+from bots.settings import (
+    DEFAULT_COMMAND_RULES,
+    EXAMPLE_CONFIG,
+    AccessRule,
+    load_settings,
+    parse_settings,
+)
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
@@ -127,6 +133,11 @@ ERRORS = [
     ),
     ("execution.approvers", ["master"], "execution.approvers[0]: 'master' is not a user id"),
     ("execution.executorr", 1, "execution.executorr: unknown key"),
+    (
+        "timezone",
+        "Mars/Phobos",
+        "timezone: unknown time zone 'Mars/Phobos' (use an IANA name such as Asia/Seoul or UTC)",
+    ),
 ]
 
 
@@ -135,6 +146,162 @@ def test_errors_name_the_dotted_key(path: str, value: Any, message: str) -> None
     with pytest.raises(ConfigError) as caught:
         parse_settings(edited(path, value), EXAMPLE_CONFIG)
     assert str(caught.value).startswith(message)
+
+
+# Every bot is found by its name or its localpart, so none may stand for two accounts.
+# The later account is blamed, by the key that clashes. (agents: claude, gpt, gemini,
+# perplexity, local with localpart llama; bots: coordinator as chavion, executor.)
+ACCOUNT_CLASHES = [
+    (
+        "two agents share a name",
+        "agents.1.name",
+        "claude",
+        "agents[1].name: 'claude' is already used by agents[0].name",
+    ),
+    (
+        "an agent named like the coordinator",
+        "agents.0.name",
+        "coordinator",
+        "agents[0].name: 'coordinator' is already used by bots.coordinator",
+    ),
+    (
+        "an agent named like the executor",
+        "agents.2.name",
+        "executor",
+        "agents[2].name: 'executor' is already used by bots.executor",
+    ),
+    (
+        "an agent named like the coordinator's localpart",
+        "agents.0.name",
+        "chavion",
+        "agents[0].name: 'chavion' is already used by bots.coordinator.localpart",
+    ),
+    (
+        "an agent named like the master",
+        "agents.0.name",
+        "master",
+        "agents[0].name: 'master' is already used by master.localpart",
+    ),
+    (
+        "a localpart that is an earlier agent's name (agents[4]'s llama)",
+        "agents.0.name",
+        "llama",
+        "agents[4].localpart: 'llama' is already used by agents[0].name",
+    ),
+    (
+        "two agents share a localpart",
+        "agents.2.localpart",
+        "llama",
+        "agents[4].localpart: 'llama' is already used by agents[2].localpart",
+    ),
+    (
+        "the coordinator's localpart is the executor's name",
+        "bots.coordinator.localpart",
+        "executor",
+        "bots.coordinator.localpart: 'executor' is already used by bots.executor",
+    ),
+    (
+        "an agent's localpart is the master's",
+        "agents.3.localpart",
+        "master",
+        "agents[3].localpart: 'master' is already used by master.localpart",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [case[1:] for case in ACCOUNT_CLASHES],
+    ids=[case[0] for case in ACCOUNT_CLASHES],
+)
+def test_no_name_or_localpart_stands_for_two_accounts(path: str, value: Any, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(edited(path, value), EXAMPLE_CONFIG)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("name", ["UTC", "Asia/Seoul", "America/New_York", "Etc/GMT-9"])
+def test_an_iana_timezone_is_accepted(name: str) -> None:
+    assert parse_settings(edited("timezone", name), EXAMPLE_CONFIG).timezone == name
+
+
+BAD_TIMEZONES = [
+    ("unknown zone", "Mars/Phobos"),
+    ("wrong case", "asia/seoul"),
+    ("a folder of zones", "America"),
+    ("empty", ""),
+    ("a path out of the zone folder", "../../etc/passwd"),
+    ("an absolute path", "/etc/localtime"),
+]
+
+
+@pytest.mark.parametrize("name", [t[1] for t in BAD_TIMEZONES], ids=[t[0] for t in BAD_TIMEZONES])
+def test_a_bad_timezone_is_refused_at_load(name: str) -> None:
+    with pytest.raises(ConfigError, match=r"^timezone: unknown time zone "):
+        parse_settings(edited("timezone", name), EXAMPLE_CONFIG)
+
+
+# `access.commands.<name>` changes only the keys it gives: the rest of the rule stays the
+# built-in one, or the configured default's for a command without a built-in rule.
+ACCESS_OVERRIDES = [
+    (
+        "a deny list keeps the built-in master-only power",
+        {"commands": {"mute": {"deny": ["@intern:localhost"]}}},
+        "mute",
+        AccessRule(deny=("@intern:localhost",), min_power=100),
+    ),
+    (
+        "an allow list keeps the built-in power",
+        {"commands": {"run": {"allow": ["@ops-*:localhost"]}}},
+        "run",
+        AccessRule(allow=("@ops-*:localhost",), min_power=100),
+    ),
+    (
+        "a built-in's power can still be lowered",
+        {"commands": {"status": {"min_power": 0}}},
+        "status",
+        AccessRule(min_power=0),
+    ),
+    (
+        "a built-in named with nothing stays as it is",
+        {"commands": {"approve": {}}},
+        "approve",
+        DEFAULT_COMMAND_RULES["approve"],
+    ),
+    (
+        "built-ins not named keep their rules",
+        {"commands": {"mute": {"deny": ["@intern:localhost"]}}},
+        "unmute",
+        DEFAULT_COMMAND_RULES["unmute"],
+    ),
+    (
+        "the default does not change a built-in",
+        {"default": {"min_power": 10}},
+        "cancel",
+        DEFAULT_COMMAND_RULES["cancel"],
+    ),
+    (
+        "a command without a built-in rule starts from the default",
+        {
+            "default": {"deny": ["@spam:*"], "min_power": 20},
+            "commands": {"ping": {"allow": ["@friend:*"]}},
+        },
+        "ping",
+        AccessRule(allow=("@friend:*",), deny=("@spam:*",), min_power=20),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("access", "command", "rule"),
+    [case[1:] for case in ACCESS_OVERRIDES],
+    ids=[case[0] for case in ACCESS_OVERRIDES],
+)
+def test_naming_a_command_changes_only_the_keys_given(
+    access: dict[str, Any], command: str, rule: AccessRule
+) -> None:
+    settings = parse_settings(edited("access", access), EXAMPLE_CONFIG)
+    assert settings.access.commands[command] == rule
 
 
 def test_secrets_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,6 +335,65 @@ def test_not_yaml_is_reported(tmp_path: Path) -> None:
     bad.write_text("homeserver: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_settings(bad)
+
+
+# A file that cannot be read as a config ends in one line naming the file, never a
+# traceback: `chavion` prints it as it is and exits with status 2.
+UNREADABLE = [
+    (
+        "not UTF-8 (Latin-1)",
+        b"council:\n  name: caf\xe9\n",
+        "is not UTF-8 text: byte 0xe9 on line 2; save it as UTF-8",
+    ),
+    (
+        "not YAML: an unclosed list",
+        b"homeserver: [unclosed\n",
+        "is not valid YAML: line 2, column 1: while parsing a flow sequence, "
+        "expected ',' or ']', but got '<stream end>'",
+    ),
+    (
+        "not YAML: a tab indent",
+        b"homeserver:\n\tport: 1\n",
+        "is not valid YAML: line 2, column 1: while scanning for the next token, "
+        "found character '\\t' that cannot start any token",
+    ),
+    (
+        "not YAML: two documents",
+        b"timezone: UTC\n---\ntimezone: UTC\n",
+        "is not valid YAML: line 2, column 1: expected a single document in the stream, "
+        "but found another document",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [u[1:] for u in UNREADABLE], ids=[u[0] for u in UNREADABLE]
+)
+def test_an_unreadable_file_is_one_line_naming_it(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "chavion.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path} {message}"
+
+
+@pytest.mark.parametrize(
+    "content", [u[1] for u in UNREADABLE[:2]], ids=[u[0] for u in UNREADABLE[:2]]
+)
+def test_an_unreadable_file_stops_the_cli_with_one_line(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "chavion.yaml"
+    path.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "bots", "--config", str(path), "check-config"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"chavion: {path} is not ")
+    assert result.stderr.count("\n") == 1
 
 
 def test_execution_defaults() -> None:
