@@ -473,7 +473,7 @@ class MatrixBot:
             ),
             replaces=EventID(replaces) if replaces else None,
             timestamp_ms=_timestamp(source),
-            sender_power=self._power_of(room, sender),
+            sender_power=self._authority(sender),
             is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
             encrypted=room.encrypted,
             answers_agent=content.get(TURN_KEY) == AGENT_TO_AGENT,
@@ -522,9 +522,15 @@ class MatrixBot:
             sender=UserID(sender),
             type=kind,
             content=content if isinstance(content, dict) else {},
-            sender_power=self._power_of(room, sender),
+            sender_power=self._authority(sender),
             timestamp_ms=_timestamp(source),
         )
+
+    def _authority(self, user_id: str) -> int:
+        """A sender's power level in the council room, wherever they write: in a room someone
+        else created, that someone has power 100 there, but no say over the council."""
+        council = self._client.rooms.get(self.connection.council_room)
+        return self._power_of(council, user_id) if council is not None else 0
 
     def _power_of(self, room: MatrixRoom, user_id: str) -> int:
         if creators_are_privileged(room.room_version) and user_id in self._creators.get(

@@ -41,7 +41,7 @@ async def whoami(request: CommandRequest) -> list[Reply]:
     message = request.message
     return [
         Reply.answering(
-            message, f"You are {message.sender}, power level {message.sender_power} here."
+            message, f"You are {message.sender}, power level {message.sender_power} in the council."
         )
     ]
 

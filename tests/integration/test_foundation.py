@@ -114,6 +114,29 @@ async def test_help_lists_fewer_commands_to_a_guest_than_to_the_master(
     assert "power level 50" in refusal.body
 
 
+async def test_power_in_a_room_of_ones_own_is_no_power_over_the_council(
+    council: ThrowawayCouncil, master: Person, person_store
+) -> None:
+    """A person who made a room has power 100 in it; the master invites the coordinator
+    there. That person still may not run commands that need power in the council."""
+    coordinator = council.user_id("coordinator")
+    await council.register_user("host", "host-pass")
+    host = await Person.login(council.url, "@host:localhost", "host-pass", person_store)
+    try:
+        room = await host.create_room([master.user_id], encrypted=False)
+        await master.join(room)
+        await master.client.room_invite(room, coordinator)
+        await master.wait_member(room, coordinator)
+        event = await host.say(room, "!status")
+        [refusal] = await host.wait_for(replies_to(event, coordinator))
+        whoami = await host.say(room, "!whoami")
+        [answer] = await host.wait_for(replies_to(whoami, coordinator))
+    finally:
+        await host.close()
+    assert "needs power level 50" in refusal.body
+    assert "power level 0 in the council" in answer.body
+
+
 async def test_status_lists_every_bot(council: ThrowawayCouncil, master: Person) -> None:
     event = await master.say(council.council_room, "!status")
     [reply] = await master.wait_for(replies_to(event, council.user_id("coordinator")))
