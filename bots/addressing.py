@@ -110,8 +110,12 @@ def name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
 def plain_text(message: Message) -> str:
     """The body as the person typed it: without a quoted reply fallback, and with markdown
     pills reduced to their label (a pill labelled `@bot:server` reads as `@bot`)."""
-    body = REPLY_FALLBACK.sub("", message.body, count=1)
-    return MARKDOWN_PILL.sub(_pill_label, body)
+    return MARKDOWN_PILL.sub(_pill_label, _typed_body(message))
+
+
+def _typed_body(message: Message) -> str:
+    """The body without the quote a classic client puts on top of a reply."""
+    return REPLY_FALLBACK.sub("", message.body, count=1)
 
 
 def _pill_label(pill: re.Match[str]) -> str:
@@ -127,7 +131,7 @@ def spoken_text(message: Message) -> str:
 
 
 def linked_users(message: Message) -> set[str]:
-    found = {unquote(u) for u in MATRIX_TO.findall(plain_text(message))}
+    found = {unquote(u) for u in MATRIX_TO.findall(_typed_body(message))}
     if message.formatted_body:
         html = HTML_REPLY_FALLBACK.sub("", message.formatted_body)
         found |= {unquote(u) for u in MATRIX_TO.findall(html)}

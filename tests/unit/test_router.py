@@ -72,6 +72,12 @@ CASES: list[tuple[str, Identity, Message, Route]] = [
         Command("ping", ""),
     ),
     (
+        "Element X markdown pill whatever its label says",
+        CLAUDE,
+        msg("[my old bot](https://matrix.to/#/@claude:hs) hi"),
+        Chat("my old bot hi", broadcast=False),
+    ),
+    (
         "…before a command that takes text",
         CLAUDE,
         msg("[@claude:hs](https://matrix.to/#/@claude:hs) !summon what now"),
