@@ -561,35 +561,17 @@ class MatrixBot:
             content = fit_content(reply_content(reply))
         except ContentTooLarge as exc:
             raise MatrixError(f"{self.user_id} cannot send to {reply.room_id}: {exc}") from None
-        response = await self._client.room_send(
-            reply.room_id,
-            "m.room.message",
-            content,
-            tx_id=transaction_id(self.user_id, reply.key) if reply.key else None,
-            ignore_unverified_devices=True,
+        event_id = await self._room_send(
+            reply.room_id, "m.room.message", content, reply.key, f"to {reply.room_id}"
         )
-        if isinstance(response, RoomSendError):
-            raise MatrixError(
-                f"{self.user_id} could not send to {reply.room_id}: {response.message}"
-            )
-        event_id = str(response.event_id)
         self._remember_sender(event_id, self.user_id)
-        return EventID(event_id)
+        return event_id
 
     async def send_event(
         self, room_id: RoomID, event_type: str, content: dict[str, Any], key: str
     ) -> EventID:
         """A machine-readable event (e.g. an execution result) for other bots to act on."""
-        response = await self._client.room_send(
-            room_id,
-            event_type,
-            content,
-            tx_id=transaction_id(self.user_id, key),
-            ignore_unverified_devices=True,
-        )
-        if isinstance(response, RoomSendError):
-            raise MatrixError(f"{self.user_id} could not send {event_type}: {response.message}")
-        return EventID(str(response.event_id))
+        return await self._room_send(room_id, event_type, content, key, event_type)
 
     async def send_file(
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
@@ -621,15 +603,22 @@ class MatrixBot:
             content["file"] = {**keys, "url": uploaded.content_uri}
         else:
             content["url"] = uploaded.content_uri
+        return await self._room_send(reply.room_id, "m.room.message", content, reply.key, filename)
+
+    async def _room_send(
+        self, room_id: str, event_type: str, content: dict[str, Any], key: str, what: str
+    ) -> EventID:
+        """One send, encrypted where the room is, with a transaction id stable per `key`
+        (none without a key): a retried handler never posts twice."""
         response = await self._client.room_send(
-            reply.room_id,
-            "m.room.message",
+            room_id,
+            event_type,
             content,
-            tx_id=transaction_id(self.user_id, reply.key) if reply.key else None,
+            tx_id=transaction_id(self.user_id, key) if key else None,
             ignore_unverified_devices=True,
         )
         if isinstance(response, RoomSendError):
-            raise MatrixError(f"{self.user_id} could not send {filename}: {response.message}")
+            raise MatrixError(f"{self.user_id} could not send {what}: {response.message}")
         return EventID(str(response.event_id))
 
     # ---- CouncilView --------------------------------------------------------------------
