@@ -288,17 +288,15 @@ class StreamingAnswer:
             )
             return
         if self._throttle.should_edit(time.monotonic()):
-            preview = self._text + STREAM_MARK
-            if reply_bytes_bound(preview, markdown_to_html(preview)) > MAX_PLAINTEXT_BYTES:
+            edit = self._reply(
+                self._text + STREAM_MARK,
+                replaces=self._event,
+                key=f"{self._message.event_id}/edit{self._edits + 1}",
+            )
+            if reply_bytes_bound(edit.body, edit.html) > MAX_PLAINTEXT_BYTES:
                 return  # too long for one event: the final edit splits it into several
             self._edits += 1
-            await outbox.send(
-                self._reply(
-                    preview,
-                    replaces=self._event,
-                    key=f"{self._message.event_id}/edit{self._edits}",
-                )
-            )
+            await outbox.send(edit)
 
     def final(self, text: str) -> list[Reply]:
         chunks = split_message(text) or ["(no answer)"]
