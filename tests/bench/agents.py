@@ -37,6 +37,7 @@ from bots.settings import EXAMPLE_CONFIG
 from tests.bench.foundation import (
     Up,
     bench_session,
+    close_echo_clients,
     echo_client,
     knows_device,
     measure_pings,
@@ -192,10 +193,7 @@ async def run(root: Path, messages: int, rounds: int) -> dict[str, list[float]]:
                 results["send_six"] += await sends_seen(
                     master, council.room_id, senders, messages, f"together {round_number}"
                 )
-                for client, task in clients:
-                    task.cancel()
-                    await client.logout()  # no stale devices for the next round to share keys with
-                    await client.close()
+                await close_echo_clients(clients)
         finally:
             await master.close()
             await synapse.stop()

@@ -135,6 +135,13 @@ async def echo_client(
     return client, task
 
 
+async def close_echo_clients(clients: list[tuple[AsyncClient, asyncio.Task[None]]]) -> None:
+    for client, task in clients:
+        task.cancel()
+        await client.logout()  # no stale devices for the next round to share keys with
+        await client.close()
+
+
 async def knows_device(client: AsyncClient, user_id: str, device_id: str) -> None:
     """A fresh echo client must know the master's device before it can encrypt for it."""
     for _ in range(300):
@@ -219,10 +226,7 @@ async def round_trips(
             await master.sees_devices_of(device=(coordinator, clients[0][0].device_id))
             await knows_device(clients[0][0], master.user_id, master.client.device_id)
             floor += await measure_pings(master, council.room_id, coordinator, pings)
-            for client, task in clients:
-                task.cancel()
-                await client.logout()  # no stale devices for the next round to share keys with
-                await client.close()
+            await close_echo_clients(clients)
     finally:
         await master.close()
         await synapse.stop()
