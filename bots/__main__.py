@@ -1,5 +1,5 @@
 import sys
 
-from bots.cli import main
+from bots.app.cli import main
 
 sys.exit(main())

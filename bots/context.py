@@ -6,11 +6,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bots.addressing import Identity, Roster
-from bots.conversation import HistoryEntry
+from bots.agents.conversation import HistoryEntry
+from bots.app.settings import AccountSettings, Settings
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Reply
-from bots.settings import AccountSettings, Settings
+from bots.routing.addressing import Identity, Roster
 from bots.store import Store
 
 
@@ -60,7 +60,7 @@ class HistorySource(Protocol):
 
 
 class MatrixSide(CouncilView, Outbox, HistorySource, Protocol):
-    """Everything `bots.matrix` offers handlers, in one object."""
+    """Everything `bots.matrix.client` offers handlers, in one object."""
 
 
 @dataclass
@@ -69,6 +69,6 @@ class BotContext:
     account: AccountSettings
     identity: Identity
     roster: Roster
-    council: MatrixSide
+    matrix: MatrixSide
     store: Store
     started_at: float = field(default_factory=time.time)

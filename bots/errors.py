@@ -18,7 +18,7 @@ class HomeserverError(BotError):
 
 
 class MatrixError(BotError):
-    """A Matrix request failed; raised only by `bots.matrix` and `bots.admin_api`."""
+    """A Matrix request failed; raised only by `bots.matrix` and `bots.homeserver.admin_api`."""
 
 
 class StoreError(BotError):

@@ -1,6 +1,6 @@
 """The plain values that cross the Matrix edge: an incoming `Message`, an outgoing `Reply`.
 
-`bots.matrix` builds the first from nio events and sends the second; nothing in between
+`bots.matrix.client` builds the first from nio events and sends the second; nothing in between
 sees nio, so routing and handlers are tested with ordinary values.
 """
 

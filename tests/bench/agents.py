@@ -30,10 +30,10 @@ from typing import Any
 import yaml
 from nio import AsyncClient
 
-from bots.data_dir import DataDir
-from bots.homeserver import free_port
-from bots.provision import load_credentials
-from bots.settings import EXAMPLE_CONFIG
+from bots.app.data_dir import DataDir
+from bots.app.settings import EXAMPLE_CONFIG
+from bots.homeserver.process import free_port
+from bots.homeserver.provision import load_credentials
 from tests.bench.foundation import (
     Up,
     bench_session,

@@ -33,10 +33,10 @@ from nio import (
     SyncResponse,
 )
 
-from bots.data_dir import DataDir
-from bots.homeserver import SynapseProcess, free_port
-from bots.provision import Council, load_council, load_credentials
-from bots.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.app.data_dir import DataDir
+from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.homeserver.process import SynapseProcess, free_port
+from bots.homeserver.provision import Council, load_council, load_credentials
 from tests.support.person import Person, replies_to
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bots.homeserver import free_port
+from bots.homeserver.process import free_port
+from bots.homeserver.provision import Credentials
 from bots.ids import RoomID, UserID
-from bots.matrix import BotConnection, MatrixBot
+from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Reply
-from bots.provision import Credentials
 from bots.store import Store
 
 pytestmark = pytest.mark.integration

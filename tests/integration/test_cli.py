@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bots.homeserver import free_port, is_our_synapse, port_is_free
+from bots.homeserver.process import free_port, is_our_synapse, port_is_free
 from tests.support.council import council_config
 from tests.support.person import Person, replies_to
 

@@ -21,13 +21,13 @@ from typing import Any
 import aiohttp
 import yaml
 
-from bots.admin_api import HomeserverApi
-from bots.data_dir import DataDir
-from bots.homeserver import SynapseProcess, free_port
-from bots.homeserver_config import write_synapse_config
-from bots.provision import Provisioned, Provisioner
-from bots.runtime import BotRunner
-from bots.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.app.data_dir import DataDir
+from bots.app.runtime import BotRunner
+from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.homeserver.admin_api import HomeserverApi
+from bots.homeserver.process import SynapseProcess, free_port
+from bots.homeserver.provision import Provisioned, Provisioner
+from bots.homeserver.synapse_config import write_synapse_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bots.budget import (
+from bots.agents.budget import (
     DEFAULT_PRICES,
     BudgetState,
     BudgetVerdict,
@@ -18,7 +18,7 @@ from bots.budget import (
     format_out_of_budget,
     local_day,
 )
-from bots.settings import BudgetSettings
+from bots.app.settings import BudgetSettings
 from bridge.llm.base import Usage
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.conversation import (
+from bots.agents.conversation import (
     DEFAULT_LANGUAGE_HINT,
     KOREAN,
     MIN_TRIGGER_TOKENS,

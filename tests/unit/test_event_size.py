@@ -11,7 +11,9 @@ from nio.api import Api
 from nio.crypto.sessions import OutboundGroupSession
 
 from bots.errors import BotError
-from bots.event_size import (
+from bots.ids import EventID, RoomID, UserID
+from bots.matrix.client import reply_content
+from bots.matrix.event_size import (
     EVENT_MAX_BYTES,
     MAX_PLAINTEXT_BYTES,
     ContentTooLarge,
@@ -19,8 +21,6 @@ from bots.event_size import (
     fit_content,
     reply_bytes_bound,
 )
-from bots.ids import EventID, RoomID, UserID
-from bots.matrix import reply_content
 from bots.message import Reply
 
 ROOM = RoomID("!" + "r" * 200 + ":example.org")

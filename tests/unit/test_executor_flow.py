@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import pytest
 
-from bots.commands import CommandRequest
+from bots.app.settings import Settings, load_settings
 from bots.context import BotContext
 from bots.errors import CommandError
 from bots.execution.requests import (
@@ -33,10 +33,10 @@ from bots.execution.requests import (
     new_request,
     request_content,
 )
-from bots.handlers.executor import ExecutorService
+from bots.execution.service import ExecutionService
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
-from bots.settings import Settings, load_settings
+from bots.routing.commands import CommandRequest
 from bots.store import Store
 from bots.store.audit import AuditStore
 from executor.errors import ConnectionLost, ExecutorError
@@ -166,7 +166,7 @@ class MeddledAudit(AuditStore):
 @dataclass
 class Bench:
     settings: Settings
-    service: ExecutorService
+    service: ExecutionService
     engine: FakeEngine
     homeserver: FakeHomeserver
     audit: MeddledAudit
@@ -235,8 +235,8 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
     store = await Store.open(db)
     audit = cast(MeddledAudit, await MeddledAudit.open(db))
     engine, homeserver = FakeEngine(), FakeHomeserver()
-    service = ExecutorService(settings, cast(Executor, engine), audit, ROOM)
-    bot = cast(BotContext, SimpleNamespace(council=homeserver))
+    service = ExecutionService(settings, cast(Executor, engine), audit, ROOM)
+    bot = cast(BotContext, SimpleNamespace(matrix=homeserver))
     service.attach(bot)
     yield Bench(settings, service, engine, homeserver, audit, bot)
     await service.aclose()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bots.errors import HomeserverError
-from bots.homeserver import (
+from bots.homeserver.process import (
     SynapseProcess,
     free_port,
     homeserver_answers,

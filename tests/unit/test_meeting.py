@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bots.agents.loop_guard import EditThrottle, LoopGuard, ThreadKey, Turn, thread_key, turn_of
 from bots.ids import EventID, RoomID, UserID
-from bots.meeting import EditThrottle, LoopGuard, ThreadKey, Turn, thread_key, turn_of
 from bots.message import Message
 
 ROOM = RoomID("!council:hs")

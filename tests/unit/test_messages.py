@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bots.context import BotPresence
-from bots.handlers.core import describe_presence, describe_uptime
+from bots.coordinator.commands import describe_presence, describe_uptime
 from bots.ids import EventID, RoomID, UserID
-from bots.matrix import TURN_KEY, reply_content
+from bots.matrix.client import TURN_KEY, reply_content
 from bots.message import Message, Reply, transaction_id
 
 ROOM = RoomID("!r:hs")

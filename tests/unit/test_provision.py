@@ -14,10 +14,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from bots.admin_api import ApiError, HomeserverApi
-from bots.data_dir import DataDir
-from bots.provision import Provisioner, load_credentials
-from bots.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.app.data_dir import DataDir
+from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.homeserver.admin_api import ApiError, HomeserverApi
+from bots.homeserver.provision import Provisioner, load_credentials
 
 ROOM = "!council:localhost"
 

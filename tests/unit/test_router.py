@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from bots.addressing import Identity, Roster
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Mentions, Message
-from bots.router import Chat, Command, Ignore, Route, RouterContext, parse
+from bots.routing.addressing import Identity, Roster
+from bots.routing.router import Chat, Command, Ignore, Route, RouterContext, parse
 
 COORD = Identity(UserID("@chavion:hs"), "Chavion", ("차비온",))
 EXEC = Identity(UserID("@executor:hs"), "Executor")

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from bots.errors import ConfigError
-from bots.settings import (
+from bots.app.settings import (
     DEFAULT_COMMAND_RULES,
     EXAMPLE_CONFIG,
     AccessRule,
     load_settings,
     parse_settings,
 )
+from bots.errors import ConfigError
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 

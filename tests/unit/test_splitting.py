@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from bots import splitting
-from bots.event_size import MAX_PLAINTEXT_BYTES, content_bytes
 from bots.ids import EventID, RoomID, UserID
-from bots.matrix import reply_content
+from bots.matrix.client import reply_content
+from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, content_bytes
 from bots.message import Reply
-from bots.splitting import (
+from bots.text import splitting
+from bots.text.splitting import (
     DEFAULT_CHUNK_BYTES,
     MIN_CONTENT_BYTES,
     content_bytes_bound,
@@ -305,7 +305,7 @@ LONG_USER = UserID("@" + "u" * 240 + ":example.org")
 
 
 def sent_forms(chunk: str) -> dict[str, dict[str, Any]]:
-    """The contents bots/matrix.py sends for a chunk: a message in a thread, and a final edit."""
+    """The contents `bots.matrix` sends for a chunk: a message in a thread, and a final edit."""
     html = markdown_to_html(chunk)
     message = Reply(
         room_id=ROOM,
@@ -582,7 +582,7 @@ def test_deep_indented_lists_are_capped_too() -> None:
 
 
 def python_steps(text: str) -> int:
-    """How many lines of bots/splitting.py run to render `text`: the work, without a clock."""
+    """How many lines of bots/text/splitting.py run to render `text`: the work, without a clock."""
     steps = 0
 
     def count(frame: FrameType, event: str, arg: object) -> Any:

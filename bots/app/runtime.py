@@ -12,21 +12,21 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bots.access import may_invite
-from bots.addressing import Identity, Roster
+from bots.agents.agent import Agent, agent_commands
+from bots.app.data_dir import DataDir
+from bots.app.settings import AccountSettings, Settings
 from bots.context import BotContext
-from bots.data_dir import DataDir
-from bots.dispatch import Dispatcher
+from bots.coordinator.commands import coordinator_commands
+from bots.coordinator.council import LoopWatch
 from bots.errors import BotError, ConfigError
-from bots.handlers.agent import Agent, agent_commands
-from bots.handlers.core import coordinator_commands
-from bots.handlers.council import LoopWatch
-from bots.handlers.executor import EXECUTOR_COMMANDS, ExecutorService
+from bots.execution.service import EXECUTOR_COMMANDS, ExecutionService
+from bots.homeserver.provision import load_council, load_credentials
 from bots.ids import RoomID
-from bots.matrix import BotConnection, MatrixBot
+from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Reply
-from bots.provision import load_council, load_credentials
-from bots.settings import AccountSettings, Settings
+from bots.routing.access import may_invite
+from bots.routing.addressing import Identity, Roster
+from bots.routing.dispatch import Dispatcher
 from bots.store import Store
 from bots.store.audit import AuditStore
 from executor.runner import Executor, Limits
@@ -58,7 +58,7 @@ class BotRunner:
         self.names = list(names)
         self.bots: list[RunningBot] = []
         self.agents: list[Agent] = []
-        self.executor: ExecutorService | None = None
+        self.executor: ExecutionService | None = None
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         data = DataDir(self.settings.data_dir)
@@ -94,7 +94,7 @@ class BotRunner:
                 await self._close_executor(self.executor)
             await store.close()
 
-    async def _open_executor(self, data: DataDir, council_room: str) -> ExecutorService:
+    async def _open_executor(self, data: DataDir, council_room: str) -> ExecutionService:
         """One engine per process: SSH connections, the embedded `local` server, the audit."""
         execution = self.settings.execution
         audit = await AuditStore.open(data.store, secrets=execution.secrets)
@@ -108,7 +108,7 @@ class BotRunner:
             secrets=execution.secrets,
             data_dir=data.root,
         )
-        service = ExecutorService(self.settings, engine, audit, RoomID(council_room))
+        service = ExecutionService(self.settings, engine, audit, RoomID(council_room))
         try:
             await service.prepare()
         except BaseException:
@@ -117,7 +117,7 @@ class BotRunner:
             raise
         return service
 
-    async def _close_executor(self, service: ExecutorService) -> None:
+    async def _close_executor(self, service: ExecutionService) -> None:
         try:
             await service.aclose()
             await service.engine.aclose()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bots.settings import BudgetSettings
+from bots.app.settings import BudgetSettings
 from bridge.llm.base import Usage
 
 DEFAULT_TIMEZONE = "Asia/Seoul"

@@ -19,9 +19,9 @@ from typing import Literal
 
 import jinja2
 
-from bots.addressing import MARKDOWN_PILL
 from bots.errors import ConfigError
 from bots.ids import EventID, UserID
+from bots.routing.addressing import MARKDOWN_PILL
 from bridge.llm.base import ChatMessage
 
 TokenEstimator = Callable[[str], int]

@@ -21,20 +21,26 @@ from typing import Any
 import aiohttp
 
 from bots import __version__
-from bots.admin_api import HomeserverApi
-from bots.data_dir import PRIVATE_UMASK, DataDir, open_private_log, read_json, write_private
+from bots.app.data_dir import PRIVATE_UMASK, DataDir, open_private_log, read_json, write_private
+from bots.app.runtime import BotRunner
+from bots.app.settings import (
+    DEFAULT_CONFIG,
+    EXAMPLE_CONFIG,
+    Settings,
+    find_config_path,
+    load_settings,
+)
 from bots.errors import BotError, ConfigError
-from bots.homeserver import (
+from bots.homeserver.admin_api import HomeserverApi
+from bots.homeserver.process import (
     SynapseProcess,
     homeserver_answers,
     process_argv,
     read_pid,
     stop_recorded_synapse,
 )
-from bots.homeserver_config import write_synapse_config
-from bots.provision import Provisioner, load_council, load_credentials
-from bots.runtime import BotRunner
-from bots.settings import DEFAULT_CONFIG, EXAMPLE_CONFIG, Settings, find_config_path, load_settings
+from bots.homeserver.provision import Provisioner, load_council, load_credentials
+from bots.homeserver.synapse_config import write_synapse_config
 
 log = logging.getLogger("chavion")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import jinja2
 
-from bots.data_dir import DataDir, secret_file, write_private
+from bots.app.data_dir import DataDir, secret_file, write_private
+from bots.app.settings import REPO_ROOT, HomeserverSettings, is_localhost
 from bots.errors import HomeserverError
-from bots.settings import REPO_ROOT, HomeserverSettings, is_localhost
 
 TEMPLATES = REPO_ROOT / "synapse"
 

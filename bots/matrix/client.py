@@ -51,15 +51,15 @@ from nio import (
 from nio.store import DefaultStore
 
 from bots import __version__
+from bots.agents.conversation import HistoryEntry
+from bots.app.background import BackgroundTasks
 from bots.context import BotPresence
-from bots.conversation import HistoryEntry
 from bots.errors import MatrixError
-from bots.event_size import ContentTooLarge, fit_content
+from bots.homeserver.provision import BOT_STATE_EVENT, Credentials, creators_are_privileged
 from bots.ids import EventID, RoomID, UserID, localpart
+from bots.matrix.event_size import ContentTooLarge, fit_content
 from bots.message import Incoming, Mentions, Message, Reply, RoomEvent, transaction_id
-from bots.provision import BOT_STATE_EVENT, Credentials, creators_are_privileged
 from bots.store import Store
-from bots.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class MatrixBot:
         self._position: str | None = None
         self._filter_id: str | None = None
         self._position_saved_at = 0.0
-        self._work = TaskGroup(connection.name)
+        self._work = BackgroundTasks(connection.name)
         self.synced = asyncio.Event()
         self.started_at = time.time()
         self.handled = 0

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bots.config_reader import Node
+from bots.app.config_reader import Node
 from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
 from executor.hosts import HOST_KEYS, LOCAL_HOST, HostConfig
@@ -34,7 +34,7 @@ PROVIDERS = ("openai", "anthropic", "gemini", "openai-compatible")
 ROLES = ("cognitive", "thinking", "judging", "executing", "evolving")
 CONFIG_ENV = "CHAVION_CONFIG"
 DATA_DIR_ENV = "CHAVION_DATA_DIR"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO_ROOT / "config" / "chavion.example.yaml"
 DEFAULT_CONFIG = REPO_ROOT / "config" / "chavion.yaml"
 POLICY_DIR = REPO_ROOT / "config" / "policy"

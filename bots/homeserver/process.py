@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bots.data_dir import PRIVATE_UMASK, open_private_log, write_private
+from bots.app.data_dir import PRIVATE_UMASK, open_private_log, write_private
 from bots.errors import HomeserverError
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import os
 import time
 from datetime import UTC, datetime
 
-from bots.budget import (
+from bots.agents.budget import (
     BudgetState,
     PriceTable,
     check,
@@ -22,9 +22,7 @@ from bots.budget import (
     format_out_of_budget,
     local_day,
 )
-from bots.commands import CommandRequest, CommandSpec, Registry
-from bots.context import BotContext
-from bots.conversation import (
+from bots.agents.conversation import (
     HistoryEntry,
     build_conversation,
     detect_language,
@@ -32,16 +30,18 @@ from bots.conversation import (
     render_system_prompt,
     strip_speaker_prefix,
 )
+from bots.agents.loop_guard import EditThrottle, LoopGuard, thread_key, turn_of
+from bots.app.settings import AgentSettings, Settings
+from bots.context import BotContext
+from bots.coordinator.commands import make_help, ping
 from bots.errors import CommandError
-from bots.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
-from bots.handlers.core import make_help, ping
 from bots.ids import EventID
-from bots.meeting import EditThrottle, LoopGuard, thread_key, turn_of
+from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
 from bots.message import Message, Reply
-from bots.router import Chat
-from bots.settings import AgentSettings, Settings
-from bots.splitting import markdown_to_html, split_message
+from bots.routing.commands import CommandRequest, CommandSpec, Registry
+from bots.routing.router import Chat
 from bots.store import Store
+from bots.text.splitting import markdown_to_html, split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider
@@ -130,7 +130,7 @@ class Agent:
         if refusal is not None:
             return refusal
         history = history_until(
-            await bot.council.history(message.room_id, message.thread_root, HISTORY_MESSAGES),
+            await bot.matrix.history(message.room_id, message.thread_root, HISTORY_MESSAGES),
             message.event_id,
         )
         if text is not None:
@@ -154,7 +154,7 @@ class Agent:
         finally:
             typing.cancel()
             if typing.done() and not typing.cancelled() and typing.result():
-                await bot.council.typing(message.room_id, False)
+                await bot.matrix.typing(message.room_id, False)
         await self._record(message, completion, now)
         text_out = strip_speaker_prefix(
             completion.text, [bot.identity.display_name, *bot.identity.aliases]
@@ -213,7 +213,7 @@ async def _typing_if_slow(bot: BotContext, message: Message) -> bool:
     """Show "typing…" only for answers that take a while: a typing notice wakes every
     syncing client, which a quick answer should not pay for."""
     await asyncio.sleep(TYPING_AFTER_S)
-    await bot.council.typing(message.room_id, True)
+    await bot.matrix.typing(message.room_id, True)
     return True
 
 
@@ -279,7 +279,7 @@ class StreamingAnswer:
         self._text += piece
         if not self._text.strip():
             return
-        outbox = self._bot.council
+        outbox = self._bot.matrix
         if self._event is None:
             if time.monotonic() - self._started < SHOW_PARTIAL_AFTER_S:
                 return

@@ -6,10 +6,10 @@ import html
 import time
 
 from bots import __version__
-from bots.commands import CommandRequest, CommandSpec, Registry
 from bots.context import BotPresence
 from bots.ids import UserID
 from bots.message import Reply
+from bots.routing.commands import CommandRequest, CommandSpec, Registry
 
 
 async def ping(request: CommandRequest) -> list[Reply]:
@@ -76,8 +76,8 @@ def describe_presence(presence: BotPresence | None, now: float, heartbeat: float
 async def status(request: CommandRequest) -> list[Reply]:
     bot = request.bot
     now = time.time()
-    reachable = await bot.council.homeserver_reachable()
-    presences = await bot.council.presences() if reachable else {}
+    reachable = await bot.matrix.homeserver_reachable()
+    presences = await bot.matrix.presences() if reachable else {}
     heartbeat = bot.settings.runtime.heartbeat_seconds
     lines = [
         f"Chavion {__version__} — homeserver {bot.settings.homeserver.server_name}: "
@@ -92,7 +92,7 @@ async def status(request: CommandRequest) -> list[Reply]:
 
 
 def coordinator_commands() -> Registry:
-    from bots.handlers.council import agents_overview, budget_report
+    from bots.coordinator.council import agents_overview, budget_report
 
     registry = Registry(
         [

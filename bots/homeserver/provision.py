@@ -11,11 +11,11 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bots.admin_api import ApiError, HomeserverApi
-from bots.data_dir import DataDir, read_json, write_private_json
+from bots.app.data_dir import DataDir, read_json, write_private_json
+from bots.app.settings import AccountSettings, Settings
 from bots.errors import HomeserverError
+from bots.homeserver.admin_api import ApiError, HomeserverApi
 from bots.ids import RoomID, UserID
-from bots.settings import AccountSettings, Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Model output → Matrix messages: split to fit one event, and markdown → the HTML Element shows.
 
 A chunk must fit in one event however it is sent: as a message, or as the final edit of a
-streamed answer, which carries `body` and its HTML twice (see bots.event_size). The HTML can
+streamed answer, which carries `body` and its HTML twice (see bots.matrix.event_size). The HTML can
 be many times the text (code escapes `<` and `&`, a table repeats its headers, nio writes
 every non-ASCII character in six bytes), so no fixed number of bytes per chunk is safe:
 `split_message` measures the content each chunk makes (`content_bytes_bound`) and keeps it
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from bots.event_size import MAX_PLAINTEXT_BYTES, OTHER_FIELDS_BYTES, reply_bytes_bound
+from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, OTHER_FIELDS_BYTES, reply_bytes_bound
 
 DEFAULT_CHUNK_BYTES = (MAX_PLAINTEXT_BYTES - OTHER_FIELDS_BYTES) // 4
 """9,488: about the most text an edit with HTML can carry (four copies); only a first guess,
@@ -46,7 +46,7 @@ def _size(text: str) -> int:
 
 
 def content_bytes_bound(chunk: str) -> int:
-    """The most a reply carrying `chunk` and its HTML can take (bots.event_size)."""
+    """The most a reply carrying `chunk` and its HTML can take (bots.matrix.event_size)."""
     return reply_bytes_bound(chunk, markdown_to_html(chunk))
 
 

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from bots.commands import CommandRequest, CommandSpec, Registry
+from bots.app.background import BackgroundTasks
+from bots.app.settings import Settings
 from bots.context import BotContext
+from bots.coordinator.commands import make_help, ping
 from bots.errors import CommandError
 from bots.execution.approvals import (
     ApprovalRules,
@@ -65,12 +67,10 @@ from bots.execution.requests import (
     result_content,
     result_from_run,
 )
-from bots.handlers.core import make_help, ping
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Reply, RoomEvent
-from bots.settings import Settings
+from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.store.audit import AuditStore, RequestRecord
-from bots.tasks import TaskGroup
 from executor.errors import ConnectionLost, ExecutorError
 from executor.masking import mask_text
 from executor.policy import Decision, Requester, Verdict, decide
@@ -117,7 +117,7 @@ def sweep_interval(expiry_seconds: float) -> float:
     return min(5.0, max(0.2, expiry_seconds / 10))
 
 
-class ExecutorService:
+class ExecutionService:
     """The executor bot's state and behaviour; `registry()` and `on_event` plug it into a
     Dispatcher, `run_background` reports what a restart left and expires requests."""
 
@@ -151,7 +151,7 @@ class ExecutorService:
             excluded=bot_ids,
         )
         self._live: dict[RequestID, _Live] = {}
-        self._work = TaskGroup("executor")
+        self._work = BackgroundTasks("executor")
         self._startup = _Startup()
         self._bot: BotContext | None = None
         self._closing = False
@@ -689,7 +689,7 @@ class ExecutorService:
         if final.attachment is not None:
             await self._guarded(
                 f"the output file of {rid}",
-                self._council().council.send_file(
+                self._attached().matrix.send_file(
                     Reply(
                         origin.room_id,
                         final.attachment.filename,
@@ -861,7 +861,7 @@ class ExecutorService:
             detail={"verdict": "refused", "reason": text},
         )
 
-    def _council(self) -> BotContext:
+    def _attached(self) -> BotContext:
         if self._bot is None:
             raise RuntimeError("the executor service is not attached to its bot")
         return self._bot
@@ -878,7 +878,7 @@ class ExecutorService:
             return None
 
     async def _send(self, reply: Reply) -> EventID:
-        return await self._council().council.send(reply)
+        return await self._attached().matrix.send(reply)
 
     async def _say(
         self,
@@ -904,7 +904,7 @@ class ExecutorService:
         )
 
     async def _result_event(self, room_id: RoomID, result: ExecResult) -> None:
-        await self._council().council.send_event(
+        await self._attached().matrix.send_event(
             room_id, RESULT_EVENT, result_content(result), key=f"{result.request_id}/result-event"
         )
 

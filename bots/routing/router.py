@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bots.addressing import (
+from bots.ids import UserID
+from bots.message import Message
+from bots.routing.addressing import (
     Identity,
     Roster,
     addressed_bots,
@@ -18,8 +20,6 @@ from bots.addressing import (
     is_broadcast,
     plain_text,
 )
-from bots.ids import UserID
-from bots.message import Message
 
 COMMAND = re.compile(r"^(?://|/|!)([A-Za-z][\w-]*)(?::|(?=\s)|$)\s*(.*)$", re.DOTALL)
 ROOM_MENTION = re.compile(r"@room(?![\w])")

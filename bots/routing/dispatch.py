@@ -10,12 +10,12 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 
-from bots.access import may_run
-from bots.commands import CommandRequest, Registry
 from bots.context import BotContext
 from bots.errors import CommandError
 from bots.message import Incoming, Message, Reply, RoomEvent
-from bots.router import Chat, Command, Ignore, RouterContext, parse
+from bots.routing.access import may_run
+from bots.routing.commands import CommandRequest, Registry
+from bots.routing.router import Chat, Command, Ignore, RouterContext, parse
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-class TaskGroup:
+class BackgroundTasks:
     """Spawned tasks stay referenced until done, so they can be awaited before shutdown."""
 
     def __init__(self, name: str) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bots.budget import day_window, format_duration, local_day
-from bots.commands import CommandRequest
+from bots.agents.budget import day_window, format_duration, local_day
+from bots.agents.loop_guard import LoopGuard, Turn, thread_key, turn_of
 from bots.context import BotContext
-from bots.handlers.core import describe_presence
-from bots.meeting import LoopGuard, Turn, thread_key, turn_of
+from bots.coordinator.commands import describe_presence
 from bots.message import Message, Reply
+from bots.routing.commands import CommandRequest
 
 
 async def agents_overview(request: CommandRequest) -> list[Reply]:
@@ -18,7 +18,7 @@ async def agents_overview(request: CommandRequest) -> list[Reply]:
     store = bot.store
     now = time.time()
     day = local_day(datetime.now(UTC), bot.settings.timezone)
-    presences = await bot.council.presences()
+    presences = await bot.matrix.presences()
     lines = ["Agents:"]
     for agent in bot.settings.agents:
         user_id = bot.settings.user_id(agent.account)

@@ -50,7 +50,7 @@ class ContentTooLarge(BotError):
         super().__init__(
             f"the event content is {size:,} bytes as JSON even without its HTML, over the"
             f" {limit:,} bytes one encrypted event can carry; split the text first"
-            " (bots.splitting.split_message)"
+            " (bots.text.splitting.split_message)"
         )
         self.size = size
         self.limit = limit
@@ -63,7 +63,7 @@ def content_bytes(content: Mapping[str, Any]) -> int:
 
 def reply_bytes_bound(body: str, html: str | None = None) -> int:
     """The most `content_bytes` can be for a reply carrying `body` (and `html` as its
-    formatted_body), in any form bots.matrix.reply_content builds: the largest is an edit,
+    formatted_body), in any form bots.matrix.client.reply_content builds: the largest is an edit,
     which carries the text twice (the "* " fallback and m.new_content). Everything else in
     the content is covered by OTHER_FIELDS_BYTES."""
     text: dict[str, Any] = {"body": "* " + body}

@@ -1,1 +1,0 @@
-"""Command handlers. Each takes a `CommandRequest` and returns `Reply` values; none sends."""
