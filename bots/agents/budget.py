@@ -6,7 +6,6 @@ local midnight, not at 00:00 UTC (09:00 in Seoul).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bots.app.settings import BudgetSettings
+from bots.text.durations import countdown
 from bridge.llm.base import Usage
 
 DEFAULT_TIMEZONE = "Asia/Seoul"
@@ -154,15 +154,6 @@ def check(
     return BudgetVerdict(allowed=False, reason="; ".join(reasons), reset_at=reset_at)
 
 
-def format_duration(seconds: float) -> str:
-    """ "5h 12m", "12m", "3h": whole minutes, rounded up so "in 0m" is never said."""
-    minutes = max(math.ceil(seconds / 60), 1)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours}h {minutes}m"
-    return f"{hours}h" if hours else f"{minutes}m"
-
-
 def format_out_of_budget(
     reset_at: datetime, *, now: datetime, timezone_name: str = DEFAULT_TIMEZONE
 ) -> str:
@@ -170,4 +161,4 @@ def format_out_of_budget(
     local = _aware(reset_at).astimezone(ZoneInfo(timezone_name))
     zone_name = local.tzname() or timezone_name
     remaining = (local - _aware(now)).total_seconds()
-    return f"out of budget until {local:%H:%M} {zone_name} (in {format_duration(remaining)})"
+    return f"out of budget until {local:%H:%M} {zone_name} (in {countdown(remaining)})"

@@ -10,6 +10,7 @@ from bots.context import BotPresence
 from bots.ids import UserID
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
+from bots.text.durations import coarse
 
 
 async def ping(request: CommandRequest) -> list[Reply]:
@@ -46,31 +47,17 @@ async def whoami(request: CommandRequest) -> list[Reply]:
     ]
 
 
-def describe_uptime(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
-
-
 def describe_presence(presence: BotPresence | None, now: float, heartbeat: float) -> str:
     """One status word per bot, judged from its last mark: a crashed bot goes stale."""
     if presence is None:
         return "never started"
     if not presence.online:
-        return f"offline (stopped {describe_uptime(now - presence.heartbeat_at)} ago)"
+        return f"offline (stopped {coarse(now - presence.heartbeat_at)} ago)"
     silent = now - presence.heartbeat_at
     if silent > 2.5 * heartbeat:
-        return f"not responding (last sign {describe_uptime(silent)} ago)"
+        return f"not responding (last sign {coarse(silent)} ago)"
     where = f" on {presence.host}" if presence.host else ""
-    return f"online{where}, up {describe_uptime(now - presence.started_at)}, v{presence.version}"
+    return f"online{where}, up {coarse(now - presence.started_at)}, v{presence.version}"
 
 
 async def status(request: CommandRequest) -> list[Reply]:
@@ -82,7 +69,7 @@ async def status(request: CommandRequest) -> list[Reply]:
     lines = [
         f"Chavion {__version__} — homeserver {bot.settings.homeserver.server_name}: "
         + ("reachable" if reachable else "NOT reachable"),
-        f"{bot.account.display_name} up {describe_uptime(now - bot.started_at)}",
+        f"{bot.account.display_name} up {coarse(now - bot.started_at)}",
     ]
     for account in bot.settings.accounts:
         user_id = UserID(bot.settings.user_id(account))

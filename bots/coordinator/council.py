@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bots.agents.budget import day_window, format_duration, local_day
+from bots.agents.budget import day_window, local_day
 from bots.agents.loop_guard import LoopGuard, Turn, thread_key, turn_of
 from bots.context import BotContext
 from bots.coordinator.commands import describe_presence
 from bots.message import Message, Reply
 from bots.routing.commands import CommandRequest
+from bots.text.durations import countdown
 
 
 async def agents_overview(request: CommandRequest) -> list[Reply]:
@@ -55,7 +56,7 @@ async def budget_report(request: CommandRequest) -> list[Reply]:
     now = datetime.now(UTC)
     day = local_day(now, bot.settings.timezone)
     _, reset = day_window(now, bot.settings.timezone)
-    lines = [f"Use today ({day}, resets in {format_duration((reset - now).total_seconds())}):"]
+    lines = [f"Use today ({day}, resets in {countdown((reset - now).total_seconds())}):"]
     for agent in bot.settings.agents:
         tokens, cost = await store.usage.totals(agent.name, day)
         caps = []

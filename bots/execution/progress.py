@@ -18,6 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
 from bots.execution.requests import ExecRequest, short_digest
+from bots.text.durations import stopwatch
 from executor.errors import ExecutorError
 from executor.hosts import HostConfig
 from executor.masking import mask_text
@@ -119,16 +120,7 @@ class LiveTail:
 
 def describe_duration(seconds: float) -> str:
     """`0.4 s`, `12 s`, `2m 05s`, `1h 02m`: short, and exact where it matters."""
-    if not seconds >= 0:  # negative or NaN
-        seconds = 0.0
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+    return stopwatch(seconds)
 
 
 def progress_message(

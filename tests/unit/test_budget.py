@@ -14,11 +14,11 @@ from bots.agents.budget import (
     PriceTable,
     check,
     day_window,
-    format_duration,
     format_out_of_budget,
     local_day,
 )
 from bots.app.settings import BudgetSettings
+from bots.text.durations import countdown
 from bridge.llm.base import Usage
 
 
@@ -264,7 +264,7 @@ def test_check(budget: BudgetSettings, state: BudgetState, verdict: BudgetVerdic
     ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
+    assert countdown(seconds) == text
 
 
 @pytest.mark.parametrize(

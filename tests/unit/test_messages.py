@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bots.context import BotPresence
-from bots.coordinator.commands import describe_presence, describe_uptime
+from bots.coordinator.commands import describe_presence
 from bots.ids import EventID, RoomID, UserID
 from bots.matrix.client import TURN_KEY, reply_content
 from bots.message import Message, Reply, transaction_id
+from bots.text.durations import coarse as describe_uptime
 
 ROOM = RoomID("!r:hs")
 BOT = UserID("@chavion:hs")
