@@ -41,7 +41,8 @@ from bots.message import Message, Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.router import Chat
 from bots.store import Store
-from bots.text.splitting import markdown_to_html, split_message
+from bots.text.markdown import markdown_to_html
+from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider
