@@ -33,13 +33,13 @@ from bots.agents.conversation import (
 from bots.agents.loop_guard import EditThrottle, LoopGuard, thread_key, turn_of
 from bots.app.settings import AgentSettings, Settings
 from bots.context import BotContext
-from bots.coordinator.commands import make_help, ping
 from bots.errors import CommandError
 from bots.ids import EventID
 from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
 from bots.message import Message, Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.router import Chat
+from bots.routing.shared_commands import make_help, ping
 from bots.store import Store
 from bots.text.markdown import markdown_to_html
 from bots.text.splitting import split_message

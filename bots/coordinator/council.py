@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from bots.agents.budget import day_window, local_day
 from bots.agents.loop_guard import LoopGuard, Turn, thread_key, turn_of
 from bots.context import BotContext
-from bots.coordinator.commands import describe_presence
+from bots.coordinator.presence import describe_presence
 from bots.message import Message, Reply
 from bots.routing.commands import CommandRequest
 from bots.text.durations import countdown

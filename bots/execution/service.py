@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 from bots.app.background import BackgroundTasks
 from bots.app.settings import Settings
 from bots.context import BotContext
-from bots.coordinator.commands import make_help, ping
 from bots.errors import CommandError
 from bots.execution.approvals import (
     ApprovalRules,
@@ -70,6 +69,7 @@ from bots.execution.requests import (
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Reply, RoomEvent
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
+from bots.routing.shared_commands import make_help, ping
 from bots.store.audit import AuditStore, RequestRecord
 from executor.errors import ConnectionLost, ExecutorError
 from executor.masking import mask_text

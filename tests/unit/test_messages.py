@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots.context import BotPresence
-from bots.coordinator.commands import describe_presence
+from bots.coordinator.presence import describe_presence
 from bots.ids import EventID, RoomID, UserID
 from bots.matrix.client import TURN_KEY, reply_content
 from bots.message import Message, Reply, transaction_id
