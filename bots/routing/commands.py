@@ -1,7 +1,10 @@
-"""Room commands, declared once: name, one-line help and handler live together.
+"""Room commands, declared once: name, arguments, one-line help and handler live together.
 
 Help is generated from these declarations and filtered by the same access rules that
-guard the commands, so it never lists what the sender may not run.
+guard the commands, so it never lists what the sender may not run. Who may run a command
+is its access rule, found by its name (`bots.routing.access.rule_for`): the built-in rules
+sit with the settings (`DEFAULT_COMMAND_RULES`) because the config file overrides them key
+by key while it is read, before any bot has declared its commands.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ Handler = Callable[[CommandRequest], Awaitable[list[Reply]]]
 
 @dataclass(frozen=True)
 class CommandSpec:
+    """One command: typed as `!name`, with `usage` naming its arguments for `!help`."""
+
     name: str
     summary: str
     handler: Handler
@@ -38,6 +43,8 @@ class CommandSpec:
 
 
 class Registry:
+    """One bot's commands by name; a name declared twice is a programming error."""
+
     def __init__(self, specs: Iterable[CommandSpec] = ()) -> None:
         self._specs: dict[str, CommandSpec] = {}
         for spec in specs:

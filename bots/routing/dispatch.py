@@ -1,7 +1,9 @@
 """Message → route → access check → one handler → replies, with one failure path.
 
-A `CommandError` is said to the user as it is; anything else is logged with its traceback
-and a reference, and the user gets a short apology carrying the same reference.
+Routing decides in values: an ignored message, an unknown or refused command
+(`bots.routing.resolution`) each have their outcome, and a refusal is said as it is. Only
+handlers raise: a `CommandError` is said to the user as it is; anything else is logged with
+its traceback and a reference, and the user gets a short apology carrying the same reference.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from bots.context import BotContext
 from bots.errors import CommandError
 from bots.message import Incoming, Message, Reply, RoomEvent
-from bots.routing.access import may_run
 from bots.routing.commands import CommandRequest, Registry
+from bots.routing.resolution import Refuse, resolve
 from bots.routing.router import Chat, Command, Ignore, RouterContext, parse
 
 log = logging.getLogger(__name__)
@@ -107,12 +109,9 @@ class Dispatcher:
             return []
 
     async def _command(self, message: Message, route: Command) -> list[Reply]:
-        spec = self._registry.get(route.name)
-        if spec is None:
-            raise CommandError(f"Unknown command !{route.name}. Try !help.")
-        decision = may_run(
-            route.name, message.sender, message.sender_power, self._bot.settings.access
+        resolution = resolve(
+            route, message.sender, message.sender_power, self._registry, self._bot.settings.access
         )
-        if not decision.allowed:
-            raise CommandError(f"Not allowed: {decision.reason}.")
-        return await spec.handler(CommandRequest(message, route.args, self._bot))
+        if isinstance(resolution, Refuse):
+            return [Reply.answering(message, resolution.text)]
+        return await resolution.spec.handler(CommandRequest(message, resolution.args, self._bot))
