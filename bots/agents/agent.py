@@ -3,7 +3,8 @@
 The order of checks is the order of cost: muted, loop guard, credentials, budget (all free),
 then the conversation is read from Matrix (cheap) and the model is called once.
 While the model writes, the answer appears as one message edited in place (throttled), or
-as one message at the end for agents configured without streaming.
+as one message at the end for agents configured without streaming (bots.agents.streaming).
+The commands that name an agent are declared in bots.agents.commands.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from datetime import UTC, datetime
 
 from bots.agents.budget import (
@@ -30,19 +30,13 @@ from bots.agents.conversation import (
     render_system_prompt,
     strip_speaker_prefix,
 )
-from bots.agents.loop_guard import EditThrottle, LoopGuard, thread_key, turn_of
+from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
+from bots.agents.streaming import StreamingAnswer, typing_if_slow
 from bots.app.settings import AgentSettings, Settings
 from bots.context import BotContext
-from bots.errors import CommandError
-from bots.ids import EventID
-from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
 from bots.message import Message, Reply
-from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.router import Chat
-from bots.routing.shared_commands import make_help, ping
 from bots.store import Store
-from bots.text.markdown import markdown_to_html
-from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider
@@ -50,11 +44,6 @@ from bridge.llm.factory import create_provider
 log = logging.getLogger(__name__)
 
 HISTORY_MESSAGES = 60
-STREAM_MARK = " …"
-# A quick answer arrives whole, as one message: a placeholder is shown only once the model
-# has been writing for this long, so fast replies cost one event and no edits.
-SHOW_PARTIAL_AFTER_S = 1.0
-TYPING_AFTER_S = 0.5
 
 
 def price_table(settings: Settings) -> PriceTable:
@@ -145,7 +134,7 @@ class Agent:
         )
         assert self._provider is not None
         answer = StreamingAnswer(message, bot, self.agent.streaming)
-        typing = asyncio.create_task(_typing_if_slow(bot, message))
+        typing = asyncio.create_task(typing_if_slow(bot, message))
         try:
             completion = await self._provider.complete(
                 conversation, on_delta=answer.on_delta if self.agent.streaming else None
@@ -210,14 +199,6 @@ class Agent:
             await self._provider.aclose()
 
 
-async def _typing_if_slow(bot: BotContext, message: Message) -> bool:
-    """Show "typing…" only for answers that take a while: a typing notice wakes every
-    syncing client, which a quick answer should not pay for."""
-    await asyncio.sleep(TYPING_AFTER_S)
-    await bot.matrix.typing(message.room_id, True)
-    return True
-
-
 def _summon_entry(message: Message, bot: BotContext, text: str) -> HistoryEntry:
     """The question of a `!summon`, as if it had been asked plainly."""
     is_master = message.sender == bot.settings.master_user_id
@@ -228,136 +209,3 @@ def _summon_entry(message: Message, bot: BotContext, text: str) -> HistoryEntry:
         body=text,
         timestamp_ms=message.timestamp_ms,
     )
-
-
-class StreamingAnswer:
-    """One answer on its way: a message that appears with the first words, then is edited
-    (throttled, capped) as more arrive; the final edit always goes out."""
-
-    def __init__(self, message: Message, bot: BotContext, streaming: bool) -> None:
-        self._message = message
-        self._bot = bot
-        self._streaming = streaming
-        sender = bot.roster.get(message.sender)
-        # An answer to the master may buzz the phone; chatter between agents never does.
-        self._notice = sender is not None
-        self._to_agent = sender is not None and sender.kind == "agent"
-        self._text = ""
-        self._event: EventID | None = None
-        self._started = time.monotonic()
-        self._throttle = EditThrottle(self._started)
-        self._edits = 0
-
-    def _reply(
-        self,
-        body: str,
-        *,
-        replaces: EventID | None = None,
-        key: str,
-        done: bool = False,
-        first: bool = False,
-    ) -> Reply:
-        """`first`: the message that starts the answer, the one that counts as a turn."""
-        base = Reply.answering(
-            self._message, body, html=markdown_to_html(body), notice=self._notice
-        )
-        mention = () if self._notice else (self._message.sender,)
-        return Reply(
-            room_id=base.room_id,
-            body=base.body,
-            html=base.html,
-            notice=base.notice,
-            thread_root=base.thread_root,
-            reply_to=base.reply_to,
-            mention=mention,
-            replaces=replaces,
-            key=key,
-            stream=None if not self._streaming else ("done" if done else "partial"),
-            answers_agent=self._to_agent and first,
-        )
-
-    async def on_delta(self, piece: str) -> None:
-        self._text += piece
-        if not self._text.strip():
-            return
-        outbox = self._bot.matrix
-        if self._event is None:
-            if time.monotonic() - self._started < SHOW_PARTIAL_AFTER_S:
-                return
-            self._event = await outbox.send(
-                self._reply(self._text + STREAM_MARK, key=f"{self._message.event_id}/0", first=True)
-            )
-            return
-        if self._throttle.should_edit(time.monotonic()):
-            edit = self._reply(
-                self._text + STREAM_MARK,
-                replaces=self._event,
-                key=f"{self._message.event_id}/edit{self._edits + 1}",
-            )
-            if reply_bytes_bound(edit.body, edit.html) > MAX_PLAINTEXT_BYTES:
-                return  # too long for one event: the final edit splits it into several
-            self._edits += 1
-            await outbox.send(edit)
-
-    def final(self, text: str) -> list[Reply]:
-        chunks = split_message(text) or ["(no answer)"]
-        replies: list[Reply] = []
-        key = self._message.event_id
-        if self._event is not None:
-            replies.append(
-                self._reply(chunks[0], replaces=self._event, key=f"{key}/final", done=True)
-            )
-        else:
-            replies.append(self._reply(chunks[0], key=f"{key}/0", done=True, first=True))
-        for index, chunk in enumerate(chunks[1:], start=1):
-            replies.append(self._reply(chunk, key=f"{key}/{index}", done=True))
-        return replies
-
-    def failure(self, reason: str) -> Reply:
-        if self._event is not None:
-            return self._reply(
-                self._text + f"\n\n(stopped: {reason})",
-                replaces=self._event,
-                key=f"{self._message.event_id}/final",
-                done=True,
-            )
-        return Reply.answering(self._message, reason)
-
-
-def agent_commands(agent: Agent) -> Registry:
-    """What an agent answers when the command names it: `!mute claude`, `!summon claude …`."""
-
-    async def mute(request: CommandRequest) -> list[Reply]:
-        await agent.store.agent_flags.set_muted(agent.agent.name, True, request.message.sender)
-        name = agent.agent.account.display_name
-        return [Reply.answering(request.message, f"{name} is muted: I stay silent until !unmute.")]
-
-    async def unmute(request: CommandRequest) -> list[Reply]:
-        await agent.store.agent_flags.set_muted(agent.agent.name, False, request.message.sender)
-        name = agent.agent.account.display_name
-        return [Reply.answering(request.message, f"{name} is listening again.")]
-
-    async def summon(request: CommandRequest) -> list[Reply]:
-        text = drop_names(request.args, request.bot)
-        if not text:
-            raise CommandError("Usage: !summon <agent> <question>")
-        return await agent.answer(request.message, request.bot, text=text)
-
-    registry = Registry(
-        [
-            CommandSpec("ping", "check that this agent answers", ping),
-            CommandSpec("mute", "silence this agent until !unmute", mute, "<agent>"),
-            CommandSpec("unmute", "let this agent speak again", unmute, "<agent>"),
-            CommandSpec("summon", "ask this agent, even if muted", summon, "<agent> <question>"),
-        ]
-    )
-    registry.add(make_help(registry))
-    return registry
-
-
-def drop_names(text: str, bot: BotContext) -> str:
-    """`!summon claude what now?` → `what now?` (the agent's own name is the address)."""
-    words = text.split(maxsplit=1)
-    if words and bot.identity.pattern.fullmatch(words[0].rstrip(",:")):
-        return words[1].strip() if len(words) > 1 else ""
-    return text.strip()

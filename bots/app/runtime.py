@@ -12,7 +12,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bots.agents.agent import Agent, agent_commands
+from bots.agents.agent import Agent
+from bots.agents.commands import agent_commands
 from bots.app.data_dir import DataDir
 from bots.app.settings import AccountSettings, Settings
 from bots.context import BotContext

@@ -1,0 +1,128 @@
+"""An agent's answer while the model writes it: one message edited in place, then split.
+
+A quick answer arrives whole, as one message; a slow one appears once the model has been
+writing for a while and is edited (throttled, each edit within one event) as more arrives.
+The final edit always goes out, split into more messages when the answer outgrew one event.
+"Typing…" is shown only for slow answers: every notice wakes every syncing client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bots.agents.loop_guard import EditThrottle
+from bots.context import BotContext
+from bots.ids import EventID
+from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
+from bots.message import Message, Reply
+from bots.text.markdown import markdown_to_html
+from bots.text.splitting import split_message
+
+STREAM_MARK = " …"
+# A quick answer arrives whole, as one message: a placeholder is shown only once the model
+# has been writing for this long, so fast replies cost one event and no edits.
+SHOW_PARTIAL_AFTER_S = 1.0
+TYPING_AFTER_S = 0.5
+
+
+async def typing_if_slow(bot: BotContext, message: Message) -> bool:
+    """Show "typing…" only for answers that take a while: a typing notice wakes every
+    syncing client, which a quick answer should not pay for."""
+    await asyncio.sleep(TYPING_AFTER_S)
+    await bot.matrix.typing(message.room_id, True)
+    return True
+
+
+class StreamingAnswer:
+    """One answer on its way: a message that appears with the first words, then is edited
+    (throttled, capped) as more arrive; the final edit always goes out."""
+
+    def __init__(self, message: Message, bot: BotContext, streaming: bool) -> None:
+        self._message = message
+        self._bot = bot
+        self._streaming = streaming
+        sender = bot.roster.get(message.sender)
+        # An answer to the master may buzz the phone; chatter between agents never does.
+        self._notice = sender is not None
+        self._to_agent = sender is not None and sender.kind == "agent"
+        self._text = ""
+        self._event: EventID | None = None
+        self._started = time.monotonic()
+        self._throttle = EditThrottle(self._started)
+        self._edits = 0
+
+    def _reply(
+        self,
+        body: str,
+        *,
+        replaces: EventID | None = None,
+        key: str,
+        done: bool = False,
+        first: bool = False,
+    ) -> Reply:
+        """`first`: the message that starts the answer, the one that counts as a turn."""
+        base = Reply.answering(
+            self._message, body, html=markdown_to_html(body), notice=self._notice
+        )
+        mention = () if self._notice else (self._message.sender,)
+        return Reply(
+            room_id=base.room_id,
+            body=base.body,
+            html=base.html,
+            notice=base.notice,
+            thread_root=base.thread_root,
+            reply_to=base.reply_to,
+            mention=mention,
+            replaces=replaces,
+            key=key,
+            stream=None if not self._streaming else ("done" if done else "partial"),
+            answers_agent=self._to_agent and first,
+        )
+
+    async def on_delta(self, piece: str) -> None:
+        self._text += piece
+        if not self._text.strip():
+            return
+        outbox = self._bot.matrix
+        if self._event is None:
+            if time.monotonic() - self._started < SHOW_PARTIAL_AFTER_S:
+                return
+            self._event = await outbox.send(
+                self._reply(self._text + STREAM_MARK, key=f"{self._message.event_id}/0", first=True)
+            )
+            return
+        if self._throttle.should_edit(time.monotonic()):
+            edit = self._reply(
+                self._text + STREAM_MARK,
+                replaces=self._event,
+                key=f"{self._message.event_id}/edit{self._edits + 1}",
+            )
+            if reply_bytes_bound(edit.body, edit.html) > MAX_PLAINTEXT_BYTES:
+                return  # too long for one event: the final edit splits it into several
+            self._edits += 1
+            await outbox.send(edit)
+
+    def final(self, text: str) -> list[Reply]:
+        chunks = split_message(text) or ["(no answer)"]
+        replies: list[Reply] = []
+        key = self._message.event_id
+        if self._event is not None:
+            replies.append(
+                self._reply(chunks[0], replaces=self._event, key=f"{key}/final", done=True)
+            )
+        else:
+            replies.append(self._reply(chunks[0], key=f"{key}/0", done=True, first=True))
+        for index, chunk in enumerate(chunks[1:], start=1):
+            replies.append(self._reply(chunk, key=f"{key}/{index}", done=True))
+        return replies
+
+    def failure(self, reason: str) -> Reply:
+        if self._event is not None:
+            return self._reply(
+                self._text + f"\n\n(stopped: {reason})",
+                replaces=self._event,
+                key=f"{self._message.event_id}/final",
+                done=True,
+            )
+        return Reply.answering(self._message, reason)
