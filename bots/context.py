@@ -6,10 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bots.agents.conversation import HistoryEntry
 from bots.app.settings import AccountSettings, Settings
 from bots.ids import EventID, RoomID, UserID
-from bots.message import Reply
+from bots.message import HistoryEntry, Reply
 from bots.routing.addressing import Identity, Roster
 from bots.store import Store
 

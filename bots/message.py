@@ -1,7 +1,8 @@
-"""The plain values that cross the Matrix edge: an incoming `Message`, an outgoing `Reply`.
+"""The plain values that cross the Matrix edge: an incoming `Message`, an outgoing `Reply`,
+and the `HistoryEntry` lines of a conversation read back.
 
-`bots.matrix.client` builds the first from nio events and sends the second; nothing in between
-sees nio, so routing and handlers are tested with ordinary values.
+`bots.matrix.client` builds messages and history from nio events and sends replies; nothing
+in between sees nio, so routing and handlers are tested with ordinary values.
 """
 
 from __future__ import annotations
@@ -79,6 +80,18 @@ class RoomEvent:
 
 
 Incoming = Message | RoomEvent
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One text message of the room (or thread), as `bots.matrix.client` reads it back for an
+    agent's conversation (`bots.agents.conversation`)."""
+
+    event_id: EventID
+    sender: UserID
+    sender_name: str
+    body: str
+    timestamp_ms: int
 
 
 @dataclass(frozen=True)

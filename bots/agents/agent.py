@@ -23,7 +23,6 @@ from bots.agents.budget import (
     local_day,
 )
 from bots.agents.conversation import (
-    HistoryEntry,
     build_conversation,
     detect_language,
     history_until,
@@ -34,7 +33,7 @@ from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
 from bots.app.settings import AgentSettings, Settings
 from bots.context import BotContext
-from bots.message import Message, Reply
+from bots.message import HistoryEntry, Message, Reply
 from bots.routing.router import Chat
 from bots.store import Store
 from bridge.errors import ProviderError

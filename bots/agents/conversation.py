@@ -20,7 +20,8 @@ from typing import Literal
 import jinja2
 
 from bots.errors import ConfigError
-from bots.ids import EventID, UserID
+from bots.ids import UserID
+from bots.message import HistoryEntry
 from bots.routing.addressing import MARKDOWN_PILL
 from bridge.llm.base import ChatMessage
 
@@ -45,17 +46,6 @@ _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _REPLY_FALLBACK = re.compile(r"\A> (?:\* )?<[^>\n]+>[^\n]*\n(?:>[^\n]*\n)*\n")
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
 _URL = re.compile(r"https?://\S+")
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One text message of the room (or thread) as the conversation layer needs it."""
-
-    event_id: EventID
-    sender: UserID
-    sender_name: str
-    body: str
-    timestamp_ms: int
 
 
 def history_until(history: list[HistoryEntry], event_id: str) -> list[HistoryEntry]:

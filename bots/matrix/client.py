@@ -51,14 +51,13 @@ from nio import (
 from nio.store import DefaultStore
 
 from bots import __version__
-from bots.agents.conversation import HistoryEntry
 from bots.app.background import BackgroundTasks
 from bots.context import BotPresence
 from bots.errors import MatrixError
 from bots.homeserver.provision import BOT_STATE_EVENT, Credentials, creators_are_privileged
 from bots.ids import EventID, RoomID, UserID, localpart
 from bots.matrix.event_size import ContentTooLarge, fit_content
-from bots.message import Incoming, Mentions, Message, Reply, RoomEvent, transaction_id
+from bots.message import HistoryEntry, Incoming, Mentions, Message, Reply, RoomEvent, transaction_id
 from bots.store import Store
 
 log = logging.getLogger(__name__)

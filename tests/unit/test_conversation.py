@@ -12,7 +12,6 @@ from bots.agents.conversation import (
     KOREAN,
     MIN_TRIGGER_TOKENS,
     TOKENS_PER_MESSAGE,
-    HistoryEntry,
     build_conversation,
     clean_body,
     detect_language,
@@ -24,6 +23,7 @@ from bots.agents.conversation import (
 )
 from bots.errors import ConfigError
 from bots.ids import EventID, UserID
+from bots.message import HistoryEntry
 from bridge.llm.base import ChatMessage
 
 CLAUDE = UserID("@claude:hs")
