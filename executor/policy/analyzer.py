@@ -39,8 +39,6 @@ from executor.policy.registry import Registry
 from executor.policy.state import Check
 from executor.policy.values import (
     FORBID,
-    MAX_CODE_DEPTH,
-    MAX_WRAPPERS,
     NO_STREAM,
     OTHER_STREAM,
     Arg,
@@ -75,6 +73,11 @@ from executor.shell import (
     TestExpr,
     Word,
 )
+
+MAX_CODE_DEPTH = 8
+"""Deepest nesting of code in code (`sh -c "eval '...'"`) that is checked, not refused."""
+MAX_WRAPPERS = 16
+"""Longest chain of wrappers (`sudo env nice timeout ...`) that is checked."""
 
 
 class Analyzer(Expander):

@@ -56,10 +56,10 @@ def check_rm(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list
             desc = state.danger(path, target.glob) if recursive else None
             if desc:
                 what = with_note(f"deletes {desc} recursively", target.note)
-                hits.append((FORBID, "recursive-delete", what))
+                hits.append(Hit(FORBID, "recursive-delete", what))
             elif is_critical(path, target.glob):
                 hits.append(
-                    (
+                    Hit(
                         FORBID,
                         "critical-file",
                         with_note(f"deletes {path}, which locks everyone out", target.note),
@@ -102,7 +102,7 @@ def check_chmod(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
             desc = None if path is None else state.danger(path, target.glob)
             if desc:
                 what = with_note(f"{verb} {desc} recursively", target.note)
-                hits.append((FORBID, "recursive-chmod", what))
+                hits.append(Hit(FORBID, "recursive-chmod", what))
     return hits
 
 
@@ -122,7 +122,7 @@ def check_dd(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list
 def check_mkfs(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
     devices = [a.value for a in argv[1:] if not a.dynamic and a.value.startswith("/")]
     target = devices[-1] if devices else "a disk"
-    return [(FORBID, "mkfs", f"formats {target}, erasing everything on it")]
+    return [Hit(FORBID, "mkfs", f"formats {target}, erasing everything on it")]
 
 
 @check(
@@ -144,16 +144,16 @@ def check_device_tool(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream
     devices = [w for w in words if is_device(w)]
     dev = devices[0] if devices else "a disk"
     if name == "mkswap":
-        return [(FORBID, "mkfs", f"formats {d} as swap, erasing it") for d in devices]
+        return [Hit(FORBID, "mkfs", f"formats {d} as swap, erasing it") for d in devices]
     if name == "wipefs":
         if o.has("a", "all") or o.has("o", "offset"):
-            return [(FORBID, "disk-wipe", f"wipes the filesystem signatures on {dev}")]
+            return [Hit(FORBID, "disk-wipe", f"wipes the filesystem signatures on {dev}")]
         return []
     if name == "blkdiscard":
-        return [(FORBID, "disk-wipe", f"discards every block on {dev}, erasing it")]
+        return [Hit(FORBID, "disk-wipe", f"discards every block on {dev}, erasing it")]
     if name == "sgdisk":
         if o.has("Z", "zap-all") or o.has("o", "clear") or o.has("z", "zap"):
-            return [(FORBID, "disk-wipe", f"wipes the partition table of {dev}")]
+            return [Hit(FORBID, "disk-wipe", f"wipes the partition table of {dev}")]
         return []
     if name == "sfdisk":
         listing = ("l", "d", "J", "s", "V", "g", "F")
@@ -161,27 +161,27 @@ def check_device_tool(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream
             o.has(long=k) for k in ("list", "dump", "json", "show-size", "verify", "list-free")
         ):
             return []
-        return [(FORBID, "disk-wipe", f"rewrites the partition table of {d}") for d in devices]
+        return [Hit(FORBID, "disk-wipe", f"rewrites the partition table of {d}") for d in devices]
     if name == "parted":
         if devices and set(words) & {"mklabel", "mktable", "rm", "mkpart", "resizepart"}:
-            return [(FORBID, "disk-wipe", f"rewrites the partition table of {dev}")]
+            return [Hit(FORBID, "disk-wipe", f"rewrites the partition table of {dev}")]
         return []
     if name == "cryptsetup":
         if set(words) & {"luksFormat", "erase", "luksErase"}:
-            return [(FORBID, "disk-wipe", f"destroys the encrypted volume on {dev}")]
+            return [Hit(FORBID, "disk-wipe", f"destroys the encrypted volume on {dev}")]
         return []
     if name == "badblocks":
         if o.has("w"):
-            return [(FORBID, "disk-wipe", f"overwrites {dev} with test patterns")]
+            return [Hit(FORBID, "disk-wipe", f"overwrites {dev} with test patterns")]
         return []
     if name == "hdparm":
         erase = ("--security-erase", "--trim-sector", "--write-sector")
         if any(f.startswith(erase) for f in o.flags):
-            return [(FORBID, "disk-wipe", f"erases {dev}")]
+            return [Hit(FORBID, "disk-wipe", f"erases {dev}")]
         return []
     if name == "zpool":
         if words[:1] and words[0] in ("destroy", "labelclear"):
-            return [(FORBID, "disk-wipe", "destroys a ZFS pool and its data")]
+            return [Hit(FORBID, "disk-wipe", "destroys a ZFS pool and its data")]
         return []
     return []
 
@@ -213,20 +213,20 @@ def check_files(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
                 desc = state.danger(path, source.glob)
                 if desc:
                     what = f"moves {desc} away, breaking the system"
-                    hits.append((FORBID, "recursive-delete", what))
+                    hits.append(Hit(FORBID, "recursive-delete", what))
                 elif is_critical(path, source.glob):
                     what = f"moves {path} away, locking everyone out"
-                    hits.append((FORBID, "critical-file", what))
+                    hits.append(Hit(FORBID, "critical-file", what))
     for target in targets:
         for path in state.resolve(target):
             if path is None:
                 continue
             if name == "ln" and path in CRITICAL_FILES:
-                hits.append((FORBID, "critical-file", f"replaces {path}, locking everyone out"))
+                hits.append(Hit(FORBID, "critical-file", f"replaces {path}, locking everyone out"))
             elif name == "shred" and is_critical(path, target.glob):
-                hits.append((FORBID, "critical-file", f"destroys {path}, locking everyone out"))
+                hits.append(Hit(FORBID, "critical-file", f"destroys {path}, locking everyone out"))
             elif name == "shred" and is_device(path):
-                hits.append((FORBID, "device-write", f"overwrites the disk {path}"))
+                hits.append(Hit(FORBID, "device-write", f"overwrites the disk {path}"))
             else:
                 hits.extend(write_hits(path, target, append=name == "tee" and o.has("a", "append")))
     return hits
@@ -244,7 +244,7 @@ def check_sed(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> lis
     for a in o.positionals:
         for path in state.resolve(a):
             if path is not None and path in CRITICAL_FILES:
-                hits.append((FORBID, "critical-file", f"edits {path} in place"))
+                hits.append(Hit(FORBID, "critical-file", f"edits {path} in place"))
     return hits
 
 
@@ -263,7 +263,7 @@ def check_rsync(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
         desc = None if path is None else state.danger(path, dest.glob)
         if desc:
             hits.append(
-                (FORBID, "recursive-delete", f"deletes whatever in {desc} is not in the source")
+                Hit(FORBID, "recursive-delete", f"deletes whatever in {desc} is not in the source")
             )
     return hits
 
@@ -310,11 +310,13 @@ def check_pkill(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
         return []
     users = [o.values.get(k, "") for k in ("-u", "-U", "--euid", "--uid")]
     if o.has("v", "inverse"):
-        return [(FORBID, "kill-all", "kills every process that does not match, sshd and init too")]
+        return [
+            Hit(FORBID, "kill-all", "kills every process that does not match, sshd and init too")
+        ]
     patterns = [a for a in o.positionals if not re.fullmatch(r"-?\d+", a.value)]
     if not patterns:
         if any(u in ("root", "0") for u in users):
-            return [(FORBID, "kill-sshd", "kills every process of root, sshd included")]
+            return [Hit(FORBID, "kill-sshd", "kills every process of root, sshd included")]
         return []
     pattern = patterns[0]
     if pattern.dynamic:
@@ -330,9 +332,9 @@ def check_pkill(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
         return any(rx.fullmatch(line) if exact else rx.search(line) for line in lines)
 
     if matches(SSHD_LINES if full else SSHD_NAMES):
-        return [(FORBID, "kill-sshd", "kills sshd, which cuts off remote access to the machine")]
+        return [Hit(FORBID, "kill-sshd", "kills sshd, which cuts off remote access to the machine")]
     if matches(INIT_LINES if full else INIT_NAMES):
-        return [(FORBID, "kill-init", "kills init (PID 1), which brings the whole machine down")]
+        return [Hit(FORBID, "kill-init", "kills init (PID 1), which brings the whole machine down")]
     return []
 
 
@@ -342,7 +344,7 @@ def check_killall(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) ->
     if name == "killall5":
         if any(a.value in ("-0", "-l") for a in argv[1:]):
             return []
-        return [(FORBID, "kill-all", "kills every process on the machine")]
+        return [Hit(FORBID, "kill-all", "kills every process on the machine")]
     o = parse_options(
         argv[1:], word_set("-s --signal -u --user -o --older-than -y --younger-than -n --ns -Z")
     )
@@ -351,7 +353,7 @@ def check_killall(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) ->
     users = [o.values.get("-u", ""), o.values.get("--user", "")]
     names = [a for a in o.positionals if not a.dynamic]
     if not o.positionals and any(u in ("root", "0") for u in users):
-        return [(FORBID, "kill-sshd", "kills every process of root, sshd included")]
+        return [Hit(FORBID, "kill-sshd", "kills every process of root, sshd included")]
     regex = o.has("r", "regexp")
     for a in names:
         for targets, rule, what in (
@@ -366,7 +368,7 @@ def check_killall(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) ->
             else:
                 hit = a.value.rsplit("/", 1)[-1] in targets
             if hit:
-                return [(FORBID, rule, what)]
+                return [Hit(FORBID, rule, what)]
     return []
 
 
@@ -380,26 +382,26 @@ def check_power(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
         if "-c" in words or "--cancel" in words:
             return []
         if any(w in ("-r", "--reboot") for w in words):
-            return [(FORBID, "power", "reboots the machine")]
-        return [(FORBID, "power", "shuts the machine down")]
+            return [Hit(FORBID, "power", "reboots the machine")]
+        return [Hit(FORBID, "power", "shuts the machine down")]
     if name in ("init", "telinit"):
         levels = [w for w in words if not w.startswith("-")]
         if levels and levels[0] not in ("q", "Q", "u", "U"):
-            return [(FORBID, "power", f"switches the runlevel to {levels[0]}")]
+            return [Hit(FORBID, "power", f"switches the runlevel to {levels[0]}")]
         return []
     if name == "kexec":
         if any(w in ("-e", "--exec") for w in words) or not any(
             w in ("-l", "--load", "-p", "--load-panic", "-u", "--unload", "-s") for w in words
         ):
-            return [(FORBID, "power", "reboots the machine into another kernel")]
+            return [Hit(FORBID, "power", "reboots the machine into another kernel")]
         return []
     if name == "loginctl":
         verbs = [w for w in words if not w.startswith("-")]
         if verbs and verbs[0] in POWER_VERBS:
-            return [(FORBID, "power", POWER_VERBS[verbs[0]])]
+            return [Hit(FORBID, "power", POWER_VERBS[verbs[0]])]
         return []
     phrase = {"reboot": "reboots", "halt": "halts", "poweroff": "powers off"}.get(name, "stops")
-    return [(FORBID, "power", f"{phrase} the machine")]
+    return [Hit(FORBID, "power", f"{phrase} the machine")]
 
 
 @check("systemctl")
@@ -415,15 +417,15 @@ def check_systemctl(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) 
         return []
     verb, units = pos[0].value, pos[1:]
     if verb in POWER_VERBS:
-        return [(FORBID, "power", POWER_VERBS[verb])]
+        return [Hit(FORBID, "power", POWER_VERBS[verb])]
     hits: list[Hit] = []
     if verb in ("isolate", "set-default", "start", "restart", "reload-or-restart", "enable"):
         for u in units:
             unit = u.value if "." in u.value else f"{u.value}.target"
             if verb == "isolate":
-                return [(FORBID, "power", f"switches the machine to {unit} (a runlevel change)")]
+                return [Hit(FORBID, "power", f"switches the machine to {unit} (a runlevel change)")]
             if not u.dynamic and unit in DANGER_TARGETS:
-                hits.append((FORBID, "power", f"switches the machine to {unit}"))
+                hits.append(Hit(FORBID, "power", f"switches the machine to {unit}"))
     if verb in ("stop", "kill", "mask", "freeze") or (verb == "disable" and o.has(long="now")):
         for u in units:
             hits.extend(unit_hits(u))
@@ -444,14 +446,14 @@ def check_iptables(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -
     for k, v in enumerate(values):
         short = v.startswith("-") and not v.startswith("--")
         if v == "--flush" or (short and re.fullmatch(r"-[A-Za-z]*F[A-Za-z]*", v)):
-            return [(FORBID, "firewall", "flushes the firewall rules")]
+            return [Hit(FORBID, "firewall", "flushes the firewall rules")]
         if v == "--delete-chain" or (short and re.fullmatch(r"-[A-Za-z]*X[A-Za-z]*", v)):
-            return [(FORBID, "firewall", "deletes firewall chains")]
+            return [Hit(FORBID, "firewall", "deletes firewall chains")]
         if v in ("-P", "--policy") and k + 2 < len(values):
             chain, target = values[k + 1], values[k + 2]
             if chain in ("INPUT", "OUTPUT") and target in ("DROP", "REJECT"):
                 return [
-                    (
+                    Hit(
                         FORBID,
                         "firewall",
                         f"sets the default {chain} policy to {target}, cutting off remote access",
@@ -466,9 +468,9 @@ def check_nft(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> lis
     tokens = [t.lower() for t in text.split()]
     for k, t in enumerate(tokens[:-1]):
         if t == "flush" and tokens[k + 1] in ("ruleset", "table", "chain"):
-            return [(FORBID, "firewall", "wipes the nftables firewall rules")]
+            return [Hit(FORBID, "firewall", "wipes the nftables firewall rules")]
         if t == "delete" and tokens[k + 1] in ("table", "chain"):
-            return [(FORBID, "firewall", "deletes nftables firewall rules")]
+            return [Hit(FORBID, "firewall", "deletes nftables firewall rules")]
     return []
 
 
@@ -476,16 +478,16 @@ def check_nft(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> lis
 def check_ufw(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
     words = [a.value for a in argv[1:] if not a.dynamic and not a.value.startswith("-")]
     if words[:1] == ["disable"]:
-        return [(FORBID, "firewall", "turns the firewall off")]
+        return [Hit(FORBID, "firewall", "turns the firewall off")]
     if words[:1] == ["reset"]:
-        return [(FORBID, "firewall", "deletes all firewall rules")]
+        return [Hit(FORBID, "firewall", "deletes all firewall rules")]
     return []
 
 
 @check("firewall-cmd")
 def check_firewall_cmd(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
     if any(a.value == "--panic-on" for a in argv[1:]):
-        return [(FORBID, "firewall", "drops all network traffic, cutting off remote access")]
+        return [Hit(FORBID, "firewall", "drops all network traffic, cutting off remote access")]
     return []
 
 
@@ -496,7 +498,7 @@ def check_netcat(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> 
         if v in ("-e", "-c", "--exec", "--sh-exec", "--lua-exec") or v.startswith(
             ("--exec=", "--sh-exec=")
         ):
-            return [(FORBID, "reverse-shell", "hands a shell to a network connection")]
+            return [Hit(FORBID, "reverse-shell", "hands a shell to a network connection")]
     return []
 
 
@@ -506,12 +508,12 @@ def check_socat(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
     if re.search(r"\b(?:exec|system):", text) and re.search(
         r"\b(?:tcp|udp|openssl|ssl)[46]?(?:-listen|-connect)?:", text
     ):
-        return [(FORBID, "reverse-shell", "hands a shell to a network connection")]
+        return [Hit(FORBID, "reverse-shell", "hands a shell to a network connection")]
     return []
 
 
 @check("userdel", "deluser")
 def check_userdel(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
     if any(not a.dynamic and a.value == "root" for a in argv[1:]):
-        return [(FORBID, "root-account", "deletes the root account")]
+        return [Hit(FORBID, "root-account", "deletes the root account")]
     return []

@@ -15,7 +15,6 @@ from executor.policy.knowledge import ARITH_NAME, GLOB_RE, STANDARD_ENV
 from executor.policy.state import AnalysisState
 from executor.policy.values import (
     MAX_ALTERNATIVES,
-    MAX_VARIANTS,
     NO_STREAM,
     Arg,
     Frame,
@@ -38,6 +37,10 @@ from executor.shell import (
 
 def is_plain_number(text: str) -> bool:
     return bool(re.fullmatch(r"\s*[-+]?(?:0[xX][0-9a-fA-F]+|\d+)\s*", text)) or not text.strip()
+
+
+MAX_VARIANTS = 64
+"""Most argument lists one simple command may expand to; beyond, a person must check it."""
 
 
 class Expander(AnalysisState):

@@ -63,15 +63,15 @@ def write_hits(path: str, target: Arg, *, append: bool = False) -> list[Hit]:
     if target.glob:
         if any(fnmatchcase(sample, path) for sample in DEVICE_SAMPLES):
             what = with_note(f"writes onto the disks matching {path}", note)
-            return [(FORBID, "device-write", what)]
+            return [Hit(FORBID, "device-write", what)]
         if is_critical(path, True):
-            return [(FORBID, "critical-file", with_note(f"{verb} {path}", note))]
+            return [Hit(FORBID, "critical-file", with_note(f"{verb} {path}", note))]
         return []
     if path in RAW_MEMORY:
-        return [(FORBID, "device-write", with_note(f"writes into {path} (raw memory)", note))]
+        return [Hit(FORBID, "device-write", with_note(f"writes into {path} (raw memory)", note))]
     if is_device(path):
         return [
-            (
+            Hit(
                 FORBID,
                 "device-write",
                 with_note(f"writes straight onto the disk {path}, destroying its data", note),
@@ -79,10 +79,14 @@ def write_hits(path: str, target: Arg, *, append: bool = False) -> list[Hit]:
         ]
     if path in CRITICAL_FILES:
         what = with_note(f"{verb} {path}, which can lock everyone out", note)
-        return [(FORBID, "critical-file", what)]
+        return [Hit(FORBID, "critical-file", what)]
     if path == "/proc/sysrq-trigger":
         return [
-            (FORBID, "power", "triggers a kernel SysRq action (instant reboot, crash or power-off)")
+            Hit(
+                FORBID,
+                "power",
+                "triggers a kernel SysRq action (instant reboot, crash or power-off)",
+            )
         ]
     if (
         path.startswith("/dev/")
@@ -90,7 +94,7 @@ def write_hits(path: str, target: Arg, *, append: bool = False) -> list[Hit]:
         and not path.startswith(DEVICE_SUBDIRS_OK)
         and not re.fullmatch(r"/dev/tty\w*", path)
     ):
-        return [(APPROVE, "device-write", f"writes to the device {path}")]
+        return [Hit(APPROVE, "device-write", f"writes to the device {path}")]
     return []
 
 
@@ -109,9 +113,9 @@ def unit_hits(unit: Arg) -> list[Hit]:
     base = base.split("@")[0]
     pattern = bool(GLOB_RE.search(base))
     if base in SSH_UNITS or (pattern and any(fnmatchcase(s, base) for s in ("ssh", "sshd"))):
-        return [(FORBID, "kill-sshd", f"stops {unit.value}, which cuts off remote access")]
+        return [Hit(FORBID, "kill-sshd", f"stops {unit.value}, which cuts off remote access")]
     if base in FIREWALL_UNITS:
-        return [(FORBID, "firewall", f"turns the firewall off ({unit.value})")]
+        return [Hit(FORBID, "firewall", f"turns the firewall off ({unit.value})")]
     return []
 
 
@@ -120,13 +124,15 @@ def pid_hits(pids: list[Arg]) -> list[Hit]:
     for pid in pids:
         if pid.dynamic:
             if SSH_ORIGIN.search(pid.origin):
-                hits.append((FORBID, "kill-sshd", "kills sshd, which cuts off remote access"))
+                hits.append(Hit(FORBID, "kill-sshd", "kills sshd, which cuts off remote access"))
             elif INIT_ORIGIN.search(pid.origin):
                 hits.append(
-                    (FORBID, "kill-init", "kills init (PID 1), which brings the machine down")
+                    Hit(FORBID, "kill-init", "kills init (PID 1), which brings the machine down")
                 )
         elif pid.value == "1":
-            hits.append((FORBID, "kill-init", "kills PID 1 (init), which brings the machine down"))
+            hits.append(
+                Hit(FORBID, "kill-init", "kills PID 1 (init), which brings the machine down")
+            )
         elif pid.value == "-1":
-            hits.append((FORBID, "kill-all", "kills every process on the machine"))
+            hits.append(Hit(FORBID, "kill-all", "kills every process on the machine"))
     return hits

@@ -265,6 +265,7 @@ STRING_RE = re.compile(r"\"((?:[^\"\\\n]|\\.)*)\"|'((?:[^'\\\n]|\\.)*)'|`([^`]*)
 
 
 def word_set(spec: str) -> frozenset[str]:
+    """A set of options from a space-separated list."""
     return frozenset(spec.split())
 
 

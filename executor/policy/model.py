@@ -13,6 +13,10 @@ from typing import Literal, TypeAlias
 from executor.errors import ExecutorError
 
 
+class PolicyConfigError(ExecutorError):
+    """The policy configuration is invalid; the message says which part."""
+
+
 class Verdict(enum.Enum):
     """What happens to a command: it runs, a person decides, or it is refused outright."""
 
@@ -91,7 +95,3 @@ class HostPolicy:
     protected_paths: tuple[str, ...] = ()
     workdir: str | None = None
     env: tuple[tuple[str, str], ...] | None = None
-
-
-class PolicyConfigError(ExecutorError):
-    """The policy configuration is invalid; the message says which part."""

@@ -17,6 +17,7 @@ from executor.policy.values import normalize_path
 
 
 def pattern_words(pattern: str) -> tuple[str, ...]:
+    """The words of a pattern, or PolicyConfigError when it is not one (read when loading)."""
     try:
         words = tuple(shlex.split(pattern))
     except ValueError as exc:
@@ -36,6 +37,7 @@ def pattern_matches(pattern: str, argv: Sequence[str]) -> bool:
 
 
 def match_words(words: tuple[str, ...], argv: Sequence[tuple[str, bool]]) -> bool:
+    """`pattern_matches` on pattern words and (value, dynamic) arguments: dynamic never match."""
     rest = bool(words) and words[-1] == "..."
     if rest:
         words = words[:-1]

@@ -11,7 +11,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import NamedTuple
 
 from executor.policy.model import Verdict
 
@@ -41,6 +41,7 @@ OTHER_STREAM = Stream(StreamKind.OTHER)
 
 
 def join_origins(a: str, b: str) -> str:
+    """Both origins, for reasons that say where a stream came from (bounded in length)."""
     if not a:
         return b
     if not b or b in a:
@@ -49,6 +50,7 @@ def join_origins(a: str, b: str) -> str:
 
 
 def join_streams(a: Stream, b: Stream) -> Stream:
+    """One stream from two (a list's outputs): static only if both are, else the worse kind."""
     if a.kind is StreamKind.NONE:
         return b
     if b.kind is StreamKind.NONE:
@@ -72,6 +74,8 @@ class Value:
 
 @dataclass(frozen=True)
 class Piece:
+    """One part of a word after expansion, before field splitting joins parts into arguments."""
+
     text: str | None
     quoted: bool
     literal: bool
@@ -95,6 +99,7 @@ class Arg:
 
 
 def literal_arg(value: str) -> Arg:
+    """An argument known exactly, as if written unquoted."""
     return Arg(value, value)
 
 
@@ -119,16 +124,22 @@ class Frame:
     via: str = ""
 
 
-Hit: TypeAlias = tuple[Verdict, str, str]
+class Hit(NamedTuple):
+    """What a check found in one command: the verdict, its rule, and what the command does."""
+
+    verdict: Verdict
+    rule: str
+    what: str
+
+
 FORBID = Verdict.FORBID
 APPROVE = Verdict.NEEDS_APPROVAL
 MAX_ALTERNATIVES = 64
-MAX_VARIANTS = 64
-MAX_CODE_DEPTH = 8
-MAX_WRAPPERS = 16
+"""Most values one word may expand to; more become a single unknown."""
 
 
 def and_phrases(a: str, b: str) -> str:
+    """Two notes as one phrase (`if $X is unset and if $Y is empty`), without repeats."""
     if not a:
         return b
     if not b or b in a:
@@ -137,10 +148,12 @@ def and_phrases(a: str, b: str) -> str:
 
 
 def with_note(what: str, note: str) -> str:
+    """`what` with the condition under which it happens, if any."""
     return f"{what} ({note})" if note else what
 
 
 def normalize_path(path: str) -> str:
+    """`path` without `//`, `.` and `..`, so `/usr/../etc` is judged as `/etc`."""
     squeezed = re.sub("/+", "/", path)
     normal = posixpath.normpath(squeezed)
     if normal.startswith("//"):
@@ -161,6 +174,7 @@ def hides_code(text: str) -> bool:
 
 
 def dedupe_values(values: list[Value]) -> list[Value]:
+    """`values` without repeats, in order."""
     seen: set[Value] = set()
     out: list[Value] = []
     for v in values:
@@ -179,6 +193,7 @@ class Options:
     positionals: list[Arg] = field(default_factory=list)
 
     def has(self, short: str = "", long: str = "") -> bool:
+        """Whether the short letter (also inside `-rf`) or the long option was given."""
         for f in self.flags:
             if long and (f == f"--{long}" or f.startswith(f"--{long}=")):
                 return True
@@ -188,6 +203,7 @@ class Options:
 
 
 def parse_options(args: Sequence[Arg], value_opts: frozenset[str] = frozenset()) -> Options:
+    """Read `args` GNU-style; `value_opts` take the next argument as their value."""
     out = Options()
     i = 0
     while i < len(args):
@@ -213,6 +229,7 @@ def parse_options(args: Sequence[Arg], value_opts: frozenset[str] = frozenset())
 
 
 def frame_problem(frame: Frame) -> str:
+    """Why a frame's redirections or connections are more than reading."""
     if frame.writes:
         return f"writes to {frame.writes[0]}"
     if frame.secret_input:
