@@ -19,12 +19,7 @@ list, one check per command), registered by name through `registry`; `readonly`,
 `model`, `config`, `loading`, `patterns` (what a configuration is and how it is read).
 """
 
-from executor.policy.config import (
-    DEFAULT_READONLY,
-    READONLY_FILE,
-    PolicyConfig,
-    load_config,
-)
+from executor.policy.config import DEFAULT_READONLY, READONLY_FILE, PolicyConfig, load_config
 from executor.policy.knowledge import CRITICAL_FILES, PROTECTED_PATHS
 from executor.policy.loading import ForbiddenList, load_forbidden, load_readonly
 from executor.policy.model import (

@@ -46,6 +46,7 @@ def _is_iptables(name: str) -> bool:
 
 @check("rm", "unlink")
 def check_rm(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """rm/unlink: recursive deletes of `/` or system directories, deleting critical files."""
     o = parse_options(argv[1:])
     recursive = argv[0].value.rsplit("/", 1)[-1] == "rm" and (o.has("r", "recursive") or o.has("R"))
     hits: list[Hit] = []
@@ -70,6 +71,7 @@ def check_rm(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list
 
 @check("chmod", "chown", "chgrp", "setfacl")
 def check_chmod(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """chmod/chown/chgrp/setfacl: recursive changes of `/` or system directories."""
     name = argv[0].value.rsplit("/", 1)[-1]
     args = argv[1:]
     recursive = False
@@ -108,6 +110,7 @@ def check_chmod(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
 
 @check("dd")
 def check_dd(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """dd: `of=` onto a disk, raw memory or a critical file."""
     hits: list[Hit] = []
     for a in argv[1:]:
         if not a.dynamic and a.value.startswith("of="):
@@ -120,6 +123,7 @@ def check_dd(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list
 
 @check("mke2fs", "mkdosfs", "mkntfs", "mkexfatfs", family=lambda name: name.startswith("mkfs"))
 def check_mkfs(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """mkfs and its kin: formatting erases whatever is on the device."""
     devices = [a.value for a in argv[1:] if not a.dynamic and a.value.startswith("/")]
     target = devices[-1] if devices else "a disk"
     return [Hit(FORBID, "mkfs", f"formats {target}, erasing everything on it")]
@@ -138,6 +142,7 @@ def check_mkfs(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> li
     "zpool",
 )
 def check_device_tool(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """Partitioning and wiping tools: wipefs, sgdisk, sfdisk, parted, blkdiscard..."""
     name = argv[0].value.rsplit("/", 1)[-1]
     o = parse_options(argv[1:], word_set("-o --offset -t --types -b --block-size -c"))
     words = [a.value for a in o.positionals if not a.dynamic]
@@ -234,6 +239,7 @@ def check_files(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
 
 @check("sed")
 def check_sed(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """sed -i: editing a critical file in place."""
     o = parse_options(argv[1:], word_set("-e --expression -f --file -l --line-length"))
     in_place = any(
         f.startswith("--in-place") or (not f.startswith("--") and "i" in f[1:]) for f in o.flags
@@ -250,6 +256,7 @@ def check_sed(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> lis
 
 @check("rsync")
 def check_rsync(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """rsync --delete onto `/` or a system directory deletes what the source lacks."""
     o = parse_options(
         argv[1:], word_set("-e --rsh --exclude --include --filter -f --files-from -B")
     )
@@ -270,6 +277,7 @@ def check_rsync(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
 
 @check("kill")
 def check_kill(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """kill: PID 1, every process (-1), or PIDs found by looking up sshd or init."""
     args = argv[1:]
     signal: str | None = None
     pids: list[Arg] = []
@@ -301,6 +309,7 @@ def check_kill(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> li
 
 @check("pkill")
 def check_pkill(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """pkill: patterns that match sshd or init (by name, or by full line with -f)."""
     value_opts = word_set(
         "-g -G -P -s -t -u -U -F --signal --pgroup --group --parent --session --terminal"
         " --euid --uid --pidfile --ns --nslist --cgroup"
@@ -340,6 +349,7 @@ def check_pkill(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
 
 @check("killall", "killall5")
 def check_killall(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """killall/killall5: sshd, init, every process, or every process of root."""
     name = argv[0].value.rsplit("/", 1)[-1]
     if name == "killall5":
         if any(a.value in ("-0", "-l") for a in argv[1:]):
@@ -374,6 +384,7 @@ def check_killall(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) ->
 
 @check("shutdown", "reboot", "halt", "poweroff", "init", "telinit", "kexec", "loginctl")
 def check_power(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """shutdown/reboot/halt/init/kexec/loginctl: the machine goes down or away."""
     name = argv[0].value.rsplit("/", 1)[-1]
     words = [a.value for a in argv[1:] if not a.dynamic]
     if "--help" in words:
@@ -406,6 +417,7 @@ def check_power(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
 
 @check("systemctl")
 def check_systemctl(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """systemctl: power verbs, runlevel targets, stopping sshd or the firewall."""
     value_opts = word_set(
         "-t --type -p --property -H --host -M --machine -s --signal --kill-whom --kill-value"
         " --job-mode -n --lines -o --output --state --root --what --timestamp"
@@ -434,6 +446,7 @@ def check_systemctl(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) 
 
 @check("service", "invoke-rc.d", "rc-service")
 def check_service(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """service/invoke-rc.d/rc-service: stopping sshd or the firewall."""
     pos = [a for a in argv[1:] if a.dynamic or not a.value.startswith("-")]
     if len(pos) < 2:
         return []
@@ -442,6 +455,7 @@ def check_service(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) ->
 
 @check(family=_is_iptables)
 def check_iptables(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """iptables and kin: flushing rules, deleting chains, a DROP input policy."""
     values = [a.value for a in argv[1:] if not a.dynamic]
     for k, v in enumerate(values):
         short = v.startswith("-") and not v.startswith("--")
@@ -464,6 +478,7 @@ def check_iptables(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -
 
 @check("nft")
 def check_nft(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """nft: flushing the ruleset or deleting tables and chains."""
     text = " ".join(a.value for a in argv[1:] if not a.dynamic).replace(";", " ; ")
     tokens = [t.lower() for t in text.split()]
     for k, t in enumerate(tokens[:-1]):
@@ -476,6 +491,7 @@ def check_nft(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> lis
 
 @check("ufw")
 def check_ufw(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """ufw: disabling or resetting the firewall."""
     words = [a.value for a in argv[1:] if not a.dynamic and not a.value.startswith("-")]
     if words[:1] == ["disable"]:
         return [Hit(FORBID, "firewall", "turns the firewall off")]
@@ -486,6 +502,7 @@ def check_ufw(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> lis
 
 @check("firewall-cmd")
 def check_firewall_cmd(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """firewall-cmd --panic-on drops all traffic, SSH included."""
     if any(a.value == "--panic-on" for a in argv[1:]):
         return [Hit(FORBID, "firewall", "drops all network traffic, cutting off remote access")]
     return []
@@ -493,6 +510,7 @@ def check_firewall_cmd(state: AnalysisState, argv: tuple[Arg, ...], stdin: Strea
 
 @check("nc", "ncat", "netcat")
 def check_netcat(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """nc/ncat: `-e`/`-c` hand a shell to a network connection."""
     for a in argv[1:]:
         v = a.value
         if v in ("-e", "-c", "--exec", "--sh-exec", "--lua-exec") or v.startswith(
@@ -504,6 +522,7 @@ def check_netcat(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> 
 
 @check("socat")
 def check_socat(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """socat: exec/system joined with a network address is a reverse shell."""
     text = " ".join(a.value.lower() for a in argv[1:])
     if re.search(r"\b(?:exec|system):", text) and re.search(
         r"\b(?:tcp|udp|openssl|ssl)[46]?(?:-listen|-connect)?:", text
@@ -514,6 +533,7 @@ def check_socat(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> l
 
 @check("userdel", "deluser")
 def check_userdel(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
+    """userdel/deluser root."""
     if any(not a.dynamic and a.value == "root" for a in argv[1:]):
         return [Hit(FORBID, "root-account", "deletes the root account")]
     return []

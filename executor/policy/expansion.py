@@ -28,14 +28,11 @@ from executor.policy.values import (
     hides_code,
     join_origins,
 )
-from executor.shell import (
-    Part,
-    Script,
-    Word,
-)
+from executor.shell import Part, Script, Word
 
 
 def is_plain_number(text: str) -> bool:
+    """Text bash reads as a number in arithmetic (empty counts as 0), so no code hides in it."""
     return bool(re.fullmatch(r"\s*[-+]?(?:0[xX][0-9a-fA-F]+|\d+)\s*", text)) or not text.strip()
 
 

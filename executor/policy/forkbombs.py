@@ -22,6 +22,7 @@ from executor.shell import (
 
 
 def iter_and_ors(command: Command) -> Iterator[AndOr]:
+    """Every and-or list inside a compound command, depth first."""
     bodies: list[Script] = []
     if isinstance(command, Group):
         bodies.append(command.body)
@@ -45,6 +46,7 @@ def iter_and_ors(command: Command) -> Iterator[AndOr]:
 
 
 def is_fork_bomb_function(fd: FunctionDef) -> bool:
+    """`f(){ f|f& };f`: a function that calls itself in a pipe or background."""
     for item in iter_and_ors(fd.body):
         for pipeline in item.pipelines:
             calls = [

@@ -36,16 +36,19 @@ def is_broad(component: str) -> bool:
 
 
 def is_device(path: str) -> bool:
+    """Whether `path` is a disk, partition or volume (not /dev/null, /dev/pts/...)."""
     return bool(BLOCK_DEVICE.fullmatch(path)) and not path.startswith(DEVICE_SUBDIRS_OK)
 
 
 def is_critical(path: str, glob: bool) -> bool:
+    """Whether `path` (or a glob) names a file whose loss locks everyone out."""
     if glob:
         return any(fnmatchcase(c, path) for c in CRITICAL_FILES)
     return path in CRITICAL_FILES
 
 
 def is_secret(path: str, glob: bool) -> bool:
+    """Whether reading `path` (or a glob) would show secrets in the chat room."""
     base = posixpath.basename(path)
     if glob:
         return any(fnmatchcase(example, path) for example in SECRET_EXAMPLES) or any(
@@ -99,12 +102,14 @@ def write_hits(path: str, target: Arg, *, append: bool = False) -> list[Hit]:
 
 
 def service_hits(unit: str, action: Arg | None) -> list[Hit]:
+    """`service <unit> stop`: hits when the unit is sshd or the firewall."""
     if action is not None and not action.dynamic and action.value in ("stop", "kill", "force-stop"):
         return unit_hits(literal_arg(unit))
     return []
 
 
 def unit_hits(unit: Arg) -> list[Hit]:
+    """Stopping a unit: hits when it is sshd (also as a glob) or the firewall."""
     if unit.dynamic:
         return []
     base = unit.value
@@ -120,6 +125,7 @@ def unit_hits(unit: Arg) -> list[Hit]:
 
 
 def pid_hits(pids: list[Arg]) -> list[Hit]:
+    """Killing PIDs: init, every process, or PIDs that came from looking up sshd/init."""
     hits: list[Hit] = []
     for pid in pids:
         if pid.dynamic:

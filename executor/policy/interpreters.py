@@ -29,6 +29,7 @@ code_runner = CODE_RUNNERS.register
 def run_shell(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """sh/bash/...: `-c code`, a script file, or code fed on stdin."""
     args = argv[1:]
     command_mode = stdin_mode = False
     i = 0
@@ -82,6 +83,7 @@ def run_shell(
 def run_eval(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """eval: its arguments joined are shell code, run in this shell's variables."""
     args = argv[1:]
     if not args:
         return NO_STREAM
@@ -97,6 +99,7 @@ def run_eval(
 def run_source(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """source/.: a file of shell code; only stdin can be read, a file can't be checked."""
     if len(argv) < 2:
         analyzer.fact(argv, frame.text, "is missing a file")
         return OTHER_STREAM
@@ -113,6 +116,7 @@ def run_source(
 def run_interpreter(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """python/perl/node...: inline code is scanned, stdin code judged by its origin."""
     m = INTERPRETER_RE.fullmatch(name)
     family = m.group("family") if m else name
     code_flags = CODE_FLAGS.get(family, frozenset())
@@ -196,6 +200,7 @@ def run_interpreter(
 def run_awk(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """awk: its program is scanned for `system()` and pipes to shells."""
     o = parse_options(argv[1:], word_set("-F -v -f --file --assign --field-separator -i --include"))
     if "-f" not in o.values and "--file" not in o.values and o.positionals:
         program = o.positionals[0]

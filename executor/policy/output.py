@@ -34,6 +34,7 @@ def command_output(name: str, argv: tuple[Arg, ...], stdin: Stream, frame: Frame
 
 
 def is_decoder(name: str, argv: tuple[Arg, ...]) -> bool:
+    """Whether the command's output is decoded text (base64 -d, xxd -r, gunzip...)."""
     flags = [a.value for a in argv[1:] if not a.dynamic and a.value.startswith("-")]
     short = "".join(f[1:] for f in flags if not f.startswith("--"))
     if name in ALWAYS_DECODERS:
@@ -51,6 +52,7 @@ def is_decoder(name: str, argv: tuple[Arg, ...]) -> bool:
 
 
 def echo_stream(args: tuple[Arg, ...], text: str) -> Stream:
+    """echo's exact output (with and without escapes decoded, as shells differ)."""
     newline = True
     i = 0
     while i < len(args) and not args[i].dynamic and re.fullmatch(r"-[neE]+", args[i].value):
@@ -75,6 +77,7 @@ PRINTF_SPEC = re.compile(r"%(?:%|[-+ #0]*\d*(?:\.\d+)?([sbdiouxXcfeEgGq]))")
 
 
 def printf_stream(args: tuple[Arg, ...], text: str) -> Stream:
+    """printf's exact output, its format applied to the arguments, plus the raw words."""
     if args and not args[0].dynamic and args[0].value == "-v":
         return NO_STREAM
     if args and not args[0].dynamic and args[0].value == "--":

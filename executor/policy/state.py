@@ -29,9 +29,7 @@ from executor.policy.values import (
     normalize_path,
     quote,
 )
-from executor.shell import (
-    Script,
-)
+from executor.shell import Script
 
 
 class AnalysisState:

@@ -19,10 +19,7 @@ from executor.policy.patterns import match_words, pattern_words
 from executor.policy.registry import Registry
 from executor.policy.values import quote
 from executor.policy.wrappers import WRAPPERS
-from executor.shell import (
-    Script,
-    ShellSyntaxError,
-)
+from executor.shell import Script, ShellSyntaxError
 
 HANDLERS: Registry[Handler] = Registry.merged(WRAPPERS, CODE_RUNNERS)
 """Every command that runs other commands, by name."""

@@ -47,7 +47,7 @@ def run_wrapped(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
     """Wrappers that only take options before the command they run (nice, timeout, nohup...)."""
-    wrapper = SIMPLE_WRAPPERS[name]
+    spec = SIMPLE_WRAPPERS[name]
     args = argv[1:]
     i = 0
     skipped = 0
@@ -60,7 +60,7 @@ def run_wrapped(
             i += 1
             break
         if v.startswith("-") and len(v) > 1:
-            if v in wrapper.shell_opts:
+            if v in spec.shell_opts:
                 if i + 1 < len(args):
                     sub = replace(frame, via=frame.via or name)
                     analyzer.fact(argv, frame.text, f"runs through {name}")
@@ -69,21 +69,21 @@ def run_wrapped(
                     )
                 i += 1
                 continue
-            i += 2 if v in wrapper.value_opts else 1
+            i += 2 if v in spec.value_opts else 1
             continue
-        if skipped < wrapper.positionals:
+        if skipped < spec.positionals:
             skipped += 1
             i += 1
             continue
         break
     inner = args[i:]
     sub = frame
-    if wrapper.kind != "transparent":
+    if spec.kind != "transparent":
         analyzer.fact(argv, frame.text, f"runs through {name}")
         sub = replace(frame, via=frame.via or name)
     if not inner:
         if name != "exec":
-            analyzer.fact(argv, frame.text, wrapper.alone or f"runs {name} without a command")
+            analyzer.fact(argv, frame.text, spec.alone or f"runs {name} without a command")
         elif frame.writes or frame.secret_input or frame.net:  # `exec 3>file`
             analyzer.fact(argv, frame.text, frame_problem(frame))
         return NO_STREAM
@@ -94,6 +94,7 @@ def run_wrapped(
 def run_sudo(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """sudo/sudoedit: the inner command runs as root; with `-s`/`-i`, its words are shell code."""
     args = argv[1:]
     i = 0
     shell_mode = edit = False
@@ -141,6 +142,7 @@ def run_sudo(
 def run_su(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """su/runuser: `-c code` runs shell code as another user; `runuser -u user cmd` runs cmd."""
     args = argv[1:]
     code: Arg | None = None
     direct: tuple[Arg, ...] | None = None
@@ -189,6 +191,7 @@ def run_su(
 def run_env(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """env: assignments (sensitive ones noted), `-S` split strings, then the command it runs."""
     args = argv[1:]
     i = 0
     split: str | None = None
@@ -244,6 +247,7 @@ def run_env(
 def run_busybox(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """busybox/toybox: `busybox rm -rf /` is `rm -rf /`."""
     if len(argv) > 1 and not argv[1].dynamic and not argv[1].value.startswith("-"):
         return analyzer.run_argv(argv[1:], frame, stdin, depth + 1)
     return analyzer.leaf(name, argv, frame, stdin)
@@ -253,6 +257,7 @@ def run_busybox(
 def run_command(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """command: `command rm` runs rm; `command -v` only looks a name up."""
     args = argv[1:]
     i = 0
     lookup = False
@@ -271,6 +276,7 @@ def run_command(
 def run_xargs(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """xargs: runs its command with arguments read from stdin, or each item for `-I`."""
     args = argv[1:]
     value_opts = word_set(
         "-a --arg-file -d --delimiter -E -L -l -n --max-args -P --max-procs -s --max-chars"
@@ -325,6 +331,7 @@ def run_xargs(
 def run_parallel(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """parallel: runs its command for each `:::` item or stdin line."""
     args = list(argv[1:])
     value_opts = word_set(
         "-j --jobs -N -n --max-args -S --sshlogin -I --colsep -d --delimiter --joblog"
@@ -358,6 +365,7 @@ def run_parallel(
 def run_find(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """find: `-delete` without narrowing tests, `-exec` commands, `-fprint` writes."""
     args = argv[1:]
     i = 0
     while (
@@ -416,6 +424,7 @@ def run_find(
 def run_watch(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """watch: runs its command (shell code unless `-x`) over and over."""
     args = argv[1:]
     i = 0
     direct = False
@@ -440,6 +449,7 @@ def run_watch(
 def run_ssh(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """ssh: a remote command is shell code on another host, judged like local code."""
     for code in embedded_code(name, argv, stdin):
         analyzer.nested(code, frame, positional=None, stdin=NO_STREAM, only_forbid=True)
     args = argv[1:]
@@ -468,6 +478,7 @@ def run_ssh(
 def run_at(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """at/batch: commands from stdin run later; listing and removing jobs only read."""
     o = parse_options(argv[1:], word_set("-f -q -t"))
     if o.has("l") or o.has("d") or o.has("r") or o.has("c"):
         return analyzer.leaf(name, argv, frame, stdin)
@@ -481,6 +492,7 @@ def run_at(
 def run_script(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """script: `-c code` runs shell code under a recorded terminal."""
     args = argv[1:]
     for k, a in enumerate(args):
         if a.value in ("-c", "--command") and k + 1 < len(args):
@@ -501,6 +513,7 @@ def run_script(
 def run_multiplexer(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """tmux/screen: commands run in a new window or session."""
     analyzer.fact(argv, frame.text, f"runs commands in {name}")
     sub = replace(frame, via=frame.via or name)
     args = [a for a in argv[1:] if not a.dynamic]
@@ -524,6 +537,7 @@ def run_multiplexer(
 def run_ip(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """ip: `ip netns exec` and `ip vrf exec` run a command; the rest is ip itself."""
     words = [a.value for a in argv]
     for k in range(1, len(words) - 2):
         if words[k] in ("netns", "vrf") and words[k + 1] == "exec":
@@ -540,6 +554,7 @@ def run_ip(
 def run_container(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
+    """docker/podman/kubectl... exec: the command runs inside a container."""
     args = argv[1:]
     words = [a.value for a in args]
     inner: tuple[Arg, ...] = ()
@@ -578,6 +593,7 @@ def stream_items(stream: Stream, delimiter: str | None) -> list[Arg]:
 
 
 def substitute(arg: Arg, token: str, item: Arg) -> Arg:
+    """`arg` with `token` replaced by `item` (xargs -I, find -exec {}); dynamic if it is."""
     if arg.dynamic or token not in arg.value:
         return arg
     if item.dynamic:
