@@ -1,0 +1,104 @@
+"""The policy configuration: global settings, per-host overrides, and the shipped defaults.
+
+The read-only list exists once, in `config/policy/readonly.yaml` (what the user edits): it is
+read here as `DEFAULT_READONLY`, the list a config uses when none is given. The built-in safety
+rules that no list can switch off stay in code (`knowledge.ALWAYS_DENY`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from pathlib import Path
+from types import MappingProxyType
+
+from executor.policy.loading import load_forbidden, load_readonly
+from executor.policy.model import ForbiddenRule, HostPolicy, Mode, PolicyConfigError, ReadOnlyRule
+from executor.policy.patterns import pattern_words
+
+READONLY_FILE = Path(__file__).resolve().parents[2] / "config" / "policy" / "readonly.yaml"
+"""The shipped read-only list; also the default when a config names none."""
+
+DEFAULT_READONLY: tuple[ReadOnlyRule, ...] = load_readonly(READONLY_FILE)
+"""Commands that only read, when the built-in safety denials (`ALWAYS_DENY`) allow it."""
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """How a host's commands are judged. `hosts` maps host names (or fnmatch patterns) to
+    overrides; `forbidden` and `protected_paths` only ever add to the built-in forbid list.
+
+    Modes: in "blocklist" mode anything not forbidden may be asked for; in "allowlist" mode every
+    command must be read-only or match an `allowlist` pattern, or it is forbidden.
+    """
+
+    mode: Mode = "blocklist"
+    allowlist: tuple[str, ...] = ()
+    readonly: tuple[ReadOnlyRule, ...] = DEFAULT_READONLY
+    auto_approve_readonly: bool = False
+    forbidden: tuple[ForbiddenRule, ...] = ()
+    protected_paths: tuple[str, ...] = ()
+    workdir: str | None = None
+    """Where commands start (as in HostConfig.workdir): `rm -rf *` there can be judged."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Variables exported before each command (as in HostConfig.env): not assumed empty."""
+    hosts: Mapping[str, HostPolicy] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("blocklist", "allowlist"):
+            raise PolicyConfigError(f"unknown policy mode {self.mode!r}")
+        for host, override in self.hosts.items():
+            if override.mode is not None and override.mode not in ("blocklist", "allowlist"):
+                raise PolicyConfigError(f"unknown policy mode {override.mode!r} for {host}")
+        for pattern in self.allowlist:
+            pattern_words(pattern)
+        for path in (*self.protected_paths, *([self.workdir] if self.workdir else [])):
+            if not path.startswith("/"):
+                raise PolicyConfigError(f"the path {path!r} must be absolute")
+        object.__setattr__(self, "hosts", MappingProxyType(dict(self.hosts)))
+
+    def for_host(self, host: str) -> PolicyConfig:
+        """This config with `host`'s overrides applied: exact name first, then glob patterns."""
+        override = self.hosts.get(host)
+        if override is None:
+            for pattern, candidate in self.hosts.items():
+                if fnmatchcase(host, pattern):
+                    override = candidate
+                    break
+        if override is None:
+            return replace(self, hosts={})
+        return PolicyConfig(
+            mode=override.mode or self.mode,
+            allowlist=self.allowlist if override.allowlist is None else override.allowlist,
+            readonly=self.readonly if override.readonly is None else override.readonly,
+            auto_approve_readonly=(
+                self.auto_approve_readonly
+                if override.auto_approve_readonly is None
+                else override.auto_approve_readonly
+            ),
+            forbidden=self.forbidden + override.forbidden,
+            protected_paths=self.protected_paths + override.protected_paths,
+            workdir=self.workdir if override.workdir is None else override.workdir,
+            env=self.env if override.env is None else override.env,
+        )
+
+
+def load_config(
+    readonly_path: str | Path | None = None,
+    forbidden_path: str | Path | None = None,
+    *,
+    base: PolicyConfig | None = None,
+) -> PolicyConfig:
+    """`base` (default: built-in defaults) with the lists from the given YAML files."""
+    config = base or PolicyConfig()
+    if readonly_path is not None:
+        config = replace(config, readonly=load_readonly(readonly_path))
+    if forbidden_path is not None:
+        extra = load_forbidden(forbidden_path)
+        config = replace(
+            config,
+            forbidden=config.forbidden + extra.rules,
+            protected_paths=config.protected_paths + extra.protected_paths,
+        )
+    return config

@@ -1,0 +1,144 @@
+"""What a path, a unit or a PID means for the machine: a disk, a critical file, a secret,
+sshd, the firewall, init.
+
+Pure functions over the knowledge tables; they return hits (verdict, rule, what) for the checks
+and the analyzer to report.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from fnmatch import fnmatchcase
+
+from executor.policy.knowledge import (
+    BLOCK_DEVICE,
+    CRITICAL_FILES,
+    DEVICE_SAMPLES,
+    DEVICE_SUBDIRS_OK,
+    FIREWALL_UNITS,
+    GLOB_RE,
+    HARMLESS_SINKS,
+    INIT_ORIGIN,
+    RAW_MEMORY,
+    SECRET_EXAMPLES,
+    SECRET_GLOBS,
+    SECRET_NAMES,
+    SSH_ORIGIN,
+    SSH_UNITS,
+)
+from executor.policy.values import APPROVE, FORBID, Arg, Hit, literal_arg, with_note
+
+
+def is_broad(component: str) -> bool:
+    """Whether a glob component matches (nearly) any name, like `*` or `?*`."""
+    return all(fnmatchcase(sample, component) for sample in ("bin", "etc", "lib", "x1"))
+
+
+def is_device(path: str) -> bool:
+    """Whether `path` is a disk, partition or volume (not /dev/null, /dev/pts/...)."""
+    return bool(BLOCK_DEVICE.fullmatch(path)) and not path.startswith(DEVICE_SUBDIRS_OK)
+
+
+def is_critical(path: str, glob: bool) -> bool:
+    """Whether `path` (or a glob) names a file whose loss locks everyone out."""
+    if glob:
+        return any(fnmatchcase(c, path) for c in CRITICAL_FILES)
+    return path in CRITICAL_FILES
+
+
+def is_secret(path: str, glob: bool) -> bool:
+    """Whether reading `path` (or a glob) would show secrets in the chat room."""
+    base = posixpath.basename(path)
+    if glob:
+        return any(fnmatchcase(example, path) for example in SECRET_EXAMPLES) or any(
+            fnmatchcase(name, base) for name in ("id_rsa", ".env", "server.key", "environ")
+        )
+    return any(fnmatchcase(path, g) for g in SECRET_GLOBS) or any(
+        fnmatchcase(base, n) for n in SECRET_NAMES
+    )
+
+
+def write_hits(path: str, target: Arg, *, append: bool = False) -> list[Hit]:
+    """What writing to `path` means: forbidden for disks, memory, sysrq and critical files."""
+    note = target.note
+    verb = "changes" if append else "overwrites"
+    if target.glob:
+        if any(fnmatchcase(sample, path) for sample in DEVICE_SAMPLES):
+            what = with_note(f"writes onto the disks matching {path}", note)
+            return [Hit(FORBID, "device-write", what)]
+        if is_critical(path, True):
+            return [Hit(FORBID, "critical-file", with_note(f"{verb} {path}", note))]
+        return []
+    if path in RAW_MEMORY:
+        return [Hit(FORBID, "device-write", with_note(f"writes into {path} (raw memory)", note))]
+    if is_device(path):
+        return [
+            Hit(
+                FORBID,
+                "device-write",
+                with_note(f"writes straight onto the disk {path}, destroying its data", note),
+            )
+        ]
+    if path in CRITICAL_FILES:
+        what = with_note(f"{verb} {path}, which can lock everyone out", note)
+        return [Hit(FORBID, "critical-file", what)]
+    if path == "/proc/sysrq-trigger":
+        return [
+            Hit(
+                FORBID,
+                "power",
+                "triggers a kernel SysRq action (instant reboot, crash or power-off)",
+            )
+        ]
+    if (
+        path.startswith("/dev/")
+        and path not in HARMLESS_SINKS
+        and not path.startswith(DEVICE_SUBDIRS_OK)
+        and not re.fullmatch(r"/dev/tty\w*", path)
+    ):
+        return [Hit(APPROVE, "device-write", f"writes to the device {path}")]
+    return []
+
+
+def service_hits(unit: str, action: Arg | None) -> list[Hit]:
+    """`service <unit> stop`: hits when the unit is sshd or the firewall."""
+    if action is not None and not action.dynamic and action.value in ("stop", "kill", "force-stop"):
+        return unit_hits(literal_arg(unit))
+    return []
+
+
+def unit_hits(unit: Arg) -> list[Hit]:
+    """Stopping a unit: hits when it is sshd (also as a glob) or the firewall."""
+    if unit.dynamic:
+        return []
+    base = unit.value
+    for suffix in (".service", ".socket"):
+        base = base.removesuffix(suffix)
+    base = base.split("@")[0]
+    pattern = bool(GLOB_RE.search(base))
+    if base in SSH_UNITS or (pattern and any(fnmatchcase(s, base) for s in ("ssh", "sshd"))):
+        return [Hit(FORBID, "kill-sshd", f"stops {unit.value}, which cuts off remote access")]
+    if base in FIREWALL_UNITS:
+        return [Hit(FORBID, "firewall", f"turns the firewall off ({unit.value})")]
+    return []
+
+
+def pid_hits(pids: list[Arg]) -> list[Hit]:
+    """Killing PIDs: init, every process, or PIDs that came from looking up sshd/init."""
+    hits: list[Hit] = []
+    for pid in pids:
+        if pid.dynamic:
+            if SSH_ORIGIN.search(pid.origin):
+                hits.append(Hit(FORBID, "kill-sshd", "kills sshd, which cuts off remote access"))
+            elif INIT_ORIGIN.search(pid.origin):
+                hits.append(
+                    Hit(FORBID, "kill-init", "kills init (PID 1), which brings the machine down")
+                )
+        elif pid.value == "1":
+            hits.append(
+                Hit(FORBID, "kill-init", "kills PID 1 (init), which brings the machine down")
+            )
+        elif pid.value == "-1":
+            hits.append(Hit(FORBID, "kill-all", "kills every process on the machine"))
+    return hits

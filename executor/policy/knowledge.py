@@ -1,0 +1,372 @@
+"""What the policy knows about a Linux machine: protected paths, disks, secrets, shells,
+interpreters, downloaders, power verbs, units and the option sets of command wrappers.
+
+Data only (tables and regexes), kept apart from the logic that reads them so both stay short.
+These are the built-in, non-switchable rules; the user-editable lists live in `config/policy/`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """Split a comma-separated table of names (entries may contain spaces)."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+PROTECTED_PATHS: frozenset[str] = frozenset(
+    _names(
+        "/bin, /boot, /dev, /etc, /home, /lib, /lib32, /lib64, /libx32, /media, /mnt, /opt, /proc,"
+        " /root, /run, /sbin, /snap, /srv, /sys, /usr, /var, /boot/efi, /usr/bin, /usr/sbin,"
+        " /usr/lib, /usr/lib32, /usr/lib64, /usr/libexec, /usr/local, /usr/share, /usr/include,"
+        " /var/lib"
+    )
+)
+"""Directories whose recursive deletion, chmod or chown wrecks the system (plus `/` itself)."""
+
+CRITICAL_FILES: frozenset[str] = frozenset(
+    _names("/etc/passwd, /etc/shadow, /etc/group, /etc/gshadow, /etc/sudoers")
+)
+"""Files whose loss or overwrite locks everyone out."""
+
+TRUSTED_BIN = frozenset(_names("/bin, /usr/bin, /sbin, /usr/sbin, /usr/local/bin, /usr/local/sbin"))
+BLOCK_DEVICE = re.compile(
+    r"/dev/(?:"
+    r"[shv]d[a-z]+\d*|xvd[a-z]+\d*|nvme\d+(?:n\d+(?:p\d+)?)?|mmcblk\d+(?:p\d+)?|md\d+|md/.+"
+    r"|dm-\d+|mapper/.+|disk/by-[^/]+/.+|loop\d+|nbd\d+|rbd\d+|zd\d+|zvol/.+|bcache\d+"
+    r"|drbd\d+|sr\d+|root|[a-z][a-z0-9_.-]*/[a-z0-9_.+-]+)"
+)
+"""Disks, partitions and volumes (the last branch is LVM's /dev/<vg>/<lv>)."""
+DEVICE_SUBDIRS_OK = _names(
+    "/dev/fd/, /dev/pts/, /dev/shm/, /dev/mqueue/, /dev/hugepages/, /dev/tcp/, /dev/udp/,"
+    " /dev/net/, /dev/input/, /dev/snd/, /dev/dri/, /dev/bus/, /dev/char/, /dev/cpu/,"
+    " /dev/serial/, /dev/usb/, /dev/vfio/"
+)
+HARMLESS_SINKS = frozenset(
+    _names(
+        "/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/stdout, /dev/stderr,"
+        " /dev/stdin, /dev/tty, /dev/console, /dev/kmsg, /dev/log"
+    )
+)
+RAW_MEMORY = frozenset(_names("/dev/mem, /dev/kmem, /dev/port"))
+DEVICE_SAMPLES = _names(
+    "/dev/sda, /dev/sda1, /dev/vda, /dev/xvda, /dev/nvme0n1, /dev/nvme0n1p1, /dev/mmcblk0,"
+    " /dev/md0, /dev/dm-0, /dev/mapper/root"
+)
+# Reading these is not destructive, but shows secrets in a chat room: a person must approve.
+SECRET_GLOBS = _names(
+    "/etc/shadow, /etc/shadow-, /etc/gshadow, /etc/gshadow-, /etc/ssh/ssh_host_*_key,"
+    " /etc/ssl/private/*, /root/.ssh/*, /home/*/.ssh/id_*, /proc/*/environ"
+)
+SECRET_EXAMPLES = _names(
+    "/etc/shadow, /etc/gshadow, /etc/ssh/ssh_host_ed25519_key, /etc/ssl/private/server.key,"
+    " /root/.ssh/id_ed25519, /home/user/.ssh/id_rsa, /proc/1/environ"
+)
+SECRET_NAMES = _names(
+    "id_rsa, id_dsa, id_ecdsa, id_ed25519, .env, *.env, .netrc, .pgpass, .git-credentials,"
+    " .my.cnf, credentials, *.key, environ"
+)
+METADATA_ONLY = frozenset(
+    _names(
+        "ls, stat, du, find, tree, namei, lsattr, getfacl, wc, test, [, realpath, readlink,"
+        " basename, dirname, file, cd, echo, printf, type, which, whereis, md5sum, sha1sum,"
+        " sha256sum, sha512sum, command"
+    )
+)
+"""Read-only commands that show names or sizes, not contents: they may look at secret files."""
+
+_ZERO_COUNTERS = ("-Z*", "--zero*", "-[!-]*Z*")
+# Options that make an otherwise read-only command write, delete or run things. Applied on top of
+# any configured read-only list, keyed by the rule's command words.
+ALWAYS_DENY: dict[str, tuple[str, ...]] = {
+    "find": _names("-delete, -exec, -execdir, -ok, -okdir, -fprint, -fprint0, -fprintf, -fls"),
+    "sort": ("-o*", "--output*", "-[!-]*o*", "--compress-program*"),
+    "journalctl": _names(
+        "--vacuum*, --rotate, --flush, --sync, --relinquish-var, --smart-relinquish-var,"
+        " --setup-keys, --update-catalog"
+    ),
+    "dmesg": (*_names("-c, -C, -D, -E, -n*, --clear, --read-clear, --console-*"), "-[!-]*[cCDEn]*"),
+    "getent": _names("shadow, gshadow"),
+    "printf": ("-v",),
+    "test": ("-v",),
+    "[": ("-v",),
+    "nft list": _names(
+        "*;*, add, delete, flush, insert, replace, create, destroy, reset, rename, -f*, --file*"
+    ),
+    "date": ("-s*", "--set*", "[!+-]*"),
+    "hostname": ("[!-]*", "-F*", "--file*", "-b", "--boot"),
+    "sysctl": ("-w", "--write", "-p*", "--load*", "--system", "*=*", "-[!-]*[wp]*"),
+    "ip": _names(
+        "add, del, delete, deleteall, change, replace, set, flush, append, prepend, exec, save,"
+        " restore, update, allocspi, up, down, -b*, -batch, --batch, -force"
+    ),
+    "ss": ("-K", "--kill", "-[!-]*K*"),
+    "ps": ("[!-]*e*",),
+    "tree": ("-o*",),
+    "git branch": (
+        *_names(
+            "-d, -D, -m, -M, -c, -C, -f, -u, --delete, --move, --copy, --force, --set-upstream*,"
+            " --unset-upstream, --edit-description"
+        ),
+        "-[!-]*[dDmMcCfu]*",
+        "[!-]*",
+    ),
+    "git remote": ("[!-]*",),
+    "git log": ("--output*", "--ext-diff"),
+    "git diff": ("--output*", "--ext-diff"),
+    "git show": ("--output*", "--ext-diff"),
+    "crontab -l": ("-r", "-e", "-i", "-[!-]*[rei]*", "[!-]*"),
+    "nginx -t": ("-s*",),
+    "nginx -T": ("-s*",),
+    "iptables -L": _ZERO_COUNTERS,
+    "iptables -nL": _ZERO_COUNTERS,
+    "iptables -nvL": _ZERO_COUNTERS,
+    "iptables -vnL": _ZERO_COUNTERS,
+    "ip6tables -L": _ZERO_COUNTERS,
+}
+MAX_POSITIONAL = {"uniq": 1, "xxd": 1}
+STANDARD_ENV = frozenset(
+    _names(
+        "USER, LOGNAME, PATH, SHELL, LANG, TERM, HOSTNAME, UID, EUID, PPID, RANDOM, SECONDS,"
+        " LINENO, BASHPID, BASH_VERSION, SSH_CONNECTION, SSH_CLIENT, OLDPWD, MAIL, IFS, OSTYPE,"
+        " HOSTTYPE, MACHTYPE"
+    )
+)
+"""Variables that are always set in a login shell: never assumed empty."""
+SENSITIVE_ENV = re.compile(
+    r"PATH|IFS|ENV|BASH_ENV|BASHOPTS|SHELLOPTS|PS4|PROMPT_COMMAND|CDPATH|GLOBIGNORE|HOME"
+    r"|LD_.*|.*PAGER.*|.*EDITOR.*|VISUAL|BROWSER|GIT_.*|LESS.*|PYTHON.*|PERL5?.*|RUBY.*"
+    r"|NODE_.*|SYSTEMD_.*|DOCKER_.*|KUBECONFIG|SSH_.*|TMPDIR|XDG_.*"
+)
+"""Variables that change which program runs or what it loads: setting them is not read-only."""
+SHELLS = frozenset(
+    _names("sh, bash, dash, zsh, ksh, mksh, ash, fish, csh, tcsh, rbash, yash, posh")
+)
+INTERPRETER_RE = re.compile(
+    r"(?P<family>python|pypy|perl|ruby|node|nodejs|php|lua|luajit|tclsh|Rscript|deno|bun)"
+    r"[0-9.]*"
+)
+CODE_FLAGS: dict[str, frozenset[str]] = {
+    "python": frozenset(("-c",)),
+    "pypy": frozenset(("-c",)),
+    "perl": frozenset(("-e", "-E")),
+    "ruby": frozenset(("-e",)),
+    "node": frozenset(("-e", "--eval", "-p", "--print")),
+    "nodejs": frozenset(("-e", "--eval", "-p", "--print")),
+    "php": frozenset(("-r",)),
+    "lua": frozenset(("-e",)),
+    "luajit": frozenset(("-e",)),
+    "Rscript": frozenset(("-e",)),
+    "deno": frozenset(("eval",)),
+    "bun": frozenset(("-e", "--eval")),
+}
+VALUE_FLAGS: dict[str, frozenset[str]] = {
+    "python": frozenset(("-W", "-X", "--check-hash-based-pycs")),
+    "pypy": frozenset(("-W", "-X")),
+    "perl": frozenset(("-M", "-m", "-I")),
+    "ruby": frozenset(("-r", "-I", "-C")),
+    "node": frozenset(("-r", "--require", "--import", "--loader")),
+    "nodejs": frozenset(("-r", "--require")),
+    "php": frozenset(("-c", "-d")),
+}
+AWKS = frozenset(_names("awk, gawk, mawk, nawk"))
+DOWNLOADERS = frozenset(
+    _names(
+        "curl, wget, fetch, aria2c, http, https, xh, lynx, links, w3m, nc, ncat, netcat, socat,"
+        " telnet, ftp, tftp, lftp"
+    )
+)
+"""Programs whose output comes from the network: never pipe it into a shell."""
+ALWAYS_DECODERS = frozenset(
+    _names(
+        "uudecode, gunzip, zcat, bzcat, bunzip2, xzcat, unxz, zstdcat, unzstd, lzcat, unlzma,"
+        " rev, tr"
+    )
+)
+"""Programs that unscramble text: their output piped into a shell is hidden code."""
+STDIN_PATHS = frozenset(_names("-, /dev/stdin, /proc/self/fd/0, /dev/fd/0"))
+POWER_VERBS = {
+    "reboot": "reboots the machine",
+    "poweroff": "powers the machine off",
+    "halt": "halts the machine",
+    "kexec": "reboots the machine into another kernel",
+    "suspend": "suspends the machine",
+    "hibernate": "hibernates the machine",
+    "hybrid-sleep": "suspends the machine",
+    "suspend-then-hibernate": "suspends the machine",
+    "sleep": "suspends the machine",
+    "emergency": "drops the machine into emergency mode (no network, no SSH)",
+    "rescue": "drops the machine into rescue mode (no network, no SSH)",
+    "default": "switches the machine to its default target",
+    "soft-reboot": "restarts the machine's whole userspace",
+    "switch-root": "switches the machine to another root filesystem",
+}
+DANGER_TARGETS = frozenset(
+    f"{name}.target"
+    for name in _names(
+        "poweroff, reboot, halt, kexec, rescue, emergency, shutdown, sleep, suspend, hibernate,"
+        " hybrid-sleep, suspend-then-hibernate, ctrl-alt-del, exit, final, soft-reboot,"
+        " runlevel0, runlevel1, runlevel6"
+    )
+)
+SSH_UNITS = frozenset(_names("ssh, sshd, openssh, openssh-server, sshd-session"))
+FIREWALL_UNITS = frozenset(
+    _names(
+        "firewalld, ufw, nftables, iptables, ip6tables, netfilter-persistent, shorewall, csf, ferm"
+    )
+)
+# What sshd and init look like to pkill, by name and (with -f) by full command line.
+SSHD_LINES = (
+    "sshd",
+    "/usr/sbin/sshd -D",
+    "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+    "sshd: root@pts/0",
+    "sshd: deploy [priv]",
+    "sshd-session: root@pts/0",
+)
+SSHD_NAMES = ("sshd", "sshd-session")
+INIT_LINES = ("/sbin/init", "/lib/systemd/systemd --system --deserialize 21", "init", "systemd")
+INIT_NAMES = ("systemd", "init")
+SSH_ORIGIN = re.compile(r"\bsshd?\b")
+INIT_ORIGIN = re.compile(r"\b(?:pidof|pgrep|pkill)\b[^|;&]*\b(?:init|systemd)\b")
+GLOB_RE = re.compile(r"[*?\[]")
+NAME_TAKERS = frozenset(
+    _names(
+        "printf, test, [, read, unset, declare, typeset, export, local, readonly, mapfile,"
+        " readarray, let, wait"
+    )
+)
+"""Builtins that take variable names, where `a[$(cmd)]` subscripts get evaluated."""
+ARITH_NAME = re.compile(r"(?<![\w#$])([A-Za-z_][A-Za-z0-9_]*)")
+ASSIGN_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=(.*)", re.S)
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+FIND_NARROWING = frozenset(
+    _names(
+        "-name, -iname, -path, -ipath, -wholename, -iwholename, -regex, -iregex, -lname, -ilname,"
+        " -mtime, -mmin, -atime, -amin, -ctime, -cmin, -newer, -anewer, -cnewer, -newermt, -size,"
+        " -user, -group, -uid, -gid, -nouser, -nogroup, -perm, -inum, -samefile, -links, -empty,"
+        " -used, -context"
+    )
+)
+"""find tests that pick some files; without them (or negated) find matches everything."""
+FIND_NAME_TESTS = frozenset(
+    _names("-name, -iname, -path, -ipath, -wholename, -iwholename, -regex, -iregex")
+)
+FIND_NEGATION = frozenset((*_names("!, -not, -o, -or"), ","))
+FORK_RE = re.compile(r"\bfork\b")
+LOOP_RE = re.compile(r"\b(?:while|loop|for|until)\b")
+RMTREE_RE = re.compile(r"\b(?:rmtree|remove_dir_all|rm_rf|rm_r)\s*\(\s*(['\"])(/[^'\"]*)\1")
+REVERSE_SHELL_RE = re.compile(r"socket", re.I)
+SHELL_SPAWN_RE = re.compile(r"/bin/(?:ba|z|da)?sh|pty\.spawn|subprocess|\bexec\b")
+STRING_RE = re.compile(r"\"((?:[^\"\\\n]|\\.)*)\"|'((?:[^'\\\n]|\\.)*)'|`([^`]*)`")
+
+
+def word_set(spec: str) -> frozenset[str]:
+    """A set of options from a space-separated list."""
+    return frozenset(spec.split())
+
+
+@dataclass(frozen=True)
+class WrapperSpec:
+    """A command that runs another command given as its remaining arguments."""
+
+    kind: Literal["transparent", "elevating", "opaque"]
+    value_opts: frozenset[str] = frozenset()
+    positionals: int = 0
+    shell_opts: frozenset[str] = frozenset()
+    alone: str = ""
+
+
+SIMPLE_WRAPPERS: dict[str, WrapperSpec] = {
+    "nice": WrapperSpec("transparent", word_set("-n --adjustment")),
+    "ionice": WrapperSpec(
+        "transparent", word_set("-c --class -n --classdata -p --pid -P --pgid -u")
+    ),
+    "timeout": WrapperSpec("transparent", word_set("-s --signal -k --kill-after"), positionals=1),
+    "time": WrapperSpec("transparent", word_set("-f --format -o --output")),
+    "stdbuf": WrapperSpec("transparent", word_set("-i --input -o --output -e --error")),
+    "unbuffer": WrapperSpec("transparent"),
+    "builtin": WrapperSpec("transparent"),
+    "exec": WrapperSpec("transparent", word_set("-a")),
+    "doas": WrapperSpec("elevating", word_set("-u -C")),
+    "pkexec": WrapperSpec("elevating", word_set("--user")),
+    "nohup": WrapperSpec("opaque"),
+    "setsid": WrapperSpec("opaque"),
+    "chrt": WrapperSpec("opaque", positionals=1),
+    "taskset": WrapperSpec("opaque", positionals=1),
+    "chroot": WrapperSpec(
+        "opaque",
+        word_set("--userspec --groups"),
+        positionals=1,
+        alone="starts a shell in another root",
+    ),
+    "nsenter": WrapperSpec(
+        "opaque",
+        word_set("-t --target -S --setuid -G --setgid"),
+        alone="starts a shell in another namespace",
+    ),
+    "unshare": WrapperSpec(
+        "opaque",
+        word_set("--propagation --setgroups --map-user --map-group"),
+        alone="starts a shell in new namespaces",
+    ),
+    "systemd-run": WrapperSpec(
+        "opaque",
+        word_set(
+            "-u --unit -p --property --description --slice -E --setenv -M --machine -H --host"
+            " --uid --gid --nice --working-directory --on-active --on-boot --on-startup"
+            " --on-unit-active --on-unit-inactive --on-calendar --timer-property"
+        ),
+    ),
+    "strace": WrapperSpec("opaque", word_set("-o -e -p -s -u -E -a -b -O -S -P -I -X")),
+    "ltrace": WrapperSpec("opaque", word_set("-o -e -p -s -u -a -n")),
+    "flock": WrapperSpec(
+        "opaque",
+        word_set("-w --wait --timeout -E --conflict-exit-code"),
+        positionals=1,
+        shell_opts=word_set("-c --command"),
+    ),
+    "torsocks": WrapperSpec("opaque"),
+    "proxychains": WrapperSpec("opaque"),
+    "proxychains4": WrapperSpec("opaque"),
+    "firejail": WrapperSpec("opaque"),
+    "sshpass": WrapperSpec("opaque", word_set("-p -f -d -P")),
+    "ssh-agent": WrapperSpec("opaque", word_set("-a -E -t -P")),
+    "cgexec": WrapperSpec("opaque", word_set("-g")),
+    "setpriv": WrapperSpec(
+        "opaque",
+        word_set(
+            "--reuid --regid --ruid --rgid --euid --egid --groups --inh-caps --ambient-caps"
+            " --bounding-set --securebits --selinux-label --apparmor-profile --pdeathsig"
+        ),
+    ),
+    "gosu": WrapperSpec("elevating", positionals=1),
+    "su-exec": WrapperSpec("elevating", positionals=1),
+    "setarch": WrapperSpec("transparent", positionals=1),
+    "numactl": WrapperSpec("transparent", word_set("-C -N -m -p -i")),
+    "tini": WrapperSpec("transparent"),
+    "dumb-init": WrapperSpec("transparent"),
+}
+SUDO_VALUE_OPTS = word_set(
+    "-u -g -h -p -C -D -r -t -U -T -R --user --group --host --prompt --close-from --chdir"
+    " --role --type --other-user --command-timeout --chroot"
+)
+
+GIT_COMMAND_KEYS = frozenset(
+    _names(
+        "core.sshcommand, core.pager, core.editor, core.fsmonitor, core.askpass, sequence.editor,"
+        " diff.external, gpg.program, credential.helper, pager.log, pager.diff, pager.show"
+    )
+)
+SSH_COMMAND_KEYS = frozenset(_names("proxycommand, localcommand, knownhostscommand"))
+CODE_OPTIONS = {
+    "tar": _names(
+        "--to-command, --checkpoint-action, --use-compress-program, -I, --info-script, -F,"
+        " --new-volume-script"
+    ),
+    "rsync": _names("-e, --rsh, --rsync-path"),
+    "zip": _names("-TT, --unzip-command"),
+}
