@@ -23,13 +23,9 @@ import aiohttp
 from bots import __version__
 from bots.app.data_dir import PRIVATE_UMASK, DataDir, open_private_log, read_json, write_private
 from bots.app.runtime import BotRunner
-from bots.app.settings import (
-    DEFAULT_CONFIG,
-    EXAMPLE_CONFIG,
-    Settings,
-    find_config_path,
-    load_settings,
-)
+from bots.app.settings.loading import find_config_path, load_settings
+from bots.app.settings.model import Settings
+from bots.app.settings.paths import DEFAULT_CONFIG, EXAMPLE_CONFIG
 from bots.errors import BotError, ConfigError
 from bots.homeserver.admin_api import HomeserverApi
 from bots.homeserver.process import (

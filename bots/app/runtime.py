@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bots.agents.agent import Agent, agent_commands
 from bots.app.data_dir import DataDir
-from bots.app.settings import AccountSettings, Settings
+from bots.app.settings.model import AccountSettings, Settings
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch

@@ -11,13 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bots.app.settings import (
-    DEFAULT_COMMAND_RULES,
-    EXAMPLE_CONFIG,
-    AccessRule,
-    load_settings,
-    parse_settings,
-)
+from bots.app.settings.loading import load_settings, parse_settings
+from bots.app.settings.model import DEFAULT_COMMAND_RULES, AccessRule
+from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.errors import ConfigError
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
