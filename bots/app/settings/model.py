@@ -26,6 +26,8 @@ BotKind = Literal["coordinator", "executor", "agent"]
 
 @dataclass(frozen=True)
 class DatabaseSettings:
+    """Synapse's database: SQLite for one machine, Postgres when it must carry real load."""
+
     engine: Literal["sqlite", "postgres"] = "sqlite"
     host: str = "localhost"
     port: int = 5432
@@ -41,6 +43,8 @@ def is_localhost(host: str) -> bool:
 
 @dataclass(frozen=True)
 class HomeserverSettings:
+    """The Synapse Chavion starts (or finds already running when `start` is false)."""
+
     server_name: str = "localhost"
     bind_address: str = "127.0.0.1"
     port: int = 8008
@@ -81,12 +85,16 @@ class AccountSettings:
 
 @dataclass(frozen=True)
 class BudgetSettings:
+    """An agent's daily spend limits; None means no limit of that kind."""
+
     daily_tokens: int | None = None
     daily_cost_usd: float | None = None
 
 
 @dataclass(frozen=True)
 class AgentSettings:
+    """One LLM agent: its account, the model behind it and how it may use it."""
+
     account: AccountSettings
     provider: str
     model: str
@@ -115,6 +123,8 @@ class AgentSettings:
 
 @dataclass(frozen=True)
 class MasterSettings:
+    """The person's own account: the council's admin and, by default, who approves executions."""
+
     localpart: str = "master"
     display_name: str = "Master"
     password_env: str | None = None
@@ -122,6 +132,8 @@ class MasterSettings:
 
 @dataclass(frozen=True)
 class CouncilSettings:
+    """The one room where the master and every bot meet."""
+
     alias: str = "council"
     name: str = "Chavion Council"
     topic: str = (
@@ -158,6 +170,8 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
 
 @dataclass(frozen=True)
 class AccessSettings:
+    """Who may run which chat command, and whose invites the bots accept."""
+
     default: AccessRule = field(default_factory=AccessRule)
     commands: Mapping[str, AccessRule] = field(default_factory=lambda: dict(DEFAULT_COMMAND_RULES))
     invites_from: tuple[str, ...] = ()
@@ -165,6 +179,8 @@ class AccessSettings:
 
 @dataclass(frozen=True)
 class RuntimeSettings:
+    """How the bots pace themselves: sync, reconnects, heartbeats, agent turns."""
+
     heartbeat_seconds: int = 600
     max_backoff_seconds: float = 3.0
     sync_timeout_ms: int = 30_000
@@ -203,6 +219,8 @@ class ExecutionSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """The whole validated config; the defaults that depend on other values are views here."""
+
     source: Path
     data_dir: Path
     timezone: str
