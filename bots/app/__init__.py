@@ -1,2 +1,2 @@
-"""Putting it together: the `chavion` command, the runtime that runs bots, the data dir and
-the settings read from the config file."""
+"""Putting it together: the `chavion` command and its procedures, the runtime that builds and
+runs bots, the data dir, the settings read from the config file and background task upkeep."""

@@ -15,7 +15,8 @@ from pathlib import Path
 import jinja2
 
 from bots.app.data_dir import DataDir, secret_file, write_private
-from bots.app.settings import REPO_ROOT, HomeserverSettings, is_localhost
+from bots.app.settings.model import HomeserverSettings, is_localhost
+from bots.app.settings.paths import REPO_ROOT
 from bots.errors import HomeserverError
 
 TEMPLATES = REPO_ROOT / "synapse"

@@ -31,7 +31,7 @@ import yaml
 from nio import AsyncClient
 
 from bots.app.data_dir import DataDir
-from bots.app.settings import EXAMPLE_CONFIG
+from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.process import free_port
 from bots.homeserver.provision import load_credentials
 from tests.bench.foundation import (

@@ -34,7 +34,9 @@ from nio import (
 )
 
 from bots.app.data_dir import DataDir
-from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.app.settings.loading import load_settings
+from bots.app.settings.model import Settings
+from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.process import SynapseProcess, free_port
 from bots.homeserver.provision import Council, load_council, load_credentials
 from tests.support.person import Person, replies_to

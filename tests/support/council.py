@@ -23,7 +23,9 @@ import yaml
 
 from bots.app.data_dir import DataDir
 from bots.app.runtime import BotRunner
-from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.app.settings.loading import load_settings
+from bots.app.settings.model import Settings
+from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.admin_api import HomeserverApi
 from bots.homeserver.process import SynapseProcess, free_port
 from bots.homeserver.provision import Provisioned, Provisioner

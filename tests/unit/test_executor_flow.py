@@ -22,7 +22,8 @@ from typing import Any, cast
 
 import pytest
 
-from bots.app.settings import Settings, load_settings
+from bots.app.settings.loading import load_settings
+from bots.app.settings.model import Settings
 from bots.context import BotContext
 from bots.errors import CommandError
 from bots.execution.requests import (

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bots.app.data_dir import DataDir
-from bots.app.settings import HomeserverSettings
+from bots.app.settings.model import HomeserverSettings
 from bots.homeserver.synapse_config import listen_address, write_synapse_config
 
 ADDRESSES = [

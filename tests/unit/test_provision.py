@@ -15,7 +15,9 @@ from urllib.parse import unquote
 import pytest
 
 from bots.app.data_dir import DataDir
-from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.app.settings.loading import load_settings
+from bots.app.settings.model import Settings
+from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.admin_api import ApiError, HomeserverApi
 from bots.homeserver.provision import Provisioner, load_credentials
 

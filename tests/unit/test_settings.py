@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from bots.app.settings import (
-    DEFAULT_COMMAND_RULES,
+from bots.app.settings.loading import find_config_path, load_settings, parse_settings
+from bots.app.settings.model import DEFAULT_COMMAND_RULES, AccessRule
+from bots.app.settings.paths import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
     EXAMPLE_CONFIG,
-    AccessRule,
-    load_settings,
-    parse_settings,
+    POLICY_DIR,
+    REPO_ROOT,
 )
 from bots.errors import ConfigError
 
@@ -410,3 +412,45 @@ def test_execution_defaults() -> None:
     bare = dict(EXAMPLE)
     bare.pop("execution")
     assert set(parse_settings(bare, EXAMPLE_CONFIG).execution.hosts) == {"local"}
+
+
+@pytest.mark.parametrize(
+    ("location", "inside_it"),
+    [
+        (REPO_ROOT, "pyproject.toml"),
+        (REPO_ROOT, "synapse"),
+        (EXAMPLE_CONFIG.parent, "chavion.example.yaml"),
+        (POLICY_DIR, "readonly.yaml"),
+        (POLICY_DIR, "forbidden.yaml"),
+    ],
+)
+def test_the_locations_point_into_the_repository(location: Path, inside_it: str) -> None:
+    assert (location / inside_it).exists()
+
+
+@pytest.mark.parametrize(
+    ("explicit", "from_env", "found"),
+    [
+        ("given.yaml", "env.yaml", "given.yaml"),
+        (None, "env.yaml", "env.yaml"),
+        ("", "env.yaml", "env.yaml"),
+    ],
+)
+def test_the_config_named_on_the_command_line_wins(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    explicit: str | None,
+    from_env: str,
+    found: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(CONFIG_ENV, from_env)
+    assert find_config_path(explicit) == tmp_path / found
+
+
+def test_without_a_named_config_the_repository_one_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    expected = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else EXAMPLE_CONFIG
+    assert find_config_path(None) == expected

@@ -1,0 +1,175 @@
+"""Building one bot from the settings: its Matrix connection, its context, and what it answers.
+
+Every bot is the same Matrix plumbing; only its kind decides what it answers (an agent's
+chat, the coordinator's loop watch, the executor's commands), so each kind has one builder
+here and the runtime only has to run what comes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bots.agents.agent import Agent
+from bots.agents.commands import agent_commands
+from bots.app.data_dir import DataDir
+from bots.app.settings.model import AccountSettings, Settings
+from bots.context import BotContext
+from bots.coordinator.commands import coordinator_commands
+from bots.coordinator.council import LoopWatch
+from bots.errors import ConfigError
+from bots.execution.service import EXECUTOR_COMMANDS, ExecutionService
+from bots.homeserver.provision import load_credentials
+from bots.ids import RoomID
+from bots.matrix.client import BotConnection, MatrixBot
+from bots.message import Incoming, Reply
+from bots.routing.access import may_invite
+from bots.routing.addressing import Identity, Roster
+from bots.routing.dispatch import Dispatcher
+from bots.store import Store
+from bots.store.audit import AuditStore
+from executor.runner import Executor, Limits
+
+
+def build_roster(settings: Settings) -> Roster:
+    return Roster(
+        bots=tuple(
+            Identity(settings.user_id(a), a.display_name, a.aliases, a.kind)
+            for a in settings.accounts
+        ),
+        broadcast_words=settings.runtime.broadcast_words,
+    )
+
+
+@dataclass(frozen=True)
+class SharedParts:
+    """What every bot in one process is built from: they share the store and the executor."""
+
+    settings: Settings
+    roster: Roster
+    store: Store
+    data: DataDir
+    council_room: RoomID
+    execution: ExecutionService | None = None
+
+
+@dataclass(frozen=True)
+class RunningBot:
+    """A bot ready to run; its agent, if it is one, holds a model client to close on stop."""
+
+    account: AccountSettings
+    matrix: MatrixBot
+    agent: Agent | None = None
+
+
+def build_bot(name: str, parts: SharedParts) -> RunningBot:
+    settings = parts.settings
+    account = settings.account(name)
+    creds = load_credentials(parts.data, account.localpart)
+    if creds is None:
+        raise ConfigError(
+            f"no credentials for {account.name} in {parts.data.accounts}: run `chavion up` once "
+            "on the machine that holds the homeserver, then copy that file here"
+        )
+    identity = parts.roster.get(settings.user_id(account))
+    assert identity is not None
+    dispatcher: Dispatcher | None = None
+
+    async def on_message(message: Incoming) -> list[Reply]:
+        # The dispatcher needs the context, which needs the connection made here first.
+        assert dispatcher is not None
+        return await dispatcher.handle(message)
+
+    matrix = MatrixBot(
+        BotConnection(
+            name=account.name,
+            homeserver_url=settings.homeserver.client_url,
+            credentials=creds,
+            crypto_store=parts.data.crypto_store(account.localpart),
+            council_room=parts.council_room,
+            max_backoff_seconds=settings.runtime.max_backoff_seconds,
+            sync_timeout_ms=settings.runtime.sync_timeout_ms,
+            heartbeat_seconds=settings.runtime.heartbeat_seconds,
+        ),
+        parts.store,
+        on_message,
+        lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
+    )
+    context = BotContext(settings, account, identity, parts.roster, matrix, parts.store)
+    agent: Agent | None = None
+    if account.kind == "agent":
+        agent = Agent(settings, settings.agent(account.name), parts.store)
+        dispatcher = _agent_dispatcher(context, agent)
+    elif account.kind == "coordinator":
+        dispatcher = _coordinator_dispatcher(context)
+    else:
+        # The runner opens the execution service whenever the executor bot is among its names.
+        assert parts.execution is not None
+        dispatcher = _executor_dispatcher(context, parts.execution)
+    return RunningBot(account, matrix, agent)
+
+
+def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
+    """An agent chats when addressed and keeps up with the rest of the room."""
+    return Dispatcher(
+        context,
+        agent_commands(agent),
+        chat=agent.chat,
+        observer=agent.observe,
+        others_commands=EXECUTOR_COMMANDS,
+    )
+
+
+def _coordinator_dispatcher(context: BotContext) -> Dispatcher:
+    """The coordinator answers the council's commands and stops agents talking in circles."""
+    watch = LoopWatch(context.settings.runtime.agent_turn_limit)
+    return Dispatcher(
+        context,
+        coordinator_commands(),
+        observer=watch.observe,
+        others_commands=EXECUTOR_COMMANDS,
+    )
+
+
+def _executor_dispatcher(context: BotContext, execution: ExecutionService) -> Dispatcher:
+    """The executor owns the execution commands and follows approvals given as events."""
+    execution.attach(context)
+    return Dispatcher(
+        context,
+        execution.registry(),
+        on_event=execution.on_event,
+        owned_commands=EXECUTOR_COMMANDS,
+    )
+
+
+async def open_execution(
+    settings: Settings, data: DataDir, council_room: RoomID
+) -> ExecutionService:
+    """One engine per process: SSH connections, the embedded `local` server, the audit."""
+    execution = settings.execution
+    audit = await AuditStore.open(data.store, secrets=execution.secrets)
+    engine = Executor(
+        execution.hosts.values(),
+        limits=Limits(
+            max_concurrent=execution.max_concurrent,
+            output_limit=execution.output_limit,
+            default_timeout=execution.default_timeout_seconds,
+        ),
+        secrets=execution.secrets,
+        data_dir=data.root,
+    )
+    service = ExecutionService(settings, engine, audit, council_room)
+    try:
+        await service.prepare()
+    except BaseException:
+        await engine.aclose()
+        await audit.close()
+        raise
+    return service
+
+
+async def close_execution(service: ExecutionService) -> None:
+    try:
+        await service.aclose()
+        await service.engine.aclose()
+    finally:
+        await service.audit.close()

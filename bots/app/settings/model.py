@@ -1,0 +1,283 @@
+"""What Chavion's configuration holds, as frozen values checked once at start.
+
+Only the shape and the derived views live here (who approves by default, a bot's user id);
+reading the YAML is `loading`'s job, so code that only uses settings never drags in the parser.
+Secrets never live in these values: they name environment variables, read when needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bots.errors import ConfigError
+from bots.ids import UserID, user_id_for
+from executor.hosts import LOCAL_HOST, HostConfig
+from executor.policy import PolicyConfig
+
+PROVIDERS = ("openai", "anthropic", "gemini", "openai-compatible")
+ROLES = ("cognitive", "thinking", "judging", "executing", "evolving")
+
+BotKind = Literal["coordinator", "executor", "agent"]
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Synapse's database: SQLite for one machine, Postgres when it must carry real load."""
+
+    engine: Literal["sqlite", "postgres"] = "sqlite"
+    host: str = "localhost"
+    port: int = 5432
+    user: str = "synapse"
+    password_env: str | None = None
+    name: str = "synapse"
+
+
+def is_localhost(host: str) -> bool:
+    """The name "localhost", which Chavion takes to mean 127.0.0.1 wherever it binds or dials."""
+    return host.lower().rstrip(".") == "localhost"
+
+
+@dataclass(frozen=True)
+class HomeserverSettings:
+    """The Synapse Chavion starts (or finds already running when `start` is false)."""
+
+    server_name: str = "localhost"
+    bind_address: str = "127.0.0.1"
+    port: int = 8008
+    public_base_url: str | None = None
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    federation: bool = False
+    registration_secret_env: str | None = None
+    bcrypt_rounds: int = 12
+    relaxed_rate_limits: bool = False
+    start: bool = True
+
+    @property
+    def client_url(self) -> str:
+        """Where Chavion itself talks to Synapse (always the local listener)."""
+        host = self.bind_address
+        if host in ("0.0.0.0", "::") or is_localhost(host):
+            host = "127.0.0.1"  # where Synapse listens for "localhost" too (listen_address)
+        elif ":" in host:
+            host = f"[{host}]"  # an IPv6 address in a URL
+        return f"http://{host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """What a person types into Element."""
+        return self.public_base_url or self.client_url
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """A Matrix account Chavion registers and runs: the coordinator, the executor or an agent."""
+
+    name: str
+    kind: BotKind
+    localpart: str
+    display_name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    """An agent's daily spend limits; None means no limit of that kind."""
+
+    daily_tokens: int | None = None
+    daily_cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """One LLM agent: its account, the model behind it and how it may use it."""
+
+    account: AccountSettings
+    provider: str
+    model: str
+    role: str
+    persona: Path
+    api_key_env: str | None = None
+    base_url: str | None = None
+    temperature: float | None = None
+    max_tokens: int = 1024
+    context_tokens: int = 6000
+    streaming: bool = True
+    timeout_seconds: float = 60.0
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+
+    @property
+    def name(self) -> str:
+        return self.account.name
+
+    @property
+    def has_credentials(self) -> bool:
+        """Local models need no key; hosted ones need the named variable set."""
+        if self.api_key_env is None:
+            return self.provider == "openai-compatible"
+        return bool(os.environ.get(self.api_key_env))
+
+
+@dataclass(frozen=True)
+class MasterSettings:
+    """The person's own account: the council's admin and, by default, who approves executions."""
+
+    localpart: str = "master"
+    display_name: str = "Master"
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class CouncilSettings:
+    """The one room where the master and every bot meet."""
+
+    alias: str = "council"
+    name: str = "Chavion Council"
+    topic: str = (
+        "The council: address an agent by name, or everyone with 얘들아. !help for commands."
+    )
+    encrypted: bool = True
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """Who may run a command: not denied, matching an allowed glob, with enough power."""
+
+    allow: tuple[str, ...] = ("*",)
+    deny: tuple[str, ...] = ()
+    min_power: int = 0
+
+
+MASTER_ONLY = AccessRule(min_power=100)
+# Rules that hold unless the config changes them: what changes the council is the
+# master's, what only reads it is anyone's. Naming a command in the config changes only
+# the keys given; the rest of its rule stays as here.
+DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
+    "status": AccessRule(min_power=50),
+    "mute": MASTER_ONLY,
+    "unmute": MASTER_ONLY,
+    "run": MASTER_ONLY,
+    "approve": MASTER_ONLY,
+    "deny": MASTER_ONLY,
+    "cancel": MASTER_ONLY,
+    "hosts": AccessRule(min_power=50),
+    "audit": AccessRule(min_power=50),
+}
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """Who may run which chat command, and whose invites the bots accept."""
+
+    default: AccessRule = field(default_factory=AccessRule)
+    commands: Mapping[str, AccessRule] = field(default_factory=lambda: dict(DEFAULT_COMMAND_RULES))
+    invites_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How the bots pace themselves: sync, reconnects, heartbeats, agent turns."""
+
+    heartbeat_seconds: int = 600
+    max_backoff_seconds: float = 3.0
+    sync_timeout_ms: int = 30_000
+    agent_turn_limit: int = 6
+    broadcast_words: tuple[str, ...] = ("everyone", "all", "얘들아", "다들", "@room")
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """The executor bot's own rules: hosts, policy, who may approve, ask and at which level.
+
+    Everything the executor trusts comes from here, never from another bot's word.
+    Empty `approvers`/`requesters`/`allowed_senders` mean the master (and, for senders,
+    the coordinator too) — see `approvers_for` and friends.
+    """
+
+    hosts: Mapping[str, HostConfig] = field(
+        default_factory=lambda: {LOCAL_HOST: HostConfig(name=LOCAL_HOST)}
+    )
+    approvers: tuple[str, ...] = ()
+    approval_expiry_seconds: float = 900.0
+    max_concurrent: int = 16
+    output_limit: int = 64_000
+    default_timeout_seconds: float = 600.0
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    requesters: tuple[tuple[str, str], ...] = ()
+    """(user-id glob, level) pairs, first match wins; a user matching none may not run."""
+    allowed_senders: tuple[str, ...] = ()
+    secrets_env: tuple[str, ...] = ()
+    """Environment variables whose values are masked in output, messages and the audit."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(v for name in self.secrets_env if (v := os.environ.get(name, "")))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated config; the defaults that depend on other values are views here."""
+
+    source: Path
+    data_dir: Path
+    timezone: str
+    homeserver: HomeserverSettings
+    master: MasterSettings
+    council: CouncilSettings
+    coordinator: AccountSettings
+    executor: AccountSettings
+    agents: tuple[AgentSettings, ...]
+    access: AccessSettings
+    runtime: RuntimeSettings
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+
+    @property
+    def accounts(self) -> tuple[AccountSettings, ...]:
+        """Every bot account, coordinator first: the order bots start and are listed in."""
+        return (self.coordinator, self.executor, *(a.account for a in self.agents))
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if name in (account.name, account.localpart):
+                return account
+        names = ", ".join(a.name for a in self.accounts)
+        raise ConfigError(f"no bot named {name!r}; configured bots: {names}")
+
+    def agent(self, name: str) -> AgentSettings:
+        for agent in self.agents:
+            if agent.name == name:
+                return agent
+        raise ConfigError(f"no agent named {name!r}")
+
+    def user_id(self, account: AccountSettings | MasterSettings) -> UserID:
+        return user_id_for(account.localpart, self.homeserver.server_name)
+
+    @property
+    def master_user_id(self) -> UserID:
+        return self.user_id(self.master)
+
+    @property
+    def council_alias(self) -> str:
+        return f"#{self.council.alias}:{self.homeserver.server_name}"
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        """Who may approve executions (globs); by default only the master."""
+        return self.execution.approvers or (self.master_user_id,)
+
+    @property
+    def requester_levels(self) -> tuple[tuple[str, str], ...]:
+        """Permission levels by user-id glob; the master is admin unless the config says else."""
+        return (*self.execution.requesters, (self.master_user_id, "admin"))
+
+    @property
+    def exec_senders(self) -> tuple[str, ...]:
+        """Who may send execution requests; by default the master and the coordinator."""
+        return self.execution.allowed_senders or (
+            self.master_user_id,
+            self.user_id(self.coordinator),
+        )
