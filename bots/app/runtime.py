@@ -29,7 +29,7 @@ from bots.routing.addressing import Identity, Roster
 from bots.routing.dispatch import Dispatcher
 from bots.store import Store
 from bots.store.audit import AuditStore
-from executor.runner import Executor, Limits
+from executor.runner import CommandRunner, Limits
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class BotRunner:
         """One engine per process: SSH connections, the embedded `local` server, the audit."""
         execution = self.settings.execution
         audit = await AuditStore.open(data.store, secrets=execution.secrets)
-        engine = Executor(
+        engine = CommandRunner(
             execution.hosts.values(),
             limits=Limits(
                 max_concurrent=execution.max_concurrent,

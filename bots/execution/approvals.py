@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bots.execution.requests import Digest, ExecRequest, ExecResult, RequestID, short_digest
-from bots.ids import EventID, UserID
+from bots.execution.requests import ExecRequest, ExecResult, short_digest
+from bots.ids import Digest, EventID, RequestID, UserID
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from bots.execution.requests import ExecRequest, short_digest
 from executor.errors import ExecutorError
 from executor.hosts import HostConfig
 from executor.masking import mask_text
+from executor.results import RunResult
 from executor.shell import iter_simple_commands, parse
 
 if TYPE_CHECKING:  # types only: the engine pulls in asyncssh, the store aiosqlite
     from bots.store.audit import AuditEntry
-    from executor.runner import RunResult
 
 PROGRESS_LINES = 10
 """Output lines a progress message shows."""

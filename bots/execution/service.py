@@ -54,7 +54,6 @@ from bots.execution.requests import (
     EventError,
     ExecRequest,
     ExecResult,
-    RequestID,
     accept_request,
     command_digest,
     new_request,
@@ -67,14 +66,15 @@ from bots.execution.requests import (
     result_content,
     result_from_run,
 )
-from bots.ids import EventID, RoomID, UserID
+from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.message import Reply, RoomEvent
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.store.audit import AuditStore, RequestRecord
-from executor.errors import ConnectionLost, ExecutorError
+from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.masking import mask_text
 from executor.policy import Decision, Requester, Verdict, decide
-from executor.runner import Executor, RunHandle, RunInterrupted, RunResult
+from executor.results import RunResult
+from executor.runner import CommandRunner, RunHandle
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class ExecutionService:
     def __init__(
         self,
         settings: Settings,
-        engine: Executor,
+        engine: CommandRunner,
         audit: AuditStore,
         council_room: RoomID,
         *,

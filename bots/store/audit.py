@@ -30,8 +30,8 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.execution.approvals import PREDECESSORS, STATES, RequestState, State
-from bots.execution.requests import Digest, ExecRequest, ExecResult, RequestID, command_digest
-from bots.ids import EventID, RoomID, UserID
+from bots.execution.requests import ExecRequest, ExecResult, command_digest
+from bots.ids import Digest, EventID, RequestID, RoomID, UserID
 from executor.masking import mask_text
 from executor.policy import Decision, Verdict
 

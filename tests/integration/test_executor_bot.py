@@ -16,13 +16,12 @@ from bots.execution.requests import (
     REQUEST_EVENT,
     RESULT_EVENT,
     ExecRequest,
-    RequestID,
     command_digest,
     new_request,
     request_content,
     request_id_for_event,
 )
-from bots.ids import EventID, RoomID, UserID
+from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.store.audit import AuditStore
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, Seen, replies_to

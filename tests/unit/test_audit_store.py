@@ -16,15 +16,8 @@ import pytest
 
 from bots.errors import StoreError
 from bots.execution.approvals import ApprovalRules, Interrupt, RequestState, apply
-from bots.execution.requests import (
-    ExecRequest,
-    ExecResult,
-    RequestID,
-    TaskID,
-    new_request,
-    outcome_result,
-)
-from bots.ids import EventID, RoomID, UserID
+from bots.execution.requests import ExecRequest, ExecResult, new_request, outcome_result
+from bots.ids import EventID, RequestID, RoomID, TaskID, UserID
 from bots.store import Store, statements
 from bots.store.audit import AuditStore
 from bots.store.migrations import STEPS
@@ -368,8 +361,8 @@ async def test_a_run_cut_short_is_reported_interrupted_and_not_rerun(db_path: Pa
 CRASHING_EXECUTOR = """
 import asyncio, os, sys
 from pathlib import Path
-from bots.execution.requests import RequestID, new_request
-from bots.ids import UserID
+from bots.execution.requests import new_request
+from bots.ids import RequestID, UserID
 from bots.store import Store
 from bots.store.audit import AuditStore
 

@@ -23,11 +23,11 @@ from bots.execution.progress import (
     progress_message,
     result_message,
 )
-from bots.execution.requests import Digest, ExecRequest, RequestID, new_request
-from bots.ids import EventID, UserID
+from bots.execution.requests import ExecRequest, new_request
+from bots.ids import Digest, EventID, RequestID, UserID
 from bots.store.audit import AuditEntry
 from executor.hosts import HostConfig
-from executor.runner import RunResult
+from executor.results import RunResult
 
 MASTER = UserID("@master:hs")
 

@@ -29,20 +29,20 @@ from bots.execution.requests import (
     REQUEST_EVENT,
     RESULT_EVENT,
     ExecRequest,
-    RequestID,
     new_request,
     request_content,
 )
 from bots.execution.service import ExecutionService
-from bots.ids import EventID, RoomID, UserID
+from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.routing.commands import CommandRequest
 from bots.store import Store
 from bots.store.audit import AuditStore
-from executor.errors import ConnectionLost, ExecutorError
+from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.hosts import HostConfig
 from executor.policy import Decision, Verdict
-from executor.runner import Executor, OutputCallback, RunInterrupted, RunResult
+from executor.results import RunResult
+from executor.runner import CommandRunner, OutputCallback
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO / "config" / "chavion.example.yaml"
@@ -60,7 +60,7 @@ Outcome = RunResult | ExecutorError
 
 
 class FakeRun:
-    """What Executor.start returns: the command's outcome after one turn of the loop."""
+    """What CommandRunner.start returns: the command's outcome after one turn of the loop."""
 
     def __init__(self, outcome: Outcome) -> None:
         self._outcome = outcome
@@ -235,7 +235,7 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
     store = await Store.open(db)
     audit = cast(MeddledAudit, await MeddledAudit.open(db))
     engine, homeserver = FakeEngine(), FakeHomeserver()
-    service = ExecutionService(settings, cast(Executor, engine), audit, ROOM)
+    service = ExecutionService(settings, cast(CommandRunner, engine), audit, ROOM)
     bot = cast(BotContext, SimpleNamespace(matrix=homeserver))
     service.attach(bot)
     yield Bench(settings, service, engine, homeserver, audit, bot)
