@@ -30,7 +30,7 @@ from bots.agents.conversation import (
     render_system_prompt,
     strip_speaker_prefix,
 )
-from bots.agents.loop_guard import EditThrottle, LoopGuard, thread_key, turn_of
+from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
 from bots.app.settings import AgentSettings, Settings
 from bots.context import BotContext
 from bots.coordinator.commands import make_help, ping
@@ -42,6 +42,7 @@ from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.router import Chat
 from bots.store import Store
 from bots.text.splitting import markdown_to_html, split_message
+from bots.text.throttle import EditThrottle
 from bridge.errors import ProviderError
 from bridge.llm.base import Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider

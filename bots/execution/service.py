@@ -39,13 +39,15 @@ from bots.execution.approvals import (
     approval_from_reaction,
 )
 from bots.execution.progress import (
-    EditThrottle,
+    PROGRESS_EDIT_INTERVAL_S,
+    PROGRESS_EDITS,
     LiveTail,
     approval_prompt,
     audit_listing,
     hosts_listing,
     outcome_message,
     progress_message,
+    progress_throttle,
     result_message,
 )
 from bots.execution.requests import (
@@ -130,7 +132,8 @@ class ExecutionService:
         *,
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
-        throttle: EditThrottle | None = None,
+        edit_interval: float = PROGRESS_EDIT_INTERVAL_S,
+        progress_edits: int = PROGRESS_EDITS,
         sweep_seconds: float | None = None,
     ) -> None:
         self.settings = settings
@@ -139,7 +142,8 @@ class ExecutionService:
         self.council_room = council_room
         self.clock = clock
         self._sleep = sleep
-        self.throttle = throttle or EditThrottle()
+        self.edit_interval = edit_interval
+        self.progress_edits = progress_edits
         execution = settings.execution
         self.sweep_seconds = sweep_seconds or sweep_interval(execution.approval_expiry_seconds)
         self.secrets = execution.secrets
@@ -741,16 +745,16 @@ class ExecutionService:
         began: float,
     ) -> None:
         """Edits the progress message (output tail, elapsed time) within the throttle."""
-        edits, last = 0, began
+        throttle = progress_throttle(began, interval=self.edit_interval, edits=self.progress_edits)
         while True:
-            await self._sleep(self.throttle.interval)
+            await self._sleep(self.edit_interval)
             now = self.clock()
-            if not self.throttle.due(now, last, edits):
-                if edits >= self.throttle.max_edits:
+            if not throttle.should_edit(now):
+                if throttle.exhausted:
                     return
                 continue
             shown = progress_message(request, now - began, tail.lines(), secrets=self.secrets)
-            edits, last = edits + 1, now
+            edits = throttle.edits
             try:
                 await self._send(
                     Reply(
