@@ -19,6 +19,7 @@ from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.errors import BotError, ConfigError
+from bots.execution.ledger import RequestLedger
 from bots.execution.service import EXECUTOR_COMMANDS, ExecutionService
 from bots.homeserver.provision import load_council, load_credentials
 from bots.ids import RoomID
@@ -28,7 +29,6 @@ from bots.routing.access import may_invite
 from bots.routing.addressing import Identity, Roster
 from bots.routing.dispatch import Dispatcher
 from bots.store import Store
-from bots.store.audit import AuditStore
 from executor.runner import CommandRunner, Limits
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class BotRunner:
     async def _open_executor(self, data: DataDir, council_room: str) -> ExecutionService:
         """One engine per process: SSH connections, the embedded `local` server, the audit."""
         execution = self.settings.execution
-        audit = await AuditStore.open(data.store, secrets=execution.secrets)
+        audit = await RequestLedger.open(data.store, secrets=execution.secrets)
         engine = CommandRunner(
             execution.hosts.values(),
             limits=Limits(

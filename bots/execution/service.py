@@ -35,9 +35,12 @@ from bots.execution.approvals import (
     Cancel,
     Deny,
     Expire,
+    Forbid,
+    RequestState,
     apply,
     approval_from_reaction,
 )
+from bots.execution.ledger import RequestLedger, RequestRecord
 from bots.execution.progress import (
     PROGRESS_EDIT_INTERVAL_S,
     PROGRESS_EDITS,
@@ -71,7 +74,6 @@ from bots.execution.requests import (
 from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.message import Reply, RoomEvent
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
-from bots.store.audit import AuditStore, RequestRecord
 from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.masking import mask_text
 from executor.policy import Decision, Requester, Verdict, decide
@@ -127,7 +129,7 @@ class ExecutionService:
         self,
         settings: Settings,
         engine: CommandRunner,
-        audit: AuditStore,
+        audit: RequestLedger,
         council_room: RoomID,
         *,
         clock: Clock = time.time,
@@ -264,13 +266,14 @@ class ExecutionService:
         message = request.message
         rid, reason = parse_deny_args(request.args)
         record = await self._record(rid)
-        _, outcome = apply(record.as_state(), Deny(message.sender, reason), self.rules)
+        before = record.as_state()
+        after, outcome = apply(before, Deny(message.sender, reason), self.rules)
         if not outcome.accepted:
             await self._audit_refusal(rid, "denial", message.sender, message.event_id, outcome.text)
             raise CommandError(outcome.text)
-        if not await self.audit.transition(
-            rid,
-            "denied",
+        if not await self.audit.save(
+            before,
+            after,
             actor=message.sender,
             event_id=message.event_id,
             detail={"reason": reason},
@@ -294,7 +297,8 @@ class ExecutionService:
         message = request.message
         rid = parse_request_ref(request.args, "cancel")
         record = await self._record(rid)
-        _, outcome = apply(record.as_state(), Cancel(message.sender), self.rules)
+        before = record.as_state()
+        after, outcome = apply(before, Cancel(message.sender), self.rules)
         if not outcome.accepted:
             raise CommandError(outcome.text)
         live = self._live.get(rid)
@@ -312,8 +316,8 @@ class ExecutionService:
             )
             live.handle.cancel()
             return [Reply.answering(message, outcome.text)]
-        if not await self.audit.transition(
-            rid, "cancelled", actor=message.sender, event_id=message.event_id
+        if not await self.audit.save(
+            before, after, actor=message.sender, event_id=message.event_id
         ):
             raise CommandError(f"{rid} changed meanwhile; nothing was cancelled.")
         self._live.pop(rid, None)
@@ -491,16 +495,19 @@ class ExecutionService:
         """An approval from `by`, checked here against the executor's own rules, and only for
         a request whose recorded policy decision is "needs approval"."""
         record = await self._record(rid)
+        before = record.as_state()
         approval = Approve(by=by, digest=record.digest, event_id=event_id, at=self.clock())
-        _, outcome = apply(record.as_state(), approval, self.rules)
+        approved, outcome = apply(before, approval, self.rules)
         if not outcome.accepted:
             await self._audit_refusal(rid, "approval", by, event_id, outcome.text)
             return outcome.text
         live = self._live.get(rid) or self._revive(record)
         if live is None:
-            if not await self.audit.transition(
-                rid,
-                "cancelled",
+            # The approver may cancel what they may approve: the machine takes it.
+            cancelled, _ = apply(before, Cancel(by), self.rules)
+            if not await self.audit.save(
+                before,
+                cancelled,
                 actor=by,
                 event_id=event_id,
                 detail={"reason": "the executor restarted and holds no unmasked command"},
@@ -512,9 +519,9 @@ class ExecutionService:
             )
         now = self._decide(live.request)  # the policy may have changed since (a restart)
         if now.verdict is Verdict.FORBID:
-            return await self._forbid_late(live, now, by, event_id)
-        if not await self.audit.approve(
-            rid, actor=by, event_id=event_id, detail={"digest": record.digest}
+            return await self._forbid_late(live, before, now, by, event_id)
+        if not await self.audit.save(
+            before, approved, actor=by, event_id=event_id, detail={"digest": record.digest}
         ):
             current = await self.audit.get(rid)
             if current is None or current.state != "pending":
@@ -527,15 +534,16 @@ class ExecutionService:
         return outcome.text
 
     async def _forbid_late(
-        self, live: _Live, decision: Decision, by: UserID, event_id: EventID
+        self, live: _Live, before: RequestState, decision: Decision, by: UserID, event_id: EventID
     ) -> str:
         """A waiting request that the executor's policy forbids now: it is never run."""
         request = live.request
         rid = request.request_id
         reason = decision.reason.removeprefix("forbidden: ")
-        if not await self.audit.transition(
-            rid,
-            "forbidden",
+        forbidden, _ = apply(before, Forbid(reason), self.rules)
+        if not await self.audit.save(
+            before,
+            forbidden,
             actor=by,
             event_id=event_id,
             detail={"verdict": decision.verdict.value, "rule": decision.rule, "reason": reason},
@@ -790,12 +798,11 @@ class ExecutionService:
         """Expires every pending request past its window, and says so where it was asked."""
         now = self.clock()
         for record in await self.audit.in_state("pending"):
-            _, outcome = apply(record.as_state(), Expire(now), self.rules)
+            before = record.as_state()
+            after, outcome = apply(before, Expire(now), self.rules)
             if not outcome.accepted:
                 continue
-            if not await self.audit.transition(
-                record.request_id, "expired", detail={"reason": outcome.text}
-            ):
+            if not await self.audit.save(before, after, detail={"reason": outcome.text}):
                 continue
             live = self._live.pop(record.request_id, None)
             request = live.request if live else _request_of(record)

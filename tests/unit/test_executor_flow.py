@@ -25,6 +25,7 @@ import pytest
 from bots.app.settings import Settings, load_settings
 from bots.context import BotContext
 from bots.errors import CommandError
+from bots.execution.ledger import RequestLedger
 from bots.execution.requests import (
     REQUEST_EVENT,
     RESULT_EVENT,
@@ -37,7 +38,6 @@ from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.routing.commands import CommandRequest
 from bots.store import Store
-from bots.store.audit import AuditStore
 from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.hosts import HostConfig
 from executor.policy import Decision, Verdict
@@ -140,7 +140,7 @@ class FakeHomeserver:
         return event_id
 
 
-class MeddledAudit(AuditStore):
+class MeddledAudit(RequestLedger):
     """The real audit store, except that before each of its calls `meddle` gets to act: as
     if an approval arrived at every point where the executor waits on the store."""
 
