@@ -19,8 +19,9 @@ from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.errors import BotError, ConfigError
+from bots.execution.commands import EXECUTOR_COMMANDS
 from bots.execution.ledger import RequestLedger
-from bots.execution.service import EXECUTOR_COMMANDS, ExecutionService
+from bots.execution.service import ExecutionService
 from bots.homeserver.provision import load_council, load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
