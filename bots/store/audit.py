@@ -21,9 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -32,6 +31,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.ids import Digest, EventID, RequestID, RoomID, UserID
+from bots.store.errors import converted
 from executor.masking import mask_text
 
 AUDIT_SCHEMA_VERSION = 3
@@ -252,7 +252,7 @@ class AuditStore:
 
     async def verdicts(self, request_id: RequestID) -> list[str]:
         """The `verdict` of each of the request's `decision` rows that has one, oldest first."""
-        with _converted():
+        with converted("the audit store"):
             async with self._db.execute(
                 "SELECT json_extract(detail, '$.verdict') FROM audit_log "
                 "WHERE request_id = ? AND kind = 'decision' "
@@ -300,7 +300,7 @@ class AuditStore:
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
         async with self._lock:
-            with _converted():
+            with converted("the audit store"):
                 await self._db.execute("BEGIN IMMEDIATE")
                 try:
                     yield
@@ -352,7 +352,7 @@ class AuditStore:
         return value
 
     async def _requests(self, where: str, params: Sequence[object]) -> list[StoredRequest]:
-        with _converted():
+        with converted("the audit store"):
             async with self._db.execute(
                 f"SELECT {_REQUEST_COLUMNS} FROM exec_requests {where}", tuple(params)
             ) as cursor:
@@ -360,21 +360,12 @@ class AuditStore:
         return [_request(row) for row in rows]
 
     async def _entries(self, tail: str, params: Sequence[object]) -> list[AuditEntry]:
-        with _converted():
+        with converted("the audit store"):
             async with self._db.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM audit_log {tail}", tuple(params)
             ) as cursor:
                 rows = await cursor.fetchall()
         return [_entry(row) for row in rows]
-
-
-@contextlib.contextmanager
-def _converted() -> Iterator[None]:
-    """A database error leaves the store as a `StoreError`, as an open error does."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"the audit store failed: {exc}") from exc
 
 
 def _request(row: Sequence[Any]) -> StoredRequest:
