@@ -15,7 +15,7 @@ import aiosqlite
 import pytest
 
 from bots.errors import StoreError
-from bots.execution.approvals import ApprovalRules, Interrupt, RequestState, apply
+from bots.execution.approvals import ApprovalRules, Approve, Interrupt, RequestState, Start, apply
 from bots.execution.ledger import RequestLedger
 from bots.execution.requests import ExecRequest, ExecResult, new_request, outcome_result
 from bots.ids import EventID, RequestID, RoomID, TaskID, UserID
@@ -490,3 +490,80 @@ async def test_requests_by_state(audit: RequestLedger) -> None:
     state = record.as_state()
     assert state.status == "approved"
     assert state.digest == make_request("r2").digest
+
+
+# One state machine: the ledger saves what apply() returns ---------------------------------
+
+APPROVERS = ApprovalRules(approvers=(MASTER,))
+
+
+async def test_the_ledger_saves_what_the_machine_returns(audit: RequestLedger) -> None:
+    assert await audit.open_request(make_request(), decision=NEEDS_APPROVAL)
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    before = record.as_state()
+    approval = Approve(MASTER, before.digest, EventID("$ok"), at=1_000.0)
+    after, outcome = apply(before, approval, APPROVERS)
+    assert outcome.accepted
+
+    assert await audit.save(before, after, actor=MASTER, event_id=EventID("$ok"))
+    assert not await audit.save(before, after, actor=MASTER)  # compare and set: once
+    saved = await audit.get(RequestID("r1"))
+    assert saved is not None
+    assert saved.state == "approved"
+    last = (await audit.history(RequestID("r1")))[-1]
+    assert (last.kind, last.actor, last.detail["state"]) == ("approval", MASTER, "approved")
+
+
+async def test_a_refused_event_saves_nothing(audit: RequestLedger) -> None:
+    assert await audit.open_request(make_request(), decision=NEEDS_APPROVAL)
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    before = record.as_state()
+    unchanged, outcome = apply(before, Start(), APPROVERS)  # pending cannot start
+    assert not outcome.accepted
+    assert not await audit.save(before, unchanged)
+    assert [entry.kind for entry in await audit.history(RequestID("r1"))] == [
+        "request",
+        "decision",
+    ]
+
+
+async def test_an_approval_is_saved_only_when_the_policy_asked_for_one(
+    audit: RequestLedger,
+) -> None:
+    assert await audit.open_request(make_request())  # no recorded decision
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    before = record.as_state()
+    after, outcome = apply(before, Approve(MASTER, before.digest, None, 1_000.0), APPROVERS)
+    assert outcome.accepted  # the machine alone would take it
+    assert not await audit.save(before, after, actor=MASTER)
+    still = await audit.get(RequestID("r1"))
+    assert still is not None
+    assert still.state == "pending"
+
+
+async def test_an_unknown_stored_state_reads_as_interrupted(
+    audit: RequestLedger, db_path: Path
+) -> None:
+    assert await audit.open_request(make_request())
+    async with aiosqlite.connect(db_path) as db:
+        await db.execute("UPDATE exec_requests SET state = 'bogus'")
+        await db.commit()
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    assert record.state == "interrupted"
+    assert not await audit.mark_started(RequestID("r1"))
+
+
+async def test_a_query_error_leaves_the_store_as_a_store_error(
+    audit: RequestLedger, db_path: Path
+) -> None:
+    async with aiosqlite.connect(db_path) as db:
+        await db.execute("ALTER TABLE exec_requests RENAME TO gone")
+        await db.commit()
+    with pytest.raises(StoreError, match="no such table"):
+        await audit.get(RequestID("r1"))
+    with pytest.raises(StoreError, match="no such table"):
+        await audit.open_request(make_request())
