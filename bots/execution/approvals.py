@@ -65,7 +65,8 @@ PREDECESSORS: Mapping[State, frozenset[State]] = {
     "interrupted": frozenset({"running"}),
     "forbidden": frozenset({"pending"}),
 }
-"""The only moves there are: the store refuses a transition from any other state."""
+"""The only moves there are. `apply()` makes them; the ledger saves what it returns, and
+checks the executor's own moves (no event behind them) against this table."""
 
 APPROVE_REACTION = "✅"
 _VARIATION_SELECTOR = "\ufe0f"

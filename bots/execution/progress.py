@@ -25,7 +25,7 @@ from executor.masking import mask_text
 from executor.results import RunResult
 from executor.shell import iter_simple_commands, parse
 
-if TYPE_CHECKING:  # types only: the engine pulls in asyncssh, the store aiosqlite
+if TYPE_CHECKING:  # a type only: the store pulls in aiosqlite; this module is pure text
     from bots.store.audit import AuditEntry
 
 PROGRESS_LINES = 10
