@@ -35,7 +35,7 @@ PROBE_COMMAND = "cat /proc/loadavg"
 """`!hosts` runs this fixed read-only probe itself; it is not a request and not audited."""
 
 
-class ExecutorCommands:
+class ExecutionCommands:
     """The handlers behind the executor's registry."""
 
     def __init__(self, lifecycle: RequestLifecycle) -> None:

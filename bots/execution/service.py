@@ -16,7 +16,7 @@ from bots.app.background import BackgroundTasks
 from bots.app.settings import Settings
 from bots.context import BotContext
 from bots.execution.approvals import ApprovalRules, approval_from_reaction
-from bots.execution.commands import ExecutorCommands
+from bots.execution.commands import ExecutionCommands
 from bots.execution.ledger import RequestLedger
 from bots.execution.lifecycle import Clock, Pacing, RequestLifecycle, Sleep
 from bots.execution.outbox import Origin, Outbox
@@ -74,7 +74,7 @@ class ExecutionService:
         )
         interval = sweep_seconds or sweep_interval(execution.approval_expiry_seconds)
         self.sweeper = Sweeper(self.lifecycle, interval)
-        self._commands = ExecutorCommands(self.lifecycle)
+        self._commands = ExecutionCommands(self.lifecycle)
 
     def attach(self, bot: BotContext) -> None:
         self._outbox.attach(bot)
