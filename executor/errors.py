@@ -1,5 +1,9 @@
 """The executor's one exception family: callers catch meaning, never asyncssh types."""
 
+from __future__ import annotations
+
+from executor.results import RunResult
+
 
 class ExecutorError(Exception):
     """A command could not be run; the message is fit to show to a person."""
@@ -27,3 +31,12 @@ class HostKeyMismatch(ExecutorError):
 
 class ConnectionLost(ExecutorError):
     """An open connection broke while a command was starting or running."""
+
+
+class RunInterrupted(ConnectionLost):
+    """The connection broke while the command ran: how it ended on the host is unknown.
+    `partial` holds what it printed until then (masked, cut like any result)."""
+
+    def __init__(self, message: str, partial: RunResult) -> None:
+        super().__init__(message)
+        self.partial = partial

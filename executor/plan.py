@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from executor.runner import Executor, OutputCallback, RunResult
+from executor.results import RunResult
+from executor.runner import CommandRunner, OutputCallback
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def stages(steps: Sequence[Step]) -> list[list[int]]:
 
 
 async def run_plan(
-    executor: Executor,
+    runner: CommandRunner,
     steps: Sequence[Step],
     *,
     stop_on_failure: bool = True,
@@ -46,7 +47,7 @@ async def run_plan(
     for stage in stages(steps):
         done = await asyncio.gather(
             *(
-                executor.run(
+                runner.run(
                     steps[i].host, steps[i].command, timeout=steps[i].timeout, on_output=on_output
                 )
                 for i in stage

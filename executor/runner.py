@@ -1,6 +1,6 @@
 """The execution engine: runs commands on configured hosts within limits.
 
-`Executor.start()` returns a `RunHandle` at once; `wait()` gives the `RunResult`, `cancel()`
+`CommandRunner.start()` returns a `RunHandle` at once; `wait()` gives the `RunResult`, `cancel()`
 kills the remote command. Output is decoded, masked, streamed to an optional callback and
 kept up to a size limit (head and tail). Which commands may run is decided elsewhere (the
 policy); this module runs what it is given.
@@ -19,9 +19,10 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
-from executor.errors import ConnectionLost, ExecutorError, UnknownHost
+from executor.errors import ConnectionLost, ExecutorError, RunInterrupted, UnknownHost
 from executor.hosts import HostConfig
 from executor.masking import StreamMasker, mask_text
+from executor.results import RunResult
 from executor.ssh import EmbeddedServer, ExitInfo, RemoteProcess, SSHPool
 
 log = logging.getLogger(__name__)
@@ -52,39 +53,6 @@ class Limits:
             raise ValueError("output_limit must be at least 2")
         if self.default_timeout <= 0 or self.kill_grace <= 0:
             raise ValueError("default_timeout and kill_grace must be positive")
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a command did. All text is masked; `command` is the masked command line."""
-
-    host: str
-    command: str
-    exit_status: int | None
-    """None when the command ended by a signal or was stopped before it reported one."""
-    exit_signal: str | None
-    """Signal name without "SIG" (e.g. "TERM"), when the command was killed by one."""
-    stdout: str
-    stderr: str
-    duration: float
-    """Seconds from sending the command (including connecting) to its end."""
-    truncated: bool
-    """Some output was cut to fit Limits.output_limit; the cut is marked in the text."""
-    timed_out: bool
-    cancelled: bool
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0 and not self.timed_out and not self.cancelled
-
-
-class RunInterrupted(ConnectionLost):
-    """The connection broke while the command ran: how it ended on the host is unknown.
-    `partial` holds what it printed until then (masked, cut like any result)."""
-
-    def __init__(self, message: str, partial: RunResult) -> None:
-        super().__init__(message)
-        self.partial = partial
 
 
 def cut_marker(count: int) -> str:
@@ -159,19 +127,19 @@ class _Capture:
 
 
 class RunHandle:
-    """A command started by Executor.start(); wait() for its result, cancel() to kill it."""
+    """A command started by CommandRunner.start(); wait() for its result, cancel() to kill it."""
 
     def __init__(
         self,
-        executor: Executor,
+        runner: CommandRunner,
         host: HostConfig,
         command: str,
         timeout: float,
         on_output: OutputCallback | None,
     ) -> None:
         self.host = host.name
-        self.command = mask_text(command, executor.secrets)
-        self._executor = executor
+        self.command = mask_text(command, runner.secrets)
+        self._runner = runner
         self._config = host
         self._raw_command = command
         self._timeout = timeout
@@ -209,19 +177,19 @@ class RunHandle:
 
     async def _execute(self) -> RunResult:
         try:
-            async with self._executor._slots(self._config):
+            async with self._runner._slots(self._config):
                 return await self._run()
         except ExecutorError as exc:
-            exc.args = (mask_text(str(exc), self._executor.secrets),)
+            exc.args = (mask_text(str(exc), self._runner.secrets),)
             raise
 
     async def _run(self) -> RunResult:
         loop = asyncio.get_running_loop()
         began = loop.time()
-        host = await self._executor._resolve(self._config)
-        process = await self._executor._pool.start(host, self._raw_command)
+        host = await self._runner._resolve(self._config)
+        process = await self._runner._pool.start(host, self._raw_command)
         self._process = process
-        limit, secrets = self._executor.limits.output_limit, self._executor.secrets
+        limit, secrets = self._runner.limits.output_limit, self._runner.secrets
         stdout, stderr = _Capture(limit, secrets), _Capture(limit, secrets)
         finished = asyncio.ensure_future(
             self._finish(
@@ -275,7 +243,7 @@ class RunHandle:
     async def _stop(self, process: RemoteProcess, finished: asyncio.Future[ExitInfo]) -> ExitInfo:
         """Kills the remote command; keeps what it printed until it was gone."""
         process.stop()
-        grace = self._executor.limits.kill_grace
+        grace = self._runner.limits.kill_grace
         with contextlib.suppress(TimeoutError):
             return await asyncio.wait_for(asyncio.shield(finished), grace)
         log.warning("command on %s ignored its stop for %g s; closing it", self.host, grace)
@@ -342,10 +310,10 @@ class RunHandle:
         )
 
 
-class Executor:
+class CommandRunner:
     """Runs commands on configured hosts: one SSH connection per host, bounded concurrency.
 
-    Use as `async with Executor(...) as executor:`, or call aclose() when done. `data_dir`
+    Use as `async with CommandRunner(...) as runner:`, or call aclose() when done. `data_dir`
     is needed only for `local` without an address (keys of the embedded server live there).
     """
 
@@ -449,7 +417,7 @@ class Executor:
             self._embedded = None
             self._embedded_host = None
 
-    async def __aenter__(self) -> Executor:
+    async def __aenter__(self) -> CommandRunner:
         return self
 
     async def __aexit__(

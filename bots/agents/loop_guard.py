@@ -1,10 +1,9 @@
-"""Meeting discipline, pure: the agent-to-agent loop guard and the streaming-edit throttle.
+"""Meeting discipline, pure: the agent-to-agent loop guard.
 
 Agents may address each other, so two polite models could talk forever; the loop guard
 stops a thread after a few agent-to-agent turns until a person speaks again. Agents
 answering a person are not such turns: six agents answering "everyone" is one round, not a
-loop. Streaming by edits is
-throttled because every edit is an event (rate limits, and each one syncs to every phone).
+loop. (Streaming edits are paced by `bots.text.throttle.EditThrottle`.)
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ ThreadKey = EventID | RoomID
 """A conversation: its thread root, or the room for the main timeline."""
 
 DEFAULT_AGENT_TURNS = 6
-DEFAULT_MIN_EDIT_INTERVAL_S = 2.5
-DEFAULT_MAX_EDITS = 12
 MAX_TRACKED_THREADS = 1024
 
 
@@ -107,37 +104,3 @@ class LoopGuard:
                 self._streaks.popitem(last=False)
         self._streaks.move_to_end(key)
         return streak
-
-
-class EditThrottle:
-    """When to edit one streaming placeholder: at most every `min_interval_s`, and at most
-    `max_edits` edits in all, the final one included; the final edit is always allowed.
-
-    Time is passed in (monotonic seconds), so tests need no clock.
-    """
-
-    def __init__(
-        self,
-        started_at: float,
-        *,
-        min_interval_s: float = DEFAULT_MIN_EDIT_INTERVAL_S,
-        max_edits: int = DEFAULT_MAX_EDITS,
-    ) -> None:
-        if min_interval_s < 0:
-            raise ValueError("min_interval_s must be zero or more")
-        if max_edits < 1:
-            raise ValueError("max_edits must be at least 1 (the final edit)")
-        self.min_interval_s = min_interval_s
-        self.max_edits = max_edits
-        self.edits = 0
-        self._last = started_at
-
-    def should_edit(self, now: float, *, final: bool = False) -> bool:
-        """Whether to edit now; a True answer counts as an edit made at `now`."""
-        allowed = final or (
-            self.edits < self.max_edits - 1 and now - self._last >= self.min_interval_s
-        )
-        if allowed:
-            self.edits += 1
-            self._last = now
-        return allowed

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bots.agents.loop_guard import EditThrottle
 from bots.context import BotContext
 from bots.ids import EventID
 from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
 from bots.message import Message, Reply
 from bots.text.markdown import markdown_to_html
 from bots.text.splitting import split_message
+from bots.text.throttle import EditThrottle
 
 STREAM_MARK = " …"
 # A quick answer arrives whole, as one message: a placeholder is shown only once the model

@@ -17,7 +17,9 @@ from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.errors import ConfigError
-from bots.execution.service import EXECUTOR_COMMANDS, ExecutionService
+from bots.execution.commands import EXECUTOR_COMMANDS
+from bots.execution.ledger import RequestLedger
+from bots.execution.service import ExecutionService
 from bots.homeserver.provision import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
@@ -26,8 +28,7 @@ from bots.routing.access import may_invite
 from bots.routing.addressing import Identity, Roster
 from bots.routing.dispatch import Dispatcher
 from bots.store import Store
-from bots.store.audit import AuditStore
-from executor.runner import Executor, Limits
+from executor.runner import CommandRunner, Limits
 
 
 def build_roster(settings: Settings) -> Roster:
@@ -146,8 +147,8 @@ async def open_execution(
 ) -> ExecutionService:
     """One engine per process: SSH connections, the embedded `local` server, the audit."""
     execution = settings.execution
-    audit = await AuditStore.open(data.store, secrets=execution.secrets)
-    engine = Executor(
+    audit = await RequestLedger.open(data.store, secrets=execution.secrets)
+    engine = CommandRunner(
         execution.hosts.values(),
         limits=Limits(
             max_concurrent=execution.max_concurrent,

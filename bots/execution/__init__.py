@@ -1,5 +1,8 @@
-"""The executor bot's own logic, apart from Matrix: request events, approvals, progress text.
+"""The executor bot in one place.
 
-Everything here is pure (no I/O), so the rules that decide whether a command runs are
-tested as plain values; the runtime only feeds events in and sends what comes out.
+Pure cores: `requests` (the request and result events), `approvals` (the one state machine),
+`progress` (what is said). Around them: `ledger` (the machine's moves saved in the audit
+store), `lifecycle` (request → decision → approval → run → result), `commands` (the declared
+commands), `sweeper` (what a restart left, expiry), `outbox` (sending), and `service`, which
+plugs them into a Dispatcher.
 """

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bots.execution.requests import Digest, ExecRequest, ExecResult, RequestID, short_digest
-from bots.ids import EventID, UserID
+from bots.execution.requests import ExecRequest, ExecResult, short_digest
+from bots.ids import Digest, EventID, RequestID, UserID
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ PREDECESSORS: Mapping[State, frozenset[State]] = {
     "interrupted": frozenset({"running"}),
     "forbidden": frozenset({"pending"}),
 }
-"""The only moves there are: the store refuses a transition from any other state."""
+"""The only moves there are. `apply()` makes them; the ledger saves what it returns, and
+checks the executor's own moves (no event behind them) against this table."""
 
 APPROVE_REACTION = "✅"
 _VARIATION_SELECTOR = "\ufe0f"

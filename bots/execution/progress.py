@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Literal
 
 from bots.execution.requests import ExecRequest, short_digest
 from bots.text.durations import stopwatch
+from bots.text.throttle import EditThrottle
 from executor.errors import ExecutorError
 from executor.hosts import HostConfig
 from executor.masking import mask_text
+from executor.results import RunResult
 from executor.shell import iter_simple_commands, parse
 
-if TYPE_CHECKING:  # types only: the engine pulls in asyncssh, the store aiosqlite
+if TYPE_CHECKING:  # a type only: the store pulls in aiosqlite; this module is pure text
     from bots.store.audit import AuditEntry
-    from executor.runner import RunResult
 
 PROGRESS_LINES = 10
 """Output lines a progress message shows."""
@@ -72,16 +73,21 @@ class ResultMessage:
     attachment: Attachment | None = None
 
 
-@dataclass(frozen=True)
-class EditThrottle:
-    """When to edit the progress message again: at most every `interval` seconds and
-    `max_edits` times (edits are rate limited and never notify); the final edit always goes."""
+PROGRESS_EDIT_INTERVAL_S = 3.0
+PROGRESS_EDITS = 40
+"""Edits of the progress message while a command runs; the closing edit comes on top (the
+result itself is a message of its own)."""
 
-    interval: float = 3.0
-    max_edits: int = 40
 
-    def due(self, now: float, last_edit_at: float, edits_sent: int) -> bool:
-        return edits_sent < self.max_edits and now - last_edit_at >= self.interval
+def progress_throttle(
+    started_at: float,
+    *,
+    interval: float = PROGRESS_EDIT_INTERVAL_S,
+    edits: int = PROGRESS_EDITS,
+) -> EditThrottle:
+    """The pacing of one progress message: every `interval` seconds at most, `edits` times,
+    and the closing edit always. The throttle counts that closing edit, hence the + 1."""
+    return EditThrottle(started_at, min_interval_s=interval, max_edits=edits + 1)
 
 
 class LiveTail:

@@ -15,23 +15,15 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NewType
+from typing import Literal
 
 from bots.errors import CommandError
-from bots.ids import EventID, UserID
+from bots.ids import Digest, EventID, RequestID, TaskID, UserID
 from executor.masking import mask_text
-
-if TYPE_CHECKING:  # the engine pulls in asyncssh; these pure functions only read its result
-    from executor.runner import RunResult
+from executor.results import RunResult
 
 REQUEST_EVENT = "org.chavion.exec.request"
 RESULT_EVENT = "org.chavion.exec.result"
-
-RequestID = NewType("RequestID", str)
-"""The idempotency key of one request: a request id is run at most once, ever."""
-TaskID = NewType("TaskID", str)
-Digest = NewType("Digest", str)
-"""sha256 (64 lower-case hex digits) of a host and command; see `command_digest`."""
 
 ResultStatus = Literal[
     "succeeded", "failed", "timed_out", "cancelled", "interrupted", "denied", "expired", "forbidden"

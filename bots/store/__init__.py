@@ -17,6 +17,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
+from bots.store.errors import converted
 from bots.store.migrations import STEPS
 from bots.store.usage import UsageStore
 
@@ -107,6 +108,10 @@ class Store:
         await self.close()
 
     async def schema_version(self) -> int:
+        with converted("reading the schema version"):
+            return await self._version()
+
+    async def _version(self) -> int:
         async with self._db.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
@@ -117,13 +122,13 @@ class Store:
         The version is read again once the lock is held: another process opening the same
         store may have applied a step between our first look and our `BEGIN IMMEDIATE`.
         """
-        self._refuse_newer(await self.schema_version())
+        self._refuse_newer(await self._version())
         for version, sql in STEPS:
-            if version <= await self.schema_version():
+            if version <= await self._version():
                 continue
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                current = await self.schema_version()
+                current = await self._version()
                 self._refuse_newer(current)
                 if version > current:
                     for statement in statements(sql):
@@ -144,32 +149,36 @@ class Store:
             )
 
     async def sync_token(self, bot: str) -> str | None:
-        async with self._db.execute(
-            "SELECT next_batch FROM sync_state WHERE bot = ?", (bot,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return str(row[0]) if row else None
+        with converted("the store"):
+            async with self._db.execute(
+                "SELECT next_batch FROM sync_state WHERE bot = ?", (bot,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            return str(row[0]) if row else None
 
     async def save_sync_token(self, bot: str, next_batch: str) -> None:
-        await self._db.execute(
-            "INSERT INTO sync_state (bot, next_batch, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (bot) DO UPDATE SET next_batch = excluded.next_batch, "
-            "updated_at = excluded.updated_at",
-            (bot, next_batch, time.time()),
-        )
+        with converted("the store"):
+            await self._db.execute(
+                "INSERT INTO sync_state (bot, next_batch, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (bot) DO UPDATE SET next_batch = excluded.next_batch, "
+                "updated_at = excluded.updated_at",
+                (bot, next_batch, time.time()),
+            )
 
     async def claim_event(self, bot: str, event_id: str, room_id: str) -> bool:
         """True the first time a bot sees an event; false on every replay after that."""
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO handled_events (bot, event_id, room_id, handled_at) "
-            "VALUES (?, ?, ?, ?)",
-            (bot, event_id, room_id, time.time()),
-        )
-        return cursor.rowcount == 1
+        with converted("the store"):
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO handled_events (bot, event_id, room_id, handled_at) "
+                "VALUES (?, ?, ?, ?)",
+                (bot, event_id, room_id, time.time()),
+            )
+            return cursor.rowcount == 1
 
     async def forget_old_events(self, now: float | None = None) -> int:
-        cutoff = (now or time.time()) - HANDLED_EVENTS_KEPT_SECONDS
-        cursor = await self._db.execute(
-            "DELETE FROM handled_events WHERE handled_at < ?", (cutoff,)
-        )
-        return cursor.rowcount
+        with converted("the store"):
+            cutoff = (now or time.time()) - HANDLED_EVENTS_KEPT_SECONDS
+            cursor = await self._db.execute(
+                "DELETE FROM handled_events WHERE handled_at < ?", (cutoff,)
+            )
+            return cursor.rowcount

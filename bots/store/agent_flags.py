@@ -6,22 +6,27 @@ import time
 
 import aiosqlite
 
+from bots.store.errors import converted
+
 
 class AgentFlags:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
 
     async def set_muted(self, agent: str, muted: bool, by: str) -> None:
-        await self._db.execute(
-            "INSERT INTO agent_flags (agent, muted, changed_by, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (agent) DO UPDATE SET muted = excluded.muted, "
-            "changed_by = excluded.changed_by, updated_at = excluded.updated_at",
-            (agent, int(muted), by, time.time()),
-        )
+        with converted("the agent flags"):
+            await self._db.execute(
+                "INSERT INTO agent_flags (agent, muted, changed_by, updated_at) "
+                "VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (agent) DO UPDATE SET muted = excluded.muted, "
+                "changed_by = excluded.changed_by, updated_at = excluded.updated_at",
+                (agent, int(muted), by, time.time()),
+            )
 
     async def is_muted(self, agent: str) -> bool:
-        async with self._db.execute(
-            "SELECT muted FROM agent_flags WHERE agent = ?", (agent,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return bool(row and row[0])
+        with converted("the agent flags"):
+            async with self._db.execute(
+                "SELECT muted FROM agent_flags WHERE agent = ?", (agent,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            return bool(row and row[0])

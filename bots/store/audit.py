@@ -1,18 +1,19 @@
-"""The executor's audit log and request states: what makes a request run at most once.
+"""The executor's audit log and its requests' current state, kept as records.
 
-Every change of a request's state is written together with its audit row, in one
-transaction. A request is opened together with the executor's policy decision and the state
-that decision leads to (pending, approved or forbidden), so there is no moment in which a
-forbidden request waits for approval; `approve()` takes only a request whose recorded
-decision is "needs approval". The move to `running` (the intent row) is committed before
-the command starts, and only from `approved`, so a second start of the same request id
-finds it running and refuses. After a crash, `interrupted_on_startup()` turns whatever was left
-running into `interrupted` (state unknown): it is reported, never run again.
+The store holds no rules. Which moves a request may make is the approval machine's
+(`bots.execution.approvals`); which state a policy verdict opens a request in, and which
+audit row a move writes, is the ledger's (`bots.execution.ledger`). What the store gives
+those rules is what makes them hold under concurrency and crashes:
+
+- a request id is inserted once (the idempotency key), with its first audit rows;
+- a state changes only from the state the caller read (compare and set), together with
+  its audit row, in one transaction: of two racing moves one wins, the other writes nothing;
+- the audit log is append-only (SQLite triggers, see migrations/v03_audit.py).
 
 Commands and details are masked before they are written (configured secrets and obvious
 credentials), so the database never holds what the room must not see. Use one `AuditStore`
 per connection, ideally a connection of its own: its transactions are serialised by a lock
-that other users of the connection do not take.
+that other users of the connection do not take. Database errors leave as `StoreError`.
 """
 
 from __future__ import annotations
@@ -22,18 +23,16 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import aiosqlite
 
 from bots.errors import StoreError
-from bots.execution.approvals import PREDECESSORS, STATES, RequestState, State
-from bots.execution.requests import Digest, ExecRequest, ExecResult, RequestID, command_digest
-from bots.ids import EventID, RoomID, UserID
+from bots.ids import Digest, EventID, RequestID, RoomID, UserID
+from bots.store.errors import converted
 from executor.masking import mask_text
-from executor.policy import Decision, Verdict
 
 AUDIT_SCHEMA_VERSION = 3
 """The store version that brought these tables (bots/store/migrations/v03_audit.py)."""
@@ -50,32 +49,6 @@ AuditKind = Literal[
     "cancel",
 ]
 AUDIT_KINDS: tuple[AuditKind, ...] = get_args(AuditKind)
-KIND_OF_STATE: Mapping[State, AuditKind] = {
-    "approved": "approval",
-    "running": "start",
-    "finished": "end",
-    "denied": "denial",
-    "expired": "expired",
-    "cancelled": "cancel",
-    "interrupted": "interrupted",
-    "forbidden": "decision",
-}
-"""The audit row a move into each state writes, unless the caller names another."""
-
-_OPENED_AS: Mapping[Verdict, State] = {
-    Verdict.ALLOW: "approved",
-    Verdict.NEEDS_APPROVAL: "pending",
-    Verdict.FORBID: "forbidden",
-}
-"""The state a request opens in, by the policy's verdict."""
-_VERDICTS = tuple(verdict.value for verdict in Verdict)
-_LATEST_VERDICT = (
-    "(SELECT json_extract(d.detail, '$.verdict') FROM audit_log AS d "
-    "WHERE d.request_id = exec_requests.request_id AND d.kind = 'decision' "
-    f"AND json_extract(d.detail, '$.verdict') IN ({', '.join(repr(v) for v in _VERDICTS)}) "
-    "ORDER BY d.seq DESC LIMIT 1)"
-)
-"""SQL: the verdict of a request's latest policy decision row (refusals are not decisions)."""
 
 _ENTRY_COLUMNS = "seq, at, request_id, kind, actor, event_id, host, command_digest, detail"
 _REQUEST_COLUMNS = (
@@ -99,26 +72,45 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
-class RequestRecord:
-    """A request's current state; `command` is masked. `event_id` is the message the request
-    is shown in: the request's own event until `set_message` records its approval prompt."""
+class AuditRow:
+    """An audit row to write with a request's insert or move; the store adds the time, the
+    request id, its host and its digest."""
+
+    kind: AuditKind
+    actor: UserID | None = None
+    event_id: EventID | None = None
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A request to insert, in the state its caller decided it opens in."""
 
     request_id: RequestID
     digest: Digest
     host: str
     command: str
     requester: UserID
-    state: State
+    state: str
+    room_id: RoomID | None = None
+    event_id: EventID | None = None
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """A request's row; `command` is masked. `event_id` is the message the request is shown
+    in: the request's own event until `set_message` records its approval prompt."""
+
+    request_id: RequestID
+    digest: Digest
+    host: str
+    command: str
+    requester: UserID
+    state: str
     created_at: float
     updated_at: float
     room_id: RoomID | None
     event_id: EventID | None
-
-    def as_state(self) -> RequestState:
-        """The approval machine's view; who approved is in the audit log, not needed here."""
-        return RequestState(
-            self.request_id, self.digest, self.requester, self.state, self.created_at
-        )
 
 
 class AuditStore:
@@ -159,8 +151,10 @@ class AuditStore:
                     f"the store at {path} is at schema version {version}; the audit log needs "
                     f"{AUDIT_SCHEMA_VERSION} (open it with Store.open first, which migrates)"
                 )
-        except BaseException:
+        except BaseException as exc:
             await db.close()
+            if isinstance(exc, aiosqlite.Error):
+                raise StoreError(f"cannot open the store at {path}: {exc}") from exc
             raise
         return cls(db, secrets=secrets, clock=clock)
 
@@ -184,28 +178,14 @@ class AuditStore:
                 request_id, kind, actor, event_id, host, command_digest, detail or {}
             )
 
-    async def open_request(
-        self,
-        request: ExecRequest,
-        *,
-        room_id: RoomID | None = None,
-        event_id: EventID | None = None,
-        decision: Decision | None = None,
-    ) -> bool:
-        """Records a new request with its `request` audit row and, given the executor's policy
-        `decision`, its `decision` row and the state the decision leads to, all in one
-        transaction: `pending` (needs approval), `approved` (auto-approved, with an `approval`
-        row) or `forbidden` (with a second `decision` row). Without a decision the request
-        is pending with no recorded verdict, and `approve()` refuses it.
+    async def insert(self, request: NewRequest, rows: Sequence[AuditRow]) -> bool:
+        """Records a new request with its first audit rows, in one transaction.
 
-        False when the request id is already known (the idempotency key): the caller
-        must not act on it again. Nothing is written then.
+        False when the request id is already known (the idempotency key): the caller must
+        not act on it again. Nothing is written then.
         """
-        if request.digest != command_digest(request.host, request.command):
-            raise ValueError(f"request {request.request_id}: digest does not match its command")
         now = self._clock()
         command = mask_text(request.command, self._secrets)
-        state: State = "pending" if decision is None else _OPENED_AS[decision.verdict]
         async with self._transaction():
             cursor = await self._db.execute(
                 f"INSERT OR IGNORE INTO exec_requests ({_REQUEST_COLUMNS}) "
@@ -216,56 +196,24 @@ class AuditStore:
                     request.host,
                     command,
                     request.requester,
-                    state,
+                    request.state,
                     now,
                     now,
-                    room_id,
-                    event_id,
+                    request.room_id,
+                    request.event_id,
                 ),
             )
             if cursor.rowcount != 1:
                 return False
-            await self._append(
-                request.request_id,
-                "request",
-                request.requester,
-                event_id,
-                request.host,
-                request.digest,
-                {
-                    "command": command,
-                    "task_id": request.task_id,
-                    "step": request.step,
-                    "room_id": room_id,
-                },
-                at=now,
-            )
-            if decision is None:
-                return True
-            await self._append(
-                request.request_id,
-                "decision",
-                None,
-                None,
-                request.host,
-                request.digest,
-                {
-                    "verdict": decision.verdict.value,
-                    "rule": decision.rule,
-                    "reason": decision.reason,
-                },
-                at=now,
-            )
-            if state != "pending":
-                reason = "policy auto-approval" if state == "approved" else decision.reason
+            for row in rows:
                 await self._append(
                     request.request_id,
-                    KIND_OF_STATE[state],
-                    None,
-                    None,
+                    row.kind,
+                    row.actor,
+                    row.event_id,
                     request.host,
                     request.digest,
-                    {"state": state, "rule": decision.rule, "reason": reason},
+                    row.detail,
                     at=now,
                 )
             return True
@@ -279,172 +227,66 @@ class AuditStore:
             )
             return cursor.rowcount == 1
 
-    async def transition(
-        self,
-        request_id: RequestID,
-        new_state: State,
-        *,
-        actor: UserID | None = None,
-        event_id: EventID | None = None,
-        detail: Mapping[str, object] | None = None,
-        kind: AuditKind | None = None,
-    ) -> bool:
-        """Moves a request to `new_state` and audits it, in one transaction.
-
-        Only moves the approval machine allows are made, and only from the state the row is
-        in now (compare and set): False, with nothing written, when the request is unknown
-        or another move got there first.
-        """
-        return await self._move(request_id, new_state, actor, event_id, detail, kind)
-
-    async def approve(
-        self,
-        request_id: RequestID,
-        *,
-        actor: UserID,
-        event_id: EventID | None = None,
-        detail: Mapping[str, object] | None = None,
-    ) -> bool:
-        """pending → approved by a person, only when the request's latest recorded policy
-        decision is "needs approval": a forbidden, auto-approved or undecided request is never
-        approved, whatever the state machine says. False, with nothing written, otherwise."""
-        return await self._move(
-            request_id,
-            "approved",
-            actor,
-            event_id,
-            detail,
-            None,
-            condition=f"{_LATEST_VERDICT} = '{Verdict.NEEDS_APPROVAL.value}'",
-        )
-
-    async def verdict(self, request_id: RequestID) -> Verdict | None:
-        """The verdict of the request's latest recorded policy decision; None when it has none."""
-        async with self._db.execute(
-            f"SELECT {_LATEST_VERDICT} FROM exec_requests WHERE request_id = ?", (request_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None or row[0] is None:
-            return None
-        return Verdict(str(row[0]))
-
-    async def _move(
-        self,
-        request_id: RequestID,
-        new_state: State,
-        actor: UserID | None,
-        event_id: EventID | None,
-        detail: Mapping[str, object] | None,
-        kind: AuditKind | None,
-        *,
-        condition: str = "",
-    ) -> bool:
-        if new_state not in STATES:
-            raise ValueError(f"unknown request state {new_state!r}")
-        allowed = sorted(PREDECESSORS[new_state])
-        if not allowed:
-            return False
-        marks = ", ".join("?" for _ in allowed)
+    async def move(self, request_id: RequestID, before: str, after: str, row: AuditRow) -> bool:
+        """Sets the request's state from `before` to `after` and writes `row`, in one
+        transaction, only while the row is still in `before` (compare and set): False, with
+        nothing written, when the request is unknown or another move got there first."""
         now = self._clock()
         async with self._transaction():
             cursor = await self._db.execute(
-                f"UPDATE exec_requests SET state = ?, updated_at = ? "
-                f"WHERE request_id = ? AND state IN ({marks})"
-                + (f" AND {condition}" if condition else ""),
-                (new_state, now, request_id, *allowed),
+                "UPDATE exec_requests SET state = ?, updated_at = ? "
+                "WHERE request_id = ? AND state = ?",
+                (after, now, request_id, before),
             )
             if cursor.rowcount != 1:
                 return False
             async with self._db.execute(
                 "SELECT host, digest FROM exec_requests WHERE request_id = ?", (request_id,)
             ) as rows:
-                row = await rows.fetchone()
-            host, digest = (str(row[0]), Digest(str(row[1]))) if row else (None, None)
+                found = await rows.fetchone()
+            host, digest = (str(found[0]), Digest(str(found[1]))) if found else (None, None)
             await self._append(
-                request_id,
-                kind or KIND_OF_STATE[new_state],
-                actor,
-                event_id,
-                host,
-                digest,
-                {"state": new_state, **(detail or {})},
-                at=now,
+                request_id, row.kind, row.actor, row.event_id, host, digest, row.detail, at=now
             )
             return True
 
-    async def mark_started(self, request_id: RequestID, *, actor: UserID | None = None) -> bool:
-        """The intent row: approved → running, committed before the command starts.
+    async def verdicts(self, request_id: RequestID) -> list[str]:
+        """The `verdict` of each of the request's `decision` rows that has one, oldest first."""
+        with converted("the audit store"):
+            async with self._db.execute(
+                "SELECT json_extract(detail, '$.verdict') FROM audit_log "
+                "WHERE request_id = ? AND kind = 'decision' "
+                "AND json_extract(detail, '$.verdict') IS NOT NULL ORDER BY seq",
+                (request_id,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+        return [str(row[0]) for row in rows]
 
-        Run the command only when this returns True; a second call for the same request
-        (a replay, a race, a restart) returns False.
-        """
-        return await self.transition(request_id, "running", actor=actor)
+    async def get(self, request_id: RequestID) -> StoredRequest | None:
+        found = await self._requests("WHERE request_id = ?", (request_id,))
+        return found[0] if found else None
 
-    async def finish(self, request_id: RequestID, result: ExecResult) -> bool:
-        """running → finished (or cancelled), with the `end` row: status, exit, duration,
-        output digest."""
-        if result.request_id != request_id:
-            raise ValueError(f"result of {result.request_id} given for {request_id}")
-        target: State = "finished"
-        if result.status in ("cancelled", "interrupted"):
-            target = "cancelled" if result.status == "cancelled" else "interrupted"
-        detail: dict[str, object] = {
-            "status": result.status,
-            "exit_status": result.exit_status,
-            "duration_ms": result.duration_ms,
-            "output_digest": result.output_digest,
-        }
-        return await self.transition(request_id, target, detail=detail, kind="end")
-
-    async def interrupted_on_startup(self) -> list[RequestRecord]:
-        """Requests a crash left running become `interrupted` (audited); they are returned
-        so the executor can say "interrupted, state unknown". None of them is run again."""
-        now = self._clock()
-        async with self._transaction():
-            running = await self._records("WHERE state = 'running' ORDER BY created_at", ())
-            for record in running:
-                await self._db.execute(
-                    "UPDATE exec_requests SET state = 'interrupted', updated_at = ? "
-                    "WHERE request_id = ? AND state = 'running'",
-                    (now, record.request_id),
-                )
-                await self._append(
-                    record.request_id,
-                    "interrupted",
-                    None,
-                    None,
-                    record.host,
-                    record.digest,
-                    {"state": "interrupted", "reason": "the executor restarted while it ran"},
-                    at=now,
-                )
-        return [replace(record, state="interrupted", updated_at=now) for record in running]
-
-    async def get(self, request_id: RequestID) -> RequestRecord | None:
-        records = await self._records("WHERE request_id = ?", (request_id,))
-        return records[0] if records else None
-
-    async def find_by_event(self, event_id: EventID) -> RequestRecord | None:
+    async def find_by_event(self, event_id: EventID) -> StoredRequest | None:
         """The request shown in (or carried by) this event."""
-        records = await self._records(
+        found = await self._requests(
             "WHERE event_id = ? ORDER BY created_at DESC LIMIT 1", (event_id,)
         )
-        return records[0] if records else None
+        return found[0] if found else None
 
-    async def find_by_prompt(self, event_id: EventID) -> RequestRecord | None:
+    async def find_by_prompt(self, event_id: EventID) -> StoredRequest | None:
         """The request whose approval prompt (see `set_message`) is this event: what a ✅
         reaction approves. Never the event that asked for the request."""
-        records = await self._records(
+        found = await self._requests(
             "WHERE event_id = ? AND NOT EXISTS (SELECT 1 FROM audit_log AS a "
             "WHERE a.request_id = exec_requests.request_id AND a.kind = 'request' "
             "AND a.event_id = exec_requests.event_id) ORDER BY created_at DESC LIMIT 1",
             (event_id,),
         )
-        return records[0] if records else None
+        return found[0] if found else None
 
-    async def in_state(self, state: State) -> list[RequestRecord]:
+    async def in_state(self, state: str) -> list[StoredRequest]:
         """E.g. the pending requests, to expire those past their window."""
-        return await self._records("WHERE state = ? ORDER BY created_at", (state,))
+        return await self._requests("WHERE state = ? ORDER BY created_at", (state,))
 
     async def recent(self, n: int) -> list[AuditEntry]:
         """The last `n` audit rows, oldest first."""
@@ -458,13 +300,14 @@ class AuditStore:
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+            with converted("the audit store"):
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self._db.execute("ROLLBACK")
+                    raise
+                await self._db.execute("COMMIT")
 
     async def _append(
         self,
@@ -508,37 +351,31 @@ class AuditStore:
             return [self._mask(item) for item in value]
         return value
 
-    async def _records(self, where: str, params: Sequence[object]) -> list[RequestRecord]:
-        async with self._db.execute(
-            f"SELECT {_REQUEST_COLUMNS} FROM exec_requests {where}", tuple(params)
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [_record(row) for row in rows]
+    async def _requests(self, where: str, params: Sequence[object]) -> list[StoredRequest]:
+        with converted("the audit store"):
+            async with self._db.execute(
+                f"SELECT {_REQUEST_COLUMNS} FROM exec_requests {where}", tuple(params)
+            ) as cursor:
+                rows = await cursor.fetchall()
+        return [_request(row) for row in rows]
 
     async def _entries(self, tail: str, params: Sequence[object]) -> list[AuditEntry]:
-        async with self._db.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM audit_log {tail}", tuple(params)
-        ) as cursor:
-            rows = await cursor.fetchall()
+        with converted("the audit store"):
+            async with self._db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM audit_log {tail}", tuple(params)
+            ) as cursor:
+                rows = await cursor.fetchall()
         return [_entry(row) for row in rows]
 
 
-def _state(value: object) -> State:
-    """A stored state; an unknown one reads as `interrupted` (fail closed: never runnable)."""
-    for state in STATES:
-        if state == value:
-            return state
-    return "interrupted"
-
-
-def _record(row: Sequence[Any]) -> RequestRecord:
-    return RequestRecord(
+def _request(row: Sequence[Any]) -> StoredRequest:
+    return StoredRequest(
         request_id=RequestID(str(row[0])),
         digest=Digest(str(row[1])),
         host=str(row[2]),
         command=str(row[3]),
         requester=UserID(str(row[4])),
-        state=_state(row[5]),
+        state=str(row[5]),
         created_at=float(row[6]),
         updated_at=float(row[7]),
         room_id=None if row[8] is None else RoomID(str(row[8])),

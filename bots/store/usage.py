@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
+from bots.store.errors import converted
 from bridge.llm.base import Usage
 
 
@@ -37,45 +38,52 @@ class UsageStore:
         at: float | None = None,
     ) -> None:
         """One model call; `day` is the local date in the budget time zone."""
-        await self._db.execute(
-            "INSERT INTO agent_usage "
-            "(agent, model, day, input_tokens, output_tokens, cost_usd, event_id, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                agent,
-                model,
-                day,
-                usage.input_tokens,
-                usage.output_tokens,
-                cost,
-                event_id,
-                time.time() if at is None else at,
-            ),
-        )
+        with converted("the usage store"):
+            await self._db.execute(
+                "INSERT INTO agent_usage "
+                "(agent, model, day, input_tokens, output_tokens, cost_usd, event_id, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    agent,
+                    model,
+                    day,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    cost,
+                    event_id,
+                    time.time() if at is None else at,
+                ),
+            )
 
     async def totals(self, agent: str, day: str) -> UsageTotals:
-        async with self._db.execute(
-            "SELECT COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(cost_usd), 0.0) "
-            "FROM agent_usage WHERE agent = ? AND day = ?",
-            (agent, day),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return UsageTotals(int(row[0]), float(row[1])) if row else UsageTotals(0, 0.0)
+        with converted("the usage store"):
+            async with self._db.execute(
+                "SELECT COALESCE(SUM(input_tokens + output_tokens), 0), "
+                "COALESCE(SUM(cost_usd), 0.0) "
+                "FROM agent_usage WHERE agent = ? AND day = ?",
+                (agent, day),
+            ) as cursor:
+                row = await cursor.fetchone()
+            return UsageTotals(int(row[0]), float(row[1])) if row else UsageTotals(0, 0.0)
 
     async def all_totals(self, day: str) -> dict[str, UsageTotals]:
         """Every agent that spent anything on `day`, by name."""
-        async with self._db.execute(
-            "SELECT agent, SUM(input_tokens + output_tokens), SUM(cost_usd) "
-            "FROM agent_usage WHERE day = ? GROUP BY agent ORDER BY agent",
-            (day,),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return {str(agent): UsageTotals(int(tokens), float(cost)) for agent, tokens, cost in rows}
+        with converted("the usage store"):
+            async with self._db.execute(
+                "SELECT agent, SUM(input_tokens + output_tokens), SUM(cost_usd) "
+                "FROM agent_usage WHERE day = ? GROUP BY agent ORDER BY agent",
+                (day,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            return {
+                str(agent): UsageTotals(int(tokens), float(cost)) for agent, tokens, cost in rows
+            }
 
     async def notice_once(self, agent: str, day: str, kind: str) -> bool:
         """True the first time (agent, day, kind) is noted: say the notice then, never again."""
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO agent_notices (agent, day, kind) VALUES (?, ?, ?)",
-            (agent, day, kind),
-        )
-        return cursor.rowcount == 1
+        with converted("the usage store"):
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO agent_notices (agent, day, kind) VALUES (?, ?, ?)",
+                (agent, day, kind),
+            )
+            return cursor.rowcount == 1

@@ -4,7 +4,7 @@ Run: .venv/bin/python -m tests.bench.executor [--commands 200] [--concurrency 16
      (as root: it starts a real OpenSSH sshd on loopback with scripts/sshd-test, in a temp
      directory, and stops it at the end; --profile adds a CPU profile of one Chavion batch)
 
-Subject: Chavion's `Executor` (global and per-host limit = concurrency) running `--commands`
+Subject: Chavion's `CommandRunner` (global and per-host limit = concurrency) running `--commands`
 short commands (`echo ok`) on that sshd, all started at once with asyncio.gather, timed from
 the first start until every RunResult is back. Measured in the same run, interleaved round by
 round to cancel drift:
@@ -40,7 +40,8 @@ from pathlib import Path
 
 import asyncssh
 
-from executor.runner import Executor, Limits, RunResult
+from executor.results import RunResult
+from executor.runner import CommandRunner, Limits
 from executor.ssh import wrap_command
 from tests.fakes.sshd import SshdServer, start_sshd, stop_sshd
 
@@ -97,7 +98,7 @@ def check_asyncssh(results: list[asyncssh.SSHCompletedProcess]) -> None:
             raise RuntimeError(f"asyncssh: unexpected result {result!r}")
 
 
-def chavion_batch(executor: Executor, host: str, commands: int) -> Batch:
+def chavion_batch(executor: CommandRunner, host: str, commands: int) -> Batch:
     async def batch() -> None:
         check(await asyncio.gather(*(executor.run(host, COMMAND) for _ in range(commands))))
 
@@ -194,12 +195,12 @@ async def run(server: SshdServer, args: argparse.Namespace) -> Results:
     limits = Limits(max_concurrent=args.concurrency)
     results = Results(rss_before=rss_kib())
 
-    async def chavion_warm(executor: Executor) -> None:
+    async def chavion_warm(executor: CommandRunner) -> None:
         await executor.run(host.name, COMMAND)  # opens the connection, outside the timing
         await results.chavion.time(chavion_batch(executor, host.name, args.commands))
 
     async def chavion_cold() -> None:
-        async with Executor([host], limits=limits) as executor:
+        async with CommandRunner([host], limits=limits) as executor:
             await results.chavion_cold.time(chavion_batch(executor, host.name, args.commands))
 
     async def plain_cold() -> None:
@@ -214,7 +215,7 @@ async def run(server: SshdServer, args: argparse.Namespace) -> Results:
 
     wrapped = wrap_command(COMMAND, workdir=host.workdir, env=host.env)
     for _ in range(args.rounds):
-        async with Executor([host], limits=limits) as executor:
+        async with CommandRunner([host], limits=limits) as executor:
             await chavion_warm(executor)
             results.connections = executor.connections_opened(host.name)
         conn = await connect(server)
@@ -229,7 +230,7 @@ async def run(server: SshdServer, args: argparse.Namespace) -> Results:
         await results.ssh.time(lambda: ssh_sequential(server, args.ssh_sample))
 
     if args.profile:
-        async with Executor([host], limits=limits) as executor:
+        async with CommandRunner([host], limits=limits) as executor:
             await executor.run(host.name, COMMAND)
             profiler = cProfile.Profile(time.process_time)  # CPU time: the box is saturated
             profiler.enable()
@@ -285,11 +286,11 @@ def report(results: Results, args: argparse.Namespace, server: SshdServer) -> No
         "shells, anything else running)"
     )
     print("warm (connection opened beforehand):")
-    line("chavion Executor", results.chavion, f" connections: {results.connections}")
+    line("chavion CommandRunner", results.chavion, f" connections: {results.connections}")
     line(f"plain asyncssh, Semaphore({c})", results.plain)
     line("  asyncssh + chavion's wrapper", results.wrapped, " diagnostic")
     print("cold (connecting included):")
-    line("chavion Executor", results.chavion_cold)
+    line("chavion CommandRunner", results.chavion_cold)
     line("plain asyncssh", results.plain_cold)
     print(
         f"sequential `ssh` CLI: {ssh_each * 1000:.0f} ms per command (median of "

@@ -12,18 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from bots.execution.ledger import RequestLedger
 from bots.execution.requests import (
     REQUEST_EVENT,
     RESULT_EVENT,
     ExecRequest,
-    RequestID,
     command_digest,
     new_request,
     request_content,
     request_id_for_event,
 )
-from bots.ids import EventID, RoomID, UserID
-from bots.store.audit import AuditStore
+from bots.ids import EventID, RequestID, RoomID, UserID
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, Seen, replies_to
 
@@ -165,7 +164,7 @@ async def test_a_forbidden_command_is_refused(
     event, rid = await run(master, council, "rm -rf /")
     said = await reply(master, event, executor, "Forbidden")
     assert rid in said.body
-    audit = await AuditStore.open(council.data.store)
+    audit = await RequestLedger.open(council.data.store)
     try:
         record = await audit.get(rid)
         kinds = [entry.kind for entry in await audit.history(rid)]
@@ -198,7 +197,7 @@ async def test_request_events(
     result = await reply(master, sent, executor, "exit 0")
     assert "via-event" in result.body
     assert not [s for s in master.seen if "stranger" in s.body and s.sender == executor.user_id]
-    audit = await AuditStore.open(council.data.store)
+    audit = await RequestLedger.open(council.data.store)
     try:
         assert await audit.get(RequestID("rguest1")) is None
     finally:
@@ -232,7 +231,7 @@ async def test_secrets_are_masked_and_long_output_is_a_file(
     assert file[0].content["body"].endswith(".log")
     everything = " ".join(str(s.content) for s in master.seen if s.sender == executor.user_id)
     assert "hunter2hunter2" not in everything
-    audit = await AuditStore.open(council.data.store)
+    audit = await RequestLedger.open(council.data.store)
     try:
         history = await audit.history(rid)
         record = await audit.get(rid)
@@ -251,7 +250,7 @@ async def test_a_restart_reports_an_interrupted_run_and_never_reruns_it(
     never = marker("interrupted")
     rid = RequestID(f"rcrash{secrets.token_hex(3)}")
     request = make_request(f"touch {never}", master.user_id, rid)
-    audit = await AuditStore.open(council.data.store)
+    audit = await RequestLedger.open(council.data.store)
     try:
         assert await audit.open_request(request, room_id=RoomID(council.council_room))
         assert await audit.transition(rid, "approved", actor=UserID(master.user_id))

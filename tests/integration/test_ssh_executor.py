@@ -27,12 +27,13 @@ from executor.errors import (
     ConnectionLost,
     HostKeyMismatch,
     HostUnreachable,
+    RunInterrupted,
     UnknownHost,
 )
 from executor.hosts import LOCAL_HOST, HostConfig, load_hosts
 from executor.masking import MASK
 from executor.plan import Step, run_plan
-from executor.runner import Executor, Limits, RunHandle, RunInterrupted, StreamName, cut_marker
+from executor.runner import CommandRunner, Limits, RunHandle, StreamName, cut_marker
 from executor.ssh import EmbeddedServer
 from tests.fakes.sshd import SshdServer, running_sshd
 
@@ -53,8 +54,8 @@ def host(server: SshdServer) -> HostConfig:
 
 
 @pytest.fixture(scope="module")
-async def executor(host: HostConfig) -> AsyncIterator[Executor]:
-    async with Executor([host], secrets=[SECRET], limits=Limits(kill_grace=5)) as started:
+async def executor(host: HostConfig) -> AsyncIterator[CommandRunner]:
+    async with CommandRunner([host], secrets=[SECRET], limits=Limits(kill_grace=5)) as started:
         yield started
 
 
@@ -80,7 +81,7 @@ class PidWatcher:
 LONG_COMMAND = "sleep 30 & echo $!; wait"
 
 
-async def is_running(executor: Executor, host: str, pid: int) -> bool:
+async def is_running(executor: CommandRunner, host: str, pid: int) -> bool:
     """Asks the host itself; a zombie has exited and only awaits its parent's reaping."""
     result = await executor.run(
         host,
@@ -131,7 +132,7 @@ def some_other_host_key() -> str:
 
 
 async def test_a_command_returns_stdout_stderr_and_exit_status(
-    executor: Executor, host: HostConfig
+    executor: CommandRunner, host: HostConfig
 ) -> None:
     result = await executor.run(host.name, "echo out; echo err >&2; whoami; exit 3")
 
@@ -145,7 +146,7 @@ async def test_a_command_returns_stdout_stderr_and_exit_status(
 
 
 async def test_output_streams_to_the_callback_while_the_command_runs(
-    executor: Executor, host: HostConfig
+    executor: CommandRunner, host: HostConfig
 ) -> None:
     watcher = PidWatcher()
     handle = executor.start(host.name, "echo first; echo note >&2; sleep 30", on_output=watcher)
@@ -178,14 +179,14 @@ async def test_a_host_from_the_config_runs_in_its_workdir_with_its_environment(
     }
     hosts = load_hosts([config])
 
-    async with Executor(hosts.values()) as executor:
+    async with CommandRunner(hosts.values()) as executor:
         result = await executor.run("web", 'pwd; echo "$GREETING"')
 
     assert result.stdout == "/tmp\nhello world\n"
 
 
 async def test_twenty_commands_in_parallel_take_far_less_than_twenty_in_a_row(
-    executor: Executor, host: HostConfig
+    executor: CommandRunner, host: HostConfig
 ) -> None:
     command = "sleep 0.1"
     await executor.run(host.name, "true")  # connected before timing
@@ -204,7 +205,7 @@ async def test_twenty_commands_in_parallel_take_far_less_than_twenty_in_a_row(
 
 async def test_the_per_host_limit_holds_commands_back(server: SshdServer) -> None:
     host = replace(server.host, max_concurrent=2)
-    async with Executor([host]) as executor:
+    async with CommandRunner([host]) as executor:
         await executor.run(host.name, "true")
         began = time.perf_counter()
         await asyncio.gather(*(executor.run(host.name, "sleep 0.2") for _ in range(4)))
@@ -214,7 +215,7 @@ async def test_the_per_host_limit_holds_commands_back(server: SshdServer) -> Non
 
 
 async def test_the_global_limit_holds_commands_back(server: SshdServer) -> None:
-    async with Executor([server.host], limits=Limits(max_concurrent=1)) as executor:
+    async with CommandRunner([server.host], limits=Limits(max_concurrent=1)) as executor:
         await executor.run(server.host.name, "true")
         began = time.perf_counter()
         await asyncio.gather(*(executor.run(server.host.name, "sleep 0.2") for _ in range(3)))
@@ -226,7 +227,9 @@ async def test_the_global_limit_holds_commands_back(server: SshdServer) -> None:
 # --- stopping commands ------------------------------------------------------------------------
 
 
-async def test_a_timeout_kills_the_remote_process(executor: Executor, host: HostConfig) -> None:
+async def test_a_timeout_kills_the_remote_process(
+    executor: CommandRunner, host: HostConfig
+) -> None:
     watcher = PidWatcher()
 
     result = await executor.run(host.name, LONG_COMMAND, timeout=0.5, on_output=watcher)
@@ -240,7 +243,7 @@ async def test_a_timeout_kills_the_remote_process(executor: Executor, host: Host
 
 
 async def test_a_command_that_ignores_term_is_killed_after_the_grace_period(
-    executor: Executor, host: HostConfig
+    executor: CommandRunner, host: HostConfig
 ) -> None:
     watcher = PidWatcher()
 
@@ -253,7 +256,7 @@ async def test_a_command_that_ignores_term_is_killed_after_the_grace_period(
     assert not await is_running(executor, host.name, watcher.pid)
 
 
-async def test_cancel_kills_the_remote_process(executor: Executor, host: HostConfig) -> None:
+async def test_cancel_kills_the_remote_process(executor: CommandRunner, host: HostConfig) -> None:
     watcher = PidWatcher()
     handle = executor.start(host.name, LONG_COMMAND, on_output=watcher)
     pid = await started(handle, watcher)
@@ -269,7 +272,7 @@ async def test_cancel_kills_the_remote_process(executor: Executor, host: HostCon
 
 
 async def test_cancelling_the_task_that_runs_a_command_kills_it(
-    executor: Executor, host: HostConfig
+    executor: CommandRunner, host: HostConfig
 ) -> None:
     watcher = PidWatcher()
     task = asyncio.ensure_future(executor.run(host.name, LONG_COMMAND, on_output=watcher))
@@ -284,7 +287,7 @@ async def test_cancelling_the_task_that_runs_a_command_kills_it(
 
 async def test_a_command_cancelled_while_queued_never_runs(server: SshdServer) -> None:
     host = replace(server.host, max_concurrent=1)
-    async with Executor([host]) as executor:
+    async with CommandRunner([host]) as executor:
         watcher = PidWatcher()
         busy = executor.start(host.name, LONG_COMMAND, on_output=watcher)
         await started(busy, watcher)
@@ -305,7 +308,7 @@ async def test_a_command_cancelled_while_queued_never_runs(server: SshdServer) -
 
 async def test_long_output_keeps_head_and_tail_and_marks_the_cut(host: HostConfig) -> None:
     full = "".join(f"{number}\n" for number in range(1, 20001))
-    async with Executor([host], limits=Limits(output_limit=1000)) as executor:
+    async with CommandRunner([host], limits=Limits(output_limit=1000)) as executor:
         result = await executor.run(host.name, "seq 1 20000")
 
     assert result.truncated
@@ -315,7 +318,7 @@ async def test_long_output_keeps_head_and_tail_and_marks_the_cut(host: HostConfi
 
 
 async def test_secrets_are_masked_in_results_and_streamed_output(
-    executor: Executor, host: HostConfig
+    executor: CommandRunner, host: HostConfig
 ) -> None:
     watcher = PidWatcher()
     command = (
@@ -339,7 +342,7 @@ async def test_secrets_are_masked_in_results_and_streamed_output(
 
 
 async def test_commands_reuse_one_connection(server: SshdServer) -> None:
-    async with Executor([server.host]) as executor:
+    async with CommandRunner([server.host]) as executor:
         first = await executor.run(server.host.name, "echo $SSH_CONNECTION")
         second = await executor.run(server.host.name, "echo $SSH_CONNECTION")
 
@@ -357,7 +360,7 @@ async def test_a_connection_dropped_while_running_kills_its_command_and_is_reope
     server: SshdServer,
 ) -> None:
     kill_own_connection = f"sleep 30 & echo $!; kill -9 $({SSHD_OF_THIS_CONNECTION}); wait"
-    async with Executor([server.host]) as executor:
+    async with CommandRunner([server.host]) as executor:
         watcher = PidWatcher()
         with pytest.raises(ConnectionLost, match="broke while the command ran"):
             await executor.run(server.host.name, kill_own_connection, on_output=watcher)
@@ -372,7 +375,7 @@ async def test_a_connection_dropped_while_running_kills_its_command_and_is_reope
 async def test_a_connection_dropped_while_idle_is_replaced_without_an_error(
     server: SshdServer,
 ) -> None:
-    async with Executor([server.host]) as executor:
+    async with CommandRunner([server.host]) as executor:
         serving = await executor.run(server.host.name, SSHD_OF_THIS_CONNECTION)
         os.kill(int(serving.stdout), signal.SIGKILL)
 
@@ -389,7 +392,7 @@ async def test_a_wrong_host_key_is_refused_with_a_readable_error(
     known_hosts.write_text(f"[127.0.0.1]:{server.port} {some_other_host_key()}\n")
     host = replace(server.host, known_hosts=known_hosts)
 
-    async with Executor([host]) as executor:
+    async with CommandRunner([host]) as executor:
         with pytest.raises(HostKeyMismatch, match="host key is not the one in"):
             await executor.run(host.name, "true")
         assert executor.connections_opened(host.name) == 0
@@ -401,24 +404,24 @@ async def test_trust_on_first_use_records_the_key_once_but_never_overrides_one(
     empty = tmp_path / "known_hosts"
     strict = replace(server.host, known_hosts=empty)
     empty.write_text("")
-    async with Executor([strict]) as executor:
+    async with CommandRunner([strict]) as executor:
         with pytest.raises(HostKeyMismatch):
             await executor.run(strict.name, "true")
 
     tofu = replace(strict, trust_on_first_use=True)
-    async with Executor([tofu]) as executor:
+    async with CommandRunner([tofu]) as executor:
         assert (await executor.run(tofu.name, "true")).ok
     assert empty.read_text() == server.known_hosts.read_text()
 
     empty.write_text(f"[127.0.0.1]:{server.port} {some_other_host_key()}\n")
-    async with Executor([tofu]) as executor:
+    async with CommandRunner([tofu]) as executor:
         with pytest.raises(HostKeyMismatch):
             await executor.run(tofu.name, "true")
 
 
 async def test_an_unreachable_host_fails_quickly_with_a_clear_error(server: SshdServer) -> None:
     host = replace(server.host, name="nowhere", port=closed_port())
-    async with Executor([host]) as executor:
+    async with CommandRunner([host]) as executor:
         began = time.perf_counter()
         with pytest.raises(HostUnreachable, match=r"nowhere .*Connection refused") as caught:
             await executor.run(host.name, "true")
@@ -431,7 +434,7 @@ async def test_a_key_the_server_does_not_know_is_refused(
     server: SshdServer, tmp_path: Path
 ) -> None:
     host = replace(server.host, key_path=write_private_key(tmp_path / "stranger"))
-    async with Executor([host]) as executor:
+    async with CommandRunner([host]) as executor:
         with pytest.raises(AuthFailed, match="refused the login"):
             await executor.run(host.name, "true")
 
@@ -440,12 +443,12 @@ async def test_a_private_key_readable_by_others_is_not_used(
     server: SshdServer, tmp_path: Path
 ) -> None:
     host = replace(server.host, key_path=write_private_key(tmp_path / "open", mode=0o644))
-    async with Executor([host]) as executor:
+    async with CommandRunner([host]) as executor:
         with pytest.raises(AuthFailed, match="chmod 600"):
             await executor.run(host.name, "true")
 
 
-async def test_an_unknown_host_name_is_rejected(executor: Executor) -> None:
+async def test_an_unknown_host_name_is_rejected(executor: CommandRunner) -> None:
     with pytest.raises(UnknownHost, match="unknown host 'nope'"):
         executor.start("nope", "true")
 
@@ -454,7 +457,7 @@ async def test_an_unknown_host_name_is_rejected(executor: Executor) -> None:
 
 
 async def test_local_runs_commands_as_the_current_user(tmp_path: Path) -> None:
-    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+    async with CommandRunner([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
         result = await executor.run(LOCAL_HOST, "id -un; echo $HOME")
 
     assert result.stdout == f"{getpass.getuser()}\n{Path.home()}\n"
@@ -462,7 +465,7 @@ async def test_local_runs_commands_as_the_current_user(tmp_path: Path) -> None:
 
 
 async def test_local_kills_timed_out_and_disconnected_commands(tmp_path: Path) -> None:
-    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+    async with CommandRunner([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
         watcher = PidWatcher()
         result = await executor.run(LOCAL_HOST, LONG_COMMAND, timeout=0.3, on_output=watcher)
         assert result.timed_out
@@ -491,7 +494,7 @@ async def test_the_embedded_server_is_checked_against_its_known_hosts(tmp_path: 
         forged = tmp_path / "forged_known_hosts"
         forged.write_text(f"[127.0.0.1]:{reached.port} {some_other_host_key()}\n")
         as_remote = replace(reached, name="embedded")
-        async with Executor(
+        async with CommandRunner(
             [as_remote, replace(as_remote, name="forged", known_hosts=forged)]
         ) as ex:
             assert (await ex.run("embedded", "id -un")).stdout == f"{getpass.getuser()}\n"
@@ -608,7 +611,7 @@ async def flaky_host(
 async def test_a_connection_lost_after_the_command_was_sent_is_never_retried(
     tmp_path: Path,
 ) -> None:
-    async with flaky_host(tmp_path, ("exec", 1)) as (host, log), Executor([host]) as executor:
+    async with flaky_host(tmp_path, ("exec", 1)) as (host, log), CommandRunner([host]) as executor:
         with pytest.raises(ConnectionLost, match="may have started") as lost:
             await executor.run(host.name, "systemctl restart app && ./migrate.sh")
         assert not isinstance(lost.value, RunInterrupted)
@@ -623,7 +626,7 @@ async def test_a_connection_lost_after_the_command_was_sent_is_never_retried(
 async def test_a_connection_lost_before_the_channel_opened_is_replaced_and_runs_once(
     tmp_path: Path,
 ) -> None:
-    async with flaky_host(tmp_path, ("open", 1)) as (host, log), Executor([host]) as executor:
+    async with flaky_host(tmp_path, ("open", 1)) as (host, log), CommandRunner([host]) as executor:
         result = await executor.run(host.name, "echo once")
 
         assert result.stdout == "ran\n"
@@ -634,7 +637,7 @@ async def test_a_connection_lost_before_the_channel_opened_is_replaced_and_runs_
 async def test_a_command_cut_off_by_a_lost_connection_keeps_what_it_printed(
     tmp_path: Path,
 ) -> None:
-    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+    async with CommandRunner([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
         watcher = PidWatcher()
         handle = executor.start(LOCAL_HOST, "sleep 30 & echo $! started; wait", on_output=watcher)
         pid = await started(handle, watcher)
@@ -659,7 +662,7 @@ async def test_a_plan_runs_in_order_with_its_parallel_steps_together(tmp_path: P
         Step(LOCAL_HOST, f"{mark.format('b-start')}; sleep 0.5; {mark.format('b-end')}", True),
         Step(LOCAL_HOST, mark.format("last")),
     ]
-    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+    async with CommandRunner([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
         results = await run_plan(executor, steps)
     assert all(r is not None and r.ok for r in results)
     lines = log.read_text().split()
@@ -673,6 +676,6 @@ async def test_a_plan_runs_in_order_with_its_parallel_steps_together(tmp_path: P
 
 async def test_a_failed_step_stops_the_plan(tmp_path: Path) -> None:
     steps = [Step(LOCAL_HOST, "true"), Step(LOCAL_HOST, "exit 3"), Step(LOCAL_HOST, "true")]
-    async with Executor([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
+    async with CommandRunner([HostConfig(name=LOCAL_HOST)], data_dir=tmp_path) as executor:
         results = await run_plan(executor, steps)
     assert [r.exit_status if r else None for r in results] == [0, 3, None]

@@ -31,12 +31,11 @@ from bots.execution.approvals import (
 from bots.execution.requests import (
     ExecRequest,
     ExecResult,
-    RequestID,
     command_digest,
     new_request,
     outcome_result,
 )
-from bots.ids import EventID, UserID
+from bots.ids import EventID, RequestID, UserID
 
 MASTER = UserID("@master:hs")
 OPS = UserID("@ops-kim:hs")

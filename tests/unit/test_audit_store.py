@@ -15,16 +15,10 @@ import aiosqlite
 import pytest
 
 from bots.errors import StoreError
-from bots.execution.approvals import ApprovalRules, Interrupt, RequestState, apply
-from bots.execution.requests import (
-    ExecRequest,
-    ExecResult,
-    RequestID,
-    TaskID,
-    new_request,
-    outcome_result,
-)
-from bots.ids import EventID, RoomID, UserID
+from bots.execution.approvals import ApprovalRules, Approve, Interrupt, RequestState, Start, apply
+from bots.execution.ledger import RequestLedger
+from bots.execution.requests import ExecRequest, ExecResult, new_request, outcome_result
+from bots.ids import EventID, RequestID, RoomID, TaskID, UserID
 from bots.store import Store, statements
 from bots.store.audit import AuditStore
 from bots.store.migrations import STEPS
@@ -59,10 +53,10 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def audit(db_path: Path) -> AsyncIterator[AuditStore]:
+async def audit(db_path: Path) -> AsyncIterator[RequestLedger]:
     async with await Store.open(db_path):
         pass
-    store = await AuditStore.open(db_path, secrets=[SECRET], clock=Clock())
+    store = await RequestLedger.open(db_path, secrets=[SECRET], clock=Clock())
     yield store
     await store.close()
 
@@ -72,7 +66,7 @@ async def raw_rows(path: Path, sql: str) -> list[Any]:
         return list(await cursor.fetchall())
 
 
-async def approved(audit: AuditStore, request_id: str = "r1") -> RequestID:
+async def approved(audit: RequestLedger, request_id: str = "r1") -> RequestID:
     rid = RequestID(request_id)
     assert await audit.open_request(make_request(request_id), room_id=ROOM, event_id=EventID("$q"))
     assert await audit.transition(rid, "approved", actor=MASTER, event_id=EventID("$ok"))
@@ -115,7 +109,7 @@ async def test_an_unmigrated_database_is_refused(db_path: Path) -> None:
         await db.execute("PRAGMA user_version=1")
         await db.commit()
     with pytest.raises(StoreError, match="needs 3"):
-        await AuditStore.open(db_path)
+        await RequestLedger.open(db_path)
 
 
 # Append-only --------------------------------------------------------------------------
@@ -137,7 +131,9 @@ TAMPERING = [
 
 
 @pytest.mark.parametrize("sql", [row[1] for row in TAMPERING], ids=[row[0] for row in TAMPERING])
-async def test_the_audit_log_cannot_be_changed(audit: AuditStore, db_path: Path, sql: str) -> None:
+async def test_the_audit_log_cannot_be_changed(
+    audit: RequestLedger, db_path: Path, sql: str
+) -> None:
     await audit.open_request(make_request())
     before = await raw_rows(db_path, "SELECT * FROM audit_log")
     async with aiosqlite.connect(db_path) as db:
@@ -147,7 +143,7 @@ async def test_the_audit_log_cannot_be_changed(audit: AuditStore, db_path: Path,
     assert await raw_rows(db_path, "SELECT * FROM audit_log") == before
 
 
-async def test_details_must_be_json(audit: AuditStore, db_path: Path) -> None:
+async def test_details_must_be_json(audit: RequestLedger, db_path: Path) -> None:
     async with aiosqlite.connect(db_path) as db:
         with pytest.raises(sqlite3.IntegrityError):
             await db.execute(
@@ -158,7 +154,7 @@ async def test_details_must_be_json(audit: AuditStore, db_path: Path) -> None:
 # Idempotency and the state machine ----------------------------------------------------
 
 
-async def test_a_request_id_opens_once(audit: AuditStore) -> None:
+async def test_a_request_id_opens_once(audit: RequestLedger) -> None:
     request = make_request()
     assert await audit.open_request(request, room_id=ROOM, event_id=EventID("$q"))
     assert not await audit.open_request(request, room_id=ROOM, event_id=EventID("$q"))
@@ -176,14 +172,14 @@ async def test_a_request_id_opens_once(audit: AuditStore) -> None:
     assert history[0].detail["step"] == 1
 
 
-async def test_a_request_with_a_forged_digest_is_not_opened(audit: AuditStore) -> None:
+async def test_a_request_with_a_forged_digest_is_not_opened(audit: RequestLedger) -> None:
     forged = ExecRequest(RequestID("r9"), "web1", "reboot", make_request().digest, MASTER, "body")
     with pytest.raises(ValueError, match="digest"):
         await audit.open_request(forged)
     assert await audit.get(RequestID("r9")) is None
 
 
-async def test_a_request_runs_once(audit: AuditStore) -> None:
+async def test_a_request_runs_once(audit: RequestLedger) -> None:
     rid = RequestID("r1")
     assert await audit.open_request(make_request())
     assert not await audit.mark_started(rid)  # pending: not approved yet
@@ -213,13 +209,13 @@ async def test_a_request_runs_once(audit: AuditStore) -> None:
     assert all(entry.host == "web1" for entry in history)
 
 
-async def test_concurrent_starts_run_once(audit: AuditStore) -> None:
+async def test_concurrent_starts_run_once(audit: RequestLedger) -> None:
     rid = await approved(audit)
     started = await asyncio.gather(*(audit.mark_started(rid) for _ in range(8)))
     assert started.count(True) == 1
 
 
-async def test_a_cancelled_run_ends_cancelled(audit: AuditStore) -> None:
+async def test_a_cancelled_run_ends_cancelled(audit: RequestLedger) -> None:
     rid = await approved(audit)
     assert await audit.mark_started(rid)
     result = ExecResult(rid, make_request().digest, "cancelled", "body", None, 300, "0" * 64)
@@ -239,7 +235,7 @@ async def test_a_cancelled_run_ends_cancelled(audit: AuditStore) -> None:
         ("forbidden", "decision"),
     ],
 )
-async def test_ending_without_a_run(audit: AuditStore, state: Any, kind: str) -> None:
+async def test_ending_without_a_run(audit: RequestLedger, state: Any, kind: str) -> None:
     assert await audit.open_request(make_request())
     assert await audit.transition(RequestID("r1"), state, detail={"reason": "because"})
     entry = (await audit.history(RequestID("r1")))[-1]
@@ -249,7 +245,7 @@ async def test_ending_without_a_run(audit: AuditStore, state: Any, kind: str) ->
     assert not await audit.mark_started(RequestID("r1"))
 
 
-async def test_unknown_requests_and_states(audit: AuditStore) -> None:
+async def test_unknown_requests_and_states(audit: RequestLedger) -> None:
     assert not await audit.transition(RequestID("nope"), "approved")
     assert not await audit.mark_started(RequestID("nope"))
     assert not await audit.transition(RequestID("nope"), "pending")
@@ -259,7 +255,7 @@ async def test_unknown_requests_and_states(audit: AuditStore) -> None:
         await audit.append(RequestID("r1"), "bogus")  # type: ignore[arg-type]
 
 
-async def test_a_failed_audit_write_leaves_the_state_unchanged(audit: AuditStore) -> None:
+async def test_a_failed_audit_write_leaves_the_state_unchanged(audit: RequestLedger) -> None:
     assert await audit.open_request(make_request())
     with pytest.raises(ValueError, match="unknown audit kind"):
         await audit.transition(RequestID("r1"), "approved", kind="bogus")  # type: ignore[arg-type]
@@ -286,7 +282,7 @@ ALLOWED = Decision(Verdict.ALLOW, "read-only", "readonly")
     ids=["needs approval", "forbidden", "allowed"],
 )
 async def test_a_request_opens_with_its_decision_and_the_state_it_leads_to(
-    audit: AuditStore, decision: Decision, state: str, kinds: list[str]
+    audit: RequestLedger, decision: Decision, state: str, kinds: list[str]
 ) -> None:
     assert await audit.open_request(make_request(), decision=decision)
     record = await audit.get(RequestID("r1"))
@@ -302,7 +298,7 @@ async def test_a_request_opens_with_its_decision_and_the_state_it_leads_to(
     assert await audit.verdict(RequestID("r1")) is decision.verdict
 
 
-async def test_only_a_request_sent_for_approval_can_be_approved(audit: AuditStore) -> None:
+async def test_only_a_request_sent_for_approval_can_be_approved(audit: RequestLedger) -> None:
     for rid, decision in (("asked", NEEDS_APPROVAL), ("forbidden", FORBIDDEN), ("auto", ALLOWED)):
         assert await audit.open_request(make_request(rid), decision=decision)
     assert await audit.open_request(make_request("undecided"))
@@ -319,7 +315,7 @@ async def test_only_a_request_sent_for_approval_can_be_approved(audit: AuditStor
 
 
 async def test_a_pending_request_whose_decision_forbids_it_cannot_be_approved(
-    audit: AuditStore,
+    audit: RequestLedger,
 ) -> None:
     # What a store written before decisions were atomic can hold: pending, then forbidden.
     rid = RequestID("r1")
@@ -340,13 +336,13 @@ async def test_a_pending_request_whose_decision_forbids_it_cannot_be_approved(
 async def test_a_run_cut_short_is_reported_interrupted_and_not_rerun(db_path: Path) -> None:
     async with await Store.open(db_path):
         pass
-    first = await AuditStore.open(db_path)
+    first = await RequestLedger.open(db_path)
     rid = await approved(first)
     await approved(first, "r2")  # approved, never started: not interrupted
     assert await first.mark_started(rid)
     await first.close()  # the executor dies here, before any result
 
-    second = await AuditStore.open(db_path)
+    second = await RequestLedger.open(db_path)
     try:
         interrupted = await second.interrupted_on_startup()
         assert [record.request_id for record in interrupted] == ["r1"]
@@ -368,16 +364,16 @@ async def test_a_run_cut_short_is_reported_interrupted_and_not_rerun(db_path: Pa
 CRASHING_EXECUTOR = """
 import asyncio, os, sys
 from pathlib import Path
-from bots.execution.requests import RequestID, new_request
-from bots.ids import UserID
+from bots.execution.requests import new_request
+from bots.ids import RequestID, UserID
 from bots.store import Store
-from bots.store.audit import AuditStore
+from bots.execution.ledger import RequestLedger
 
 async def main() -> None:
     path = Path(sys.argv[1])
     async with await Store.open(path):
         pass
-    audit = await AuditStore.open(path)
+    audit = await RequestLedger.open(path)
     request = new_request("web1", "touch /tmp/once", UserID("@master:hs"), RequestID("r1"))
     assert await audit.open_request(request)
     assert await audit.transition(RequestID("r1"), "approved", actor=UserID("@master:hs"))
@@ -401,7 +397,7 @@ async def test_kill_9_between_intent_and_result(db_path: Path) -> None:
     assert process.returncode == -9, stderr.decode()
     async with await Store.open(db_path):
         pass
-    audit = await AuditStore.open(db_path)
+    audit = await RequestLedger.open(db_path)
     try:
         interrupted = await audit.interrupted_on_startup()
         assert [record.request_id for record in interrupted] == ["r1"]
@@ -426,7 +422,7 @@ def test_the_machine_agrees_that_an_interrupted_request_is_final() -> None:
 # Secrets ------------------------------------------------------------------------------
 
 
-async def test_secrets_are_never_written(audit: AuditStore, db_path: Path) -> None:
+async def test_secrets_are_never_written(audit: RequestLedger, db_path: Path) -> None:
     request = make_request(command=f"deploy --token {SECRET} && mysql --password=pw123456")
     assert await audit.open_request(request)
     await audit.append(
@@ -452,7 +448,7 @@ async def test_secrets_are_never_written(audit: AuditStore, db_path: Path) -> No
 # Reading ------------------------------------------------------------------------------
 
 
-async def test_recent_lists_the_last_rows_oldest_first(audit: AuditStore) -> None:
+async def test_recent_lists_the_last_rows_oldest_first(audit: RequestLedger) -> None:
     for n in range(5):
         await audit.open_request(make_request(f"r{n}"))
     recent = await audit.recent(3)
@@ -461,7 +457,7 @@ async def test_recent_lists_the_last_rows_oldest_first(audit: AuditStore) -> Non
     assert await audit.recent(0) == []
 
 
-async def test_finding_a_request_by_its_message(audit: AuditStore) -> None:
+async def test_finding_a_request_by_its_message(audit: RequestLedger) -> None:
     await audit.open_request(make_request(), room_id=ROOM, event_id=EventID("$request"))
     found = await audit.find_by_event(EventID("$request"))
     assert found is not None
@@ -474,7 +470,7 @@ async def test_finding_a_request_by_its_message(audit: AuditStore) -> None:
     assert not await audit.set_message(RequestID("nope"), ROOM, EventID("$x"))
 
 
-async def test_a_reaction_finds_a_request_by_its_prompt_only(audit: AuditStore) -> None:
+async def test_a_reaction_finds_a_request_by_its_prompt_only(audit: RequestLedger) -> None:
     await audit.open_request(make_request(), room_id=ROOM, event_id=EventID("$request"))
     assert await audit.find_by_prompt(EventID("$request")) is None  # the asking message
     assert await audit.set_message(RequestID("r1"), ROOM, EventID("$prompt"))
@@ -484,7 +480,7 @@ async def test_a_reaction_finds_a_request_by_its_prompt_only(audit: AuditStore) 
     assert prompt.request_id == "r1"
 
 
-async def test_requests_by_state(audit: AuditStore) -> None:
+async def test_requests_by_state(audit: RequestLedger) -> None:
     await audit.open_request(make_request("r1"))
     await approved(audit, "r2")
     assert [record.request_id for record in await audit.in_state("pending")] == ["r1"]
@@ -494,3 +490,80 @@ async def test_requests_by_state(audit: AuditStore) -> None:
     state = record.as_state()
     assert state.status == "approved"
     assert state.digest == make_request("r2").digest
+
+
+# One state machine: the ledger saves what apply() returns ---------------------------------
+
+APPROVERS = ApprovalRules(approvers=(MASTER,))
+
+
+async def test_the_ledger_saves_what_the_machine_returns(audit: RequestLedger) -> None:
+    assert await audit.open_request(make_request(), decision=NEEDS_APPROVAL)
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    before = record.as_state()
+    approval = Approve(MASTER, before.digest, EventID("$ok"), at=1_000.0)
+    after, outcome = apply(before, approval, APPROVERS)
+    assert outcome.accepted
+
+    assert await audit.save(before, after, actor=MASTER, event_id=EventID("$ok"))
+    assert not await audit.save(before, after, actor=MASTER)  # compare and set: once
+    saved = await audit.get(RequestID("r1"))
+    assert saved is not None
+    assert saved.state == "approved"
+    last = (await audit.history(RequestID("r1")))[-1]
+    assert (last.kind, last.actor, last.detail["state"]) == ("approval", MASTER, "approved")
+
+
+async def test_a_refused_event_saves_nothing(audit: RequestLedger) -> None:
+    assert await audit.open_request(make_request(), decision=NEEDS_APPROVAL)
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    before = record.as_state()
+    unchanged, outcome = apply(before, Start(), APPROVERS)  # pending cannot start
+    assert not outcome.accepted
+    assert not await audit.save(before, unchanged)
+    assert [entry.kind for entry in await audit.history(RequestID("r1"))] == [
+        "request",
+        "decision",
+    ]
+
+
+async def test_an_approval_is_saved_only_when_the_policy_asked_for_one(
+    audit: RequestLedger,
+) -> None:
+    assert await audit.open_request(make_request())  # no recorded decision
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    before = record.as_state()
+    after, outcome = apply(before, Approve(MASTER, before.digest, None, 1_000.0), APPROVERS)
+    assert outcome.accepted  # the machine alone would take it
+    assert not await audit.save(before, after, actor=MASTER)
+    still = await audit.get(RequestID("r1"))
+    assert still is not None
+    assert still.state == "pending"
+
+
+async def test_an_unknown_stored_state_reads_as_interrupted(
+    audit: RequestLedger, db_path: Path
+) -> None:
+    assert await audit.open_request(make_request())
+    async with aiosqlite.connect(db_path) as db:
+        await db.execute("UPDATE exec_requests SET state = 'bogus'")
+        await db.commit()
+    record = await audit.get(RequestID("r1"))
+    assert record is not None
+    assert record.state == "interrupted"
+    assert not await audit.mark_started(RequestID("r1"))
+
+
+async def test_a_query_error_leaves_the_store_as_a_store_error(
+    audit: RequestLedger, db_path: Path
+) -> None:
+    async with aiosqlite.connect(db_path) as db:
+        await db.execute("ALTER TABLE exec_requests RENAME TO gone")
+        await db.commit()
+    with pytest.raises(StoreError, match="no such table"):
+        await audit.get(RequestID("r1"))
+    with pytest.raises(StoreError, match="no such table"):
+        await audit.open_request(make_request())

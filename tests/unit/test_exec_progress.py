@@ -13,7 +13,6 @@ import pytest
 from bots.execution.progress import (
     MASKED_NOTE,
     MISREAD_NOTE,
-    EditThrottle,
     LiveTail,
     approval_prompt,
     audit_listing,
@@ -21,13 +20,15 @@ from bots.execution.progress import (
     hosts_listing,
     outcome_message,
     progress_message,
+    progress_throttle,
     result_message,
 )
-from bots.execution.requests import Digest, ExecRequest, RequestID, new_request
-from bots.ids import EventID, UserID
+from bots.execution.requests import ExecRequest, new_request
+from bots.ids import Digest, EventID, RequestID, UserID
 from bots.store.audit import AuditEntry
+from bots.text.throttle import EditThrottle
 from executor.hosts import HostConfig
-from executor.runner import RunResult
+from executor.results import RunResult
 
 MASTER = UserID("@master:hs")
 
@@ -138,11 +139,20 @@ def test_long_lines_are_cut() -> None:
 
 
 def test_the_throttle_spaces_and_caps_edits() -> None:
-    throttle = EditThrottle(interval=3, max_edits=2)
-    assert throttle.due(now=10, last_edit_at=0, edits_sent=0)
-    assert not throttle.due(now=12, last_edit_at=10, edits_sent=1)
-    assert throttle.due(now=13, last_edit_at=10, edits_sent=1)
-    assert not throttle.due(now=100, last_edit_at=10, edits_sent=2)
+    throttle = progress_throttle(0, interval=3, edits=2)
+    assert throttle.should_edit(10)
+    assert not throttle.should_edit(12)
+    assert throttle.should_edit(13)
+    assert not throttle.should_edit(100)
+    assert throttle.exhausted
+    assert throttle.should_edit(100, final=True)  # the closing edit always goes
+
+
+def test_progress_is_paced_every_3_s_for_40_edits() -> None:
+    throttle = progress_throttle(0)
+    sent = [now for now in range(1, 1_000) if throttle.should_edit(now)]
+    assert sent == list(range(3, 121, 3))
+    assert isinstance(throttle, EditThrottle)
 
 
 # Progress -----------------------------------------------------------------------------

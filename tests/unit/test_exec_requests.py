@@ -14,8 +14,6 @@ from bots.execution.requests import (
     EventError,
     ExecRequest,
     ExecResult,
-    RequestID,
-    TaskID,
     accept_request,
     command_digest,
     new_request,
@@ -33,8 +31,8 @@ from bots.execution.requests import (
     result_from_run,
     short_digest,
 )
-from bots.ids import EventID, UserID
-from executor.runner import RunResult
+from bots.ids import EventID, RequestID, TaskID, UserID
+from executor.results import RunResult
 
 MASTER = UserID("@master:hs")
 COORD = UserID("@chavion:hs")

@@ -26,24 +26,24 @@ from bots.app.settings.loading import load_settings
 from bots.app.settings.model import Settings
 from bots.context import BotContext
 from bots.errors import CommandError
+from bots.execution.ledger import RequestLedger
 from bots.execution.requests import (
     REQUEST_EVENT,
     RESULT_EVENT,
     ExecRequest,
-    RequestID,
     new_request,
     request_content,
 )
 from bots.execution.service import ExecutionService
-from bots.ids import EventID, RoomID, UserID
+from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.routing.commands import CommandRequest
 from bots.store import Store
-from bots.store.audit import AuditStore
-from executor.errors import ConnectionLost, ExecutorError
+from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.hosts import HostConfig
 from executor.policy import Decision, Verdict
-from executor.runner import Executor, OutputCallback, RunInterrupted, RunResult
+from executor.results import RunResult
+from executor.runner import CommandRunner, OutputCallback
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO / "config" / "chavion.example.yaml"
@@ -61,7 +61,7 @@ Outcome = RunResult | ExecutorError
 
 
 class FakeRun:
-    """What Executor.start returns: the command's outcome after one turn of the loop."""
+    """What CommandRunner.start returns: the command's outcome after one turn of the loop."""
 
     def __init__(self, outcome: Outcome) -> None:
         self._outcome = outcome
@@ -141,7 +141,7 @@ class FakeHomeserver:
         return event_id
 
 
-class MeddledAudit(AuditStore):
+class MeddledAudit(RequestLedger):
     """The real audit store, except that before each of its calls `meddle` gets to act: as
     if an approval arrived at every point where the executor waits on the store."""
 
@@ -236,7 +236,7 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
     store = await Store.open(db)
     audit = cast(MeddledAudit, await MeddledAudit.open(db))
     engine, homeserver = FakeEngine(), FakeHomeserver()
-    service = ExecutionService(settings, cast(Executor, engine), audit, ROOM)
+    service = ExecutionService(settings, cast(CommandRunner, engine), audit, ROOM)
     bot = cast(BotContext, SimpleNamespace(matrix=homeserver))
     service.attach(bot)
     yield Bench(settings, service, engine, homeserver, audit, bot)

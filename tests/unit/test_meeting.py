@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from bots.agents.loop_guard import EditThrottle, LoopGuard, ThreadKey, Turn, thread_key, turn_of
+from bots.agents.loop_guard import LoopGuard, ThreadKey, Turn, thread_key, turn_of
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message
+from bots.text.throttle import EditThrottle
 
 ROOM = RoomID("!council:hs")
 THREAD = EventID("$root")

@@ -206,3 +206,22 @@ async def test_an_unusable_store_is_refused_and_closed_again(
         await Store.open(tmp_path / "s.db")
     with pytest.raises(ValueError, match=r"no active connection|Connection closed"):
         await opened[0].execute("SELECT 1")
+
+
+@pytest.mark.parametrize(
+    ("table", "query"),
+    [
+        ("handled_events", lambda store: store.claim_event("bot", "$e", "!r")),
+        ("sync_state", lambda store: store.sync_token("bot")),
+        ("agent_usage", lambda store: store.usage.totals("claude", "2026-01-01")),
+        ("agent_flags", lambda store: store.agent_flags.is_muted("claude")),
+    ],
+    ids=["claims", "sync tokens", "usage", "agent flags"],
+)
+async def test_a_query_error_leaves_the_store_as_a_store_error(
+    tmp_path: Path, table: str, query: Callable[[Store], Awaitable[object]]
+) -> None:
+    async with await Store.open(tmp_path / "s.db") as store:
+        await store._db.execute(f"DROP TABLE {table}")
+        with pytest.raises(StoreError, match="no such table"):
+            await query(store)
