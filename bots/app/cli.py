@@ -32,6 +32,7 @@ from bots.app.settings import (
 )
 from bots.errors import BotError, ConfigError
 from bots.homeserver.admin_api import HomeserverApi
+from bots.homeserver.credentials import load_credentials
 from bots.homeserver.process import (
     SynapseProcess,
     homeserver_answers,
@@ -39,7 +40,7 @@ from bots.homeserver.process import (
     read_pid,
     stop_recorded_synapse,
 )
-from bots.homeserver.provision import Provisioner, load_council, load_credentials
+from bots.homeserver.provision import Provisioner, load_council
 from bots.homeserver.synapse_config import write_synapse_config
 
 log = logging.getLogger("chavion")

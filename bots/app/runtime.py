@@ -20,7 +20,8 @@ from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.errors import BotError, ConfigError
 from bots.execution.service import EXECUTOR_COMMANDS, ExecutionService
-from bots.homeserver.provision import load_council, load_credentials
+from bots.homeserver.credentials import load_credentials
+from bots.homeserver.provision import load_council
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Reply

@@ -35,8 +35,9 @@ from nio import (
 
 from bots.app.data_dir import DataDir
 from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
+from bots.homeserver.credentials import load_credentials
 from bots.homeserver.process import SynapseProcess, free_port
-from bots.homeserver.provision import Council, load_council, load_credentials
+from bots.homeserver.provision import Council, load_council
 from tests.support.person import Person, replies_to
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,8 @@ import pytest
 from bots.app.data_dir import DataDir
 from bots.app.settings import EXAMPLE_CONFIG, Settings, load_settings
 from bots.homeserver.admin_api import ApiError, HomeserverApi
-from bots.homeserver.provision import Provisioner, load_credentials
+from bots.homeserver.credentials import load_credentials
+from bots.homeserver.provision import Provisioner
 
 ROOM = "!council:localhost"
 
