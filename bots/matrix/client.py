@@ -68,7 +68,7 @@ from bots.matrix.convert import (
     reply_content,
 )
 from bots.matrix.event_size import ContentTooLarge, fit_content
-from bots.matrix.history import BACKFILL, RoomHistory
+from bots.matrix.history import BACKFILL, NameOf, RoomHistory
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
 from bots.message import Incoming, Reply, transaction_id
@@ -388,7 +388,7 @@ class MatrixBot:
                 "%s could not read back %s: %s", self.connection.name, room_id, response.message
             )
             return
-        sources = []
+        sources: list[dict[str, Any]] = []
         for event in reversed(response.chunk):
             if (source := event_source(event)) is not None:
                 self._memory.remember(event)
@@ -548,6 +548,6 @@ async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
     return task.result()
 
 
-def _names_in(room: MatrixRoom) -> Callable[[str], str]:
+def _names_in(room: MatrixRoom) -> NameOf:
     """Senders as the room displays them, by their localpart when it has no name for one."""
     return lambda user_id: room.user_name(user_id) or localpart(user_id)
