@@ -20,7 +20,7 @@ from bots.errors import ConfigError
 from bots.execution.commands import EXECUTOR_COMMANDS
 from bots.execution.ledger import RequestLedger
 from bots.execution.service import ExecutionService
-from bots.homeserver.provision import load_credentials
+from bots.homeserver.credentials import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Reply

@@ -11,7 +11,8 @@ from typing import Any
 from bots.app.data_dir import DataDir
 from bots.app.settings.model import BotKind, Settings
 from bots.errors import BotError
-from bots.homeserver.provision import load_council, load_credentials
+from bots.homeserver.credentials import load_credentials
+from bots.homeserver.provision import load_council
 from bots.ids import RoomID, UserID
 
 

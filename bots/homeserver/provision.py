@@ -7,6 +7,7 @@ Every step first looks at what exists and changes only what is missing, so runni
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,36 +15,19 @@ from typing import Any
 from bots.app.data_dir import DataDir, read_json, write_private_json
 from bots.app.settings import AccountSettings, Settings
 from bots.errors import HomeserverError
+from bots.events import BOT_STATE_EVENT
 from bots.homeserver.admin_api import ApiError, HomeserverApi
+from bots.homeserver.credentials import Credentials, load_credentials
 from bots.ids import RoomID, UserID
+from bots.matrix.room_versions import creators_are_privileged
 
 log = logging.getLogger(__name__)
 
 MASTER_POWER = 100
 POWER_BY_KIND = {"coordinator": 90, "executor": 80, "agent": 10}
-BOT_STATE_EVENT = "org.chavion.bot"
 # Marks an account file written right after registration, before the display name (and
 # a bot's rate limit) were set: the next run finishes the job.
 SETUP_PENDING = "setup_pending"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a bot needs to come back as the same device: E2E keys are tied to device_id."""
-
-    user_id: UserID
-    password: str
-    access_token: str
-    device_id: str
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Credentials:
-        return cls(
-            user_id=UserID(str(data["user_id"])),
-            password=str(data["password"]),
-            access_token=str(data["access_token"]),
-            device_id=str(data["device_id"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -58,16 +42,6 @@ class Provisioned:
     bots: dict[str, Credentials]
     council: Council
     changes: tuple[str, ...]
-
-
-def creators_are_privileged(room_version: str) -> bool:
-    """From room version 12 the creator outranks every power level and must not be listed."""
-    return room_version.isdigit() and int(room_version) >= 12
-
-
-def load_credentials(data: DataDir, localpart: str) -> Credentials | None:
-    raw = read_json(data.account_file(localpart))
-    return Credentials.from_json(raw) if raw else None
 
 
 def load_council(data: DataDir) -> Council | None:
@@ -146,8 +120,6 @@ class Provisioner:
     def _master_password(self) -> str:
         env = self._settings.master.password_env
         if env:
-            import os
-
             value = os.environ.get(env)
             if not value:
                 raise HomeserverError(f"master.password_env: ${env} is not set")

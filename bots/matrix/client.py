@@ -1,4 +1,7 @@
-"""The one module that speaks nio: sync loop, event → `Message`, `Reply` → event.
+"""A bot's connection to Matrix through nio: the sync loop, invites, sending, presence.
+
+What events mean is read in `bots.matrix.convert` (pure), the rooms' recent conversation is
+kept in `bots.matrix.history`; this module does the talking and holds the state they need.
 
 Design points, each from something measured or learned the hard way:
 - The sync position is saved in Chavion's store (every few seconds and at a clean stop),
@@ -22,10 +25,9 @@ import logging
 import os
 import socket
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +40,6 @@ from nio import (
     MegolmEvent,
     RoomCreateEvent,
     RoomGetStateError,
-    RoomMemberEvent,
     RoomMessagesError,
     RoomPutStateError,
     RoomSendError,
@@ -54,26 +55,27 @@ from bots import __version__
 from bots.app.background import BackgroundTasks
 from bots.context import BotPresence
 from bots.errors import MatrixError
-from bots.homeserver.provision import BOT_STATE_EVENT, Credentials, creators_are_privileged
+from bots.events import BOT_STATE_EVENT
+from bots.homeserver.credentials import Credentials
 from bots.ids import EventID, RoomID, UserID, localpart
+from bots.matrix.convert import (
+    EventMemory,
+    RoomFacts,
+    entry_index,
+    event_source,
+    read_event,
+    reply_content,
+)
 from bots.matrix.event_size import ContentTooLarge, fit_content
-from bots.message import HistoryEntry, Incoming, Mentions, Message, Reply, RoomEvent, transaction_id
+from bots.matrix.history import BACKFILL, NameOf, RoomHistory
+from bots.matrix.presence import presence_content, presences_from_state
+from bots.matrix.room_versions import effective_power
+from bots.message import HistoryEntry, Incoming, Reply, transaction_id
 from bots.store import Store
 
 log = logging.getLogger(__name__)
 
-CREATOR_POWER = 1000  # room v12+ creators outrank every numeric power level
 T = TypeVar("T")
-SENDERS_REMEMBERED = 4000
-PARTIALS_REMEMBERED = 256
-"""Streamed answers still being written, waiting for their last edit."""
-CHAVION_EVENT_PREFIX = "org.chavion."
-STREAM_KEY = "org.chavion.stream"
-TURN_KEY = "org.chavion.turn"
-"""Marks an agent's answer to another agent, for every bot's loop guard."""
-AGENT_TO_AGENT = "agent-to-agent"
-HISTORY_KEPT = 300  # messages per room kept for agents' context
-BACKFILL = 100  # messages fetched once per room after a restart
 TOKEN_SAVE_SECONDS = 2.0
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}},
@@ -123,11 +125,9 @@ class MatrixBot:
         self._store = store
         self._on_message = on_message
         self._accept_invite_from = accept_invite_from
-        self._senders: OrderedDict[str, str] = OrderedDict()
-        self._partials: OrderedDict[str, Message] = OrderedDict()
+        self._memory = EventMemory()
+        self._history = RoomHistory()
         self._creators: dict[str, set[str]] = {}
-        self._recent: dict[str, OrderedDict[str, tuple[str | None, HistoryEntry]]] = {}
-        self._backfilled: set[str] = set()
         self._position: str | None = None
         self._filter_id: str | None = None
         self._position_saved_at = 0.0
@@ -325,6 +325,11 @@ class MatrixBot:
                     self._record(room, event)
             if not dispatch:
                 continue
+            facts = RoomFacts(
+                room_id=RoomID(room.room_id),
+                is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
+                encrypted=room.encrypted,
+            )
             start = entry_index(events, self.user_id)
             for event in events[start:]:
                 if isinstance(event, MegolmEvent):
@@ -337,7 +342,7 @@ class MatrixBot:
                     continue
                 message: Incoming | None = None
                 with self._unreadable(event):
-                    message = self._to_message(event, room) or self._to_room_event(event, room)
+                    message = read_event(event, facts, self._memory, self._authority)
                 if message is None:
                     continue
                 self._work.spawn(self._handle(message), f"handle {message.event_id}")
@@ -357,62 +362,22 @@ class MatrixBot:
 
     def _record(self, room: MatrixRoom, event: Any) -> None:
         """Remember senders (to resolve replies) and recent text (agents' context)."""
-        source = getattr(event, "source", None)
-        if not isinstance(source, dict):
+        source = event_source(event)
+        if source is None:
             return
-        sender, event_id = source.get("sender"), source.get("event_id")
-        if not isinstance(sender, str) or not isinstance(event_id, str):
-            return
-        self._remember_sender(event_id, sender)
-        content = source.get("content")
-        if source.get("type") != "m.room.message" or not isinstance(content, dict):
-            return
-        relates = _mapping(content.get("m.relates_to"))
-        recent = self._recent.setdefault(room.room_id, OrderedDict())
-        if relates.get("rel_type") == "m.replace":
-            new = _mapping(content.get("m.new_content"))
-            original = recent.get(str(relates.get("event_id")))
-            if original and isinstance(new.get("body"), str):
-                root, entry = original
-                recent[entry.event_id] = (root, replace(entry, body=new["body"]))
-            return
-        if not isinstance(content.get("body"), str):
-            return
-        root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-        recent[event_id] = (
-            root,
-            HistoryEntry(
-                event_id=EventID(event_id),
-                sender=UserID(sender),
-                sender_name=room.user_name(sender) or localpart(sender),
-                body=content["body"],
-                timestamp_ms=_timestamp(source),
-            ),
-        )
-        while len(recent) > HISTORY_KEPT:
-            recent.popitem(last=False)
+        self._memory.remember(event)
+        self._history.record(room.room_id, source, _names_in(room))
 
     async def history(
         self, room_id: RoomID, thread_root: EventID | None, limit: int
     ) -> list[HistoryEntry]:
         """The thread (root included), or the room's main timeline, oldest first."""
-        if room_id not in self._backfilled:
-            await self._backfill(room_id)
-        recent = self._recent.get(room_id, OrderedDict())
-        if thread_root is None:
-            entries = [entry for root, entry in recent.values() if root is None]
-        else:
-            entries = [
-                entry
-                for root, entry in recent.values()
-                if root == thread_root or entry.event_id == thread_root
-            ]
-        entries.sort(key=lambda entry: entry.timestamp_ms)
-        return entries[-limit:]
+        if self._history.first_look(room_id):
+            await self._read_back(room_id)
+        return self._history.entries(room_id, thread_root, limit)
 
-    async def _backfill(self, room_id: RoomID) -> None:
-        """After a restart the cache holds only what came since: read back once."""
-        self._backfilled.add(room_id)
+    async def _read_back(self, room_id: RoomID) -> None:
+        """After a restart the history holds only what came since: read back once."""
         room = self._client.rooms.get(room_id)
         if room is None:
             return
@@ -422,121 +387,28 @@ class MatrixBot:
                 "%s could not read back %s: %s", self.connection.name, room_id, response.message
             )
             return
-        known = self._recent.setdefault(room_id, OrderedDict())
-        before = OrderedDict(known)
-        known.clear()
+        sources: list[dict[str, Any]] = []
         for event in reversed(response.chunk):
-            self._record(room, event)
-        for event_id, value in before.items():
-            known[event_id] = value
+            if (source := event_source(event)) is not None:
+                self._memory.remember(event)
+                sources.append(source)
+        self._history.read_back(room_id, sources, _names_in(room))
 
     async def typing(self, room_id: RoomID, on: bool) -> None:
         await self._client.room_typing(room_id, on, timeout=30_000)
-
-    def _remember_sender(self, event_id: str, sender: str) -> None:
-        self._senders[event_id] = sender
-        self._senders.move_to_end(event_id)
-        while len(self._senders) > SENDERS_REMEMBERED:
-            self._senders.popitem(last=False)
-
-    def _to_message(self, event: Any, room: MatrixRoom) -> Message | None:
-        source = getattr(event, "source", None)
-        if not isinstance(source, dict) or source.get("type") != "m.room.message":
-            return None
-        content = source.get("content") or {}
-        if not isinstance(content, dict) or not isinstance(content.get("body"), str):
-            return None
-        relates = _mapping(content.get("m.relates_to"))
-        related = relates.get("event_id") if isinstance(relates.get("event_id"), str) else None
-        thread_root = replaces = reply_to = None
-        if relates.get("rel_type") == "m.thread":
-            thread_root = related
-        elif relates.get("rel_type") == "m.replace":
-            replaces = related
-        in_reply = _mapping(relates.get("m.in_reply_to")).get("event_id")
-        if isinstance(in_reply, str) and not (thread_root and relates.get("is_falling_back")):
-            reply_to = in_reply
-        sender = str(source["sender"])
-        message = Message(
-            room_id=RoomID(room.room_id),
-            event_id=EventID(str(source["event_id"])),
-            sender=UserID(sender),
-            body=content["body"],
-            formatted_body=_formatted(content),
-            msgtype=str(content.get("msgtype", "m.text")),
-            mentions=_mentions(content),
-            thread_root=EventID(thread_root) if thread_root else None,
-            reply_to=EventID(reply_to) if reply_to else None,
-            reply_to_sender=(
-                UserID(self._senders[reply_to]) if reply_to and reply_to in self._senders else None
-            ),
-            replaces=EventID(replaces) if replaces else None,
-            timestamp_ms=_timestamp(source),
-            sender_power=self._authority(sender),
-            is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
-            encrypted=room.encrypted,
-            answers_agent=content.get(TURN_KEY) == AGENT_TO_AGENT,
-            stream=_stream(content),
-        )
-        if message.replaces is not None:
-            return self._completed(message, _mapping(content.get("m.new_content"))) or message
-        if message.stream == "partial":
-            self._partials[message.event_id] = message
-            while len(self._partials) > PARTIALS_REMEMBERED:
-                self._partials.popitem(last=False)
-        return message
-
-    def _completed(self, edit: Message, new: dict[str, Any]) -> Message | None:
-        """A streamed answer is a message to act on once its last edit arrives: the first
-        words alone name no one, or the wrong one. It keeps the first event's id, thread and
-        reply, so it is claimed and answered as that event."""
-        if _stream(new) != "done" or not isinstance(new.get("body"), str):
-            return None
-        partial = self._partials.pop(str(edit.replaces), None)
-        if partial is None or partial.sender != edit.sender:
-            return None
-        return replace(
-            partial,
-            body=new["body"],
-            formatted_body=_formatted(new),
-            mentions=_mentions(new),
-            stream="done",
-        )
-
-    def _to_room_event(self, event: Any, room: MatrixRoom) -> RoomEvent | None:
-        """Reactions and Chavion's own event types; other events are not for handlers."""
-        source = getattr(event, "source", None)
-        if not isinstance(source, dict) or "state_key" in source:
-            return None
-        kind = source.get("type")
-        if not isinstance(kind, str) or not (
-            kind == "m.reaction" or kind.startswith(CHAVION_EVENT_PREFIX)
-        ):
-            return None
-        content = source.get("content")
-        sender = str(source.get("sender", ""))
-        return RoomEvent(
-            room_id=RoomID(room.room_id),
-            event_id=EventID(str(source.get("event_id", ""))),
-            sender=UserID(sender),
-            type=kind,
-            content=content if isinstance(content, dict) else {},
-            sender_power=self._authority(sender),
-            timestamp_ms=_timestamp(source),
-        )
 
     def _authority(self, user_id: str) -> int:
         """A sender's power level in the council room, wherever they write: in a room someone
         else created, that someone has power 100 there, but no say over the council."""
         council = self._client.rooms.get(self.connection.council_room)
-        return self._power_of(council, user_id) if council is not None else 0
-
-    def _power_of(self, room: MatrixRoom, user_id: str) -> int:
-        if creators_are_privileged(room.room_version) and user_id in self._creators.get(
-            room.room_id, set()
-        ):
-            return CREATOR_POWER
-        return int(room.power_levels.get_user_level(user_id))
+        if council is None:
+            return 0
+        return effective_power(
+            council.room_version,
+            self._creators.get(council.room_id, set()),
+            user_id,
+            int(council.power_levels.get_user_level(user_id)),
+        )
 
     async def _handle(self, message: Incoming) -> None:
         try:
@@ -563,7 +435,7 @@ class MatrixBot:
         event_id = await self._room_send(
             reply.room_id, "m.room.message", content, reply.key, f"to {reply.room_id}"
         )
-        self._remember_sender(event_id, self.user_id)
+        self._memory.note_sender(event_id, self.user_id)
         return event_id
 
     async def send_event(
@@ -633,33 +505,17 @@ class MatrixBot:
         response = await self._client.room_get_state(self.connection.council_room)
         if isinstance(response, RoomGetStateError):
             raise MatrixError(f"cannot read the council's state: {response.message}")
-        found: dict[UserID, BotPresence] = {}
-        for event in response.events:
-            if event.get("type") != BOT_STATE_EVENT:
-                continue
-            content = event.get("content") or {}
-            user = UserID(str(event.get("state_key", "")))
-            found[user] = BotPresence(
-                user_id=user,
-                online=content.get("online") is True,
-                version=str(content.get("version", "")),
-                host=str(content.get("host", "")),
-                pid=int(content.get("pid", 0)),
-                started_at=int(content.get("started_at", 0)) / 1000,
-                heartbeat_at=int(content.get("heartbeat_at", 0)) / 1000,
-            )
-        return found
+        return presences_from_state(response.events)
 
     async def _mark_presence(self, *, online: bool) -> None:
-        content = {
-            "online": online,
-            "version": __version__,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            # Canonical JSON has no floats: times travel as whole milliseconds.
-            "started_at": int(self.started_at * 1000),
-            "heartbeat_at": int(time.time() * 1000),
-        }
+        content = presence_content(
+            online=online,
+            version=__version__,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started_at=self.started_at,
+            now=time.time(),
+        )
         response = await self._client.room_put_state(
             self.connection.council_room, BOT_STATE_EVENT, content, state_key=self.user_id
         )
@@ -677,24 +533,6 @@ class MatrixBot:
                     log.warning("heartbeat of %s failed: %s", self.connection.name, exc)
 
 
-def entry_index(events: Sequence[Any], user_id: str) -> int:
-    """Index just after `user_id` came into the room in this batch of timeline events: after
-    its invite when the invite is here (Element Web creates a DM with its first message, sent
-    before the bot can join), else after its join. Earlier events are history."""
-    start = 0
-    invited_here = False
-    for index, event in enumerate(events):
-        if not isinstance(event, RoomMemberEvent) or event.state_key != user_id:
-            continue
-        if event.membership == "invite":
-            start, invited_here = index + 1, True
-        elif event.membership == "join" and event.prev_membership != "join":
-            if not (invited_here and event.prev_membership == "invite"):
-                start = index + 1
-            invited_here = False
-    return start
-
-
 async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
     """`work`'s result, or None as soon as `stop` is set (the work is then cancelled)."""
     task = asyncio.ensure_future(work)
@@ -709,72 +547,6 @@ async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
     return task.result()
 
 
-def _mentions(content: dict[str, Any]) -> Mentions | None:
-    raw = content.get("m.mentions")
-    if not isinstance(raw, dict):
-        return None
-    user_ids = raw.get("user_ids")
-    return Mentions(
-        user_ids=tuple(
-            UserID(u)
-            for u in (user_ids if isinstance(user_ids, list) else [])
-            if isinstance(u, str)
-        ),
-        room=raw.get("room") is True,
-    )
-
-
-def _formatted(content: dict[str, Any]) -> str | None:
-    formatted = content.get("formatted_body")
-    if content.get("format") != "org.matrix.custom.html" or not isinstance(formatted, str):
-        return None
-    return formatted
-
-
-def _stream(content: dict[str, Any]) -> str | None:
-    stream = content.get(STREAM_KEY)
-    return stream if isinstance(stream, str) else None
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    """A field that should be an object, or {} when a client sent something else."""
-    return value if isinstance(value, dict) else {}
-
-
-def _timestamp(source: dict[str, Any]) -> int:
-    value = source.get("origin_server_ts")
-    return value if isinstance(value, int) else 0
-
-
-def reply_content(reply: Reply) -> dict[str, Any]:
-    """The event content for a reply: threads kept, mentions explicit, edits in full."""
-    content: dict[str, Any] = {
-        "msgtype": "m.notice" if reply.notice else "m.text",
-        "body": reply.body,
-        "m.mentions": {"user_ids": list(reply.mention)},
-    }
-    if reply.html is not None:
-        content["format"] = "org.matrix.custom.html"
-        content["formatted_body"] = reply.html
-    if reply.stream is not None:
-        # Lets other bots (and tests) tell a finished answer from one still being written.
-        content[STREAM_KEY] = reply.stream
-    if reply.answers_agent:
-        content[TURN_KEY] = AGENT_TO_AGENT
-    if reply.replaces is not None:
-        new_content = dict(content)
-        content["body"] = "* " + reply.body
-        if reply.html is not None:
-            content["formatted_body"] = "* " + reply.html
-        content["m.new_content"] = new_content
-        content["m.relates_to"] = {"rel_type": "m.replace", "event_id": reply.replaces}
-    elif reply.thread_root is not None:
-        content["m.relates_to"] = {
-            "rel_type": "m.thread",
-            "event_id": reply.thread_root,
-            "is_falling_back": True,
-            "m.in_reply_to": {"event_id": reply.reply_to or reply.thread_root},
-        }
-    elif reply.reply_to is not None:
-        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply.reply_to}}
-    return content
+def _names_in(room: MatrixRoom) -> NameOf:
+    """Senders as the room displays them, by their localpart when it has no name for one."""
+    return lambda user_id: room.user_name(user_id) or localpart(user_id)

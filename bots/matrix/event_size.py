@@ -63,7 +63,7 @@ def content_bytes(content: Mapping[str, Any]) -> int:
 
 def reply_bytes_bound(body: str, html: str | None = None) -> int:
     """The most `content_bytes` can be for a reply carrying `body` (and `html` as its
-    formatted_body), in any form bots.matrix.client.reply_content builds: the largest is an edit,
+    formatted_body), in any form bots.matrix.convert.reply_content builds: the largest is an edit,
     which carries the text twice (the "* " fallback and m.new_content). Everything else in
     the content is covered by OTHER_FIELDS_BYTES."""
     text: dict[str, Any] = {"body": "* " + body}

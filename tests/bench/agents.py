@@ -32,8 +32,8 @@ from nio import AsyncClient
 
 from bots.app.data_dir import DataDir
 from bots.app.settings.paths import EXAMPLE_CONFIG
+from bots.homeserver.credentials import load_credentials
 from bots.homeserver.process import free_port
-from bots.homeserver.provision import load_credentials
 from tests.bench.foundation import (
     Up,
     bench_session,

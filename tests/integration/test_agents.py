@@ -15,7 +15,7 @@ import pytest
 
 from bots.agents.budget import local_day
 from bots.app.settings import AgentSettings, BudgetSettings, Settings
-from bots.matrix.client import STREAM_KEY, TURN_KEY
+from bots.events import STREAM_KEY, TURN_KEY
 from bots.store import Store
 from tests.fakes.llm_server import FakeLLMServer, error, reply
 from tests.support.council import InProcessBots, ThrowawayCouncil

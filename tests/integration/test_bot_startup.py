@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bots.homeserver.credentials import Credentials
 from bots.homeserver.process import free_port
-from bots.homeserver.provision import Credentials
 from bots.ids import RoomID, UserID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Reply

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from nio import Event
 
-from bots.matrix.client import entry_index
+from bots.matrix.convert import entry_index
 
 BOT = "@claude:hs"
 OTHER = "@gpt:hs"

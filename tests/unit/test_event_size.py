@@ -12,7 +12,7 @@ from nio.crypto.sessions import OutboundGroupSession
 
 from bots.errors import BotError
 from bots.ids import EventID, RoomID, UserID
-from bots.matrix.client import reply_content
+from bots.matrix.convert import reply_content
 from bots.matrix.event_size import (
     EVENT_MAX_BYTES,
     MAX_PLAINTEXT_BYTES,

@@ -14,7 +14,8 @@ from bots.app.settings.loading import load_settings
 from bots.app.settings.model import Settings
 from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.errors import BotError
-from bots.homeserver.provision import Council, Credentials
+from bots.homeserver.credentials import Credentials
+from bots.homeserver.provision import Council
 from bots.ids import RoomID, UserID
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from bots.context import BotPresence
 from bots.coordinator.presence import describe_presence
+from bots.events import TURN_KEY
 from bots.ids import EventID, RoomID, UserID
-from bots.matrix.client import TURN_KEY, reply_content
+from bots.matrix.convert import reply_content
 from bots.message import Message, Reply, transaction_id
 from bots.text.durations import coarse as describe_uptime
 

@@ -19,7 +19,8 @@ from bots.app.settings.loading import load_settings
 from bots.app.settings.model import Settings
 from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.admin_api import ApiError, HomeserverApi
-from bots.homeserver.provision import Provisioner, load_credentials
+from bots.homeserver.credentials import load_credentials
+from bots.homeserver.provision import Provisioner
 
 ROOM = "!council:localhost"
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bots.ids import EventID, RoomID, UserID
-from bots.matrix.client import reply_content
+from bots.matrix.convert import reply_content
 from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, content_bytes
 from bots.message import Reply
 from bots.text.markdown import markdown_to_html

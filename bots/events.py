@@ -1,0 +1,24 @@
+"""Chavion's own words on Matrix: the event types and content keys its bots write and read.
+
+Plain constants in one place, so the Matrix client, provisioning, execution and agents agree
+on them without importing one another; changing one here changes the wire format.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CHAVION_EVENT_PREFIX: Final = "org.chavion."
+"""Event types under this prefix are Chavion's own: they reach handlers as `RoomEvent`s."""
+
+BOT_STATE_EVENT: Final = "org.chavion.bot"
+"""A bot's presence mark in the council room (state, keyed by its user id)."""
+
+STREAM_KEY: Final = "org.chavion.stream"
+"""On a streamed answer: "partial" while it is being written, "done" on its last edit."""
+
+TURN_KEY: Final = "org.chavion.turn"
+"""Marks an agent's answer to another agent, for every bot's loop guard."""
+
+AGENT_TO_AGENT: Final = "agent-to-agent"
+"""The one value of `TURN_KEY`."""
