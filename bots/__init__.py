@@ -1,6 +1,6 @@
 """Everything that touches Matrix: the bot runtime, routing, commands and the store.
 
-Only `bots.matrix.client` imports nio; the rest works on plain `Message` and `Reply` values.
+Only `bots.matrix` imports nio; the rest works on plain `Message` and `Reply` values.
 """
 
 __version__ = "0.1.0"

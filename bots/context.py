@@ -59,7 +59,7 @@ class HistorySource(Protocol):
 
 
 class MatrixSide(CouncilView, Outbox, HistorySource, Protocol):
-    """Everything `bots.matrix.client` offers handlers, in one object."""
+    """Everything `bots.matrix` offers handlers, in one object."""
 
 
 @dataclass

@@ -22,4 +22,4 @@ class MatrixError(BotError):
 
 
 class StoreError(BotError):
-    """The store could not be opened or migrated."""
+    """The store could not be opened, migrated or queried; the library error is its cause."""

@@ -1,7 +1,7 @@
 """The plain values that cross the Matrix edge: an incoming `Message`, an outgoing `Reply`,
 and the `HistoryEntry` lines of a conversation read back.
 
-`bots.matrix.client` builds messages and history from nio events and sends replies; nothing
+`bots.matrix` builds messages and history from nio events and sends replies; nothing
 in between sees nio, so routing and handlers are tested with ordinary values.
 """
 
@@ -84,7 +84,7 @@ Incoming = Message | RoomEvent
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One text message of the room (or thread), as `bots.matrix.client` reads it back for an
+    """One text message of the room (or thread), as `bots.matrix` reads it back for an
     agent's conversation (`bots.agents.conversation`)."""
 
     event_id: EventID

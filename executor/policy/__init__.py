@@ -19,7 +19,7 @@ list, one check per command), registered by name through `registry`; `readonly`,
 `model`, `config`, `loading`, `patterns` (what a configuration is and how it is read).
 """
 
-from executor.policy.config import DEFAULT_READONLY, READONLY_FILE, PolicyConfig, load_config
+from executor.policy.config import READONLY_FILE, PolicyConfig, default_readonly, load_config
 from executor.policy.knowledge import CRITICAL_FILES, PROTECTED_PATHS
 from executor.policy.loading import ForbiddenList, load_forbidden, load_readonly
 from executor.policy.model import (
@@ -35,6 +35,14 @@ from executor.policy.model import (
 )
 from executor.policy.patterns import pattern_matches
 from executor.policy.verdict import decide
+
+
+def __getattr__(name: str) -> tuple[ReadOnlyRule, ...]:
+    """`DEFAULT_READONLY`: the shipped read-only list, read on first use."""
+    if name == "DEFAULT_READONLY":
+        return default_readonly()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CRITICAL_FILES",
@@ -53,6 +61,7 @@ __all__ = [
     "Requester",
     "Verdict",
     "decide",
+    "default_readonly",
     "load_config",
     "load_forbidden",
     "load_readonly",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -20,8 +21,21 @@ from executor.policy.patterns import pattern_words
 READONLY_FILE = Path(__file__).resolve().parents[2] / "config" / "policy" / "readonly.yaml"
 """The shipped read-only list; also the default when a config names none."""
 
-DEFAULT_READONLY: tuple[ReadOnlyRule, ...] = load_readonly(READONLY_FILE)
-"""Commands that only read, when the built-in safety denials (`ALWAYS_DENY`) allow it."""
+
+@cache
+def default_readonly() -> tuple[ReadOnlyRule, ...]:
+    """Commands that only read, when the built-in safety denials (`ALWAYS_DENY`) allow it.
+
+    Read on first use, not at import: a broken list is then reported where the config is
+    checked (with its dotted key) instead of failing every import of the policy."""
+    return load_readonly(READONLY_FILE)
+
+
+def __getattr__(name: str) -> tuple[ReadOnlyRule, ...]:
+    """`DEFAULT_READONLY`, read lazily (see `default_readonly`)."""
+    if name == "DEFAULT_READONLY":
+        return default_readonly()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -35,7 +49,7 @@ class PolicyConfig:
 
     mode: Mode = "blocklist"
     allowlist: tuple[str, ...] = ()
-    readonly: tuple[ReadOnlyRule, ...] = DEFAULT_READONLY
+    readonly: tuple[ReadOnlyRule, ...] = field(default_factory=default_readonly)
     auto_approve_readonly: bool = False
     forbidden: tuple[ForbiddenRule, ...] = ()
     protected_paths: tuple[str, ...] = ()

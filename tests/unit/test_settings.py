@@ -454,3 +454,25 @@ def test_without_a_named_config_the_repository_one_is_used(
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     expected = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else EXAMPLE_CONFIG
     assert find_config_path(None) == expected
+
+
+def test_a_broken_shipped_read_only_list_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped list is what a user edits: a mistake in it is reported like any config
+    mistake, with its dotted key, not as a traceback while the policy is imported."""
+    import bots.app.settings.loading_execution as loading_execution
+    import executor.policy.config as policy_config
+
+    broken = tmp_path / "policy"
+    broken.mkdir()
+    (broken / "readonly.yaml").write_text("readonly:\n  - [unclosed\n", encoding="utf-8")
+    (broken / "forbidden.yaml").write_text((POLICY_DIR / "forbidden.yaml").read_text())
+    monkeypatch.setattr(loading_execution, "POLICY_DIR", broken)
+    monkeypatch.setattr(policy_config, "READONLY_FILE", broken / "readonly.yaml")
+    policy_config.default_readonly.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"^execution\.policy\.readonly_file: cannot read"):
+            parse_settings(EXAMPLE, EXAMPLE_CONFIG)
+    finally:
+        policy_config.default_readonly.cache_clear()

@@ -31,7 +31,9 @@ from executor.policy import (
 def parse_execution(node: Node, base: Path) -> ExecutionSettings:
     """The `execution` section: hosts first, since the policy judges each host by its own
     workdir and env."""
-    defaults = ExecutionSettings()
+    # Only the plain defaults are read from here; the policy (and with it the shipped
+    # read-only list) is read below, where a broken file is reported with its dotted key.
+    defaults = ExecutionSettings(policy=PolicyConfig(readonly=()))
     hosts = (
         {name: _host(name, host, base) for name, host in node.mapping("hosts").items()}
         if node.has("hosts")
