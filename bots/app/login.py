@@ -14,6 +14,7 @@ from bots.errors import BotError
 from bots.homeserver.credentials import load_credentials
 from bots.homeserver.provision import load_council
 from bots.ids import RoomID, UserID
+from bots.text.durations import tenths
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def login_info(settings: Settings, data: DataDir) -> LoginInfo:
 
 
 def format_login(info: LoginInfo, seconds: float | None = None) -> str:
-    head = "Chavion is up" + (f" (ready in {seconds:.1f} s)." if seconds is not None else ".")
+    head = "Chavion is up" + (f" (ready in {tenths(seconds)})." if seconds is not None else ".")
     bots = ", ".join(b.user_id for b in info.bots)
     return "\n".join(
         [

@@ -19,6 +19,7 @@ from typing import Literal
 
 from bots.errors import CommandError
 from bots.ids import Digest, EventID, RequestID, TaskID, UserID
+from bots.text.durations import tenths
 from executor.masking import mask_text
 from executor.results import RunResult
 
@@ -258,7 +259,7 @@ def result_from_run(request: ExecRequest, run: RunResult) -> ExecResult:
         ended = "no exit status"
     body = (
         f"Execution {request.request_id} on {request.host} {status.replace('_', ' ')}: "
-        f"{ended}, {duration_ms / 1000:.1f} s (digest {request.short_digest})"
+        f"{ended}, {tenths(duration_ms / 1000)} (digest {request.short_digest})"
     )
     return ExecResult(
         request_id=request.request_id,

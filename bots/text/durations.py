@@ -1,9 +1,11 @@
-"""Durations as the bots say them: one decomposition into units, three house styles.
+"""Durations as the bots say them: one decomposition into units, four house styles.
 
 Each style answers a different question, so each rounds differently: an uptime is said
 roughly ("up 1d 4h"), a countdown never says "in 0m" (it rounds up to the minute), and a
-stopwatch is exact where a person watches it tick ("4.2 s", then "2m 05s"). They share
-`two_units`, which keeps the two largest units from the first one that is not zero.
+stopwatch is exact where a person watches it tick ("4.2 s", then "2m 05s"), and a measured
+span said once is given in tenths ("ready in 5.3 s"). The unit styles share `two_units`,
+which keeps the two largest units from the first one that is not zero. (`bridge/` words its
+retry waits itself: it may not import `bots/`.)
 """
 
 from __future__ import annotations
@@ -59,13 +61,22 @@ def countdown(seconds: float) -> str:
     return two_units(minutes * 60, largest="h", smallest="m", drop_zero=True)
 
 
+def tenths(seconds: float) -> str:
+    """ "5.3 s", "125.0 s": seconds to a tenth, for a measured span said once (how long start-up
+    took, how long a command ran) rather than watched while it grows; negative or NaN is
+    "0.0 s"."""
+    if not seconds >= 0:  # negative or NaN
+        seconds = 0.0
+    return f"{seconds:.1f} s"
+
+
 def stopwatch(seconds: float) -> str:
     """ "0.4 s", "12 s", "2m 05s", "1h 02m": short, and exact where it matters (a command that
     has run for a few seconds); negative or NaN is "0.0 s"."""
     if not seconds >= 0:  # negative or NaN
         seconds = 0.0
     if seconds < 10:
-        return f"{seconds:.1f} s"
+        return tenths(seconds)
     whole = int(seconds)
     if whole < 60:
         return f"{whole} s"

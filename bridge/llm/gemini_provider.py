@@ -25,7 +25,7 @@ from bridge.llm.base import (
     Usage,
     split_system,
 )
-from bridge.llm.core import ProviderCore
+from bridge.llm.provider_core import ProviderCore
 from bridge.llm.retry import (
     Failure,
     fallback_failure,

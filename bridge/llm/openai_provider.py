@@ -26,7 +26,7 @@ from bridge.llm.base import (
     ProviderConfigError,
     Usage,
 )
-from bridge.llm.core import ProviderCore
+from bridge.llm.provider_core import ProviderCore
 from bridge.llm.retry import (
     AttemptFailed,
     Failure,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.text.durations import coarse, countdown, stopwatch, two_units
+from bots.text.durations import coarse, countdown, stopwatch, tenths, two_units
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,11 @@ def test_countdown_rounds_up_to_whole_minutes(seconds: float, text: str) -> None
 )
 def test_stopwatch_is_exact_for_short_runs(seconds: float, text: str) -> None:
     assert stopwatch(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0.0 s"), (5.34, "5.3 s"), (5.36, "5.4 s"), (125, "125.0 s"), (-1, "0.0 s")],
+)
+def test_tenths_says_a_measured_span_once(seconds: float, text: str) -> None:
+    assert tenths(seconds) == text
