@@ -74,8 +74,8 @@ class RoomEvent:
 
     @property
     def reaction_key(self) -> str | None:
-        relates = self.content.get("m.relates_to") or {}
-        key = relates.get("key")
+        relates = self.content.get("m.relates_to")
+        key = relates.get("key") if isinstance(relates, Mapping) else None
         return key if self.type == "m.reaction" and isinstance(key, str) else None
 
 
