@@ -202,8 +202,9 @@ class RequestLedger:
         `after`'s only if it is still in `before`'s (compare and set), with its audit row.
 
         False, with nothing written, when another move got there first, when `after` is no
-        move (same state: e.g. a cancel asked of a running command), or when it approves a
-        request whose recorded policy decision is not "needs approval"."""
+        move (same state: e.g. a cancel asked of a running command) or not one of the
+        machine's moves (`PREDECESSORS`), or when it approves a request whose recorded policy
+        decision is not "needs approval"."""
         return await self._save(before, after, actor, event_id, detail, kind)
 
     async def transition(
@@ -352,6 +353,10 @@ class RequestLedger:
         approval_needs_verdict: bool = True,
     ) -> bool:
         if after.request_id != before.request_id or after.status == before.status:
+            return False
+        if before.status not in PREDECESSORS[after.status]:
+            # A second lock behind `apply()`: whatever a caller passes, a request only ever
+            # makes a move of the machine's table (a forbidden request never starts).
             return False
         rid = before.request_id
         if (

@@ -58,6 +58,9 @@ from executor.results import RunResult
 from executor.runner import CommandRunner, RunHandle
 
 log = logging.getLogger(__name__)
+RACE_RETRIES = 3
+"""How often a person's deny or cancel is read again and re-applied when another move got
+in between (one is the norm; three bound a pathological storm)."""
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -287,19 +290,27 @@ class RequestLifecycle:
 
     async def deny(self, message: Message, rid: RequestID, reason: str) -> list[Reply]:
         """`!deny`: an approver's no; the asker and the coordinator are told."""
-        record = await self.record(rid)
-        before = record.as_state()
-        after, outcome = apply(before, Deny(message.sender, reason), self.rules)
-        if not outcome.accepted:
-            await self.audit_refusal(rid, "denial", message.sender, message.event_id, outcome.text)
-            raise CommandError(outcome.text)
-        if not await self.audit.save(
-            before,
-            after,
-            actor=message.sender,
-            event_id=message.event_id,
-            detail={"reason": reason},
-        ):
+        for _ in range(RACE_RETRIES):
+            # Read, apply, save (compare and set); a move that got in between (an approval
+            # landing at the same moment) is read back and the deny applied to it, as the
+            # machine allows a deny of an approved request that has not started.
+            record = await self.record(rid)
+            before = record.as_state()
+            after, outcome = apply(before, Deny(message.sender, reason), self.rules)
+            if not outcome.accepted:
+                await self.audit_refusal(
+                    rid, "denial", message.sender, message.event_id, outcome.text
+                )
+                raise CommandError(outcome.text)
+            if await self.audit.save(
+                before,
+                after,
+                actor=message.sender,
+                event_id=message.event_id,
+                detail={"reason": reason},
+            ):
+                break
+        else:
             raise CommandError(f"{rid} changed meanwhile; it was not denied.")
         live = self._live.pop(rid, None)
         request_value = live.request if live else request_of(record)
@@ -318,29 +329,34 @@ class RequestLifecycle:
     async def cancel(self, message: Message, rid: RequestID) -> list[Reply]:
         """`!cancel`: a running command is stopped (its end is recorded when it comes); a
         waiting one ends here, having never run."""
-        record = await self.record(rid)
-        before = record.as_state()
-        after, outcome = apply(before, Cancel(message.sender), self.rules)
-        if not outcome.accepted:
-            raise CommandError(outcome.text)
-        live = self._live.get(rid)
-        if record.state == "running":
-            if live is None or live.handle is None:
-                raise CommandError(f"{rid} is not running in this executor; nothing to stop.")
-            await self.audit.append(
-                rid,
-                "cancel",
-                actor=message.sender,
-                event_id=message.event_id,
-                host=record.host,
-                command_digest=record.digest,
-                detail={"state": "running", "reason": "cancel requested"},
-            )
-            live.handle.cancel()
-            return [Reply.answering(message, outcome.text)]
-        if not await self.audit.save(
-            before, after, actor=message.sender, event_id=message.event_id
-        ):
+        for _ in range(RACE_RETRIES):
+            # As for a deny: a move in between (the command starting) is read back, and the
+            # cancel then stops the running command instead.
+            record = await self.record(rid)
+            before = record.as_state()
+            after, outcome = apply(before, Cancel(message.sender), self.rules)
+            if not outcome.accepted:
+                raise CommandError(outcome.text)
+            live = self._live.get(rid)
+            if record.state == "running":
+                if live is None or live.handle is None:
+                    raise CommandError(f"{rid} is not running in this executor; nothing to stop.")
+                await self.audit.append(
+                    rid,
+                    "cancel",
+                    actor=message.sender,
+                    event_id=message.event_id,
+                    host=record.host,
+                    command_digest=record.digest,
+                    detail={"state": "running", "reason": "cancel requested"},
+                )
+                live.handle.cancel()
+                return [Reply.answering(message, outcome.text)]
+            if await self.audit.save(
+                before, after, actor=message.sender, event_id=message.event_id
+            ):
+                break
+        else:
             raise CommandError(f"{rid} changed meanwhile; nothing was cancelled.")
         self._live.pop(rid, None)
         request_value = live.request if live else request_of(record)

@@ -15,7 +15,7 @@ import asyncio
 import inspect
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -200,6 +200,17 @@ class Bench:
         message = Message(ROOM, EventID(f"$approve{next(self.asks)}"), self.master, "!approve")
         try:
             [reply] = await spec.handler(CommandRequest(message, rid, self.bot))
+        except CommandError as refused:
+            return str(refused)
+        return reply.body
+
+    async def command(self, name: str, args: str) -> str:
+        """`!<name> <args>` from the master; the executor's answer (or its refusal)."""
+        spec = self.service.registry().get(name)
+        assert spec is not None
+        message = Message(ROOM, EventID(f"${name}{next(self.asks)}"), self.master, f"!{name}")
+        try:
+            [reply] = await spec.handler(CommandRequest(message, args, self.bot))
         except CommandError as refused:
             return str(refused)
         return reply.body
@@ -413,3 +424,43 @@ async def test_an_approved_request_does_not_start_once_the_executor_stops(bench:
     assert bench.engine.started == []
     assert await bench.state(rid) == "cancelled"
     assert "stopping" in str((await bench.audit.history(rid))[-1].detail["reason"])
+
+
+# A person's no that races another move ---------------------------------------------------
+
+
+async def test_a_deny_that_races_an_approval_still_denies(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An approval committed between the deny's read and its write: the deny is applied to
+    the approved request (the machine allows it before the start), not dropped while the
+    command goes on to run."""
+    rid = await bench.ask(ASKS_APPROVAL)
+    save = bench.audit.save
+    raced: list[bool] = []
+
+    async def an_approval_lands_first(before: Any, after: Any, **kwargs: Any) -> bool:
+        if after.status == "denied" and not raced:
+            raced.append(await bench.audit.approve(rid, actor=bench.master))
+        return await save(before, after, **kwargs)
+
+    monkeypatch.setattr(bench.audit, "save", an_approval_lands_first)
+    answer = await bench.command("deny", f"{rid} not today")
+    await bench.settled()
+
+    assert raced == [True]
+    assert answer.startswith("🚫 Denied"), answer
+    assert await bench.state(rid) == "denied"
+    assert bench.engine.started == []
+
+
+async def test_the_ledger_saves_only_the_machines_moves(bench: Bench) -> None:
+    """Whatever a caller passes, a forbidden request never moves to running."""
+    rid = await bench.ask(FORBIDDEN_COMMAND)
+    record = await bench.audit.get(rid)
+    assert record is not None
+    before = record.as_state()
+    assert before.status == "forbidden"
+    assert not await bench.audit.save(before, replace(before, status="running"))
+    assert await bench.state(rid) == "forbidden"
+    assert "start" not in await bench.kinds(rid)
