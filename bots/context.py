@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bots.app.settings import AccountSettings, Settings
 from bots.ids import EventID, RoomID, UserID
 from bots.message import HistoryEntry, Reply
 from bots.routing.addressing import Identity, Roster
+from bots.settings import AccountSettings, Settings
 from bots.store import Store
 
 

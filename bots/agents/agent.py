@@ -31,10 +31,10 @@ from bots.agents.conversation import (
 )
 from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
-from bots.app.settings import AgentSettings, Settings
 from bots.context import BotContext
 from bots.message import HistoryEntry, Message, Reply
 from bots.routing.router import Chat
+from bots.settings import AgentSettings, Settings
 from bots.store import Store
 from bridge.errors import ProviderError
 from bridge.llm.base import Completion, LLMProvider, ProviderSettings

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bots.app.settings import BudgetSettings
+from bots.settings import BudgetSettings
 from bots.text.durations import countdown
 from bridge.llm.base import Usage
 

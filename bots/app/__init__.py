@@ -1,2 +1,3 @@
-"""Putting it together: the `chavion` command and its procedures, the runtime that builds and
-runs bots, the data dir, the settings read from the config file and background task upkeep."""
+"""Putting it together: the `chavion` command and its procedures (up, down, info), and the
+runtime that builds every bot and runs them in one process. Nothing else in `bots/` imports
+this package: it is the top of the graph."""

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 from bots.agents.agent import Agent
 from bots.agents.commands import agent_commands
-from bots.app.data_dir import DataDir
-from bots.app.settings.model import AccountSettings, Settings
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
@@ -27,6 +25,8 @@ from bots.message import Incoming, Reply
 from bots.routing.access import may_invite
 from bots.routing.addressing import Identity, Roster
 from bots.routing.dispatch import Dispatcher
+from bots.settings.data_dir import DataDir
+from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
 from executor.runner import CommandRunner, Limits
 

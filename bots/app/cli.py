@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from bots import __version__
-from bots.app.data_dir import PRIVATE_UMASK
 from bots.app.lifecycle import cmd_bot, cmd_down, cmd_up
 from bots.app.one_shot import cmd_check_config, cmd_homeserver_config, cmd_info
-from bots.app.settings.loading import find_config_path, load_settings
-from bots.app.settings.model import Settings
-from bots.app.settings.paths import DEFAULT_CONFIG, EXAMPLE_CONFIG
 from bots.errors import BotError, ConfigError
+from bots.settings.data_dir import PRIVATE_UMASK
+from bots.settings.loading import find_config_path, load_settings
+from bots.settings.model import Settings
+from bots.settings.paths import DEFAULT_CONFIG, EXAMPLE_CONFIG
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,10 +20,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bots.app.data_dir import DataDir, open_private_log, read_json, write_private
 from bots.app.login import format_login, login_info
 from bots.app.runtime import BotRunner
-from bots.app.settings.model import Settings
 from bots.errors import BotError
 from bots.homeserver.admin_api import HomeserverApi
 from bots.homeserver.process import (
@@ -35,6 +33,8 @@ from bots.homeserver.process import (
 )
 from bots.homeserver.provision import Provisioner
 from bots.homeserver.synapse_config import write_synapse_config
+from bots.settings.data_dir import DataDir, open_private_log, read_json, write_private
+from bots.settings.model import Settings
 
 # ---- up ----------------------------------------------------------------------------------
 

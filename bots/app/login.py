@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bots.app.data_dir import DataDir
-from bots.app.settings.model import BotKind, Settings
 from bots.errors import BotError
 from bots.homeserver.credentials import load_credentials
 from bots.homeserver.provision import load_council
 from bots.ids import RoomID, UserID
+from bots.settings.data_dir import DataDir
+from bots.settings.model import BotKind, Settings
 from bots.text.durations import tenths
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from bots.app.data_dir import DataDir
 from bots.app.login import format_login, login_info
-from bots.app.settings.model import Settings
 from bots.homeserver.synapse_config import write_synapse_config
+from bots.settings.data_dir import DataDir
+from bots.settings.model import Settings
 
 
 def cmd_info(settings: Settings, args: argparse.Namespace) -> int:

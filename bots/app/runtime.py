@@ -20,11 +20,11 @@ from bots.app.assembly import (
     close_execution,
     open_execution,
 )
-from bots.app.data_dir import DataDir
-from bots.app.settings.model import Settings
 from bots.errors import BotError
 from bots.execution.service import ExecutionService
 from bots.homeserver.provision import load_council
+from bots.settings.data_dir import DataDir
+from bots.settings.model import Settings
 from bots.store import Store
 
 log = logging.getLogger(__name__)

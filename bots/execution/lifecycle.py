@@ -20,8 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from bots.app.background import BackgroundTasks
-from bots.app.settings import Settings
+from bots.background import BackgroundTasks
 from bots.errors import CommandError
 from bots.execution.approvals import (
     ApprovalRules,
@@ -51,6 +50,7 @@ from bots.execution.requests import (
 )
 from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.message import Message, Reply
+from bots.settings import Settings
 from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.masking import mask_text
 from executor.policy import Decision, Requester, Verdict, decide

@@ -12,8 +12,7 @@ import asyncio
 import logging
 import time
 
-from bots.app.background import BackgroundTasks
-from bots.app.settings import Settings
+from bots.background import BackgroundTasks
 from bots.context import BotContext
 from bots.execution.approvals import ApprovalRules, approval_from_reaction
 from bots.execution.commands import ExecutionCommands
@@ -26,6 +25,7 @@ from bots.execution.sweeper import Sweeper, sweep_interval
 from bots.ids import RequestID, RoomID
 from bots.message import Reply, RoomEvent
 from bots.routing.commands import Registry
+from bots.settings import Settings
 from executor.runner import CommandRunner
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bots.app.data_dir import DataDir, read_json
 from bots.ids import UserID
+from bots.settings.data_dir import DataDir, read_json
 
 
 @dataclass(frozen=True)

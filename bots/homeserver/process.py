@@ -16,8 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bots.app.data_dir import PRIVATE_UMASK, open_private_log, write_private
 from bots.errors import HomeserverError
+from bots.settings.data_dir import PRIVATE_UMASK, open_private_log, write_private
 
 log = logging.getLogger(__name__)
 

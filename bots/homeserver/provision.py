@@ -12,14 +12,14 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bots.app.data_dir import DataDir, read_json, write_private_json
-from bots.app.settings import AccountSettings, Settings
 from bots.errors import HomeserverError
 from bots.events import BOT_STATE_EVENT
 from bots.homeserver.admin_api import ApiError, HomeserverApi
 from bots.homeserver.credentials import Credentials, load_credentials
 from bots.ids import RoomID, UserID
 from bots.matrix.room_versions import creators_are_privileged
+from bots.settings import AccountSettings, Settings
+from bots.settings.data_dir import DataDir, read_json, write_private_json
 
 log = logging.getLogger(__name__)
 

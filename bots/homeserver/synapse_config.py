@@ -14,10 +14,10 @@ from pathlib import Path
 
 import jinja2
 
-from bots.app.data_dir import DataDir, secret_file, write_private
-from bots.app.settings.model import HomeserverSettings, is_localhost
-from bots.app.settings.paths import REPO_ROOT
 from bots.errors import HomeserverError
+from bots.settings.data_dir import DataDir, secret_file, write_private
+from bots.settings.model import HomeserverSettings, is_localhost
+from bots.settings.paths import REPO_ROOT
 
 TEMPLATES = REPO_ROOT / "synapse"
 

@@ -52,7 +52,7 @@ from nio import (
 from nio.store import DefaultStore
 
 from bots import __version__
-from bots.app.background import BackgroundTasks
+from bots.background import BackgroundTasks
 from bots.context import BotPresence
 from bots.errors import MatrixError
 from bots.events import BOT_STATE_EVENT

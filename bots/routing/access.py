@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from bots.app.settings import AccessRule, AccessSettings
+from bots.settings import AccessRule, AccessSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from bots.app.settings import AccessSettings
 from bots.context import BotContext
 from bots.message import Message, Reply
 from bots.routing.access import may_run
+from bots.settings import AccessSettings
 
 
 @dataclass(frozen=True)

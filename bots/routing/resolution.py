@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bots.app.settings import AccessSettings
 from bots.routing.access import may_run
 from bots.routing.commands import CommandSpec, Registry
 from bots.routing.router import Command
+from bots.settings import AccessSettings
 
 
 @dataclass(frozen=True)

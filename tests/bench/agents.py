@@ -30,10 +30,10 @@ from typing import Any
 import yaml
 from nio import AsyncClient
 
-from bots.app.data_dir import DataDir
-from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.credentials import load_credentials
 from bots.homeserver.process import free_port
+from bots.settings.data_dir import DataDir
+from bots.settings.paths import EXAMPLE_CONFIG
 from tests.bench.foundation import (
     Up,
     bench_session,

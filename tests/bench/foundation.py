@@ -33,13 +33,13 @@ from nio import (
     SyncResponse,
 )
 
-from bots.app.data_dir import DataDir
-from bots.app.settings.loading import load_settings
-from bots.app.settings.model import Settings
-from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.credentials import load_credentials
 from bots.homeserver.process import SynapseProcess, free_port
 from bots.homeserver.provision import Council, load_council
+from bots.settings.data_dir import DataDir
+from bots.settings.loading import load_settings
+from bots.settings.model import Settings
+from bots.settings.paths import EXAMPLE_CONFIG
 from tests.support.person import Person, replies_to
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bots.agents.budget import local_day
-from bots.app.settings import AgentSettings, BudgetSettings, Settings
 from bots.events import STREAM_KEY, TURN_KEY
+from bots.settings import AgentSettings, BudgetSettings, Settings
 from bots.store import Store
 from tests.fakes.llm_server import FakeLLMServer, error, reply
 from tests.support.council import InProcessBots, ThrowawayCouncil

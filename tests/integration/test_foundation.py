@@ -8,7 +8,7 @@ import secrets
 
 import pytest
 
-from bots.app.data_dir import read_json
+from bots.settings.data_dir import read_json
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, replies_to
 

@@ -21,15 +21,15 @@ from typing import Any
 import aiohttp
 import yaml
 
-from bots.app.data_dir import DataDir
 from bots.app.runtime import BotRunner
-from bots.app.settings.loading import load_settings
-from bots.app.settings.model import Settings
-from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.admin_api import HomeserverApi
 from bots.homeserver.process import SynapseProcess, free_port
 from bots.homeserver.provision import Provisioned, Provisioner
 from bots.homeserver.synapse_config import write_synapse_config
+from bots.settings.data_dir import DataDir
+from bots.settings.loading import load_settings
+from bots.settings.model import Settings
+from bots.settings.paths import EXAMPLE_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]
 

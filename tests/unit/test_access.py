@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bots.app.settings import AccessRule, AccessSettings
 from bots.routing.access import may_invite, may_run
+from bots.settings import AccessRule, AccessSettings
 
 ACCESS = AccessSettings(
     default=AccessRule(allow=("*",), min_power=0),

@@ -25,6 +25,7 @@ DATA_TABLES: frozenset[str] = frozenset()
 BOTS_TOP_LEVEL = {
     "__init__",
     "__main__",
+    "background",
     "context",
     "errors",
     "events",
@@ -154,6 +155,19 @@ def test_a_package_does_not_import_what_it_must_not(importer: str, imported: str
         if fnmatch(i.importer, importer) and fnmatch(i.imported, imported)
     )
     assert not found, f"{why}: {found}"
+
+
+def test_the_app_is_the_top_of_the_graph() -> None:
+    """`bots/app` assembles everything; nothing but the entry point reaches back up into it,
+    so every other package can be read (and tested) without the app."""
+    found = sorted(
+        f"{i.importer} imports {i.imported} (line {i.line})"
+        for i in all_imports()
+        if fnmatch(i.imported, "bots.app*")
+        and not fnmatch(i.importer, "bots.app*")
+        and i.importer != "bots.__main__"
+    )
+    assert not found, found
 
 
 # --- no cycles -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from bots.agents.budget import (
     format_out_of_budget,
     local_day,
 )
-from bots.app.settings import BudgetSettings
+from bots.settings import BudgetSettings
 from bots.text.durations import countdown
 from bridge.llm.base import Usage
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.app.data_dir import DataDir, open_private_log, write_private
+from bots.settings.data_dir import DataDir, open_private_log, write_private
 
 
 @pytest.fixture

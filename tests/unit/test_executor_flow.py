@@ -22,8 +22,6 @@ from typing import Any, cast
 
 import pytest
 
-from bots.app.settings.loading import load_settings
-from bots.app.settings.model import Settings
 from bots.context import BotContext
 from bots.errors import CommandError
 from bots.execution.ledger import RequestLedger
@@ -38,6 +36,8 @@ from bots.execution.service import ExecutionService
 from bots.ids import EventID, RequestID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.routing.commands import CommandRequest
+from bots.settings.loading import load_settings
+from bots.settings.model import Settings
 from bots.store import Store
 from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.hosts import HostConfig

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bots.app.data_dir import DataDir, write_private_json
 from bots.app.login import LoginInfo, format_login, login_info
-from bots.app.settings.loading import load_settings
-from bots.app.settings.model import Settings
-from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.errors import BotError
 from bots.homeserver.credentials import Credentials
 from bots.homeserver.provision import Council
 from bots.ids import RoomID, UserID
+from bots.settings.data_dir import DataDir, write_private_json
+from bots.settings.loading import load_settings
+from bots.settings.model import Settings
+from bots.settings.paths import EXAMPLE_CONFIG
 
 
 @pytest.fixture

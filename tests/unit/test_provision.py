@@ -14,13 +14,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from bots.app.data_dir import DataDir
-from bots.app.settings.loading import load_settings
-from bots.app.settings.model import Settings
-from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.homeserver.admin_api import ApiError, HomeserverApi
 from bots.homeserver.credentials import load_credentials
 from bots.homeserver.provision import Provisioner
+from bots.settings.data_dir import DataDir
+from bots.settings.loading import load_settings
+from bots.settings.model import Settings
+from bots.settings.paths import EXAMPLE_CONFIG
 
 ROOM = "!council:localhost"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bots.app.settings import AccessRule, AccessSettings
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.resolution import Refuse, Resolution, Run, resolve
 from bots.routing.router import Command
+from bots.settings import AccessRule, AccessSettings
 
 
 async def _noop(request: CommandRequest) -> list[Reply]:

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 import yaml
 
-from bots.app.settings.loading import find_config_path, load_settings, parse_settings
-from bots.app.settings.model import DEFAULT_COMMAND_RULES, AccessRule
-from bots.app.settings.paths import (
+from bots.errors import ConfigError
+from bots.settings.loading import find_config_path, load_settings, parse_settings
+from bots.settings.model import DEFAULT_COMMAND_RULES, AccessRule
+from bots.settings.paths import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
     EXAMPLE_CONFIG,
     POLICY_DIR,
     REPO_ROOT,
 )
-from bots.errors import ConfigError
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
@@ -461,7 +461,7 @@ def test_a_broken_shipped_read_only_list_is_a_config_error(
 ) -> None:
     """The shipped list is what a user edits: a mistake in it is reported like any config
     mistake, with its dotted key, not as a traceback while the policy is imported."""
-    import bots.app.settings.loading_execution as loading_execution
+    import bots.settings.loading_execution as loading_execution
     import executor.policy.config as policy_config
 
     broken = tmp_path / "policy"

@@ -7,12 +7,12 @@ from typing import cast
 
 import pytest
 
-from bots.app.settings import AccessRule, AccessSettings
 from bots.context import BotContext
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.shared_commands import make_help, ping
+from bots.settings import AccessRule, AccessSettings
 
 ACCESS = AccessSettings(commands={"run": AccessRule(min_power=100)})
 BOT = cast(

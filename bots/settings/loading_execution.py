@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from bots.app.settings.model import ExecutionSettings
-from bots.app.settings.paths import POLICY_DIR
-from bots.app.settings.reader import Node
 from bots.errors import ConfigError
+from bots.settings.model import ExecutionSettings
+from bots.settings.paths import POLICY_DIR
+from bots.settings.reader import Node
 from executor.hosts import HOST_KEYS, HostConfig
 from executor.policy import (
     LEVELS,

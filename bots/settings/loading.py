@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bots.app.settings.loading_execution import parse_execution
-from bots.app.settings.model import (
+from bots.errors import ConfigError
+from bots.settings.loading_execution import parse_execution
+from bots.settings.model import (
     DEFAULT_COMMAND_RULES,
     PROVIDERS,
     AccessRule,
@@ -30,9 +31,8 @@ from bots.app.settings.model import (
     RuntimeSettings,
     Settings,
 )
-from bots.app.settings.paths import CONFIG_ENV, DATA_DIR_ENV, DEFAULT_CONFIG, EXAMPLE_CONFIG
-from bots.app.settings.reader import Node
-from bots.errors import ConfigError
+from bots.settings.paths import CONFIG_ENV, DATA_DIR_ENV, DEFAULT_CONFIG, EXAMPLE_CONFIG
+from bots.settings.reader import Node
 
 
 def find_config_path(explicit: str | None = None) -> Path:

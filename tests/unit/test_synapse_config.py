@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bots.app.data_dir import DataDir
-from bots.app.settings.model import HomeserverSettings
 from bots.homeserver.synapse_config import listen_address, write_synapse_config
+from bots.settings.data_dir import DataDir
+from bots.settings.model import HomeserverSettings
 
 ADDRESSES = [
     # (bind_address, Synapse listens on, Chavion dials)

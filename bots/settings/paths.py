@@ -10,7 +10,7 @@ from pathlib import Path
 
 CONFIG_ENV = "CHAVION_CONFIG"
 DATA_DIR_ENV = "CHAVION_DATA_DIR"
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO_ROOT / "config" / "chavion.example.yaml"
 DEFAULT_CONFIG = REPO_ROOT / "config" / "chavion.yaml"
 POLICY_DIR = REPO_ROOT / "config" / "policy"
