@@ -250,7 +250,14 @@ class ElementClient:
                         raise ElementClientError(f"the client exited; see {self.stderr_path}")
                     await self._changed.wait()
 
-        return await asyncio.wait_for(enough(), timeout)
+        try:
+            return await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            found = len(self.matching(predicate))
+            raise TimeoutError(
+                f"{found} of {count} awaited events arrived in {timeout} s"
+                f" (client log: {self.stderr_path})"
+            ) from None
 
 
 def replies_to(event_id: str, sender: str | None = None) -> Callable[[ElementEvent], bool]:
