@@ -1,0 +1,239 @@
+// The master as Element Web is: matrix-js-sdk with its Rust crypto (the same WASM build of
+// matrix-sdk-crypto that Element Web runs), driven by the integration tests.
+//
+// Protocol: JSON lines. Requests come on stdin as {"id": N, "cmd": NAME, ...args}; each gets
+// one answer on stdout, {"id": N, "ok": true, "result": ...} or {"id": N, "ok": false,
+// "error": TEXT}. Every live room event the client sees (after its first sync) is also
+// written as {"event": {...}}, decrypted where it can be, with Element's shield for it.
+// Everything the SDK logs goes to stderr, so stdout carries the protocol only.
+
+import { createInterface } from "node:readline";
+
+// Before the SDK loads: its logger writes through console.log/info/debug.
+const toStderr = (...parts) => process.stderr.write(parts.map(String).join(" ") + "\n");
+console.log = toStderr;
+console.info = toStderr;
+console.debug = toStderr;
+console.warn = toStderr;
+
+const sdk = await import("matrix-js-sdk");
+const cryptoApi = await import("matrix-js-sdk/lib/crypto-api/index.js");
+const { logger } = await import("matrix-js-sdk/lib/logger.js");
+logger.setLevel(process.env.CHAVION_ELEMENT_LOG_LEVEL || "warn");
+
+const COLOURS = ["NONE", "GREY", "RED"];
+const REASONS = [
+    "UNKNOWN",
+    "UNVERIFIED_IDENTITY",
+    "UNSIGNED_DEVICE",
+    "UNKNOWN_DEVICE",
+    "AUTHENTICITY_NOT_GUARANTEED",
+    "MISMATCHED_SENDER_KEY",
+    "SENT_IN_CLEAR",
+    "VERIFICATION_VIOLATION",
+    "MISMATCHED_SENDER",
+];
+
+let client = null;
+let password = null;
+let live = false;
+const seen = new Map(); // event id -> MatrixEvent, for shields asked again later
+
+function write(line) {
+    process.stdout.write(JSON.stringify(line) + "\n");
+}
+
+function need() {
+    if (client === null) throw new Error("not logged in: send 'login' first");
+    return client;
+}
+
+async function shieldOf(event) {
+    if (!event.isEncrypted() || event.isDecryptionFailure()) return null;
+    const info = await client.getCrypto().getEncryptionInfoForEvent(event);
+    if (info === null) return null;
+    return {
+        colour: COLOURS[info.shieldColour] ?? String(info.shieldColour),
+        reason: info.shieldReason === null ? null : (REASONS[info.shieldReason] ?? String(info.shieldReason)),
+    };
+}
+
+async function describe(event) {
+    const effective = event.getEffectiveEvent();
+    return {
+        event_id: event.getId(),
+        room_id: event.getRoomId(),
+        sender: event.getSender(),
+        type: effective.type,
+        content: effective.content ?? {},
+        state_key: effective.state_key ?? null,
+        encrypted: event.isEncrypted(),
+        failure: event.isDecryptionFailure() ? String(event.decryptionFailureReason ?? "unknown") : null,
+        shield: await shieldOf(event),
+    };
+}
+
+async function onEvent(event) {
+    if (!live || !event.getId() || !event.getRoomId()) return;
+    seen.set(event.getId(), event);
+    if (event.isEncrypted()) await client.decryptEventIfNeeded(event);
+    // A late room key fires a second decryption; the answer then is the one that counts.
+    write({ event: await describe(event) });
+}
+
+function waitForSync(timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no first sync in time")), timeoutMs);
+        const check = (state) => {
+            if (state === "PREPARED" || state === "SYNCING") {
+                clearTimeout(timer);
+                client.off(sdk.ClientEvent.Sync, check);
+                resolve();
+            } else if (state === "ERROR") {
+                clearTimeout(timer);
+                client.off(sdk.ClientEvent.Sync, check);
+                reject(new Error("first sync failed"));
+            }
+        };
+        client.on(sdk.ClientEvent.Sync, check);
+    });
+}
+
+const commands = {
+    // Logs in with the password, starts syncing, and sets up cross-signing as Element does at
+    // first login: bootstrapCrossSigning with a password step for the keys' upload.
+    async login({ url, user, password: secret, device_name }) {
+        const bare = sdk.createClient({ baseUrl: url });
+        const response = await bare.loginRequest({
+            type: "m.login.password",
+            identifier: { type: "m.id.user", user },
+            password: secret,
+            initial_device_display_name: device_name ?? "Element (test)",
+        });
+        password = secret;
+        client = sdk.createClient({
+            baseUrl: url,
+            userId: response.user_id,
+            deviceId: response.device_id,
+            accessToken: response.access_token,
+        });
+        // Node has no IndexedDB: the Rust crypto store lives in memory for this process.
+        await client.initRustCrypto({ useIndexedDB: false });
+        client.on(sdk.ClientEvent.Event, (event) => {
+            onEvent(event).catch((error) => toStderr("event handling failed:", error));
+        });
+        client.on(sdk.MatrixEventEvent.Decrypted, (event) => {
+            if (live && seen.has(event.getId())) {
+                describe(event).then((d) => write({ event: d }), (e) => toStderr(e));
+            }
+        });
+        const synced = waitForSync(60_000);
+        await client.startClient({ initialSyncLimit: 20, threadSupport: true });
+        await synced;
+        live = true;
+        const crypto = client.getCrypto();
+        await crypto.bootstrapCrossSigning({
+            authUploadDeviceSigningKeys: async (makeRequest) => {
+                await makeRequest({
+                    type: "m.login.password",
+                    identifier: { type: "m.id.user", user: response.user_id },
+                    password,
+                });
+            },
+        });
+        return {
+            user_id: response.user_id,
+            device_id: response.device_id,
+            cross_signing_ready: await crypto.isCrossSigningReady(),
+        };
+    },
+
+    // "all": Element's older default; "only_signed": exclude insecure devices (MSC4153).
+    async isolation({ mode }) {
+        const crypto = need().getCrypto();
+        if (mode === "all") crypto.setDeviceIsolationMode(new cryptoApi.AllDevicesIsolationMode(false));
+        else if (mode === "only_signed") crypto.setDeviceIsolationMode(new cryptoApi.OnlySignedDevicesIsolationMode());
+        else throw new Error(`unknown isolation mode ${JSON.stringify(mode)}: use "all" or "only_signed"`);
+        return { mode };
+    },
+
+    // Sends an m.room.message as Element's composer does; a thread reply goes through the
+    // thread (Element passes the root as threadId).
+    async send({ room_id, content }) {
+        const c = need();
+        const relates = content["m.relates_to"];
+        const thread = relates && relates.rel_type === "m.thread" ? relates.event_id : null;
+        const response = await c.sendMessage(room_id, thread, content);
+        return { event_id: response.event_id };
+    },
+
+    // Shields asked again now: device and identity information may have arrived since.
+    async shields({ event_ids }) {
+        need();
+        const result = {};
+        for (const id of event_ids) {
+            const event = seen.get(id);
+            result[id] = event ? await shieldOf(event) : null;
+        }
+        return result;
+    },
+
+    // Each device of a user as the crypto layer judges it (keys downloaded fresh).
+    async devices({ user_id }) {
+        const crypto = need().getCrypto();
+        const map = await crypto.getUserDeviceInfo([user_id], true);
+        const out = [];
+        for (const device of (map.get(user_id) ?? new Map()).values()) {
+            const status = await crypto.getDeviceVerificationStatus(user_id, device.deviceId);
+            out.push({
+                device_id: device.deviceId,
+                signed_by_owner: Boolean(status?.signedByOwner),
+                cross_signing_verified: Boolean(status?.crossSigningVerified),
+            });
+        }
+        return out;
+    },
+
+    // What Element's thread panel shows for a thread root: the events in its timeline.
+    async thread({ room_id, root }) {
+        const room = need().getRoom(room_id);
+        const thread = room?.getThread(root);
+        return thread ? thread.events.map((event) => event.getId()) : null;
+    },
+
+    // Logs out (the device is deleted, as when Element signs out), then exits.
+    async stop() {
+        if (client !== null) {
+            client.stopClient();
+            await client.logout(true);
+        }
+        setTimeout(() => process.exit(0), 50);
+        return {};
+    },
+};
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+    if (!line.trim()) return;
+    let request;
+    try {
+        request = JSON.parse(line);
+    } catch (error) {
+        write({ id: null, ok: false, error: `not JSON: ${error.message}` });
+        return;
+    }
+    const handler = commands[request.cmd];
+    if (!handler) {
+        write({ id: request.id, ok: false, error: `unknown command ${JSON.stringify(request.cmd)}` });
+        return;
+    }
+    handler(request).then(
+        (result) => write({ id: request.id, ok: true, result }),
+        (error) => write({ id: request.id, ok: false, error: String(error?.stack ?? error) }),
+    );
+});
+lines.on("close", () => {
+    if (client !== null) client.stopClient();
+    process.exit(0);
+});
+write({ ready: true, node: process.version });
