@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from bots.app.data_dir import read_json
+from bots.app.data_dir import read_json, write_private_json
 from bots.homeserver.credentials import load_credentials
-from bots.matrix.cross_signing import XSignState, is_signed_by, server_public
+from bots.matrix.cross_signing import CrossSigningKeys, XSignState, is_signed_by, server_public
+from bots.matrix.cross_signing_client import CrossSigningOutcome
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, replies_to
 
@@ -134,3 +136,101 @@ async def test_a_bot_whose_crypto_store_is_wiped_comes_back_signed_and_answers(
         assert reply.body.startswith("pong")
     finally:
         await again.stop()
+
+
+def key_file(council: ThrowawayCouncil, name: str) -> Path:
+    return council.data.cross_signing_file(council.settings.account(name).localpart)
+
+
+async def restart(council: ThrowawayCouncil, name: str) -> CrossSigningOutcome:
+    """Start `name` in this process, note what its cross-signing step did, stop it."""
+    bots = await InProcessBots.start(council.settings, [name])
+    try:
+        outcome = bots.runner.bots[0].matrix.cross_signing
+        assert outcome is not None
+        return outcome
+    finally:
+        await bots.stop()
+
+
+async def test_lost_private_keys_are_replaced_with_the_bots_password(
+    council: ThrowawayCouncil, master: Person
+) -> None:
+    await restart(council, "gemini")
+    old = CrossSigningKeys.from_json(read_json(key_file(council, "gemini")) or {})
+    key_file(council, "gemini").unlink()
+    # The server still holds the old keys: replacing them needs user-interactive auth.
+    outcome = await restart(council, "gemini")
+    assert (outcome.state, outcome.uploaded_keys, outcome.signed_device) == (
+        XSignState.SIGNED,
+        True,
+        True,
+    )
+    new = CrossSigningKeys.from_json(read_json(key_file(council, "gemini")) or {})
+    assert new.public("master") != old.public("master")
+    assert key_file(council, "gemini").stat().st_mode & 0o777 == 0o600
+    await assert_signed(council, master, ["gemini"])
+    gemini = council.user_id("gemini")
+    answer = await keys_query(council, master.client.access_token, [gemini])
+    assert server_public(answer, "master_keys", gemini) == new.public("master")
+
+
+async def test_keys_uploaded_but_device_unsigned_is_finished_on_the_next_start(
+    council: ThrowawayCouncil, master: Person
+) -> None:
+    """As after a crash between the two calls: the keys on the server are ours, the device
+    carries no signature by them."""
+    await restart(council, "gemini")
+    creds = load_credentials(council.data, council.settings.account("gemini").localpart)
+    assert creds is not None
+    keys = CrossSigningKeys.generate(creds.user_id)
+    write_private_json(key_file(council, "gemini"), keys.to_json())
+    url = f"{council.url}/_matrix/client/v3/keys/device_signing/upload"
+    headers = {"Authorization": f"Bearer {creds.access_token}"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json=keys.upload_body(), headers=headers) as first:
+            assert first.status == 401
+            uia = await first.json()
+        auth = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": creds.user_id},
+            "password": creds.password,
+            "session": uia["session"],
+        }
+        body = {**keys.upload_body(), "auth": auth}
+        async with session.post(url, json=body, headers=headers) as second:
+            assert second.status == 200, await second.text()
+    outcome = await restart(council, "gemini")
+    assert (outcome.state, outcome.uploaded_keys, outcome.signed_device) == (
+        XSignState.SIGNED,
+        False,
+        True,
+    )
+    await assert_signed(council, master, ["gemini"])
+
+
+async def test_a_damaged_key_file_is_logged_and_the_bot_still_runs(
+    council: ThrowawayCouncil, master: Person, caplog: pytest.LogCaptureFixture
+) -> None:
+    await restart(council, "gemini")
+    path = key_file(council, "gemini")
+    kept = path.read_bytes()
+    path.write_text("{not json", encoding="utf-8")
+    try:
+        bots = await InProcessBots.start(council.settings, ["gemini"])
+        try:
+            outcome = bots.runner.bots[0].matrix.cross_signing
+            assert outcome is not None
+            assert outcome.state is XSignState.FAILED
+            gemini = council.user_id("gemini")
+            event = await master.say(council.council_room, "gemini !ping")
+            await master.wait_for(replies_to(event, gemini))
+        finally:
+            await bots.stop()
+        assert any(
+            "move that file away" in r.getMessage() and r.levelno == logging.ERROR
+            for r in caplog.records
+        )
+        assert path.read_text(encoding="utf-8") == "{not json", "the file is left for the user"
+    finally:
+        path.write_bytes(kept)
