@@ -88,6 +88,12 @@ async def test_every_bot_device_is_signed_by_its_own_account(
                 break
             await asyncio.sleep(0.1)
         assert marks == wanted
+        event = await master.say(council.council_room, "!status")
+        [reply] = await master.wait_for(replies_to(event, council.user_id("coordinator")))
+        for name in [*BOTS, "coordinator"]:
+            shown = council.settings.account(name).display_name
+            line = next(x for x in reply.body.splitlines() if f"{shown} (" in x)
+            assert line.endswith(", cross-signed"), line
     finally:
         await bots.stop()
 
