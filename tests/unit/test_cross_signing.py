@@ -6,13 +6,16 @@ Every signature is checked with signedjson's own verifier, as a homeserver or El
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from signedjson.key import decode_verify_key_base64, generate_signing_key
 from signedjson.sign import sign_json, verify_signed_json
 
+from bots.app.data_dir import DataDir, write_private_json
 from bots.matrix.cross_signing import (
     CrossSigningError,
     CrossSigningKeys,
@@ -200,3 +203,19 @@ def test_a_signature_is_checked_not_merely_present() -> None:
     assert not is_signed_by(obj, "@someone:localhost", OURS.public("master"))
     assert not is_signed_by({**obj, "usage": ["master"]}, USER, OURS.public("master"))
     assert not is_signed_by(obj, USER, "not a key")
+
+
+def test_the_private_keys_live_in_a_private_folder_outside_the_crypto_store(
+    tmp_path: Path,
+) -> None:
+    old = os.umask(0o022)
+    try:
+        data = DataDir(tmp_path / "data")
+        data.ensure()
+    finally:
+        os.umask(old)
+    path = data.cross_signing_file("claude")
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert data.crypto_store("claude") not in path.parents, "a wiped store keeps the keys"
+    write_private_json(path, CrossSigningKeys.generate(USER).to_json())
+    assert path.stat().st_mode & 0o777 == 0o600
