@@ -24,6 +24,9 @@ class BotPresence:
     pid: int = 0
     started_at: float = 0.0
     heartbeat_at: float = 0.0
+    cross_signing: str = ""
+    """The device's cross-signing state at the bot's start ("signed", "unsigned", ...);
+    "" in a mark from a version that did not write it."""
 
 
 class CouncilView(Protocol):

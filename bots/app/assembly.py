@@ -90,6 +90,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             max_backoff_seconds=settings.runtime.max_backoff_seconds,
             sync_timeout_ms=settings.runtime.sync_timeout_ms,
             heartbeat_seconds=settings.runtime.heartbeat_seconds,
+            account_file=parts.data.account_file(account.localpart),
+            cross_signing_keys=parts.data.cross_signing_file(account.localpart),
         ),
         parts.store,
         on_message,

@@ -15,6 +15,24 @@ from bots.message import Reply
 from bots.routing.commands import CommandRequest
 from bots.text.durations import coarse
 
+CROSS_SIGNING_PHRASES = {
+    "signed": "cross-signed",
+    "unsigned": "device not signed",
+    "keys-differ": "device not signed (cross-signing keys not its own)",
+    "missing": "no cross-signing keys",
+    "no-device": "device not signed (its keys are not on the homeserver)",
+    "failed": "cross-signing failed, see its log",
+}
+"""What `!status` says of each `org.chavion.bot` `cross_signing` value; anything but
+"signed" means Element will not trust the bot's device (restart the bot to retry)."""
+
+
+def describe_cross_signing(state: str) -> str:
+    """The phrase for a bot's cross-signing state; "" when its mark does not say."""
+    if not state:
+        return ""
+    return CROSS_SIGNING_PHRASES.get(state, f"cross-signing: {state}")
+
 
 def describe_presence(presence: BotPresence | None, now: float, heartbeat: float) -> str:
     """One status word per bot, judged from its last mark: a crashed bot goes stale."""
@@ -26,7 +44,10 @@ def describe_presence(presence: BotPresence | None, now: float, heartbeat: float
     if silent > 2.5 * heartbeat:
         return f"not responding (last sign {coarse(silent)} ago)"
     where = f" on {presence.host}" if presence.host else ""
-    return f"online{where}, up {coarse(now - presence.started_at)}, v{presence.version}"
+    signing = describe_cross_signing(presence.cross_signing)
+    return f"online{where}, up {coarse(now - presence.started_at)}, v{presence.version}" + (
+        f", {signing}" if signing else ""
+    )
 
 
 async def status(request: CommandRequest) -> list[Reply]:

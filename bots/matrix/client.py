@@ -27,7 +27,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,8 +66,10 @@ from bots.matrix.convert import (
     read_event,
     reply_content,
 )
+from bots.matrix.cross_signing_client import CrossSigningOutcome, ensure_cross_signed
 from bots.matrix.event_size import ContentTooLarge, fit_content
 from bots.matrix.history import BACKFILL, NameOf, RoomHistory
+from bots.matrix.lost_device import renew_if_lost
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
 from bots.message import HistoryEntry, Incoming, Reply, transaction_id
@@ -108,6 +110,11 @@ class BotConnection:
     max_backoff_seconds: float = 3.0
     sync_timeout_ms: int = 30_000
     heartbeat_seconds: int = 600
+    account_file: Path | None = None
+    """The account file, rewritten when a lost device is replaced; None: never replaced."""
+    cross_signing_keys: Path | None = None
+    """Where the account's private cross-signing keys live; None: the device is not
+    cross-signed (a bot Element will not trust)."""
 
 
 class MatrixBot:
@@ -135,6 +142,7 @@ class MatrixBot:
         self.synced = asyncio.Event()
         self.started_at = time.time()
         self.handled = 0
+        self.cross_signing: CrossSigningOutcome | None = None
         connection.crypto_store.mkdir(parents=True, exist_ok=True)
         self._client = AsyncClient(
             connection.homeserver_url,
@@ -154,8 +162,6 @@ class MatrixBot:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sync until `stop` is set, then let replies in flight finish and mark offline."""
-        creds = self.connection.credentials
-        self._client.restore_login(creds.user_id, creds.device_id, creds.access_token)
         heartbeat: asyncio.Task[None] | None = None
         try:
             token = await _until(stop, self._start(stop))
@@ -188,7 +194,10 @@ class MatrixBot:
     async def _start(self, stop: asyncio.Event) -> str | None:
         """Keys, filter, then a first full sync, retried until the homeserver answers: a
         bot that gave up here would sit silent while `chavion up` waits for it."""
+        if not await self._log_in(stop):
+            return None
         await self._crypto_housekeeping()
+        await self._cross_sign()
         await self._upload_filter()
         saved = await self._store.sync_token(self.connection.name)
         while not stop.is_set():
@@ -241,6 +250,39 @@ class MatrixBot:
         self._note_creators(response)
         await self._process_timelines(response, dispatch=dispatch)
         await self._save_position(str(response.next_batch), force=force_save)
+
+    async def _log_in(self, stop: asyncio.Event) -> bool:
+        """Open the crypto store of the saved device, or of a new one when that device's
+        keys were lost (`bots.matrix.lost_device`); False when asked to stop first."""
+        connection = self.connection
+        creds = connection.credentials
+        while connection.account_file is not None:
+            try:
+                creds = await renew_if_lost(
+                    self._client,
+                    creds,
+                    connection.crypto_store,
+                    connection.account_file,
+                    connection.name,
+                )
+                break
+            except Exception as exc:
+                log.warning("%s cannot check its device yet (%s); retrying", connection.name, exc)
+            await _until(stop, asyncio.sleep(connection.max_backoff_seconds))
+            if stop.is_set():
+                return False
+        self.connection = replace(connection, credentials=creds)
+        self._client.restore_login(creds.user_id, creds.device_id, creds.access_token)
+        return True
+
+    async def _cross_sign(self) -> None:
+        """After nio uploaded the device's keys: the device signed by the account's own
+        self-signing key, so Element trusts it (see `bots.matrix.cross_signing_client`)."""
+        keys = self.connection.cross_signing_keys
+        if keys is not None and self._client.olm is not None:
+            self.cross_signing = await ensure_cross_signed(
+                self._client, self.connection.credentials.password, keys, self.connection.name
+            )
 
     async def _upload_filter(self) -> None:
         """Uploaded once, then named by id: an inline filter is parsed by Synapse on every
@@ -515,6 +557,7 @@ class MatrixBot:
             pid=os.getpid(),
             started_at=self.started_at,
             now=time.time(),
+            cross_signing=self.cross_signing.state.value if self.cross_signing else "",
         )
         response = await self._client.room_put_state(
             self.connection.council_room, BOT_STATE_EVENT, content, state_key=self.user_id

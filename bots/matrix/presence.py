@@ -16,10 +16,18 @@ from bots.ids import UserID
 
 
 def presence_content(
-    *, online: bool, version: str, host: str, pid: int, started_at: float, now: float
+    *,
+    online: bool,
+    version: str,
+    host: str,
+    pid: int,
+    started_at: float,
+    now: float,
+    cross_signing: str = "",
 ) -> dict[str, Any]:
-    """The content of a bot's mark; `started_at` and `now` are Unix times in seconds."""
-    return {
+    """The content of a bot's mark; `started_at` and `now` are Unix times in seconds;
+    `cross_signing` is the device's state at start (`XSignState` values), "" if unknown."""
+    content: dict[str, Any] = {
         "online": online,
         "version": version,
         "host": host,
@@ -28,6 +36,9 @@ def presence_content(
         "started_at": int(started_at * 1000),
         "heartbeat_at": int(now * 1000),
     }
+    if cross_signing:
+        content["cross_signing"] = cross_signing
+    return content
 
 
 def presences_from_state(events: Iterable[Mapping[str, Any]]) -> dict[UserID, BotPresence]:
@@ -46,5 +57,7 @@ def presences_from_state(events: Iterable[Mapping[str, Any]]) -> dict[UserID, Bo
             pid=int(content.get("pid", 0)),
             started_at=int(content.get("started_at", 0)) / 1000,
             heartbeat_at=int(content.get("heartbeat_at", 0)) / 1000,
+            # Marks written before cross-signing existed have no such key.
+            cross_signing=str(content.get("cross_signing", "")),
         )
     return found

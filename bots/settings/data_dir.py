@@ -45,6 +45,11 @@ class DataDir:
     def account_file(self, localpart: str) -> Path:
         return self.accounts / f"{localpart}.json"
 
+    def cross_signing_file(self, localpart: str) -> Path:
+        """The account's private cross-signing keys. Kept apart from the crypto store: they
+        belong to the account, so they outlive a wiped store (and its new device)."""
+        return self.root / "cross-signing" / f"{localpart}.json"
+
     def crypto_store(self, localpart: str) -> Path:
         return self.root / "crypto" / localpart
 
@@ -85,6 +90,7 @@ class DataDir:
             self.secrets,
             self.accounts,
             self.root / "crypto",
+            self.root / "cross-signing",
         ):
             folder.mkdir(mode=0o700, exist_ok=True)
             # Not ours (say, a volume's mount point): its owner decides who may look in.

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -63,6 +64,29 @@ def write_config(
     path = root / ("chavion.yaml" if start_synapse else "chavion-bots-only.yaml")
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
+
+
+CROSS_SIGNING_LINE = re.compile(rb"(\S+): cross-signing (\S+) in (\d+) ms")
+
+
+def cross_signing_ms(log: Path, start: int) -> dict[str, tuple[str, int]]:
+    """Each bot's cross-signing step in the part of `up`'s log from byte `start`: its state
+    and duration as the bot logged them (`bots.matrix.cross_signing_client`)."""
+    with log.open("rb") as handle:
+        handle.seek(start)
+        found = CROSS_SIGNING_LINE.findall(handle.read())
+    return {name.decode(): (state.decode(), int(ms)) for name, state, ms in found}
+
+
+def describe_cross_signing(steps: dict[str, tuple[str, int]]) -> str:
+    if not steps:
+        return "not logged"
+    states = sorted({state for state, _ in steps.values()})
+    times = [ms for _, ms in steps.values()]
+    return (
+        f"{len(steps)} bots {'/'.join(states)}; per bot max {max(times)} ms, "
+        f"sum {sum(times)} ms (the bots run it in parallel, before their first sync)"
+    )
 
 
 class Up:
@@ -245,17 +269,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chavion-bench-") as tmp:
         root = Path(tmp)
         port = free_port()
-        up = Up(write_config(root, port, start_synapse=True), root / "up.log")
+        log = root / "up.log"
+        up = Up(write_config(root, port, start_synapse=True), log)
         cold = up.start()
         up.stop()
+        offset = log.stat().st_size
+        cold_signing = cross_signing_ms(log, 0)
         warm = up.start()
         up.stop()
+        warm_signing = cross_signing_ms(log, offset)
         floor, chavion = asyncio.run(round_trips(root, port, args.pings, args.rounds))
     f, c = statistics.median(floor), statistics.median(chavion)
     accounts = len(load_settings(EXAMPLE_CONFIG).accounts)
     print(f"bots running: {accounts} (the shipped example config)")
     print(f"cold `chavion up` to ready: {cold:.2f} s (target < 20 s)")
     print(f"warm restart to ready:      {warm:.2f} s")
+    print(f"cross-signing, cold: {describe_cross_signing(cold_signing)} (target < 1 s for 7 bots)")
+    print(f"cross-signing, warm: {describe_cross_signing(warm_signing)}")
     print(
         f"!ping round trip, median of {len(chavion)}: chavion {c * 1000:.0f} ms, "
         f"nio echo floor {f * 1000:.0f} ms (same Synapse, {accounts} syncing clients)"
