@@ -19,7 +19,6 @@ from typing import Any
 
 from nio import AsyncClient
 
-from bots.app.data_dir import read_json, write_private_json
 from bots.matrix.cross_signing import (
     CrossSigningError,
     CrossSigningKeys,
@@ -27,6 +26,7 @@ from bots.matrix.cross_signing import (
     cross_signing_state,
     query_device,
 )
+from bots.settings.data_dir import read_json, write_private_json
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from urllib.parse import quote
 
 from nio import AsyncClient
 
-from bots.app.data_dir import read_json, write_private_json
 from bots.homeserver.credentials import Credentials
 from bots.ids import UserID
 from bots.matrix.cross_signing_client import NeedsAuth, Refused, call, password_auth
+from bots.settings.data_dir import read_json, write_private_json
 
 log = logging.getLogger(__name__)
 

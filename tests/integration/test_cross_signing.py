@@ -16,10 +16,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bots.app.data_dir import read_json, write_private_json
 from bots.homeserver.credentials import load_credentials
 from bots.matrix.cross_signing import CrossSigningKeys, XSignState, is_signed_by, server_public
 from bots.matrix.cross_signing_client import CrossSigningOutcome
+from bots.settings.data_dir import read_json, write_private_json
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, replies_to
 

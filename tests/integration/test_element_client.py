@@ -25,7 +25,6 @@ from tests.support.element import ElementClient, ElementEvent, IsolationMode, re
 pytestmark = pytest.mark.integration
 
 BOTS = ("coordinator", *AGENTS)
-NOT_CROSS_SIGNED = "bots are not cross-signed yet (issue 14)"
 
 
 @pytest.fixture(scope="module")
@@ -138,13 +137,13 @@ async def test_element_default_mode_round_trips_and_every_bot_event_decrypts(
     undecrypted = [(e.sender, e.event_id, e.failure) for e in bot_events if e.failure]
     assert undecrypted == []
     assert all(e.encrypted for e in bot_events)
-    # Measured, not asserted: until the bots are cross-signed each shows Element's red
-    # "Encrypted by a device not verified by its owner" (UNSIGNED_DEVICE).
+    # The bots' devices are cross-signed by their owners: no red "Encrypted by a device not
+    # verified by its owner" (UNSIGNED_DEVICE) on any of them.
     shields = await element.shields([e.event_id for e in bot_events])
-    print("shields in default mode:", sorted({str(s) for s in shields.values()}))
+    warned = {k: v for k, v in shields.items() if v is None or v.warns}
+    assert warned == {}
 
 
-@pytest.mark.xfail(reason=NOT_CROSS_SIGNED, strict=True)
 async def test_element_exclude_insecure_devices_round_trips_with_no_shield(
     council: ThrowawayCouncil, llm: FakeLLMServer, element: ElementClient
 ) -> None:

@@ -15,7 +15,6 @@ import pytest
 from signedjson.key import decode_verify_key_base64, generate_signing_key
 from signedjson.sign import sign_json, verify_signed_json
 
-from bots.app.data_dir import DataDir, write_private_json
 from bots.matrix.cross_signing import (
     CrossSigningError,
     CrossSigningKeys,
@@ -25,6 +24,7 @@ from bots.matrix.cross_signing import (
     key_object,
     public_key,
 )
+from bots.settings.data_dir import DataDir, write_private_json
 
 USER = "@claude:localhost"
 DEVICE = "DEVICEONE"
