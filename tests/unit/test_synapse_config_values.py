@@ -1,0 +1,119 @@
+"""Values written into Synapse's config come back exactly as given, whatever they hold.
+
+The config used to be a text template with values pasted between quotes: a database
+password with `"` or `\\`, or a data directory with `#` in its path, broke the file or
+changed the value. Each case writes the real file and reads it back with `yaml.safe_load`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bots.app.data_dir import DataDir
+from bots.app.settings.model import DatabaseSettings, HomeserverSettings
+from bots.homeserver.synapse_config import write_synapse_config
+
+HOSTILE = [
+    # (case, a value that breaks a pasted-in template)
+    ("double quote", 'pa"ss'),
+    ("backslash", "pa\\ss"),
+    ("backslash before a quote", 'pa\\"ss'),
+    ("newline", "pa\nss: true"),
+    ("comment sign", "pa #ss"),
+    ("colon and space", "pa: ss"),
+    ("flow characters", "{pa, [ss]}"),
+    ("leading and trailing spaces", "  pass  "),
+    ("jinja-looking", "{{ pass }}"),
+    ("YAML boolean word", "yes"),
+    ("a number", "0123"),
+    ("null word", "null"),
+    ("single quote", "it's"),
+    ("unicode", "비밀번호✓"),
+    ("tab", "pa\tss"),
+]
+
+
+def written(tmp_path: Path, hs: HomeserverSettings, folder: str = "data") -> dict[str, Any]:
+    files = write_synapse_config(hs, DataDir(tmp_path / folder))
+    loaded = yaml.safe_load(files.config.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.mark.parametrize("password", [h[1] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_a_database_password_comes_back_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    monkeypatch.setenv("CHAVION_TEST_DB_PASSWORD", password)
+    hs = HomeserverSettings(
+        database=DatabaseSettings(engine="postgres", password_env="CHAVION_TEST_DB_PASSWORD")
+    )
+    database = written(tmp_path, hs)["database"]
+    assert database["name"] == "psycopg2"
+    assert database["args"]["password"] == password
+
+
+@pytest.mark.parametrize("value", [h[1] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_names_and_secrets_come_back_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CHAVION_TEST_REGISTRATION", value)
+    hs = HomeserverSettings(
+        server_name=value,
+        public_base_url=f"https://{value}",
+        registration_secret_env="CHAVION_TEST_REGISTRATION",
+        database=DatabaseSettings(
+            engine="postgres",
+            user=value,
+            name=value,
+            host=value,
+            password_env="CHAVION_TEST_REGISTRATION",
+        ),
+    )
+    config = written(tmp_path, hs)
+    assert config["server_name"] == value
+    assert config["public_baseurl"] == f"https://{value}/"
+    assert config["registration_shared_secret"] == value
+    args = config["database"]["args"]
+    assert (args["user"], args["dbname"], args["host"]) == (value, value, value)
+
+
+PATHS = [h for h in HOSTILE if "\n" not in h[1] and "/" not in h[1]]
+
+
+@pytest.mark.parametrize("folder", [h[1] for h in PATHS], ids=[h[0] for h in PATHS])
+def test_paths_in_the_data_dir_come_back_as_given(tmp_path: Path, folder: str) -> None:
+    data = DataDir(tmp_path / folder)
+    config = written(tmp_path, HomeserverSettings(), folder)
+    assert config["pid_file"] == str(data.synapse_pid)
+    assert config["signing_key_path"] == str(data.synapse / "signing.key")
+    assert config["media_store_path"] == str(data.synapse / "media_store")
+    assert config["database"]["args"]["database"] == str(data.synapse / "homeserver.db")
+    log = yaml.safe_load(Path(config["log_config"]).read_text(encoding="utf-8"))
+    assert log["handlers"]["file"]["filename"] == str(data.synapse_log)
+
+
+def test_polls_notify(tmp_path: Path) -> None:
+    """Synapse's poll push rules are behind MSC3381's switch: without it a poll is silent."""
+    config = written(tmp_path, HomeserverSettings())
+    assert config["experimental_features"] == {"msc3381_polls_enabled": True}
+
+
+def test_the_written_config_is_private_and_says_where_it_came_from(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "data")
+    files = write_synapse_config(HomeserverSettings(), data)
+    assert files.config.read_text(encoding="utf-8").startswith("# Synapse configuration")
+    assert os.stat(files.config).st_mode & 0o077 == 0
+    assert os.stat(data.synapse / "log.yaml").st_mode & 0o077 == 0
+
+
+def test_the_relaxed_limits_are_for_test_servers_only(tmp_path: Path) -> None:
+    normal = written(tmp_path, HomeserverSettings(), "normal")
+    relaxed = written(tmp_path, HomeserverSettings(relaxed_rate_limits=True), "relaxed")
+    assert not any(key.startswith("rc_") for key in normal)
+    assert relaxed["rc_message"] == {"per_second": 1000, "burst_count": 1000}
