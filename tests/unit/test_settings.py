@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bots.app.settings.loading import find_config_path, load_settings, parse_settings
-from bots.app.settings.model import DEFAULT_COMMAND_RULES, AccessRule
+from bots.app.settings.model import DEFAULT_COMMAND_RULES, AccessRule, MasterSettings
 from bots.app.settings.paths import (
     CONFIG_ENV,
     DEFAULT_CONFIG,
@@ -38,6 +38,14 @@ def test_the_shipped_example_loads() -> None:
     assert settings.master_user_id == "@master:localhost"
     assert settings.accounts[0].kind == "coordinator"
     assert len({a.role for a in settings.agents}) == len(settings.agents)
+    assert settings.master.lift_rate_limit is True
+
+
+@pytest.mark.parametrize(("given", "lifted"), [(None, True), (True, True), (False, False)])
+def test_the_master_rate_limit_is_lifted_unless_switched_off(given: Any, lifted: bool) -> None:
+    assert parse_settings(edited("master.lift_rate_limit", given), EXAMPLE_CONFIG).master == (
+        MasterSettings(lift_rate_limit=lifted)
+    )
 
 
 def edited(path: str, value: Any) -> dict[str, Any]:
@@ -70,6 +78,11 @@ ERRORS = [
         "homeserver.portt: unknown key (check the spelling against the example)",
     ),
     ("council.encrypted", "yes", "council.encrypted: expected true or false, got a string ('yes')"),
+    (
+        "master.lift_rate_limit",
+        "on",
+        "master.lift_rate_limit: expected true or false, got a string ('on')",
+    ),
     ("agents.0.model", None, "agents[0].model: is required"),
     ("agents.1.api_key_env", None, "agents[1].api_key_env: is required for provider 'openai'"),
     ("agents.3.base_url", None, "agents[3].base_url: is required for provider 'openai-compatible'"),

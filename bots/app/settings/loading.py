@@ -162,6 +162,7 @@ def _master(node: Node) -> MasterSettings:
         localpart=_localpart(node, "master"),
         display_name=node.get("display_name", str, "Master"),
         password_env=node.optional("password_env", str),
+        lift_rate_limit=node.get("lift_rate_limit", bool, True),
     )
     node.reject_unknown()
     return settings
