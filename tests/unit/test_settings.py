@@ -14,13 +14,14 @@ import yaml
 from bots.app.settings.loading import find_config_path, load_settings, parse_settings
 from bots.app.settings.model import DEFAULT_COMMAND_RULES, AccessRule, MasterSettings
 from bots.app.settings.paths import (
+    BUILTIN_PERSONA,
     CONFIG_ENV,
     DEFAULT_CONFIG,
     EXAMPLE_CONFIG,
-    POLICY_DIR,
     REPO_ROOT,
 )
 from bots.errors import ConfigError
+from executor.policy.config import FORBIDDEN_FILE, READONLY_FILE
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
@@ -332,8 +333,6 @@ def test_secrets_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_a_bad_config_stops_the_cli_with_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     data = edited("agents.2.provider", "gpt5")
-    for agent in data["agents"]:
-        agent["persona"] = str(EXAMPLE_CONFIG.parent / agent["persona"])
     bad.write_text(yaml.safe_dump(data, allow_unicode=True))
     result = subprocess.run(
         [sys.executable, "-m", "bots", "--config", str(bad), "check-config"],
@@ -433,8 +432,9 @@ def test_execution_defaults() -> None:
         (REPO_ROOT, "pyproject.toml"),
         (REPO_ROOT, "synapse"),
         (EXAMPLE_CONFIG.parent, "chavion.example.yaml"),
-        (POLICY_DIR, "readonly.yaml"),
-        (POLICY_DIR, "forbidden.yaml"),
+        (BUILTIN_PERSONA.parent, BUILTIN_PERSONA.name),
+        (READONLY_FILE.parent, "readonly.yaml"),
+        (FORBIDDEN_FILE.parent, "forbidden.yaml"),
     ],
 )
 def test_the_locations_point_into_the_repository(location: Path, inside_it: str) -> None:
@@ -480,8 +480,7 @@ def test_a_broken_shipped_read_only_list_is_a_config_error(
     broken = tmp_path / "policy"
     broken.mkdir()
     (broken / "readonly.yaml").write_text("readonly:\n  - [unclosed\n", encoding="utf-8")
-    (broken / "forbidden.yaml").write_text((POLICY_DIR / "forbidden.yaml").read_text())
-    monkeypatch.setattr(loading_execution, "POLICY_DIR", broken)
+    monkeypatch.setattr(loading_execution, "READONLY_FILE", broken / "readonly.yaml")
     monkeypatch.setattr(policy_config, "READONLY_FILE", broken / "readonly.yaml")
     policy_config.default_readonly.cache_clear()
     try:

@@ -30,7 +30,13 @@ from bots.app.settings.model import (
     RuntimeSettings,
     Settings,
 )
-from bots.app.settings.paths import CONFIG_ENV, DATA_DIR_ENV, DEFAULT_CONFIG, EXAMPLE_CONFIG
+from bots.app.settings.paths import (
+    BUILTIN_PERSONA,
+    CONFIG_ENV,
+    DATA_DIR_ENV,
+    DEFAULT_CONFIG,
+    EXAMPLE_CONFIG,
+)
 from bots.app.settings.reader import Node
 from bots.errors import ConfigError
 
@@ -86,7 +92,7 @@ def parse_settings(data: object, source: Path) -> Settings:
     agents = tuple(_agent(node, base) for node in root.children("agents"))
     settings = Settings(
         source=source,
-        data_dir=(base / data_dir).resolve(),
+        data_dir=(base / Path(data_dir).expanduser()).resolve(),
         timezone=_timezone(root),
         homeserver=homeserver,
         master=master,
@@ -186,10 +192,7 @@ def _agent(node: Node, base: Path) -> AgentSettings:
         raise node.error("name", f"{name!r} must be a single word (letters, digits, _)")
     provider = node.choice("provider", PROVIDERS)
     budget = node.child("budget")
-    persona = node.get("persona", str, "prompts/agent.md.j2")
-    persona_path = (base / persona).resolve()
-    if not persona_path.is_file():
-        raise node.error("persona", f"no template file at {persona_path}")
+    persona_path = _persona(node, base)
     settings = AgentSettings(
         account=AccountSettings(
             name=name,
@@ -221,6 +224,19 @@ def _agent(node: Node, base: Path) -> AgentSettings:
         raise node.error("base_url", "is required for provider 'openai-compatible'")
     node.reject_unknown()
     return settings
+
+
+def _persona(node: Node, base: Path) -> Path:
+    """The agent's own template (relative to the config's folder), else the built-in one."""
+    persona = node.optional("persona", str)
+    if persona is None:
+        return BUILTIN_PERSONA
+    path = (base / Path(persona).expanduser()).resolve()
+    if not path.is_file():
+        raise node.error(
+            "persona", f"no template file at {path} (leave persona out for the built-in one)"
+        )
+    return path
 
 
 def _council(node: Node) -> CouncilSettings:
