@@ -488,3 +488,31 @@ def test_a_broken_shipped_read_only_list_is_a_config_error(
             parse_settings(EXAMPLE, EXAMPLE_CONFIG)
     finally:
         policy_config.default_readonly.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("in_config", "from_env", "used"),
+    [
+        ("../.data", None, "{repo}/.data"),
+        ("../.data", "/srv/chavion", "/srv/chavion"),
+        # Compose sets CHAVION_DATA_DIR and the production config names data_dir too: the
+        # key must still count as known, or the config is refused.
+        ("/data", "/data", "/data"),
+        (None, "/srv/chavion", "/srv/chavion"),
+        (None, None, "{repo}/.data"),
+    ],
+)
+def test_the_data_dir_variable_overrides_the_key_and_leaves_it_known(
+    monkeypatch: pytest.MonkeyPatch, in_config: str | None, from_env: str | None, used: str
+) -> None:
+    if from_env is None:
+        monkeypatch.delenv("CHAVION_DATA_DIR", raising=False)
+    else:
+        monkeypatch.setenv("CHAVION_DATA_DIR", from_env)
+    data = copy.deepcopy(EXAMPLE)
+    if in_config is None:
+        data.pop("data_dir")
+    else:
+        data["data_dir"] = in_config
+    settings = parse_settings(data, EXAMPLE_CONFIG)
+    assert settings.data_dir == Path(used.format(repo=REPO_ROOT))

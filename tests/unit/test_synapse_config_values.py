@@ -8,6 +8,8 @@ changed the value. Each case writes the real file and reads it back with `yaml.s
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +119,54 @@ def test_the_relaxed_limits_are_for_test_servers_only(tmp_path: Path) -> None:
     relaxed = written(tmp_path, HomeserverSettings(relaxed_rate_limits=True), "relaxed")
     assert not any(key.startswith("rc_") for key in normal)
     assert relaxed["rc_message"] == {"per_second": 1000, "burst_count": 1000}
+
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCTION_EXAMPLE = REPO / "config" / "chavion.production.example.yaml"
+COMPOSE = REPO / "synapse" / "docker-compose.yml"
+
+
+def test_the_compose_file_runs_synapse_on_the_config_this_code_writes() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert "chavion homeserver-config" in " ".join(services["chavion-init"]["command"])
+    config_path = services["synapse"]["command"][
+        services["synapse"]["command"].index("--config-path") + 1
+    ]
+    data_dir = compose["x-chavion"]["environment"]["CHAVION_DATA_DIR"]
+    assert Path(config_path) == DataDir(Path(data_dir)).synapse_config
+
+
+def test_the_production_config_is_written_by_the_same_code_with_any_password(
+    tmp_path: Path,
+) -> None:
+    """What compose's `chavion-init` runs, with the production example copied alone."""
+    config = tmp_path / "chavion.yaml"
+    config.write_text(PRODUCTION_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    password = 'p"a\\ss: #1\nyes'
+    env = {
+        **os.environ,
+        "CHAVION_DATA_DIR": str(tmp_path / "data"),
+        "SYNAPSE_DB_PASSWORD": password,
+        "SYNAPSE_REGISTRATION_SECRET": "reg'secret\\",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bots", "--config", str(config), "homeserver-config"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    written = Path(result.stdout.strip())
+    assert written == DataDir(tmp_path / "data").synapse_config
+    synapse = yaml.safe_load(written.read_text(encoding="utf-8"))
+    assert synapse["database"]["name"] == "psycopg2"
+    assert synapse["database"]["args"]["password"] == password
+    assert synapse["database"]["args"]["host"] == "postgres"
+    assert synapse["registration_shared_secret"] == "reg'secret\\"
+    assert synapse["server_name"] == "example.com"
+    assert synapse["public_baseurl"] == "https://matrix.example.com/"
+    assert synapse["listeners"][0]["bind_addresses"] == ["0.0.0.0"]
+    assert synapse["experimental_features"] == {"msc3381_polls_enabled": True}

@@ -82,7 +82,10 @@ def parse_settings(data: object, source: Path) -> Settings:
     """The settings from YAML already parsed; relative paths resolve against `source`'s folder."""
     root = Node(data)
     base = source.parent
-    data_dir = os.environ.get(DATA_DIR_ENV) or root.get("data_dir", str, "../.data")
+    # Read (and so checked) even when the variable overrides it: a config that names it must
+    # not be refused as having an unknown key (compose sets both).
+    configured_data_dir = root.get("data_dir", str, "../.data")
+    data_dir = os.environ.get(DATA_DIR_ENV) or configured_data_dir
     homeserver = _homeserver(root.child("homeserver"))
     master = _master(root.child("master"))
     bots = root.child("bots")
