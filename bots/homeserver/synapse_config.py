@@ -102,9 +102,22 @@ def write_synapse_config(hs: HomeserverSettings, data: DataDir) -> SynapseFiles:
     return SynapseFiles(config=data.synapse_config, registration_secret=secret)
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """SafeDumper that writes a value used twice out twice, not as a `&id001` anchor."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump_yaml(config: dict[str, Any]) -> str:
     """YAML in the order written, every value quoted or escaped by the library as it needs."""
-    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return yaml.dump(
+        config,
+        Dumper=_PlainDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
 
 
 def homeserver_config(

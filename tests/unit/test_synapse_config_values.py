@@ -119,6 +119,10 @@ def test_the_relaxed_limits_are_for_test_servers_only(tmp_path: Path) -> None:
     relaxed = written(tmp_path, HomeserverSettings(relaxed_rate_limits=True), "relaxed")
     assert not any(key.startswith("rc_") for key in normal)
     assert relaxed["rc_message"] == {"per_second": 1000, "burst_count": 1000}
+    # Written out in full for a person reading the file, not as YAML anchors and aliases.
+    text = (tmp_path / "relaxed" / "synapse" / "homeserver.yaml").read_text(encoding="utf-8")
+    assert "&id" not in text
+    assert "*id" not in text
 
 
 REPO = Path(__file__).resolve().parents[2]
