@@ -103,6 +103,11 @@ class HomeserverApi:
             what=f"lift rate limit for {user_id}",
         )
 
+    async def restore_ratelimit(self, admin_token: str, user_id: str) -> None:
+        """Back to the server's own limits: the override is removed (a no-op if none)."""
+        path = f"/_synapse/admin/v1/users/{quote(user_id)}/override_ratelimit"
+        await self.call("DELETE", path, token=admin_token, what=f"restore rate limit for {user_id}")
+
     async def set_display_name(self, token: str, user_id: str, name: str) -> None:
         await self.call(
             "PUT",

@@ -28,6 +28,9 @@ POWER_BY_KIND = {"coordinator": 90, "executor": 80, "agent": 10}
 # Marks an account file written right after registration, before the display name (and
 # a bot's rate limit) were set: the next run finishes the job.
 SETUP_PENDING = "setup_pending"
+# In the master's account file: whether the master's rate limit is lifted on the server now.
+# Recorded so that a run with nothing to change opens no session on the master's account.
+RATE_LIMIT_LIFTED = "rate_limit_lifted"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Provisioner:
         if existing is not None:
             if self._setup_pending(master.localpart):
                 await self._finish_master(existing, await self._admin())
+            await self._master_rate_limit(existing)
             return existing
         password = self._master_password()
         user_id = self._settings.master_user_id
@@ -100,6 +104,7 @@ class Provisioner:
         self._save(master.localpart, creds, pending=True)
         self._changes.append(f"registered master {user_id}")
         await self._finish_master(creds, self._admin_token)
+        await self._master_rate_limit(creds)
         return creds
 
     async def _finish_master(self, creds: Credentials, token: str) -> None:
@@ -107,10 +112,29 @@ class Provisioner:
         await self._api.set_display_name(token, creds.user_id, master.display_name)
         self._save(master.localpart, creds, pending=False)
 
+    async def _master_rate_limit(self, creds: Credentials) -> None:
+        """Lift (or restore) the master's message rate limit as `master.lift_rate_limit` says;
+        the account file records what the server has, so an unchanged switch costs nothing."""
+        path = self._data.account_file(self._settings.master.localpart)
+        saved = read_json(path) or {}
+        wanted = self._settings.master.lift_rate_limit
+        if bool(saved.get(RATE_LIMIT_LIFTED)) == wanted:
+            return
+        if wanted:
+            await self._api.override_ratelimit(await self._admin(), creds.user_id)
+            self._changes.append(f"lifted the message rate limit of {creds.user_id}")
+        else:
+            await self._api.restore_ratelimit(await self._admin(), creds.user_id)
+            self._changes.append(f"restored the message rate limit of {creds.user_id}")
+        write_private_json(path, {**saved, RATE_LIMIT_LIFTED: wanted})
+
     def _save(self, localpart: str, creds: Credentials, *, pending: bool) -> None:
         data = asdict(creds)
         if pending:
             data[SETUP_PENDING] = True
+        previous = read_json(self._data.account_file(localpart)) or {}
+        if RATE_LIMIT_LIFTED in previous:
+            data[RATE_LIMIT_LIFTED] = previous[RATE_LIMIT_LIFTED]
         write_private_json(self._data.account_file(localpart), data)
 
     def _setup_pending(self, localpart: str) -> bool:

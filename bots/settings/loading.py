@@ -31,7 +31,13 @@ from bots.settings.model import (
     RuntimeSettings,
     Settings,
 )
-from bots.settings.paths import CONFIG_ENV, DATA_DIR_ENV, DEFAULT_CONFIG, EXAMPLE_CONFIG
+from bots.settings.paths import (
+    BUILTIN_PERSONA,
+    CONFIG_ENV,
+    DATA_DIR_ENV,
+    DEFAULT_CONFIG,
+    EXAMPLE_CONFIG,
+)
 from bots.settings.reader import Node
 
 
@@ -76,7 +82,10 @@ def parse_settings(data: object, source: Path) -> Settings:
     """The settings from YAML already parsed; relative paths resolve against `source`'s folder."""
     root = Node(data)
     base = source.parent
-    data_dir = os.environ.get(DATA_DIR_ENV) or root.get("data_dir", str, "../.data")
+    # Read (and so checked) even when the variable overrides it: a config that names it must
+    # not be refused as having an unknown key (compose sets both).
+    configured_data_dir = root.get("data_dir", str, "../.data")
+    data_dir = os.environ.get(DATA_DIR_ENV) or configured_data_dir
     homeserver = _homeserver(root.child("homeserver"))
     master = _master(root.child("master"))
     bots = root.child("bots")
@@ -86,7 +95,7 @@ def parse_settings(data: object, source: Path) -> Settings:
     agents = tuple(_agent(node, base) for node in root.children("agents"))
     settings = Settings(
         source=source,
-        data_dir=(base / data_dir).resolve(),
+        data_dir=(base / Path(data_dir).expanduser()).resolve(),
         timezone=_timezone(root),
         homeserver=homeserver,
         master=master,
@@ -162,6 +171,7 @@ def _master(node: Node) -> MasterSettings:
         localpart=_localpart(node, "master"),
         display_name=node.get("display_name", str, "Master"),
         password_env=node.optional("password_env", str),
+        lift_rate_limit=node.get("lift_rate_limit", bool, True),
     )
     node.reject_unknown()
     return settings
@@ -185,10 +195,7 @@ def _agent(node: Node, base: Path) -> AgentSettings:
         raise node.error("name", f"{name!r} must be a single word (letters, digits, _)")
     provider = node.choice("provider", PROVIDERS)
     budget = node.child("budget")
-    persona = node.get("persona", str, "prompts/agent.md.j2")
-    persona_path = (base / persona).resolve()
-    if not persona_path.is_file():
-        raise node.error("persona", f"no template file at {persona_path}")
+    persona_path = _persona(node, base)
     settings = AgentSettings(
         account=AccountSettings(
             name=name,
@@ -220,6 +227,19 @@ def _agent(node: Node, base: Path) -> AgentSettings:
         raise node.error("base_url", "is required for provider 'openai-compatible'")
     node.reject_unknown()
     return settings
+
+
+def _persona(node: Node, base: Path) -> Path:
+    """The agent's own template (relative to the config's folder), else the built-in one."""
+    persona = node.optional("persona", str)
+    if persona is None:
+        return BUILTIN_PERSONA
+    path = (base / Path(persona).expanduser()).resolve()
+    if not path.is_file():
+        raise node.error(
+            "persona", f"no template file at {path} (leave persona out for the built-in one)"
+        )
+    return path
 
 
 def _council(node: Node) -> CouncilSettings:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from bots.errors import ConfigError
 from bots.settings.model import ExecutionSettings
-from bots.settings.paths import POLICY_DIR
 from bots.settings.reader import Node
 from executor.hosts import HOST_KEYS, HostConfig
 from executor.policy import (
@@ -26,6 +25,7 @@ from executor.policy import (
     load_forbidden,
     load_readonly,
 )
+from executor.policy.config import FORBIDDEN_FILE, READONLY_FILE
 
 
 def parse_execution(node: Node, base: Path) -> ExecutionSettings:
@@ -73,13 +73,26 @@ def _host(name: str, node: Node, base: Path) -> HostConfig:
         if key == "env" and not isinstance(value, dict):
             raise node.error(key, "expected a mapping of variable names to values")
     try:
-        return HostConfig.from_mapping(data, name=name, base_dir=base)
+        host = HostConfig.from_mapping(data, name=name, base_dir=base)
     except ValueError as exc:
         text = str(exc)
         field_name = next((key for key in HOST_KEYS if key in text), "")
         where = node.key(field_name) if field_name else node.path
         detail = text.split(": ", 1)[1] if text.startswith("host ") and ": " in text else text
         raise ConfigError(f"{where}: {detail}") from exc
+    # A file the config names must be there now, not first missed at the first command.
+    if host.key_path is not None and not host.key_path.is_file():
+        raise node.error("key", f"no key file at {host.key_path}")
+    if (
+        host.known_hosts is not None
+        and not host.trust_on_first_use
+        and not host.known_hosts.is_file()
+    ):
+        raise node.error(
+            "known_hosts",
+            f"no known_hosts file at {host.known_hosts} (or set trust_on_first_use: true)",
+        )
+    return host
 
 
 def _user_globs(node: Node, name: str) -> tuple[str, ...]:
@@ -147,11 +160,13 @@ def _policy(node: Node, base: Path, hosts: Mapping[str, HostConfig]) -> PolicyCo
 
 
 def _policy_file(node: Node, name: str, base: Path) -> Path:
+    """The list the config names (relative to its folder), else the one shipped in the package."""
     value = node.optional(name, str)
-    default = POLICY_DIR / name.replace("_file", ".yaml")
-    path = default if value is None else (base / value).resolve()
+    if value is None:
+        return READONLY_FILE if name == "readonly_file" else FORBIDDEN_FILE
+    path = (base / Path(value).expanduser()).resolve()
     if not path.is_file():
-        raise node.error(name, f"no policy file at {path}")
+        raise node.error(name, f"no policy file at {path} (leave {name} out for the built-in list)")
     return path
 
 

@@ -128,6 +128,8 @@ class MasterSettings:
     localpart: str = "master"
     display_name: str = "Master"
     password_env: str | None = None
+    lift_rate_limit: bool = True
+    """Lift Synapse's message rate limit for the master too (burst 10, then one per 5 s)."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ them at module level: a roster of Claude agents never loads openai or google-gen
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, cast
 
 from bridge.llm.base import (
@@ -25,6 +28,30 @@ _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "gemini": ("bridge.llm.gemini_provider", "GeminiProvider"),
 }
 assert set(_IMPLEMENTATIONS) == set(PROVIDER_KINDS)
+
+BASE_URL_ENV: dict[str, str] = {
+    "openai": "OPENAI_BASE_URL",
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "gemini": "GOOGLE_GEMINI_BASE_URL",
+}
+"""The variable each vendor's own SDK reads for its endpoint (a proxy, a gateway, a mirror).
+
+Honoured here, for an agent whose config gives no base_url, because our providers always
+hand the SDK an explicit URL, which would otherwise hide the variable. "openai-compatible"
+has none: its base_url is required and names the server itself."""
+
+
+def base_url_from_env(
+    settings: ProviderSettings, environ: Mapping[str, str] | None = None
+) -> ProviderSettings:
+    """`settings` with the vendor's base-URL variable filled in where base_url is unset.
+
+    A base_url in the config always wins; an empty or blank variable counts as unset."""
+    variable = BASE_URL_ENV.get(settings.kind)
+    if settings.base_url or variable is None:
+        return settings
+    value = (os.environ if environ is None else environ).get(variable, "").strip()
+    return replace(settings, base_url=value) if value else settings
 
 
 def has_credentials(settings: ProviderSettings) -> bool:
@@ -53,6 +80,7 @@ def create_provider(
         ) from None
     if not settings.has_credentials:
         raise MissingCredentials(settings)
+    settings = base_url_from_env(settings)
     cls = getattr(importlib.import_module(module_name), class_name)
     overrides: dict[str, Any] = {
         k: v for k, v in (("sleep", sleep), ("clock", clock), ("rand", rand)) if v is not None

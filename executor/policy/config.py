@@ -1,8 +1,10 @@
 """The policy configuration: global settings, per-host overrides, and the shipped defaults.
 
-The read-only list exists once, in `config/policy/readonly.yaml` (what the user edits): it is
-read here as `DEFAULT_READONLY`, the list a config uses when none is given. The built-in safety
-rules that no list can switch off stay in code (`knowledge.ALWAYS_DENY`).
+The built-in lists ship inside the package (`executor/policy/data/`), so a config file kept
+anywhere, or an installed Chavion with no repository next to it, finds them. The read-only
+list exists once, there: it is read here as `DEFAULT_READONLY`, the list a config uses when
+none is given; a user who wants another names their own copy in the config. The built-in
+safety rules that no list can switch off stay in code (`knowledge.ALWAYS_DENY`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from executor.policy.loading import load_forbidden, load_readonly
 from executor.policy.model import ForbiddenRule, HostPolicy, Mode, PolicyConfigError, ReadOnlyRule
 from executor.policy.patterns import pattern_words
 
-READONLY_FILE = Path(__file__).resolve().parents[2] / "config" / "policy" / "readonly.yaml"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+"""The lists shipped inside the package (declared as package data in pyproject.toml)."""
+READONLY_FILE = DATA_DIR / "readonly.yaml"
 """The shipped read-only list; also the default when a config names none."""
+FORBIDDEN_FILE = DATA_DIR / "forbidden.yaml"
+"""The shipped extra forbid rules; the default when a config names no forbidden_file."""
 
 
 @cache

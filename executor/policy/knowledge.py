@@ -2,7 +2,7 @@
 interpreters, downloaders, power verbs, units and the option sets of command wrappers.
 
 Data only (tables and regexes), kept apart from the logic that reads them so both stay short.
-These are the built-in, non-switchable rules; the user-editable lists live in `config/policy/`.
+These are the built-in, non-switchable rules; the lists a user may replace ship in `data/`.
 """
 
 from __future__ import annotations

@@ -43,8 +43,6 @@ from bots.settings.model import Settings
 from bots.settings.paths import EXAMPLE_CONFIG
 from tests.support.person import Person, replies_to
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def write_config(
     root: Path, port: int, *, start_synapse: bool, agents: list[dict[str, Any]] | None = None
@@ -59,8 +57,6 @@ def write_config(
     config["homeserver"]["relaxed_rate_limits"] = True
     if agents is not None:
         config["agents"] = agents
-    for agent in config["agents"]:
-        agent["persona"] = str(REPO / "config" / agent["persona"])
     path = root / ("chavion.yaml" if start_synapse else "chavion-bots-only.yaml")
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path

@@ -31,8 +31,6 @@ from bots.settings.loading import load_settings
 from bots.settings.model import Settings
 from bots.settings.paths import EXAMPLE_CONFIG
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict[str, Any]:
     """The shipped example, trimmed to a small team and made fast for a test server."""
@@ -43,8 +41,6 @@ def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict
     agents = {a["name"]: a for a in config["agents"]}
     # "local" is started by no test but the one about a bot's very first start.
     config["agents"] = [agents["claude"], agents["gpt"], agents["gemini"], agents["local"]]
-    for agent in config["agents"]:
-        agent["persona"] = str(REPO / "config" / agent["persona"])
     # Fewer agent-to-agent turns than there are agents: a broadcast that all of them answer
     # must still not look like a loop to the guard.
     config["runtime"].update(max_backoff_seconds=0.5, sync_timeout_ms=10_000, agent_turn_limit=2)

@@ -30,7 +30,7 @@ CLAUDE = UserID("@claude:hs")
 GPT = UserID("@gpt:hs")
 MASTER = UserID("@master:hs")
 NAMES = {CLAUDE: "Claude", GPT: "GPT", MASTER: "Master"}
-TEMPLATE = Path(__file__).resolve().parents[2] / "config" / "prompts" / "agent.md.j2"
+TEMPLATE = Path(__file__).resolve().parents[2] / "bots" / "agents" / "prompts" / "agent.md.j2"
 
 
 def said(sender: UserID, body: str, n: int = 0) -> HistoryEntry:

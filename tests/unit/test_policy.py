@@ -1062,13 +1062,13 @@ def test_pattern_matches(pattern: str, argv: list[str], expected: bool) -> None:
 
 
 def test_shipped_readonly_list_matches_the_built_in_default() -> None:
-    assert load_readonly(REPO / "config/policy/readonly.yaml") == DEFAULT_READONLY
+    assert load_readonly(REPO / "executor/policy/data/readonly.yaml") == DEFAULT_READONLY
 
 
 def test_shipped_forbidden_list_loads() -> None:
-    extra = load_forbidden(REPO / "config/policy/forbidden.yaml")
+    extra = load_forbidden(REPO / "executor/policy/data/forbidden.yaml")
     config = load_config(
-        REPO / "config/policy/readonly.yaml", REPO / "config/policy/forbidden.yaml"
+        REPO / "executor/policy/data/readonly.yaml", REPO / "executor/policy/data/forbidden.yaml"
     )
     assert config.forbidden == extra.rules
     assert config.readonly == DEFAULT_READONLY

@@ -104,7 +104,7 @@ def test_registry_refuses_a_name_twice() -> None:
 
 
 def test_the_read_only_list_exists_once_in_the_shipped_file() -> None:
-    assert REPO / "config/policy/readonly.yaml" == READONLY_FILE
+    assert REPO / "executor/policy/data/readonly.yaml" == READONLY_FILE
     assert load_readonly(READONLY_FILE) == DEFAULT_READONLY
     assert PolicyConfig().readonly == DEFAULT_READONLY
     assert len(DEFAULT_READONLY) > 100

@@ -33,6 +33,7 @@ class FakeHomeserver(HomeserverApi):
         self.registrations: list[str] = []
         self.display_names: dict[str, str] = {}
         self.unlimited: set[str] = set()
+        self.rate_limit_calls: list[tuple[str, str]] = []
         self.room: dict[str, Any] | None = None
         self.failing: str | None = None
         """A call's `what` (say, "display name of @master:localhost") that fails once."""
@@ -78,7 +79,12 @@ class FakeHomeserver(HomeserverApi):
             self.display_names[unquote(path.split("/")[-2])] = body["displayname"]
             return {}
         if path.endswith("/override_ratelimit"):
-            self.unlimited.add(unquote(path.split("/")[-2]))
+            user_id = unquote(path.split("/")[-2])
+            self.rate_limit_calls.append((method, user_id))
+            if method == "DELETE":
+                self.unlimited.discard(user_id)
+            else:
+                self.unlimited.add(user_id)
             return {}
         if path.startswith("/_matrix/client/v3/directory/room/"):
             if self.room is None:
@@ -121,19 +127,29 @@ async def test_a_clean_run_sets_everything_up(settings: Settings) -> None:
     everyone = [settings.master_user_id, *(settings.user_id(a) for a in settings.accounts)]
     assert sorted(homeserver.registrations) == sorted(everyone)
     assert homeserver.display_names[settings.master_user_id] == settings.master.display_name
-    assert homeserver.unlimited == {settings.user_id(a) for a in settings.accounts}
+    # The master's rate limit is lifted too (master.lift_rate_limit defaults to true).
+    assert homeserver.unlimited == {
+        settings.master_user_id,
+        *(settings.user_id(a) for a in settings.accounts),
+    }
     master = account_file(settings, settings.master.localpart)
     assert master == {
         "user_id": settings.master_user_id,
         "password": homeserver.passwords[settings.master_user_id],
         "access_token": "",
         "device_id": "",
+        "rate_limit_lifted": True,
     }
 
 
 @pytest.mark.parametrize(
     "failing",
-    ["display name of {master}", "display name of {bot}", "lift rate limit for {bot}"],
+    [
+        "display name of {master}",
+        "display name of {bot}",
+        "lift rate limit for {bot}",
+        "lift rate limit for {master}",
+    ],
 )
 async def test_credentials_survive_a_failed_call_after_registering(
     settings: Settings, failing: str
@@ -165,6 +181,7 @@ async def test_credentials_survive_a_failed_call_after_registering(
     assert homeserver.display_names[master_id] == settings.master.display_name
     assert homeserver.display_names[bot_id] == bot.display_name
     assert bot_id in homeserver.unlimited
+    assert master_id in homeserver.unlimited
     for localpart, creds in before.items():
         if creds is not None:
             assert load_credentials(data, localpart) == creds
@@ -182,3 +199,73 @@ async def test_a_run_after_a_complete_one_changes_nothing(settings: Settings) ->
     assert again.changes == ()
     assert {p.name: p.read_bytes() for p in data.accounts.iterdir()} == before
     assert len(homeserver.devices) == sessions
+
+
+def with_master_limit(settings: Settings, lifted: bool) -> Settings:
+    return dataclasses.replace(
+        settings, master=dataclasses.replace(settings.master, lift_rate_limit=lifted)
+    )
+
+
+# (switch on each run, what the server's override calls are on that run, lifted after it)
+MASTER_LIMIT_RUNS = [
+    ("on, then on again", [True, True], [[("POST", "M")], []], True),
+    ("off from the start", [False, False], [[], []], False),
+    ("on, then switched off", [True, False], [[("POST", "M")], [("DELETE", "M")]], False),
+    ("off, then switched on", [False, True], [[], [("POST", "M")]], True),
+    (
+        "on, off, on",
+        [True, False, True],
+        [[("POST", "M")], [("DELETE", "M")], [("POST", "M")]],
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("switches", "calls", "lifted"),
+    [r[1:] for r in MASTER_LIMIT_RUNS],
+    ids=[r[0] for r in MASTER_LIMIT_RUNS],
+)
+async def test_the_master_rate_limit_follows_the_switch_and_only_changes_when_it_does(
+    settings: Settings,
+    switches: list[bool],
+    calls: list[list[tuple[str, str]]],
+    lifted: bool,
+) -> None:
+    homeserver = FakeHomeserver()
+    master_id = settings.master_user_id
+    for switch, expected in zip(switches, calls, strict=True):
+        homeserver.rate_limit_calls.clear()
+        sessions = len(homeserver.devices)
+        first = not homeserver.registrations
+        done = await Provisioner(
+            with_master_limit(settings, switch), homeserver, "secret", DataDir(settings.data_dir)
+        ).run()
+        for_master = [(m, "M") for m, user in homeserver.rate_limit_calls if user == master_id]
+        assert for_master == expected
+        if not first:
+            # A run with nothing to change opens no session on the master's account.
+            assert len(homeserver.devices) == sessions + (1 if expected else 0)
+            assert bool(done.changes) == bool(expected)
+    assert (master_id in homeserver.unlimited) is lifted
+    assert account_file(settings, "master").get("rate_limit_lifted", False) is lifted
+
+
+async def test_a_master_provisioned_before_the_switch_existed_is_lifted_once(
+    settings: Settings,
+) -> None:
+    """An account file from an older Chavion has no record: the next run lifts the limit."""
+    homeserver = FakeHomeserver()
+    await provision(settings, homeserver)
+    data = DataDir(settings.data_dir)
+    path = data.account_file("master")
+    old = account_file(settings, "master")
+    del old["rate_limit_lifted"]
+    path.write_text(json.dumps(old))
+    homeserver.unlimited.discard(settings.master_user_id)
+
+    again = await Provisioner(settings, homeserver, "secret", data).run()
+    assert again.changes == (f"lifted the message rate limit of {settings.master_user_id}",)
+    assert settings.master_user_id in homeserver.unlimited
+    assert account_file(settings, "master") == {**old, "rate_limit_lifted": True}

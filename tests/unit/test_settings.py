@@ -13,14 +13,15 @@ import yaml
 
 from bots.errors import ConfigError
 from bots.settings.loading import find_config_path, load_settings, parse_settings
-from bots.settings.model import DEFAULT_COMMAND_RULES, AccessRule
+from bots.settings.model import DEFAULT_COMMAND_RULES, AccessRule, MasterSettings
 from bots.settings.paths import (
+    BUILTIN_PERSONA,
     CONFIG_ENV,
     DEFAULT_CONFIG,
     EXAMPLE_CONFIG,
-    POLICY_DIR,
     REPO_ROOT,
 )
+from executor.policy.config import FORBIDDEN_FILE, READONLY_FILE
 
 EXAMPLE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
@@ -38,6 +39,14 @@ def test_the_shipped_example_loads() -> None:
     assert settings.master_user_id == "@master:localhost"
     assert settings.accounts[0].kind == "coordinator"
     assert len({a.role for a in settings.agents}) == len(settings.agents)
+    assert settings.master.lift_rate_limit is True
+
+
+@pytest.mark.parametrize(("given", "lifted"), [(None, True), (True, True), (False, False)])
+def test_the_master_rate_limit_is_lifted_unless_switched_off(given: Any, lifted: bool) -> None:
+    assert parse_settings(edited("master.lift_rate_limit", given), EXAMPLE_CONFIG).master == (
+        MasterSettings(lift_rate_limit=lifted)
+    )
 
 
 def edited(path: str, value: Any) -> dict[str, Any]:
@@ -70,6 +79,11 @@ ERRORS = [
         "homeserver.portt: unknown key (check the spelling against the example)",
     ),
     ("council.encrypted", "yes", "council.encrypted: expected true or false, got a string ('yes')"),
+    (
+        "master.lift_rate_limit",
+        "on",
+        "master.lift_rate_limit: expected true or false, got a string ('on')",
+    ),
     ("agents.0.model", None, "agents[0].model: is required"),
     ("agents.1.api_key_env", None, "agents[1].api_key_env: is required for provider 'openai'"),
     ("agents.3.base_url", None, "agents[3].base_url: is required for provider 'openai-compatible'"),
@@ -319,8 +333,6 @@ def test_secrets_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_a_bad_config_stops_the_cli_with_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     data = edited("agents.2.provider", "gpt5")
-    for agent in data["agents"]:
-        agent["persona"] = str(EXAMPLE_CONFIG.parent / agent["persona"])
     bad.write_text(yaml.safe_dump(data, allow_unicode=True))
     result = subprocess.run(
         [sys.executable, "-m", "bots", "--config", str(bad), "check-config"],
@@ -420,8 +432,9 @@ def test_execution_defaults() -> None:
         (REPO_ROOT, "pyproject.toml"),
         (REPO_ROOT, "synapse"),
         (EXAMPLE_CONFIG.parent, "chavion.example.yaml"),
-        (POLICY_DIR, "readonly.yaml"),
-        (POLICY_DIR, "forbidden.yaml"),
+        (BUILTIN_PERSONA.parent, BUILTIN_PERSONA.name),
+        (READONLY_FILE.parent, "readonly.yaml"),
+        (FORBIDDEN_FILE.parent, "forbidden.yaml"),
     ],
 )
 def test_the_locations_point_into_the_repository(location: Path, inside_it: str) -> None:
@@ -467,8 +480,7 @@ def test_a_broken_shipped_read_only_list_is_a_config_error(
     broken = tmp_path / "policy"
     broken.mkdir()
     (broken / "readonly.yaml").write_text("readonly:\n  - [unclosed\n", encoding="utf-8")
-    (broken / "forbidden.yaml").write_text((POLICY_DIR / "forbidden.yaml").read_text())
-    monkeypatch.setattr(loading_execution, "POLICY_DIR", broken)
+    monkeypatch.setattr(loading_execution, "READONLY_FILE", broken / "readonly.yaml")
     monkeypatch.setattr(policy_config, "READONLY_FILE", broken / "readonly.yaml")
     policy_config.default_readonly.cache_clear()
     try:
@@ -476,3 +488,31 @@ def test_a_broken_shipped_read_only_list_is_a_config_error(
             parse_settings(EXAMPLE, EXAMPLE_CONFIG)
     finally:
         policy_config.default_readonly.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("in_config", "from_env", "used"),
+    [
+        ("../.data", None, "{repo}/.data"),
+        ("../.data", "/srv/chavion", "/srv/chavion"),
+        # Compose sets CHAVION_DATA_DIR and the production config names data_dir too: the
+        # key must still count as known, or the config is refused.
+        ("/data", "/data", "/data"),
+        (None, "/srv/chavion", "/srv/chavion"),
+        (None, None, "{repo}/.data"),
+    ],
+)
+def test_the_data_dir_variable_overrides_the_key_and_leaves_it_known(
+    monkeypatch: pytest.MonkeyPatch, in_config: str | None, from_env: str | None, used: str
+) -> None:
+    if from_env is None:
+        monkeypatch.delenv("CHAVION_DATA_DIR", raising=False)
+    else:
+        monkeypatch.setenv("CHAVION_DATA_DIR", from_env)
+    data = copy.deepcopy(EXAMPLE)
+    if in_config is None:
+        data.pop("data_dir")
+    else:
+        data["data_dir"] = in_config
+    settings = parse_settings(data, EXAMPLE_CONFIG)
+    assert settings.data_dir == Path(used.format(repo=REPO_ROOT))
