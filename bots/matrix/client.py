@@ -58,6 +58,7 @@ from bots.errors import MatrixError
 from bots.events import BOT_STATE_EVENT
 from bots.homeserver.credentials import Credentials
 from bots.ids import EventID, RoomID, UserID, localpart
+from bots.matrix.catch_up import joined, missed_events
 from bots.matrix.convert import (
     EventMemory,
     RoomFacts,
@@ -200,7 +201,7 @@ class MatrixBot:
             )
             if isinstance(response, SyncResponse):
                 # The first sync ever only learns the rooms: what was said before is history.
-                await self._take(response, dispatch=saved is not None, force_save=True)
+                await self._take(response, dispatch=saved is not None, force_save=True, since=saved)
                 return str(response.next_batch)
             self._note_failure(response)
             await asyncio.sleep(self.connection.max_backoff_seconds)
@@ -223,7 +224,7 @@ class MatrixBot:
             self._note_failure(response)
             await _until(stop, asyncio.sleep(self.connection.max_backoff_seconds))
             return token
-        await self._take(response, dispatch=True, force_save=False)
+        await self._take(response, dispatch=True, force_save=False, since=token)
         return str(response.next_batch)
 
     def _note_failure(self, response: Any) -> None:
@@ -235,11 +236,13 @@ class MatrixBot:
         message = getattr(response, "message", response)
         log.warning("%s sync failed: %s; retrying", self.connection.name, message)
 
-    async def _take(self, response: SyncResponse, *, dispatch: bool, force_save: bool) -> None:
+    async def _take(
+        self, response: SyncResponse, *, dispatch: bool, force_save: bool, since: str | None
+    ) -> None:
         await self._crypto_housekeeping()
         await self._handle_invites(response)
         self._note_creators(response)
-        await self._process_timelines(response, dispatch=dispatch)
+        await self._process_timelines(response, dispatch=dispatch, since=since)
         await self._save_position(str(response.next_batch), force=force_save)
 
     async def _upload_filter(self) -> None:
@@ -314,12 +317,16 @@ class MatrixBot:
                     extra = content.get("additional_creators", [])
                     self._creators[room_id] = {event.sender, *extra}
 
-    async def _process_timelines(self, response: SyncResponse, *, dispatch: bool) -> None:
+    async def _process_timelines(
+        self, response: SyncResponse, *, dispatch: bool, since: str | None
+    ) -> None:
         for room_id, info in response.rooms.join.items():
             room = self._client.rooms.get(room_id)
             if room is None:
                 continue
             events = list(info.timeline.events)
+            if dispatch and since is not None:
+                events = await self._fill_gap(room_id, info.timeline, events, since)
             for event in events:
                 with self._unreadable(event):
                     self._record(room, event)
@@ -346,6 +353,22 @@ class MatrixBot:
                 if message is None:
                     continue
                 self._work.spawn(self._handle(message), f"handle {message.event_id}")
+
+    async def _fill_gap(
+        self, room_id: str, timeline: Any, page: list[Any], since: str
+    ) -> list[Any]:
+        """A `limited` page hides what came between `since` and it: read that back first."""
+        if not timeline.limited or not timeline.prev_batch:
+            return page
+        missed = await missed_events(self._client, room_id, timeline.prev_batch, since)
+        if missed:
+            log.info(
+                "%s caught up %d events in %s that came while it was away",
+                self.connection.name,
+                len(missed),
+                room_id,
+            )
+        return joined(missed, page)
 
     @contextmanager
     def _unreadable(self, event: Any) -> Iterator[None]:
