@@ -7,6 +7,7 @@ here and the runtime only has to run what comes out.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bots.agents.agent import Agent
@@ -55,11 +56,13 @@ class SharedParts:
 
 @dataclass(frozen=True)
 class RunningBot:
-    """A bot ready to run; its agent, if it is one, holds a model client to close on stop."""
+    """A bot ready to run; its agent, if it is one, holds a model client to close on stop,
+    and `resume` answers what a stop cut off (run once the bot has synced)."""
 
     account: AccountSettings
     matrix: MatrixBot
     agent: Agent | None = None
+    resume: Callable[[], Awaitable[int]] | None = None
 
 
 def build_bot(name: str, parts: SharedParts) -> RunningBot:
@@ -106,7 +109,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
         dispatcher = _executor_dispatcher(context, parts.execution)
-    return RunningBot(account, matrix, agent)
+    return RunningBot(account, matrix, agent, dispatcher.resume if agent is not None else None)
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
@@ -116,6 +119,7 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
         agent_commands(agent),
         chat=agent.chat,
         observer=agent.observe,
+        resume=agent.chat,
         others_commands=EXECUTOR_COMMANDS,
     )
 

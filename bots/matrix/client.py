@@ -20,6 +20,7 @@ Design points, each from something measured or learned the hard way:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -34,8 +35,11 @@ from typing import Any, TypeVar
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    EncryptionError,
+    GroupEncryptionError,
     InviteMemberEvent,
     JoinError,
+    LocalProtocolError,
     MatrixRoom,
     MegolmEvent,
     RoomCreateEvent,
@@ -69,6 +73,7 @@ from bots.matrix.convert import (
 )
 from bots.matrix.event_size import ContentTooLarge, fit_content
 from bots.matrix.history import BACKFILL, NameOf, RoomHistory
+from bots.matrix.late_keys import Held, LateKeys
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
 from bots.message import HistoryEntry, Incoming, Reply, transaction_id
@@ -78,6 +83,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 TOKEN_SAVE_SECONDS = 2.0
+SEND_ATTEMPTS = 3
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}},
     "presence": {"not_types": ["*"]},
@@ -127,6 +133,7 @@ class MatrixBot:
         self._on_message = on_message
         self._accept_invite_from = accept_invite_from
         self._memory = EventMemory()
+        self._late: LateKeys[RoomFacts] = LateKeys()
         self._history = RoomHistory()
         self._creators: dict[str, set[str]] = {}
         self._position: str | None = None
@@ -242,6 +249,7 @@ class MatrixBot:
         await self._crypto_housekeeping()
         await self._handle_invites(response)
         self._note_creators(response)
+        self._retry_held()
         await self._process_timelines(response, dispatch=dispatch, since=since)
         await self._save_position(str(response.next_batch), force=force_save)
 
@@ -340,19 +348,62 @@ class MatrixBot:
             start = entry_index(events, self.user_id)
             for event in events[start:]:
                 if isinstance(event, MegolmEvent):
-                    log.warning(
-                        "%s cannot decrypt %s from %s (no session key yet)",
-                        self.connection.name,
-                        event.event_id,
-                        event.sender,
-                    )
+                    await self._wait_for_key(room_id, event, facts)
                     continue
-                message: Incoming | None = None
+                self._dispatch(event, facts)
+
+    def _dispatch(self, event: Any, facts: RoomFacts) -> None:
+        message: Incoming | None = None
+        with self._unreadable(event):
+            message = read_event(event, facts, self._memory, self._authority)
+        if message is not None:
+            self._work.spawn(self._handle(message), f"handle {message.event_id}")
+
+    async def _wait_for_key(self, room_id: str, event: MegolmEvent, facts: RoomFacts) -> None:
+        """Held until its key comes (see `late_keys`); the key is asked for at once."""
+        log.info(
+            "%s holds %s from %s until its key arrives",
+            self.connection.name,
+            event.event_id,
+            event.sender,
+        )
+        for dropped in self._late.hold(event, room_id, facts, time.monotonic()):
+            self._give_up(dropped)
+        with contextlib.suppress(LocalProtocolError):  # already asked for this session
+            await self._client.request_room_key(event)
+
+    def _retry_held(self) -> None:
+        """After each sync's keys: handle what became readable, give up what waited too long."""
+        if not len(self._late):
+            return
+        readable, expired = self._late.sweep(self._decrypt_held, time.monotonic())
+        for held, event in readable:
+            room = self._client.rooms.get(held.room_id)
+            if room is not None:
                 with self._unreadable(event):
-                    message = read_event(event, facts, self._memory, self._authority)
-                if message is None:
-                    continue
-                self._work.spawn(self._handle(message), f"handle {message.event_id}")
+                    self._record(room, event)
+            log.info("%s read %s once its key arrived", self.connection.name, event.event_id)
+            self._dispatch(event, held.facts)
+        for held in expired:
+            self._give_up(held)
+
+    def _decrypt_held(self, held: Held[RoomFacts]) -> Any | None:
+        event = held.event
+        if not getattr(event, "room_id", None):
+            event.room_id = held.room_id
+        try:
+            return self._client.decrypt_event(event)
+        except (EncryptionError, LocalProtocolError):
+            return None
+
+    def _give_up(self, held: Held[RoomFacts]) -> None:
+        log.warning(
+            "%s could not read %s from %s: its key did not arrive within %.0f s",
+            self.connection.name,
+            held.event.event_id,
+            held.event.sender,
+            self._late.wait_seconds,
+        )
 
     async def _fill_gap(
         self, room_id: str, timeline: Any, page: list[Any], since: str
@@ -504,13 +555,23 @@ class MatrixBot:
     ) -> EventID:
         """One send, encrypted where the room is, with a transaction id stable per `key`
         (none without a key): a retried handler never posts twice."""
-        response = await self._client.room_send(
-            room_id,
-            event_type,
-            content,
-            tx_id=transaction_id(self.user_id, key) if key else None,
-            ignore_unverified_devices=True,
-        )
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                response = await self._client.room_send(
+                    room_id,
+                    event_type,
+                    content,
+                    tx_id=transaction_id(self.user_id, key) if key else None,
+                    ignore_unverified_devices=True,
+                )
+                break
+            except GroupEncryptionError:
+                # nio starts a new session every 100 messages; a send racing that rotation
+                # finds it not shared yet (seen in a burst of 300 replies). Sending again
+                # shares it, or waits for the share in progress.
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0)
         if isinstance(response, RoomSendError):
             raise MatrixError(f"{self.user_id} could not send {what}: {response.message}")
         return EventID(str(response.event_id))

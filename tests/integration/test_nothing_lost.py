@@ -6,15 +6,25 @@ Bots run as their own processes (`chavion bot NAME`), stopped and killed as in p
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
+import yaml
 from nio import AsyncClient, MessageDirection, RoomMessagesResponse
 
-from tests.support.council import ThrowawayCouncil
-from tests.support.person import Person
+from bots.agents.streaming import RESUMED_MARK
+from bots.events import STREAM_KEY
+from bots.store import Store
+from tests.fakes.llm_server import FakeLLMServer, reply
+from tests.support.council import BotProcess, ThrowawayCouncil
+from tests.support.person import Person, Seen, replies_to
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +89,143 @@ async def test_a_bot_down_while_more_than_a_sync_page_arrived_handles_every_even
     assert twice == [], f"answered more than once: {twice[:5]}"
     [log] = set(council.root.glob("bot-gpt-*.log")) - logs_before
     assert " caught up " in log.read_text(encoding="utf-8")
+
+
+# ---- an agent killed in the middle of an answer ----------------------------------------
+
+KEY_ENV = "CHAVION_TEST_LLM_KEY"
+
+
+@pytest.fixture(scope="module")
+async def fake() -> AsyncIterator[FakeLLMServer]:
+    async with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def claude_config(
+    council: ThrowawayCouncil, fake: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The council's config with Claude aimed at the fake server, for `chavion bot claude`."""
+    monkeypatch.setenv(KEY_ENV, "test-key")
+    fake.reset()
+    config = yaml.safe_load(council.config_path.read_text(encoding="utf-8"))
+    for agent in config["agents"]:
+        if agent["name"] == "claude":
+            agent.update(base_url=fake.anthropic_base_url, api_key_env=KEY_ENV, timeout_seconds=90)
+    path = tmp_path / "chavion.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def claude_process(council: ThrowawayCouncil, config: Path) -> BotProcess:
+    log = (council.root / f"bot-claude-{time.monotonic_ns()}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bots", "-v", "--config", str(config), "bot", "claude"],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    council.processes.append(process)
+    return BotProcess("claude", process)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def kill(bot: BotProcess) -> None:
+    bot.process.kill()  # SIGKILL: no clean stop, no last word
+    bot.process.wait()
+
+
+def final_edit_of(event_id: str) -> Callable[[Seen], bool]:
+    def matches(seen: Seen) -> bool:
+        relates = seen.relates_to
+        new = seen.content.get("m.new_content", {})
+        return (
+            relates.get("rel_type") == "m.replace"
+            and relates.get("event_id") == event_id
+            and new.get(STREAM_KEY) == "done"
+        )
+
+    return matches
+
+
+async def test_an_agent_killed_during_a_slow_call_answers_once_after_the_restart(
+    council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, claude_config: Path
+) -> None:
+    claude = council.user_id("claude")
+    fake.enqueue(reply("never said", delay_s=60), reply("Four."), protocol="anthropic")
+    first = claude_process(council, claude_config)
+    await first.online()
+    await master.sees_devices_of(claude)
+    question = await master.say(
+        council.council_room, f"Claude, what is 2 + 2? {secrets.token_hex(3)}"
+    )
+    await until(lambda: len(fake.requests_for("anthropic")) == 1)
+    kill(first)
+
+    second = claude_process(council, claude_config)
+    try:
+        await second.online()
+        [answer] = await master.wait_for(replies_to(question, claude), timeout=30)
+        if answer.content.get(STREAM_KEY) == "partial":
+            [edit] = await master.wait_for(final_edit_of(answer.event_id))
+            text = str(edit.content["m.new_content"]["body"])
+        else:
+            text = answer.body
+        assert text.startswith(RESUMED_MARK.strip())
+        assert "Four." in text
+        await master.settle(2)
+        assert len(master.matching(replies_to(question, claude))) == 1
+        assert len(fake.requests_for("anthropic")) == 2
+    finally:
+        assert await second.stop() == 0
+    async with await Store.open(council.data.store) as store:
+        assert await store.pending_answers.unfinished("claude") == []
+
+
+async def test_a_half_streamed_answer_cut_off_by_a_kill_is_finished_in_place(
+    council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, claude_config: Path
+) -> None:
+    claude = council.user_id("claude")
+    slow = reply(chunks=[f"word{n} " for n in range(60)], chunk_delay_s=0.5)
+    fake.enqueue(slow, reply("The whole answer."), protocol="anthropic")
+    first = claude_process(council, claude_config)
+    await first.online()
+    await master.sees_devices_of(claude)
+    question = await master.say(
+        council.council_room, f"Claude, tell me a long story {secrets.token_hex(3)}"
+    )
+    [placeholder] = await master.wait_for(replies_to(question, claude), timeout=30)
+    assert placeholder.content.get(STREAM_KEY) == "partial"
+    async with await Store.open(council.data.store) as store:
+
+        async def noted() -> bool:
+            owed = await store.pending_answers.unfinished("claude")
+            return any(o.placeholder == placeholder.event_id for o in owed)
+
+        deadline = time.monotonic() + 10
+        while not await noted():
+            assert time.monotonic() < deadline, "the placeholder was never recorded"
+            await asyncio.sleep(0.05)
+    kill(first)
+
+    second = claude_process(council, claude_config)
+    try:
+        await second.online()
+        [edit] = await master.wait_for(final_edit_of(placeholder.event_id), timeout=30)
+        text = str(edit.content["m.new_content"]["body"])
+        assert text.startswith(RESUMED_MARK.strip())
+        assert "The whole answer." in text
+        await master.settle(2)
+        assert len(master.matching(replies_to(question, claude))) == 1  # no second message
+        assert len(master.matching(final_edit_of(placeholder.event_id))) == 1
+        assert len(fake.requests_for("anthropic")) == 2
+    finally:
+        assert await second.stop() == 0

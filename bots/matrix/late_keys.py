@@ -1,0 +1,69 @@
+"""Encrypted events whose key has not arrived yet: held, retried, given up only after a while.
+
+A room key travels as a to-device message, apart from the events it opens, and Synapse
+hands out at most 100 to-device messages per sync: after a long absence (or a burst of
+new sessions) a bot meets events before their key. Dropping them lost the master's words
+without a trace (measured: the newest page of 300 messages sent to a stopped bot was never
+answered). Each such event is held here, its key requested from the sender's devices, and
+tried again after every sync; only past `KEY_WAIT_SECONDS` is it given up, and said so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+KEY_WAIT_SECONDS = 60.0
+MAX_HELD = 2_000  # per bot; past it the oldest is given up early rather than memory grown
+
+F = TypeVar("F")
+
+
+@dataclass
+class Held(Generic[F]):
+    """One event waiting for its key, with what is needed to handle it once readable."""
+
+    event: Any
+    room_id: str
+    facts: F
+    held_at: float
+
+
+class LateKeys(Generic[F]):
+    """Oldest first; `sweep` hands back what became readable and what waited too long."""
+
+    def __init__(self, wait_seconds: float = KEY_WAIT_SECONDS) -> None:
+        self.wait_seconds = wait_seconds
+        self._held: dict[str, Held[F]] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def hold(self, event: Any, room_id: str, facts: F, now: float) -> list[Held[F]]:
+        """Keep `event` (once, by id); returns what had to be given up to make room."""
+        event_id = str(getattr(event, "event_id", ""))
+        if event_id in self._held:
+            return []
+        self._held[event_id] = Held(event, room_id, facts, now)
+        dropped: list[Held[F]] = []
+        while len(self._held) > MAX_HELD:
+            oldest = next(iter(self._held))
+            dropped.append(self._held.pop(oldest))
+        return dropped
+
+    def sweep(
+        self, decrypt: Callable[[Held[F]], Any | None], now: float
+    ) -> tuple[list[tuple[Held[F], Any]], list[Held[F]]]:
+        """(readable: each held entry with its decrypted event, given up: too old)."""
+        readable: list[tuple[Held[F], Any]] = []
+        expired: list[Held[F]] = []
+        for event_id, held in list(self._held.items()):
+            decrypted = decrypt(held)
+            if decrypted is not None:
+                readable.append((held, decrypted))
+                del self._held[event_id]
+            elif now - held.held_at >= self.wait_seconds:
+                expired.append(held)
+                del self._held[event_id]
+        return readable, expired
