@@ -17,6 +17,7 @@ from bots.app.settings.model import AccountSettings, Settings
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
+from bots.coordinator.unreadable import on_unreadable
 from bots.errors import ConfigError
 from bots.execution.commands import EXECUTOR_COMMANDS
 from bots.execution.ledger import RequestLedger
@@ -93,6 +94,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             max_backoff_seconds=settings.runtime.max_backoff_seconds,
             sync_timeout_ms=settings.runtime.sync_timeout_ms,
             heartbeat_seconds=settings.runtime.heartbeat_seconds,
+            key_wait_seconds=settings.runtime.key_wait_seconds,
         ),
         parts.store,
         on_message,
@@ -131,6 +133,7 @@ def _coordinator_dispatcher(context: BotContext) -> Dispatcher:
         context,
         coordinator_commands(),
         observer=watch.observe,
+        on_event=on_unreadable,
         others_commands=EXECUTOR_COMMANDS,
     )
 

@@ -15,6 +15,9 @@ Design points, each from something measured or learned the hard way:
   `runtime.max_backoff_seconds` so a bot is never deaf for a minute after a restart.
 - Replies carry a transaction id derived from the event they answer: a retried send, or
   a re-run after a crash, never posts twice.
+- Nothing is skipped silently: a `limited` sync page is filled back from /messages down to
+  the saved position (`catch_up`), and an event whose room key is late is held, its key
+  requested, and handled when the key comes or reported when it never does (`late_keys`).
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ from bots.matrix.convert import (
 )
 from bots.matrix.event_size import ContentTooLarge, fit_content
 from bots.matrix.history import BACKFILL, NameOf, RoomHistory
-from bots.matrix.late_keys import Held, LateKeys
+from bots.matrix.late_keys import Held, LateKeys, unreadable_event
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
 from bots.message import HistoryEntry, Incoming, Reply, transaction_id
@@ -115,6 +118,7 @@ class BotConnection:
     max_backoff_seconds: float = 3.0
     sync_timeout_ms: int = 30_000
     heartbeat_seconds: int = 600
+    key_wait_seconds: float = 60.0
 
 
 class MatrixBot:
@@ -133,7 +137,7 @@ class MatrixBot:
         self._on_message = on_message
         self._accept_invite_from = accept_invite_from
         self._memory = EventMemory()
-        self._late: LateKeys[RoomFacts] = LateKeys()
+        self._late: LateKeys[RoomFacts] = LateKeys(connection.key_wait_seconds)
         self._history = RoomHistory()
         self._creators: dict[str, set[str]] = {}
         self._position: str | None = None
@@ -397,6 +401,8 @@ class MatrixBot:
             return None
 
     def _give_up(self, held: Held[RoomFacts]) -> None:
+        """Logged, and handed to the handlers as a `RoomEvent`: the coordinator tells the
+        sender, so an unreadable message is never silently lost."""
         log.warning(
             "%s could not read %s from %s: its key did not arrive within %.0f s",
             self.connection.name,
@@ -404,6 +410,10 @@ class MatrixBot:
             held.event.sender,
             self._late.wait_seconds,
         )
+        with self._unreadable(held.event):
+            power = self._authority(held.event.sender)
+            unreadable = unreadable_event(held, power, self._late.wait_seconds)
+            self._work.spawn(self._handle(unreadable), f"unreadable {held.event.event_id}")
 
     async def _fill_gap(
         self, room_id: str, timeline: Any, page: list[Any], since: str

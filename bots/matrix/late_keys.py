@@ -14,6 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from bots.events import UNREADABLE_EVENT
+from bots.ids import EventID, RoomID, UserID
+from bots.message import RoomEvent
+
 KEY_WAIT_SECONDS = 60.0
 MAX_HELD = 2_000  # per bot; past it the oldest is given up early rather than memory grown
 
@@ -67,3 +71,21 @@ class LateKeys(Generic[F]):
                 expired.append(held)
                 del self._held[event_id]
         return readable, expired
+
+
+def unreadable_event(held: Held[Any], sender_power: int, waited_seconds: float) -> RoomEvent:
+    """What the handlers are told about an event given up: who sent it, when, and why."""
+    event = held.event
+    return RoomEvent(
+        room_id=RoomID(held.room_id),
+        event_id=EventID(str(event.event_id)),
+        sender=UserID(str(event.sender)),
+        type=UNREADABLE_EVENT,
+        content={
+            "reason": "no-key",
+            "waited_seconds": round(waited_seconds),
+            "session_id": str(getattr(event, "session_id", "")),
+        },
+        sender_power=sender_power,
+        timestamp_ms=int(getattr(event, "server_timestamp", 0) or 0),
+    )

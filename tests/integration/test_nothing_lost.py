@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 import yaml
 from nio import AsyncClient, MessageDirection, RoomMessagesResponse
@@ -229,3 +230,45 @@ async def test_a_half_streamed_answer_cut_off_by_a_kill_is_finished_in_place(
         assert len(fake.requests_for("anthropic")) == 2
     finally:
         assert await second.stop() == 0
+
+
+# ---- a message no key opens -------------------------------------------------------------
+
+
+async def send_unreadable(master: Person, room: str) -> str:
+    """An encrypted event whose session key the master's client never shares with anyone,
+    as Element's "exclude insecure devices" mode leaves it for bots it does not trust."""
+    client = master.client
+    content = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "sender_key": client.olm.account.identity_keys["curve25519"] if client.olm else "x",
+        "device_id": client.device_id,
+        "session_id": "withheld" + secrets.token_hex(8),
+        "ciphertext": "AwgAEnACg" + secrets.token_hex(40),
+    }
+    txn = secrets.token_hex(8)
+    url = f"{client.homeserver}/_matrix/client/v3/rooms/{room}/send/m.room.encrypted/{txn}"
+    headers = {"Authorization": f"Bearer {client.access_token}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(url, json=content, headers=headers) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return str((await response.json())["event_id"])
+
+
+async def test_a_message_no_key_opens_is_reported_to_the_master_once(
+    council: ThrowawayCouncil, master: Person
+) -> None:
+    coordinator = council.user_id("coordinator")
+    event = await send_unreadable(master, council.council_room)
+    [notice] = await master.wait_for(replies_to(event, coordinator), timeout=40)
+    assert notice.body.startswith("I could not read your message from ")
+    assert "send it again" in notice.body
+    assert notice.content["msgtype"] == "m.text"
+    assert notice.content["m.mentions"]["user_ids"] == [master.user_id]
+    # Still readable messages are answered as before, and the notice comes once.
+    probe = await master.say(council.council_room, "!ping")
+    await master.wait_for(replies_to(probe, coordinator))
+    await master.settle(2)
+    assert len(master.matching(replies_to(event, coordinator))) == 1
