@@ -19,6 +19,7 @@ from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.coordinator.unreadable import on_unreadable
 from bots.errors import ConfigError
+from bots.events import UNREADABLE_EVENT
 from bots.execution.commands import EXECUTOR_COMMANDS
 from bots.execution.ledger import RequestLedger
 from bots.execution.service import ExecutionService
@@ -134,6 +135,7 @@ def _coordinator_dispatcher(context: BotContext) -> Dispatcher:
         coordinator_commands(),
         observer=watch.observe,
         on_event=on_unreadable,
+        event_types=frozenset({UNREADABLE_EVENT}),
         others_commands=EXECUTOR_COMMANDS,
     )
 

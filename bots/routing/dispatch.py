@@ -50,13 +50,17 @@ class Dispatcher:
         *,
         owned_commands: frozenset[str] = frozenset(),
         others_commands: frozenset[str] = frozenset(),
+        event_types: frozenset[str] | None = None,
     ) -> None:
+        """`event_types`: the only `RoomEvent` types `on_event` wants (None: all); others
+        are passed over before the claim, so they cost no store write."""
         self._bot = bot
         self._registry = registry
         self._chat = chat
         self._observer = observer
         self._on_event = on_event
         self._resume = resume
+        self._event_types = event_types
         self._router = RouterContext(
             me=bot.identity,
             roster=bot.roster,
@@ -69,6 +73,8 @@ class Dispatcher:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         if isinstance(incoming, RoomEvent):
             if self._on_event is None or incoming.sender == self._bot.identity.user_id:
+                return []
+            if self._event_types is not None and incoming.type not in self._event_types:
                 return []
             if not await self._claim(incoming.event_id, incoming.room_id):
                 return []

@@ -21,7 +21,7 @@ from bots.app.settings.loading import load_settings
 from bots.app.settings.paths import EXAMPLE_CONFIG
 from bots.context import BotContext, MatrixSide
 from bots.ids import EventID, RoomID, UserID
-from bots.message import Mentions, Message, Reply
+from bots.message import Mentions, Message, Reply, RoomEvent
 from bots.routing.commands import CommandSpec, Registry
 from bots.routing.dispatch import MAX_ANSWER_RUNS, Dispatcher
 from bots.routing.router import Chat
@@ -242,3 +242,21 @@ def test_a_resumed_answer_says_so_finishes_its_placeholder_and_uses_keys_of_its_
     replies = answer.final("Four.")
     assert [(r.key, r.replaces, r.body) for r in replies] == expected
     assert all(r.stream == "done" for r in replies)
+
+
+async def test_room_events_of_other_types_are_passed_over_without_a_claim(bench: Bench) -> None:
+    seen: list[str] = []
+
+    async def on_event(event: RoomEvent, bot: BotContext) -> list[Reply]:
+        seen.append(event.type)
+        return []
+
+    dispatcher = Dispatcher(
+        bench.context, Registry(), on_event=on_event, event_types=frozenset({"wanted"})
+    )
+    for kind in ("m.reaction", "wanted"):
+        event = RoomEvent(ROOM, EventID(f"${kind}"), bench.master, kind, {})
+        assert await dispatcher.handle(event) == []
+    assert seen == ["wanted"]
+    assert await bench.store.claim_event("claude", "$m.reaction", ROOM) is True
+    assert await bench.store.claim_event("claude", "$wanted", ROOM) is False
