@@ -27,28 +27,56 @@ def sent_at(timestamp_ms: int, timezone: str, now: datetime) -> str:
     return f"{when.day} {when.strftime('%b %H:%M')}"
 
 
-def unreadable_text(timestamp_ms: int, waited_seconds: int, timezone: str, now: datetime) -> str:
-    return (
-        f"I could not read your message from {sent_at(timestamp_ms, timezone, now)}: "
-        f"no key to decrypt it reached the bots within {waited_seconds} s, although I asked "
-        "your devices for it. Your app did not share it with our devices (Element does this "
-        "when it sends only to verified devices, or for a message sent before a bot joined). "
-        "Nothing was done with it. Please send it again; if this keeps happening, check in "
-        "Element's security settings that sending to unverified devices is allowed, or "
-        "verify the bots."
-    )
+# Why, by the code of `m.room_key.withheld` (the spec's codes); None: no key came at all.
+WITHHELD_WHY = {
+    "m.unverified": "your app withheld its key from the bots' devices because it does not "
+    "trust them (it sends only to verified devices)",
+    "m.blacklisted": "your app has blocked the bots' devices",
+    "m.unauthorised": "your app did not allow the bots' devices to have its key",
+    "m.unavailable": "your app no longer has its key",
+    "m.no_olm": "your app could not open a secure channel to the bots' devices",
+}
+WHAT_TO_DO = (
+    "Nothing was done with it. Please send it again; if this keeps happening, check in "
+    "Element's security settings that sending to unverified devices is allowed, or verify "
+    "the bots."
+)
+
+
+def unreadable_text(
+    timestamp_ms: int,
+    waited_seconds: int,
+    timezone: str,
+    now: datetime,
+    code: str = "no-key",
+    detail: str = "",
+) -> str:
+    when = sent_at(timestamp_ms, timezone, now)
+    if code in WITHHELD_WHY:
+        why = WITHHELD_WHY[code]
+    elif code != "no-key":
+        why = f"your app withheld its key ({code}{': ' + detail if detail else ''})"
+    else:
+        why = (
+            f"no key to decrypt it reached the bots within {waited_seconds} s, although I "
+            "asked your devices for it (your app did not share it with our devices, e.g. "
+            "for a message sent before a bot joined)"
+        )
+    return f"I could not read your message from {when}: {why}. {WHAT_TO_DO}"
 
 
 async def on_unreadable(event: RoomEvent, bot: BotContext) -> list[Reply]:
     """One notice for the master's unreadable message; nothing for anyone else's."""
     if event.type != UNREADABLE_EVENT or event.sender != bot.settings.master_user_id:
         return []
-    waited = event.content.get("waited_seconds")
+    waited, code, detail = (event.content.get(k) for k in ("waited_seconds", "reason", "detail"))
     text = unreadable_text(
         event.timestamp_ms,
         waited if isinstance(waited, int) else 60,
         bot.settings.timezone,
         datetime.now(UTC),
+        code if isinstance(code, str) else "no-key",
+        detail if isinstance(detail, str) else "",
     )
     # m.text with a mention: the phone buzzes, as it would have for the answer he waits for.
     return [

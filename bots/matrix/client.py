@@ -253,6 +253,10 @@ class MatrixBot:
         await self._crypto_housekeeping()
         await self._handle_invites(response)
         self._note_creators(response)
+        for notice in response.to_device_events:
+            source = getattr(notice, "source", None)
+            if isinstance(source, dict) and source.get("type") == "m.room_key.withheld":
+                self._late.note_withheld(source.get("content"))
         self._retry_held()
         await self._process_timelines(response, dispatch=dispatch, since=since)
         await self._save_position(str(response.next_batch), force=force_save)
@@ -404,15 +408,17 @@ class MatrixBot:
         """Logged, and handed to the handlers as a `RoomEvent`: the coordinator tells the
         sender, so an unreadable message is never silently lost."""
         log.warning(
-            "%s could not read %s from %s: its key did not arrive within %.0f s",
+            "%s could not read %s from %s: its key did not arrive within %.0f s (%s)",
             self.connection.name,
             held.event.event_id,
             held.event.sender,
             self._late.wait_seconds,
+            self._late.withheld(str(getattr(held.event, "session_id", ""))) or "not withheld",
         )
         with self._unreadable(held.event):
             power = self._authority(held.event.sender)
-            unreadable = unreadable_event(held, power, self._late.wait_seconds)
+            withheld = self._late.withheld(str(getattr(held.event, "session_id", "")))
+            unreadable = unreadable_event(held, power, self._late.wait_seconds, withheld)
             self._work.spawn(self._handle(unreadable), f"unreadable {held.event.event_id}")
 
     async def _fill_gap(

@@ -6,6 +6,8 @@ new sessions) a bot meets events before their key. Dropping them lost the master
 without a trace (measured: the newest page of 300 messages sent to a stopped bot was never
 answered). Each such event is held here, its key requested from the sender's devices, and
 tried again after every sync; only past `KEY_WAIT_SECONDS` is it given up, and said so.
+A sender's client that refuses the key says so with `m.room_key.withheld` (Element, for
+devices it does not trust): such an event is given up at once, with the sender's reason.
 """
 
 from __future__ import annotations
@@ -40,6 +42,22 @@ class LateKeys(Generic[F]):
     def __init__(self, wait_seconds: float = KEY_WAIT_SECONDS) -> None:
         self.wait_seconds = wait_seconds
         self._held: dict[str, Held[F]] = {}
+        self._withheld: dict[str, tuple[str, str]] = {}
+
+    def withheld(self, session_id: str) -> tuple[str, str] | None:
+        """(code, reason) the sender gave for refusing this session's key, if it did."""
+        return self._withheld.get(session_id)
+
+    def note_withheld(self, content: Any) -> None:
+        """Remembers an `m.room_key.withheld` notice (its content, as the sender wrote it)."""
+        if not isinstance(content, dict):
+            return
+        session_id, code = content.get("session_id"), content.get("code")
+        if isinstance(session_id, str) and isinstance(code, str):
+            reason = content.get("reason")
+            self._withheld[session_id] = (code, reason if isinstance(reason, str) else "")
+            while len(self._withheld) > MAX_HELD:
+                del self._withheld[next(iter(self._withheld))]
 
     def __len__(self) -> int:
         return len(self._held)
@@ -67,14 +85,20 @@ class LateKeys(Generic[F]):
             if decrypted is not None:
                 readable.append((held, decrypted))
                 del self._held[event_id]
-            elif now - held.held_at >= self.wait_seconds:
+            elif (
+                now - held.held_at >= self.wait_seconds
+                or self.withheld(str(getattr(held.event, "session_id", ""))) is not None
+            ):
                 expired.append(held)
                 del self._held[event_id]
         return readable, expired
 
 
-def unreadable_event(held: Held[Any], sender_power: int, waited_seconds: float) -> RoomEvent:
-    """What the handlers are told about an event given up: who sent it, when, and why."""
+def unreadable_event(
+    held: Held[Any], sender_power: int, waited_seconds: float, withheld: tuple[str, str] | None
+) -> RoomEvent:
+    """What the handlers are told about an event given up: who sent it, when, and why
+    (`reason`: "no-key", or the withheld code such as "m.unverified", with `detail`)."""
     event = held.event
     return RoomEvent(
         room_id=RoomID(held.room_id),
@@ -82,7 +106,8 @@ def unreadable_event(held: Held[Any], sender_power: int, waited_seconds: float) 
         sender=UserID(str(event.sender)),
         type=UNREADABLE_EVENT,
         content={
-            "reason": "no-key",
+            "reason": withheld[0] if withheld else "no-key",
+            "detail": withheld[1] if withheld else "",
             "waited_seconds": round(waited_seconds),
             "session_id": str(getattr(event, "session_id", "")),
         },

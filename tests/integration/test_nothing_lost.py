@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -235,26 +236,51 @@ async def test_a_half_streamed_answer_cut_off_by_a_kill_is_finished_in_place(
 # ---- a message no key opens -------------------------------------------------------------
 
 
-async def send_unreadable(master: Person, room: str) -> str:
-    """An encrypted event whose session key the master's client never shares with anyone,
-    as Element's "exclude insecure devices" mode leaves it for bots it does not trust."""
+async def put(master: Person, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A raw client-API PUT as the master: what nio would not send as it is."""
     client = master.client
-    content = {
-        "algorithm": "m.megolm.v1.aes-sha2",
-        "sender_key": client.olm.account.identity_keys["curve25519"] if client.olm else "x",
-        "device_id": client.device_id,
-        "session_id": "withheld" + secrets.token_hex(8),
-        "ciphertext": "AwgAEnACg" + secrets.token_hex(40),
-    }
-    txn = secrets.token_hex(8)
-    url = f"{client.homeserver}/_matrix/client/v3/rooms/{room}/send/m.room.encrypted/{txn}"
+    url = f"{client.homeserver}/_matrix/client/v3/{path}"
     headers = {"Authorization": f"Bearer {client.access_token}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.put(url, json=content, headers=headers) as response,
+        session.put(url, json=body, headers=headers) as response,
     ):
         assert response.status == 200, await response.text()
-        return str((await response.json())["event_id"])
+        return dict(await response.json())
+
+
+async def send_unreadable(master: Person, room: str, *, withheld_from: str | None = None) -> str:
+    """An encrypted event whose session key the master's client never shares with anyone,
+    as Element's "exclude insecure devices" mode leaves it for bots it does not trust; with
+    `withheld_from`, it says so to that user's devices first, as Element does."""
+    client = master.client
+    session_id = "withheld" + secrets.token_hex(8)
+    sender_key = client.olm.account.identity_keys["curve25519"] if client.olm else "x"
+    if withheld_from is not None:
+        notice = {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "room_id": room,
+            "session_id": session_id,
+            "sender_key": sender_key,
+            "code": "m.unverified",
+            "reason": "Device not verified",
+        }
+        txn = secrets.token_hex(8)
+        await put(
+            master,
+            f"sendToDevice/m.room_key.withheld/{txn}",
+            {"messages": {withheld_from: {"*": notice}}},
+        )
+    content = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "sender_key": sender_key,
+        "device_id": client.device_id,
+        "session_id": session_id,
+        "ciphertext": "AwgAEnACg" + secrets.token_hex(40),
+    }
+    txn = secrets.token_hex(8)
+    sent = await put(master, f"rooms/{room}/send/m.room.encrypted/{txn}", content)
+    return str(sent["event_id"])
 
 
 async def test_a_message_no_key_opens_is_reported_to_the_master_once(
@@ -272,3 +298,13 @@ async def test_a_message_no_key_opens_is_reported_to_the_master_once(
     await master.wait_for(replies_to(probe, coordinator))
     await master.settle(2)
     assert len(master.matching(replies_to(event, coordinator))) == 1
+
+
+async def test_a_key_the_masters_app_withheld_is_reported_with_its_reason(
+    council: ThrowawayCouncil, master: Person
+) -> None:
+    coordinator = council.user_id("coordinator")
+    event = await send_unreadable(master, council.council_room, withheld_from=coordinator)
+    [notice] = await master.wait_for(replies_to(event, coordinator), timeout=40)
+    assert "withheld its key from the bots' devices because it does not trust them" in notice.body
+    assert "send it again" in notice.body

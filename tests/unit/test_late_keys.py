@@ -49,3 +49,23 @@ def test_past_the_bound_the_oldest_is_given_up(monkeypatch: pytest.MonkeyPatch) 
     assert late.hold(Event("$b"), "!r", None, now=1) == []
     [dropped] = late.hold(Event("$c"), "!r", None, now=2)
     assert dropped.event.event_id == "$a"
+
+
+@dataclass
+class Encrypted:
+    event_id: str
+    session_id: str
+
+
+def test_a_withheld_key_ends_the_wait_at_once_with_the_senders_reason() -> None:
+    late: LateKeys[None] = LateKeys(wait_seconds=60)
+    late.hold(Encrypted("$a", "s1"), "!r", None, now=0)
+    late.hold(Encrypted("$b", "s2"), "!r", None, now=0)
+    for odd in (None, "x", {"session_id": "s1"}, {"code": "m.unverified"}):
+        late.note_withheld(odd)
+    late.note_withheld({"session_id": "s1", "code": "m.unverified", "reason": "Unverified"})
+    readable, expired = late.sweep(lambda held: None, now=1)
+    assert readable == []
+    assert [h.event.event_id for h in expired] == ["$a"]
+    assert late.withheld("s1") == ("m.unverified", "Unverified")
+    assert late.withheld("s2") is None

@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 
 from bots.context import BotContext
-from bots.coordinator.unreadable import on_unreadable, sent_at
+from bots.coordinator.unreadable import on_unreadable, sent_at, unreadable_text
 from bots.events import UNREADABLE_EVENT
 from bots.ids import EventID, RoomID, UserID
 from bots.message import RoomEvent
@@ -58,3 +58,18 @@ async def test_the_master_is_told_once_with_what_to_do() -> None:
 )
 async def test_nothing_is_said_about_anything_else(incoming: RoomEvent) -> None:
     assert await on_unreadable(incoming, bot()) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "detail", "says"),
+    [
+        ("no-key", "", "no key to decrypt it reached the bots within 60 s"),
+        ("m.unverified", "Unverified device", "because it does not trust them"),
+        ("m.blacklisted", "", "has blocked the bots' devices"),
+        ("x.custom", "for reasons", "withheld its key (x.custom: for reasons)"),
+    ],
+)
+def test_the_notice_says_why(code: str, detail: str, says: str) -> None:
+    text = unreadable_text(1_764_000_000_000, 60, "UTC", NOW, code, detail)
+    assert says in text
+    assert text.endswith("or verify the bots.")
