@@ -22,3 +22,8 @@ TURN_KEY: Final = "org.chavion.turn"
 
 AGENT_TO_AGENT: Final = "agent-to-agent"
 """The one value of `TURN_KEY`."""
+
+UNREADABLE_EVENT: Final = "chavion.local.unreadable"
+"""Never on the wire (outside `CHAVION_EVENT_PREFIX`, so no client can send one to a
+handler): the type of the `RoomEvent` a bot hands its handlers for an encrypted
+message it gave up on (no key arrived in time); its content says why."""

@@ -36,6 +36,7 @@ from bots.message import HistoryEntry, Message, Reply
 from bots.routing.router import Chat
 from bots.settings import AgentSettings, Settings
 from bots.store import Store
+from bots.store.pending_answers import PendingAnswer
 from bridge.errors import ProviderError
 from bridge.llm.base import Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider
@@ -97,7 +98,14 @@ class Agent:
         self.loop_guard.note(turn, thread_key(message))
         return []
 
-    async def chat(self, message: Message, route: Chat, bot: BotContext) -> list[Reply]:
+    async def chat(
+        self,
+        message: Message,
+        route: Chat,
+        bot: BotContext,
+        resumed: PendingAnswer | None = None,
+    ) -> list[Reply]:
+        """`resumed`: the question was cut off by a stop and is answered again."""
         if await self.store.agent_flags.is_muted(self.agent.name):
             return []
         sender = bot.roster.get(message.sender)
@@ -109,10 +117,15 @@ class Agent:
             if not self.loop_guard.allows_agent_turn(thread_key(message)):
                 log.info("%s: loop guard holds a reply to %s", self.agent.name, sender.user_id)
                 return []
-        return await self.answer(message, bot)
+        return await self.answer(message, bot, resumed=resumed)
 
     async def answer(
-        self, message: Message, bot: BotContext, *, text: str | None = None
+        self,
+        message: Message,
+        bot: BotContext,
+        *,
+        text: str | None = None,
+        resumed: PendingAnswer | None = None,
     ) -> list[Reply]:
         now = datetime.now(UTC)
         refusal = await self._refusal(message, now)
@@ -132,7 +145,7 @@ class Agent:
             budget_tokens=self.agent.context_tokens,
         )
         assert self._provider is not None
-        answer = StreamingAnswer(message, bot, self.agent.streaming)
+        answer = StreamingAnswer(message, bot, self.agent.streaming, resumed=resumed)
         typing = asyncio.create_task(typing_if_slow(bot, message))
         try:
             completion = await self._provider.complete(

@@ -4,17 +4,21 @@ A quick answer arrives whole, as one message; a slow one appears once the model 
 writing for a while and is edited (throttled, each edit within one event) as more arrives.
 The final edit always goes out, split into more messages when the answer outgrew one event.
 "Typing…" is shown only for slow answers: every notice wakes every syncing client.
+An answer taken up again after a restart says so, and finishes the placeholder the
+interrupted run had shown instead of leaving it hanging.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from bots.context import BotContext
 from bots.ids import EventID
 from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
 from bots.message import Message, Reply
+from bots.store.pending_answers import PendingAnswer
 from bots.text.markdown import markdown_to_html
 from bots.text.splitting import split_message
 from bots.text.throttle import EditThrottle
@@ -24,6 +28,7 @@ STREAM_MARK = " …"
 # has been writing for this long, so fast replies cost one event and no edits.
 SHOW_PARTIAL_AFTER_S = 1.0
 TYPING_AFTER_S = 0.5
+RESUMED_MARK = "(Answered after a restart.)\n\n"
 
 
 async def typing_if_slow(bot: BotContext, message: Message) -> bool:
@@ -38,7 +43,14 @@ class StreamingAnswer:
     """One answer on its way: a message that appears with the first words, then is edited
     (throttled, capped) as more arrive; the final edit always goes out."""
 
-    def __init__(self, message: Message, bot: BotContext, streaming: bool) -> None:
+    def __init__(
+        self,
+        message: Message,
+        bot: BotContext,
+        streaming: bool,
+        *,
+        resumed: PendingAnswer | None = None,
+    ) -> None:
         self._message = message
         self._bot = bot
         self._streaming = streaming
@@ -47,7 +59,13 @@ class StreamingAnswer:
         self._notice = sender is not None
         self._to_agent = sender is not None and sender.kind == "agent"
         self._text = ""
-        self._event: EventID | None = None
+        # A re-run's events get keys of their own: the cut-off run's transaction ids would
+        # make the homeserver hand back its old events instead of sending the new text.
+        self._key = (
+            message.event_id if resumed is None else f"{message.event_id}/r{resumed.attempts}"
+        )
+        self._mark = "" if resumed is None else RESUMED_MARK
+        self._event: EventID | None = None if resumed is None else resumed.placeholder
         self._started = time.monotonic()
         self._throttle = EditThrottle(self._started)
         self._edits = 0
@@ -89,14 +107,17 @@ class StreamingAnswer:
             if time.monotonic() - self._started < SHOW_PARTIAL_AFTER_S:
                 return
             self._event = await outbox.send(
-                self._reply(self._text + STREAM_MARK, key=f"{self._message.event_id}/0", first=True)
+                self._reply(self._mark + self._text + STREAM_MARK, key=f"{self._key}/0", first=True)
+            )
+            await self._bot.store.pending_answers.note_placeholder(
+                self._bot.account.name, self._message.event_id, self._event
             )
             return
         if self._throttle.should_edit(time.monotonic()):
             edit = self._reply(
-                self._text + STREAM_MARK,
+                self._mark + self._text + STREAM_MARK,
                 replaces=self._event,
-                key=f"{self._message.event_id}/edit{self._edits + 1}",
+                key=f"{self._key}/edit{self._edits + 1}",
             )
             if reply_bytes_bound(edit.body, edit.html) > MAX_PLAINTEXT_BYTES:
                 return  # too long for one event: the final edit splits it into several
@@ -104,9 +125,10 @@ class StreamingAnswer:
             await outbox.send(edit)
 
     def final(self, text: str) -> list[Reply]:
-        chunks = split_message(text) or ["(no answer)"]
+        chunks = split_message(self._mark + text) if text else []
+        chunks = chunks or [self._mark + "(no answer)"]
         replies: list[Reply] = []
-        key = self._message.event_id
+        key = self._key
         if self._event is not None:
             replies.append(
                 self._reply(chunks[0], replaces=self._event, key=f"{key}/final", done=True)
@@ -120,9 +142,9 @@ class StreamingAnswer:
     def failure(self, reason: str) -> Reply:
         if self._event is not None:
             return self._reply(
-                self._text + f"\n\n(stopped: {reason})",
+                self._mark + self._text + f"\n\n(stopped: {reason})",
                 replaces=self._event,
-                key=f"{self._message.event_id}/final",
+                key=f"{self._key}/final",
                 done=True,
             )
-        return Reply.answering(self._message, reason)
+        return dataclasses.replace(Reply.answering(self._message, reason), key=f"{self._key}/0")

@@ -7,6 +7,7 @@ here and the runtime only has to run what comes out.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bots.agents.agent import Agent
@@ -14,7 +15,9 @@ from bots.agents.commands import agent_commands
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
+from bots.coordinator.unreadable import on_unreadable
 from bots.errors import ConfigError
+from bots.events import UNREADABLE_EVENT
 from bots.execution.commands import EXECUTOR_COMMANDS
 from bots.execution.ledger import RequestLedger
 from bots.execution.service import ExecutionService
@@ -55,11 +58,13 @@ class SharedParts:
 
 @dataclass(frozen=True)
 class RunningBot:
-    """A bot ready to run; its agent, if it is one, holds a model client to close on stop."""
+    """A bot ready to run; its agent, if it is one, holds a model client to close on stop,
+    and `resume` answers what a stop cut off (run once the bot has synced)."""
 
     account: AccountSettings
     matrix: MatrixBot
     agent: Agent | None = None
+    resume: Callable[[], Awaitable[int]] | None = None
 
 
 def build_bot(name: str, parts: SharedParts) -> RunningBot:
@@ -92,6 +97,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             heartbeat_seconds=settings.runtime.heartbeat_seconds,
             account_file=parts.data.account_file(account.localpart),
             cross_signing_keys=parts.data.cross_signing_file(account.localpart),
+            key_wait_seconds=settings.runtime.key_wait_seconds,
         ),
         parts.store,
         on_message,
@@ -108,7 +114,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
         dispatcher = _executor_dispatcher(context, parts.execution)
-    return RunningBot(account, matrix, agent)
+    return RunningBot(account, matrix, agent, dispatcher.resume if agent is not None else None)
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
@@ -118,6 +124,7 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
         agent_commands(agent),
         chat=agent.chat,
         observer=agent.observe,
+        resume=agent.chat,
         others_commands=EXECUTOR_COMMANDS,
     )
 
@@ -129,6 +136,8 @@ def _coordinator_dispatcher(context: BotContext) -> Dispatcher:
         context,
         coordinator_commands(),
         observer=watch.observe,
+        on_event=on_unreadable,
+        event_types=frozenset({UNREADABLE_EVENT}),
         others_commands=EXECUTOR_COMMANDS,
     )
 

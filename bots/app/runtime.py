@@ -69,6 +69,7 @@ class BotRunner:
                 for bot in self.bots
                 if bot.account.kind == "executor" and self.executor is not None
             ]
+            background += [asyncio.create_task(_resume(bot)) for bot in self.bots if bot.resume]
             await asyncio.gather(*runs)
             waiting.cancel()
             for task in background:
@@ -94,3 +95,16 @@ class BotRunner:
             log.error("%s stopped: %s", bot.account.name, exc)
         except Exception:
             log.exception("%s crashed", bot.account.name)
+
+
+async def _resume(bot: RunningBot) -> None:
+    """Once synced, answer again what a stop cut off (see `Dispatcher.resume`)."""
+    assert bot.resume is not None
+    await bot.matrix.synced.wait()
+    try:
+        count = await bot.resume()
+    except Exception:
+        log.exception("%s could not take up the answers a stop had cut off", bot.account.name)
+        return
+    if count:
+        log.info("%s took up %d answers a stop had cut off", bot.account.name, count)

@@ -15,11 +15,15 @@ Design points, each from something measured or learned the hard way:
   `runtime.max_backoff_seconds` so a bot is never deaf for a minute after a restart.
 - Replies carry a transaction id derived from the event they answer: a retried send, or
   a re-run after a crash, never posts twice.
+- Nothing is skipped silently: a `limited` sync page is filled back from /messages down to
+  the saved position (`catch_up`), and an event whose room key is late is held, its key
+  requested, and handled when the key comes or reported when it never does (`late_keys`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -34,8 +38,11 @@ from typing import Any, TypeVar
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    EncryptionError,
+    GroupEncryptionError,
     InviteMemberEvent,
     JoinError,
+    LocalProtocolError,
     MatrixRoom,
     MegolmEvent,
     RoomCreateEvent,
@@ -58,6 +65,7 @@ from bots.errors import MatrixError
 from bots.events import BOT_STATE_EVENT
 from bots.homeserver.credentials import Credentials
 from bots.ids import EventID, RoomID, UserID, localpart
+from bots.matrix.catch_up import joined, missed_events
 from bots.matrix.convert import (
     EventMemory,
     RoomFacts,
@@ -69,6 +77,7 @@ from bots.matrix.convert import (
 from bots.matrix.cross_signing_client import CrossSigningOutcome, ensure_cross_signed
 from bots.matrix.event_size import ContentTooLarge, fit_content
 from bots.matrix.history import BACKFILL, NameOf, RoomHistory
+from bots.matrix.late_keys import Held, LateKeys, unreadable_event
 from bots.matrix.lost_device import renew_if_lost
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
@@ -79,6 +88,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 TOKEN_SAVE_SECONDS = 2.0
+SEND_ATTEMPTS = 3
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}},
     "presence": {"not_types": ["*"]},
@@ -115,6 +125,7 @@ class BotConnection:
     cross_signing_keys: Path | None = None
     """Where the account's private cross-signing keys live; None: the device is not
     cross-signed (a bot Element will not trust)."""
+    key_wait_seconds: float = 60.0
 
 
 class MatrixBot:
@@ -133,6 +144,7 @@ class MatrixBot:
         self._on_message = on_message
         self._accept_invite_from = accept_invite_from
         self._memory = EventMemory()
+        self._late: LateKeys[RoomFacts] = LateKeys(connection.key_wait_seconds)
         self._history = RoomHistory()
         self._creators: dict[str, set[str]] = {}
         self._position: str | None = None
@@ -209,7 +221,7 @@ class MatrixBot:
             )
             if isinstance(response, SyncResponse):
                 # The first sync ever only learns the rooms: what was said before is history.
-                await self._take(response, dispatch=saved is not None, force_save=True)
+                await self._take(response, dispatch=saved is not None, force_save=True, since=saved)
                 return str(response.next_batch)
             self._note_failure(response)
             await asyncio.sleep(self.connection.max_backoff_seconds)
@@ -232,7 +244,7 @@ class MatrixBot:
             self._note_failure(response)
             await _until(stop, asyncio.sleep(self.connection.max_backoff_seconds))
             return token
-        await self._take(response, dispatch=True, force_save=False)
+        await self._take(response, dispatch=True, force_save=False, since=token)
         return str(response.next_batch)
 
     def _note_failure(self, response: Any) -> None:
@@ -244,11 +256,18 @@ class MatrixBot:
         message = getattr(response, "message", response)
         log.warning("%s sync failed: %s; retrying", self.connection.name, message)
 
-    async def _take(self, response: SyncResponse, *, dispatch: bool, force_save: bool) -> None:
+    async def _take(
+        self, response: SyncResponse, *, dispatch: bool, force_save: bool, since: str | None
+    ) -> None:
         await self._crypto_housekeeping()
         await self._handle_invites(response)
         self._note_creators(response)
-        await self._process_timelines(response, dispatch=dispatch)
+        for notice in response.to_device_events:
+            source = getattr(notice, "source", None)
+            if isinstance(source, dict) and source.get("type") == "m.room_key.withheld":
+                self._late.note_withheld(source.get("content"))
+        self._retry_held()
+        await self._process_timelines(response, dispatch=dispatch, since=since)
         await self._save_position(str(response.next_batch), force=force_save)
 
     async def _log_in(self, stop: asyncio.Event) -> bool:
@@ -356,12 +375,16 @@ class MatrixBot:
                     extra = content.get("additional_creators", [])
                     self._creators[room_id] = {event.sender, *extra}
 
-    async def _process_timelines(self, response: SyncResponse, *, dispatch: bool) -> None:
+    async def _process_timelines(
+        self, response: SyncResponse, *, dispatch: bool, since: str | None
+    ) -> None:
         for room_id, info in response.rooms.join.items():
             room = self._client.rooms.get(room_id)
             if room is None:
                 continue
             events = list(info.timeline.events)
+            if dispatch and since is not None:
+                events = await self._fill_gap(room_id, info.timeline, events, since)
             for event in events:
                 with self._unreadable(event):
                     self._record(room, event)
@@ -375,19 +398,86 @@ class MatrixBot:
             start = entry_index(events, self.user_id)
             for event in events[start:]:
                 if isinstance(event, MegolmEvent):
-                    log.warning(
-                        "%s cannot decrypt %s from %s (no session key yet)",
-                        self.connection.name,
-                        event.event_id,
-                        event.sender,
-                    )
+                    await self._wait_for_key(room_id, event, facts)
                     continue
-                message: Incoming | None = None
+                self._dispatch(event, facts)
+
+    def _dispatch(self, event: Any, facts: RoomFacts) -> None:
+        message: Incoming | None = None
+        with self._unreadable(event):
+            message = read_event(event, facts, self._memory, self._authority)
+        if message is not None:
+            self._work.spawn(self._handle(message), f"handle {message.event_id}")
+
+    async def _wait_for_key(self, room_id: str, event: MegolmEvent, facts: RoomFacts) -> None:
+        """Held until its key comes (see `late_keys`); the key is asked for at once."""
+        log.info(
+            "%s holds %s from %s until its key arrives",
+            self.connection.name,
+            event.event_id,
+            event.sender,
+        )
+        for dropped in self._late.hold(event, room_id, facts, time.monotonic()):
+            self._give_up(dropped)
+        with contextlib.suppress(LocalProtocolError):  # already asked for this session
+            await self._client.request_room_key(event)
+
+    def _retry_held(self) -> None:
+        """After each sync's keys: handle what became readable, give up what waited too long."""
+        if not len(self._late):
+            return
+        readable, expired = self._late.sweep(self._decrypt_held, time.monotonic())
+        for held, event in readable:
+            room = self._client.rooms.get(held.room_id)
+            if room is not None:
                 with self._unreadable(event):
-                    message = read_event(event, facts, self._memory, self._authority)
-                if message is None:
-                    continue
-                self._work.spawn(self._handle(message), f"handle {message.event_id}")
+                    self._record(room, event)
+            log.info("%s read %s once its key arrived", self.connection.name, event.event_id)
+            self._dispatch(event, held.facts)
+        for held in expired:
+            self._give_up(held)
+
+    def _decrypt_held(self, held: Held[RoomFacts]) -> Any | None:
+        event = held.event
+        if not getattr(event, "room_id", None):
+            event.room_id = held.room_id
+        try:
+            return self._client.decrypt_event(event)
+        except (EncryptionError, LocalProtocolError):
+            return None
+
+    def _give_up(self, held: Held[RoomFacts]) -> None:
+        """Logged, and handed to the handlers as a `RoomEvent`: the coordinator tells the
+        sender, so an unreadable message is never silently lost."""
+        log.warning(
+            "%s could not read %s from %s: its key did not arrive within %.0f s (%s)",
+            self.connection.name,
+            held.event.event_id,
+            held.event.sender,
+            self._late.wait_seconds,
+            self._late.withheld(str(getattr(held.event, "session_id", ""))) or "not withheld",
+        )
+        with self._unreadable(held.event):
+            power = self._authority(held.event.sender)
+            withheld = self._late.withheld(str(getattr(held.event, "session_id", "")))
+            unreadable = unreadable_event(held, power, self._late.wait_seconds, withheld)
+            self._work.spawn(self._handle(unreadable), f"unreadable {held.event.event_id}")
+
+    async def _fill_gap(
+        self, room_id: str, timeline: Any, page: list[Any], since: str
+    ) -> list[Any]:
+        """A `limited` page hides what came between `since` and it: read that back first."""
+        if not timeline.limited or not timeline.prev_batch:
+            return page
+        missed = await missed_events(self._client, room_id, timeline.prev_batch, since)
+        if missed:
+            log.info(
+                "%s caught up %d events in %s that came while it was away",
+                self.connection.name,
+                len(missed),
+                room_id,
+            )
+        return joined(missed, page)
 
     @contextmanager
     def _unreadable(self, event: Any) -> Iterator[None]:
@@ -523,13 +613,23 @@ class MatrixBot:
     ) -> EventID:
         """One send, encrypted where the room is, with a transaction id stable per `key`
         (none without a key): a retried handler never posts twice."""
-        response = await self._client.room_send(
-            room_id,
-            event_type,
-            content,
-            tx_id=transaction_id(self.user_id, key) if key else None,
-            ignore_unverified_devices=True,
-        )
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                response = await self._client.room_send(
+                    room_id,
+                    event_type,
+                    content,
+                    tx_id=transaction_id(self.user_id, key) if key else None,
+                    ignore_unverified_devices=True,
+                )
+                break
+            except GroupEncryptionError:
+                # nio starts a new session every 100 messages; a send racing that rotation
+                # finds it not shared yet (seen in a burst of 300 replies). Sending again
+                # shares it, or waits for the share in progress.
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0)
         if isinstance(response, RoomSendError):
             raise MatrixError(f"{self.user_id} could not send {what}: {response.message}")
         return EventID(str(response.event_id))

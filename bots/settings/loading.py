@@ -298,11 +298,14 @@ def _runtime(node: Node) -> RuntimeSettings:
         sync_timeout_ms=node.get("sync_timeout_ms", int, defaults.sync_timeout_ms),
         agent_turn_limit=node.get("agent_turn_limit", int, defaults.agent_turn_limit),
         broadcast_words=node.strings("broadcast_words", defaults.broadcast_words),
+        key_wait_seconds=node.get("key_wait_seconds", float, defaults.key_wait_seconds),
     )
     if settings.heartbeat_seconds < 10:
         raise node.error("heartbeat_seconds", "must be at least 10")
     if not 0.1 <= settings.max_backoff_seconds <= 60:
         raise node.error("max_backoff_seconds", "must be between 0.1 and 60")
+    if not 1 <= settings.key_wait_seconds <= 3600:
+        raise node.error("key_wait_seconds", "must be between 1 and 3600")
     node.reject_unknown()
     return settings
 

@@ -188,6 +188,8 @@ class RuntimeSettings:
     sync_timeout_ms: int = 30_000
     agent_turn_limit: int = 6
     broadcast_words: tuple[str, ...] = ("everyone", "all", "얘들아", "다들", "@room")
+    key_wait_seconds: float = 60.0
+    """How long an encrypted message waits for a late room key before it is given up."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
 from bots.store.errors import converted
 from bots.store.migrations import STEPS
+from bots.store.pending_answers import PendingAnswers
 from bots.store.usage import UsageStore
 
 HANDLED_EVENTS_KEPT_SECONDS = 14 * 24 * 3600
@@ -90,6 +91,11 @@ class Store:
     @property
     def agent_flags(self) -> AgentFlags:
         return AgentFlags(self._db)
+
+    @property
+    def pending_answers(self) -> PendingAnswers:
+        """Questions claimed and not yet answered, to answer again after a crash."""
+        return PendingAnswers(self._db)
 
     @property
     def usage(self) -> UsageStore:

@@ -65,11 +65,14 @@ class PidWatcher:
     def __init__(self) -> None:
         self.chunks: list[tuple[StreamName, str]] = []
         self.printed = asyncio.Event()
+        self.complained = asyncio.Event()  # the first stderr chunk
 
     async def __call__(self, stream: StreamName, text: str) -> None:
         self.chunks.append((stream, text))
         if stream == "stdout":
             self.printed.set()
+        else:
+            self.complained.set()
 
     @property
     def pid(self) -> int:
@@ -151,9 +154,9 @@ async def test_output_streams_to_the_callback_while_the_command_runs(
     watcher = PidWatcher()
     handle = executor.start(host.name, "echo first; echo note >&2; sleep 30", on_output=watcher)
 
-    # The command cannot end for 30 s, so the line arrived while it ran.
-    printed = asyncio.ensure_future(watcher.printed.wait())
-    await asyncio.wait_for(printed, 10)
+    # The command cannot end for 30 s, so both lines arrived while it ran. The two streams
+    # travel apart, so stderr may come after stdout: wait for both before cancelling.
+    await asyncio.wait_for(asyncio.gather(watcher.printed.wait(), watcher.complained.wait()), 10)
     assert not handle.done()
     handle.cancel()
     result = await handle.wait()

@@ -43,7 +43,10 @@ def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict
     config["agents"] = [agents["claude"], agents["gpt"], agents["gemini"], agents["local"]]
     # Fewer agent-to-agent turns than there are agents: a broadcast that all of them answer
     # must still not look like a loop to the guard.
-    config["runtime"].update(max_backoff_seconds=0.5, sync_timeout_ms=10_000, agent_turn_limit=2)
+    # A short wait for late room keys, so the test of a message no key opens is quick.
+    config["runtime"].update(
+        max_backoff_seconds=0.5, sync_timeout_ms=10_000, agent_turn_limit=2, key_wait_seconds=6
+    )
     return dict(config)
 
 

@@ -104,6 +104,7 @@ ERRORS = [
         "access.commands.status.min_power: expected a whole number",
     ),
     ("runtime.max_backoff_seconds", 600, "runtime.max_backoff_seconds: must be between 0.1 and 60"),
+    ("runtime.key_wait_seconds", 0, "runtime.key_wait_seconds: must be between 1 and 3600"),
     ("agents", "claude", "agents: expected a list, got a string ('claude')"),
     (
         "homeserver.database",

@@ -1,10 +1,17 @@
 """Ordered schema steps. Append a new module for each change; never edit a shipped one."""
 
-from bots.store.migrations import v01_initial, v02_usage, v03_audit, v04_agent_flags
+from bots.store.migrations import (
+    v01_initial,
+    v02_usage,
+    v03_audit,
+    v04_agent_flags,
+    v05_pending_answers,
+)
 
 STEPS: tuple[tuple[int, str], ...] = (
     (1, v01_initial.SQL),
     (2, v02_usage.SQL),
     (3, v03_audit.SQL),
     (4, v04_agent_flags.SQL),
+    (5, v05_pending_answers.SQL),
 )
