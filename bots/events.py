@@ -22,3 +22,12 @@ TURN_KEY: Final = "org.chavion.turn"
 
 AGENT_TO_AGENT: Final = "agent-to-agent"
 """The one value of `TURN_KEY`."""
+
+MENTIONS_IN_CLEAR_KEY: Final = "org.chavion.mentions"
+"""Inside `m.relates_to` of the final edit of an answer to a person: who it is for. A
+relation stays unencrypted in an encrypted room, so the homeserver can match it when it
+decides what to push (an edit never notifies by default, and it cannot read `m.mentions`)."""
+
+ANSWER_PUSH_RULE: Final = "org.chavion.answer"
+"""The override push rule Chavion puts on the master's account: a final edit that names him
+in `MENTIONS_IN_CLEAR_KEY` notifies, with sound, like a mention."""
