@@ -11,6 +11,7 @@ runs his rules (fetched from the server, with the one Chavion provisioned) on it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,8 @@ from bots.events import ANSWER_PUSH_RULE
 from tests.fakes.llm_server import FakeLLMServer, reply
 from tests.integration.test_agents import AGENTS, KEY_ENV, QUIET, final_text, pointed_at
 from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.support.element import ElementClient, ElementEvent
+from tests.support.element import replies_to as element_replies_to
 from tests.support.person import Person, replies_to
 from tests.support.push import actions_for, notifies, ruleset, sound
 
@@ -144,3 +147,64 @@ async def test_the_master_has_the_answer_rule_once(master: Person) -> None:
     # User override rules are checked before the server's own (but after .m.rule.master).
     ids = [r["rule_id"] for r in rules]
     assert ids.index(ANSWER_PUSH_RULE) < ids.index(".m.rule.suppress_edits")
+
+
+async def element_final(element: ElementClient, answer: ElementEvent) -> ElementEvent:
+    """The event that completes `answer` in Element: its final edit, or itself."""
+    if answer.content.get("org.chavion.stream", "done") == "done":
+        return answer
+
+    def is_final_edit(e: ElementEvent) -> bool:
+        new = e.content.get("m.new_content")
+        return (
+            e.relates_to.get("rel_type") == "m.replace"
+            and e.relates_to.get("event_id") == answer.event_id
+            and isinstance(new, dict)
+            and new.get("org.chavion.stream") == "done"
+        )
+
+    [edit] = await element.wait_for(is_final_edit)
+    return edit
+
+
+async def test_element_notifies_once_per_answer_with_its_final_text(
+    council: ThrowawayCouncil,
+    coordinator: InProcessBots,
+    llm: FakeLLMServer,
+    agents: InProcessBots,
+    tmp_path: Path,
+) -> None:
+    """The same, judged by Element itself: matrix-js-sdk's push processor (what Element
+    Web's notifier asks) on every decrypted bot event in the encrypted council room."""
+    llm.reset()
+    element = await ElementClient.start(tmp_path)
+    creds = council.provisioned.master
+    try:
+        # Its own device, with no cross-signing set up: that is test_element_client's job.
+        await element.login(council.url, creds.user_id, creds.password, cross_signing=False)
+        room, gpt = council.council_room, council.user_id("gpt")
+        bots = {council.user_id(n) for n in (*AGENTS, "coordinator")}
+        since = len(element.events)
+        asked = await element.say(room, "gpt, quick one")
+        [quick] = await element.wait_for(element_replies_to(asked, gpt))
+        words = [f"word{i} " for i in range(12)]
+        llm.enqueue(reply(chunks=words, chunk_delay_s=0.25), protocol="openai")
+        asked = await element.say(room, "gpt, take your time")
+        [streamed] = await element.wait_for(element_replies_to(asked, gpt))
+        finals = [await element_final(element, quick), await element_final(element, streamed)]
+        ping = await element.say(room, "!ping")
+        await element.wait_for(element_replies_to(ping, council.user_id("coordinator")))
+        await element.settle(QUIET)
+
+        from_bots = [e for e in element.events[since:] if e.sender in bots and e.room_id == room]
+        assert all(e.failure is None for e in from_bots)
+        buzzing = [e for e in from_bots if e.push and e.push["notify"]]
+        assert [e.event_id for e in buzzing] == [e.event_id for e in finals]
+        assert [e.body for e in buzzing] == [
+            "This is the fake model speaking.",
+            "".join(words).strip(),
+        ]
+        assert all(e.push and e.push["sound"] == "default" for e in buzzing)
+        assert len(from_bots) > 4, "the preview and its edits were seen, silent"
+    finally:
+        await element.close()
