@@ -27,3 +27,12 @@ UNREADABLE_EVENT: Final = "chavion.local.unreadable"
 """Never on the wire (outside `CHAVION_EVENT_PREFIX`, so no client can send one to a
 handler): the type of the `RoomEvent` a bot hands its handlers for an encrypted
 message it gave up on (no key arrived in time); its content says why."""
+
+MENTIONS_IN_CLEAR_KEY: Final = "org.chavion.mentions"
+"""Inside `m.relates_to` of the final edit of an answer to a person: who it is for. A
+relation stays unencrypted in an encrypted room, so the homeserver can match it when it
+decides what to push (an edit never notifies by default, and it cannot read `m.mentions`)."""
+
+ANSWER_PUSH_RULE: Final = "org.chavion.answer"
+"""The override push rule Chavion puts on the master's account: a final edit that names him
+in `MENTIONS_IN_CLEAR_KEY` notifies, with sound, like a mention."""

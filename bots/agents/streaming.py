@@ -41,7 +41,14 @@ async def typing_if_slow(bot: BotContext, message: Message) -> bool:
 
 class StreamingAnswer:
     """One answer on its way: a message that appears with the first words, then is edited
-    (throttled, capped) as more arrive; the final edit always goes out."""
+    (throttled, capped) as more arrive; the final edit always goes out.
+
+    An answer to a person makes the phone buzz exactly once, with the final text: the
+    preview and its edits are silent notices naming no one, and the final version is
+    `m.text` naming the person (the whole message when it came quickly, else the last edit,
+    which the master's `org.chavion.answer` push rule lets notify). Parts after the first
+    of a long answer are notices too. Answers to other agents never notify.
+    """
 
     def __init__(
         self,
@@ -56,7 +63,7 @@ class StreamingAnswer:
         self._streaming = streaming
         sender = bot.roster.get(message.sender)
         # An answer to the master may buzz the phone; chatter between agents never does.
-        self._notice = sender is not None
+        self._to_person = sender is None
         self._to_agent = sender is not None and sender.kind == "agent"
         self._text = ""
         # A re-run's events get keys of their own: the cut-off run's transaction ids would
@@ -78,12 +85,12 @@ class StreamingAnswer:
         key: str,
         done: bool = False,
         first: bool = False,
+        buzz: bool = False,
     ) -> Reply:
-        """`first`: the message that starts the answer, the one that counts as a turn."""
-        base = Reply.answering(
-            self._message, body, html=markdown_to_html(body), notice=self._notice
-        )
-        mention = () if self._notice else (self._message.sender,)
+        """`first`: the message that starts the answer, the one that counts as a turn.
+        `buzz`: the one event of the answer that should notify its person."""
+        loud = buzz and self._to_person
+        base = Reply.answering(self._message, body, html=markdown_to_html(body), notice=not loud)
         return Reply(
             room_id=base.room_id,
             body=base.body,
@@ -91,7 +98,7 @@ class StreamingAnswer:
             notice=base.notice,
             thread_root=base.thread_root,
             reply_to=base.reply_to,
-            mention=mention,
+            mention=(self._message.sender,) if loud else (),
             replaces=replaces,
             key=key,
             stream=None if not self._streaming else ("done" if done else "partial"),
@@ -131,10 +138,12 @@ class StreamingAnswer:
         key = self._key
         if self._event is not None:
             replies.append(
-                self._reply(chunks[0], replaces=self._event, key=f"{key}/final", done=True)
+                self._reply(
+                    chunks[0], replaces=self._event, key=f"{key}/final", done=True, buzz=True
+                )
             )
         else:
-            replies.append(self._reply(chunks[0], key=f"{key}/0", done=True, first=True))
+            replies.append(self._reply(chunks[0], key=f"{key}/0", done=True, first=True, buzz=True))
         for index, chunk in enumerate(chunks[1:], start=1):
             replies.append(self._reply(chunk, key=f"{key}/{index}", done=True))
         return replies
@@ -146,5 +155,6 @@ class StreamingAnswer:
                 replaces=self._event,
                 key=f"{self._key}/final",
                 done=True,
+                buzz=True,
             )
         return dataclasses.replace(Reply.answering(self._message, reason), key=f"{self._key}/0")

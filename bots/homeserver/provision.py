@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bots.errors import HomeserverError
-from bots.events import BOT_STATE_EVENT
+from bots.events import ANSWER_PUSH_RULE, BOT_STATE_EVENT, MENTIONS_IN_CLEAR_KEY
 from bots.homeserver.admin_api import ApiError, HomeserverApi
 from bots.homeserver.credentials import Credentials, load_credentials
 from bots.ids import RoomID, UserID
@@ -31,6 +31,9 @@ SETUP_PENDING = "setup_pending"
 # In the master's account file: whether the master's rate limit is lifted on the server now.
 # Recorded so that a run with nothing to change opens no session on the master's account.
 RATE_LIMIT_LIFTED = "rate_limit_lifted"
+
+# Bumped when the master's push rule changes shape: the next run puts the new one in place.
+PUSH_RULE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Provisioner:
             master = await self._master()
             bots = {a.name: await self._bot(a) for a in self._settings.accounts}
             council = await self._council(master, bots)
+            await self._ensure_answer_push_rule(master)
         finally:
             await self._drop_admin_session()
         for change in self._changes:
@@ -169,6 +173,33 @@ class Provisioner:
             except ApiError as exc:
                 log.warning("could not close the provisioning session: %s", exc)
         self._admin_token = None
+
+    async def _ensure_answer_push_rule(self, master: Credentials) -> None:
+        """The master's phone buzzes on the final edit of an answer to him (see
+        `answer_push_rule`). Put in place once per rule version, noted in the data dir, so a
+        quiet run opens no master session; a rule the master deleted in Element stays
+        deleted. A homeserver that refuses the rule costs the buzz, never the start."""
+        marker = self._data.root / "push-rules.json"
+        wanted = {"user_id": master.user_id, "rule": ANSWER_PUSH_RULE, "version": PUSH_RULE_VERSION}
+        if read_json(marker) == wanted:
+            return
+        try:
+            await self._api.call(
+                "PUT",
+                f"/_matrix/client/v3/pushrules/global/override/{ANSWER_PUSH_RULE}",
+                token=await self._admin(),
+                body=answer_push_rule(master.user_id),
+                what=f"push rule {ANSWER_PUSH_RULE} for {master.user_id}",
+            )
+        except ApiError as exc:
+            log.warning(
+                "%s; the final text of a streamed answer will not make the phone buzz "
+                "(retried at the next `chavion up`)",
+                exc,
+            )
+            return
+        write_private_json(marker, wanted)
+        self._changes.append(f"push rule {ANSWER_PUSH_RULE} for {master.user_id}")
 
     async def _bot(self, account: AccountSettings) -> Credentials:
         existing = load_credentials(self._data, account.localpart)
@@ -299,3 +330,20 @@ class Provisioner:
             await self._api.invite(await self._admin(), room_id, creds.user_id)
             await self._api.join(creds.access_token, room_id)
         self._changes.append(f"{name} joined the council")
+
+
+def answer_push_rule(master: UserID) -> dict[str, Any]:
+    """An override rule for the master: an event whose `m.relates_to` names him under
+    `MENTIONS_IN_CLEAR_KEY` (the final edit of an answer to him) notifies with sound and
+    highlight, as a mention does. User override rules come before Synapse's own, so it wins
+    over `.m.rule.suppress_edits`; the relation is in the clear in an encrypted room, so
+    the server can match it there too."""
+    key = "content.m\\.relates_to." + MENTIONS_IN_CLEAR_KEY.replace(".", "\\.")
+    return {
+        "conditions": [{"kind": "event_property_contains", "key": key, "value": master}],
+        "actions": [
+            "notify",
+            {"set_tweak": "sound", "value": "default"},
+            {"set_tweak": "highlight"},
+        ],
+    }

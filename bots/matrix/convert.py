@@ -17,7 +17,13 @@ from typing import Any
 
 from nio import RoomMemberEvent
 
-from bots.events import AGENT_TO_AGENT, CHAVION_EVENT_PREFIX, STREAM_KEY, TURN_KEY
+from bots.events import (
+    AGENT_TO_AGENT,
+    CHAVION_EVENT_PREFIX,
+    MENTIONS_IN_CLEAR_KEY,
+    STREAM_KEY,
+    TURN_KEY,
+)
 from bots.ids import EventID, RoomID, UserID
 from bots.matrix.event_size import HTML_FORMAT
 from bots.message import Incoming, Mentions, Message, Reply, RoomEvent
@@ -160,6 +166,7 @@ def completed_stream(
         body=new_content["body"],
         formatted_body=formatted_body(new_content),
         mentions=mentions(new_content),
+        msgtype=str(new_content.get("msgtype", partial.msgtype)),
         stream="done",
     )
 
@@ -270,11 +277,17 @@ def reply_content(reply: Reply) -> dict[str, Any]:
         content[TURN_KEY] = AGENT_TO_AGENT
     if reply.replaces is not None:
         new_content = dict(content)
-        content["body"] = "* " + reply.body
+        notifies = notifying_edit(reply)
+        # The fallback of the edit that notifies is the answer itself, not "* answer": it
+        # is what a notification shows when the app reads `body` rather than m.new_content.
+        fallback = "" if notifies else "* "
+        content["body"] = fallback + reply.body
         if reply.html is not None:
-            content["formatted_body"] = "* " + reply.html
+            content["formatted_body"] = fallback + reply.html
         content["m.new_content"] = new_content
         content["m.relates_to"] = {"rel_type": "m.replace", "event_id": reply.replaces}
+        if notifies:
+            content["m.relates_to"][MENTIONS_IN_CLEAR_KEY] = list(reply.mention)
     elif reply.thread_root is not None:
         content["m.relates_to"] = {
             "rel_type": "m.thread",
@@ -285,3 +298,16 @@ def reply_content(reply: Reply) -> dict[str, Any]:
     elif reply.reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply.reply_to}}
     return content
+
+
+def notifying_edit(reply: Reply) -> bool:
+    """The last edit of a streamed answer to a person, the one event of it that should make
+    the phone buzz: its preview was a silent notice, and Synapse pushes no edit by default
+    (nor can it read `m.mentions` in an encrypted room). It names the person inside
+    `m.relates_to`, which stays in the clear, for the master's `ANSWER_PUSH_RULE`."""
+    return (
+        reply.replaces is not None
+        and reply.stream == "done"
+        and not reply.notice
+        and bool(reply.mention)
+    )

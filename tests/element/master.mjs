@@ -70,6 +70,22 @@ async function describe(event) {
         encrypted: event.isEncrypted(),
         failure: event.isDecryptionFailure() ? String(event.decryptionFailureReason ?? "unknown") : null,
         shield: await shieldOf(event),
+        push: pushOf(event),
+    };
+}
+
+// What Element's notifier would do with the event: matrix-js-sdk's push processor run on
+// the decrypted event with the account's rules (computed afresh: an encrypted event's
+// first answer was for its ciphertext). {notify, sound, highlight, rule} or null.
+function pushOf(event) {
+    if (event.isDecryptionFailure() || event.getSender() === client.getUserId()) return null;
+    const details = client.getPushDetailsForEvent(event, true);
+    if (!details) return null;
+    return {
+        notify: Boolean(details.actions.notify),
+        sound: details.actions.tweaks?.sound ?? null,
+        highlight: Boolean(details.actions.tweaks?.highlight),
+        rule: details.rule?.rule_id ?? null,
     };
 }
 
@@ -102,7 +118,7 @@ function waitForSync(timeoutMs) {
 const commands = {
     // Logs in with the password, starts syncing, and sets up cross-signing as Element does at
     // first login: bootstrapCrossSigning with a password step for the keys' upload.
-    async login({ url, user, password: secret, device_name }) {
+    async login({ url, user, password: secret, device_name, cross_signing }) {
         const bare = sdk.createClient({ baseUrl: url });
         const response = await bare.loginRequest({
             type: "m.login.password",
@@ -132,7 +148,8 @@ const commands = {
         await synced;
         live = true;
         const crypto = client.getCrypto();
-        await crypto.bootstrapCrossSigning({
+        // cross_signing: false leaves the account's cross-signing untouched (a reading test).
+        if (cross_signing !== false) await crypto.bootstrapCrossSigning({
             authUploadDeviceSigningKeys: async (makeRequest) => {
                 await makeRequest({
                     type: "m.login.password",

@@ -355,7 +355,13 @@ async def test_a_slow_answer_is_shown_while_it_is_written(
     assert await final_text(master, first) == "".join(words).strip()
     edits = master.matching(lambda s: s.relates_to.get("event_id") == first.event_id)
     assert 1 <= len(edits) <= 12
-    assert all(e.content["msgtype"] == "m.text" for e in edits)
+    # The preview and its edits are silent notices; the final version is the text that
+    # names the master (and makes his phone buzz: tests/integration/test_notifications.py).
+    *partial, final = edits
+    assert first.content["msgtype"] == "m.notice"
+    assert all(e.content["m.new_content"]["msgtype"] == "m.notice" for e in partial)
+    assert final.content["m.new_content"]["msgtype"] == "m.text"
+    assert final.content["m.new_content"]["m.mentions"] == {"user_ids": [master.user_id]}
 
 
 async def test_an_agent_asked_at_the_end_of_a_streamed_answer_reads_it_whole(

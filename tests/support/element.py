@@ -60,6 +60,9 @@ class ElementEvent:
     """matrix-js-sdk's `DecryptionFailureCode` when the event could not be decrypted."""
     shield: Shield | None
     received_at: float
+    push: dict[str, Any] | None = None
+    """What Element's notifier does with it (matrix-js-sdk's push processor on the decrypted
+    event): {notify, sound, highlight, rule}; None for its own events and failures."""
 
     @property
     def body(self) -> str:
@@ -89,6 +92,7 @@ class ElementEvent:
             failure=raw.get("failure"),
             shield=Shield(shield["colour"], shield.get("reason")) if shield else None,
             received_at=received_at,
+            push=raw.get("push"),
         )
 
 
@@ -173,9 +177,20 @@ class ElementClient:
 
     # ---- acting ------------------------------------------------------------------------
 
-    async def login(self, url: str, user: str, password: str) -> bool:
-        """Log in, sync, and bootstrap cross-signing; True when cross-signing is ready."""
-        result = await self.request("login", timeout=120, url=url, user=user, password=password)
+    async def login(
+        self, url: str, user: str, password: str, *, cross_signing: bool = True
+    ) -> bool:
+        """Log in, sync, and bootstrap cross-signing; True when cross-signing is ready.
+        `cross_signing=False` leaves the account's cross-signing as it is (a test that only
+        reads must not set up keys another test's first login expects to create)."""
+        result = await self.request(
+            "login",
+            timeout=120,
+            url=url,
+            user=user,
+            password=password,
+            cross_signing=cross_signing,
+        )
         self.user_id, self.device_id = result["user_id"], result["device_id"]
         return bool(result["cross_signing_ready"])
 

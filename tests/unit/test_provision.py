@@ -14,9 +14,10 @@ from urllib.parse import unquote
 
 import pytest
 
+from bots.homeserver import provision as provision_module
 from bots.homeserver.admin_api import ApiError, HomeserverApi
 from bots.homeserver.credentials import load_credentials
-from bots.homeserver.provision import Provisioner
+from bots.homeserver.provision import Provisioner, answer_push_rule
 from bots.settings.data_dir import DataDir
 from bots.settings.loading import load_settings
 from bots.settings.model import Settings
@@ -35,6 +36,8 @@ class FakeHomeserver(HomeserverApi):
         self.unlimited: set[str] = set()
         self.rate_limit_calls: list[tuple[str, str]] = []
         self.room: dict[str, Any] | None = None
+        self.push_rules: dict[tuple[str, str], dict[str, Any]] = {}
+        """(user, rule path) → the rule, as the owner of the token put it."""
         self.failing: str | None = None
         """A call's `what` (say, "display name of @master:localhost") that fails once."""
 
@@ -104,6 +107,11 @@ class FakeHomeserver(HomeserverApi):
             if method == "PUT":
                 self.room = dict(body)
             return dict(self.room)
+        if path.startswith("/_matrix/client/v3/pushrules/global/") and method == "PUT":
+            assert token is not None
+            owner = self.devices[token.removeprefix("token-")]
+            self.push_rules[(owner, path.removeprefix("/_matrix/client/v3/pushrules/"))] = body
+            return {}
         raise AssertionError(f"unexpected call {method} {path}")
 
 
@@ -269,3 +277,59 @@ async def test_a_master_provisioned_before_the_switch_existed_is_lifted_once(
     assert again.changes == (f"lifted the message rate limit of {settings.master_user_id}",)
     assert settings.master_user_id in homeserver.unlimited
     assert account_file(settings, "master") == {**old, "rate_limit_lifted": True}
+
+
+ANSWER_RULE = "global/override/org.chavion.answer"
+
+
+async def test_the_master_gets_the_push_rule_that_lets_a_final_answer_buzz(
+    settings: Settings,
+) -> None:
+    homeserver = FakeHomeserver()
+    await provision(settings, homeserver)
+    master = settings.master_user_id
+    assert homeserver.push_rules == {(master, ANSWER_RULE): answer_push_rule(master)}
+    rule = answer_push_rule(master)
+    assert rule["conditions"] == [
+        {
+            "kind": "event_property_contains",
+            "key": "content.m\\.relates_to.org\\.chavion\\.mentions",
+            "value": master,
+        }
+    ]
+    assert "notify" in rule["actions"]
+    assert {"set_tweak": "sound", "value": "default"} in rule["actions"]
+
+
+async def test_a_refused_push_rule_costs_the_buzz_not_the_start(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    homeserver = FakeHomeserver()
+    homeserver.failing = f"push rule org.chavion.answer for {settings.master_user_id}"
+    provisioned = await Provisioner(
+        settings, homeserver, "secret", DataDir(settings.data_dir)
+    ).run()
+    assert provisioned.council.room_id == ROOM
+    assert homeserver.push_rules == {}
+    assert "will not make the phone buzz" in caplog.text
+    # Not noted as done: the next run puts it in place.
+    await provision(settings, homeserver)
+    assert (settings.master_user_id, ANSWER_RULE) in homeserver.push_rules
+
+
+async def test_a_new_rule_version_is_put_in_place_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    homeserver = FakeHomeserver()
+    await provision(settings, homeserver)
+    homeserver.push_rules.clear()
+    monkeypatch.setattr(
+        provision_module, "PUSH_RULE_VERSION", provision_module.PUSH_RULE_VERSION + 1
+    )
+    await provision(settings, homeserver)
+    assert (settings.master_user_id, ANSWER_RULE) in homeserver.push_rules
+    homeserver.push_rules.clear()
+    sessions = len(homeserver.devices)
+    await provision(settings, homeserver)
+    assert homeserver.push_rules == {}
+    assert len(homeserver.devices) == sessions
