@@ -14,6 +14,7 @@ Pure: the text in, the kinds found out (never the values, which must not be repe
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -134,12 +135,15 @@ class Found:
 def find_credentials(text: str) -> list[Found]:
     """Every credential in `text`, in order, none overlapping; empty for everyday text."""
     found: list[Found] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # of the spans taken, sorted; they never overlap
+    ends: list[int] = []
 
     def add(kind: str, start: int, end: int) -> None:
-        if any(start < e and s < end for s, e in taken):
-            return
-        taken.append((start, end))
+        at = bisect_right(starts, start)
+        if (at > 0 and ends[at - 1] > start) or (at < len(starts) and starts[at] < end):
+            return  # a stretch already named by a more specific shape
+        starts.insert(at, start)
+        ends.insert(at, end)
         found.append(Found(kind, start, end))
 
     for block in _PEM_BLOCK.finditer(text):

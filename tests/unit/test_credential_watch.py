@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import pytest
 
-from bots.agents.agent import without_credentials
+from bots.agents.agent import Agent, without_credentials
 from bots.context import BotContext
 from bots.coordinator.secrets import credential_notice, redact_credentials
 from bots.errors import MatrixError
@@ -131,3 +131,16 @@ def test_an_agent_leaves_messages_with_credentials_out_of_its_history() -> None:
         HistoryEntry(EventID("$b"), AGENT, "GPT", "hi", 3),
     ]
     assert [h.event_id for h in without_credentials(history)] == ["$a", "$b"]
+
+
+@pytest.mark.parametrize(("direct", "said_back"), [(False, 0), (True, 1)])
+def test_an_agent_tells_only_a_direct_chat_what_it_did_not_read(
+    direct: bool, said_back: int
+) -> None:
+    """In a room the coordinator speaks; in a direct chat no one else would."""
+    agent = cast(Agent, SimpleNamespace(agent=SimpleNamespace(name="gpt")))
+    replies = Agent._credential_refusal(agent, said(KEY, is_direct=direct), ["an OpenAI API key"])
+    assert len(replies) == said_back
+    for reply in replies:
+        assert "an OpenAI API key" in reply.body
+        assert KEY not in reply.body

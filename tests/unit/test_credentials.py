@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bots.text.credentials import (
@@ -142,3 +144,23 @@ def test_the_spans_cover_the_value_and_name_no_value() -> None:
 def test_several_texts_and_none() -> None:
     assert credential_kinds(None, "hi", f"x {OPENAI}", OPENAI) == ["an OpenAI API key"]
     assert not holds_credential(None, "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a." * 32_000,
+        "x-" * 32_000,
+        "sk-" * 21_000,
+        "a://b:" * 10_000,
+        "token: " * 9_000,
+        "password=abc123 " * 4_000,
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "A" * 64_000,
+    ],
+    ids=["dots", "dashes", "prefixes", "schemes", "settings", "many-found", "open-block"],
+)
+def test_an_event_sized_text_is_read_in_linear_time(text: str) -> None:
+    """Every bot reads every message: no text of an event's size may stall a bot."""
+    started = time.perf_counter()
+    find_credentials(text)
+    assert time.perf_counter() - started < 1.0
