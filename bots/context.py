@@ -52,6 +52,11 @@ class Outbox(Protocol):
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
     ) -> EventID: ...
 
+    async def redact(self, room_id: RoomID, event_id: EventID, reason: str, key: str) -> EventID:
+        """Removes an event's content from the room (it needs the power to); the redaction
+        event's id. `key` makes a retry redact once. Raises `MatrixError` when refused."""
+        ...
+
 
 class HistorySource(Protocol):
     """Recent conversation from Matrix, for an agent's context."""

@@ -37,6 +37,7 @@ from bots.routing.router import Chat
 from bots.settings import AgentSettings, Settings
 from bots.store import Store
 from bots.store.pending_answers import PendingAnswer
+from bots.text.credentials import credential_kinds, holds_credential
 from bridge.errors import ProviderError
 from bridge.llm.base import Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider
@@ -127,13 +128,18 @@ class Agent:
         text: str | None = None,
         resumed: PendingAnswer | None = None,
     ) -> list[Reply]:
+        kinds = credential_kinds(message.body, message.formatted_body, text)
+        if kinds:
+            return self._credential_refusal(message, kinds)
         now = datetime.now(UTC)
         refusal = await self._refusal(message, now)
         if refusal is not None:
             return refusal
-        history = history_until(
-            await bot.matrix.history(message.room_id, message.thread_root, HISTORY_MESSAGES),
-            message.event_id,
+        history = without_credentials(
+            history_until(
+                await bot.matrix.history(message.room_id, message.thread_root, HISTORY_MESSAGES),
+                message.event_id,
+            )
         )
         if text is not None:
             history = [h for h in history if h.event_id != message.event_id]
@@ -162,6 +168,23 @@ class Agent:
             completion.text, [bot.identity.display_name, *bot.identity.aliases]
         ).strip()
         return answer.final(text_out)
+
+    def _credential_refusal(self, message: Message, kinds: list[str]) -> list[Reply]:
+        """A message holding a credential goes to no model. In a room the coordinator
+        redacts it and tells the sender; in a direct chat no one else will, so this agent
+        says what it did not read (the kind, never the value)."""
+        log.warning(
+            "%s leaves %s out: it holds %s", self.agent.name, message.event_id, ", ".join(kinds)
+        )
+        if not message.is_direct:
+            return []
+        return [
+            Reply.answering(
+                message,
+                f"I did not read that message: it holds {' and '.join(kinds)}. Delete it, "
+                "and rotate that secret: it has been sent to the homeserver.",
+            )
+        ]
 
     async def _refusal(self, message: Message, now: datetime) -> list[Reply] | None:
         """Free checks first: no key or no budget means no call (and says so once a day)."""
@@ -209,6 +232,12 @@ class Agent:
     async def aclose(self) -> None:
         if self._provider is not None:
             await self._provider.aclose()
+
+
+def without_credentials(history: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The conversation minus every message that holds a credential: the coordinator
+    redacts such a message, but an agent may read the room before the redaction lands."""
+    return [entry for entry in history if not holds_credential(entry.body)]
 
 
 def _summon_entry(message: Message, bot: BotContext, text: str) -> HistoryEntry:

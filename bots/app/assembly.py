@@ -15,6 +15,7 @@ from bots.agents.commands import agent_commands
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
+from bots.coordinator.secrets import redact_credentials
 from bots.coordinator.unreadable import on_unreadable
 from bots.errors import ConfigError
 from bots.events import UNREADABLE_EVENT
@@ -24,10 +25,10 @@ from bots.execution.service import ExecutionService
 from bots.homeserver.credentials import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
-from bots.message import Incoming, Reply
+from bots.message import Incoming, Message, Reply
 from bots.routing.access import may_invite
 from bots.routing.addressing import Identity, Roster
-from bots.routing.dispatch import Dispatcher
+from bots.routing.dispatch import Dispatcher, Observer
 from bots.settings.data_dir import DataDir
 from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
@@ -135,11 +136,20 @@ def _coordinator_dispatcher(context: BotContext) -> Dispatcher:
     return Dispatcher(
         context,
         coordinator_commands(),
-        observer=watch.observe,
+        observer=_each(redact_credentials, watch.observe),
         on_event=on_unreadable,
         event_types=frozenset({UNREADABLE_EVENT}),
         others_commands=EXECUTOR_COMMANDS,
     )
+
+
+def _each(*observers: Observer) -> Observer:
+    """Several watchers over every message, in order, their replies together."""
+
+    async def observe(message: Message, bot: BotContext) -> list[Reply]:
+        return [reply for watch in observers for reply in await watch(message, bot)]
+
+    return observe
 
 
 def _executor_dispatcher(context: BotContext, execution: ExecutionService) -> Dispatcher:

@@ -49,6 +49,7 @@ from nio import (
     RoomGetStateError,
     RoomMessagesError,
     RoomPutStateError,
+    RoomRedactError,
     RoomSendError,
     SyncError,
     SyncResponse,
@@ -607,6 +608,17 @@ class MatrixBot:
         else:
             content["url"] = uploaded.content_uri
         return await self._room_send(reply.room_id, "m.room.message", content, reply.key, filename)
+
+    async def redact(self, room_id: RoomID, event_id: EventID, reason: str, key: str) -> EventID:
+        """A redaction: never encrypted (the homeserver must read which event it removes),
+        with a transaction id stable per `key`, so a retry redacts once."""
+        response = await self._client.room_redact(
+            room_id, event_id, reason=reason, tx_id=transaction_id(self.user_id, key)
+        )
+        if isinstance(response, RoomRedactError):
+            raise MatrixError(f"{self.user_id} could not redact {event_id}: {response.message}")
+        self._history.forget(room_id, event_id)
+        return EventID(str(response.event_id))
 
     async def _room_send(
         self, room_id: str, event_type: str, content: dict[str, Any], key: str, what: str

@@ -39,11 +39,17 @@ class RoomHistory:
         self._kept = kept_per_room
         self._rooms: dict[str, OrderedDict[str, _Said]] = {}
         self._read_back: set[str] = set()
+        self._edits: dict[str, dict[str, str]] = {}
+        """Per room, each edit's id → the message it changed (a redacted edit drops it)."""
 
     def record(self, room_id: str, source: Mapping[str, Any], name_of: NameOf) -> None:
-        """Keeps a message's text; an edit changes the text kept for the message it edits."""
+        """Keeps a message's text; an edit changes the text kept for the message it edits;
+        a redaction drops what it removed."""
         sender, event_id = source.get("sender"), source.get("event_id")
         if not isinstance(sender, str) or not isinstance(event_id, str):
+            return
+        if source.get("type") == "m.room.redaction":
+            self.forget(room_id, redacted_id(source))
             return
         content = source.get("content")
         if source.get("type") != "m.room.message" or not isinstance(content, dict):
@@ -57,6 +63,10 @@ class RoomHistory:
                 said[original.entry.event_id] = replace(
                     original, entry=replace(original.entry, body=new["body"])
                 )
+                edits = self._edits.setdefault(room_id, {})
+                edits[event_id] = original.entry.event_id
+                while len(edits) > self._kept:
+                    del edits[next(iter(edits))]
             return
         if not isinstance(content.get("body"), str):
             return
@@ -73,6 +83,17 @@ class RoomHistory:
         )
         while len(said) > self._kept:
             said.popitem(last=False)
+
+    def forget(self, room_id: str, event_id: str | None) -> None:
+        """Drops a redacted message, or the message a redacted edit changed (its text before
+        the edit is not kept), so what was removed from the room never reaches a prompt."""
+        if event_id is None:
+            return
+        edits = self._edits.get(room_id, {})
+        said = self._rooms.get(room_id, OrderedDict())
+        said.pop(edits.pop(event_id, event_id), None)
+        for edit in [e for e, original in edits.items() if original == event_id]:
+            del edits[edit]
 
     def entries(
         self, room_id: RoomID, thread_root: EventID | None, limit: int
@@ -108,3 +129,10 @@ class RoomHistory:
             self.record(room_id, source, name_of)
         for event_id, value in synced.items():
             said[event_id] = value
+
+
+def redacted_id(source: Mapping[str, Any]) -> str | None:
+    """The event a redaction removes: `content.redacts` from room version 11 on, the
+    top-level `redacts` before (Synapse sends both)."""
+    redacts = mapping(source.get("content")).get("redacts", source.get("redacts"))
+    return redacts if isinstance(redacts, str) else None
