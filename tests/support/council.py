@@ -43,9 +43,10 @@ def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict
     config["agents"] = [agents["claude"], agents["gpt"], agents["gemini"], agents["local"]]
     # Fewer agent-to-agent turns than there are agents: a broadcast that all of them answer
     # must still not look like a loop to the guard.
-    # A short wait for late room keys, so the test of a message no key opens is quick.
+    # A wait for late room keys short enough that the test of a message no key opens is
+    # quick, long enough that a loaded machine's slow key delivery is not taken for a lost key.
     config["runtime"].update(
-        max_backoff_seconds=0.5, sync_timeout_ms=10_000, agent_turn_limit=2, key_wait_seconds=6
+        max_backoff_seconds=0.5, sync_timeout_ms=10_000, agent_turn_limit=2, key_wait_seconds=20
     )
     return dict(config)
 
