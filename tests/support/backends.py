@@ -105,7 +105,7 @@ def _psql() -> str:
     return found
 
 
-def psql(services: Services, sql: str) -> str:
+def psql(services: Services, sql: str, database: str = "postgres") -> str:
     result = subprocess.run(
         [
             _psql(),
@@ -121,7 +121,7 @@ def psql(services: Services, sql: str) -> str:
             "-U",
             services.pg_user,
             "-d",
-            "postgres",
+            database,
             "-c",
             sql,
         ],
@@ -153,6 +153,10 @@ class Database:
 
     def drop(self) -> None:
         psql(self.services, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    def query(self, sql: str) -> list[str]:
+        """Rows of a query on this database, one line each (columns joined by `|`)."""
+        return psql(self.services, sql, self.name).splitlines()
 
     def config(self) -> dict[str, Any]:
         """The `homeserver.database` block of Chavion's config; the password stays in the
