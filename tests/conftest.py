@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.backends import backend_from_env
+from tests.support.backends import BackendError, backend_from_env
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person
 
@@ -20,7 +20,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On PostgreSQL or workers (`tests/support/backends`), run only the tests that use the
     suite's homeserver: the rest (SSH, LLM SDKs, `chavion up` on its own SQLite) do not
     change with the backend and already ran in the SQLite pass."""
-    if backend_from_env() == backend_from_env({}):
+    try:
+        backend = backend_from_env()
+    except BackendError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if backend == backend_from_env({}):
         return
     kept = [item for item in items if "council" in getattr(item, "fixturenames", ())]
     if len(kept) < len(items):
