@@ -11,8 +11,25 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.backends import BackendError, backend_from_env
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL or workers (`tests/support/backends`), run only the tests that use the
+    suite's homeserver: the rest (SSH, LLM SDKs, `chavion up` on its own SQLite) do not
+    change with the backend and already ran in the SQLite pass."""
+    try:
+        backend = backend_from_env()
+    except BackendError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if backend == backend_from_env({}):
+        return
+    kept = [item for item in items if "council" in getattr(item, "fixturenames", ())]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -43,11 +43,11 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-async def homeserver_answers(client_url: str, timeout: float = 2.0) -> bool:
+async def homeserver_answers(client_url: str, timeout: float = 2.0, path: str = READY_PATH) -> bool:
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-            session.get(client_url + READY_PATH) as response,
+            session.get(client_url + path) as response,
         ):
             return response.status == 200
     except (aiohttp.ClientError, TimeoutError, OSError):
@@ -150,9 +150,14 @@ class SynapseProcess:
         output_log: Path,
         pid_file: Path | None = None,
         program: Sequence[str] = SYNAPSE_PROGRAM,
+        extra_configs: Sequence[Path] = (),
+        ready_path: str = READY_PATH,
     ) -> None:
         self._config = config
         self._program = tuple(program)
+        # Read after `config`, later files winning key by key (workers: see `workers`).
+        self._extra_configs = tuple(extra_configs)
+        self._ready_path = ready_path
         self._client_url = client_url
         self._host = host
         self._port = port
@@ -179,6 +184,7 @@ class SynapseProcess:
                 *self._program,
                 "--config-path",
                 str(self._config),
+                *_config_args(self._extra_configs),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
@@ -204,7 +210,7 @@ class SynapseProcess:
                     f"Synapse exited with status {process.returncode} while starting; "
                     f"see {self._output_log} and the homeserver log next to it"
                 )
-            if await homeserver_answers(self._client_url, timeout=1.0):
+            if await homeserver_answers(self._client_url, timeout=1.0, path=self._ready_path):
                 return
             await asyncio.sleep(0.1)
         # Only this attempt failed: whoever supervises may try again, so no stop() here.
@@ -260,3 +266,7 @@ class SynapseProcess:
     def _forget_pid(self) -> None:
         if self._pid_file is not None:
             self._pid_file.unlink(missing_ok=True)
+
+
+def _config_args(configs: Sequence[Path]) -> list[str]:
+    return [arg for config in configs for arg in ("--config-path", str(config))]

@@ -115,6 +115,20 @@ function waitForSync(timeoutMs) {
     });
 }
 
+// The id of the event this client sent with `txnId`, once its remote echo has arrived.
+function sentWithTxn(c, roomId, txnId) {
+    const room = c.getRoom(roomId);
+    if (!room) return null;
+    const events = [...room.getLiveTimeline().getEvents()];
+    for (const thread of room.getThreads()) events.push(...thread.events);
+    const found = events.find(
+        (e) =>
+            (e.getTxnId() === txnId || e.getUnsigned().transaction_id === txnId) &&
+            e.getId()?.startsWith("$"),
+    );
+    return found ? found.getId() : null;
+}
+
 const commands = {
     // Logs in with the password, starts syncing, and sets up cross-signing as Element does at
     // first login: bootstrapCrossSigning with a password step for the keys' upload.
@@ -180,8 +194,21 @@ const commands = {
         const c = need();
         const relates = content["m.relates_to"];
         const thread = relates && relates.rel_type === "m.thread" ? relates.event_id : null;
-        const response = await c.sendMessage(room_id, thread, content);
-        return { event_id: response.event_id };
+        const txnId = c.makeTxnId();
+        try {
+            const response = await c.sendMessage(room_id, thread, content, txnId);
+            return { event_id: response.event_id };
+        } catch (error) {
+            // matrix-js-sdk 43 throws "updatePendingEventStatus called on an event which is
+            // not a local echo" when /sync brings the remote echo of a thread reply before
+            // /send returns (routine behind Synapse workers). The event was sent: find it.
+            const sent = String(error).includes("not a local echo") && sentWithTxn(c, room_id, txnId);
+            if (sent) {
+                toStderr(`send: ${sent} arrived by /sync before /send returned (js-sdk race)`);
+                return { event_id: sent };
+            }
+            throw error;
+        }
     },
 
     // Shields asked again now: device and identity information may have arrived since.

@@ -2,7 +2,8 @@
 
 `ThrowawayCouncil` starts a real Synapse (SQLite, loopback, free port) in a temp dir, registers
 the accounts and creates the room exactly as `chavion up` does, and hands tests what they
-need to act as the master or to start bots in this process or in their own.
+need to act as the master or to start bots in this process or in their own. The environment
+may ask for Synapse on PostgreSQL or in worker mode instead (see `backends`).
 """
 
 from __future__ import annotations
@@ -26,10 +27,18 @@ from bots.homeserver.admin_api import HomeserverApi
 from bots.homeserver.process import SynapseProcess, free_port
 from bots.homeserver.provision import Provisioned, Provisioner
 from bots.homeserver.synapse_config import write_synapse_config
+from bots.homeserver.workers import (
+    SYNC_WORKER_PATHS,
+    SynapseWorkers,
+    WorkerPlan,
+    write_worker_configs,
+)
 from bots.settings.data_dir import DataDir
 from bots.settings.loading import load_settings
 from bots.settings.model import Settings
 from bots.settings.paths import EXAMPLE_CONFIG
+from tests.support.backends import Backend, Database, backend_from_env, start_test_services
+from tests.support.proxy import PathProxy
 
 
 def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict[str, Any]:
@@ -60,6 +69,10 @@ class ThrowawayCouncil:
     provisioned: Provisioned
     secret: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    backend: Backend = field(default_factory=Backend)
+    database: Database | None = None
+    workers: SynapseWorkers | None = None
+    proxy: PathProxy | None = None
 
     @property
     def url(self) -> str:
@@ -77,28 +90,67 @@ class ThrowawayCouncil:
         return self.settings.user_id(self.settings.account(name))
 
     @classmethod
-    async def start(cls, root: Path, *, encrypted: bool = True) -> ThrowawayCouncil:
+    async def start(
+        cls, root: Path, *, encrypted: bool = True, backend: Backend | None = None
+    ) -> ThrowawayCouncil:
+        """Start the homeserver the environment asks for (`backends`), then provision it."""
+        backend = backend or backend_from_env()
         port = free_port()
+        config = council_config(root / "data", port, encrypted=encrypted)
+        database = None
+        if backend.database == "postgres":
+            database = Database.create(start_test_services())
+            config["homeserver"]["database"] = database.config()
         config_path = root / "chavion.yaml"
-        config_path.write_text(
-            yaml.safe_dump(
-                council_config(root / "data", port, encrypted=encrypted), allow_unicode=True
-            ),
-            encoding="utf-8",
-        )
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         settings = load_settings(config_path)
         data = DataDir(settings.data_dir)
         files = write_synapse_config(settings.homeserver, data)
-        synapse = SynapseProcess(
-            files.config,
-            settings.homeserver.client_url,
-            "127.0.0.1",
-            port,
-            data.synapse / "stdout.log",
-        )
-        await synapse.start()
+        workers = proxy = None
+        if backend.workers:
+            workers, proxy = await cls._start_workers(data, port)
+            synapse = workers.main
+        else:
+            synapse = SynapseProcess(
+                files.config,
+                settings.homeserver.client_url,
+                "127.0.0.1",
+                port,
+                data.synapse / "stdout.log",
+            )
+            await synapse.start()
         provisioned = await cls.provision_with(settings, files.registration_secret)
-        return cls(root, settings, config_path, synapse, provisioned, files.registration_secret)
+        return cls(
+            root,
+            settings,
+            config_path,
+            synapse,
+            provisioned,
+            files.registration_secret,
+            backend=backend,
+            database=database,
+            workers=workers,
+            proxy=proxy,
+        )
+
+    @staticmethod
+    async def _start_workers(data: DataDir, port: int) -> tuple[SynapseWorkers, PathProxy]:
+        """Main process, event persister and sync worker; clients reach them through a
+        proxy on the configured port, as they would through Caddy in production."""
+        services = start_test_services()
+        plan = WorkerPlan(
+            main_port=free_port(),
+            replication_port=free_port(),
+            sync_port=free_port(),
+            persister_port=free_port(),
+            redis_host=services.redis_host,
+            redis_port=services.redis_port,
+        )
+        workers = SynapseWorkers(data, plan, write_worker_configs(data, plan))
+        await workers.start()
+        proxy = PathProxy(plan.main_url, plan.sync_url, SYNC_WORKER_PATHS)
+        await proxy.start("127.0.0.1", port)
+        return workers, proxy
 
     @staticmethod
     async def provision_with(settings: Settings, secret: str) -> Provisioned:
@@ -115,7 +167,13 @@ class ThrowawayCouncil:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+        if self.proxy is not None:
+            await self.proxy.stop()
+        if self.workers is not None:
+            await self.workers.stop()
         await self.synapse.stop()
+        if self.database is not None:
+            self.database.drop()
 
     # ---- bots --------------------------------------------------------------------------
 

@@ -195,6 +195,33 @@ async def test_the_synapse_child_writes_files_private_to_the_user(tmp_path: Path
         await synapse.stop()
 
 
+async def test_extra_configs_follow_the_config_in_order(tmp_path: Path) -> None:
+    """Workers read homeserver.yaml, then the shared worker file, then their own."""
+    fake = FakeSynapse(tmp_path, ["serve"])
+    extra = [tmp_path / "workers.yaml", tmp_path / "sync1.yaml"]
+    synapse = SynapseProcess(
+        fake.config,
+        fake.url,
+        "127.0.0.1",
+        fake.port,
+        fake.output,
+        program=fake.program,
+        extra_configs=extra,
+    )
+    await synapse.start(ready_timeout=10)
+    try:
+        assert synapse.pid is not None
+        argv = process_argv(synapse.pid) or []
+        assert argv[-6:] == [
+            *("--config-path", str(fake.config)),
+            *("--config-path", str(extra[0])),
+            *("--config-path", str(extra[1])),
+        ]
+        assert is_our_synapse(synapse.pid, fake.config, fake.program)
+    finally:
+        await synapse.stop()
+
+
 # ---- pids recorded in files ----------------------------------------------------------
 
 
