@@ -5,12 +5,16 @@ sets up its own cross-signing as Element does at first login, and talks to the r
 the encrypted council room, first in Element's older default mode (keys for every device,
 shields on what is doubtful), then in the mode Element makes mandatory ("exclude insecure
 devices", MSC4153), where an unsigned bot device gets no room keys and what it sends is not
-shown.
+shown. Last, a bot whose crypto store was wiped comes back with a new device, cross-signed,
+that this mode accepts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -19,6 +23,7 @@ import pytest
 from bots.events import STREAM_KEY
 from tests.fakes.llm_server import FakeLLMServer, reply
 from tests.integration.test_agents import AGENTS, KEY_ENV, QUIET, pointed_at
+from tests.integration.test_cross_signing import current_device
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.element import ElementClient, ElementEvent, IsolationMode, replies_to
 
@@ -175,3 +180,44 @@ def test_the_lock_file_pins_what_the_client_runs_on() -> None:
     assert packages["node_modules/matrix-js-sdk"]["version"].startswith("43.")
     assert packages["node_modules/node"]["version"].startswith("22.")
     assert "node_modules/@matrix-org/matrix-sdk-crypto-wasm" in packages
+
+
+async def test_element_accepts_the_new_signed_device_of_a_bot_whose_store_was_wiped(
+    council: ThrowawayCouncil, element: ElementClient
+) -> None:
+    """A bot that lost its crypto store comes back with a new device, signed by its owner:
+    Element, excluding insecure devices, shares its room key with that device and shows the
+    answer decrypted and with no shield."""
+    executor = council.user_id("executor")
+    first = council.bot_process("executor")
+    await first.online()
+    assert await first.stop() == 0
+    before = current_device(council, "executor")
+    shutil.rmtree(council.data.crypto_store(council.settings.account("executor").localpart))
+
+    again = council.bot_process("executor")
+    await again.online()
+    try:
+        after = current_device(council, "executor")
+        assert after != before, "a lost device is replaced"
+        # Element learns of the change through /sync's device lists: wait until it has.
+        deadline = time.monotonic() + 30
+        while True:
+            devices = {d["device_id"]: d for d in await element.devices(executor)}
+            if after in devices and before not in devices:
+                break
+            assert time.monotonic() < deadline, f"Element still sees {sorted(devices)}"
+            await asyncio.sleep(0.2)
+        assert devices[after]["signed_by_owner"], devices[after]
+
+        await element.isolation("only_signed")
+        ping = await element.say(council.council_room, "executor !ping")
+        [pong] = await element.wait_for(replies_to(ping, executor))
+        assert pong.failure is None, pong.failure
+        assert pong.encrypted
+        assert pong.body.startswith("pong"), pong.body
+        [shield] = (await element.shields([pong.event_id])).values()
+        assert shield is not None
+        assert not shield.warns, shield
+    finally:
+        assert await again.stop() == 0
