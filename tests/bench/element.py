@@ -30,10 +30,7 @@ from bots.settings.data_dir import DataDir
 from tests.bench.foundation import (
     Up,
     bench_session,
-    close_echo_clients,
-    echo_client,
-    knows_device,
-    measure_pings,
+    measure_floor,
     write_config,
 )
 from tests.support.element import ElementClient, replies_to
@@ -87,23 +84,9 @@ async def round_trips(
             measured += await element_pings(element, council.room_id, coordinator, pings)
             await asyncio.to_thread(up.stop)
 
-            clients = []
-            for index, account in enumerate(settings.accounts):
-                account_creds = load_credentials(data, account.localpart)
-                assert account_creds
-                clients.append(
-                    await echo_client(
-                        settings.homeserver.client_url,
-                        account_creds.user_id,
-                        account_creds.password,
-                        root / f"echo-{round_number}-{account.localpart}",
-                        echo=index == 0,
-                    )
-                )
-            await master.sees_devices_of(device=(coordinator, clients[0][0].device_id))
-            await knows_device(clients[0][0], master.user_id, master.client.device_id)
-            floor += await measure_pings(master, council.room_id, coordinator, pings)
-            await close_echo_clients(clients)
+            floor += await measure_floor(
+                master, settings, data, root / f"echo-{round_number}", council, pings
+            )
     finally:
         await element.close()
         await master.close()

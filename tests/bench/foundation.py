@@ -158,6 +158,33 @@ async def echo_client(
     return client, task
 
 
+async def measure_floor(
+    master: Person, settings: Settings, data: DataDir, root: Path, council: Council, pings: int
+) -> list[float]:
+    """The floor: as many plain nio clients syncing as Chavion runs bots, one of them (on the
+    coordinator's account) echoing; the master's `!ping` round trips to it."""
+    coordinator = settings.user_id(settings.coordinator)
+    clients = []
+    for index, account in enumerate(settings.accounts):
+        creds = load_credentials(data, account.localpart)
+        assert creds
+        clients.append(
+            await echo_client(
+                settings.homeserver.client_url,
+                creds.user_id,
+                creds.password,
+                root / account.localpart,
+                echo=index == 0,
+            )
+        )
+    await master.sees_devices_of(device=(coordinator, clients[0][0].device_id))
+    await knows_device(clients[0][0], master.user_id, master.client.device_id)
+    try:
+        return await measure_pings(master, council.room_id, coordinator, pings)
+    finally:
+        await close_echo_clients(clients)
+
+
 async def close_echo_clients(clients: list[tuple[AsyncClient, asyncio.Task[None]]]) -> None:
     for client, task in clients:
         task.cancel()
@@ -232,24 +259,9 @@ async def round_trips(
             chavion += await measure_pings(master, council.room_id, coordinator, pings)
             await asyncio.to_thread(up.stop)
 
-            # Floor: as many plain nio clients syncing, one of them echoing.
-            clients = []
-            for index, account in enumerate(settings.accounts):
-                creds = load_credentials(data, account.localpart)
-                assert creds
-                clients.append(
-                    await echo_client(
-                        settings.homeserver.client_url,
-                        creds.user_id,
-                        creds.password,
-                        root / f"echo-{round_number}-{account.localpart}",
-                        echo=index == 0,
-                    )
-                )
-            await master.sees_devices_of(device=(coordinator, clients[0][0].device_id))
-            await knows_device(clients[0][0], master.user_id, master.client.device_id)
-            floor += await measure_pings(master, council.room_id, coordinator, pings)
-            await close_echo_clients(clients)
+            floor += await measure_floor(
+                master, settings, data, root / f"echo-{round_number}", council, pings
+            )
     finally:
         await master.close()
         await synapse.stop()
