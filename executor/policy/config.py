@@ -2,8 +2,8 @@
 
 The built-in lists ship inside the package (`executor/policy/data/`), so a config file kept
 anywhere, or an installed Chavion with no repository next to it, finds them. The read-only
-list exists once, there: it is read here as `DEFAULT_READONLY`, the list a config uses when
-none is given; a user who wants another names their own copy in the config. The built-in
+list exists once, there: it is read here by `default_readonly()`, the list a config uses
+when none is given; a user who wants another names their own copy in the config. The built-in
 safety rules that no list can switch off stay in code (`knowledge.ALWAYS_DENY`).
 """
 
@@ -35,13 +35,6 @@ def default_readonly() -> tuple[ReadOnlyRule, ...]:
     Read on first use, not at import: a broken list is then reported where the config is
     checked (with its dotted key) instead of failing every import of the policy."""
     return load_readonly(READONLY_FILE)
-
-
-def __getattr__(name: str) -> tuple[ReadOnlyRule, ...]:
-    """`DEFAULT_READONLY`, read lazily (see `default_readonly`)."""
-    if name == "DEFAULT_READONLY":
-        return default_readonly()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
