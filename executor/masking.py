@@ -1,19 +1,26 @@
 """Hides secrets in text before it leaves the executor (output, commands, error messages).
 
-Configured secrets are replaced literally; obvious credentials are found by pattern: private
-key blocks, bearer/authorization tokens, passwords in URLs, `password=...`-style settings and
-well-known token formats. Masking errs on the side of hiding: a false positive costs a little
-readability, a false negative leaks a credential into a chat room.
+Configured secrets are replaced literally, also JSON-escaped, URL-encoded and upper- or
+lower-cased; obvious credentials are found by pattern (`executor.masking_rules`): private key
+blocks, the key formats of every provider (`executor.key_formats`), bearer/authorization
+tokens, passwords in URLs and on command lines (`mysql -p`, `curl -u`, `redis-cli -a`,
+`sshpass -p`, `htpasswd -b`), `password=...`-style settings and `--token`-style options,
+and the credential variables of NUL-separated environments (`/proc/PID/environ`). Masking
+errs on the side of hiding: a false positive costs a little readability, a false negative
+leaks a credential into a chat room.
 
 Masked text may be a command someone is asked to approve, so no rule hides shell syntax: a
 value is masked only where it is made of token characters (never whitespace, quotes,
 backslashes or any of `$ ( ) { } ; | & < >`), and a private key block hides only the lines
 that look like key material (base64 and `Name: value` headers), never a line with anything
-else in it. What a rule hides therefore never changes how the text around it reads.
+else in it. Two exceptions, each safe for its own reason: a URL password may hold `$ ; #`
+(a URL's userinfo does; when a hidden `;` splits the command, the approval prompt's parse
+check sees the masked command read as other commands and warns), and a NUL-separated
+environment's value is hidden whole (a command never holds a NUL).
 
 Every rule works within one line (key blocks keep a little state from line to line), which is
 what lets `StreamMasker` mask output as it arrives with the same result as `mask_text` on the
-whole.
+whole. A secret split over two lines (output that wraps it) is not found.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
-MASK = "[masked]"
+from executor.masking_rules import MASK as MASK
+from executor.masking_rules import mask_lines, secret_parts, secret_pattern
 
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
@@ -39,110 +46,12 @@ _PEM_MARKER = re.compile(f"{_PEM_BEGIN.pattern}|{_PEM_END.pattern}")
 _PEM_BODY = f"\n{MASK}\n"
 _LINES = re.compile(r"[^\r\n]*(?:[\r\n]|$)")
 
-# A masked value consists of token characters only: no whitespace (so no rule reaches across
-# a line break) and nothing a shell reads as syntax, so hiding it never hides a command.
-_SHELL = r"\s$(){};|&<>`'\"\\"
-_CREDENTIAL_WORDS = (
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key"
-    r"|private[_-]?key|credentials?|auth"
-)
-# (needle, pattern, replacement): the needle, looked up in the lower-cased text first, is
-# part of every match, so a rule is skipped cheaply on the many lines it cannot apply to.
-_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    # scheme://user:password@host -> keep the user, hide the password.
-    (
-        "://",
-        re.compile(
-            rf"(?<![a-zA-Z0-9+.\-])([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/?#@]*:)[^/?#{_SHELL}]+(@)"
-        ),
-        rf"\1{MASK}\2",
-    ),
-    # Authorization: Bearer xyz / Authorization: Basic xyz / "authorization": "xyz"
-    (
-        "authorization",
-        re.compile(
-            r"(?i)(\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
-            rf"(?>(?:(?:bearer|basic|token|digest|bot)[ \t]+)?))[^,{_SHELL}]+"
-        ),
-        rf"\1{MASK}",
-    ),
-    ("bearer", re.compile(r"(?i)(\bbearer[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1{MASK}"),
-    # --password x, --token x
-    (
-        "-",
-        re.compile(
-            rf"(?i)(--?(?:{_CREDENTIAL_WORDS})[A-Za-z0-9_\-]*[ \t]+[\"']?)[^\-{_SHELL}][^{_SHELL}]*"
-        ),
-        rf"\1{MASK}",
-    ),
-    # Well-known token formats.
-    (
-        "",
-        re.compile(
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}"
-            r"|github_pat_[A-Za-z0-9_]{20,}"
-            r"|glpat-[A-Za-z0-9_\-]{20,}"
-            r"|sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}"
-            r"|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"
-            r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
-            r"|xox[abposr]-[A-Za-z0-9\-]{10,}"
-            r"|AIza[0-9A-Za-z_\-]{35}"
-            r"|syt_[A-Za-z0-9_]{10,}"
-            r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
-        ),
-        MASK,
-    ),
-)
-
-
-# password=x, DB_PASSWORD: x, "api_key": "x", --token=x. The key is matched as a
-# whole word and checked afterwards: a pattern with the credential word in the middle of
-# the key would backtrack quadratically on long unbroken output lines.
-_SETTING = re.compile(
-    r"(?<![A-Za-z0-9_.\-])(-{0,2}[A-Za-z][A-Za-z0-9_.\-]*)"
-    rf"([\"']?[ \t]*[:=][ \t]*[\"']?)([^,{_SHELL}]+)"
-)
-_AUTH_SCHEMES = {"bearer", "basic", "token", "digest", "bot", MASK}
-_CREDENTIAL_KEY = re.compile(rf"(?i){_CREDENTIAL_WORDS}")
-
-
-def _mask_setting(match: re.Match[str]) -> str:
-    key, separator, value = match.group(1, 2, 3)
-    if _CREDENTIAL_KEY.search(key) is None or value.lower() in _AUTH_SCHEMES:
-        return match.group(0)
-    return f"{key}{separator}{MASK}"
-
 
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Returns text with configured secrets and obvious credentials replaced by MASK."""
     blocks = _KeyBlocks()
     hidden = "".join(blocks.line(line) for line in _LINES.findall(text))
-    return _mask_lines(hidden, _secret_pattern(tuple(secrets)))
-
-
-def _mask_lines(text: str, secrets: re.Pattern[str] | None) -> str:
-    """The line-local rules; applying them line by line equals applying them to the whole."""
-    if secrets is not None:
-        text = secrets.sub(MASK, text)
-    lowered = text.lower()
-    for needle, pattern, replacement in _RULES:
-        if needle in lowered:
-            text = pattern.sub(replacement, text)
-    return _SETTING.sub(_mask_setting, text)
-
-
-@lru_cache(maxsize=32)
-def _secret_parts(secrets: tuple[str, ...]) -> tuple[str, ...]:
-    """The lines of all secrets, longest first; a multi-line secret is masked per line."""
-    parts = {part for secret in secrets for part in secret.splitlines() if part.strip()}
-    return tuple(sorted(parts, key=lambda part: (-len(part), part)))
-
-
-@lru_cache(maxsize=32)
-def _secret_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One alternation of all secrets, longest first."""
-    parts = _secret_parts(secrets)
-    return re.compile("|".join(re.escape(part) for part in parts)) if parts else None
+    return mask_lines(hidden, secret_pattern(tuple(secrets)))
 
 
 @dataclass
@@ -250,8 +159,8 @@ class StreamMasker:
 
     def __init__(self, secrets: Iterable[str] = (), *, max_pending: int = 8192) -> None:
         key = tuple(secrets)
-        self._secrets = _secret_pattern(key)
-        self._longest_secret = max((len(part) for part in _secret_parts(key)), default=0)
+        self._secrets = secret_pattern(key)
+        self._longest_secret = max((len(part) for part in secret_parts(key)), default=0)
         self._max_pending = max_pending
         self._pending = ""
         self._blocks = _KeyBlocks()
@@ -272,7 +181,7 @@ class StreamMasker:
 
     def _mask(self, text: str, blocks: _KeyBlocks) -> str:
         hidden = "".join(blocks.line(line) for line in _LINES.findall(text))
-        return _mask_lines(hidden, self._secrets)
+        return mask_lines(hidden, self._secrets)
 
     def _forced_cut(self) -> int:
         """Where to cut the pending line, which has no line break and has grown too long."""
@@ -310,7 +219,7 @@ class StreamMasker:
             cut = arriving
         cut = min(cut, max(len(text.rstrip("-")), after))  # dashes at the end may begin one
         if self._secrets is not None:
-            for match in self._secrets.finditer(text):
-                if match.start() < cut < match.end():
-                    cut = match.start()
+            for start, end in self._secrets.spans(text):
+                if start < cut < end:
+                    cut = start
         return max(cut - (text[cut - 1 : cut] == "\\"), 0)

@@ -18,6 +18,8 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from executor.key_formats import KEY_FORMATS
+
 _TOKEN_END = r"(?![A-Za-z0-9_\-])"
 
 
@@ -33,29 +35,17 @@ class _Shape:
     plausible: Callable[[str], bool] = _mixed
 
 
-# Most specific first: the first shape that matches a stretch of text names it.
+# Most specific first: the first shape that matches a stretch of text names it. The
+# providers' key formats are the executor's list (`executor.key_formats`), so what masking
+# hides and what is redacted here grow together.
 _KEYS: tuple[_Shape, ...] = (
-    _Shape("an Anthropic API key", re.compile(rf"\bsk-ant-[A-Za-z0-9_\-]{{20,}}{_TOKEN_END}")),
-    _Shape(
-        "an OpenAI API key",
-        re.compile(rf"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{{20,}}{_TOKEN_END}"),
-    ),
-    _Shape(
-        "a GitHub token",
-        re.compile(
-            rf"\b(?:gh[pousr]_[A-Za-z0-9]{{30,}}|github_pat_[A-Za-z0-9_]{{30,}}){_TOKEN_END}"
-        ),
-    ),
-    _Shape("a GitLab token", re.compile(rf"\bglpat-[A-Za-z0-9_\-]{{20,}}{_TOKEN_END}")),
-    _Shape("a Stripe key", re.compile(rf"\b[rs]k_(?:live|test)_[A-Za-z0-9]{{16,}}{_TOKEN_END}")),
-    _Shape("an AWS access key", re.compile(rf"\b(?:AKIA|ASIA)[0-9A-Z]{{16}}{_TOKEN_END}")),
-    _Shape("a Slack token", re.compile(rf"\bxox[abposr]-[A-Za-z0-9\-]{{10,}}{_TOKEN_END}")),
-    _Shape("a Google API key", re.compile(rf"\bAIza[0-9A-Za-z_\-]{{35}}{_TOKEN_END}")),
-    _Shape("a Matrix access token", re.compile(rf"\bsyt_[A-Za-z0-9_]{{20,}}{_TOKEN_END}")),
-    _Shape(
-        "a JSON web token",
-        re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}"),
-        lambda value: True,
+    *(
+        _Shape(
+            key.kind,
+            re.compile(rf"\b(?:{key.pattern}){_TOKEN_END}"),
+            (lambda value: True) if key.kind == "a JSON web token" else _mixed,
+        )
+        for key in KEY_FORMATS
     ),
     _Shape(
         "a bearer token",

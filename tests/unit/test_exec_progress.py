@@ -340,6 +340,11 @@ KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAAAA==\n-----END P
             MISREAD_NOTE,
             id="masked, a command reads as here-document text",
         ),
+        pytest.param("mysql -uroot -pS3cret -e 'select 1'", MASKED_NOTE, id="mysql -pSECRET"),
+        pytest.param("psql 'postgres://app:p#$;@/x@db/app'", MASKED_NOTE, id="quoted URL password"),
+        pytest.param(
+            "git clone https://u:a;reboot;@h/x", MISREAD_NOTE, id="a URL password hides a ;"
+        ),
     ],
 )
 def test_the_prompt_says_when_masking_changed_the_command(command: str, note: str | None) -> None:

@@ -296,3 +296,166 @@ def test_one_long_word_is_never_cut_through_a_secret_or_key_marker(chunk_size: i
         masker = StreamMasker([SECRET], max_pending=16)
 
         assert stream(masker, text, chunk_size) == mask_text(text, [SECRET]), offset
+
+
+# Issue 15: what masking missed ---------------------------------------------------------
+
+NUL_ENVIRONMENTS = [
+    pytest.param(
+        "PATH=/usr/bin\0DB_PASSWORD=hunter2\0HOME=/root\0API_TOKEN=abc123\0",
+        f"PATH=/usr/bin\0DB_PASSWORD={M}\0HOME=/root\0API_TOKEN={M}\0",
+        id="every variable, not only the first",
+    ),
+    pytest.param(
+        "A=1\0SECRET_KEY=two words; $and (syntax)\0B=2",
+        f"A=1\0SECRET_KEY={M}\0B=2",
+        id="the whole value up to the NUL",
+    ),
+    pytest.param(
+        "OPENAI_API_KEY=sk-" + "a1B2" * 8 + "\0LANG=C.UTF-8",
+        f"OPENAI_API_KEY={M}\0LANG=C.UTF-8",
+        id="a key in a variable",
+    ),
+    pytest.param(
+        "TERM=xterm\0PASSWORD=\0USER=root", "TERM=xterm\0PASSWORD=\0USER=root", id="empty value"
+    ),
+    pytest.param(
+        "HOME=/root\0SHELL=/bin/bash\0", "HOME=/root\0SHELL=/bin/bash\0", id="nothing secret"
+    ),
+]
+
+PROVIDER_KEYS = [
+    # (provider, key)
+    ("OpenAI", "sk-" + "T3BlbkFJ" * 6),
+    ("OpenAI project", "sk-proj-" + "a1B2c3D4" * 6),
+    ("Anthropic", "sk-ant-api03-" + "AbCd1234" * 10),
+    ("DeepSeek", "sk-" + "0f1e2d3c4b5a6978" * 2),
+    ("OpenRouter", "sk-or-v1-" + "0f1e2d3c4b5a6978" * 4),
+    ("Gemini", "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"),
+    ("Perplexity", "pplx-" + "a1B2c3D4" * 6),
+    ("Hugging Face", "hf_" + "aBcDeF1234" * 3 + "xyzw"),
+    ("Groq", "gsk_" + "a1B2c3D4" * 6 + "q1w2"),
+    ("xAI", "xai-" + "a1B2c3D4" * 10),
+    ("GitHub", "gho_" + "a1B2" * 9),
+    ("GitHub fine-grained", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"),
+    ("GitLab", "glpat-a1B2c3D4e5F6g7H8i9J0"),
+    ("Slack", "xoxe-1-" + "A1b2C3d4" * 3),
+    ("Slack app", "xapp-1-A0123456789-0123456789012-abcdef0123"),
+    ("AWS temporary", "ASIAY34FZKBOKMUTVV7A"),
+    ("Synapse refresh", "syr_Y2hhdmlvbg_AbCdEfGhIjKlMnOpQrSt_1a2B3c"),
+    ("macaroon", "MDAxOGxvY2F0aW9uIGxvY2FsaG9zdAowMDIyaWRlbnRpZmllciBrZXkKMDAy"),
+]
+
+CLI_FLAGS = [
+    ("mysql -uroot -pS3cret! -h db", f"mysql -uroot -p{M} -h db"),
+    ("mysqldump -u app '-phunter2' app", f"mysqldump -u app '-p{M}' app"),
+    ("mariadb -p'hunter2' -e 'select 1'", f"mariadb -p'{M}' -e 'select 1'"),
+    ("/usr/bin/mysqladmin -phunter2 status", f"/usr/bin/mysqladmin -p{M} status"),
+    ("mysql --password=hunter2 db", f"mysql --password={M} db"),
+    ("curl -u bob:pa55 https://x", f"curl -u bob:{M} https://x"),
+    ("curl -su bob:pa55 https://x", f"curl -su bob:{M} https://x"),
+    ("curl -ubob:pa55 https://x", f"curl -ubob:{M} https://x"),
+    ("curl --user bob:pa55 https://x", f"curl --user bob:{M} https://x"),
+    ("curl --user=bob:pa55 https://x", f"curl --user=bob:{M} https://x"),
+    ("curl -U proxy:pa55 https://x", f"curl -U proxy:{M} https://x"),
+    ("redis-cli -a hunter2 ping", f"redis-cli -a {M} ping"),
+    ("redis-cli -h cache --pass hunter2 ping", f"redis-cli -h cache --pass {M} ping"),
+    ("sshpass -p hunter2 ssh host", f"sshpass -p {M} ssh host"),
+    ("sshpass -phunter2 ssh host", f"sshpass -p{M} ssh host"),
+    ("htpasswd -b /etc/nginx/.htpasswd bob hunter2", f"htpasswd -b /etc/nginx/.htpasswd bob {M}"),
+    ("htpasswd -nbB bob hunter2", f"htpasswd -nbB bob {M}"),
+    ("gh auth login --token abc123", f"gh auth login --token {M}"),
+    ("tool --api-key abc123 --verbose", f"tool --api-key {M} --verbose"),
+    ("tool --github-token abc123", f"tool --github-token {M}"),
+    ("tool --client-secret=abc123", f"tool --client-secret={M}"),
+    ("curl -H 'Authorization: Basic dXNlcjpwYXNz' x", f"curl -H 'Authorization: Basic {M}' x"),
+    ("PGPASSWORD=hunter2 psql -h db", f"PGPASSWORD={M} psql -h db"),
+    ("docker run -e MYSQL_PWD=hunter2 mysql", f"docker run -e MYSQL_PWD={M} mysql"),
+    ("root 42 0.0 mysql -pS3cret -h db", f"root 42 0.0 mysql -p{M} -h db"),  # as ps shows it
+    # A password that is no value (read at run time, or asked for) is shown.
+    ("mysql -p$DB_PASS db", None),
+    ("mysql -p db", None),
+    ("curl -u bob https://x", None),
+    ("htpasswd -c /etc/nginx/.htpasswd bob", None),
+    ("mkdir -p /tmp/x; ssh -p 22 host; curl -o out https://x", None),
+]
+
+URL_PASSWORDS = [
+    ("postgres://app:p#$;@/x@db/app", f"postgres://app:{M}@db/app"),
+    ("mysql://root:a:b:c@127.0.0.1:3306", f"mysql://root:{M}@127.0.0.1:3306"),
+    ("amqp://u:%40%23pw@rabbit/vhost", f"amqp://u:{M}@rabbit/vhost"),
+    ("DATABASE_URL='redis://:p?w#d@cache:6379/0'", f"DATABASE_URL='redis://:{M}@cache:6379/0'"),
+    # A port and an @ later in the path or query: no password.
+    ("https://api.example.com:443/u?to=bob@example.com", None),
+    ("https://example.com/@user/post", None),
+]
+
+CONFIGURED_FORMS = [
+    # (form of the secret "p@ss w/rd\"é")
+    pytest.param('p@ss w/rd"é', id="as it is"),
+    pytest.param('p@ss w/rd\\"\\u00e9', id="JSON-escaped"),
+    pytest.param('p@ss w\\/rd\\"\\u00e9', id="JSON-escaped with \\/"),
+    pytest.param('p@ss w/rd\\"é', id="JSON-escaped, UTF-8 kept"),
+    pytest.param("p%40ss%20w%2Frd%22%C3%A9", id="URL-encoded"),
+    pytest.param("p%40ss%20w%2frd%22%c3%a9", id="URL-encoded, lower-case hex"),
+    pytest.param("p%40ss+w%2Frd%22%C3%A9", id="form-encoded"),
+    pytest.param("p%40ss+w/rd%22%C3%A9", id="form-encoded, slash kept"),
+    pytest.param('P@SS W/RD"É', id="upper case"),
+]
+FORMED_SECRET = 'p@ss w/rd"é'
+
+NOT_CREDENTIALS = [
+    "skeleton risk-free ask-me task-runner",
+    "pip install sk-learn-compatible-estimators hf_hub_download",
+    "the xai-grok-client-library-for-python-users is",
+    "Asia/Seoul Akiane",
+    "mkdir -p /srv/app && chmod 750 /srv/app",
+    "ssh -p 2222 -i ~/.ssh/id_ed25519 root@host",
+    "curl -fsSL https://example.com/install.sh -o install.sh",
+    "mysql -u root -e 'show databases'",
+    "GET /api/users?email=bob@example.com 200",
+    "PATH=/usr/bin:/bin\0HOME=/root\0LANG=C.UTF-8\0",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NUL_ENVIRONMENTS)
+def test_nul_separated_environments_are_masked_variable_by_variable(
+    text: str, expected: str
+) -> None:
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(("provider", "key"), PROVIDER_KEYS, ids=[p for p, _ in PROVIDER_KEYS])
+def test_every_providers_key_format_is_masked(provider: str, key: str) -> None:
+    for context in ("{}", "key {} here", 'export KEY="{}"', '{{"k": "{}"}}'):
+        text = context.format(key)
+        assert mask_text(text) == context.format(M), (provider, context)
+
+
+@pytest.mark.parametrize(("text", "expected"), CLI_FLAGS)
+def test_command_line_credentials_are_masked(text: str, expected: str | None) -> None:
+    assert mask_text(text) == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), URL_PASSWORDS)
+def test_url_passwords_with_any_characters_are_masked(text: str, expected: str | None) -> None:
+    assert mask_text(text) == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize("form", CONFIGURED_FORMS)
+def test_configured_secrets_are_masked_in_their_encoded_forms(form: str) -> None:
+    assert mask_text(f"got {form}!", [FORMED_SECRET]) == f"got {M}!"
+
+
+@pytest.mark.parametrize("text", NOT_CREDENTIALS)
+def test_ordinary_words_and_options_are_not_taken_for_credentials(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_a_nul_separated_environment_streams_like_the_whole() -> None:
+    """`cat /proc/1/environ` prints one long line: cut at a NUL, never inside a value."""
+    env = "\0".join(f"VAR{i}=value {i}" if i % 7 else f"DB_PASSWORD=s3cr et{i}" for i in range(500))
+    masker = StreamMasker(max_pending=256)
+
+    assert stream(masker, env, 100) == mask_text(env)
+    assert "s3cr" not in mask_text(env)
