@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import islice
@@ -168,9 +169,13 @@ def _mask_cli(text: str, lowered: str) -> str:
     """Hides the passwords given on command lines of mysql, curl, redis-cli, sshpass and
     htpasswd (typed, or shown by `ps`), up to the end of each command."""
     spans: list[tuple[int, int]] = []
-    for tool in _cli_tools(text, lowered):
-        stop = _CLI_END.search(text, tool.end())
-        end = stop.start() if stop else len(text)
+    ends = [stop.start() for stop in _CLI_END.finditer(text)]  # once: each search is linear
+    tools = _cli_tools(text, lowered)
+    for tool, following in zip(tools, [*tools[1:], None], strict=True):
+        at = bisect_left(ends, tool.end())
+        end = ends[at] if at < len(ends) else len(text)
+        if following is not None:  # `sshpass -p X mysql -pY`: each reads up to the next
+            end = min(end, max(following.start(), tool.end()))
         words = list(islice(_CLI_WORD.finditer(text, tool.end(), end), _CLI_WORDS))
         spans.extend(_cli_spans(tool.group(1), words))
     out: list[str] = []
@@ -189,7 +194,7 @@ _RULES: tuple[Rule, ...] = (
     (
         ("\x00",),
         re.compile(
-            rf"(?i)(?<![^\x00\r\n])([A-Za-z0-9_]*?(?:{_CREDENTIAL_WORDS})[A-Za-z0-9_]*)="
+            rf"(?i)(?<![^\x00\r\n])([A-Za-z0-9_]{{0,64}}?(?:{_CREDENTIAL_WORDS})[A-Za-z0-9_]{{0,64}})="
             r"([^\x00\r\n]*)"
         ),
         _mask_env_field,
@@ -218,7 +223,8 @@ _RULES: tuple[Rule, ...] = (
     (
         ("-",),
         re.compile(
-            rf"(?i)(--?(?:{_CREDENTIAL_WORDS})[A-Za-z0-9_\-]*[ \t]+[\"']?)[^\-{_SHELL}][^{_SHELL}]*"
+            rf"(?i)(--?(?:{_CREDENTIAL_WORDS})[A-Za-z0-9_\-]{{0,64}}[ \t]+[\"']?)"
+            rf"[^\-{_SHELL}][^{_SHELL}]*"
         ),
         rf"\1{MASK}",
     ),
@@ -226,8 +232,8 @@ _RULES: tuple[Rule, ...] = (
     (
         ("--",),
         re.compile(
-            rf"(?i)(--(?<![A-Za-z0-9_\-]--)(?:[A-Za-z0-9]+-)+(?:{_CREDENTIAL_WORDS})"
-            rf"[A-Za-z0-9_\-]*[ \t]+[\"']?)[^\-{_SHELL}][^{_SHELL}]*"
+            rf"(?i)(--(?<![A-Za-z0-9_\-]--)(?:[A-Za-z0-9]{{1,32}}-){{1,8}}(?:{_CREDENTIAL_WORDS})"
+            rf"[A-Za-z0-9_\-]{{0,64}}[ \t]+[\"']?)[^\-{_SHELL}][^{_SHELL}]*"
         ),
         rf"\1{MASK}",
     ),
