@@ -16,7 +16,7 @@ from typing import TypeAlias
 from executor import shell
 from executor.policy.config import PolicyConfig
 from executor.policy.embedded import embedded_code
-from executor.policy.expansion import Expander
+from executor.policy.expansion import MAX_VARIANTS, Expander
 from executor.policy.forkbombs import is_fork_bomb_function, is_spawn_loop
 from executor.policy.hazards import is_secret, service_hits, write_hits
 from executor.policy.knowledge import (
@@ -141,6 +141,7 @@ class Analyzer(Expander):
         return stream
 
     def command(self, command: Command, stdin: Stream) -> Stream:
+        self.budget.tick()
         if isinstance(command, SimpleCommand):
             return self.simple(command, stdin)
         if isinstance(command, FunctionDef):
@@ -278,9 +279,7 @@ class Analyzer(Expander):
             return stdin if redirected else NO_STREAM
         variants, truncated = self.expand_words(command.words)
         if truncated:
-            self.approve(
-                "complex", command.text, "has too many possible expansions to check them all"
-            )
+            self.too_complex(command.text, f"{MAX_VARIANTS} ways to expand one command")
         out = NO_STREAM
         for argv in variants:
             if argv:
@@ -358,7 +357,7 @@ class Analyzer(Expander):
 
     def run_argv(self, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int) -> Stream:
         if depth > MAX_WRAPPERS:
-            self.approve("complex", frame.text, "nests too many command wrappers to check")
+            self.too_complex(frame.text, f"{MAX_WRAPPERS} nested command wrappers")
             return OTHER_STREAM
         head = argv[0]
         if head.dynamic:
@@ -477,7 +476,7 @@ class Analyzer(Expander):
         only_forbid: bool = False,
     ) -> Stream:
         if self.depth >= MAX_CODE_DEPTH:
-            self.approve("complex", frame.text, "nests shell code too deeply to check")
+            self.too_complex(frame.text, f"{MAX_CODE_DEPTH} levels of code in code")
             return OTHER_STREAM
         try:
             script = shell.parse(code)

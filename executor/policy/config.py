@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
+from executor.policy.limits import DEFAULT_CHECK_SECONDS
 from executor.policy.loading import load_forbidden, load_readonly
 from executor.policy.model import ForbiddenRule, HostPolicy, Mode, PolicyConfigError, ReadOnlyRule
 from executor.policy.patterns import pattern_words
@@ -57,8 +58,14 @@ class PolicyConfig:
     env: tuple[tuple[str, str], ...] = ()
     """Variables exported before each command (as in HostConfig.env): not assumed empty."""
     hosts: Mapping[str, HostPolicy] = field(default_factory=dict, hash=False)
+    check_seconds: float = DEFAULT_CHECK_SECONDS
+    """CPU time one decision may take; a command that needs more needs approval instead."""
 
     def __post_init__(self) -> None:
+        if not self.check_seconds > 0:
+            raise PolicyConfigError(
+                f"check_seconds must be a positive number of seconds, not {self.check_seconds!r}"
+            )
         if self.mode not in ("blocklist", "allowlist"):
             raise PolicyConfigError(f"unknown policy mode {self.mode!r}")
         for host, override in self.hosts.items():
@@ -94,6 +101,7 @@ class PolicyConfig:
             protected_paths=self.protected_paths + override.protected_paths,
             workdir=self.workdir if override.workdir is None else override.workdir,
             env=self.env if override.env is None else override.env,
+            check_seconds=self.check_seconds,
         )
 
 

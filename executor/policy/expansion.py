@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from executor import shell
 from executor.policy.knowledge import ARITH_NAME, GLOB_RE, STANDARD_ENV
+from executor.policy.limits import MAX_BRACE_WORDS, TooComplex
 from executor.policy.state import AnalysisState
 from executor.policy.values import (
     MAX_ALTERNATIVES,
@@ -35,6 +36,9 @@ def is_plain_number(text: str) -> bool:
     """Text bash reads as a number in arithmetic (empty counts as 0), so no code hides in it."""
     return bool(re.fullmatch(r"\s*[-+]?(?:0[xX][0-9a-fA-F]+|\d+)\s*", text)) or not text.strip()
 
+
+_BRACE_RANGE = re.compile(r"\{(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?\}")
+"""A numeric brace range, `{1..100000000}`: counted before it is expanded."""
 
 MAX_VARIANTS = 64
 """Most argument lists one simple command may expand to; beyond, a person must check it."""
@@ -148,20 +152,28 @@ class Expander(AnalysisState):
         return [unknown] if unknown is not None else [Value(" ".join(texts))]
 
     def assign(self, name: str, values: list[Value], *, append: bool = False) -> None:
+        self.budget.tick()
         if append and name in self.env:
-            values = [
-                Value(
-                    None if a.text is None or b.text is None else a.text + b.text,
-                    a.glob or b.glob,
-                )
-                for a in self.env[name]
-                for b in values
-            ]
+            joined: list[Value] = []
+            held = 0
+            for a in self.env[name]:
+                for b in values:
+                    text = None if a.text is None or b.text is None else a.text + b.text
+                    if text is not None:
+                        self.budget.value(len(text))
+                        held += len(text)
+                        self.budget.step(held)
+                    joined.append(Value(text, a.glob or b.glob))
+            values = joined
         if self.cond and name in self.env:
             values = self.env[name] + values
         elif self.cond:
             values = [*self.lookup(name), *values]
-        self.env[name] = cap_values(dedupe_values(values))
+        kept = cap_values(dedupe_values(values))
+        for v in kept:
+            if v.text:
+                self.budget.spend(len(v.text))
+        self.env[name] = kept
 
     def lookup(self, name: str) -> list[Value]:
         if name in self.env:
@@ -267,6 +279,7 @@ class Expander(AnalysisState):
         return [Piece(None, part.quoted, False)]
 
     def substitution(self, script: Script, direction: str) -> Stream:
+        self.budget.tick()
         key = id(script)
         cached = self.sub_cache.get(key)
         if cached is not None:
@@ -288,13 +301,19 @@ class Expander(AnalysisState):
 
     def word_vals(self, word: Word) -> list[Value]:
         """The possible values of `word` as one string each (no field splitting)."""
+        self.budget.tick()
         combos = [Value("")]
         for part in word.parts:
             pieces = self.pieces(part)
             new: list[Value] = []
+            held = 0
             for c in combos:
                 for p in pieces:
                     text = None if c.text is None or p.text is None else c.text + p.text
+                    if text is not None:
+                        self.budget.value(len(text))
+                        held += len(text)
+                        self.budget.step(held)
                     new.append(
                         Value(
                             text,
@@ -305,21 +324,47 @@ class Expander(AnalysisState):
                         )
                     )
             combos = cap_values(dedupe_values(new))
+        for v in combos:
+            if v.text:
+                self.budget.spend(len(v.text))
         return combos
 
     def expand_word(self, word: Word) -> list[list[Arg]]:
         """The possible expansions of `word`, each a list of fields (arguments)."""
+        self.budget.tick()
         if word.parts and word.unquoted_literal:
             text = word.literal or ""
-            values = shell.brace_expand(text) if "{" in text else [text]
+            values = self.brace_expand(text) if "{" in text else [text]
+            for v in values:
+                self.budget.spend(len(v))
             return [[Arg(v, word.raw, glob=bool(GLOB_RE.search(v))) for v in values]]
         sequences: list[list[Piece]] = [[]]
         for part in word.parts:
             pieces = self.pieces(part)
+            if len(pieces) == 1:  # the usual case: no copies, so long words stay linear
+                for s in sequences:
+                    s.append(pieces[0])
+                continue
             sequences = [[*s, p] for s in sequences for p in pieces]
             if len(sequences) > MAX_ALTERNATIVES:  # keep an unknown stand-in for what was cut off
                 sequences = [*sequences[: MAX_ALTERNATIVES - 1], [Piece(None, True, False)]]
         return [self.fields(seq, word) for seq in sequences]
+
+    def brace_expand(self, text: str) -> list[str]:
+        """Bash's brace expansion of `text`, all of it or a finding: a silently shortened
+        list would hide the words past the cut (`cat /etc/{x1,…,x300,shadow}`)."""
+        for m in _BRACE_RANGE.finditer(text):
+            first, last, step = m.group(1), m.group(2), m.group(3) or "1"
+            if max(len(first), len(last), len(step)) > 18:
+                raise TooComplex(f"{MAX_BRACE_WORDS} words from one brace expansion")
+            self.budget.braces(abs(int(last) - int(first)) // (abs(int(step)) or 1) + 1)
+        self.budget.brace_text(text)
+        try:
+            values = shell.brace_expand(text, MAX_BRACE_WORDS + 1)
+        except RecursionError:
+            raise TooComplex("braces nested too deeply") from None
+        self.budget.braces(len(values))
+        return values
 
     def ifs(self) -> str:
         values = self.env.get("IFS")
@@ -339,6 +384,7 @@ class Expander(AnalysisState):
         def flush() -> None:
             value = "".join(text)
             if state["keep"] or state["dyn"] or value:
+                self.budget.spend(len(value))
                 dynamic = state["dyn"]
                 out.append(
                     Arg(
@@ -379,13 +425,18 @@ class Expander(AnalysisState):
         return out
 
     def expand_words(self, words: tuple[Word, ...]) -> tuple[list[tuple[Arg, ...]], bool]:
-        variants: list[tuple[Arg, ...]] = [()]
+        variants: list[list[Arg]] = [[]]
         truncated = False
         for word in words:
             alternatives = self.expand_word(word)
-            new = [v + tuple(a) for v in variants for a in alternatives]
-            if len(new) > MAX_VARIANTS:
-                truncated = True
-                new = new[:MAX_VARIANTS]
-            variants = new
-        return variants, truncated
+            if len(alternatives) == 1:  # the usual case: no copies, so long commands stay linear
+                for v in variants:
+                    v.extend(alternatives[0])
+            else:
+                new = [[*v, *a] for v in variants for a in alternatives]
+                if len(new) > MAX_VARIANTS:
+                    truncated = True
+                    new = new[:MAX_VARIANTS]
+                variants = new
+            self.budget.args(len(variants[0]) if variants else 0)
+        return [tuple(v) for v in variants], truncated

@@ -15,6 +15,7 @@ from typing import Self, TypeAlias
 from executor.policy.config import PolicyConfig
 from executor.policy.hazards import is_broad
 from executor.policy.knowledge import GLOB_RE, PROTECTED_PATHS
+from executor.policy.limits import Budget
 from executor.policy.model import Decision
 from executor.policy.patterns import pattern_words
 from executor.policy.values import (
@@ -63,6 +64,8 @@ class AnalysisState:
         self.context = ""
         self.where = ""
         self.forbidden = [(pattern_words(r.pattern), r) for r in cfg.forbidden]
+        self.budget = Budget(cfg.check_seconds)
+        """Shared with every child state: nested code spends from the same budget."""
 
     def child(
         self,
@@ -101,6 +104,10 @@ class AnalysisState:
     def approve(self, rule: str, text: str, what: str) -> None:
         reason = f"needs approval: {quote(text)} {what}{self.inside(text)}"
         self._add(Decision(APPROVE, reason, rule))
+
+    def too_complex(self, text: str, limit: str) -> None:
+        """A bound of the analysis was reached: what was not checked goes to a person."""
+        self.approve("too-complex", text, f"is too complex to check (limit: {limit})")
 
     def inside(self, text: str) -> str:
         """Where nested code came from: `rm -rf /` alone would hide the `trap` around it."""

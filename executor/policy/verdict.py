@@ -14,12 +14,14 @@ from executor.policy.analyzer import Analyzer, Handler
 from executor.policy.checks import CHECKS
 from executor.policy.config import PolicyConfig
 from executor.policy.interpreters import CODE_RUNNERS
+from executor.policy.limits import TooComplex
 from executor.policy.model import LEVELS, Decision, Requester, Verdict
 from executor.policy.patterns import match_words, pattern_words
 from executor.policy.registry import Registry
 from executor.policy.values import quote
 from executor.policy.wrappers import WRAPPERS
 from executor.shell import Script, ShellSyntaxError
+from executor.shell.cursor import MAX_NESTING
 
 HANDLERS: Registry[Handler] = Registry.merged(WRAPPERS, CODE_RUNNERS)
 """Every command that runs other commands, by name."""
@@ -30,7 +32,8 @@ def decide(
 ) -> Decision:
     """Judge `command` for running on `host` at `requester`'s request.
 
-    Pure and fail-closed: any error while judging yields FORBID, never ALLOW.
+    Pure and fail-closed: any error while judging yields FORBID, never ALLOW. Bounded: a
+    command too big or too slow to check (see `limits`) needs approval, with the limit named.
     """
     try:
         return _decide(command, host, requester, config or PolicyConfig())
@@ -79,11 +82,14 @@ def _decide(command: str, host: str, requester: Requester, config: PolicyConfig)
     try:
         script = shell.parse(command)
     except ShellSyntaxError as exc:
-        analyzer.note_approval(
-            "unparseable",
-            f"needs approval: the command can't be parsed reliably ({exc.message}), "
-            "so a person has to check it",
-        )
+        if exc.message == _TOO_DEEP:
+            analyzer.too_complex(command, f"{MAX_NESTING} levels of nesting")
+        else:
+            analyzer.note_approval(
+                "unparseable",
+                f"needs approval: the command can't be parsed reliably ({exc.message}), "
+                "so a person has to check it",
+            )
         try:
             script = shell.parse(command, lenient=True)
         except ShellSyntaxError:
@@ -91,8 +97,26 @@ def _decide(command: str, host: str, requester: Requester, config: PolicyConfig)
     if script is not None:
         if not script.items and not analyzer.findings:
             return Decision(Verdict.FORBID, "forbidden: there is no command to run", "empty")
-        analyzer.run(script)
+        try:
+            analyzer.run(script)
+        except TooComplex as exc:
+            _cut_off(analyzer, command, exc.limit)
+        except RecursionError:
+            _cut_off(analyzer, command, "the depth of nested code Python can follow")
     return _verdict(analyzer, cfg, command, host, requester)
+
+
+_TOO_DEEP = "commands are nested too deeply to check"
+"""The parser's message when input nests deeper than MAX_NESTING."""
+
+
+def _cut_off(analyzer: Analyzer, command: str, limit: str) -> None:
+    """The walk stopped at a limit: what it found so far stands (a FORBID still wins), and the
+    reason a person reads first is the limit, since the rest was never checked."""
+    before = len(analyzer.findings)
+    analyzer.too_complex(command, limit)
+    if len(analyzer.findings) > before:
+        analyzer.findings.insert(0, analyzer.findings.pop())
 
 
 def _verdict(
