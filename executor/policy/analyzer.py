@@ -15,10 +15,17 @@ from typing import TypeAlias
 
 from executor import shell
 from executor.policy.config import PolicyConfig
+from executor.policy.constructs import (
+    Finding,
+    builtin_finding,
+    compound_findings,
+    reason,
+    simple_findings,
+)
 from executor.policy.embedded import embedded_code
 from executor.policy.expansion import Expander
 from executor.policy.forkbombs import is_fork_bomb_function, is_spawn_loop
-from executor.policy.hazards import is_secret, service_hits, write_hits
+from executor.policy.hazards import service_hits, write_hits
 from executor.policy.knowledge import (
     ASSIGN_ARG,
     FORK_RE,
@@ -143,6 +150,12 @@ class Analyzer(Expander):
     def command(self, command: Command, stdin: Stream) -> Stream:
         if isinstance(command, SimpleCommand):
             return self.simple(command, stdin)
+        for finding in compound_findings(command):
+            name = command.name if isinstance(command, FunctionDef) else ""
+            shadows = bool(name) and self.is_command_name(name)
+            self.construct(
+                finding._replace(hides_code=finding.hides_code or shadows), command.text, name
+            )
         if isinstance(command, FunctionDef):
             if is_fork_bomb_function(command):
                 self.forbid(
@@ -267,14 +280,16 @@ class Analyzer(Expander):
                 self.assign(assignment.name, values, append=assignment.append)
                 if SENSITIVE_ENV.fullmatch(assignment.name):
                     self.fact((), command.text, f"changes {assignment.name}")
+        for finding in simple_findings(command):
+            self.construct(finding, command.text)
         redirected = False
         for redirect in command.redirects:
             before = stdin
             stdin = self.redirect(redirect, frame, stdin)
             redirected = redirected or stdin is not before
         if not command.words:
-            if frame.writes:
-                self.fact((), command.text, f"writes to {frame.writes[0]}")
+            if frame.writes or frame.secret_input:
+                self.fact((), command.text, frame_problem(frame))
             return stdin if redirected else NO_STREAM
         variants, truncated = self.expand_words(command.words)
         if truncated:
@@ -335,7 +350,7 @@ class Analyzer(Expander):
                     frame.net = True
                     out = join_streams(out, Stream(StreamKind.DOWNLOAD, "", frame.text))
                 else:
-                    if path is not None and is_secret(path, target.glob):
+                    if path is not None and self.is_secret(path, target.glob):
                         frame.secret_input = path
                     out = join_streams(out, Stream(StreamKind.OTHER, "", frame.text))
         return out if out.kind is not StreamKind.NONE else OTHER_STREAM
@@ -425,9 +440,31 @@ class Analyzer(Expander):
         if name in ("cd", "pushd"):
             self.change_dir(argv)
         self.declarations(name, argv)
-        problem = readonly_problem(name, argv, frame, self.cfg.readonly, self.resolve)
+        problem = readonly_problem(
+            name, argv, frame, self.cfg.readonly, self.resolve, is_secret=self.is_secret
+        )
+        builtin = builtin_finding(name, [a.value for a in argv[1:]])
+        if builtin is not None:
+            problem = reason(builtin)
+            if builtin.hides_code:
+                self.construct(builtin, frame.text)
         self.fact(argv, frame.text, problem)
         return command_output(name, argv, stdin, frame)
+
+    def construct(self, finding: Finding, text: str, name: str = "") -> None:
+        """An unmodelled construct: never read-only, and approval where it can hide code."""
+        why = reason(finding, name)
+        if finding.hides_code:
+            self.approve(f"unmodelled:{finding.key}", text, why)
+        self.fact((), text, why)
+
+    def is_command_name(self, name: str) -> bool:
+        """Whether `name` is a command the policy knows (read-only, wrapper or checked)."""
+        return (
+            self.handlers.lookup(name) is not None
+            or self.checks.lookup(name) is not None
+            or any(rule.prefix[0] == name for rule in self.cfg.readonly)
+        )
 
     def change_dir(self, argv: tuple[Arg, ...]) -> None:
         args = [

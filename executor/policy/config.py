@@ -57,6 +57,8 @@ class PolicyConfig:
     env: tuple[tuple[str, str], ...] = ()
     """Variables exported before each command (as in HostConfig.env): not assumed empty."""
     hosts: Mapping[str, HostPolicy] = field(default_factory=dict, hash=False)
+    secret_paths: tuple[str, ...] = ()
+    """Chavion's own secrets (its data dir, resolved): any operand under one is a secret."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("blocklist", "allowlist"):
@@ -66,7 +68,12 @@ class PolicyConfig:
                 raise PolicyConfigError(f"unknown policy mode {override.mode!r} for {host}")
         for pattern in self.allowlist:
             pattern_words(pattern)
-        for path in (*self.protected_paths, *([self.workdir] if self.workdir else [])):
+        paths = (
+            *self.protected_paths,
+            *self.secret_paths,
+            *([self.workdir] if self.workdir else []),
+        )
+        for path in paths:
             if not path.startswith("/"):
                 raise PolicyConfigError(f"the path {path!r} must be absolute")
         object.__setattr__(self, "hosts", MappingProxyType(dict(self.hosts)))
@@ -94,6 +101,7 @@ class PolicyConfig:
             protected_paths=self.protected_paths + override.protected_paths,
             workdir=self.workdir if override.workdir is None else override.workdir,
             env=self.env if override.env is None else override.env,
+            secret_paths=self.secret_paths,
         )
 
 

@@ -12,6 +12,7 @@ import re
 from fnmatch import fnmatchcase
 
 from executor.policy.knowledge import (
+    BACKUP_SUFFIX_RE,
     BLOCK_DEVICE,
     CRITICAL_FILES,
     DEVICE_SAMPLES,
@@ -20,6 +21,7 @@ from executor.policy.knowledge import (
     GLOB_RE,
     HARMLESS_SINKS,
     INIT_ORIGIN,
+    PROC_SECRET_RE,
     RAW_MEMORY,
     SECRET_EXAMPLES,
     SECRET_GLOBS,
@@ -47,13 +49,43 @@ def is_critical(path: str, glob: bool) -> bool:
     return path in CRITICAL_FILES
 
 
-def is_secret(path: str, glob: bool) -> bool:
-    """Whether reading `path` (or a glob) would show secrets in the chat room."""
+def is_secret(path: str, glob: bool, secret_paths: tuple[str, ...] = ()) -> bool:
+    """Whether reading `path` (or a glob) would show secrets in the chat room: shadow and its
+    backups, keys, another process's root/fd/memory/environment, raw disks and memory, and
+    anything under `secret_paths` (Chavion's own data dir). `../` chains are normalised; a
+    relative path is also judged as if it started at `/`."""
+    if not path.startswith("/"):
+        rest = posixpath.normpath(path)
+        while rest.startswith("../"):
+            rest = rest[3:]
+        rest = "" if rest in ("..", ".") else rest
+        return _is_secret(path, glob, secret_paths) or (
+            bool(rest) and _is_secret("/" + rest, glob, secret_paths)
+        )
+    return _is_secret(posixpath.normpath(path), glob, secret_paths)
+
+
+def _is_secret(path: str, glob: bool, secret_paths: tuple[str, ...]) -> bool:
     base = posixpath.basename(path)
+    for secret in secret_paths:
+        if glob:
+            samples = (secret, f"{secret}/x", f"{secret}/x/y", f"{secret}/x/y/z")
+            if any(fnmatchcase(sample, path) for sample in samples):
+                return True
+        elif path == secret or path.startswith(secret.rstrip("/") + "/"):
+            return True
     if glob:
         return any(fnmatchcase(example, path) for example in SECRET_EXAMPLES) or any(
             fnmatchcase(name, base) for name in ("id_rsa", ".env", "server.key", "environ")
         )
+    m = PROC_SECRET_RE.fullmatch(path)
+    if m:  # /proc/1/root/etc/shadow, /proc/self/fd/3, /proc/*/mem...
+        return True
+    if is_device(path):
+        return True
+    stripped = BACKUP_SUFFIX_RE.sub("", path)
+    if stripped != path and stripped and _is_secret(stripped, False, secret_paths):
+        return True
     return any(fnmatchcase(path, g) for g in SECRET_GLOBS) or any(
         fnmatchcase(base, n) for n in SECRET_NAMES
     )

@@ -59,12 +59,29 @@ DEVICE_SAMPLES = _names(
 # Reading these is not destructive, but shows secrets in a chat room: a person must approve.
 SECRET_GLOBS = _names(
     "/etc/shadow, /etc/shadow-, /etc/gshadow, /etc/gshadow-, /etc/ssh/ssh_host_*_key,"
-    " /etc/ssl/private/*, /root/.ssh/*, /home/*/.ssh/id_*, /proc/*/environ"
+    " /etc/ssl/private/*, /root/.ssh/*, /home/*/.ssh/id_*, /proc/*/environ, /etc/shadow*,"
+    " /etc/gshadow*, /var/backups/shadow*, /var/backups/gshadow*, /etc/security/opasswd*,"
+    " /etc/ssh/*key, /etc/letsencrypt/archive/*, /etc/letsencrypt/live/*/privkey*,"
+    " /etc/letsencrypt/keys/*, /proc/kcore, /dev/mem, /dev/kmem, /dev/port, /dev/sg*,"
+    " /dev/mapper/*, /dev/disk/*, /dev/block/*, /dev/dm-*, /dev/nvme*, /dev/vmcore,"
+    " /proc/vmcore, /sys/firmware/*"
 )
 SECRET_EXAMPLES = _names(
     "/etc/shadow, /etc/gshadow, /etc/ssh/ssh_host_ed25519_key, /etc/ssl/private/server.key,"
-    " /root/.ssh/id_ed25519, /home/user/.ssh/id_rsa, /proc/1/environ"
+    " /root/.ssh/id_ed25519, /home/user/.ssh/id_rsa, /proc/1/environ, /etc/shadow-,"
+    " /etc/shadow.bak, /var/backups/shadow.bak, /proc/1/root/etc/shadow, /proc/self/environ,"
+    " /proc/1/mem, /proc/kcore, /dev/mem, /dev/sda, /dev/nvme0n1, /dev/mapper/root"
 )
+PROC_SECRET_RE = re.compile(
+    r"/proc/(?:\d+|self|thread-self|[^/]*[*?\[][^/]*)(?:/task/[^/]+)?"
+    r"/(?P<entry>root|cwd|fd|fdinfo|environ|mem|map_files|exe|pagemap|auxv|stack|syscall"
+    r"|task|maps|smaps|numa_maps|[^/]*[*?\[][^/]*)(?:/(?P<rest>.*))?"
+)
+"""Per-process /proc entries that open another process's files, memory or environment."""
+BACKUP_SUFFIX_RE = re.compile(
+    r"(?:~|-|\.(?:bak|old|orig|save|sav|swp|tmp|backup|dpkg-\w+|ucf-\w+|rpm\w+|\d+))+$"
+)
+"""What editors, package managers and admins append to a copy of a file."""
 SECRET_NAMES = _names(
     "id_rsa, id_dsa, id_ecdsa, id_ed25519, .env, *.env, .netrc, .pgpass, .git-credentials,"
     " .my.cnf, credentials, *.key, environ"

@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from typing import Self, TypeAlias
 
 from executor.policy.config import PolicyConfig
-from executor.policy.hazards import is_broad
+from executor.policy.hazards import is_broad, is_secret
 from executor.policy.knowledge import GLOB_RE, PROTECTED_PATHS
 from executor.policy.model import Decision
 from executor.policy.patterns import pattern_words
@@ -63,6 +63,7 @@ class AnalysisState:
         self.context = ""
         self.where = ""
         self.forbidden = [(pattern_words(r.pattern), r) for r in cfg.forbidden]
+        self.secret_paths = tuple(normalize_path(p) for p in cfg.secret_paths)
 
     def child(
         self,
@@ -118,6 +119,10 @@ class AnalysisState:
     def fact(self, argv: tuple[Arg, ...], text: str, problem: str | None) -> None:
         if not self.only_forbid:
             self.facts.append(Fact(argv, text, problem))
+
+    def is_secret(self, path: str, glob: bool) -> bool:
+        """The secret test with this config's own secrets (Chavion's data dir) added."""
+        return is_secret(path, glob, self.secret_paths)
 
     def resolve(self, arg: Arg) -> list[str | None]:
         """Absolute, normalised paths `arg` may name (None where the directory is unknown)."""
