@@ -25,9 +25,10 @@ from executor.policy.constructs import (
 from executor.policy.embedded import embedded_code
 from executor.policy.expansion import Expander
 from executor.policy.forkbombs import is_fork_bomb_function, is_spawn_loop
-from executor.policy.hazards import service_hits, write_hits
+from executor.policy.hazards import env_hit, service_hits, write_hits
 from executor.policy.knowledge import (
     ASSIGN_ARG,
+    CODE_ENV,
     FORK_RE,
     HARMLESS_SINKS,
     LOOP_RE,
@@ -35,8 +36,8 @@ from executor.policy.knowledge import (
     NAME_TAKERS,
     REVERSE_SHELL_RE,
     RMTREE_RE,
-    SENSITIVE_ENV,
     SHELL_SPAWN_RE,
+    STANDARD_ENV,
     STRING_RE,
 )
 from executor.policy.output import command_output
@@ -274,11 +275,10 @@ class Analyzer(Expander):
             values = self.assignment_vals(assignment)
             self.stored_code(assignment.name, values, command.text)
             if command.words:
-                if SENSITIVE_ENV.fullmatch(assignment.name):
-                    frame.env_problem = f"sets {assignment.name} for the command it runs"
+                self.command_env(assignment.name, values, frame)
             else:
                 self.assign(assignment.name, values, append=assignment.append)
-                if SENSITIVE_ENV.fullmatch(assignment.name):
+                if self.shell_variable(assignment.name):
                     self.fact((), command.text, f"changes {assignment.name}")
         for finding in simple_findings(command):
             self.construct(finding, command.text)
@@ -451,6 +451,27 @@ class Analyzer(Expander):
         self.fact(argv, frame.text, problem)
         return command_output(name, argv, stdin, frame)
 
+    def command_env(self, name: str, values: list[Value], frame: Frame) -> None:
+        """`NAME=value cmd` (or `env NAME=value cmd`): only a small harmless set keeps `cmd`
+        read-only; variables that load or run code (BASH_ENV, LD_PRELOAD, PATH...) need a
+        person whatever `cmd` is."""
+        for v in values or [Value("")]:
+            hit = env_hit(name, v.text)
+            if hit is None:
+                continue
+            what, loads_code = hit
+            frame.env_problem = frame.env_problem or what
+            if loads_code:
+                self.approve("environment", frame.text, what)
+            self.fact((), frame.text, what)
+            return
+
+    def shell_variable(self, name: str) -> bool:
+        """Whether assigning `name` alone changes later commands: it is exported already
+        (the host's env, the standard ones) or bash reads it (PATH, IFS, PS4...)."""
+        exported = {n for n, _ in self.cfg.env}
+        return bool(CODE_ENV.fullmatch(name)) or name in exported or name in STANDARD_ENV
+
     def construct(self, finding: Finding, text: str, name: str = "") -> None:
         """An unmodelled construct: never read-only, and approval where it can hide code."""
         why = reason(finding, name)
@@ -482,10 +503,21 @@ class Analyzer(Expander):
     def declarations(self, name: str, argv: tuple[Arg, ...]) -> None:
         args = argv[1:]
         if name in ("export", "declare", "typeset", "local", "readonly"):
+            exports = name == "export" or any(
+                re.fullmatch(r"-[a-zA-Z]*x[a-zA-Z]*", a.value) for a in args if not a.dynamic
+            )
             for a in args:
                 m = ASSIGN_ARG.match(a.raw if a.dynamic else a.value)
                 if m is None:
                     continue
+                hit = env_hit(m.group(1), None if a.dynamic else m.group(3))
+                if exports and hit is not None and hit[1]:  # `export PATH=/tmp; ls`
+                    self.approve(
+                        "environment",
+                        self.where or a.raw,
+                        f"exports {m.group(1)}, "
+                        "which can make every later command load or run other code",
+                    )
                 values = [Value(None if a.dynamic else m.group(3))]
                 self.stored_code(m.group(1), values, " ".join(x.raw for x in argv))
                 self.assign(m.group(1), values)

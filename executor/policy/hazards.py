@@ -14,11 +14,13 @@ from fnmatch import fnmatchcase
 from executor.policy.knowledge import (
     BACKUP_SUFFIX_RE,
     BLOCK_DEVICE,
+    CODE_ENV,
     CRITICAL_FILES,
     DEVICE_SAMPLES,
     DEVICE_SUBDIRS_OK,
     FIREWALL_UNITS,
     GLOB_RE,
+    HARMLESS_ENV,
     HARMLESS_SINKS,
     INIT_ORIGIN,
     PROC_SECRET_RE,
@@ -174,3 +176,16 @@ def pid_hits(pids: list[Arg]) -> list[Hit]:
         elif pid.value == "-1":
             hits.append(Hit(FORBID, "kill-all", "kills every process on the machine"))
     return hits
+
+
+def env_hit(name: str, value: str | None) -> tuple[str, bool] | None:
+    """What setting `name` (to `value`, None when only known at run time) for a command
+    means, as (what it does, whether it can load or run code): nothing for a small harmless
+    set (locale, time zone, sizes, no pager), code for BASH_ENV, LD_PRELOAD, PATH, GIT_*...,
+    and "not read-only" for any other variable (the program may read any variable)."""
+    for pattern, values in HARMLESS_ENV.items():
+        if fnmatchcase(name, pattern) and value is not None and values.fullmatch(value):
+            return None
+    if CODE_ENV.fullmatch(name):
+        return f"sets {name}, which can make the program load or run other code", True
+    return f"sets {name} for the command it runs", False

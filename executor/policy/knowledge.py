@@ -159,6 +159,35 @@ SENSITIVE_ENV = re.compile(
     r"|NODE_.*|SYSTEMD_.*|DOCKER_.*|KUBECONFIG|SSH_.*|TMPDIR|XDG_.*"
 )
 """Variables that change which program runs or what it loads: setting them is not read-only."""
+CODE_ENV = re.compile(
+    r"PATH|ENV|BASH_ENV|BASHOPTS|SHELLOPTS|PS[0-4]|PROMPT_COMMAND|IFS|CDPATH|GLOBIGNORE"
+    r"|EXECIGNORE|BASH_.*|LD_.*|DYLD_.*|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|MALLOC_.*"
+    r"|HOSTALIASES|RES_OPTIONS|LOCALDOMAIN|TEXTDOMAINDIR|TERMINFO.*|TERMCAP|.*PAGER.*"
+    r"|.*EDITOR.*|VISUAL|BROWSER|LESS.*|MAN.*|GROFF.*|GIT_.*|PYTHON.*|PERL5?.*|RUBY.*|GEM_.*"
+    r"|NODE_.*|LUA_.*|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|CLASSPATH|AWKPATH|AWKLIBPATH|.*ASKPASS"
+    r"|SYSTEMD_.*|OPENSSL_.*|SSL_.*|INPUTRC|ZDOTDIR|HOME|TMPDIR|XDG_.*|SSH_.*|DOCKER_.*"
+    r"|KUBECONFIG|SUDO_.*|POSIXLY_CORRECT|HISTFILE|TMOUT|FUNCNEST|MAIL(?:PATH)?"
+)
+"""Variables that make a program (or a shell it starts) load or run other code: setting
+one for a command needs a person, whatever the command is."""
+HARMLESS_ENV: dict[str, re.Pattern[str]] = {
+    "LANG": re.compile(r"[A-Za-z0-9_.@-]*"),
+    "LANGUAGE": re.compile(r"[A-Za-z0-9_.@:-]*"),
+    "LC_*": re.compile(r"[A-Za-z0-9_.@-]*"),
+    "TZ": re.compile(r"(?!.*\.\.)[A-Za-z0-9_+:,.-][A-Za-z0-9_+:,./-]*|"),
+    "COLUMNS": re.compile(r"\d{1,5}"),
+    "LINES": re.compile(r"\d{1,5}"),
+    "TERM": re.compile(r"[A-Za-z0-9._+-]*"),
+    "NO_COLOR": re.compile(r"[^$`\\]*"),
+    "SYSTEMD_PAGER": re.compile(r"|cat"),
+    "SYSTEMD_COLORS": re.compile(r"[01]|true|false|yes|no|16|256|24bit|auto"),
+    "PAGER": re.compile(r"|cat"),
+    "GIT_PAGER": re.compile(r"|cat"),
+    "MANPAGER": re.compile(r"|cat"),
+}
+"""Variables a read-only command may be given, with the values that keep them harmless
+(locale and time zone names, sizes, no pager or `cat`): any other assignment before a
+command makes it more than reading."""
 SHELLS = frozenset(
     _names("sh, bash, dash, zsh, ksh, mksh, ash, fish, csh, tcsh, rbash, yash, posh")
 )

@@ -13,13 +13,12 @@ from dataclasses import replace
 from executor import shell
 from executor.policy.analyzer import Analyzer, Handler
 from executor.policy.embedded import embedded_code
-from executor.policy.hazards import is_broad
+from executor.policy.hazards import env_hit, is_broad
 from executor.policy.knowledge import (
     ASSIGN_ARG,
     FIND_NAME_TESTS,
     FIND_NARROWING,
     FIND_NEGATION,
-    SENSITIVE_ENV,
     SIMPLE_WRAPPERS,
     SUDO_VALUE_OPTS,
     word_set,
@@ -196,6 +195,7 @@ def run_env(
     i = 0
     split: str | None = None
     problem = ""
+    chdir: Arg | None = None
     while i < len(args):
         a = args[i]
         v = a.value
@@ -204,7 +204,13 @@ def run_env(
         if v == "--":
             i += 1
             continue
-        if v in ("-u", "--unset", "-C", "--chdir"):
+        if v in ("-C", "--chdir") or (v.startswith(("--chdir=", "-C")) and v != "-C"):
+            value = v.split("=", 1)[1] if v.startswith("--chdir=") else v[2:]
+            chdir = args[i + 1] if v in ("-C", "--chdir") and i + 1 < len(args) else None
+            chdir = chdir or replace(a, value=value, raw=value)
+            i += 2 if v in ("-C", "--chdir") else 1
+            continue
+        if v in ("-u", "--unset"):
             i += 2
             continue
         if v in ("-S", "--split-string"):
@@ -224,8 +230,11 @@ def run_env(
             continue
         m = ASSIGN_ARG.match(v)
         if m:
-            if SENSITIVE_ENV.fullmatch(m.group(1)):
-                problem = f"sets {m.group(1)} for the command it runs"
+            hit = env_hit(m.group(1), m.group(3))
+            if hit is not None:
+                problem = problem or hit[0]
+                if hit[1]:
+                    analyzer.approve("environment", frame.text, hit[0])
             i += 1
             continue
         break
@@ -240,7 +249,18 @@ def run_env(
         analyzer.fact(argv, frame.text, "prints the environment, which may hold secrets")
         return OTHER_STREAM
     sub = replace(frame, env_problem=problem) if problem else frame
-    return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+    if problem:
+        analyzer.fact(argv, frame.text, problem)
+    if chdir is None:
+        return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+    # `env -C / rm -rf *`: the command runs in that directory.
+    saved = analyzer.cwds
+    analyzer.cwds = frozenset(analyzer.resolve(chdir)) or frozenset({None})
+    analyzer.fact(argv, frame.text, f"runs a command in another directory ({chdir.raw})")
+    try:
+        return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+    finally:
+        analyzer.cwds = saved
 
 
 @wrapper("busybox", "toybox")
