@@ -52,6 +52,7 @@ from executor.policy.values import (
     Arg,
     Frame,
     Hit,
+    Piece,
     Stream,
     StreamKind,
     Value,
@@ -101,6 +102,14 @@ class Analyzer(Expander):
         super().__init__(cfg)
         self.handlers = handlers
         self.checks = checks
+
+    def pieces(self, part: Part) -> list[Piece]:
+        """`~+` is $PWD and `~-` is $OLDPWD, not the homes of users `+` and `-`:
+        `cd / && rm -rf ~+/*` deletes everything under /."""
+        if part.kind == "tilde" and part.text[:1] in ("+", "-"):
+            values = self.lookup("PWD") if part.text == "+" else [Value(None)]
+            return [Piece(v.text, True, v.text is not None) for v in values]
+        return super().pieces(part)
 
     # ---- scripts and compound commands
 
@@ -595,6 +604,7 @@ class Analyzer(Expander):
         )
 
     def dynamic_code(self, arg: Arg, frame: Frame, label: str) -> Stream:
+        self.procsub_code(arg, frame)
         if arg.taint is StreamKind.DOWNLOAD:
             self.forbid("download-exec", frame.text, "runs code downloaded from the network unseen")
         elif arg.taint is StreamKind.DECODED:
@@ -607,6 +617,21 @@ class Analyzer(Expander):
             )
         self.fact((), frame.text, f"runs {label} code that can't be checked")
         return OTHER_STREAM
+
+    def procsub_code(self, arg: Arg, frame: Frame) -> None:
+        """`bash <(echo rm -rf /)`: code read from a process substitution whose output is
+        known is judged like `sh -c` code for forbidden commands."""
+        m = re.fullmatch(r"<\((.*)\)", arg.raw, re.S)
+        if m is None or arg.taint is not StreamKind.STATIC:
+            return
+        try:
+            script = shell.parse(m.group(1))
+        except ShellSyntaxError:
+            return
+        self.keep.append(script)
+        stream = self.substitution(script, "<")
+        if stream.kind is StreamKind.STATIC:
+            self.nested(stream.text, frame, positional=None, stdin=NO_STREAM, only_forbid=True)
 
     def stdin_code(self, stdin: Stream, frame: Frame, label: str, *, shell_like: bool) -> Stream:
         kind = stdin.kind

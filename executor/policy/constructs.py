@@ -22,6 +22,10 @@ UNMODELLED: dict[str, str] = {
         "uses indirect expansion (`${!x}`), which evaluates a subscript held in $x as code"
     ),
     "locale-string": 'uses a `$"…"` string, which bash translates through a message catalog',
+    "ansi-c-quote": (
+        "has `\\'` inside a `$'…'` string: only bash reads it as a quote, another shell would "
+        "end the string there and run what follows"
+    ),
     "file-substitution": "reads a file into the command line (`$(<file)`)",
     "process-substitution": (
         "uses process substitution (`<(…)`/`>(…)`), which runs commands in the background"
@@ -106,6 +110,10 @@ CODE_OPTIONS: dict[str, tuple[str, ...]] = {
 """Builtin options that load or run code: they need a person, not only "not read-only"."""
 
 
+ANSI_C_ESCAPED_QUOTE = re.compile(r"\$'(?:[^'\\]|\\[^'])*\\'")
+"""A `$'…'` string holding `\'`: where bash and a POSIX sh split the line differently."""
+
+
 class Finding(NamedTuple):
     """One unmodelled construct: its key in UNMODELLED and whether it can hide code."""
 
@@ -118,6 +126,8 @@ def word_findings(word: Word) -> Iterator[Finding]:
     the walker visits as commands of their own)."""
     if re.search(r'(?<!\\)\$"', word.raw):
         yield Finding("locale-string")
+    if ANSI_C_ESCAPED_QUOTE.search(word.raw):
+        yield Finding("ansi-c-quote", hides_code=True)
     for part in word.parts:
         if part.kind == "param":
             if part.op == "indirect":

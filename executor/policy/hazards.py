@@ -31,7 +31,15 @@ from executor.policy.knowledge import (
     SSH_ORIGIN,
     SSH_UNITS,
 )
-from executor.policy.values import APPROVE, FORBID, Arg, Hit, literal_arg, with_note
+from executor.policy.values import (
+    APPROVE,
+    FORBID,
+    Arg,
+    Hit,
+    literal_arg,
+    normalize_path,
+    with_note,
+)
 
 
 def is_broad(component: str) -> bool:
@@ -189,3 +197,11 @@ def env_hit(name: str, value: str | None) -> tuple[str, bool] | None:
     if CODE_ENV.fullmatch(name):
         return f"sets {name}, which can make the program load or run other code", True
     return f"sets {name} for the command it runs", False
+
+
+def through_proc_root(path: str) -> str | None:
+    """`/proc/1/root/etc` is `/etc` (any PID, `self`, a glob): the path inside, or None."""
+    m = re.fullmatch(r"/proc/(?:\d+|self|thread-self|[^/]*[*?\[][^/]*)/root(/.*)?", path)
+    if m is None:
+        return None
+    return normalize_path("/" + (m.group(1) or ""))

@@ -153,12 +153,6 @@ STANDARD_ENV = frozenset(
     )
 )
 """Variables that are always set in a login shell: never assumed empty."""
-SENSITIVE_ENV = re.compile(
-    r"PATH|IFS|ENV|BASH_ENV|BASHOPTS|SHELLOPTS|PS4|PROMPT_COMMAND|CDPATH|GLOBIGNORE|HOME"
-    r"|LD_.*|.*PAGER.*|.*EDITOR.*|VISUAL|BROWSER|GIT_.*|LESS.*|PYTHON.*|PERL5?.*|RUBY.*"
-    r"|NODE_.*|SYSTEMD_.*|DOCKER_.*|KUBECONFIG|SSH_.*|TMPDIR|XDG_.*"
-)
-"""Variables that change which program runs or what it loads: setting them is not read-only."""
 CODE_ENV = re.compile(
     r"PATH|ENV|BASH_ENV|BASHOPTS|SHELLOPTS|PS[0-4]|PROMPT_COMMAND|IFS|CDPATH|GLOBIGNORE"
     r"|EXECIGNORE|BASH_.*|LD_.*|DYLD_.*|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|MALLOC_.*"

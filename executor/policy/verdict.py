@@ -8,6 +8,7 @@ auto-approval of read-only commands.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from executor import shell
 from executor.policy.analyzer import Analyzer, Handler
@@ -92,7 +93,10 @@ def _decide(command: str, host: str, requester: Requester, config: PolicyConfig)
         if not script.items and not analyzer.findings:
             return Decision(Verdict.FORBID, "forbidden: there is no command to run", "empty")
         analyzer.run(script)
-    return _verdict(analyzer, cfg, command, host, requester)
+    decision = _verdict(analyzer, cfg, command, host, requester)
+    if analyzer.warnings and decision.verdict is Verdict.NEEDS_APPROVAL:
+        decision = replace(decision, warnings=tuple(analyzer.warnings))
+    return decision
 
 
 def _verdict(
