@@ -318,23 +318,47 @@ class WrapperSpec:
     positionals: int = 0
     shell_opts: frozenset[str] = frozenset()
     alone: str = ""
+    flags: frozenset[str] | None = None
+    """Every option a transparent wrapper takes besides `value_opts` (None: not checked);
+    an option outside both makes the command more than reading."""
+    changes: frozenset[str] = frozenset()
+    """Options that act on something else than the wrapped command (`ionice -p PID`)."""
+    why: str = ""
+    """Why running through an opaque wrapper is more than reading (nohup writes nohup.out)."""
 
 
 SIMPLE_WRAPPERS: dict[str, WrapperSpec] = {
-    "nice": WrapperSpec("transparent", word_set("-n --adjustment")),
+    "nice": WrapperSpec("transparent", word_set("-n --adjustment"), flags=word_set("--")),
     "ionice": WrapperSpec(
-        "transparent", word_set("-c --class -n --classdata -p --pid -P --pgid -u")
+        "transparent",
+        word_set("-c --class -n --classdata -p --pid -P --pgid -u --uid"),
+        flags=word_set("-t --ignore"),
+        changes=word_set("-p --pid -P --pgid -u --uid"),
     ),
-    "timeout": WrapperSpec("transparent", word_set("-s --signal -k --kill-after"), positionals=1),
-    "time": WrapperSpec("transparent", word_set("-f --format -o --output")),
-    "stdbuf": WrapperSpec("transparent", word_set("-i --input -o --output -e --error")),
+    "timeout": WrapperSpec(
+        "transparent",
+        word_set("-s --signal -k --kill-after"),
+        positionals=1,
+        flags=word_set("--foreground --preserve-status -v --verbose"),
+    ),
+    "time": WrapperSpec(
+        "transparent",
+        word_set("-f --format -o --output"),
+        flags=word_set("-p --portability -v --verbose -q --quiet -a --append"),
+    ),
+    "stdbuf": WrapperSpec(
+        "transparent", word_set("-i --input -o --output -e --error"), flags=frozenset()
+    ),
     "unbuffer": WrapperSpec("transparent"),
     "builtin": WrapperSpec("transparent"),
     "exec": WrapperSpec("transparent", word_set("-a")),
     "doas": WrapperSpec("elevating", word_set("-u -C")),
     "pkexec": WrapperSpec("elevating", word_set("--user")),
-    "nohup": WrapperSpec("opaque"),
-    "setsid": WrapperSpec("opaque"),
+    "nohup": WrapperSpec(
+        "opaque",
+        why="runs through nohup, which writes the output to nohup.out when it is a terminal",
+    ),
+    "setsid": WrapperSpec("opaque", why="runs through setsid, detached in a new session"),
     "chrt": WrapperSpec("opaque", positionals=1),
     "taskset": WrapperSpec("opaque", positionals=1),
     "chroot": WrapperSpec(
@@ -368,6 +392,7 @@ SIMPLE_WRAPPERS: dict[str, WrapperSpec] = {
         word_set("-w --wait --timeout -E --conflict-exit-code"),
         positionals=1,
         shell_opts=word_set("-c --command"),
+        why="runs through flock, which creates its lock file if it is missing",
     ),
     "torsocks": WrapperSpec("opaque"),
     "proxychains": WrapperSpec("opaque"),

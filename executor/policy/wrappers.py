@@ -21,6 +21,7 @@ from executor.policy.knowledge import (
     FIND_NEGATION,
     SIMPLE_WRAPPERS,
     SUDO_VALUE_OPTS,
+    WrapperSpec,
     word_set,
 )
 from executor.policy.registry import Registry
@@ -62,13 +63,13 @@ def run_wrapped(
             if v in spec.shell_opts:
                 if i + 1 < len(args):
                     sub = replace(frame, via=frame.via or name)
-                    analyzer.fact(argv, frame.text, f"runs through {name}")
+                    analyzer.fact(argv, frame.text, spec.why or f"runs through {name}")
                     return analyzer.code_arg(
                         args[i + 1], sub, "shell", positional=None, stdin=stdin
                     )
                 i += 1
                 continue
-            i += 2 if v in spec.value_opts else 1
+            i += wrapper_option(analyzer, name, spec, args, i, frame)
             continue
         if skipped < spec.positionals:
             skipped += 1
@@ -78,7 +79,7 @@ def run_wrapped(
     inner = args[i:]
     sub = frame
     if spec.kind != "transparent":
-        analyzer.fact(argv, frame.text, f"runs through {name}")
+        analyzer.fact(argv, frame.text, spec.why or f"runs through {name}")
         sub = replace(frame, via=frame.via or name)
     if not inner:
         if name != "exec":
@@ -87,6 +88,41 @@ def run_wrapped(
             analyzer.fact(argv, frame.text, frame_problem(frame))
         return NO_STREAM
     return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+
+
+def wrapper_option(
+    analyzer: Analyzer, name: str, spec: WrapperSpec, args: tuple[Arg, ...], i: int, frame: Frame
+) -> int:
+    """Judge the option at `args[i]` of a simple wrapper; how many arguments it takes.
+
+    `time -o FILE` writes FILE; `ionice -p PID` acts on other processes; an option a
+    transparent wrapper is not known to take makes the command more than reading."""
+    v = args[i].value
+    key = v.split("=", 1)[0] if v.startswith("--") else v
+    attached = not v.startswith("--") and len(v) > 2 and v[:2] in spec.value_opts
+    if attached:
+        key = v[:2]
+    takes_next = key in spec.value_opts and not attached and "=" not in v
+    value: Arg | None = None
+    if takes_next and i + 1 < len(args):
+        value = args[i + 1]
+    elif key in spec.value_opts:
+        text = v.split("=", 1)[1] if "=" in v and v.startswith("--") else v[2:]
+        value = replace(args[i], value=text, raw=text)
+    if name == "time" and key in ("-o", "--output") and value is not None:
+        analyzer.write_target(value, frame, append=False)
+        if frame.writes:
+            analyzer.fact((), frame.text, f"writes its timing to {frame.writes[-1]}")
+    elif key in spec.changes:
+        analyzer.fact((), frame.text, f"acts on other processes ({name} {v})")
+    elif (
+        spec.flags is not None
+        and key not in spec.value_opts
+        and key not in spec.flags
+        and key not in ("--help", "--version")
+    ):
+        analyzer.fact((), frame.text, f"uses {v}, an option of {name} the policy does not know")
+    return 2 if takes_next else 1
 
 
 @wrapper("sudo", "sudoedit")
@@ -267,9 +303,14 @@ def run_env(
 def run_busybox(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
-    """busybox/toybox: `busybox rm -rf /` is `rm -rf /`."""
+    """busybox/toybox: `busybox rm -rf /` is `rm -rf /`, judged as such for the forbid list;
+    but an applet's options are not the GNU tool's the read-only list describes, so it is
+    never read-only."""
     if len(argv) > 1 and not argv[1].dynamic and not argv[1].value.startswith("-"):
-        return analyzer.run_argv(argv[1:], frame, stdin, depth + 1)
+        applet = argv[1].value
+        analyzer.fact(argv, frame.text, f"runs {name}'s own {applet}, whose options differ")
+        sub = replace(frame, via=frame.via or f"{name}'s own {applet}")
+        return analyzer.run_argv(argv[1:], sub, stdin, depth + 1)
     return analyzer.leaf(name, argv, frame, stdin)
 
 
@@ -305,6 +346,7 @@ def run_xargs(
     i = 0
     token: str | None = None
     from_file = False
+    source_file: Arg | None = None
     delimiter: str | None = None
     while i < len(args):
         a = args[i]
@@ -324,13 +366,20 @@ def run_xargs(
             token = v.split("=", 1)[1] if "=" in v else "{}"
         elif v.startswith("-i"):
             token = v[2:]
-        if v in ("-a", "--arg-file") or v.startswith("--arg-file="):
+        if v in ("-a", "--arg-file") or v.startswith(("--arg-file=", "-a")):
             from_file = True
+            if v in ("-a", "--arg-file"):
+                source_file = args[i + 1] if i + 1 < len(args) else None
+            else:
+                text = v.split("=", 1)[1] if v.startswith("--") else v[2:]
+                source_file = replace(a, value=text, raw=text)
         if v in ("-0", "--null"):
             delimiter = "\0"
         if v in ("-d", "--delimiter") and i + 1 < len(args):
             delimiter = shell.decode_escapes(args[i + 1].value, mode="printf")
         i += 2 if v in value_opts else 1
+    if source_file is not None:
+        xargs_file(analyzer, source_file, frame)
     inner = tuple(args[i:]) or (literal_arg("echo"),)
     source = OTHER_STREAM if from_file else stdin
     if analyzer.pipe_text and not from_file:
@@ -345,6 +394,17 @@ def run_xargs(
     for variant in variants:
         out = join_streams(out, analyzer.run_argv(variant, frame, NO_STREAM, depth + 1))
     return out
+
+
+def xargs_file(analyzer: Analyzer, source: Arg, frame: Frame) -> None:
+    """`xargs -a FILE` reads FILE: a secret there is shown as arguments of the command."""
+    if source.dynamic:
+        analyzer.fact((), frame.text, "reads its arguments from a file chosen at run time")
+        return
+    for path in analyzer.resolve(source):
+        if analyzer.is_secret(path or source.value, source.glob):
+            analyzer.fact((), frame.text, f"reads {source.value}, which may hold secrets")
+            return
 
 
 @wrapper("parallel")
@@ -512,11 +572,12 @@ def run_at(
 def run_script(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
-    """script: `-c code` runs shell code under a recorded terminal."""
+    """script: `-c code` runs shell code under a recorded terminal; it always writes the
+    recording (to `typescript` unless a file is named)."""
     args = argv[1:]
+    analyzer.fact(argv, frame.text, "records the session into a file (typescript by default)")
     for k, a in enumerate(args):
         if a.value in ("-c", "--command") and k + 1 < len(args):
-            analyzer.fact(argv, frame.text, "runs a command under script")
             return analyzer.code_arg(args[k + 1], frame, "shell", positional=None, stdin=stdin)
         if a.value.startswith("--command="):
             return analyzer.code_arg(
