@@ -78,9 +78,12 @@ def is_secret(path: str, glob: bool, secret_paths: tuple[str, ...] = ()) -> bool
 def _is_secret(path: str, glob: bool, secret_paths: tuple[str, ...]) -> bool:
     base = posixpath.basename(path)
     for secret in secret_paths:
-        if glob:
-            samples = (secret, f"{secret}/x", f"{secret}/x/y", f"{secret}/x/y/z")
-            if any(fnmatchcase(sample, path) for sample in samples):
+        if glob:  # `/srv/chav*/.d*/secrets/key`: its first components match the secret's
+            inside, secret_parts = path.split("/"), secret.rstrip("/").split("/")
+            if len(inside) >= len(secret_parts) and all(
+                fnmatchcase(part, pattern)
+                for part, pattern in zip(secret_parts, inside[: len(secret_parts)], strict=True)
+            ):
                 return True
         elif path == secret or path.startswith(secret.rstrip("/") + "/"):
             return True

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from executor import shell
 from executor.policy.analyzer import Analyzer, Handler
+from executor.policy.constructs import UNMODELLED
 from executor.policy.embedded import embedded_code
 from executor.policy.hazards import env_hit, is_broad
 from executor.policy.knowledge import (
@@ -86,6 +87,8 @@ def run_wrapped(
             analyzer.fact(argv, frame.text, spec.alone or f"runs {name} without a command")
         elif frame.writes or frame.secret_input or frame.net:  # `exec 3>file`
             analyzer.fact(argv, frame.text, frame_problem(frame))
+        else:  # `exec </file`: every later command reads from it
+            analyzer.fact(argv, frame.text, UNMODELLED["exec"])
         return NO_STREAM
     return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
 
