@@ -206,6 +206,7 @@ class RequestLifecycle:
             reason=decision.reason,
             expires_in=self.rules.expiry_seconds,
             secrets=self.secrets,
+            warnings=decision.warnings,
         )
         mention = tuple(UserID(a) for a in self.rules.approvers if "*" not in a and "?" not in a)
         prompt_id = await self.outbox.say(

@@ -216,7 +216,12 @@ def outcome_message(
 
 
 def approval_prompt(
-    request: ExecRequest, *, reason: str, expires_in: float, secrets: Iterable[str] = ()
+    request: ExecRequest,
+    *,
+    reason: str,
+    expires_in: float,
+    secrets: Iterable[str] = (),
+    warnings: Iterable[str] = (),
 ) -> Formatted:
     """Asks the approvers; a ✅ reaction on this message approves this exact command.
 
@@ -226,6 +231,9 @@ def approval_prompt(
     secrets = tuple(secrets)
     command = mask_text(request.command, secrets)
     notes = [] if command == request.command else [_masking_note(request.command, command, secrets)]
+    # The policy's warnings ("the target of this `rm -r` is computed at run time") stand out
+    # whatever its reason says.
+    notes += [f"⚠️ {mask_text(line, secrets)}" for line in warnings]
     rid = request.request_id
     head = f"🔐 Approval needed: {rid} on {request.host}"
     about = f"digest {request.short_digest} · asked by {request.requester}" + (

@@ -93,9 +93,10 @@ def parse_settings(data: object, source: Path) -> Settings:
     executor = _account(bots.child("executor"), "executor", "executor", "Executor")
     bots.reject_unknown()
     agents = tuple(_agent(node, base) for node in root.children("agents"))
+    resolved_data_dir = (base / Path(data_dir).expanduser()).resolve()
     settings = Settings(
         source=source,
-        data_dir=(base / Path(data_dir).expanduser()).resolve(),
+        data_dir=resolved_data_dir,
         timezone=_timezone(root),
         homeserver=homeserver,
         master=master,
@@ -106,7 +107,11 @@ def parse_settings(data: object, source: Path) -> Settings:
         access=_access(root.child("access")),
         runtime=_runtime(root.child("runtime")),
         prices=_prices(root),
-        execution=parse_execution(root.child("execution"), base),
+        # Chavion's own secrets (the homeserver's keys, the bots' logins) live in the data
+        # dir: the policy treats any operand under it as a secret.
+        execution=parse_execution(
+            root.child("execution"), base, secret_paths=(str(resolved_data_dir),)
+        ),
     )
     root.reject_unknown()
     _check_unique_accounts(settings)

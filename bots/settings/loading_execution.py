@@ -28,9 +28,11 @@ from executor.policy import (
 from executor.policy.config import FORBIDDEN_FILE, READONLY_FILE
 
 
-def parse_execution(node: Node, base: Path) -> ExecutionSettings:
+def parse_execution(
+    node: Node, base: Path, *, secret_paths: tuple[str, ...] = ()
+) -> ExecutionSettings:
     """The `execution` section: hosts first, since the policy judges each host by its own
-    workdir and env."""
+    workdir and env. `secret_paths` (the resolved data dir) become the policy's own secrets."""
     # Only the plain defaults are read from here; the policy (and with it the shipped
     # read-only list) is read below, where a broken file is reported with its dotted key.
     defaults = ExecutionSettings(policy=PolicyConfig(readonly=()))
@@ -48,7 +50,7 @@ def parse_execution(node: Node, base: Path) -> ExecutionSettings:
         default_timeout_seconds=node.get(
             "default_timeout_seconds", float, defaults.default_timeout_seconds
         ),
-        policy=_policy(node.child("policy"), base, hosts),
+        policy=_policy(node.child("policy"), base, hosts, secret_paths),
         requesters=_requesters(node),
         allowed_senders=_user_globs(node, "allowed_senders"),
         secrets_env=node.strings("secrets_env"),
@@ -118,7 +120,9 @@ def _requesters(node: Node) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _policy(node: Node, base: Path, hosts: Mapping[str, HostConfig]) -> PolicyConfig:
+def _policy(
+    node: Node, base: Path, hosts: Mapping[str, HostConfig], secret_paths: tuple[str, ...] = ()
+) -> PolicyConfig:
     """The policy, with its lists read now: a broken list stops the start, not a request."""
     mode = node.choice("mode", ("blocklist", "allowlist"), "blocklist")
     readonly_path = _policy_file(node, "readonly_file", base)
@@ -152,6 +156,7 @@ def _policy(node: Node, base: Path, hosts: Mapping[str, HostConfig]) -> PolicyCo
             forbidden=forbidden.rules,
             protected_paths=forbidden.protected_paths,
             hosts=overrides,
+            secret_paths=secret_paths,
         )
     except PolicyConfigError as exc:
         raise ConfigError(f"{node.path}: {exc}") from exc

@@ -15,12 +15,20 @@ from typing import TypeAlias
 
 from executor import shell
 from executor.policy.config import PolicyConfig
+from executor.policy.constructs import (
+    Finding,
+    builtin_finding,
+    compound_findings,
+    reason,
+    simple_findings,
+)
 from executor.policy.embedded import embedded_code
 from executor.policy.expansion import MAX_VARIANTS, Expander
 from executor.policy.forkbombs import is_fork_bomb_function, is_spawn_loop
-from executor.policy.hazards import is_secret, service_hits, write_hits
+from executor.policy.hazards import env_hit, service_hits, write_hits
 from executor.policy.knowledge import (
     ASSIGN_ARG,
+    CODE_ENV,
     FORK_RE,
     HARMLESS_SINKS,
     LOOP_RE,
@@ -28,8 +36,8 @@ from executor.policy.knowledge import (
     NAME_TAKERS,
     REVERSE_SHELL_RE,
     RMTREE_RE,
-    SENSITIVE_ENV,
     SHELL_SPAWN_RE,
+    STANDARD_ENV,
     STRING_RE,
 )
 from executor.policy.output import command_output
@@ -44,6 +52,7 @@ from executor.policy.values import (
     Arg,
     Frame,
     Hit,
+    Piece,
     Stream,
     StreamKind,
     Value,
@@ -93,6 +102,14 @@ class Analyzer(Expander):
         super().__init__(cfg)
         self.handlers = handlers
         self.checks = checks
+
+    def pieces(self, part: Part) -> list[Piece]:
+        """`~+` is $PWD and `~-` is $OLDPWD, not the homes of users `+` and `-`:
+        `cd / && rm -rf ~+/*` deletes everything under /."""
+        if part.kind == "tilde" and part.text[:1] in ("+", "-"):
+            values = self.lookup("PWD") if part.text == "+" else [Value(None)]
+            return [Piece(v.text, True, v.text is not None) for v in values]
+        return super().pieces(part)
 
     # ---- scripts and compound commands
 
@@ -144,6 +161,12 @@ class Analyzer(Expander):
         self.budget.tick()
         if isinstance(command, SimpleCommand):
             return self.simple(command, stdin)
+        for finding in compound_findings(command):
+            name = command.name if isinstance(command, FunctionDef) else ""
+            shadows = bool(name) and self.is_command_name(name)
+            self.construct(
+                finding._replace(hides_code=finding.hides_code or shadows), command.text, name
+            )
         if isinstance(command, FunctionDef):
             if is_fork_bomb_function(command):
                 self.forbid(
@@ -262,20 +285,21 @@ class Analyzer(Expander):
             values = self.assignment_vals(assignment)
             self.stored_code(assignment.name, values, command.text)
             if command.words:
-                if SENSITIVE_ENV.fullmatch(assignment.name):
-                    frame.env_problem = f"sets {assignment.name} for the command it runs"
+                self.command_env(assignment.name, values, frame)
             else:
                 self.assign(assignment.name, values, append=assignment.append)
-                if SENSITIVE_ENV.fullmatch(assignment.name):
+                if self.shell_variable(assignment.name):
                     self.fact((), command.text, f"changes {assignment.name}")
+        for finding in simple_findings(command):
+            self.construct(finding, command.text)
         redirected = False
         for redirect in command.redirects:
             before = stdin
             stdin = self.redirect(redirect, frame, stdin)
             redirected = redirected or stdin is not before
         if not command.words:
-            if frame.writes:
-                self.fact((), command.text, f"writes to {frame.writes[0]}")
+            if frame.writes or frame.secret_input:
+                self.fact((), command.text, frame_problem(frame))
             return stdin if redirected else NO_STREAM
         variants, truncated = self.expand_words(command.words)
         if truncated:
@@ -334,7 +358,7 @@ class Analyzer(Expander):
                     frame.net = True
                     out = join_streams(out, Stream(StreamKind.DOWNLOAD, "", frame.text))
                 else:
-                    if path is not None and is_secret(path, target.glob):
+                    if path is not None and self.is_secret(path, target.glob):
                         frame.secret_input = path
                     out = join_streams(out, Stream(StreamKind.OTHER, "", frame.text))
         return out if out.kind is not StreamKind.NONE else OTHER_STREAM
@@ -424,9 +448,52 @@ class Analyzer(Expander):
         if name in ("cd", "pushd"):
             self.change_dir(argv)
         self.declarations(name, argv)
-        problem = readonly_problem(name, argv, frame, self.cfg.readonly, self.resolve)
+        problem = readonly_problem(
+            name, argv, frame, self.cfg.readonly, self.resolve, is_secret=self.is_secret
+        )
+        builtin = builtin_finding(name, [a.value for a in argv[1:]])
+        if builtin is not None:
+            problem = reason(builtin)
+            if builtin.hides_code:
+                self.construct(builtin, frame.text)
         self.fact(argv, frame.text, problem)
         return command_output(name, argv, stdin, frame)
+
+    def command_env(self, name: str, values: list[Value], frame: Frame) -> None:
+        """`NAME=value cmd` (or `env NAME=value cmd`): only a small harmless set keeps `cmd`
+        read-only; variables that load or run code (BASH_ENV, LD_PRELOAD, PATH...) need a
+        person whatever `cmd` is."""
+        for v in values or [Value("")]:
+            hit = env_hit(name, v.text)
+            if hit is None:
+                continue
+            what, loads_code = hit
+            frame.env_problem = frame.env_problem or what
+            if loads_code:
+                self.approve("environment", frame.text, what)
+            self.fact((), frame.text, what)
+            return
+
+    def shell_variable(self, name: str) -> bool:
+        """Whether assigning `name` alone changes later commands: it is exported already
+        (the host's env, the standard ones) or bash reads it (PATH, IFS, PS4...)."""
+        exported = {n for n, _ in self.cfg.env}
+        return bool(CODE_ENV.fullmatch(name)) or name in exported or name in STANDARD_ENV
+
+    def construct(self, finding: Finding, text: str, name: str = "") -> None:
+        """An unmodelled construct: never read-only, and approval where it can hide code."""
+        why = reason(finding, name)
+        if finding.hides_code:
+            self.approve(f"unmodelled:{finding.key}", text, why)
+        self.fact((), text, why)
+
+    def is_command_name(self, name: str) -> bool:
+        """Whether `name` is a command the policy knows (read-only, wrapper or checked)."""
+        return (
+            self.handlers.lookup(name) is not None
+            or self.checks.lookup(name) is not None
+            or any(rule.prefix[0] == name for rule in self.cfg.readonly)
+        )
 
     def change_dir(self, argv: tuple[Arg, ...]) -> None:
         args = [
@@ -444,10 +511,21 @@ class Analyzer(Expander):
     def declarations(self, name: str, argv: tuple[Arg, ...]) -> None:
         args = argv[1:]
         if name in ("export", "declare", "typeset", "local", "readonly"):
+            exports = name == "export" or any(
+                re.fullmatch(r"-[a-zA-Z]*x[a-zA-Z]*", a.value) for a in args if not a.dynamic
+            )
             for a in args:
                 m = ASSIGN_ARG.match(a.raw if a.dynamic else a.value)
                 if m is None:
                     continue
+                hit = env_hit(m.group(1), None if a.dynamic else m.group(3))
+                if exports and hit is not None and hit[1]:  # `export PATH=/tmp; ls`
+                    self.approve(
+                        "environment",
+                        self.where or a.raw,
+                        f"exports {m.group(1)}, "
+                        "which can make every later command load or run other code",
+                    )
                 values = [Value(None if a.dynamic else m.group(3))]
                 self.stored_code(m.group(1), values, " ".join(x.raw for x in argv))
                 self.assign(m.group(1), values)
@@ -525,6 +603,7 @@ class Analyzer(Expander):
         )
 
     def dynamic_code(self, arg: Arg, frame: Frame, label: str) -> Stream:
+        self.procsub_code(arg, frame)
         if arg.taint is StreamKind.DOWNLOAD:
             self.forbid("download-exec", frame.text, "runs code downloaded from the network unseen")
         elif arg.taint is StreamKind.DECODED:
@@ -537,6 +616,21 @@ class Analyzer(Expander):
             )
         self.fact((), frame.text, f"runs {label} code that can't be checked")
         return OTHER_STREAM
+
+    def procsub_code(self, arg: Arg, frame: Frame) -> None:
+        """`bash <(echo rm -rf /)`: code read from a process substitution whose output is
+        known is judged like `sh -c` code for forbidden commands."""
+        m = re.fullmatch(r"<\((.*)\)", arg.raw, re.S)
+        if m is None or arg.taint is not StreamKind.STATIC:
+            return
+        try:
+            script = shell.parse(m.group(1))
+        except ShellSyntaxError:
+            return
+        self.keep.append(script)
+        stream = self.substitution(script, "<")
+        if stream.kind is StreamKind.STATIC:
+            self.nested(stream.text, frame, positional=None, stdin=NO_STREAM, only_forbid=True)
 
     def stdin_code(self, stdin: Stream, frame: Frame, label: str, *, shell_like: bool) -> Stream:
         kind = stdin.kind

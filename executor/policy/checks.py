@@ -31,7 +31,17 @@ from executor.policy.knowledge import (
 )
 from executor.policy.registry import Registry
 from executor.policy.state import AnalysisState, Check
-from executor.policy.values import FORBID, Arg, Hit, Stream, literal_arg, parse_options, with_note
+from executor.policy.values import (
+    APPROVE,
+    FORBID,
+    Arg,
+    Hit,
+    Stream,
+    StreamKind,
+    literal_arg,
+    parse_options,
+    with_note,
+)
 
 CHECKS: Registry[Check] = Registry()
 check = CHECKS.register
@@ -51,21 +61,46 @@ def check_rm(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list
     recursive = argv[0].value.rsplit("/", 1)[-1] == "rm" and (o.has("r", "recursive") or o.has("R"))
     hits: list[Hit] = []
     for target in o.positionals:
-        for path in state.resolve(target):
-            if path is None:
-                continue
-            desc = state.danger(path, target.glob) if recursive else None
-            if desc:
-                what = with_note(f"deletes {desc} recursively", target.note)
-                hits.append(Hit(FORBID, "recursive-delete", what))
-            elif is_critical(path, target.glob):
-                hits.append(
-                    Hit(
-                        FORBID,
-                        "critical-file",
-                        with_note(f"deletes {path}, which locks everyone out", target.note),
-                    )
+        if recursive and target.dynamic:
+            state.warn(
+                f"the target of this `rm -r` is computed at run time ({target.raw}): "
+                "check what it expands to before approving"
+            )
+            hits.append(
+                Hit(
+                    APPROVE,
+                    "computed-target",
+                    f"deletes a target computed at run time ({target.raw}) recursively",
                 )
+            )
+            continue
+        candidates = [target]
+        if recursive and target.taint is StreamKind.STATIC and "\n" in target.value:
+            # `"$(printf '\x2f')"`: the substitution's output may be any of its lines.
+            candidates += [replace(target, value=line) for line in target.value.splitlines()]
+        for candidate in candidates:
+            hits.extend(_rm_hits(state, candidate, recursive=recursive))
+    return hits
+
+
+def _rm_hits(state: AnalysisState, target: Arg, *, recursive: bool) -> list[Hit]:
+    """What deleting one known target means: `/`, a system directory or a critical file."""
+    hits: list[Hit] = []
+    for path in state.resolve(target):
+        if path is None:
+            continue
+        desc = state.danger(path, target.glob) if recursive else None
+        if desc:
+            what = with_note(f"deletes {desc} recursively", target.note)
+            hits.append(Hit(FORBID, "recursive-delete", what))
+        elif is_critical(path, target.glob):
+            hits.append(
+                Hit(
+                    FORBID,
+                    "critical-file",
+                    with_note(f"deletes {path}, which locks everyone out", target.note),
+                )
+            )
     return hits
 
 

@@ -60,6 +60,8 @@ class PolicyConfig:
     hosts: Mapping[str, HostPolicy] = field(default_factory=dict, hash=False)
     check_seconds: float = DEFAULT_CHECK_SECONDS
     """CPU time one decision may take; a command that needs more needs approval instead."""
+    secret_paths: tuple[str, ...] = ()
+    """Chavion's own secrets (its data dir, resolved): any operand under one is a secret."""
 
     def __post_init__(self) -> None:
         if not self.check_seconds > 0:
@@ -73,7 +75,12 @@ class PolicyConfig:
                 raise PolicyConfigError(f"unknown policy mode {override.mode!r} for {host}")
         for pattern in self.allowlist:
             pattern_words(pattern)
-        for path in (*self.protected_paths, *([self.workdir] if self.workdir else [])):
+        paths = (
+            *self.protected_paths,
+            *self.secret_paths,
+            *([self.workdir] if self.workdir else []),
+        )
+        for path in paths:
             if not path.startswith("/"):
                 raise PolicyConfigError(f"the path {path!r} must be absolute")
         object.__setattr__(self, "hosts", MappingProxyType(dict(self.hosts)))
@@ -102,6 +109,7 @@ class PolicyConfig:
             workdir=self.workdir if override.workdir is None else override.workdir,
             env=self.env if override.env is None else override.env,
             check_seconds=self.check_seconds,
+            secret_paths=self.secret_paths,
         )
 
 

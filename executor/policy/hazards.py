@@ -12,14 +12,18 @@ import re
 from fnmatch import fnmatchcase
 
 from executor.policy.knowledge import (
+    BACKUP_SUFFIX_RE,
     BLOCK_DEVICE,
+    CODE_ENV,
     CRITICAL_FILES,
     DEVICE_SAMPLES,
     DEVICE_SUBDIRS_OK,
     FIREWALL_UNITS,
     GLOB_RE,
+    HARMLESS_ENV,
     HARMLESS_SINKS,
     INIT_ORIGIN,
+    PROC_SECRET_RE,
     RAW_MEMORY,
     SECRET_EXAMPLES,
     SECRET_GLOBS,
@@ -27,7 +31,15 @@ from executor.policy.knowledge import (
     SSH_ORIGIN,
     SSH_UNITS,
 )
-from executor.policy.values import APPROVE, FORBID, Arg, Hit, literal_arg, with_note
+from executor.policy.values import (
+    APPROVE,
+    FORBID,
+    Arg,
+    Hit,
+    literal_arg,
+    normalize_path,
+    with_note,
+)
 
 
 def is_broad(component: str) -> bool:
@@ -47,13 +59,46 @@ def is_critical(path: str, glob: bool) -> bool:
     return path in CRITICAL_FILES
 
 
-def is_secret(path: str, glob: bool) -> bool:
-    """Whether reading `path` (or a glob) would show secrets in the chat room."""
+def is_secret(path: str, glob: bool, secret_paths: tuple[str, ...] = ()) -> bool:
+    """Whether reading `path` (or a glob) would show secrets in the chat room: shadow and its
+    backups, keys, another process's root/fd/memory/environment, raw disks and memory, and
+    anything under `secret_paths` (Chavion's own data dir). `../` chains are normalised; a
+    relative path is also judged as if it started at `/`."""
+    if not path.startswith("/"):
+        rest = posixpath.normpath(path)
+        while rest.startswith("../"):
+            rest = rest[3:]
+        rest = "" if rest in ("..", ".") else rest
+        return _is_secret(path, glob, secret_paths) or (
+            bool(rest) and _is_secret("/" + rest, glob, secret_paths)
+        )
+    return _is_secret(posixpath.normpath(path), glob, secret_paths)
+
+
+def _is_secret(path: str, glob: bool, secret_paths: tuple[str, ...]) -> bool:
     base = posixpath.basename(path)
+    for secret in secret_paths:
+        if glob:  # `/srv/chav*/.d*/secrets/key`: its first components match the secret's
+            inside, secret_parts = path.split("/"), secret.rstrip("/").split("/")
+            if len(inside) >= len(secret_parts) and all(
+                fnmatchcase(part, pattern)
+                for part, pattern in zip(secret_parts, inside[: len(secret_parts)], strict=True)
+            ):
+                return True
+        elif path == secret or path.startswith(secret.rstrip("/") + "/"):
+            return True
     if glob:
         return any(fnmatchcase(example, path) for example in SECRET_EXAMPLES) or any(
             fnmatchcase(name, base) for name in ("id_rsa", ".env", "server.key", "environ")
         )
+    m = PROC_SECRET_RE.fullmatch(path)
+    if m:  # /proc/1/root/etc/shadow, /proc/self/fd/3, /proc/*/mem...
+        return True
+    if is_device(path):
+        return True
+    stripped = BACKUP_SUFFIX_RE.sub("", path)
+    if stripped != path and stripped and _is_secret(stripped, False, secret_paths):
+        return True
     return any(fnmatchcase(path, g) for g in SECRET_GLOBS) or any(
         fnmatchcase(base, n) for n in SECRET_NAMES
     )
@@ -142,3 +187,24 @@ def pid_hits(pids: list[Arg]) -> list[Hit]:
         elif pid.value == "-1":
             hits.append(Hit(FORBID, "kill-all", "kills every process on the machine"))
     return hits
+
+
+def env_hit(name: str, value: str | None) -> tuple[str, bool] | None:
+    """What setting `name` (to `value`, None when only known at run time) for a command
+    means, as (what it does, whether it can load or run code): nothing for a small harmless
+    set (locale, time zone, sizes, no pager), code for BASH_ENV, LD_PRELOAD, PATH, GIT_*...,
+    and "not read-only" for any other variable (the program may read any variable)."""
+    for pattern, values in HARMLESS_ENV.items():
+        if fnmatchcase(name, pattern) and value is not None and values.fullmatch(value):
+            return None
+    if CODE_ENV.fullmatch(name):
+        return f"sets {name}, which can make the program load or run other code", True
+    return f"sets {name} for the command it runs", False
+
+
+def through_proc_root(path: str) -> str | None:
+    """`/proc/1/root/etc` is `/etc` (any PID, `self`, a glob): the path inside, or None."""
+    m = re.fullmatch(r"/proc/(?:\d+|self|thread-self|[^/]*[*?\[][^/]*)/root(/.*)?", path)
+    if m is None:
+        return None
+    return normalize_path("/" + (m.group(1) or ""))

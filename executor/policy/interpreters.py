@@ -62,6 +62,13 @@ def run_shell(
         analyzer.forbid(
             "reverse-shell", frame.text, "connects a shell to the network (a reverse shell)"
         )
+    if frame.env_problem:  # BASH_ENV, ENV, SHELLOPTS, PS4...: a shell runs code from them
+        analyzer.approve(
+            "environment",
+            frame.text,
+            f"{frame.env_problem}; a shell reads its environment at start-up and can run "
+            "code from it",
+        )
     if command_mode and not stdin_mode:
         if not rest:
             analyzer.fact(argv, frame.text, "has -c but no command")
@@ -171,6 +178,12 @@ def run_interpreter(
             "reverse-shell",
             frame.text,
             "connects an interpreter to the network (a reverse shell)",
+        )
+    if frame.env_problem:  # PYTHONSTARTUP, PERL5OPT, NODE_OPTIONS...: code from outside
+        analyzer.approve(
+            "environment",
+            frame.text,
+            f"{frame.env_problem}; an interpreter reads its environment and can load code from it",
         )
     label = f"{family} code"
     if in_place:

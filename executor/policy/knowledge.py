@@ -59,12 +59,29 @@ DEVICE_SAMPLES = _names(
 # Reading these is not destructive, but shows secrets in a chat room: a person must approve.
 SECRET_GLOBS = _names(
     "/etc/shadow, /etc/shadow-, /etc/gshadow, /etc/gshadow-, /etc/ssh/ssh_host_*_key,"
-    " /etc/ssl/private/*, /root/.ssh/*, /home/*/.ssh/id_*, /proc/*/environ"
+    " /etc/ssl/private/*, /root/.ssh/*, /home/*/.ssh/id_*, /proc/*/environ, /etc/shadow*,"
+    " /etc/gshadow*, /var/backups/shadow*, /var/backups/gshadow*, /etc/security/opasswd*,"
+    " /etc/ssh/*key, /etc/letsencrypt/archive/*, /etc/letsencrypt/live/*/privkey*,"
+    " /etc/letsencrypt/keys/*, /proc/kcore, /dev/mem, /dev/kmem, /dev/port, /dev/sg*,"
+    " /dev/mapper/*, /dev/disk/*, /dev/block/*, /dev/dm-*, /dev/nvme*, /dev/vmcore,"
+    " /proc/vmcore, /sys/firmware/*"
 )
 SECRET_EXAMPLES = _names(
     "/etc/shadow, /etc/gshadow, /etc/ssh/ssh_host_ed25519_key, /etc/ssl/private/server.key,"
-    " /root/.ssh/id_ed25519, /home/user/.ssh/id_rsa, /proc/1/environ"
+    " /root/.ssh/id_ed25519, /home/user/.ssh/id_rsa, /proc/1/environ, /etc/shadow-,"
+    " /etc/shadow.bak, /var/backups/shadow.bak, /proc/1/root/etc/shadow, /proc/self/environ,"
+    " /proc/1/mem, /proc/kcore, /dev/mem, /dev/sda, /dev/nvme0n1, /dev/mapper/root"
 )
+PROC_SECRET_RE = re.compile(
+    r"/proc/(?:\d+|self|thread-self|[^/]*[*?\[][^/]*)(?:/task/[^/]+)?"
+    r"/(?P<entry>root|cwd|fd|fdinfo|environ|mem|map_files|exe|pagemap|auxv|stack|syscall"
+    r"|task|maps|smaps|numa_maps|[^/]*[*?\[][^/]*)(?:/(?P<rest>.*))?"
+)
+"""Per-process /proc entries that open another process's files, memory or environment."""
+BACKUP_SUFFIX_RE = re.compile(
+    r"(?:~|-|\.(?:bak|old|orig|save|sav|swp|tmp|backup|dpkg-\w+|ucf-\w+|rpm\w+|\d+))+$"
+)
+"""What editors, package managers and admins append to a copy of a file."""
 SECRET_NAMES = _names(
     "id_rsa, id_dsa, id_ecdsa, id_ed25519, .env, *.env, .netrc, .pgpass, .git-credentials,"
     " .my.cnf, credentials, *.key, environ"
@@ -136,12 +153,35 @@ STANDARD_ENV = frozenset(
     )
 )
 """Variables that are always set in a login shell: never assumed empty."""
-SENSITIVE_ENV = re.compile(
-    r"PATH|IFS|ENV|BASH_ENV|BASHOPTS|SHELLOPTS|PS4|PROMPT_COMMAND|CDPATH|GLOBIGNORE|HOME"
-    r"|LD_.*|.*PAGER.*|.*EDITOR.*|VISUAL|BROWSER|GIT_.*|LESS.*|PYTHON.*|PERL5?.*|RUBY.*"
-    r"|NODE_.*|SYSTEMD_.*|DOCKER_.*|KUBECONFIG|SSH_.*|TMPDIR|XDG_.*"
+CODE_ENV = re.compile(
+    r"PATH|ENV|BASH_ENV|BASHOPTS|SHELLOPTS|PS[0-4]|PROMPT_COMMAND|IFS|CDPATH|GLOBIGNORE"
+    r"|EXECIGNORE|BASH_.*|LD_.*|DYLD_.*|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|MALLOC_.*"
+    r"|HOSTALIASES|RES_OPTIONS|LOCALDOMAIN|TEXTDOMAINDIR|TERMINFO.*|TERMCAP|.*PAGER.*"
+    r"|.*EDITOR.*|VISUAL|BROWSER|LESS.*|MAN.*|GROFF.*|GIT_.*|PYTHON.*|PERL5?.*|RUBY.*|GEM_.*"
+    r"|NODE_.*|LUA_.*|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|CLASSPATH|AWKPATH|AWKLIBPATH|.*ASKPASS"
+    r"|SYSTEMD_.*|OPENSSL_.*|SSL_.*|INPUTRC|ZDOTDIR|HOME|TMPDIR|XDG_.*|SSH_.*|DOCKER_.*"
+    r"|KUBECONFIG|SUDO_.*|POSIXLY_CORRECT|HISTFILE|TMOUT|FUNCNEST|MAIL(?:PATH)?"
 )
-"""Variables that change which program runs or what it loads: setting them is not read-only."""
+"""Variables that make a program (or a shell it starts) load or run other code: setting
+one for a command needs a person, whatever the command is."""
+HARMLESS_ENV: dict[str, re.Pattern[str]] = {
+    "LANG": re.compile(r"[A-Za-z0-9_.@-]*"),
+    "LANGUAGE": re.compile(r"[A-Za-z0-9_.@:-]*"),
+    "LC_*": re.compile(r"[A-Za-z0-9_.@-]*"),
+    "TZ": re.compile(r"(?!.*\.\.)[A-Za-z0-9_+:,.-][A-Za-z0-9_+:,./-]*|"),
+    "COLUMNS": re.compile(r"\d{1,5}"),
+    "LINES": re.compile(r"\d{1,5}"),
+    "TERM": re.compile(r"[A-Za-z0-9._+-]*"),
+    "NO_COLOR": re.compile(r"[^$`\\]*"),
+    "SYSTEMD_PAGER": re.compile(r"|cat"),
+    "SYSTEMD_COLORS": re.compile(r"[01]|true|false|yes|no|16|256|24bit|auto"),
+    "PAGER": re.compile(r"|cat"),
+    "GIT_PAGER": re.compile(r"|cat"),
+    "MANPAGER": re.compile(r"|cat"),
+}
+"""Variables a read-only command may be given, with the values that keep them harmless
+(locale and time zone names, sizes, no pager or `cat`): any other assignment before a
+command makes it more than reading."""
 SHELLS = frozenset(
     _names("sh, bash, dash, zsh, ksh, mksh, ash, fish, csh, tcsh, rbash, yash, posh")
 )
@@ -278,23 +318,47 @@ class WrapperSpec:
     positionals: int = 0
     shell_opts: frozenset[str] = frozenset()
     alone: str = ""
+    flags: frozenset[str] | None = None
+    """Every option a transparent wrapper takes besides `value_opts` (None: not checked);
+    an option outside both makes the command more than reading."""
+    changes: frozenset[str] = frozenset()
+    """Options that act on something else than the wrapped command (`ionice -p PID`)."""
+    why: str = ""
+    """Why running through an opaque wrapper is more than reading (nohup writes nohup.out)."""
 
 
 SIMPLE_WRAPPERS: dict[str, WrapperSpec] = {
-    "nice": WrapperSpec("transparent", word_set("-n --adjustment")),
+    "nice": WrapperSpec("transparent", word_set("-n --adjustment"), flags=word_set("--")),
     "ionice": WrapperSpec(
-        "transparent", word_set("-c --class -n --classdata -p --pid -P --pgid -u")
+        "transparent",
+        word_set("-c --class -n --classdata -p --pid -P --pgid -u --uid"),
+        flags=word_set("-t --ignore"),
+        changes=word_set("-p --pid -P --pgid -u --uid"),
     ),
-    "timeout": WrapperSpec("transparent", word_set("-s --signal -k --kill-after"), positionals=1),
-    "time": WrapperSpec("transparent", word_set("-f --format -o --output")),
-    "stdbuf": WrapperSpec("transparent", word_set("-i --input -o --output -e --error")),
+    "timeout": WrapperSpec(
+        "transparent",
+        word_set("-s --signal -k --kill-after"),
+        positionals=1,
+        flags=word_set("--foreground --preserve-status -v --verbose"),
+    ),
+    "time": WrapperSpec(
+        "transparent",
+        word_set("-f --format -o --output"),
+        flags=word_set("-p --portability -v --verbose -q --quiet -a --append"),
+    ),
+    "stdbuf": WrapperSpec(
+        "transparent", word_set("-i --input -o --output -e --error"), flags=frozenset()
+    ),
     "unbuffer": WrapperSpec("transparent"),
     "builtin": WrapperSpec("transparent"),
     "exec": WrapperSpec("transparent", word_set("-a")),
     "doas": WrapperSpec("elevating", word_set("-u -C")),
     "pkexec": WrapperSpec("elevating", word_set("--user")),
-    "nohup": WrapperSpec("opaque"),
-    "setsid": WrapperSpec("opaque"),
+    "nohup": WrapperSpec(
+        "opaque",
+        why="runs through nohup, which writes the output to nohup.out when it is a terminal",
+    ),
+    "setsid": WrapperSpec("opaque", why="runs through setsid, detached in a new session"),
     "chrt": WrapperSpec("opaque", positionals=1),
     "taskset": WrapperSpec("opaque", positionals=1),
     "chroot": WrapperSpec(
@@ -328,6 +392,7 @@ SIMPLE_WRAPPERS: dict[str, WrapperSpec] = {
         word_set("-w --wait --timeout -E --conflict-exit-code"),
         positionals=1,
         shell_opts=word_set("-c --command"),
+        why="runs through flock, which creates its lock file if it is missing",
     ),
     "torsocks": WrapperSpec("opaque"),
     "proxychains": WrapperSpec("opaque"),

@@ -40,11 +40,14 @@ for anything, but nobody gets past the forbid list."""
 
 @dataclass(frozen=True)
 class Decision:
-    """The verdict, a short reason fit for a chat room, and the rule that decided it."""
+    """The verdict, a short reason fit for a chat room, and the rule that decided it;
+    `warnings` are lines the approval prompt shows whatever the reason says ("the target of
+    this `rm -r` is computed at run time")."""
 
     verdict: Verdict
     reason: str
     rule: str
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,11 @@ def readonly_problem(
     frame: Frame,
     rules: Sequence[ReadOnlyRule],
     resolve: Callable[[Arg], list[str | None]],
+    *,
+    is_secret: Callable[[str, bool], bool] = is_secret,
 ) -> str | None:
-    """Why this command is not read-only, or None if it only reads."""
+    """Why this command is not read-only, or None if it only reads; `is_secret` is the
+    config-aware secret test (Chavion's own data dir included)."""
     if frame.via:
         return f"runs through {frame.via}"
     if frame.env_problem:

@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from typing import Self, TypeAlias
 
 from executor.policy.config import PolicyConfig
-from executor.policy.hazards import is_broad
+from executor.policy.hazards import is_broad, is_secret, through_proc_root
 from executor.policy.knowledge import GLOB_RE, PROTECTED_PATHS
 from executor.policy.limits import Budget
 from executor.policy.model import Decision
@@ -66,6 +66,9 @@ class AnalysisState:
         self.forbidden = [(pattern_words(r.pattern), r) for r in cfg.forbidden]
         self.budget = Budget(cfg.check_seconds)
         """Shared with every child state: nested code spends from the same budget."""
+        self.secret_paths = tuple(normalize_path(p) for p in cfg.secret_paths)
+        self.warnings: list[str] = []
+        """Lines the approver must see whatever the verdict's reason is (shared by children)."""
 
     def child(
         self,
@@ -88,6 +91,11 @@ class AnalysisState:
         c.out_stdin = NO_STREAM
         c.pipe_text = ""
         return c
+
+    def warn(self, line: str) -> None:
+        """A warning for the approval prompt (e.g. a recursive delete of a computed target)."""
+        if line not in self.warnings and len(self.warnings) < 5:
+            self.warnings.append(line)
 
     def note_approval(self, rule: str, reason: str) -> None:
         self._add(Decision(APPROVE, reason, rule))
@@ -126,6 +134,10 @@ class AnalysisState:
         if not self.only_forbid:
             self.facts.append(Fact(argv, text, problem))
 
+    def is_secret(self, path: str, glob: bool) -> bool:
+        """The secret test with this config's own secrets (Chavion's data dir) added."""
+        return is_secret(path, glob, self.secret_paths)
+
     def resolve(self, arg: Arg) -> list[str | None]:
         """Absolute, normalised paths `arg` may name (None where the directory is unknown)."""
         if arg.dynamic:
@@ -138,7 +150,13 @@ class AnalysisState:
         return [None if cwd is None else normalize_path(cwd + "/" + value) for cwd in self.cwds]
 
     def danger(self, path: str, glob: bool) -> str | None:
-        """How bad deleting (or chmod-ing) `path` recursively is, or None if not catastrophic."""
+        """How bad deleting (or chmod-ing) `path` recursively is, or None if not catastrophic.
+
+        `/proc/PID/root` is the root directory as that process sees it: `/` again."""
+        inner = through_proc_root(path)
+        if inner is not None:
+            desc = self.danger(inner, glob)
+            return None if desc is None else f"{desc} (through {path})"
         if not glob:
             if path == "/":
                 return "the root filesystem"

@@ -8,6 +8,7 @@ auto-approval of read-only commands.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from executor import shell
 from executor.policy.analyzer import Analyzer, Handler
@@ -103,7 +104,10 @@ def _decide(command: str, host: str, requester: Requester, config: PolicyConfig)
             _cut_off(analyzer, command, exc.limit)
         except RecursionError:
             _cut_off(analyzer, command, "the depth of nested code Python can follow")
-    return _verdict(analyzer, cfg, command, host, requester)
+    decision = _verdict(analyzer, cfg, command, host, requester)
+    if analyzer.warnings and decision.verdict is Verdict.NEEDS_APPROVAL:
+        decision = replace(decision, warnings=tuple(analyzer.warnings))
+    return decision
 
 
 _TOO_DEEP = "commands are nested too deeply to check"

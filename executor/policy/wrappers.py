@@ -12,16 +12,17 @@ from dataclasses import replace
 
 from executor import shell
 from executor.policy.analyzer import Analyzer, Handler
+from executor.policy.constructs import UNMODELLED
 from executor.policy.embedded import embedded_code
-from executor.policy.hazards import is_broad
+from executor.policy.hazards import env_hit, is_broad
 from executor.policy.knowledge import (
     ASSIGN_ARG,
     FIND_NAME_TESTS,
     FIND_NARROWING,
     FIND_NEGATION,
-    SENSITIVE_ENV,
     SIMPLE_WRAPPERS,
     SUDO_VALUE_OPTS,
+    WrapperSpec,
     word_set,
 )
 from executor.policy.registry import Registry
@@ -63,13 +64,13 @@ def run_wrapped(
             if v in spec.shell_opts:
                 if i + 1 < len(args):
                     sub = replace(frame, via=frame.via or name)
-                    analyzer.fact(argv, frame.text, f"runs through {name}")
+                    analyzer.fact(argv, frame.text, spec.why or f"runs through {name}")
                     return analyzer.code_arg(
                         args[i + 1], sub, "shell", positional=None, stdin=stdin
                     )
                 i += 1
                 continue
-            i += 2 if v in spec.value_opts else 1
+            i += wrapper_option(analyzer, name, spec, args, i, frame)
             continue
         if skipped < spec.positionals:
             skipped += 1
@@ -79,15 +80,52 @@ def run_wrapped(
     inner = args[i:]
     sub = frame
     if spec.kind != "transparent":
-        analyzer.fact(argv, frame.text, f"runs through {name}")
+        analyzer.fact(argv, frame.text, spec.why or f"runs through {name}")
         sub = replace(frame, via=frame.via or name)
     if not inner:
         if name != "exec":
             analyzer.fact(argv, frame.text, spec.alone or f"runs {name} without a command")
         elif frame.writes or frame.secret_input or frame.net:  # `exec 3>file`
             analyzer.fact(argv, frame.text, frame_problem(frame))
+        else:  # `exec </file`: every later command reads from it
+            analyzer.fact(argv, frame.text, UNMODELLED["exec"])
         return NO_STREAM
     return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+
+
+def wrapper_option(
+    analyzer: Analyzer, name: str, spec: WrapperSpec, args: tuple[Arg, ...], i: int, frame: Frame
+) -> int:
+    """Judge the option at `args[i]` of a simple wrapper; how many arguments it takes.
+
+    `time -o FILE` writes FILE; `ionice -p PID` acts on other processes; an option a
+    transparent wrapper is not known to take makes the command more than reading."""
+    v = args[i].value
+    key = v.split("=", 1)[0] if v.startswith("--") else v
+    attached = not v.startswith("--") and len(v) > 2 and v[:2] in spec.value_opts
+    if attached:
+        key = v[:2]
+    takes_next = key in spec.value_opts and not attached and "=" not in v
+    value: Arg | None = None
+    if takes_next and i + 1 < len(args):
+        value = args[i + 1]
+    elif key in spec.value_opts:
+        text = v.split("=", 1)[1] if "=" in v and v.startswith("--") else v[2:]
+        value = replace(args[i], value=text, raw=text)
+    if name == "time" and key in ("-o", "--output") and value is not None:
+        analyzer.write_target(value, frame, append=False)
+        if frame.writes:
+            analyzer.fact((), frame.text, f"writes its timing to {frame.writes[-1]}")
+    elif key in spec.changes:
+        analyzer.fact((), frame.text, f"acts on other processes ({name} {v})")
+    elif (
+        spec.flags is not None
+        and key not in spec.value_opts
+        and key not in spec.flags
+        and key not in ("--help", "--version")
+    ):
+        analyzer.fact((), frame.text, f"uses {v}, an option of {name} the policy does not know")
+    return 2 if takes_next else 1
 
 
 @wrapper("sudo", "sudoedit")
@@ -196,6 +234,7 @@ def run_env(
     i = 0
     split: str | None = None
     problem = ""
+    chdir: Arg | None = None
     while i < len(args):
         a = args[i]
         v = a.value
@@ -204,7 +243,13 @@ def run_env(
         if v == "--":
             i += 1
             continue
-        if v in ("-u", "--unset", "-C", "--chdir"):
+        if v in ("-C", "--chdir") or (v.startswith(("--chdir=", "-C")) and v != "-C"):
+            value = v.split("=", 1)[1] if v.startswith("--chdir=") else v[2:]
+            chdir = args[i + 1] if v in ("-C", "--chdir") and i + 1 < len(args) else None
+            chdir = chdir or replace(a, value=value, raw=value)
+            i += 2 if v in ("-C", "--chdir") else 1
+            continue
+        if v in ("-u", "--unset"):
             i += 2
             continue
         if v in ("-S", "--split-string"):
@@ -224,8 +269,11 @@ def run_env(
             continue
         m = ASSIGN_ARG.match(v)
         if m:
-            if SENSITIVE_ENV.fullmatch(m.group(1)):
-                problem = f"sets {m.group(1)} for the command it runs"
+            hit = env_hit(m.group(1), m.group(3))
+            if hit is not None:
+                problem = problem or hit[0]
+                if hit[1]:
+                    analyzer.approve("environment", frame.text, hit[0])
             i += 1
             continue
         break
@@ -240,16 +288,32 @@ def run_env(
         analyzer.fact(argv, frame.text, "prints the environment, which may hold secrets")
         return OTHER_STREAM
     sub = replace(frame, env_problem=problem) if problem else frame
-    return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+    if problem:
+        analyzer.fact(argv, frame.text, problem)
+    if chdir is None:
+        return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+    # `env -C / rm -rf *`: the command runs in that directory.
+    saved = analyzer.cwds
+    analyzer.cwds = frozenset(analyzer.resolve(chdir)) or frozenset({None})
+    analyzer.fact(argv, frame.text, f"runs a command in another directory ({chdir.raw})")
+    try:
+        return analyzer.run_argv(tuple(inner), sub, stdin, depth + 1)
+    finally:
+        analyzer.cwds = saved
 
 
 @wrapper("busybox", "toybox")
 def run_busybox(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
-    """busybox/toybox: `busybox rm -rf /` is `rm -rf /`."""
+    """busybox/toybox: `busybox rm -rf /` is `rm -rf /`, judged as such for the forbid list;
+    but an applet's options are not the GNU tool's the read-only list describes, so it is
+    never read-only."""
     if len(argv) > 1 and not argv[1].dynamic and not argv[1].value.startswith("-"):
-        return analyzer.run_argv(argv[1:], frame, stdin, depth + 1)
+        applet = argv[1].value
+        analyzer.fact(argv, frame.text, f"runs {name}'s own {applet}, whose options differ")
+        sub = replace(frame, via=frame.via or f"{name}'s own {applet}")
+        return analyzer.run_argv(argv[1:], sub, stdin, depth + 1)
     return analyzer.leaf(name, argv, frame, stdin)
 
 
@@ -285,6 +349,7 @@ def run_xargs(
     i = 0
     token: str | None = None
     from_file = False
+    source_file: Arg | None = None
     delimiter: str | None = None
     while i < len(args):
         a = args[i]
@@ -304,13 +369,20 @@ def run_xargs(
             token = v.split("=", 1)[1] if "=" in v else "{}"
         elif v.startswith("-i"):
             token = v[2:]
-        if v in ("-a", "--arg-file") or v.startswith("--arg-file="):
+        if v in ("-a", "--arg-file") or v.startswith(("--arg-file=", "-a")):
             from_file = True
+            if v in ("-a", "--arg-file"):
+                source_file = args[i + 1] if i + 1 < len(args) else None
+            else:
+                text = v.split("=", 1)[1] if v.startswith("--") else v[2:]
+                source_file = replace(a, value=text, raw=text)
         if v in ("-0", "--null"):
             delimiter = "\0"
         if v in ("-d", "--delimiter") and i + 1 < len(args):
             delimiter = shell.decode_escapes(args[i + 1].value, mode="printf")
         i += 2 if v in value_opts else 1
+    if source_file is not None:
+        xargs_file(analyzer, source_file, frame)
     inner = tuple(args[i:]) or (literal_arg("echo"),)
     source = OTHER_STREAM if from_file else stdin
     if analyzer.pipe_text and not from_file:
@@ -325,6 +397,17 @@ def run_xargs(
     for variant in variants:
         out = join_streams(out, analyzer.run_argv(variant, frame, NO_STREAM, depth + 1))
     return out
+
+
+def xargs_file(analyzer: Analyzer, source: Arg, frame: Frame) -> None:
+    """`xargs -a FILE` reads FILE: a secret there is shown as arguments of the command."""
+    if source.dynamic:
+        analyzer.fact((), frame.text, "reads its arguments from a file chosen at run time")
+        return
+    for path in analyzer.resolve(source):
+        if analyzer.is_secret(path or source.value, source.glob):
+            analyzer.fact((), frame.text, f"reads {source.value}, which may hold secrets")
+            return
 
 
 @wrapper("parallel")
@@ -492,11 +575,12 @@ def run_at(
 def run_script(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
 ) -> Stream:
-    """script: `-c code` runs shell code under a recorded terminal."""
+    """script: `-c code` runs shell code under a recorded terminal; it always writes the
+    recording (to `typescript` unless a file is named)."""
     args = argv[1:]
+    analyzer.fact(argv, frame.text, "records the session into a file (typescript by default)")
     for k, a in enumerate(args):
         if a.value in ("-c", "--command") and k + 1 < len(args):
-            analyzer.fact(argv, frame.text, "runs a command under script")
             return analyzer.code_arg(args[k + 1], frame, "shell", positional=None, stdin=stdin)
         if a.value.startswith("--command="):
             return analyzer.code_arg(

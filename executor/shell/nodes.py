@@ -101,12 +101,14 @@ class SimpleCommand:
 
 @dataclass(frozen=True)
 class Group:
-    """``( list )`` (a subshell) or ``{ list; }``."""
+    """``( list )`` (a subshell) or ``{ list; }``; `coproc` marks ``coproc [NAME] command``,
+    which bash runs as a subshell in the background, wired to the caller by two pipes."""
 
     body: Script
     subshell: bool
     redirects: tuple[Redirect, ...] = ()
     text: str = ""
+    coproc: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,8 @@ class Loop:
 
 @dataclass(frozen=True)
 class For:
-    """``for var in items; do b; done``; `items` None means ``"$@"``; `header` for ``((;;))``."""
+    """``for var in items; do b; done``; `items` None means ``"$@"``; `header` for ``((;;))``;
+    `select` marks ``select var in items``, which reads the choice from standard input."""
 
     var: str
     items: tuple[Word, ...] | None
@@ -149,6 +152,7 @@ class For:
     header: Word | None = None
     redirects: tuple[Redirect, ...] = ()
     text: str = ""
+    select: bool = False
 
 
 @dataclass(frozen=True)

@@ -169,12 +169,16 @@ class Parser(WordReader):
         if reserved == "function":
             return self.parse_function_keyword()
         if reserved == "coproc":
+            start = self.pos
             self.pos += len("coproc")
             self.skip_blanks()
             m = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ \t]+(?=[{(])").match(self.src, self.pos)
             if m:
                 self.pos = m.end()
-            return self.parse_command()
+            inner = self.parse_command()
+            text = self.src[start : self.pos].strip()
+            body = Script((AndOr(Pipeline((inner,), False, text), (), False, text),), text)
+            return Group(body, True, (), text, coproc=True)
         if reserved is not None and reserved not in ("in", "!", "time"):
             raise self.error(f"unexpected {reserved!r}")
         if self.peek() in ";&|)\n" and not self.at_redirect():
@@ -294,7 +298,8 @@ class Parser(WordReader):
         body = self.parse_do_body()
         redirects = self.parse_redirects()
         text = self.src[start : self.pos].strip()
-        return For(var, None if items is None else tuple(items), body, None, redirects, text)
+        listed = None if items is None else tuple(items)
+        return For(var, listed, body, None, redirects, text, select=keyword == "select")
 
     def parse_case(self) -> Case:
         start = self.pos

@@ -14,7 +14,7 @@ from executor.shell.nodes import Part, Script, Word
 
 _PARAM_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-]")
 _PARAM_OP_RE = re.compile(r":-|:=|:\?|:\+|-|=|\?|\+|##|#|%%|%|//|/#|/%|/|\^\^|\^|,,|,|:|@")
-_TILDE_RE = re.compile(r"~([A-Za-z0-9._-]*)(?=/|$|[ \t\n;&|()<>])")
+_TILDE_RE = re.compile(r"~([+-]\d*|[A-Za-z0-9._-]*)(?=/|$|[ \t\n;&|()<>])")
 
 
 class WordReader(Cursor):
