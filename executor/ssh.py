@@ -499,6 +499,7 @@ class EmbeddedServer:
             known_hosts=known_hosts,
             trust_on_first_use=False,
             hidden_paths=template.hidden_paths + self._hidden,
+            run_as=None,  # this server applies it: the client side only logs in
         )
 
     async def close(self) -> None:

@@ -13,7 +13,9 @@ import contextlib
 import getpass
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -40,8 +42,11 @@ def sshd() -> Iterator[SshdServer]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("runtime-data")
+def data_dir() -> Iterator[Path]:
+    """Not under /tmp, which the sandbox replaces whole: it must hide the data dir itself."""
+    made = Path(tempfile.mkdtemp(prefix="chavion-test-", dir=Path.home()))
+    yield made
+    shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +178,8 @@ async def test_a_sandboxed_write_fails_and_the_result_says_why(
 async def test_a_read_in_the_sandbox_works_and_says_nothing(
     runner: CommandRunner, host: str
 ) -> None:
-    result = await runner.run(host, "cat /proc/sys/kernel/hostname; ls / | grep -c .", sandboxed=True)
+    command = "cat /proc/sys/kernel/hostname; ls / | grep -c ."
+    result = await runner.run(host, command, sandboxed=True)
 
     assert result.ok, result
     assert result.sandboxed
