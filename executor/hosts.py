@@ -143,7 +143,7 @@ class HostConfig:
             yield f"sandbox must be one of {', '.join(SANDBOX_MODES)}, not {self.sandbox!r}"
         if self.run_as is not None:
             if self.address is not None:
-                yield "run_as applies only to the embedded local host (no address)"
+                yield "run_as applies only to the embedded local host"
             elif not _NAME.fullmatch(self.run_as):
                 yield f"run_as {self.run_as!r} is not a user name"
 

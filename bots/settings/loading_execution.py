@@ -69,6 +69,8 @@ def parse_execution(node: Node, base: Path) -> ExecutionSettings:
 def _host(name: str, node: Node, base: Path) -> HostConfig:
     """One host; HostConfig's own checks are reported under the dotted key."""
     data = {key: node.raw(key) for key in HOST_KEYS if node.has(key)}
+    if node.written("run_as"):  # `run_as: null` opts out of RUN_AS_DEFAULT
+        data["run_as"] = node.raw("run_as")
     node.reject_unknown()
     for key, value in data.items():
         if key == "env" and not isinstance(value, dict):
