@@ -24,6 +24,11 @@ class RunResult:
     """Some output was cut to fit Limits.output_limit; the cut is marked in the text."""
     timed_out: bool
     cancelled: bool
+    sandboxed: bool = False
+    """It ran inside the read-only sandbox (executor/sandbox.py)."""
+    notes: tuple[str, ...] = ()
+    """What the reader should know about how it ran (no sandbox available, a write the
+    sandbox refused), one sentence each."""
 
     @property
     def ok(self) -> bool:

@@ -23,7 +23,9 @@ from executor.errors import ConnectionLost, ExecutorError, RunInterrupted, Unkno
 from executor.hosts import HostConfig
 from executor.masking import StreamMasker, mask_text
 from executor.results import RunResult
+from executor.sandbox import REFUSED_WRITE_NOTE, RO_MESSAGE
 from executor.ssh import EmbeddedServer, ExitInfo, RemoteProcess, SSHPool
+from executor.wrapper import BASH_MISSING
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,7 @@ class RunHandle:
         command: str,
         timeout: float,
         on_output: OutputCallback | None,
+        sandboxed: bool = False,
     ) -> None:
         self.host = host.name
         self.command = mask_text(command, runner.secrets)
@@ -144,6 +147,9 @@ class RunHandle:
         self._raw_command = command
         self._timeout = timeout
         self._on_output = on_output
+        self._wants_sandbox = sandboxed
+        self._sandboxed = False
+        self._notes: tuple[str, ...] = ()
         loop = asyncio.get_running_loop()
         # A bare future rather than Event.wait() in a task: one task fewer per command.
         self._cancel: asyncio.Future[None] = loop.create_future()
@@ -187,7 +193,8 @@ class RunHandle:
         loop = asyncio.get_running_loop()
         began = loop.time()
         host = await self._runner._resolve(self._config)
-        process = await self._runner._pool.start(host, self._raw_command)
+        self._sandboxed, self._notes = await self._runner._sandbox(host, self._wants_sandbox)
+        process = await self._runner._pool.start(host, self._raw_command, sandbox=self._sandboxed)
         self._process = process
         limit, secrets = self._runner.limits.output_limit, self._runner.secrets
         stdout, stderr = _Capture(limit, secrets), _Capture(limit, secrets)
@@ -230,6 +237,12 @@ class RunHandle:
             process.abort()
             finished.cancel()
             raise
+        if exit_info.status == 127 and stderr.kept.text().startswith(BASH_MISSING):
+            raise ExecutorError(
+                f"bash is required on {self.host}: every command runs with "
+                "`bash --noprofile --norc -c`, and the host has no bash on its PATH "
+                "(/usr/local/bin, /usr/bin, /bin and the sbin ones); install it there"
+            )
         return self._result(
             exit_info,
             stdout.kept.text(),
@@ -296,6 +309,9 @@ class RunHandle:
         timed_out: bool = False,
         cancelled: bool = False,
     ) -> RunResult:
+        notes = self._notes
+        if self._sandboxed and exit_info.status != 0 and RO_MESSAGE in stderr:
+            notes += (REFUSED_WRITE_NOTE,)
         return RunResult(
             host=self.host,
             command=self.command,
@@ -307,6 +323,8 @@ class RunHandle:
             truncated=truncated,
             timed_out=timed_out,
             cancelled=cancelled,
+            sandboxed=self._sandboxed,
+            notes=notes,
         )
 
 
@@ -354,11 +372,14 @@ class CommandRunner:
         *,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
+        sandboxed: bool = False,
     ) -> RunHandle:
         """Queues the command and returns at once; needs a running event loop.
 
         `timeout` (seconds, default Limits.default_timeout) counts from the moment the
         command runs; a timed-out command is killed and reported with timed_out=True.
+        `sandboxed` (for commands nobody approved: the policy judged them read-only) runs it
+        in the read-only sandbox as the host's `sandbox` setting says: see _sandbox.
         """
         config = self._hosts.get(host)
         if config is None:
@@ -368,7 +389,14 @@ class CommandRunner:
             raise ValueError("timeout must be positive")
         if "\0" in command:
             raise ValueError("a command cannot contain NUL characters")
-        handle = RunHandle(self, config, command, timeout or self.limits.default_timeout, on_output)
+        handle = RunHandle(
+            self,
+            config,
+            command,
+            timeout or self.limits.default_timeout,
+            on_output,
+            sandboxed=sandboxed,
+        )
         self._handles.add(handle)
         handle._task.add_done_callback(lambda _: self._handles.discard(handle))
         return handle
@@ -380,13 +408,16 @@ class CommandRunner:
         *,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
+        sandboxed: bool = False,
     ) -> RunResult:
         """Runs the command to its end. Cancelling the caller kills the remote command.
 
         Prefer `timeout` over wrapping this in asyncio.timeout(): both kill the command, but
         only `timeout` returns its partial output (with timed_out=True).
         """
-        handle = self.start(host, command, timeout=timeout, on_output=on_output)
+        handle = self.start(
+            host, command, timeout=timeout, on_output=on_output, sandboxed=sandboxed
+        )
         try:
             return await handle.wait()
         except asyncio.CancelledError:
@@ -434,6 +465,26 @@ class CommandRunner:
         async with self._host_slots[host.name], self._global_slots:
             yield
 
+    async def _sandbox(self, host: HostConfig, wanted: bool) -> tuple[bool, tuple[str, ...]]:
+        """Whether this run goes into the sandbox, and the note to add when it should have
+        but could not: `auto` runs it anyway and says so, `required` refuses, `off` never
+        sandboxes (and says nothing: it was asked for)."""
+        if not wanted or host.sandbox == "off":
+            return False, ()
+        support = await self._pool.sandbox_support(host)
+        if support.available:
+            return True, ()
+        if host.sandbox == "required":
+            raise ExecutorError(
+                f"host {host.name!r} requires the read-only sandbox (sandbox: required), "
+                f"but cannot run it: {support.reason}. Install bubblewrap there "
+                "(scripts/local-host does it for local), or set its sandbox to auto"
+            )
+        return False, (
+            f"no read-only sandbox on {host.name} ({support.reason}): this auto-approved "
+            "command ran without it",
+        )
+
     async def _resolve(self, host: HostConfig) -> HostConfig:
         """The host as the pool can reach it: `local` without an address is served here."""
         if not host.embedded:
@@ -445,7 +496,9 @@ class CommandRunner:
                         f"host {host.name!r} has no address and the executor has no data "
                         "directory for the embedded SSH server's keys"
                     )
-                server = EmbeddedServer(self._data_dir / "embedded-ssh")
+                server = EmbeddedServer(
+                    self._data_dir / "embedded-ssh", hidden=(str(self._data_dir),)
+                )
                 self._embedded_host = await server.start(host)
                 self._embedded = server
             return self._embedded_host

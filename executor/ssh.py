@@ -3,11 +3,8 @@
 The only module of Chavion that imports asyncssh. Every asyncssh failure is turned into an
 `ExecutorError` here, so callers never see library types.
 
-Commands run under a small POSIX sh wrapper (`wrap_command`): the command gets /dev/null as
-stdin while the wrapper watches the channel's stdin. When that stdin ends, because we sent
-EOF (`RemoteProcess.stop`), closed the channel, or the connection broke, the wrapper kills
-the command's whole process group: TERM, then KILL after a grace period. That works with
-any sshd (signal requests only reach the session shell, not its children) and needs no pty.
+Commands run under the kill-on-EOF wrapper of executor/wrapper.py: bash with a fixed
+environment, in the read-only sandbox (executor/sandbox.py) when the caller asks for it.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ import getpass
 import io
 import logging
 import os
-import shlex
 import signal
 import socket
 import stat
@@ -39,53 +35,16 @@ from executor.errors import (
     HostUnreachable,
 )
 from executor.hosts import HostConfig
+from executor.local_user import LOGIN_SHELL, LocalUser, check_switch, current_user, local_user
+from executor.sandbox import SandboxSupport, parse_probe, probe_command
+from executor.wrapper import wrap_command
 
 log = logging.getLogger(__name__)
 
 READ_SIZE: Final = 65536
-KILL_GRACE: Final = 2
-"""Seconds the wrapper waits between TERM and KILL when a command is stopped."""
 KEEPALIVE_COUNT_MAX: Final = 3
-
-_WRAPPER: Final = """\
-exec 3<&0 </dev/null
-{prelude}( eval {command} ) 3<&- &
-c=$!
-{{ while read -r _; do :; done
-  trap '' TERM
-  kill -TERM -$$ 2>/dev/null || kill -TERM $c
-  sleep {grace}
-  kill -KILL -$$ 2>/dev/null || kill -KILL $c
-}} <&3 >/dev/null 2>&1 &
-w=$!
-exec 3<&-
-wait $c
-s=$?
-kill $w 2>/dev/null
-exit $s
-"""
-
-
-def wrap_command(
-    command: str, *, workdir: str | None = None, env: tuple[tuple[str, str], ...] = ()
-) -> str:
-    """The command line sent to the server: `command` under the kill-on-EOF wrapper.
-
-    The wrapper is run by the user's login shell itself (sshd runs it as `$SHELL -c …`), so
-    the login shell must be POSIX-like (sh, bash, dash, zsh, ksh; not fish or csh). The
-    command is `eval`ed in a subshell of that login shell, as if sshd ran it directly, so
-    bash syntax works where bash is the login shell. $$ of the wrapper is the session's
-    process group: sshd (and the embedded server) start the session shell as a session
-    leader. Sending the wrapper
-    itself rather than `exec /bin/sh -c wrapper`, and a subshell rather than `$SHELL -c`,
-    saves two execs per command (measured in tests/bench/executor.py).
-    """
-    prelude = ""
-    if workdir:
-        prelude += f"cd {shlex.quote(workdir)} || exit 1\n"
-    for name, value in env:
-        prelude += f"export {name}={shlex.quote(value)}\n"
-    return _WRAPPER.format(prelude=prelude, grace=KILL_GRACE, command=shlex.quote(command))
+PROBE_TIMEOUT: Final = 10.0
+"""Seconds the sandbox check of a new connection may take."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +141,7 @@ class SSHPool:
         self._connections: dict[str, asyncssh.SSHClientConnection] = {}
         self._connecting: dict[str, asyncio.Future[asyncssh.SSHClientConnection]] = {}
         self._opened: Counter[str] = Counter()
+        self._support: dict[str, tuple[asyncssh.SSHClientConnection, SandboxSupport]] = {}
 
     def connections_opened(self, host_name: str) -> int:
         """How many connections were made to the host so far (reuse keeps this at 1)."""
@@ -191,8 +151,33 @@ class SSHPool:
         conn = self._connections.get(host_name)
         return conn is not None and not conn.is_closed()
 
-    async def start(self, host: HostConfig, command: str) -> RemoteProcess:
-        """Starts `command` (wrapped, see wrap_command) on the host.
+    async def sandbox_support(self, host: HostConfig) -> SandboxSupport:
+        """Whether the host can run the read-only sandbox: checked once per connection (a
+        reconnect may meet a reinstalled host), as the user commands run as."""
+        conn = await self._connection(host)
+        known = self._support.get(host.name)
+        if known is not None and known[0] is conn:
+            return known[1]
+        try:
+            done = await conn.run(
+                probe_command(host.hidden_paths), timeout=PROBE_TIMEOUT, encoding="utf-8"
+            )
+        except asyncssh.TimeoutError:
+            support = SandboxSupport(False, f"the sandbox check took over {PROBE_TIMEOUT:g} s")
+        except (asyncssh.Error, OSError) as exc:
+            raise ExecutorError(
+                f"cannot check the read-only sandbox on {_label(host)}: {_reason(exc)}"
+            ) from None
+        else:
+            support = parse_probe(str(done.stdout or "") + str(done.stderr or ""))
+        self._support[host.name] = (conn, support)
+        return support
+
+    async def start(
+        self, host: HostConfig, command: str, *, sandbox: bool = False
+    ) -> RemoteProcess:
+        """Starts `command` (wrapped, see executor/wrapper.py) on the host, inside the
+        read-only sandbox when `sandbox` (the caller checked sandbox_support first).
 
         The command is sent at most once. A connection found dead while the channel opens
         (the channel demonstrably never opened, so the command was never sent) is replaced
@@ -202,7 +187,13 @@ class SSHPool:
         """
         if host.address is None:
             raise ValueError(f"host {host.name!r} has no address; resolve it first")
-        wrapped = wrap_command(command, workdir=host.workdir, env=host.env)
+        wrapped = wrap_command(
+            command,
+            workdir=host.workdir,
+            env=host.env,
+            sandbox=sandbox,
+            hidden=host.hidden_paths,
+        )
         for attempt in (1, 2):
             conn = await self._connection(host)
             try:
@@ -433,23 +424,33 @@ def _reason(exc: BaseException | None) -> str:
 _HOST_KEY_FILE: Final = "ssh_host_ed25519_key"
 _CLIENT_KEY_FILE: Final = "client_ed25519_key"
 _KNOWN_HOSTS_FILE: Final = "known_hosts"
-_SAFE_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class EmbeddedServer:
-    """An SSH server on loopback that runs commands as the user Chavion runs as.
+    """An SSH server on loopback that runs commands as the host's `run_as` user (see
+    executor/local_user.py), or as the user Chavion runs as when that is None.
 
     Lets a fresh install use the executor on `local` without setting up sshd. Only the
     client key generated next to the host key may log in, only as the current user, and
     only to run commands (no shell, pty, forwarding or SFTP). Commands get a clean login-like
-    environment, not Chavion's own (which holds API keys).
+    environment, not Chavion's own (which holds API keys). `hidden` directories (Chavion's
+    data dir) are covered by an empty tmpfs in the read-only sandbox.
     """
 
-    def __init__(self, key_dir: Path, *, address: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        key_dir: Path,
+        *,
+        address: str = "127.0.0.1",
+        port: int = 0,
+        hidden: tuple[str, ...] = (),
+    ) -> None:
         self._key_dir = key_dir
         self._address = address
         self._port = port
+        self._hidden = hidden
         self._user = getpass.getuser()
+        self._runs_as: LocalUser = current_user()
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._children: set[asyncio.subprocess.Process] = set()
 
@@ -458,7 +459,12 @@ class EmbeddedServer:
         return self._acceptor.get_port() if self._acceptor is not None else None
 
     async def start(self, template: HostConfig) -> HostConfig:
-        """Starts listening; returns `template` completed with this server's address and keys."""
+        """Starts listening; returns `template` completed with this server's address and keys.
+
+        Raises ExecutorError when its `run_as` user cannot be used (missing: run
+        scripts/local-host)."""
+        self._runs_as = local_user(template.run_as, template.name)
+        await check_switch(self._runs_as, template.name)
         try:
             host_key, client_key_path, client_public = _ensure_keys(self._key_dir)
             self._acceptor = await asyncssh.listen(
@@ -492,6 +498,8 @@ class EmbeddedServer:
             key_path=client_key_path,
             known_hosts=known_hosts,
             trust_on_first_use=False,
+            hidden_paths=template.hidden_paths + self._hidden,
+            run_as=None,  # this server applies it: the client side only logs in
         )
 
     async def close(self) -> None:
@@ -504,35 +512,30 @@ class EmbeddedServer:
             self._acceptor = None
 
     async def _serve(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
-        """Runs one command like sshd would: `/bin/sh -c` in a new session, in the home dir."""
+        """Runs one command like sshd would: the login shell with `-c`, in a new session,
+        in the home dir, as the run_as user."""
         command = process.command
         if not command:
             process.stderr.write(b"chavion: this server only runs commands\n")
             process.exit(1)
             return
-        home = Path.home()
-        env = {
-            "HOME": str(home),
-            "USER": self._user,
-            "LOGNAME": self._user,
-            "SHELL": "/bin/sh",
-            "PATH": _SAFE_PATH,
-        }
-        env.update({k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TZ")})
+        user = self._runs_as
+        drop = user.drops_privileges
         try:
             child = await asyncio.create_subprocess_exec(
-                "/bin/sh",
-                "-c",
-                command,
+                *user.argv(command),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
-                cwd=home,
-                env=env,
+                cwd=user.cwd,
+                env=user.environment(),
+                user=user.uid if drop else None,
+                group=user.gid if drop else None,
+                extra_groups=[] if drop else None,
             )
         except OSError as exc:
-            process.stderr.write(f"chavion: cannot run /bin/sh: {exc}\n".encode())
+            process.stderr.write(f"chavion: cannot run {LOGIN_SHELL}: {exc}\n".encode())
             process.exit(127)
             return
         self._children.add(child)

@@ -450,8 +450,13 @@ class RequestLifecycle:
         if self.closing:  # stopping: nothing new starts (it is recorded as cancelled)
             run = self._failed_run(request, "the executor is stopping", 0.0, cancelled=True)
         else:
+            # Nobody approved an auto-approved command (the policy's ALLOW): it runs in the
+            # read-only sandbox, so a misjudged write fails instead of happening.
+            sandboxed = await self.audit.verdict(rid) is Verdict.ALLOW
             try:
-                live.handle = self.engine.start(request.host, request.command, on_output=on_output)
+                live.handle = self.engine.start(
+                    request.host, request.command, on_output=on_output, sandboxed=sandboxed
+                )
             except (ExecutorError, ValueError) as exc:
                 run = self._failed_run(request, str(exc), self.clock() - began)
         progress_id: EventID | None = None

@@ -187,6 +187,9 @@ def result_message(
         note = f"The full output is attached as {attachment.filename}."
         body_parts.append(note)
         html_parts.append(f"<p>{_esc(note)}</p>")
+    for note in run.notes:  # how it ran: the sandbox refused a write, or there was none
+        body_parts.append(f"⚠️ {note}")
+        html_parts.append(f"<p>⚠️ {_esc(note)}</p>")
     body_parts.append(meta)
     html_parts.append(f"<p><small>{_esc(meta)}</small></p>")
     return ResultMessage("\n".join(body_parts), "".join(html_parts), attachment)

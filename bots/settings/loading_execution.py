@@ -15,7 +15,7 @@ from pathlib import Path
 from bots.errors import ConfigError
 from bots.settings.model import ExecutionSettings
 from bots.settings.reader import Node
-from executor.hosts import HOST_KEYS, HostConfig
+from executor.hosts import HOST_KEYS, LOCAL_HOST, HostConfig, refused_env_name
 from executor.policy import (
     LEVELS,
     ForbiddenRule,
@@ -39,7 +39,8 @@ def parse_execution(
     hosts = (
         {name: _host(name, host, base) for name, host in node.mapping("hosts").items()}
         if node.has("hosts")
-        else dict(defaults.hosts)
+        # As `local: {}` would: this machine, its commands run as RUN_AS_DEFAULT.
+        else {LOCAL_HOST: HostConfig.from_mapping({}, name=LOCAL_HOST)}
     )
     settings = ExecutionSettings(
         hosts=hosts,
@@ -70,10 +71,17 @@ def parse_execution(
 def _host(name: str, node: Node, base: Path) -> HostConfig:
     """One host; HostConfig's own checks are reported under the dotted key."""
     data = {key: node.raw(key) for key in HOST_KEYS if node.has(key)}
+    if node.written("run_as"):  # `run_as: null` opts out of RUN_AS_DEFAULT
+        data["run_as"] = node.raw("run_as")
     node.reject_unknown()
     for key, value in data.items():
         if key == "env" and not isinstance(value, dict):
             raise node.error(key, "expected a mapping of variable names to values")
+        if key == "env":
+            for variable in value:
+                why = refused_env_name(str(variable))
+                if why is not None:
+                    raise ConfigError(f"{node.key('env')}.{variable}: may not be set: {why}")
     try:
         host = HostConfig.from_mapping(data, name=name, base_dir=base)
     except ValueError as exc:

@@ -37,6 +37,10 @@ class Node:
     def has(self, name: str) -> bool:
         return self._data.get(name) is not None
 
+    def written(self, name: str) -> bool:
+        """The key is in the file, even as null (where null means something: `run_as`)."""
+        return name in self._data
+
     def raw(self, name: str) -> Any:
         self._seen.add(name)
         return self._data.get(name)

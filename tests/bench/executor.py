@@ -42,7 +42,7 @@ import asyncssh
 
 from executor.results import RunResult
 from executor.runner import CommandRunner, Limits
-from executor.ssh import wrap_command
+from executor.wrapper import wrap_command
 from tests.fakes.sshd import SshdServer, start_sshd, stop_sshd
 
 COMMAND = "echo ok"

@@ -82,6 +82,7 @@ class FakeEngine:
     def __init__(self) -> None:
         self.hosts = {"local": HostConfig(name="local")}
         self.started: list[str] = []
+        self.sandboxed: list[bool] = []
         self.outcome: Callable[[str], Outcome] = ran
 
     def start(
@@ -91,8 +92,10 @@ class FakeEngine:
         *,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
+        sandboxed: bool = False,
     ) -> FakeRun:
         self.started.append(command)
+        self.sandboxed.append(sandboxed)
         return FakeRun(self.outcome(command))
 
 
@@ -312,6 +315,26 @@ async def test_a_request_that_needs_approval_runs_once_approved(bench: Bench) ->
     assert bench.engine.started == [ASKS_APPROVAL]
     assert await bench.state(rid) == "finished"
     assert await bench.kinds(rid) == ["request", "decision", "approval", "start", "end"]
+
+
+# What nobody approved runs in the read-only sandbox; what a person approved runs outside it.
+SANDBOXED = {
+    "auto-approved": (AUTO_APPROVED, False, True),
+    "approved": (ASKS_APPROVAL, True, False),
+}
+
+
+@pytest.mark.parametrize(("command", "approve", "sandboxed"), SANDBOXED.values(), ids=SANDBOXED)
+async def test_only_what_nobody_approved_runs_in_the_read_only_sandbox(
+    bench: Bench, command: str, approve: bool, sandboxed: bool
+) -> None:
+    rid = await bench.ask(command)
+    if approve:
+        await bench.approve(rid)
+    await bench.settled()
+
+    assert bench.engine.started == [command]
+    assert bench.engine.sandboxed == [sandboxed]
 
 
 # ✅ ------------------------------------------------------------------------------------------

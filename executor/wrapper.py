@@ -1,0 +1,98 @@
+"""The command line sent to a host: the command, run by bash in a fixed environment (in the
+read-only sandbox when asked), under a POSIX kill-on-EOF wrapper.
+
+Why bash, always: the policy parses commands as bash does (`$'…'`, `((…))`, brace
+expansion), so they must run under bash, not under whatever the login shell is (dash on
+Debian reads `echo $'\\'; id; #\\''` as two commands). Why `env -i`: variables such as
+BASH_ENV, ENV, LD_PRELOAD or a PATH through /tmp change what a command does without showing
+in it; the command gets a fixed PATH, HOME, USER, LOGNAME, LANG/LC_ALL/TZ where set, and the
+host's configured `env` (whose names hosts.py checks), nothing else.
+
+The wrapper itself stays POSIX so any login shell (sh, dash, bash, zsh, ksh) can start it:
+the command gets /dev/null as stdin while the wrapper watches the channel's stdin. When that
+stdin ends, because we sent EOF (`RemoteProcess.stop`), closed the channel, or the
+connection broke, the wrapper kills its whole process group: TERM, then KILL after a grace
+period. That works with any sshd (signal requests only reach the session shell, not its
+children) and needs no pty. A sandboxed command dies with bwrap (--die-with-parent, its own
+pid namespace).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from typing import Final
+
+from executor.sandbox import FIXED_PATH, bwrap_args
+
+KILL_GRACE: Final = 2
+"""Seconds the wrapper waits between TERM and KILL when a command is stopped."""
+
+BASH_MISSING: Final = "chavion: bash is required on this host"
+"""What the wrapper prints (exit 127) where bash cannot be found on FIXED_PATH."""
+
+KEPT_VARIABLES: Final = ("HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ")
+"""Taken from the login session where set; everything else is dropped."""
+
+_WRAPPER: Final = """\
+exec 3<&0 </dev/null
+PATH={path}; export PATH
+command -v bash >/dev/null 2>&1 || {{ echo '{missing}' >&2; exit 127; }}
+{prelude}env -i PATH={path} {kept} {argv} 3<&- &
+c=$!
+{{ while read -r _; do :; done
+  trap '' TERM
+  kill -TERM 0 2>/dev/null || kill -TERM $c
+  sleep {grace}
+  kill -KILL 0 2>/dev/null || kill -KILL $c
+}} <&3 >/dev/null 2>&1 &
+w=$!
+exec 3<&-
+wait $c
+s=$?
+kill $w 2>/dev/null
+exit $s
+"""
+
+
+def bash_argv(
+    command: str,
+    *,
+    env: Iterable[tuple[str, str]] = (),
+    sandbox: bool = False,
+    hidden: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """What `env -i` runs after the kept variables: the host's env, bwrap when sandboxed,
+    then bash with no start-up files."""
+    assignments = tuple(f"{name}={value}" for name, value in env)
+    jail = bwrap_args(hidden) if sandbox else ()
+    return (*assignments, *jail, "bash", "--noprofile", "--norc", "-c", command)
+
+
+def wrap_command(
+    command: str,
+    *,
+    workdir: str | None = None,
+    env: tuple[tuple[str, str], ...] = (),
+    sandbox: bool = False,
+    hidden: Iterable[str] = (),
+) -> str:
+    """The command line sent to the server (see the module docstring).
+
+    sshd runs it as `$SHELL -c …`, so the login shell must be POSIX-like (not fish or csh);
+    the session shell is the leader of its process group (sshd and the embedded server
+    start it as a session leader), which `kill 0` reaches whole.
+    """
+    prelude = f"cd {shlex.quote(workdir)} || exit 1\n" if workdir else ""
+    kept = " ".join(f'${{{name}+"{name}=${name}"}}' for name in KEPT_VARIABLES)
+    argv = " ".join(
+        shlex.quote(arg) for arg in bash_argv(command, env=env, sandbox=sandbox, hidden=hidden)
+    )
+    return _WRAPPER.format(
+        path=FIXED_PATH,
+        missing=BASH_MISSING,
+        prelude=prelude,
+        kept=kept,
+        argv=argv,
+        grace=KILL_GRACE,
+    )
