@@ -425,7 +425,7 @@ class Analyzer(Expander):
         if name in ("cd", "pushd"):
             self.change_dir(argv)
         self.declarations(name, argv)
-        problem = readonly_problem(name, argv, frame, self.cfg.readonly, self.resolve)
+        problem = readonly_problem(name, argv, frame, self.cfg.readonly, self.resolve, is_secret)
         self.fact(argv, frame.text, problem)
         return command_output(name, argv, stdin, frame)
 
