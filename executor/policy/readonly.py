@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 
 from executor.policy.knowledge import ALWAYS_DENY, PENDING_SPECS, SECRET_EXAMPLES, TRUSTED_BIN
 from executor.policy.model import ReadOnlyRule
-from executor.policy.tools import Reading, read_argv, tool_spec
+from executor.policy.tools import Reading, read_tool
 from executor.policy.tools.parser import could_be_option
 from executor.policy.values import Arg, Frame, frame_problem, normalize_path
 
@@ -49,9 +49,9 @@ def readonly_problem(
     problem = denied(rule.deny, extra)
     if problem:
         return problem
-    spec = tool_spec(name)
-    if spec is not None:
-        reading = read_argv(spec, argv[1:])
+    known = read_tool(name, argv[1:])
+    if known is not None:
+        reading = known
     elif name in PENDING_SPECS:
         reading = pending(rule, name, extra)
     else:

@@ -326,8 +326,8 @@ class _Walk:
             )
         if spec.max_operands is not None and len(ops) > spec.max_operands:
             raise _Problem(
-                f"has {len(ops)} operands, more than {spec.name} takes when it only reads "
-                f"({spec.max_operands})"
+                f"has {len(ops)} operands; with more than {spec.max_operands}, {spec.name} "
+                "does more than read"
             )
         refused = dict(spec.refuse_operands)
         for a in ops if refused else ():
@@ -339,8 +339,8 @@ class _Walk:
             for a in ops:
                 if a.dynamic or a.glob or not fnmatchcase(a.value, spec.operand_pattern):
                     raise _Problem(
-                        f"uses the operand `{_short(a.raw)}`, which {spec.name} takes when it "
-                        "does more than read"
+                        f"uses the operand `{_short(a.raw)}`, which Chavion does not know to be "
+                        f"read-only for {spec.name}"
                     )
 
 
