@@ -449,7 +449,7 @@ class Analyzer(Expander):
             self.change_dir(argv)
         self.declarations(name, argv)
         problem = readonly_problem(
-            name, argv, frame, self.cfg.readonly, self.resolve, is_secret=self.is_secret
+            name, argv, frame, self.cfg.readonly, self.resolve, self.is_secret
         )
         builtin = builtin_finding(name, [a.value for a in argv[1:]])
         if builtin is not None:

@@ -4,7 +4,8 @@ The built-in lists ship inside the package (`executor/policy/data/`), so a confi
 anywhere, or an installed Chavion with no repository next to it, finds them. The read-only
 list exists once, there: it is read here by `default_readonly()`, the list a config uses
 when none is given; a user who wants another names their own copy in the config. The built-in
-safety rules that no list can switch off stay in code (`knowledge.ALWAYS_DENY`).
+safety rules that no list can switch off are the tool specs (`data/tools/`): a list says which
+commands may be auto-approved, the specs which of their options and files only read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ FORBIDDEN_FILE = DATA_DIR / "forbidden.yaml"
 
 @cache
 def default_readonly() -> tuple[ReadOnlyRule, ...]:
-    """Commands that only read, when the built-in safety denials (`ALWAYS_DENY`) allow it.
+    """Commands that may be auto-approved, when their tool specs find them read-only.
 
     Read on first use, not at import: a broken list is then reported where the config is
     checked (with its dotted key) instead of failing every import of the policy."""
