@@ -171,7 +171,7 @@ def _mask_cli(text: str, lowered: str) -> str:
     spans: list[tuple[int, int]] = []
     ends = [stop.start() for stop in _CLI_END.finditer(text)]  # once: each search is linear
     tools = _cli_tools(text, lowered)
-    for tool, following in zip(tools, [*tools[1:], None], strict=True):
+    for tool, following in zip(tools, [*tools[1:], None][: len(tools)], strict=True):
         at = bisect_left(ends, tool.end())
         end = ends[at] if at < len(ends) else len(text)
         if following is not None:  # `sshpass -p X mysql -pY`: each reads up to the next

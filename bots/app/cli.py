@@ -1,4 +1,5 @@
-"""`chavion`: bring the council up, run one bot, show how to log in, take it down."""
+"""`chavion`: bring the council up, run one bot, show how to log in, take it down, ask the
+policy."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from typing import Any
 from bots import __version__
 from bots.app.lifecycle import cmd_bot, cmd_down, cmd_up
 from bots.app.one_shot import cmd_check_config, cmd_homeserver_config, cmd_info
+from bots.app.policy_check import cmd_policy_check
 from bots.errors import BotError, ConfigError
 from bots.settings.data_dir import PRIVATE_UMASK
 from bots.settings.loading import find_config_path, load_settings
 from bots.settings.model import Settings
 from bots.settings.paths import DEFAULT_CONFIG, EXAMPLE_CONFIG
+from executor.policy.model import LEVELS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +72,29 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate the config file and exit")
     check.set_defaults(func=cmd_check_config)
+
+    policy = sub.add_parser("policy", help="ask the command policy, with this config")
+    policy_sub = policy.add_subparsers(required=True, metavar="ACTION")
+    policy_check = policy_sub.add_parser(
+        "check",
+        help="judge commands (arguments, or one per line on stdin) as the executor would",
+        description="Judges each command for --host with the config `chavion up` uses: "
+        "allow, needs approval or forbid, the reason and the rule. Nothing runs. Exit status "
+        "0 once all are judged (a forbid included), 2 for a config error or unknown host.",
+    )
+    policy_check.add_argument("--host", required=True, help="a host of execution.hosts")
+    policy_check.add_argument(
+        "--level", choices=LEVELS, help="the requester's level (default: the master's)"
+    )
+    policy_check.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line: command, verdict, reason, rule",
+    )
+    policy_check.add_argument(
+        "commands", nargs="*", metavar="COMMAND", help="one command per argument (quote it)"
+    )
+    policy_check.set_defaults(func=cmd_policy_check)
     return parser
 
 

@@ -24,6 +24,7 @@ from bots.execution.requests import (
     request_id_for_event,
 )
 from bots.message import Reply
+from bots.routing.addressing import typed_suffix
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.shared_commands import make_help, ping
 from executor.errors import ExecutorError
@@ -69,8 +70,14 @@ class ExecutionCommands:
         return registry
 
     async def _run(self, request: CommandRequest) -> list[Reply]:
+        """Runs what the master typed: the arguments as the body holds them, not as routing
+        reads them (with pills reduced to their labels), so the approver sees, and the host
+        runs, the very text that was sent."""
         message = request.message
-        host, command = parse_run_args(request.args)
+        typed = typed_suffix(message, request.args)
+        if typed is None:
+            raise CommandError("Cannot read the command as typed: start it outside a link.")
+        host, command = parse_run_args(typed)
         built = new_request(
             host,
             command,

@@ -113,6 +113,29 @@ def plain_text(message: Message) -> str:
     return MARKDOWN_PILL.sub(_pill_label, _typed_body(message))
 
 
+def typed_suffix(message: Message, suffix: str) -> str | None:
+    """What the person typed for `suffix`, the end of `plain_text(message)` (without its
+    trailing white space): the same text with its markdown pills as typed, link and all.
+    A command's arguments are read from `plain_text`, but one that is run must be what was
+    typed (`echo '[$(id)](https://matrix.to/#/@x:y)'` is no `echo '$(id)'`). None when
+    `suffix` is no such end or begins inside a pill's label."""
+    typed = _typed_body(message)
+    plain = plain_text(message).rstrip()
+    if not plain.endswith(suffix):
+        return None
+    start = len(plain) - len(suffix)
+    shift = 0  # how much longer the typed text is than the plain text, up to `start`
+    for pill in MARKDOWN_PILL.finditer(typed):
+        label_start, label = pill.start() - shift, _pill_label(pill)
+        if start <= label_start:
+            break
+        if start < label_start + len(label):
+            return None
+        shift += len(pill.group(0)) - len(label)
+    found = typed[start + shift :].rstrip()
+    return found if MARKDOWN_PILL.sub(_pill_label, found) == suffix else None
+
+
 def _typed_body(message: Message) -> str:
     """The body without the quote a classic client puts on top of a reply."""
     return REPLY_FALLBACK.sub("", message.body, count=1)

@@ -418,6 +418,8 @@ NOT_CREDENTIALS = [
     "mysql -u root -e 'show databases'",
     "GET /api/users?email=bob@example.com 200",
     "PATH=/usr/bin:/bin\0HOME=/root\0LANG=C.UTF-8\0",
+    "curly braces from libcurl4",  # a tool's name inside words only
+    "mysqlx_port=33060 mysql_native_password",
 ]
 
 
