@@ -158,7 +158,7 @@ class RequestLifecycle:
         Deciding first leaves no moment in which the request is pending before its decision
         is known: an approval can only ever meet a request that needs one."""
         rid = request.request_id
-        decision = self.decide(request)
+        decision = await self.judge(request)
         live = _Live(request, origin)
         # Known here before the store has it: an approval handled as soon as the request is
         # committed then finds the unmasked command.
@@ -213,6 +213,11 @@ class RequestLifecycle:
         )
         if not await self.audit.set_message(rid, origin.room_id, prompt_id):
             log.error("the approval prompt of %s was not recorded; ✅ on it will not count", rid)
+
+    async def judge(self, request: ExecRequest) -> Decision:
+        """`decide`, in a worker thread: judging a hostile command may take up to the policy's
+        time budget, and the event loop every bot shares must not wait for it."""
+        return await asyncio.to_thread(self.decide, request)
 
     def decide(self, request: ExecRequest) -> Decision:
         """The executor's own policy on this request: unknown hosts and requesters without
@@ -272,7 +277,7 @@ class RequestLifecycle:
                 f"{rid} cannot run: the executor restarted since it was asked and keeps no "
                 "unmasked copy of the command. Please ask again."
             )
-        now = self.decide(live.request)  # the policy may have changed since (a restart)
+        now = await self.judge(live.request)  # the policy may have changed since (a restart)
         if now.verdict is Verdict.FORBID:
             return await self._forbid_late(live, before, now, by, event_id)
         if not await self.audit.save(

@@ -24,6 +24,7 @@ import pytest
 
 from bots.context import BotContext
 from bots.errors import CommandError
+from bots.execution import lifecycle
 from bots.execution.ledger import RequestLedger
 from bots.execution.requests import (
     REQUEST_EVENT,
@@ -41,7 +42,7 @@ from bots.settings.model import Settings
 from bots.store import Store
 from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.hosts import HostConfig
-from executor.policy import Decision, Verdict
+from executor.policy import Decision, Verdict, decide
 from executor.results import RunResult
 from executor.runner import CommandRunner, OutputCallback
 
@@ -464,3 +465,31 @@ async def test_the_ledger_saves_only_the_machines_moves(bench: Bench) -> None:
     assert not await bench.audit.save(before, replace(before, status="running"))
     assert await bench.state(rid) == "forbidden"
     assert "start" not in await bench.kinds(rid)
+
+
+# The policy judges off the event loop --------------------------------------------------------
+
+
+async def test_the_policy_judges_in_a_worker_thread_never_on_the_event_loop(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile command may take the policy's whole time budget to judge: the loop every
+    bot shares goes on meanwhile. Both judgements, when asked and when approved, run off it."""
+    on_the_loop: list[bool] = []
+    real = decide
+
+    def watched(*args: Any, **kwargs: Any) -> Decision:
+        try:
+            asyncio.get_running_loop()
+            on_the_loop.append(True)
+        except RuntimeError:
+            on_the_loop.append(False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "decide", watched)
+    rid = await bench.ask(ASKS_APPROVAL)
+    assert await bench.approve(rid) == f"{rid} approved by {bench.master}."
+    await bench.settled()
+
+    assert on_the_loop == [False, False]
+    assert bench.engine.started == [ASKS_APPROVAL]
