@@ -11,6 +11,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from typing import NamedTuple
 
 from executor import shell
 from executor.policy.knowledge import ARITH_NAME, GLOB_RE, STANDARD_ENV
@@ -423,20 +424,39 @@ class Expander(AnalysisState):
         return out
 
     def expand_words(self, words: tuple[Word, ...]) -> tuple[list[tuple[Arg, ...]], bool]:
-        """The argument lists of one simple command (the walker's one way to read its words)."""
+        """The argument lists of one simple command (the walker's one way to read its words).
+
+        Each list is built as a chain of shared prefixes and joined once at the end, so 64
+        lists of 5,000 words cost 64 × 5,000, not a copy of every list at every word."""
         self.budget.command()
-        variants: list[list[Arg]] = [[]]
+        variants: list[_Prefix | None] = [None]
         truncated = False
         for word in words:
             alternatives = self.expand_word(word)
-            if len(alternatives) == 1:  # the usual case: no copies, so long commands stay linear
-                for v in variants:
-                    v.extend(alternatives[0])
-            else:
-                new = [[*v, *a] for v in variants for a in alternatives]
-                if len(new) > MAX_VARIANTS:
-                    truncated = True
-                    new = new[:MAX_VARIANTS]
-                variants = new
-            self.budget.args(len(variants[0]) if variants else 0)
-        return [tuple(v) for v in variants], truncated
+            new = [
+                _Prefix(v, a, (v.length if v else 0) + len(a))
+                for v in variants
+                for a in alternatives
+            ]
+            if len(new) > MAX_VARIANTS:
+                truncated = True
+                new = new[:MAX_VARIANTS]
+            variants = list(new)
+            self.budget.args(max((v.length for v in new), default=0))
+        return [_joined(v) for v in variants], truncated
+
+
+class _Prefix(NamedTuple):
+    """The first words of an argument list: what came before, then these arguments."""
+
+    before: _Prefix | None
+    args: list[Arg]
+    length: int
+
+
+def _joined(prefix: _Prefix | None) -> tuple[Arg, ...]:
+    chunks: list[list[Arg]] = []
+    while prefix is not None:
+        chunks.append(prefix.args)
+        prefix = prefix.before
+    return tuple(arg for chunk in reversed(chunks) for arg in chunk)
