@@ -7,8 +7,11 @@ dynamic, with the taint of where it came from (a download, a decoder).
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from typing import NamedTuple
 
 from executor import shell
 from executor.policy.knowledge import ARITH_NAME, GLOB_RE, STANDARD_ENV
@@ -25,6 +28,7 @@ from executor.policy.values import (
     Value,
     and_phrases,
     cap_values,
+    capped_values,
     dedupe_values,
     hides_code,
     join_origins,
@@ -153,23 +157,12 @@ class Expander(AnalysisState):
 
     def assign(self, name: str, values: list[Value], *, append: bool = False) -> None:
         self.budget.tick()
+        new: Iterable[Value] = values
         if append and name in self.env:
-            joined: list[Value] = []
-            held = 0
-            for a in self.env[name]:
-                for b in values:
-                    text = None if a.text is None or b.text is None else a.text + b.text
-                    if text is not None:
-                        self.budget.value(len(text))
-                        held += len(text)
-                        self.budget.step(held)
-                    joined.append(Value(text, a.glob or b.glob))
-            values = joined
-        if self.cond and name in self.env:
-            values = self.env[name] + values
-        elif self.cond:
-            values = [*self.lookup(name), *values]
-        kept = cap_values(dedupe_values(values))
+            new = self.joined(self.env[name], values, plain=True)
+        if self.cond:
+            new = itertools.chain(self.env[name] if name in self.env else self.lookup(name), new)
+        kept = capped_values(new)
         for v in kept:
             if v.text:
                 self.budget.spend(len(v.text))
@@ -304,30 +297,36 @@ class Expander(AnalysisState):
         self.budget.tick()
         combos = [Value("")]
         for part in word.parts:
-            pieces = self.pieces(part)
-            new: list[Value] = []
-            held = 0
-            for c in combos:
-                for p in pieces:
-                    text = None if c.text is None or p.text is None else c.text + p.text
-                    if text is not None:
-                        self.budget.value(len(text))
-                        held += len(text)
-                        self.budget.step(held)
-                    new.append(
-                        Value(
-                            text,
-                            c.glob or p.glob,
-                            and_phrases(c.note, p.note),
-                            max(c.taint, p.taint),
-                            join_origins(c.origin, p.origin),
-                        )
-                    )
-            combos = cap_values(dedupe_values(new))
+            pieces = [Value(p.text, p.glob, p.note, p.taint, p.origin) for p in self.pieces(part)]
+            combos = capped_values(self.joined(combos, pieces))
         for v in combos:
             if v.text:
                 self.budget.spend(len(v.text))
         return combos
+
+    def joined(
+        self, heads: list[Value], tails: list[Value], *, plain: bool = False
+    ) -> Iterator[Value]:
+        """Every head followed by every tail, built lazily, each checked against the limits
+        (`plain`: text and glob only, as `x+=` stores them)."""
+        held = 0
+        for c in heads:
+            for p in tails:
+                text = None if c.text is None or p.text is None else c.text + p.text
+                if text is not None:
+                    self.budget.value(len(text))
+                    held += len(text)
+                    self.budget.step(held)
+                if plain:
+                    yield Value(text, c.glob or p.glob)
+                    continue
+                yield Value(
+                    text,
+                    c.glob or p.glob,
+                    and_phrases(c.note, p.note),
+                    max(c.taint, p.taint),
+                    join_origins(c.origin, p.origin),
+                )
 
     def expand_word(self, word: Word) -> list[list[Arg]]:
         """The possible expansions of `word`, each a list of fields (arguments)."""
@@ -425,18 +424,39 @@ class Expander(AnalysisState):
         return out
 
     def expand_words(self, words: tuple[Word, ...]) -> tuple[list[tuple[Arg, ...]], bool]:
-        variants: list[list[Arg]] = [[]]
+        """The argument lists of one simple command (the walker's one way to read its words).
+
+        Each list is built as a chain of shared prefixes and joined once at the end, so 64
+        lists of 5,000 words cost 64 × 5,000, not a copy of every list at every word."""
+        self.budget.command()
+        variants: list[_Prefix | None] = [None]
         truncated = False
         for word in words:
             alternatives = self.expand_word(word)
-            if len(alternatives) == 1:  # the usual case: no copies, so long commands stay linear
-                for v in variants:
-                    v.extend(alternatives[0])
-            else:
-                new = [[*v, *a] for v in variants for a in alternatives]
-                if len(new) > MAX_VARIANTS:
-                    truncated = True
-                    new = new[:MAX_VARIANTS]
-                variants = new
-            self.budget.args(len(variants[0]) if variants else 0)
-        return [tuple(v) for v in variants], truncated
+            new = [
+                _Prefix(v, a, (v.length if v else 0) + len(a))
+                for v in variants
+                for a in alternatives
+            ]
+            if len(new) > MAX_VARIANTS:
+                truncated = True
+                new = new[:MAX_VARIANTS]
+            variants = list(new)
+            self.budget.args(max((v.length for v in new), default=0))
+        return [_joined(v) for v in variants], truncated
+
+
+class _Prefix(NamedTuple):
+    """The first words of an argument list: what came before, then these arguments."""
+
+    before: _Prefix | None
+    args: list[Arg]
+    length: int
+
+
+def _joined(prefix: _Prefix | None) -> tuple[Arg, ...]:
+    chunks: list[list[Arg]] = []
+    while prefix is not None:
+        chunks.append(prefix.args)
+        prefix = prefix.before
+    return tuple(arg for chunk in reversed(chunks) for arg in chunk)

@@ -29,7 +29,9 @@ may pass here as if it were a literal."""
 MAX_BRACE_WORK = 4_000_000
 """Most braces times characters in one word handed to brace expansion."""
 MAX_ARGS = 4096
-"""Most arguments one command may expand to."""
+"""Most words one command may expand to, its name included."""
+MAX_COMMANDS = 10_000
+"""Most simple commands one decision walks (lists, pipes, loop and case bodies, nested code)."""
 DEFAULT_CHECK_SECONDS = 0.5
 """CPU time one decision may take before the command is handed to a person."""
 _TICKS_PER_CLOCK = 8
@@ -82,6 +84,7 @@ class Budget:
         self.deadline = _thread_work() + seconds
         self.chars = 0
         self.ticks = 0
+        self.commands = 0
 
     def tick(self) -> None:
         """A cooperative check of the time budget, called as the walk goes."""
@@ -107,6 +110,12 @@ class Budget:
             raise TooComplex(
                 f"{MAX_STEP_CHARS // (1024 * 1024)} MiB of alternatives for one word at once"
             )
+
+    def command(self) -> None:
+        """One more simple command walked."""
+        self.commands += 1
+        if self.commands > MAX_COMMANDS:
+            raise TooComplex(f"{MAX_COMMANDS:,} commands")
 
     def args(self, count: int) -> None:
         if count > MAX_ARGS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -171,6 +171,21 @@ def cap_values(values: list[Value]) -> list[Value]:
 def hides_code(text: str) -> bool:
     """Text that bash would run if it were expanded again (prompt or arithmetic expansion)."""
     return bool(re.search(r"\$\(|`|[<>]\(", text))
+
+
+def capped_values(values: Iterable[Value]) -> list[Value]:
+    """`cap_values(dedupe_values(list(values)))`, but it stops reading `values` once the cap
+    is known to be reached: a lazy product of 64 × 64 alternatives then builds ~65, not 4096."""
+    seen: set[Value] = set()
+    out: list[Value] = []
+    for v in values:
+        if v in seen:
+            continue
+        seen.add(v)
+        out.append(v)
+        if len(out) > MAX_ALTERNATIVES:
+            return [*out[: MAX_ALTERNATIVES - 1], Value(None)]
+    return out
 
 
 def dedupe_values(values: list[Value]) -> list[Value]:

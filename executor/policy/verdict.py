@@ -82,6 +82,9 @@ def _decide(command: str, host: str, requester: Requester, config: PolicyConfig)
     script: Script | None
     try:
         script = shell.parse(command)
+    except RecursionError:  # the parser follows `${a:-${a:-…}}` by recursion
+        _cut_off(analyzer, command, "the depth of nesting the parser can follow")
+        return _verdict(analyzer, cfg, command, host, requester)
     except ShellSyntaxError as exc:
         if exc.message == _TOO_DEEP:
             analyzer.too_complex(command, f"{MAX_NESTING} levels of nesting")
@@ -93,7 +96,7 @@ def _decide(command: str, host: str, requester: Requester, config: PolicyConfig)
             )
         try:
             script = shell.parse(command, lenient=True)
-        except ShellSyntaxError:
+        except (ShellSyntaxError, RecursionError):
             script = None
     if script is not None:
         if not script.items and not analyzer.findings:

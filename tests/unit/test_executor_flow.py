@@ -42,7 +42,7 @@ from bots.settings.model import Settings
 from bots.store import Store
 from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.hosts import HostConfig
-from executor.policy import Decision, Verdict
+from executor.policy import Decision, Verdict, decide
 from executor.results import RunResult
 from executor.runner import CommandRunner, OutputCallback
 
@@ -499,7 +499,7 @@ async def test_the_policy_judges_in_a_worker_thread_never_on_the_event_loop(
     """A hostile command may take the policy's whole time budget to judge: the loop every
     bot shares goes on meanwhile. Both judgements, when asked and when approved, run off it."""
     on_the_loop: list[bool] = []
-    real = lifecycle.decide
+    real = decide
 
     def watched(*args: Any, **kwargs: Any) -> Decision:
         try:
