@@ -302,6 +302,10 @@ DATA_DIR_READS: list[Row] = [
     (f"cat < {DATA_DIR}/secrets/macaroon_secret_key", A, "secrets"),
     (f"xargs -a {DATA_DIR}/secrets/macaroon_secret_key echo", A, "secrets"),
     ("cat /srv/chavion/.d*/secrets/macaroon_secret_key", A, "secrets"),
+    ("grep -r macaroon /srv", A, "recursively, which holds Chavion's secrets"),
+    ("grep -R token /srv/chavion", A, "recursively"),
+    ("cd /srv && grep -ri token .", A, "recursively"),
+    ("rg token /", A, ""),
 ]
 
 
@@ -319,6 +323,7 @@ def test_chavions_own_data_dir_is_a_secret(command: str, verdict: Verdict, fragm
         f"stat {DATA_DIR}/secrets",
         "cat /srv/chavion/README",
         "cat /etc/hostname",
+        "grep -r listen /etc/nginx",
     ],
 )
 def test_beside_the_data_dir_and_names_only_stay_read_only(command: str) -> None:
