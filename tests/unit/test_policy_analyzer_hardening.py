@@ -89,6 +89,11 @@ UNMODELLED_ROWS: list[tuple[str, Row]] = [
     ("umask", ("umask 000", A, "creation mask")),
     ("source", ("source /etc/hostname", A, "")),
     ("source", (". /etc/hostname", A, "")),
+    ("ansi-c-quote", ("sh -c \"echo \\$'\\\\'; rm -rf /x; #\\\\''\"", A, "only bash")),
+    ("arith-command", ("dash -c '((rm -rf /x))'", A, "POSIX sh would run it")),
+    ("alias", ("shopt -s expand_aliases; alias ls='rm -rf /x'; ls", A, "aliases")),
+    ("exec", ("exec 3>/tmp/f", A, "writes to /tmp/f")),
+    ("function", ("builtin cd /tmp; cat(){ :; }; cat x", A, "cat()")),
 ]
 
 
@@ -167,6 +172,8 @@ ENVIRONMENT: list[Row] = [
     ("FOO=bar ls", A, "sets FOO for the command"),
     ("LC_ALL=/tmp/x ls", A, "sets LC_ALL"),
     ("COLUMNS=$(id) ls", A, ""),
+    ("TZ=:/etc/shadow date", A, "sets TZ"),
+    ("TZ=/proc/self/fd/0 date", A, "sets TZ"),
     ("env LD_PRELOAD=/tmp/x ls", A, "LD_PRELOAD"),
     ("env PATH=/tmp ls", A, "PATH"),
     ("env BASH_ENV=/tmp/x bash -c :", A, "BASH_ENV"),
@@ -205,6 +212,7 @@ def test_environment_for_programs_and_nested_shells(
         "SYSTEMD_PAGER=cat journalctl -n 5",
         "PAGER=cat git log -1",
         "x=1; echo $x",
+        "LC_ALL=C.UTF-8 sh -c ls",
     ],
 )
 def test_harmless_variables_keep_a_command_read_only(command: str) -> None:
@@ -393,6 +401,13 @@ CATASTROPHIC: list[Row] = [
     ("rm -rf ~-", A, "computed at run time"),
     ("source /dev/stdin", A, ""),
     ("echo 'rm -rf /x' | bash", A, ""),
+    ("sh -c '((rm -rf /))'", F, "root filesystem"),
+    ("builtin source <(echo rm -rf /)", F, "root filesystem"),
+    ("eval \"$(printf 'rm -rf /')\"", F, "root filesystem"),
+    ("command eval 'rm -rf /'", F, "root filesystem"),
+    ("builtin exec rm -rf /", F, "root filesystem"),
+    ("\\rm -rf /", F, "root filesystem"),
+    ("env -C /proc/1/root rm -rf *", F, "everything under /"),
 ]
 
 
