@@ -16,9 +16,11 @@ import yaml
 from bots.execution.progress import approval_prompt
 from bots.settings.loading import parse_settings
 from bots.settings.paths import DATA_DIR_ENV, EXAMPLE_CONFIG
+from executor import shell
 from executor.policy import Decision, HostPolicy, PolicyConfig, Requester, Verdict, decide
 from executor.policy.constructs import UNMODELLED
 from executor.policy.hazards import env_hit, is_secret
+from executor.shell import For, Group, SimpleCommand
 from tests.unit.test_exec_progress import make_request
 
 F = Verdict.FORBID
@@ -529,3 +531,37 @@ def test_settings_give_the_policy_the_resolved_data_dir(
     )
     assert decision.verdict is not OK
     assert "secrets" in decision.reason
+
+
+# ---- the parser keeps what bash does with these constructs
+@pytest.mark.parametrize(
+    ("source", "kind", "flag"),
+    [
+        ("coproc cat", Group, "coproc"),
+        ("coproc NAME { cat; }", Group, "coproc"),
+        ("select x in a b; do echo $x; done", For, "select"),
+    ],
+)
+def test_the_parser_marks_coproc_and_select(source: str, kind: type, flag: str) -> None:
+    [command] = shell.parse(source).items[0].first.commands
+    assert isinstance(command, kind)
+    assert getattr(command, flag) is True
+
+
+@pytest.mark.parametrize(
+    ("source", "flag"),
+    [("( cat )", "coproc"), ("for x in a b; do echo $x; done", "select")],
+)
+def test_plain_subshells_and_loops_are_not_marked(source: str, flag: str) -> None:
+    [command] = shell.parse(source).items[0].first.commands
+    assert getattr(command, flag) is False
+
+
+@pytest.mark.parametrize(
+    ("word", "tilde"), [("~+/x", "+"), ("~-", "-"), ("~+2", "+2"), ("~root", "root"), ("~", "")]
+)
+def test_tilde_prefixes_pwd_and_oldpwd_are_tildes(word: str, tilde: str) -> None:
+    [command] = shell.parse(f"ls {word}").items[0].first.commands
+    assert isinstance(command, SimpleCommand)
+    part = command.words[1].parts[0]
+    assert (part.kind, part.text) == ("tilde", tilde)
