@@ -15,7 +15,8 @@ are auto-approved, and only when the host's configuration says so.
 The package, from the outside in: `verdict` (`decide`), `analyzer` (the walker) over `expansion`
 and `state`; `wrappers` and `interpreters` (commands that run commands) and `checks` (the forbid
 list, one check per command), registered by name through `registry`; `readonly`, `output`,
-`hazards`, `embedded`, `forkbombs` (pure judgements); `knowledge` (the tables); `values`;
+`hazards`, `embedded`, `forkbombs`, `constructs` (pure judgements; `constructs.UNMODELLED` lists
+the bash constructs that are never read-only); `knowledge` (the tables); `values`;
 `model`, `config`, `loading`, `patterns` (what a configuration is and how it is read).
 """
 

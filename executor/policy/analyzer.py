@@ -32,6 +32,7 @@ from executor.policy.knowledge import (
     FORK_RE,
     HARMLESS_SINKS,
     LOOP_RE,
+    METADATA_ONLY,
     NAME_RE,
     NAME_TAKERS,
     REVERSE_SHELL_RE,
@@ -451,6 +452,8 @@ class Analyzer(Expander):
         problem = readonly_problem(
             name, argv, frame, self.cfg.readonly, self.resolve, self.is_secret
         )
+        if problem is None:
+            problem = self.recursive_secret(name, argv)
         builtin = builtin_finding(name, [a.value for a in argv[1:]])
         if builtin is not None:
             problem = reason(builtin)
@@ -479,6 +482,29 @@ class Analyzer(Expander):
         (the host's env, the standard ones) or bash reads it (PATH, IFS, PS4...)."""
         exported = {n for n, _ in self.cfg.env}
         return bool(CODE_ENV.fullmatch(name)) or name in exported or name in STANDARD_ENV
+
+    def recursive_secret(self, name: str, argv: tuple[Arg, ...]) -> str | None:
+        """`grep -r token /srv`: a recursive read of a directory that holds Chavion's own
+        secrets (its data dir) reads them too."""
+        if not self.secret_paths or name in METADATA_ONLY:
+            return None
+        flags = [a.value for a in argv[1:] if not a.dynamic and a.value.startswith("-")]
+        recursive = name in ("rg", "ag", "ack") or any(
+            f in ("--recursive", "--dereference-recursive")
+            or re.fullmatch(r"-[A-Za-z]*[rR][A-Za-z]*", f) is not None
+            for f in flags
+        )
+        if not recursive:
+            return None
+        for a in argv[1:]:
+            if a.value.startswith("-") and not a.dynamic:
+                continue
+            for path in self.resolve(a):
+                if path is not None and any(
+                    s == path or s.startswith(path.rstrip("/") + "/") for s in self.secret_paths
+                ):
+                    return f"searches {a.value} recursively, which holds Chavion's secrets"
+        return None
 
     def construct(self, finding: Finding, text: str, name: str = "") -> None:
         """An unmodelled construct: never read-only, and approval where it can hide code."""

@@ -160,7 +160,7 @@ HARMLESS_ENV: dict[str, re.Pattern[str]] = {
     "LANG": re.compile(r"[A-Za-z0-9_.@-]*"),
     "LANGUAGE": re.compile(r"[A-Za-z0-9_.@:-]*"),
     "LC_*": re.compile(r"[A-Za-z0-9_.@-]*"),
-    "TZ": re.compile(r"(?!.*\.\.)[A-Za-z0-9_+:,.-][A-Za-z0-9_+:,./-]*|"),
+    "TZ": re.compile(r":?(?![/.])(?!.*\.\.)[A-Za-z0-9_+,.-][A-Za-z0-9_+:,./-]*|"),
     "COLUMNS": re.compile(r"\d{1,5}"),
     "LINES": re.compile(r"\d{1,5}"),
     "TERM": re.compile(r"[A-Za-z0-9._+-]*"),

@@ -143,6 +143,27 @@ async def test_a_reaction_approves_and_a_guest_cannot(
     assert done.exists()
 
 
+async def test_a_computed_rm_target_is_flagged_in_the_approval_prompt(
+    council: ThrowawayCouncil, master: Person, executor: Running
+) -> None:
+    event, rid = await run(master, council, 'rm -rf "$(cat /nonexistent/cvx-target)"')
+    prompt = await reply(master, event, executor, "Approval needed")
+    assert "⚠️ the target of this `rm -r` is computed at run time" in prompt.body
+    deny = await master.say(council.council_room, f"!deny {rid}")
+    await master.wait_for(replies_to(deny, executor.user_id))
+
+
+async def test_reading_chavions_own_data_dir_is_never_auto_approved(
+    council: ThrowawayCouncil, master: Person, executor: Running
+) -> None:
+    key = council.settings.data_dir / "secrets" / "macaroon_secret_key"
+    event, rid = await run(master, council, f"cat {key}")
+    prompt = await reply(master, event, executor, "Approval needed")
+    assert "which may hold secrets" in prompt.body
+    deny = await master.say(council.council_room, f"!deny {rid}")
+    await master.wait_for(replies_to(deny, executor.user_id))
+
+
 async def test_deny(council: ThrowawayCouncil, master: Person, executor: Running) -> None:
     never = marker("denied")
     event, rid = await run(master, council, f"touch {never}")

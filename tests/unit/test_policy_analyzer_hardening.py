@@ -16,9 +16,11 @@ import yaml
 from bots.execution.progress import approval_prompt
 from bots.settings.loading import parse_settings
 from bots.settings.paths import DATA_DIR_ENV, EXAMPLE_CONFIG
+from executor import shell
 from executor.policy import Decision, HostPolicy, PolicyConfig, Requester, Verdict, decide
 from executor.policy.constructs import UNMODELLED
 from executor.policy.hazards import env_hit, is_secret
+from executor.shell import For, Group, SimpleCommand
 from tests.unit.test_exec_progress import make_request
 
 F = Verdict.FORBID
@@ -89,6 +91,11 @@ UNMODELLED_ROWS: list[tuple[str, Row]] = [
     ("umask", ("umask 000", A, "creation mask")),
     ("source", ("source /etc/hostname", A, "")),
     ("source", (". /etc/hostname", A, "")),
+    ("ansi-c-quote", ("sh -c \"echo \\$'\\\\'; rm -rf /x; #\\\\''\"", A, "only bash")),
+    ("arith-command", ("dash -c '((rm -rf /x))'", A, "POSIX sh would run it")),
+    ("alias", ("shopt -s expand_aliases; alias ls='rm -rf /x'; ls", A, "aliases")),
+    ("exec", ("exec 3>/tmp/f", A, "writes to /tmp/f")),
+    ("function", ("builtin cd /tmp; cat(){ :; }; cat x", A, "cat()")),
 ]
 
 
@@ -167,6 +174,8 @@ ENVIRONMENT: list[Row] = [
     ("FOO=bar ls", A, "sets FOO for the command"),
     ("LC_ALL=/tmp/x ls", A, "sets LC_ALL"),
     ("COLUMNS=$(id) ls", A, ""),
+    ("TZ=:/etc/shadow date", A, "sets TZ"),
+    ("TZ=/proc/self/fd/0 date", A, "sets TZ"),
     ("env LD_PRELOAD=/tmp/x ls", A, "LD_PRELOAD"),
     ("env PATH=/tmp ls", A, "PATH"),
     ("env BASH_ENV=/tmp/x bash -c :", A, "BASH_ENV"),
@@ -205,6 +214,7 @@ def test_environment_for_programs_and_nested_shells(
         "SYSTEMD_PAGER=cat journalctl -n 5",
         "PAGER=cat git log -1",
         "x=1; echo $x",
+        "LC_ALL=C.UTF-8 sh -c ls",
     ],
 )
 def test_harmless_variables_keep_a_command_read_only(command: str) -> None:
@@ -302,6 +312,10 @@ DATA_DIR_READS: list[Row] = [
     (f"cat < {DATA_DIR}/secrets/macaroon_secret_key", A, "secrets"),
     (f"xargs -a {DATA_DIR}/secrets/macaroon_secret_key echo", A, "secrets"),
     ("cat /srv/chavion/.d*/secrets/macaroon_secret_key", A, "secrets"),
+    ("grep -r macaroon /srv", A, "recursively, which holds Chavion's secrets"),
+    ("grep -R token /srv/chavion", A, "recursively"),
+    ("cd /srv && grep -ri token .", A, "recursively"),
+    ("rg token /", A, ""),
 ]
 
 
@@ -319,6 +333,7 @@ def test_chavions_own_data_dir_is_a_secret(command: str, verdict: Verdict, fragm
         f"stat {DATA_DIR}/secrets",
         "cat /srv/chavion/README",
         "cat /etc/hostname",
+        "grep -r listen /etc/nginx",
     ],
 )
 def test_beside_the_data_dir_and_names_only_stay_read_only(command: str) -> None:
@@ -388,6 +403,13 @@ CATASTROPHIC: list[Row] = [
     ("rm -rf ~-", A, "computed at run time"),
     ("source /dev/stdin", A, ""),
     ("echo 'rm -rf /x' | bash", A, ""),
+    ("sh -c '((rm -rf /))'", F, "root filesystem"),
+    ("builtin source <(echo rm -rf /)", F, "root filesystem"),
+    ("eval \"$(printf 'rm -rf /')\"", F, "root filesystem"),
+    ("command eval 'rm -rf /'", F, "root filesystem"),
+    ("builtin exec rm -rf /", F, "root filesystem"),
+    ("\\rm -rf /", F, "root filesystem"),
+    ("env -C /proc/1/root rm -rf *", F, "everything under /"),
 ]
 
 
@@ -509,3 +531,37 @@ def test_settings_give_the_policy_the_resolved_data_dir(
     )
     assert decision.verdict is not OK
     assert "secrets" in decision.reason
+
+
+# ---- the parser keeps what bash does with these constructs
+@pytest.mark.parametrize(
+    ("source", "kind", "flag"),
+    [
+        ("coproc cat", Group, "coproc"),
+        ("coproc NAME { cat; }", Group, "coproc"),
+        ("select x in a b; do echo $x; done", For, "select"),
+    ],
+)
+def test_the_parser_marks_coproc_and_select(source: str, kind: type, flag: str) -> None:
+    [command] = shell.parse(source).items[0].first.commands
+    assert isinstance(command, kind)
+    assert getattr(command, flag) is True
+
+
+@pytest.mark.parametrize(
+    ("source", "flag"),
+    [("( cat )", "coproc"), ("for x in a b; do echo $x; done", "select")],
+)
+def test_plain_subshells_and_loops_are_not_marked(source: str, flag: str) -> None:
+    [command] = shell.parse(source).items[0].first.commands
+    assert getattr(command, flag) is False
+
+
+@pytest.mark.parametrize(
+    ("word", "tilde"), [("~+/x", "+"), ("~-", "-"), ("~+2", "+2"), ("~root", "root"), ("~", "")]
+)
+def test_tilde_prefixes_pwd_and_oldpwd_are_tildes(word: str, tilde: str) -> None:
+    [command] = shell.parse(f"ls {word}").items[0].first.commands
+    assert isinstance(command, SimpleCommand)
+    part = command.words[1].parts[0]
+    assert (part.kind, part.text) == ("tilde", tilde)
