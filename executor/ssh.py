@@ -159,9 +159,7 @@ class SSHPool:
         if known is not None and known[0] is conn:
             return known[1]
         try:
-            done = await conn.run(
-                probe_command(host.hidden_paths), timeout=PROBE_TIMEOUT, encoding="utf-8"
-            )
+            done = await conn.run(probe_command(), timeout=PROBE_TIMEOUT, encoding="utf-8")
         except asyncssh.TimeoutError:
             support = SandboxSupport(False, f"the sandbox check took over {PROBE_TIMEOUT:g} s")
         except (asyncssh.Error, OSError) as exc:

@@ -74,11 +74,16 @@ def launcher(
         assignments = _quoted(f"{name}={value}" for name, value in env)
         parts = [f"env -i PATH={FIXED_PATH}", kept, assignments]
     else:
-        jail = bwrap_args(hidden)[:-1]  # without the "--" before the command
+        jail = bwrap_args()[:-1]  # without the "--" before the command
+        # Covered only where the user sees it: where it cannot even reach it (a data dir
+        # under /root), bwrap could not mount there, and need not (sandbox_prelude sets h0…).
+        covers = " ".join(
+            f"${{h{index}:+--tmpfs {shlex.quote(path)}}}" for index, path in enumerate(hidden)
+        )
         kept = " ".join(f'${{{name}+--setenv {name} "${name}"}}' for name in KEPT_VARIABLES)
         settings = _quoted(word for name, value in env for word in ("--setenv", name, value))
         cleared = _quoted((*jail, "--clearenv", "--setenv", "PATH", FIXED_PATH))
-        parts = [cleared, kept, settings, "--"]
+        parts = [cleared, covers, kept, settings, "--"]
     return " ".join(part for part in parts if part)
 
 
@@ -97,6 +102,9 @@ def wrap_command(
     start it as a session leader), which `kill 0` reaches whole.
     """
     prelude = f"cd {shlex.quote(workdir)} || exit 1\n" if workdir else ""
+    if sandbox:
+        for index, path in enumerate(hidden):
+            prelude += f"h{index}=; [ -d {shlex.quote(path)} ] && h{index}=1\n"
     return _WRAPPER.format(
         path=FIXED_PATH,
         missing=BASH_MISSING,
