@@ -72,6 +72,8 @@ class SandboxSupport:
 
     available: bool
     reason: str = ""
+    lasting: bool = True
+    """False for a check that timed out: asked again next time, not kept for the connection."""
 
 
 _PROBE_OK: Final = "chavion-sandbox: ok"

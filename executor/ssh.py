@@ -142,6 +142,7 @@ class SSHPool:
         self._connecting: dict[str, asyncio.Future[asyncssh.SSHClientConnection]] = {}
         self._opened: Counter[str] = Counter()
         self._support: dict[str, tuple[asyncssh.SSHClientConnection, SandboxSupport]] = {}
+        self._probing: dict[str, asyncio.Lock] = {}
 
     def connections_opened(self, host_name: str) -> int:
         """How many connections were made to the host so far (reuse keeps this at 1)."""
@@ -154,24 +155,27 @@ class SSHPool:
     async def sandbox_support(self, host: HostConfig) -> SandboxSupport:
         """Whether the host can run the read-only sandbox: checked once per connection (a
         reconnect may meet a reinstalled host), as the user commands run as."""
-        conn = await self._connection(host)
-        known = self._support.get(host.name)
-        if known is not None and known[0] is conn:
-            return known[1]
+        async with self._probing.setdefault(host.name, asyncio.Lock()):  # one check at once
+            conn = await self._connection(host)
+            known = self._support.get(host.name)
+            if known is not None and known[0] is conn:
+                return known[1]
+            support = await self._probe(host, conn)
+            if support.lasting:
+                self._support[host.name] = (conn, support)
+            return support
+
+    async def _probe(self, host: HostConfig, conn: asyncssh.SSHClientConnection) -> SandboxSupport:
         try:
-            done = await conn.run(
-                probe_command(host.hidden_paths), timeout=PROBE_TIMEOUT, encoding="utf-8"
-            )
+            done = await conn.run(probe_command(), timeout=PROBE_TIMEOUT, encoding="utf-8")
         except asyncssh.TimeoutError:
-            support = SandboxSupport(False, f"the sandbox check took over {PROBE_TIMEOUT:g} s")
+            took = f"the sandbox check took over {PROBE_TIMEOUT:g} s"
+            return SandboxSupport(False, took, lasting=False)
         except (asyncssh.Error, OSError) as exc:
             raise ExecutorError(
                 f"cannot check the read-only sandbox on {_label(host)}: {_reason(exc)}"
             ) from None
-        else:
-            support = parse_probe(str(done.stdout or "") + str(done.stderr or ""))
-        self._support[host.name] = (conn, support)
-        return support
+        return parse_probe(str(done.stdout or "") + str(done.stderr or ""))
 
     async def start(
         self, host: HostConfig, command: str, *, sandbox: bool = False

@@ -17,8 +17,13 @@ round to cancel drift:
 
 "Warm" batches run on a connection opened beforehand with one command outside the timing;
 "cold" batches include opening the connection. A diagnostic line also times asyncssh sending
-exactly what Chavion sends (the command under its kill-on-EOF wrapper, executor/ssh.py), to
-tell the client's overhead from the extra work the wrapper costs the server.
+exactly what Chavion sends (the command under its kill-on-EOF wrapper, executor/wrapper.py:
+bash in a fixed environment), to tell the client's overhead from the extra work the wrapper
+costs the server.
+
+Sandboxed: the same warm batch as an auto-approved command runs, inside the read-only
+sandbox (bubblewrap, executor/sandbox.py), against the same plain asyncssh; and asyncssh
+sending that sandboxed command line, as a diagnostic. Both ratios are printed.
 """
 
 from __future__ import annotations
@@ -98,9 +103,15 @@ def check_asyncssh(results: list[asyncssh.SSHCompletedProcess]) -> None:
             raise RuntimeError(f"asyncssh: unexpected result {result!r}")
 
 
-def chavion_batch(executor: CommandRunner, host: str, commands: int) -> Batch:
+def chavion_batch(
+    executor: CommandRunner, host: str, commands: int, *, sandboxed: bool = False
+) -> Batch:
     async def batch() -> None:
-        check(await asyncio.gather(*(executor.run(host, COMMAND) for _ in range(commands))))
+        runs = (executor.run(host, COMMAND, sandboxed=sandboxed) for _ in range(commands))
+        results = await asyncio.gather(*runs)
+        check(results)
+        if any(result.sandboxed != sandboxed for result in results):
+            raise RuntimeError(f"chavion: asked sandboxed={sandboxed}, got {results[0]!r}")
 
     return batch
 
@@ -182,6 +193,8 @@ class Results:
     chavion: Samples = field(default_factory=Samples)
     plain: Samples = field(default_factory=Samples)
     wrapped: Samples = field(default_factory=Samples)
+    sandboxed: Samples = field(default_factory=Samples)
+    wrapped_sandboxed: Samples = field(default_factory=Samples)
     chavion_cold: Samples = field(default_factory=Samples)
     plain_cold: Samples = field(default_factory=Samples)
     ssh: Samples = field(default_factory=Samples)
@@ -198,6 +211,11 @@ async def run(server: SshdServer, args: argparse.Namespace) -> Results:
     async def chavion_warm(executor: CommandRunner) -> None:
         await executor.run(host.name, COMMAND)  # opens the connection, outside the timing
         await results.chavion.time(chavion_batch(executor, host.name, args.commands))
+        # The sandbox check of the connection, once, outside the timing too.
+        await executor.run(host.name, COMMAND, sandboxed=True)
+        await results.sandboxed.time(
+            chavion_batch(executor, host.name, args.commands, sandboxed=True)
+        )
 
     async def chavion_cold() -> None:
         async with CommandRunner([host], limits=limits) as executor:
@@ -214,6 +232,7 @@ async def run(server: SshdServer, args: argparse.Namespace) -> Results:
         await close(opened[0])
 
     wrapped = wrap_command(COMMAND, workdir=host.workdir, env=host.env)
+    wrapped_sandboxed = wrap_command(COMMAND, workdir=host.workdir, env=host.env, sandbox=True)
     for _ in range(args.rounds):
         async with CommandRunner([host], limits=limits) as executor:
             await chavion_warm(executor)
@@ -223,6 +242,9 @@ async def run(server: SshdServer, args: argparse.Namespace) -> Results:
         await results.plain.time(asyncssh_batch(conn, args.commands, args.concurrency))
         await results.wrapped.time(
             asyncssh_batch(conn, args.commands, args.concurrency, command=wrapped)
+        )
+        await results.wrapped_sandboxed.time(
+            asyncssh_batch(conn, args.commands, args.concurrency, command=wrapped_sandboxed)
         )
         await close(conn)
         await chavion_cold()
@@ -289,6 +311,8 @@ def report(results: Results, args: argparse.Namespace, server: SshdServer) -> No
     line("chavion CommandRunner", results.chavion, f" connections: {results.connections}")
     line(f"plain asyncssh, Semaphore({c})", results.plain)
     line("  asyncssh + chavion's wrapper", results.wrapped, " diagnostic")
+    line("chavion, sandboxed", results.sandboxed)
+    line("  asyncssh + wrapper + sandbox", results.wrapped_sandboxed, " diagnostic")
     print("cold (connecting included):")
     line("chavion CommandRunner", results.chavion_cold)
     line("plain asyncssh", results.plain_cold)
@@ -302,6 +326,11 @@ def report(results: Results, args: argparse.Namespace, server: SshdServer) -> No
     print(
         f"chavion/asyncssh throughput (warm): {plain_ratio:.2f}x (target >= 0.85x) "
         f"{'OK' if plain_ratio >= 0.85 else 'BELOW TARGET'}"
+    )
+    sandboxed_ratio = rate(results.sandboxed.median) / plain_rate
+    print(
+        f"chavion sandboxed/asyncssh throughput (warm): {sandboxed_ratio:.2f}x "
+        f"(target >= 0.85x) {'OK' if sandboxed_ratio >= 0.85 else 'BELOW TARGET'}"
     )
     print(
         f"chavion/sequential ssh throughput (warm): {ssh_ratio:.1f}x (target >= 10x) "

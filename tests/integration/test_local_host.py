@@ -114,6 +114,21 @@ async def test_chavions_secrets_are_out_of_reach(
         assert "Permission denied" in result.stderr
 
 
+async def test_the_sandbox_works_where_the_user_cannot_even_reach_the_data_dir(
+    data: DataDir,
+) -> None:
+    """A data dir under a folder only root may enter (/root/...): nothing to cover there,
+    and bwrap could not mount on it as chavion-run."""
+    data.root.parent.chmod(0o700)
+    async with CommandRunner([local()], data_dir=data.root) as executor:
+        result = await executor.run(LOCAL_HOST, f"ls {data.root}; echo end", sandboxed=True)
+
+    assert result.sandboxed
+    assert result.notes == ()
+    assert result.stdout == "end\n"
+    assert "Permission denied" in result.stderr
+
+
 async def test_with_run_as_null_commands_run_as_chavions_own_user(data: DataDir) -> None:
     async with CommandRunner([local(None)], data_dir=data.root) as executor:
         result = await executor.run(LOCAL_HOST, "id -un")

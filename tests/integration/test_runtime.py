@@ -129,14 +129,18 @@ WRAPPER_DROPS = {
 }
 
 
+@pytest.mark.parametrize("sandbox", [False, True], ids=["plain", "sandboxed"])
 @pytest.mark.parametrize("assignment", WRAPPER_DROPS.values(), ids=WRAPPER_DROPS)
-def test_the_wrapper_drops_what_the_login_session_carries(tmp_path: Path, assignment: str) -> None:
+def test_the_wrapper_drops_what_the_login_session_carries(
+    tmp_path: Path, assignment: str, sandbox: bool
+) -> None:
     """The wrapper run by a real dash, as sshd would, with a hostile environment."""
     hook = tmp_path / "hook"
     hook.write_text(f"echo hooked; touch {tmp_path}/ran\n")
     name, value = assignment.format(hook=hook).split("=", 1)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), name: value}
-    wrapped = wrap_command("echo clean; env; echo $-")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8", name: value}
+    kept = (("GREETING", "two  spaces"),)
+    wrapped = wrap_command('echo clean; env; echo "$GREETING"', env=kept, sandbox=sandbox)
     with subprocess.Popen(["sleep", "10"], stdout=subprocess.PIPE) as keep_open:
         done = subprocess.run(
             ["setsid", "-w", "/bin/sh", "-c", wrapped],
@@ -151,6 +155,9 @@ def test_the_wrapper_drops_what_the_login_session_carries(tmp_path: Path, assign
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("clean\n")
+    assert done.stdout.endswith("two  spaces\n")
+    assert "LANG=C.UTF-8\n" in done.stdout
+    assert f"HOME={tmp_path}\n" in done.stdout
     assert "hooked" not in done.stdout
     assert f"{name}=" not in done.stdout.replace(f"PATH={FIXED_PATH}", "")
     assert not (tmp_path / "ran").exists()
