@@ -40,7 +40,10 @@ def read_argv(spec: ToolSpec, args: Sequence[Arg]) -> Reading:
 
 
 def could_be_option(a: Arg) -> bool:
-    """Whether a run-time argument may start with `-` (its text does not start literally)."""
+    """Whether an argument may start with `-`: a run-time one whose text does not start
+    literally, or a glob that may match a file named `-o…` (`sort *` with a file `-o x`)."""
+    if a.glob and not a.dynamic and a.value[:1] in ("*", "?", "["):
+        return True
     if not a.dynamic:
         return a.value.startswith("-") and a.value != "-"
     head = a.raw.lstrip("\"'")
@@ -61,6 +64,7 @@ class _Walk:
         self.files: list[Arg] = []
         self.recursive = False
         self.verbs: list[str] = []
+        self.used: set[Opt] = set()
 
     def run(self, args: tuple[Arg, ...]) -> Reading:
         try:
@@ -69,9 +73,13 @@ class _Walk:
         except _Problem as exc:
             return Reading(problem=str(exc), verbs=tuple(self.verbs))
         keep = self.spec.operands in ("files", "paths")
+        operands = self.operands
+        given = self.spec.pattern_options
+        if given is not None and not any(set(o.names) & given for o in self.used):
+            operands = operands[1:]
         return Reading(
             None,
-            tuple(self.operands) if keep else (),
+            tuple(operands) if keep else (),
             self.spec.operands,
             tuple(self.files),
             self.recursive,
@@ -104,6 +112,11 @@ class _Walk:
             if a.dynamic:
                 raise _Problem(
                     f"has an argument only known at run time ({a.raw}), which could be an option"
+                )
+            if a.glob and not a.value.startswith("-"):
+                raise _Problem(
+                    f"has a glob ({_short(a.raw)}) that may match a file named like an option; "
+                    "write it as ./… to be read-only"
                 )
             v = a.value
             if v == "--" and style != "iproute2":
@@ -273,12 +286,14 @@ class _Walk:
         return opt
 
     def next_value(self, opt: Opt, args: tuple[Arg, ...], i: int) -> int:
+        self.used.add(opt)
         if i + 1 >= len(args):
             raise _Problem(f"gives `{args[i].value}` no value")
         self.value(opt, args[i + 1], f"{args[i].value} {args[i + 1].raw}")
         return i + 2
 
     def value(self, opt: Opt, a: Arg, shown: str) -> None:
+        self.used.add(opt)
         if opt.kind == "file":
             self.files.append(a)
         elif opt.kind == "choice" and (a.dynamic or a.value not in opt.choices):
