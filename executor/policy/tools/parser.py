@@ -32,6 +32,8 @@ class Reading:
     recursive: bool = False
     verbs: tuple[str, ...] = ()
     """The subcommands resolved, in full (`ip r` → ("route",))."""
+    options: tuple[str, ...] = ()
+    """The options used, each by its first name in the spec (`-lu x` → ("-l", "-u"))."""
 
 
 def read_argv(spec: ToolSpec, args: Sequence[Arg]) -> Reading:
@@ -64,7 +66,7 @@ class _Walk:
         self.files: list[Arg] = []
         self.recursive = False
         self.verbs: list[str] = []
-        self.used: set[Opt] = set()
+        self.used: list[str] = []
 
     def run(self, args: tuple[Arg, ...]) -> Reading:
         try:
@@ -75,7 +77,7 @@ class _Walk:
         keep = self.spec.operands in ("files", "paths")
         operands = self.operands
         given = self.spec.pattern_options
-        if given is not None and not any(set(o.names) & given for o in self.used):
+        if given is not None and not given.intersection(self.used):
             operands = operands[1:]
         return Reading(
             None,
@@ -84,6 +86,7 @@ class _Walk:
             tuple(self.files),
             self.recursive,
             tuple(self.verbs),
+            tuple(self.used),
         )
 
     # ---- the walk, by style
@@ -165,7 +168,7 @@ class _Walk:
             raise _Problem(found.format(word=word, tool=name))
         if found.spec is None:
             full = found.names[0]
-            named = f"`{word}`" if word == full else f"`{word}` (`{full}`)"
+            named = f"`{word}`" if word in found.names else f"`{word}` (`{full}`)"
             raise _Problem(f"uses {named}, which {found.reason}")
         return found
 
@@ -283,17 +286,16 @@ class _Walk:
             )
         if not opt.read_only:
             raise _Problem(f"uses {shown}, which {opt.reason}")
+        self.used.append(opt.names[0])
         return opt
 
     def next_value(self, opt: Opt, args: tuple[Arg, ...], i: int) -> int:
-        self.used.add(opt)
         if i + 1 >= len(args):
             raise _Problem(f"gives `{args[i].value}` no value")
         self.value(opt, args[i + 1], f"{args[i].value} {args[i + 1].raw}")
         return i + 2
 
     def value(self, opt: Opt, a: Arg, shown: str) -> None:
-        self.used.add(opt)
         if opt.kind == "file":
             self.files.append(a)
         elif opt.kind == "choice" and (a.dynamic or a.value not in opt.choices):
