@@ -32,6 +32,8 @@ class Reading:
     recursive: bool = False
     verbs: tuple[str, ...] = ()
     """The subcommands resolved, in full (`ip r` → ("route",))."""
+    options: tuple[str, ...] = ()
+    """The options used, each by its first name in the spec (`-lu x` → ("-l", "-u"))."""
 
 
 def read_argv(spec: ToolSpec, args: Sequence[Arg]) -> Reading:
@@ -40,7 +42,10 @@ def read_argv(spec: ToolSpec, args: Sequence[Arg]) -> Reading:
 
 
 def could_be_option(a: Arg) -> bool:
-    """Whether a run-time argument may start with `-` (its text does not start literally)."""
+    """Whether an argument may start with `-`: a run-time one whose text does not start
+    literally, or a glob that may match a file named `-o…` (`sort *` with a file `-o x`)."""
+    if a.glob and not a.dynamic and a.value[:1] in ("*", "?", "["):
+        return True
     if not a.dynamic:
         return a.value.startswith("-") and a.value != "-"
     head = a.raw.lstrip("\"'")
@@ -61,6 +66,7 @@ class _Walk:
         self.files: list[Arg] = []
         self.recursive = False
         self.verbs: list[str] = []
+        self.used: list[str] = []
 
     def run(self, args: tuple[Arg, ...]) -> Reading:
         try:
@@ -69,13 +75,18 @@ class _Walk:
         except _Problem as exc:
             return Reading(problem=str(exc), verbs=tuple(self.verbs))
         keep = self.spec.operands in ("files", "paths")
+        operands = self.operands
+        given = self.spec.pattern_options
+        if given is not None and not given.intersection(self.used):
+            operands = operands[1:]
         return Reading(
             None,
-            tuple(self.operands) if keep else (),
+            tuple(operands) if keep else (),
             self.spec.operands,
             tuple(self.files),
             self.recursive,
             tuple(self.verbs),
+            tuple(self.used),
         )
 
     # ---- the walk, by style
@@ -104,6 +115,11 @@ class _Walk:
             if a.dynamic:
                 raise _Problem(
                     f"has an argument only known at run time ({a.raw}), which could be an option"
+                )
+            if a.glob and not a.value.startswith("-"):
+                raise _Problem(
+                    f"has a glob ({_short(a.raw)}) that may match a file named like an option; "
+                    "write it as ./… to be read-only"
                 )
             v = a.value
             if v == "--" and style != "iproute2":
@@ -152,7 +168,7 @@ class _Walk:
             raise _Problem(found.format(word=word, tool=name))
         if found.spec is None:
             full = found.names[0]
-            named = f"`{word}`" if word == full else f"`{word}` (`{full}`)"
+            named = f"`{word}`" if word in found.names else f"`{word}` (`{full}`)"
             raise _Problem(f"uses {named}, which {found.reason}")
         return found
 
@@ -270,6 +286,7 @@ class _Walk:
             )
         if not opt.read_only:
             raise _Problem(f"uses {shown}, which {opt.reason}")
+        self.used.append(opt.names[0])
         return opt
 
     def next_value(self, opt: Opt, args: tuple[Arg, ...], i: int) -> int:
