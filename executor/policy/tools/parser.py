@@ -32,6 +32,8 @@ class Reading:
     recursive: bool = False
     verbs: tuple[str, ...] = ()
     """The subcommands resolved, in full (`ip r` → ("route",))."""
+    options: tuple[str, ...] = ()
+    """The options used, each by its first name in the spec (`-lu x` → ("-l", "-u"))."""
 
 
 def read_argv(spec: ToolSpec, args: Sequence[Arg]) -> Reading:
@@ -61,6 +63,7 @@ class _Walk:
         self.files: list[Arg] = []
         self.recursive = False
         self.verbs: list[str] = []
+        self.used: list[str] = []
 
     def run(self, args: tuple[Arg, ...]) -> Reading:
         try:
@@ -76,6 +79,7 @@ class _Walk:
             tuple(self.files),
             self.recursive,
             tuple(self.verbs),
+            tuple(self.used),
         )
 
     # ---- the walk, by style
@@ -152,7 +156,7 @@ class _Walk:
             raise _Problem(found.format(word=word, tool=name))
         if found.spec is None:
             full = found.names[0]
-            named = f"`{word}`" if word == full else f"`{word}` (`{full}`)"
+            named = f"`{word}`" if word in found.names else f"`{word}` (`{full}`)"
             raise _Problem(f"uses {named}, which {found.reason}")
         return found
 
@@ -270,6 +274,7 @@ class _Walk:
             )
         if not opt.read_only:
             raise _Problem(f"uses {shown}, which {opt.reason}")
+        self.used.append(opt.names[0])
         return opt
 
     def next_value(self, opt: Opt, args: tuple[Arg, ...], i: int) -> int:
