@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from executor.policy import Decision, PolicyConfig, Requester, Verdict, decide
+from executor.policy import DEFAULT_READONLY, Decision, PolicyConfig, Requester, Verdict, decide
+from executor.policy.tools.system_checks import read_tool
+from executor.policy.values import literal_arg
 
 AUTO = PolicyConfig(auto_approve_readonly=True)
 OPERATOR = Requester("@ops:example.org", "operator")
@@ -59,6 +61,9 @@ READ_ONLY: dict[str, list[str]] = {
         "ip tuntap show",
         "ip help",
         "ip address help",
+        "ip r g 1.1.1.1 from 10.0.0.1 iif eth0",
+        "ip neighbour show",
+        "ip -color=auto a",
     ],
     "ss": [
         "ss -tlnp",
@@ -70,6 +75,7 @@ READ_ONLY: dict[str, list[str]] = {
         "ss -x -a",
         "ss -4 -n -e -i -m",
         "ss -A tcp,udp",
+        "ss -N blue -t",
     ],
     "netstat": [
         "netstat -tlnp",
@@ -110,6 +116,10 @@ READ_ONLY: dict[str, list[str]] = {
         "journalctl --list-boots",
         "journalctl --grep=fail -r",
         "journalctl --utc --output=short-iso -n 20",
+        "journalctl -b",
+        "journalctl -b -u nginx",
+        "journalctl -fu nginx",
+        "journalctl --no-p",
     ],
     "iptables": [
         "iptables -t nat -L -n",
@@ -124,6 +134,8 @@ READ_ONLY: dict[str, list[str]] = {
         "iptables --list-rules",
         "ip6tables -L -n",
         "ip6tables -S",
+        "iptables -Lnv",
+        "iptables --line -L",
     ],
     "nft": [
         "nft list ruleset",
@@ -168,6 +180,10 @@ READ_ONLY: dict[str, list[str]] = {
         "ps -eLf",
         "ps --pid 1",
         "ps o pid,etime",
+        "ps -p $$ -o pid,etime",
+        'ps -p "$(pgrep nginx)" -o pid,etime',
+        "ps -o pid,cmd:50",
+        "ps 1234",
     ],
     "date": [
         "date",
@@ -196,6 +212,11 @@ READ_ONLY: dict[str, list[str]] = {
         "docker compose ps",
         "docker compose logs --tail 50 web",
         "docker compose ls",
+        "docker ps --filter status=exited -q",
+        "docker logs web --tail 10",
+        "docker container ls -a",
+        "docker image ls",
+        "docker compose -f /srv/app/compose.yml ps",
     ],
     "git": [
         "git status",
@@ -214,11 +235,15 @@ READ_ONLY: dict[str, list[str]] = {
         "git remote get-url origin",
         "git -C /srv/app status",
         "git --no-pager log -1",
+        "git log --oneline --graph --all -20",
+        "git status -sb",
+        "git remote -v show",
     ],
     "crontab": [
         "crontab -l",
         "crontab -l -u www-data",
         "crontab -u www-data -l",
+        "crontab -lu root",
     ],
     "dpkg": [
         "dpkg -l",
@@ -247,6 +272,10 @@ READ_ONLY: dict[str, list[str]] = {
         "timedatectl status",
         "timedatectl",
         "hostnamectl status",
+        "nginx -tq",
+        "sshd -T -C user=root,host=x,addr=1.2.3.4",
+        "ufw status numbered",
+        "timedatectl show -p NTP --value",
     ],
     "inspection": [
         "lsof -i :80",
@@ -276,6 +305,12 @@ READ_ONLY: dict[str, list[str]] = {
         "who -b",
         "last -n 20",
         "tree -L 2 /etc/nginx",
+        "getent -s files passwd root",
+        "top -b -n1 -p 1 -c",
+        "lspci -nnk",
+        "pgrep -a nginx",
+        "pidof sshd",
+        "netstat -tulpn",
     ],
 }
 
@@ -299,6 +334,10 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("ip monitor", "monitor"),
         ("ip link add dummy0 type dummy", "add"),
         ("ip a dev eth0", "dev"),
+        ("ip -br addr sa", "save"),
+        ("ip --batch /tmp/cmds", "-batch"),
+        ("ip nexthop bucket show", "bucket"),
+        ("ip tcp_m remove", "remove"),
     ],
     "ss": [
         ("ss -D /tmp/dump", "-D"),
@@ -321,6 +360,9 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("systemctl edit nginx", "edit"),
         ("systemctl daemon-reload", "daemon-reload"),
         ("systemctl st nginx", "st"),
+        ("systemctl status nginx --host=db1", "--host"),
+        ("systemctl show-environment", "show-environment"),
+        ("systemctl --fail status", "--fail"),
     ],
     "journalctl": [
         ("journalctl --vacuum-time=7d", "--vacuum-time"),
@@ -334,6 +376,10 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("journalctl --cursor-f /tmp/c", "--cursor-file"),
         ("journalctl --setup-keys", "--setup-keys"),
         ("journalctl --update-catalog", "--update-catalog"),
+        ("journalctl -b --vacuum-time=1d", "--vacuum-time"),
+        ("journalctl --vac=1d", "ambiguous"),
+        ("journalctl --root=/mnt", "--root"),
+        ("journalctl --file=/etc/shadow", "/etc/shadow"),
     ],
     "iptables": [
         ("iptables -L -Z", "-Z"),
@@ -346,6 +392,10 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("iptables -E old new", "-E"),
         ("iptables -L --modprobe=/tmp/x", "--modprobe"),
         ("ip6tables -A INPUT -j ACCEPT", "-A"),
+        ("iptables -t evil -L", "-t evil"),
+        ("iptables --mod=/tmp/x -L", "--modprobe"),
+        ("iptables -M /tmp/x -L", "-M"),
+        ("iptables -L -C INPUT -j DROP", "-C"),
     ],
     "nft": [
         ("nft add table inet x", "add"),
@@ -355,6 +405,8 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("nft -f /etc/nftables.conf", "-f"),
         ("nft list ruleset -f /tmp/x", "-f"),
         ("nft -i", "-i"),
+        ("nft list ruleset '{'", "{"),
+        ("nft -cf /tmp/x", "-c"),
     ],
     "sysctl": [
         ("sysctl -w vm.swappiness=10", "-w"),
@@ -366,6 +418,9 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("sysctl --system", "--system"),
         ("sysctl --sys", "--system"),
         ("sysctl --wr kernel.x=1", "--write"),
+        ("sysctl -pw", "-p"),
+        ("sysctl --l=/tmp/x", "--load"),
+        ("sysctl net.ipv4.ip_forward=0 --dry-run", "--dry-run"),
     ],
     "dmesg": [
         ("dmesg -c", "-c"),
@@ -379,12 +434,22 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("dmesg -n 1", "-n"),
         ("dmesg --console-level 1", "--console-level"),
         ("dmesg --console-of", "--console-off"),
+        ("dmesg --con", "ambiguous"),
+        ("dmesg -rC", "-C"),
+        ("dmesg -F /etc/shadow", "/etc/shadow"),
     ],
     "ps": [
         ("ps e", "e"),
         ("ps auxe", "e"),
         ("ps eww", "e"),
         ("ps -o pid,environ", "environ"),
+        ("ps axo pid,env", "env"),
+        ("ps -Ao ENVIRON", "environ"),
+        ("ps --format=pid,environ", "environ"),
+        ("ps -e e", "`e`"),
+        ("ps -o $F", "-o"),
+        ("ps $X", "$X"),
+        ("ps -n /etc/shadow", "-n"),
     ],
     "date": [
         ("date -s '2020-01-01'", "-s"),
@@ -394,6 +459,8 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("date 010203042025", "010203042025"),
         ("date -u 0101000025", "0101000025"),
         ("date -f /etc/shadow", "/etc/shadow"),
+        ("date +%s 0101", "0101"),
+        ("date --r=x", "ambiguous"),
     ],
     "docker": [
         ("docker exec web id", "exec"),
@@ -405,6 +472,10 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("docker inspect web", "inspect"),
         ("docker compose up -d", "up"),
         ("docker compose config", "config"),
+        ("docker container inspect web", "inspect"),
+        ("docker compose --env-file /srv/app/.env ps", ".env"),
+        ("docker top web", "top"),
+        ("docker ps web", "web"),
     ],
     "git": [
         ("git -c core.pager=sh log", "-c"),
@@ -425,6 +496,15 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("git remote update", "update"),
         ("git remote show origin", "origin"),
         ("git pull", "pull"),
+        ("git show HEAD:.env", ".env"),
+        ("git diff -- .env", ".env"),
+        ("git log --outp=/tmp/x", "--outp"),
+        ("git log --show-signature", "--show-signature"),
+        ("git -c alias.st='!id' st", "-c"),
+        ("git --git-dir=/tmp/x log", "--git-dir"),
+        ("git st", "st"),
+        ("git branch -dr origin/x", "-d"),
+        ("git branch --list 'f*'", "f*"),
     ],
     "crontab": [
         ("crontab -e", "-e"),
@@ -433,6 +513,9 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("crontab /tmp/jobs", "/tmp/jobs"),
         ("crontab -u www-data /tmp/jobs", "/tmp/jobs"),
         ("crontab -u www-data", "-l"),
+        ("crontab -u -l", "-l"),
+        ("crontab -l /tmp/x", "/tmp/x"),
+        ("crontab -", "-"),
     ],
     "dpkg": [
         ("dpkg -i /tmp/x.deb", "-i"),
@@ -457,6 +540,12 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("timedatectl set-time '2020-01-01'", "set-time"),
         ("timedatectl -H db1 status", "-H"),
         ("hostnamectl hostname evil", "hostname"),
+        ("sshd -t -f /etc/shadow", "/etc/shadow"),
+        ("sshd -p 2222 -t", "-p"),
+        ("nginx -t -c /etc/nginx/nginx.conf", "-c"),
+        ("apt-cache -o Dir::Cache=/tmp policy", "-o"),
+        ("ufw --dry-run allow 22", "--dry-run"),
+        ("timedatectl set-ntp true", "set-ntp"),
     ],
     "inspection": [
         ("lsof -D b", "-D"),
@@ -468,6 +557,10 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("top -b", "-n"),
         ("tree -o /tmp/out /etc", "-o"),
         ("tree -R -H . -L 1 /srv", "-R"),
+        ("getent", "subcommand"),
+        ("top -n 1", "-b"),
+        ("lspci -xxx", "-x"),
+        ("dig -f/tmp/x", "-f"),
     ],
 }
 
@@ -533,3 +626,38 @@ def test_the_issues_false_positives_are_auto_approved(command: str) -> None:
 @pytest.mark.parametrize("command", ISSUE_ABBREVIATIONS_AND_WRITING_OPTIONS)
 def test_the_issues_abbreviations_and_writing_options_are_not(command: str) -> None:
     assert judge(command).verdict is not Verdict.ALLOW
+
+
+def test_every_tool_on_the_shipped_read_only_list_has_a_spec_or_a_walker() -> None:
+    """A listed tool without one is read-only only with no options: a spec must not be missing
+    by accident (`ps -ef` would need approval)."""
+    missing = [rule.prefix[0] for rule in DEFAULT_READONLY if read_tool(rule.prefix[0], ()) is None]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("crontab -u www-data -l", "-l"),
+        ("crontab -lu www-data", "-l"),
+        ("top -bn1", "-b"),
+        ("top -bn1", "-n"),
+        ("nginx -tq", "-t"),
+    ],
+)
+def test_the_walk_reports_the_options_used_under_their_first_name(
+    command: str, option: str
+) -> None:
+    name, *words = command.split()
+    reading = read_tool(name, [literal_arg(w) for w in words])
+    assert reading is not None
+    assert reading.problem is None
+    assert option in reading.options
+
+
+def test_an_option_given_as_another_options_value_is_not_used() -> None:
+    reading = read_tool("crontab", [literal_arg("-u"), literal_arg("-l")])
+    assert reading is not None
+    assert reading.options == ("-u",)
+    assert reading.problem is not None
+    assert "`-l`" in reading.problem

@@ -110,7 +110,7 @@ def read_ps(args: tuple[Arg, ...]) -> Reading:
             if name not in _PS_GNU_VALUES:
                 return Reading(_ps_unknown(word))
             if not eq:
-                if i + 1 >= len(args) or args[i + 1].dynamic:
+                if i + 1 >= len(args) or (args[i + 1].dynamic and name in _PS_FORMATS):
                     return Reading(f"gives `{name}` no value Chavion can read")
                 value = args[i + 1].value
                 i += 1
@@ -142,7 +142,7 @@ def read_ps(args: tuple[Arg, ...]) -> Reading:
                 return Reading(_ps_unknown(shown if len(letters) == 1 else f"{shown}` in `{word}"))
             rest = letters[j + 1 :]
             if not rest:
-                if i + 1 >= len(args) or args[i + 1].dynamic:
+                if i + 1 >= len(args) or (args[i + 1].dynamic and letter in _PS_FORMATS):
                     return Reading(f"gives `{shown}` no value Chavion can read")
                 rest = args[i + 1].value
                 i += 1
@@ -155,7 +155,8 @@ def read_ps(args: tuple[Arg, ...]) -> Reading:
 
 
 def _ps_value(option: str, value: str) -> str | None:
-    """A format list naming `environ` prints environments, like BSD `e`."""
+    """A format list naming `environ` prints environments, like BSD `e`. (Other values, such
+    as a run-time `-p $PID`, are data: taken as the value, they cannot become options.)"""
     if option not in _PS_FORMATS:
         return None
     for spec in re.split(r"[,\s]+", value):
