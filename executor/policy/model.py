@@ -57,10 +57,12 @@ class Requester:
 
 @dataclass(frozen=True)
 class ReadOnlyRule:
-    """A command that only reads: argv starts with `prefix` and no argument matches `deny`.
+    """A command that may be auto-approved: argv starts with `prefix`, no argument matches
+    `deny`, and its tool spec (`data/tools/`) finds every option and file it uses read-only.
 
-    `deny` holds fnmatch patterns (``--vacuum*``). Built-in safety denials (``find -delete``,
-    ``sort -o``...) apply on top, so a configured list can't make a writing command read-only.
+    `deny` holds fnmatch patterns (``--vacuum*``) and can only take read-only status away: a
+    configured list never makes a writing option read-only. A listed tool without a spec is
+    read-only only when it uses no options at all.
     """
 
     prefix: tuple[str, ...]

@@ -15,10 +15,9 @@ from fnmatch import fnmatchcase
 
 from executor.policy.knowledge import SECRET_EXAMPLES, TRUSTED_BIN
 from executor.policy.model import ReadOnlyRule
-from executor.policy.tools import Reading
+from executor.policy.tools import Reading, read_tool
 from executor.policy.tools.parser import could_be_option
-from executor.policy.tools.system_checks import read_tool
-from executor.policy.values import Arg, Frame, frame_problem, normalize_path
+from executor.policy.values import Arg, Frame, frame_problem, literal_arg, normalize_path
 
 SecretCheck = Callable[[str, bool], bool]
 """Whether reading a path (or, with True, any path a glob matches) shows secrets."""
@@ -86,15 +85,18 @@ def secret_problem(reading: Reading, resolve: Resolver, is_secret: SecretCheck) 
     """Whether a file the command reads (an operand or an option's value) may hold secrets."""
     checked = list(reading.files)
     if reading.kind == "files":
-        checked += reading.operands
+        checked += reading.operands or ([literal_arg(".")] if reading.recursive else [])
     for a in checked:
         if a.dynamic:
             return "reads files chosen at run time"
         for p in resolve(a):
             if is_secret(a.value if p is None else p, a.glob):
                 return f"reads {a.value}, which may hold secrets"
+            where = "the current directory" if a.value == "." else a.value
+            if reading.recursive and p is None:
+                return f"searches {where} recursively, and it is only known at run time"
             if reading.recursive and p is not None and holds_secrets(p):
-                return f"searches {a.value} recursively, which holds secrets"
+                return f"searches {where} recursively, which holds secrets"
     return None
 
 

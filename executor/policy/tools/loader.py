@@ -32,7 +32,7 @@ TOOLS_DIR = Path(__file__).resolve().parent.parent / "data" / "tools"
 _KINDS = ("flag", "value", "optional", "file", "recursive")
 _TOOL_KEYS = frozenset(
     {"style", "complete", "options", "operands", "max-operands", "operand-pattern", "numbers"}
-    | {"attached", "refuse-operands"}
+    | {"attached", "refuse-operands", "pattern-first"}
     | {"subcommands", "like"}
 )
 _SUB_KEYS = frozenset({"resolve", "shared-options", "required", "verbs"})
@@ -97,8 +97,8 @@ def _spec(where: str, name: str, entry: Any, parent: ToolSpec | None) -> ToolSpe
     limit = entry.get("max-operands")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise PolicyConfigError(f"{where}: max-operands must be a number of operands")
-    pattern = entry.get("operand-pattern")
-    if pattern is not None and not isinstance(pattern, str):
+    glob = entry.get("operand-pattern")
+    if glob is not None and not isinstance(glob, str):
         raise PolicyConfigError(f"{where}: operand-pattern must be a glob")
     complete = entry.get("complete", parent.complete if parent else False)
     numbers = entry.get("numbers", False)
@@ -107,6 +107,7 @@ def _spec(where: str, name: str, entry: Any, parent: ToolSpec | None) -> ToolSpe
         raise PolicyConfigError(f"{where}: complete, numbers and attached are true or false")
     options = _options(where, entry.get("options"), cast(Style, style))
     refused = _refused_operands(where, entry.get("refuse-operands"))
+    pattern = _pattern_first(where, entry.get("pattern-first"), options)
     index: dict[str, Opt] = {}
     for opt in options:
         for n in opt.names:
@@ -120,7 +121,8 @@ def _spec(where: str, name: str, entry: Any, parent: ToolSpec | None) -> ToolSpe
         options=options,
         operands=cast(Operands, operands),
         max_operands=limit,
-        operand_pattern=pattern,
+        operand_pattern=glob,
+        pattern_options=pattern,
         numbers=numbers,
         attached=attached,
         refuse_operands=refused,
@@ -160,6 +162,16 @@ def _options(where: str, data: Any, style: Style) -> tuple[Opt, ...]:
                 "choices or {refuse: why}"
             )
     return tuple(out)
+
+
+def _pattern_first(where: str, data: Any, options: tuple[Opt, ...]) -> frozenset[str] | None:
+    if data is None:
+        return None
+    names = str(data).split() if isinstance(data, str) else None
+    known = {n for o in options for n in o.names}
+    if names is None or not set(names) <= known:
+        raise PolicyConfigError(f"{where}: pattern-first names the options that give a pattern")
+    return frozenset(names)
 
 
 def _refused_operands(where: str, data: Any) -> tuple[tuple[str, str], ...]:

@@ -42,7 +42,10 @@ def read_argv(spec: ToolSpec, args: Sequence[Arg]) -> Reading:
 
 
 def could_be_option(a: Arg) -> bool:
-    """Whether a run-time argument may start with `-` (its text does not start literally)."""
+    """Whether an argument may start with `-`: a run-time one whose text does not start
+    literally, or a glob that may match a file named `-o…` (`sort *` with a file `-o x`)."""
+    if a.glob and not a.dynamic and a.value[:1] in ("*", "?", "["):
+        return True
     if not a.dynamic:
         return a.value.startswith("-") and a.value != "-"
     head = a.raw.lstrip("\"'")
@@ -72,9 +75,13 @@ class _Walk:
         except _Problem as exc:
             return Reading(problem=str(exc), verbs=tuple(self.verbs))
         keep = self.spec.operands in ("files", "paths")
+        operands = self.operands
+        given = self.spec.pattern_options
+        if given is not None and not given.intersection(self.used):
+            operands = operands[1:]
         return Reading(
             None,
-            tuple(self.operands) if keep else (),
+            tuple(operands) if keep else (),
             self.spec.operands,
             tuple(self.files),
             self.recursive,
@@ -108,6 +115,11 @@ class _Walk:
             if a.dynamic:
                 raise _Problem(
                     f"has an argument only known at run time ({a.raw}), which could be an option"
+                )
+            if a.glob and not a.value.startswith("-"):
+                raise _Problem(
+                    f"has a glob ({_short(a.raw)}) that may match a file named like an option; "
+                    "write it as ./… to be read-only"
                 )
             v = a.value
             if v == "--" and style != "iproute2":
@@ -331,8 +343,8 @@ class _Walk:
             )
         if spec.max_operands is not None and len(ops) > spec.max_operands:
             raise _Problem(
-                f"has {len(ops)} operands, more than {spec.name} takes when it only reads "
-                f"({spec.max_operands})"
+                f"has {len(ops)} operands; with more than {spec.max_operands}, {spec.name} "
+                "does more than read"
             )
         refused = dict(spec.refuse_operands)
         for a in ops if refused else ():
@@ -344,8 +356,8 @@ class _Walk:
             for a in ops:
                 if a.dynamic or a.glob or not fnmatchcase(a.value, spec.operand_pattern):
                     raise _Problem(
-                        f"uses the operand `{_short(a.raw)}`, which {spec.name} takes when it "
-                        "does more than read"
+                        f"uses the operand `{_short(a.raw)}`, which Chavion does not know to be "
+                        f"read-only for {spec.name}"
                     )
 
 

@@ -92,6 +92,9 @@ class ToolSpec:
     attached: bool = True
     """Short options take attached values (`-k2`); without, each value option in a cluster
     takes the next word in turn (tree: `-Lo 2 FILE` is `-L 2 -o FILE`)."""
+    pattern_options: frozenset[str] | None = None
+    """Set when the first operand is a pattern, not a file, unless one of these options gave
+    the pattern (grep PATTERN FILE, but grep -e PATTERN FILE)."""
     refuse_operands: tuple[tuple[str, str], ...] = ()
     """Operand words that are not read-only, and why (`test -v NAME`, `getent shadow`)."""
     subcommands: Subcommands | None = None

@@ -1,9 +1,10 @@
 """What the system tools' specs cannot say in YAML: `ps`'s three syntaxes, options some tools
 need to only read, and operands that change meaning by their text.
 
-`read_tool` is the one entry: `ps` is walked here (its BSD words, UNIX options and GNU long
-options share one command line, and BSD `e` means "print the environments"), every other tool by
-its spec (`data/tools/*.yaml`), and then its extra check, if it has one:
+`reading.read_tool` (the policy's entry) uses the tables here: `ps` is walked by `read_ps` (its
+BSD words, UNIX options and GNU long options share one command line, and BSD `e` means "print
+the environments"), every other tool by its spec (`data/tools/*.yaml`), and then by its extra
+check, if it has one:
 - nft joins its operands into one command line for its own parser, where `;` and newlines
   separate commands: only plain words are read-only;
 - sysctl writes every `key=value` operand, with or without -w;
@@ -15,35 +16,12 @@ its spec (`data/tools/*.yaml`), and then its extra check, if it has one:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 
-from executor.policy.tools.loader import tool_spec
-from executor.policy.tools.parser import Reading, read_argv
+from executor.policy.tools.parser import Reading
 from executor.policy.values import Arg
 
 Check = Callable[[tuple[Arg, ...], Reading], str | None]
-
-
-def read_tool(name: str, args: Sequence[Arg]) -> Reading | None:
-    """Judge the words after `name`; None when Chavion has neither a spec nor a walker for it."""
-    argv = tuple(args)
-    if name == "ps":
-        return read_ps(argv)
-    spec = tool_spec(name)
-    if spec is None:
-        return None
-    before = BEFORE.get(name)
-    problem = before(argv, Reading()) if before else None
-    if problem:
-        return Reading(problem)
-    reading = read_argv(spec, argv)
-    after = AFTER.get(name)
-    if reading.problem is None and after is not None:
-        problem = after(argv, reading)
-        if problem:
-            return replace(reading, problem=problem)
-    return reading
 
 
 # ---- ps ------------------------------------------------------------------------------------
@@ -168,6 +146,10 @@ def _ps_value(option: str, value: str) -> str | None:
 
 def _ps_unknown(shown: str) -> str:
     return f"uses `{shown}`, an option Chavion does not know to be read-only for ps"
+
+
+WALKERS: Mapping[str, Callable[[tuple[Arg, ...]], Reading]] = {"ps": read_ps}
+"""Tools walked by code instead of a spec."""
 
 
 # ---- checks before the spec's walk -----------------------------------------------------------
