@@ -64,6 +64,7 @@ READ_ONLY: dict[str, list[str]] = {
         "ip r g 1.1.1.1 from 10.0.0.1 iif eth0",
         "ip neighbour show",
         "ip -color=auto a",
+        "ip -br -- a",
     ],
     "ss": [
         "ss -tlnp",
@@ -338,6 +339,7 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("ip --batch /tmp/cmds", "-batch"),
         ("ip nexthop bucket show", "bucket"),
         ("ip tcp_m remove", "remove"),
+        ("ip -- netns add show", "add"),  # `--` ends ip's options: not `-loops netns`
     ],
     "ss": [
         ("ss -D /tmp/dump", "-D"),
