@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 
-from executor.policy.knowledge import ALWAYS_DENY, PENDING_SPECS, SECRET_EXAMPLES, TRUSTED_BIN
+from executor.policy.knowledge import SECRET_EXAMPLES, TRUSTED_BIN
 from executor.policy.model import ReadOnlyRule
 from executor.policy.tools import Reading, read_tool
 from executor.policy.tools.parser import could_be_option
@@ -51,12 +51,7 @@ def readonly_problem(
     if problem:
         return problem
     known = read_tool(name, argv[1:])
-    if known is not None:
-        reading = known
-    elif name in PENDING_SPECS:
-        reading = pending(rule, name, extra)
-    else:
-        reading = without_spec(name, extra)
+    reading = known if known is not None else without_spec(name, extra)
     if reading.problem:
         return reading.problem
     return secret_problem(reading, resolve, is_secret)
@@ -85,20 +80,6 @@ def without_spec(name: str, extra: Sequence[Arg]) -> Reading:
                 f"uses `{a.value}`, and Chavion knows no option of {name} to be read-only"
             )
     return Reading(None, tuple(extra))
-
-
-def pending(rule: ReadOnlyRule, name: str, extra: Sequence[Arg]) -> Reading:
-    """Shipped system tools whose specs are not written yet keep the old deny globs.
-
-    Transitional: `PENDING_SPECS` names them, and a test fails once a tool there has a spec.
-    """
-    deny = ALWAYS_DENY.get(" ".join(rule.prefix), ())
-    if len(rule.prefix) > 1:
-        deny += ALWAYS_DENY.get(name, ())
-    problem = denied(deny, extra)
-    if problem:
-        return Reading(problem.replace("the read-only list refuses", "is more than reading"))
-    return Reading(None, tuple(a for a in extra if not a.value.startswith("-") or a.dynamic))
 
 
 def secret_problem(reading: Reading, resolve: Resolver, is_secret: SecretCheck) -> str | None:

@@ -22,9 +22,15 @@ from executor.policy import (
     Verdict,
     decide,
 )
-from executor.policy.knowledge import ALWAYS_DENY, PENDING_SPECS
 from executor.policy.model import PolicyConfigError
-from executor.policy.tools import TOOLS_DIR, load_tool_file, read_argv, tool_spec, tool_specs
+from executor.policy.tools import (
+    TOOLS_DIR,
+    load_tool_file,
+    read_argv,
+    read_tool,
+    tool_spec,
+    tool_specs,
+)
 from executor.policy.tools.spec import ToolSpec
 from executor.policy.values import Arg, literal_arg
 
@@ -527,16 +533,7 @@ def test_a_configured_deny_glob_takes_read_only_status_away() -> None:
     assert "the read-only list refuses" in judge("ls -R /srv", config).reason
 
 
-def test_the_shipped_list_names_only_tools_with_a_spec_or_pending_one() -> None:
+def test_the_shipped_list_names_only_tools_with_a_spec() -> None:
     for rule in DEFAULT_READONLY:
         name = rule.prefix[0]
-        assert tool_spec(name) is not None or name in PENDING_SPECS, name
-
-
-def test_pending_tools_leave_the_transition_list_once_they_have_a_spec() -> None:
-    specified = sorted(name for name in PENDING_SPECS if tool_spec(name) is not None)
-    assert not specified, (
-        f"{specified} have specs now: remove them from knowledge.PENDING_SPECS and their "
-        "ALWAYS_DENY entries"
-    )
-    assert {key.split()[0] for key in ALWAYS_DENY} <= PENDING_SPECS
+        assert read_tool(name, ()) is not None, name
