@@ -15,7 +15,7 @@ import dataclasses
 import multiprocessing
 import resource
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -215,43 +215,98 @@ def test_no_crafted_command_is_allowed(entry: Entry) -> None:
     assert verdict is not Verdict.ALLOW, f"ALLOWED ({entry.why}): {entry.command!r}"
 
 
-def _judge_in_child(command: str, out: Connection) -> None:
-    """Runs in a forked child with a memory ceiling: sends back the verdict or the failure."""
+def _judge_worker(conn: Connection) -> None:
+    """A spawned process with a memory ceiling: judges the commands it is sent, one by one,
+    and sends back each verdict's value or the failure."""
     resource.setrlimit(resource.RLIMIT_AS, (DOS_MEMORY, DOS_MEMORY))
-    try:
-        out.send(judge(command).value)
-    except MemoryError:
-        out.send("MemoryError")
-    except BaseException as error:  # the parent reports whatever it was
-        out.send(f"{type(error).__name__}: {error}")
+    conn.send("ready")
+    while True:
+        try:
+            command = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(judge(command).value)
+        except MemoryError:
+            conn.send("MemoryError")
+        except BaseException as error:  # the parent reports whatever it was
+            conn.send(f"{type(error).__name__}: {error}")
 
 
-def judge_bounded(command: str) -> str:
-    """The verdict's value, or why the judge did not return one within the bounds."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_judge_in_child, args=(command, send), daemon=True)
-    child.start()
-    send.close()
-    try:
-        if not receive.poll(DOS_SECONDS):
+class BoundedJudge:
+    """`decide()` in a child process, given DOS_SECONDS and DOS_MEMORY per command.
+
+    Spawned, not forked: the suite's other threads (event loops, SSH servers) may hold locks
+    a forked child would wait on forever. One child serves every row; it is replaced only
+    after a row it failed to judge."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._start()
+
+    def _start(self) -> None:
+        self._conn, child_end = self._context.Pipe()
+        self._child = self._context.Process(target=_judge_worker, args=(child_end,), daemon=True)
+        self._child.start()
+        child_end.close()
+        if not self._conn.poll(120) or self._conn.recv() != "ready":
+            raise RuntimeError("the judging child did not start")
+
+    def judge(self, command: str) -> str:
+        """The verdict's value, or why the child did not return one within the bounds."""
+        self._conn.send(command)
+        if not self._conn.poll(DOS_SECONDS):
+            self.restart()
             return f"no verdict within {DOS_SECONDS} s"
         try:
-            return str(receive.recv())
+            outcome = str(self._conn.recv())
         except EOFError:
+            self.restart()
             return "the judge died (memory ceiling?)"
-    finally:
-        child.kill()
-        child.join()
-        receive.close()
+        if outcome not in {verdict.value for verdict in Verdict}:
+            self.restart()
+        return outcome
+
+    def restart(self) -> None:
+        self.close()
+        self._start()
+
+    def close(self) -> None:
+        self._child.kill()
+        self._child.join()
+        self._conn.close()
+
+
+@pytest.fixture(scope="module")
+def bounded_judge() -> Iterator[BoundedJudge]:
+    judge = BoundedJudge()
+    yield judge
+    judge.close()
 
 
 @pytest.mark.parametrize("entry", params(ALL[DOS]))
-def test_pathological_commands_are_judged_within_bounds_and_not_allowed(entry: Entry) -> None:
-    outcome = judge_bounded(entry.command)
+def test_pathological_commands_are_judged_within_bounds_and_not_allowed(
+    entry: Entry, bounded_judge: BoundedJudge
+) -> None:
+    outcome = bounded_judge.judge(entry.command)
     assert outcome in (Verdict.NEEDS_APPROVAL.value, Verdict.FORBID.value), (
         f"{outcome} ({entry.why}): {entry.command[:200]!r}"
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "verdict"),
+    [
+        pytest.param("ls /", Verdict.ALLOW, id="read-only"),
+        pytest.param("rm -rf /", Verdict.FORBID, id="forbidden"),
+        pytest.param("systemctl restart nginx", Verdict.NEEDS_APPROVAL, id="approval"),
+    ],
+)
+def test_the_bounded_judge_answers_as_decide_does(
+    bounded_judge: BoundedJudge, command: str, verdict: Verdict
+) -> None:
+    """The harness itself: the child's answer is the verdict's value, row after row."""
+    assert bounded_judge.judge(command) == verdict.value
 
 
 # ============================================================================================
