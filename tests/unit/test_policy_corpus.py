@@ -144,6 +144,8 @@ MINIMUM_PER_CLASS = {
     "obfuscated": 40,
     "wrappers": 40,
     "other": 40,
+    "redirections": 40,
+    "substitutions": 40,
 }
 
 
