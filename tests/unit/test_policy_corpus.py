@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import random
 import resource
 import shlex
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -340,6 +342,30 @@ def test_a_wrapped_crafted_command_is_not_allowed(entry: Entry) -> None:
         if judge(command := wrap(entry.command)) is Verdict.ALLOW
     ]
     assert not allowed, f"ALLOWED when wrapped ({entry.why}):\n" + "\n".join(allowed)
+
+
+SEPARATORS = ("; ", " && ", " | ", "\n")
+COMPOSITIONS = 3
+"""Random two-level wrappings per row, seeded by the row's id: reproducible, and different
+for every row, so the whole corpus covers every pair of wrappers and separators."""
+
+
+def compose(entry: Entry, rng: random.Random) -> str:
+    """An everyday read-only command, a separator, then the row wrapped twice."""
+    first, second = rng.choice(list(VARIANTS.values())), rng.choice(list(VARIANTS.values()))
+    prefix = rng.choice(READ_ONLY).command
+    return f"{prefix}{rng.choice(SEPARATORS)}{second(first(entry.command))}"
+
+
+@pytest.mark.parametrize("entry", params(NOT_DOS))
+def test_a_crafted_command_behind_reading_and_two_wrappers_is_not_allowed(entry: Entry) -> None:
+    rng = random.Random(zlib.crc32(entry.test_id.encode()))
+    allowed = [
+        command
+        for command in (compose(entry, rng) for _ in range(COMPOSITIONS))
+        if judge(command) is Verdict.ALLOW
+    ]
+    assert not allowed, f"ALLOWED ({entry.why}):\n" + "\n".join(map(repr, allowed))
 
 
 # ============================================================================================
