@@ -34,7 +34,9 @@ from tests.unit.test_policy_corpus import CONFIG, HOST, OPERATOR, READ_ONLY, Ent
 pytestmark = pytest.mark.integration
 
 FIXED_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-SCRATCH = "/srv/scratch"
+SCRATCH_PARENT = "/srv" if os.path.isdir("/srv") else "/tmp"
+"""A directory every Debian has; /tmp (the sandbox's own tmpfs) where there is no /srv."""
+SCRATCH = f"{SCRATCH_PARENT}/scratch"
 """Where the scratch tree appears inside the sandbox (a read-only bind)."""
 TIMEOUT = 20.0
 """Per command: `top`, `vmstat 1 2` and friends finish well within it."""
@@ -142,9 +144,9 @@ def sandbox_argv(scratch: Path, trace_fd: int, command: str) -> list[str]:
         "--ro-bind", "/proc", "/proc",
         "--tmpfs", "/tmp",
         "--tmpfs", "/var/tmp",
-        "--tmpfs", "/srv",
+        *(("--tmpfs", "/srv") if SCRATCH_PARENT == "/srv" else ()),
         "--ro-bind", str(scratch), SCRATCH,
-        "--remount-ro", "/srv",
+        *(("--remount-ro", "/srv") if SCRATCH_PARENT == "/srv" else ()),
         "--unshare-pid",
         "--die-with-parent",
         "--new-session",
@@ -312,14 +314,14 @@ def test_an_auto_approved_everyday_command_attempts_no_write(
 
 
 WRITERS = [
-    ("redirection", "echo x > /srv/scratch/app/out", "/srv/scratch/app/out"),
-    ("sort-output", "sort -o /srv/scratch/etc/hosts /srv/scratch/etc/hosts", "hosts"),
+    ("redirection", f"echo x > {SCRATCH}/app/out", f"{SCRATCH}/app/out"),
+    ("sort-output", f"sort -o {SCRATCH}/etc/hosts {SCRATCH}/etc/hosts", "hosts"),
     ("touch-tmp", "touch /tmp/x", "/tmp/x"),
-    ("rm", "rm -f /srv/scratch/etc/passwd", "unlink"),
-    ("mkdir", "mkdir /srv/scratch/new", "mkdir"),
-    ("chmod", "chmod 600 /srv/scratch/etc/hosts", "chmod"),
-    ("append", "echo x >> /srv/scratch/var/log/app.log", "O_APPEND"),
-    ("child-process", "bash -c 'cp /srv/scratch/etc/hosts /srv/scratch/copy'", "copy"),
+    ("rm", f"rm -f {SCRATCH}/etc/passwd", "unlink"),
+    ("mkdir", f"mkdir {SCRATCH}/new", "mkdir"),
+    ("chmod", f"chmod 600 {SCRATCH}/etc/hosts", "chmod"),
+    ("append", f"echo x >> {SCRATCH}/var/log/app.log", "O_APPEND"),
+    ("child-process", f"bash -c 'cp {SCRATCH}/etc/hosts {SCRATCH}/copy'", "copy"),
     ("named-temp-file", "mktemp", "/tmp/tmp."),
     ("other-process-name", "echo x > /proc/1/comm", "/proc/1/comm"),
 ]
@@ -339,7 +341,7 @@ def test_the_trace_catches_a_command_that_writes(
     [
         pytest.param("echo x > /dev/null", id="dev-null"),
         pytest.param("ls /nonexistent 2>/dev/null || true", id="stderr-to-null"),
-        pytest.param("cat /srv/scratch/etc/hosts", id="plain-read"),
+        pytest.param(f"cat {SCRATCH}/etc/hosts", id="plain-read"),
         pytest.param("exec 3>&1; echo x >&3", id="own-fd"),
     ],
 )
@@ -351,6 +353,6 @@ def test_the_trace_does_not_flag_reading(scratch_tree: Path, command: str) -> No
 
 def test_a_write_fails_inside_the_sandbox(scratch_tree: Path) -> None:
     """Defense in depth: the sandbox refuses what the trace reports (EROFS)."""
-    run = run_sandboxed(scratch_tree, "echo x > /srv/scratch/app/out; echo status=$?")
+    run = run_sandboxed(scratch_tree, f"echo x > {SCRATCH}/app/out; echo status=$?")
     assert "Read-only file system" in run.output
     assert not (scratch_tree / "app/out").exists()
