@@ -72,6 +72,15 @@ SECRET_EXAMPLES = _names(
     " /etc/shadow.bak, /var/backups/shadow.bak, /proc/1/root/etc/shadow, /proc/self/environ,"
     " /proc/1/mem, /proc/kcore, /dev/mem, /dev/sda, /dev/nvme0n1, /dev/mapper/root"
 )
+METADATA_ONLY = frozenset(
+    _names(
+        "ls, stat, du, find, tree, namei, lsattr, getfacl, wc, test, [, realpath, readlink,"
+        " basename, dirname, file, cd, echo, printf, type, which, whereis, md5sum, sha1sum,"
+        " sha256sum, sha512sum, command"
+    )
+)
+"""Commands that show names or sizes, not contents: a recursive walk of a directory holding
+Chavion's secrets does not print them."""
 PROC_SECRET_RE = re.compile(
     r"/proc/(?:\d+|self|thread-self|[^/]*[*?\[][^/]*)(?:/task/[^/]+)?"
     r"/(?P<entry>root|cwd|fd|fdinfo|environ|mem|map_files|exe|pagemap|auxv|stack|syscall"
