@@ -13,9 +13,12 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from bots.errors import ConfigError
+from bots.settings.loading import load_settings
 from executor.policy import (
     Decision,
     HostPolicy,
@@ -38,6 +41,7 @@ SECONDS = 2.0
 """Generous: the time budget is 0.5 s. CPU time of this thread, so a busy machine (the
 suite shares its cores) does not fail the test; no timing here is tight."""
 PEAK_BYTES = 64 * 1024 * 1024
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "chavion.example.yaml"
 
 
 # ============================================================================================
@@ -296,6 +300,31 @@ def test_the_budget_has_a_default_and_survives_host_overrides() -> None:
     config = PolicyConfig(check_seconds=2.0, hosts={"web*": HostPolicy(mode="allowlist")})
     assert config.for_host("web1").check_seconds == 2.0
     assert config.for_host("db1").check_seconds == 2.0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param("", DEFAULT_CHECK_SECONDS, id="left-out"),
+        pytest.param("    check_seconds: 2\n", 2.0, id="whole-seconds"),
+        pytest.param("    check_seconds: 0.25\n", 0.25, id="fraction"),
+        pytest.param("    check_seconds: 0\n", "execution.policy: check_seconds", id="zero"),
+        pytest.param("    check_seconds: soon\n", "check_seconds", id="not-a-number"),
+    ],
+)
+def test_the_budget_is_read_from_the_config_file(
+    tmp_path: Path, line: str, expected: float | str
+) -> None:
+    text = EXAMPLE_CONFIG.read_text()
+    anchor = "    auto_approve_readonly: false\n"
+    assert text.count(anchor) == 1
+    path = tmp_path / "chavion.yaml"
+    path.write_text(text.replace(anchor, anchor + line))
+    if isinstance(expected, float):
+        assert load_settings(path).execution.policy.check_seconds == expected
+    else:
+        with pytest.raises(ConfigError, match=expected):
+            load_settings(path)
 
 
 # ============================================================================================
