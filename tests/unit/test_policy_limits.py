@@ -256,6 +256,26 @@ def test_a_limit_never_hides_a_forbid_and_never_allows(command: str, verdict: Ve
     assert bounded(command).verdict is verdict
 
 
+@pytest.mark.parametrize(
+    ("command", "verdict", "rule"),
+    [
+        # The walk reads a loop's body once; bash runs it until the host's memory runs out.
+        pytest.param("a=x; while :; do a=$a$a; done", A, TOO_COMPLEX, id="while"),
+        pytest.param('for i in 1 2 3; do a="$a$a"; done', A, TOO_COMPLEX, id="for"),
+        pytest.param("until false; do a+=$a; done", A, TOO_COMPLEX, id="append-itself"),
+        pytest.param("while :; do rm -rf /; a=$a$a; done", F, "recursive-delete", id="forbid"),
+        # Outside a loop the text itself bounds the doubling; growing by a part is linear.
+        pytest.param("a=x; a=$a$a; echo $a", OK, "readonly", id="once"),
+        pytest.param("for i in 1 2; do a=$a,$i; done; echo $a", OK, "readonly", id="linear"),
+    ],
+)
+def test_a_value_that_doubles_in_a_loop_is_too_complex(
+    command: str, verdict: Verdict, rule: str
+) -> None:
+    decision = bounded(command)
+    assert (decision.verdict, decision.rule) == (verdict, rule), decision
+
+
 # ============================================================================================
 # The time budget: CPU time, configurable, and running out is a finding.
 
