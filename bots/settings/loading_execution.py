@@ -26,6 +26,7 @@ from executor.policy import (
     load_readonly,
 )
 from executor.policy.config import FORBIDDEN_FILE, READONLY_FILE
+from executor.policy.limits import DEFAULT_CHECK_SECONDS
 
 
 def parse_execution(
@@ -161,6 +162,7 @@ def _policy(
             allowlist=node.strings("allowlist"),
             readonly=readonly,
             auto_approve_readonly=node.get("auto_approve_readonly", bool, False),
+            check_seconds=node.get("check_seconds", float, DEFAULT_CHECK_SECONDS),
             forbidden=forbidden.rules,
             protected_paths=forbidden.protected_paths,
             hosts=overrides,

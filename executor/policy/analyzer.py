@@ -201,11 +201,15 @@ class Analyzer(Expander):
                     command.text,
                     "is a fork bomb: an endless loop that keeps starting background processes",
                 )
+            self.loops += 1
             out = join_streams(
                 self.script(command.condition, stdin), self.script(command.body, stdin)
             )
+            self.loops -= 1
         elif isinstance(command, For):
+            self.loops += 1
             out = self.for_loop(command, stdin)
+            self.loops -= 1
         elif isinstance(command, Case):
             self.word_vals(command.word)
             for arm in command.arms:

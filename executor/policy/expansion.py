@@ -143,6 +143,11 @@ class Expander(AnalysisState):
         return False
 
     def assignment_vals(self, assignment: shell.Assignment) -> list[Value]:
+        if self.loops and _doubles(assignment):
+            # The walk reads a loop's body once; bash runs it until memory runs out.
+            self.too_complex(
+                self.where or assignment.name, "a value that doubles on every pass of a loop"
+            )
         if assignment.value is not None:
             return self.word_vals(assignment.value)
         texts: list[str] = []
@@ -444,6 +449,15 @@ class Expander(AnalysisState):
             variants = list(new)
             self.budget.args(max((v.length for v in new), default=0))
         return [_joined(v) for v in variants], truncated
+
+
+def _doubles(assignment: shell.Assignment) -> bool:
+    """`a=$a$a` or `a+=$a`: the variable at least doubles each time this runs."""
+    if assignment.value is None:
+        return False
+    name = assignment.name
+    uses = sum(p.kind == "param" and p.text == name for p in assignment.value.parts)
+    return uses >= 2 or (assignment.append and uses >= 1)
 
 
 class _Prefix(NamedTuple):

@@ -57,6 +57,8 @@ class AnalysisState:
         self.keep: list[Script] = []
         self.depth = 0
         self.cond = 0
+        self.loops = 0
+        """Loops around the command walked: their bodies run again and again, the walk once."""
         self.only_forbid = False
         self.last_cd: frozenset[str | None] | None = None
         self.out_stdin: Stream = NO_STREAM

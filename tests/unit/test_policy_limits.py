@@ -13,9 +13,12 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from bots.errors import ConfigError
+from bots.settings.loading import load_settings
 from executor.policy import (
     Decision,
     HostPolicy,
@@ -38,6 +41,7 @@ SECONDS = 2.0
 """Generous: the time budget is 0.5 s. CPU time of this thread, so a busy machine (the
 suite shares its cores) does not fail the test; no timing here is tight."""
 PEAK_BYTES = 64 * 1024 * 1024
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "chavion.example.yaml"
 
 
 # ============================================================================================
@@ -252,6 +256,26 @@ def test_a_limit_never_hides_a_forbid_and_never_allows(command: str, verdict: Ve
     assert bounded(command).verdict is verdict
 
 
+@pytest.mark.parametrize(
+    ("command", "verdict", "rule"),
+    [
+        # The walk reads a loop's body once; bash runs it until the host's memory runs out.
+        pytest.param("a=x; while :; do a=$a$a; done", A, TOO_COMPLEX, id="while"),
+        pytest.param('for i in 1 2 3; do a="$a$a"; done', A, TOO_COMPLEX, id="for"),
+        pytest.param("until false; do a+=$a; done", A, TOO_COMPLEX, id="append-itself"),
+        pytest.param("while :; do rm -rf /; a=$a$a; done", F, "recursive-delete", id="forbid"),
+        # Outside a loop the text itself bounds the doubling; growing by a part is linear.
+        pytest.param("a=x; a=$a$a; echo $a", OK, "readonly", id="once"),
+        pytest.param("for i in 1 2; do a=$a,$i; done; echo $a", OK, "readonly", id="linear"),
+    ],
+)
+def test_a_value_that_doubles_in_a_loop_is_too_complex(
+    command: str, verdict: Verdict, rule: str
+) -> None:
+    decision = bounded(command)
+    assert (decision.verdict, decision.rule) == (verdict, rule), decision
+
+
 # ============================================================================================
 # The time budget: CPU time, configurable, and running out is a finding.
 
@@ -296,6 +320,31 @@ def test_the_budget_has_a_default_and_survives_host_overrides() -> None:
     config = PolicyConfig(check_seconds=2.0, hosts={"web*": HostPolicy(mode="allowlist")})
     assert config.for_host("web1").check_seconds == 2.0
     assert config.for_host("db1").check_seconds == 2.0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param("", DEFAULT_CHECK_SECONDS, id="left-out"),
+        pytest.param("    check_seconds: 2\n", 2.0, id="whole-seconds"),
+        pytest.param("    check_seconds: 0.25\n", 0.25, id="fraction"),
+        pytest.param("    check_seconds: 0\n", "execution.policy: check_seconds", id="zero"),
+        pytest.param("    check_seconds: soon\n", "check_seconds", id="not-a-number"),
+    ],
+)
+def test_the_budget_is_read_from_the_config_file(
+    tmp_path: Path, line: str, expected: float | str
+) -> None:
+    text = EXAMPLE_CONFIG.read_text()
+    anchor = "    auto_approve_readonly: false\n"
+    assert text.count(anchor) == 1
+    path = tmp_path / "chavion.yaml"
+    path.write_text(text.replace(anchor, anchor + line))
+    if isinstance(expected, float):
+        assert load_settings(path).execution.policy.check_seconds == expected
+    else:
+        with pytest.raises(ConfigError, match=expected):
+            load_settings(path)
 
 
 # ============================================================================================
