@@ -122,7 +122,7 @@ class _Walk:
                     "write it as ./… to be read-only"
                 )
             v = a.value
-            if v == "--":
+            if v == "--":  # ip.c ends its options at `--` too
                 done = True
                 i += 1
             elif self.spec.numbers and _NUMBER.fullmatch(v):
