@@ -8,9 +8,11 @@ network), so a spec that is wrong cannot write anything while it is being found 
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,8 +27,9 @@ CORE = [
     *("basename", "dirname", "namei", "getfacl", "strings", "uname", "hostname", "whoami", "id"),
     *("groups", "w", "who", "last", "nproc", "locale"),
 ]
-SANDBOX = ["--ro-bind", "/", "/", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
-SANDBOX += ["--chdir", "/tmp", "--unshare-net", "--die-with-parent"]
+ROOT = ["--ro-bind", "/", "/", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
+ROOT += ["--unshare-net", "--die-with-parent"]
+SANDBOX = [*ROOT, "--chdir", "/tmp"]
 
 pytestmark = pytest.mark.skipif(BWRAP is None, reason="bubblewrap is not installed")
 
@@ -93,3 +96,67 @@ def test_every_short_option_a_spec_knows_exists(tool: str, spec: ToolSpec) -> No
     shorts = sorted({n for o in spec.options for n in o.names if len(n) == 2 and n[1] not in "?-"})
     missing = [n for n in shorts if "invalid option" in real(tool, n)]
     assert not missing, f"{tool} does not know {missing}"
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file under `root`: size, modification time and contents."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def words_for(spec: ToolSpec) -> list[list[str]]:
+    """Candidate words for a tool: each option (abbreviated too, clustered, with a value),
+    writing ones included, so the judged-read-only samples are the interesting ones."""
+    pool: list[list[str]] = [["--"], ["-"], ["b.txt"], ["sub"]]
+    for opt in spec.options:
+        for name in opt.names:
+            value = sorted(opt.choices)[0] if opt.choices else "c.txt"
+            if name.startswith("--"):
+                short = name[: max(3, len(name) - 2)]
+                if opt.takes_value:
+                    pool += [[f"{name}={value}"], [f"{short}={value}"], [name, value]]
+                elif opt.kind == "optional":
+                    pool += [[name], [f"{name}={value}"]]
+                else:
+                    pool += [[name], [short]]
+            elif opt.takes_value:
+                pool += [[name + value], [name, value]]
+            else:
+                pool += [[name], [name + "n"], [name + "o"]]
+    return pool
+
+
+@pytest.mark.parametrize(("tool", "spec"), list(installed(CORE)))
+def test_commands_judged_read_only_write_nothing(tool: str, spec: ToolSpec, tmp_path: Path) -> None:
+    """Differential: random command lines the spec finds read-only, run for real against a
+    scratch tree (the only writable place in the sandbox), change nothing in it."""
+    assert BWRAP is not None
+    rng = random.Random(f"{tool}-15")
+    (tmp_path / "sub").mkdir()
+    for name, text in (("a.txt", "b 2\na 1\n"), ("b.txt", "x\n"), ("sub/c.txt", "c\n")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    pool = words_for(spec)
+    tried = 0
+    for first in pool:  # every option in every form at least once, with a random companion
+        words = [*first, *rng.choice(pool)]
+        words += [] if spec.operands == "none" else ["a.txt"]
+        if read_argv(spec, tuple(literal_arg(w) for w in words)).problem is not None:
+            continue
+        before = snapshot(tmp_path)
+        scratch = ["--bind", str(tmp_path), "/tmp/s", "--chdir", "/tmp/s"]
+        done = subprocess.run(
+            [BWRAP, *ROOT, *scratch, "timeout", "2", tool, *words],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={"LANG": "C", "LC_ALL": "C", "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+        assert not done.stderr.startswith("bwrap:"), done.stderr
+        assert snapshot(tmp_path) == before, f"`{tool} {' '.join(words)}` wrote"
+        tried += 1
+    assert tried, f"no read-only sample for {tool}"
