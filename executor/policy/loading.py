@@ -13,6 +13,7 @@ import yaml
 
 from executor.policy.model import ForbiddenRule, PolicyConfigError, ReadOnlyRule
 from executor.policy.patterns import pattern_words
+from executor.policy.tools import tool_specs
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,12 @@ class ForbiddenList:
 
 
 def load_readonly(path: str | Path) -> tuple[ReadOnlyRule, ...]:
-    """Read a read-only list: ``commands:`` of strings or ``{command: ..., deny: [...]}``."""
+    """Read a read-only list: ``commands:`` of strings or ``{command: ..., deny: [...]}``.
+
+    Also reads the tool specs that judge its commands (once per process), so that happens at
+    start, where the config is checked, and not inside the first `decide()`.
+    """
+    tool_specs()
     data = _load_yaml(path)
     items = data.get("commands") if isinstance(data, dict) else data
     if not isinstance(items, list):

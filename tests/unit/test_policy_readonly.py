@@ -239,6 +239,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ToolSpec]:
         pytest.param("ipr", "-br a", None, id="iproute-brief-address"),
         pytest.param("ipr", "-b a", "uses `-b` (`-batch`), which runs commands", id="b-is-batch"),
         pytest.param("ipr", "--brief a s", None, id="double-dash-word"),
+        pytest.param("ipr", "-- a s", None, id="double-dash-ends-keyword-options"),
+        pytest.param("ipr", "-- a d x", "uses `d` (`delete`)", id="verbs-after-double-dash"),
         pytest.param("ipr", "-f inet a", None, id="first-prefix-value"),
         pytest.param("ipr", "a d x", "uses `d` (`delete`), which deletes an address", id="a-d"),
         pytest.param("ipr", "a l", None, id="a-l-is-list"),

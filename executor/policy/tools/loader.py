@@ -28,6 +28,8 @@ from executor.policy.tools.spec import (
     Verb,
 )
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it: the specs load ~10x faster (read once anyway)."""
 TOOLS_DIR = Path(__file__).resolve().parent.parent / "data" / "tools"
 _KINDS = ("flag", "value", "optional", "file", "recursive")
 _TOOL_KEYS = frozenset(
@@ -58,7 +60,7 @@ def tool_spec(name: str) -> ToolSpec | None:
 def load_tool_file(path: str | Path) -> dict[str, ToolSpec]:
     """The specs in one file: a mapping of tool name to its entry."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyConfigError(f"cannot read the tool specs {path}: {exc}") from exc
     if data is None:
