@@ -423,6 +423,7 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("sysctl -pw", "-p"),
         ("sysctl --l=/tmp/x", "--load"),
         ("sysctl net.ipv4.ip_forward=0 --dry-run", "--dry-run"),
+        ('sysctl "net.ipv4.$K"', "key=value"),  # K=ip_forward=1 would write
     ],
     "dmesg": [
         ("dmesg -c", "-c"),

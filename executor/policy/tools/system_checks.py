@@ -185,6 +185,11 @@ BEFORE: Mapping[str, Check] = {"nft": _nft_words}
 
 def _sysctl_assignments(args: tuple[Arg, ...], reading: Reading) -> str | None:
     for a in args:
+        if a.dynamic:
+            return (
+                f"has an argument only known at run time ({_short(a.raw)}), which could be a "
+                "key=value (sysctl sets every key=value it is given)"
+            )
         if not a.value.startswith("-") and "=" in a.value:
             return f"writes `{_short(a.value)}` (sysctl sets every key=value it is given)"
     return None
