@@ -234,7 +234,6 @@ READ_ONLY: dict[str, list[str]] = {
         "git remote -v",
         "git remote show",
         "git remote get-url origin",
-        "git -C /srv/app status",
         "git --no-pager log -1",
         "git log --oneline --graph --all -20",
         "git status -sb",
@@ -352,6 +351,9 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("ss --fil=/etc/filters", "--filter"),
     ],
     "systemctl": [
+        ("systemctl show nginx", "environment"),
+        ("systemctl show -p Environment chavion", "Environment"),
+        ("systemctl show --property=ActiveState,Environment x", "Environment"),
         ("systemctl --failed stop nginx", "stop"),
         ("systemctl restart nginx", "restart"),
         ("systemctl -H db1 status", "-H"),
@@ -482,6 +484,7 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
     ],
     "git": [
         ("git -c core.pager=sh log", "-c"),
+        ("git -C /srv/app status", "-C"),
         ("git --exec-path=/tmp status", "--exec-path"),
         ("git log --output=/tmp/x", "--output"),
         ("git diff --output=/tmp/x", "--output"),
@@ -532,6 +535,7 @@ NOT_READ_ONLY: dict[str, list[tuple[str, str]]] = {
         ("apt-cache gencaches", "gencaches"),
     ],
     "daemons": [
+        ("sshd -t -f /tmp/evil_config", "-f"),
         ("nginx -s reload", "-s"),
         ("nginx -g 'load_module /tmp/x.so;' -t", "-g"),
         ("nginx -c /tmp/nginx.conf -t", "-c"),

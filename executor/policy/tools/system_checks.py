@@ -225,6 +225,34 @@ def _docker_stats(args: tuple[Arg, ...], reading: Reading) -> str | None:
     return requires((("--no-stream",), "docker stats streams until it is stopped"))(args, reading)
 
 
+_ENVIRONMENT_PROPERTIES = re.compile(r"(?i)environment|setcredential|loadcredential|credential")
+
+
+def _systemctl_show(args: tuple[Arg, ...], reading: Reading) -> str | None:
+    """`systemctl show` prints every property, the unit's Environment= (tokens, passwords)
+    among them: read-only only when `-p`/`--property` names the properties, none of them an
+    environment or a credential."""
+    if reading.verbs[-1:] != ("show",):
+        return None
+    named: list[Arg] = []
+    for k, a in enumerate(args):
+        value: Arg | None = None
+        if a.value in ("-p", "-P", "--property") and k + 1 < len(args):
+            value = args[k + 1]
+        elif a.value.startswith("--property="):
+            value = Arg(a.value.removeprefix("--property="), a.raw, dynamic=a.dynamic)
+        elif a.value.startswith(("-p", "-P")) and len(a.value) > 2 and not a.value.startswith("--"):
+            value = Arg(a.value[2:], a.raw, dynamic=a.dynamic)
+        if value is not None:
+            named.append(value)
+    if not named:
+        return "shows every property of the unit, its environment (which may hold secrets) included"
+    for value in named:
+        if value.dynamic or _ENVIRONMENT_PROPERTIES.search(value.value):
+            return f"shows `{_short(value.raw)}`, a unit's environment or credentials"
+    return None
+
+
 AFTER: Mapping[str, Check] = {
     "sysctl": _sysctl_assignments,
     "nft": _nft_options_last,
@@ -238,6 +266,7 @@ AFTER: Mapping[str, Check] = {
         (("-n",), "top -b runs until it is stopped"),
     ),
     "docker": _docker_stats,
+    "systemctl": _systemctl_show,
 }
 
 
