@@ -206,16 +206,10 @@ def unit_hits(unit: Arg) -> list[Hit]:
 
 
 def asks_for_help(argv: tuple[Arg, ...]) -> bool:
-    """Whether a command asks for its help or version (`--help`, `--version` before `--`):
-    the tool prints and exits (or refuses the option) without acting on any operand."""
-    for arg in argv[1:]:
-        if arg.dynamic:
-            continue
-        if arg.value == "--":
-            return False
-        if arg.value in ("--help", "--version"):
-            return True
-    return False
+    """Whether a command only asks for its help or version (`mkfs --help`, `wipefs
+    --version`): the tool prints and exits without touching a disk. Only as the one argument:
+    not every tool stops at `--help` before acting on the other operands."""
+    return len(argv) == 2 and not argv[1].dynamic and argv[1].value in ("--help", "--version")
 
 
 def is_hangup(signal: str | None) -> bool:
