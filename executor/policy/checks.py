@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from fnmatch import fnmatchcase
 
 from executor.policy.hazards import (
+    asks_for_help,
     is_critical,
     is_device,
     pid_hits,
     service_hits,
+    through_proc_root,
     unit_hits,
     write_hits,
 )
 from executor.policy.knowledge import (
+    BUILTIN_CHAINS,
     CRITICAL_FILES,
     DANGER_TARGETS,
+    DEVICE_SAMPLES,
     INIT_LINES,
     INIT_NAMES,
     POWER_VERBS,
@@ -29,6 +34,7 @@ from executor.policy.knowledge import (
     SSHD_NAMES,
     word_set,
 )
+from executor.policy.model import Verdict
 from executor.policy.registry import Registry
 from executor.policy.state import AnalysisState, Check
 from executor.policy.values import (
@@ -36,9 +42,11 @@ from executor.policy.values import (
     FORBID,
     Arg,
     Hit,
+    Options,
     Stream,
     StreamKind,
     literal_arg,
+    normalize_path,
     parse_options,
     with_note,
 )
@@ -156,12 +164,58 @@ def check_dd(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list
     return hits
 
 
+def _disk_operands(state: AnalysisState, args: tuple[Arg, ...]) -> list[str]:
+    """The operands of a formatting or wiping tool that are or may be a disk: anything under
+    /dev (also through /proc/PID/root, or as an option's value: `-R=/dev/sdb`,
+    `device=/dev/sdb`), a value known only at run time, a glob that can match a disk, a
+    relative path that names a disk from /dev (`sda1`) or climbs (`../`) from a directory
+    the policy does not know. An image file elsewhere is not one."""
+    disks: list[str] = []
+    for arg in args:
+        if arg.dynamic:
+            disks.append(arg.raw)
+            continue
+        word = arg.value
+        values = re.split(r"[=:,]", word)[1:]
+        if not word.startswith("-"):
+            pieces = [word, *values]
+        elif word.startswith("--"):
+            pieces = values
+        else:  # `-R/dev/sdb`: a short option with its value attached
+            pieces = [word[2:], *values]
+        if any(_may_be_disk(state, replace(arg, value=piece)) for piece in pieces if piece):
+            disks.append(word)
+    return disks
+
+
+def _may_be_disk(state: AnalysisState, arg: Arg) -> bool:
+    """Whether one path-like word can name a disk (see `_disk_operands`)."""
+    for path in state.resolve(arg):
+        if path is None:  # the working directory is unknown: is `sda1` a disk there?
+            relative = normalize_path(arg.value)
+            if relative.startswith("..") or is_device("/dev/" + relative):
+                return True
+            continue
+        inner = through_proc_root(path) or path
+        if inner == "/dev" or inner.startswith("/dev/"):
+            return True
+        if arg.glob and any(fnmatchcase(sample, path) for sample in DEVICE_SAMPLES):
+            return True
+    return False
+
+
 @check("mke2fs", "mkdosfs", "mkntfs", "mkexfatfs", family=lambda name: name.startswith("mkfs"))
 def check_mkfs(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
-    """mkfs and its kin: formatting erases whatever is on the device."""
-    devices = [a.value for a in argv[1:] if not a.dynamic and a.value.startswith("/")]
-    target = devices[-1] if devices else "a disk"
-    return [Hit(FORBID, "mkfs", f"formats {target}, erasing everything on it")]
+    """mkfs and its kin: formatting erases whatever is on the device; an image file (a path
+    outside /dev) needs approval, `--help` and `--version` never act."""
+    if asks_for_help(argv):
+        return []
+    disks = _disk_operands(state, argv[1:])
+    files = [a.value for a in argv[1:] if not a.dynamic and not a.value.startswith("-")]
+    if disks or not files:
+        target = disks[-1] if disks else "a disk"
+        return [Hit(FORBID, "mkfs", f"formats {target}, erasing everything on it")]
+    return [Hit(APPROVE, "mkfs", f"formats the image file {files[-1]}, erasing its contents")]
 
 
 @check(
@@ -179,22 +233,18 @@ def check_mkfs(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> li
 def check_device_tool(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
     """Partitioning and wiping tools: wipefs, sgdisk, sfdisk, parted, blkdiscard..."""
     name = argv[0].value.rsplit("/", 1)[-1]
+    if asks_for_help(argv):
+        return []
     o = parse_options(argv[1:], word_set("-o --offset -t --types -b --block-size -c"))
     words = [a.value for a in o.positionals if not a.dynamic]
     devices = [w for w in words if is_device(w)]
     dev = devices[0] if devices else "a disk"
+    if name in ("wipefs", "blkdiscard", "sgdisk"):
+        if o.positionals and not _disk_operands(state, argv[1:]):
+            return _wipe_hits(name, o, APPROVE, f"the image file {o.positionals[-1].value}")
+        return _wipe_hits(name, o, FORBID, dev)
     if name == "mkswap":
         return [Hit(FORBID, "mkfs", f"formats {d} as swap, erasing it") for d in devices]
-    if name == "wipefs":
-        if o.has("a", "all") or o.has("o", "offset"):
-            return [Hit(FORBID, "disk-wipe", f"wipes the filesystem signatures on {dev}")]
-        return []
-    if name == "blkdiscard":
-        return [Hit(FORBID, "disk-wipe", f"discards every block on {dev}, erasing it")]
-    if name == "sgdisk":
-        if o.has("Z", "zap-all") or o.has("o", "clear") or o.has("z", "zap"):
-            return [Hit(FORBID, "disk-wipe", f"wipes the partition table of {dev}")]
-        return []
     if name == "sfdisk":
         listing = ("l", "d", "J", "s", "V", "g", "F")
         if any(o.has(s) for s in listing) or any(
@@ -223,6 +273,18 @@ def check_device_tool(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream
         if words[:1] and words[0] in ("destroy", "labelclear"):
             return [Hit(FORBID, "disk-wipe", "destroys a ZFS pool and its data")]
         return []
+    return []
+
+
+def _wipe_hits(name: str, o: Options, verdict: Verdict, target: str) -> list[Hit]:
+    """wipefs -a, blkdiscard, sgdisk -Z: what wiping `target` means (forbidden on a disk,
+    approval for an image file)."""
+    if name == "wipefs" and (o.has("a", "all") or o.has("o", "offset")):
+        return [Hit(verdict, "disk-wipe", f"wipes the filesystem signatures on {target}")]
+    if name == "blkdiscard":
+        return [Hit(verdict, "disk-wipe", f"discards every block on {target}, erasing it")]
+    if name == "sgdisk" and (o.has("Z", "zap-all") or o.has("o", "clear") or o.has("z", "zap")):
+        return [Hit(verdict, "disk-wipe", f"wipes the partition table of {target}")]
     return []
 
 
@@ -339,7 +401,7 @@ def check_kill(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> li
         i += 1
     if signal in ("0", "SIG0"):
         return []
-    return pid_hits(pids)
+    return pid_hits(pids, signal)
 
 
 @check("pkill")
@@ -490,12 +552,18 @@ def check_service(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) ->
 
 @check(family=_is_iptables)
 def check_iptables(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -> list[Hit]:
-    """iptables and kin: flushing rules, deleting chains, a DROP input policy."""
-    values = [a.value for a in argv[1:] if not a.dynamic]
+    """iptables and kin: flushing rules, deleting chains, a DROP input policy. Flushing one
+    user-defined chain (`-F DOCKER-USER`) needs approval; flushing every chain, a built-in
+    chain (INPUT...) or a chain named only at run time stays forbidden."""
+    args = argv[1:]
+    values = [a.value for a in args if not a.dynamic]
     for k, v in enumerate(values):
         short = v.startswith("-") and not v.startswith("--")
-        if v == "--flush" or (short and re.fullmatch(r"-[A-Za-z]*F[A-Za-z]*", v)):
-            return [Hit(FORBID, "firewall", "flushes the firewall rules")]
+        if v == "--flush" or v.startswith("--flush=") or (short and "F" in v[1:]):
+            chain = _flushed_chain(args, v)
+            if chain is None or chain in BUILTIN_CHAINS:
+                return [Hit(FORBID, "firewall", "flushes the firewall rules")]
+            return [Hit(APPROVE, "firewall", f"flushes the rules of the chain {chain}")]
         if v == "--delete-chain" or (short and re.fullmatch(r"-[A-Za-z]*X[A-Za-z]*", v)):
             return [Hit(FORBID, "firewall", "deletes firewall chains")]
         if v in ("-P", "--policy") and k + 2 < len(values):
@@ -509,6 +577,21 @@ def check_iptables(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -
                     )
                 ]
     return []
+
+
+def _flushed_chain(args: tuple[Arg, ...], flag: str) -> str | None:
+    """The one chain `-F`/`--flush` names (`-F CHAIN`, `-vF CHAIN`, `--flush=CHAIN`), or None
+    when it flushes every chain or the chain is not known exactly. `-Fx` stays None: whether
+    `x` is a chain or more flags depends on the tool's parser."""
+    if flag.startswith("--flush="):
+        return flag.partition("=")[2] or None
+    if flag != "--flush" and not flag.endswith("F"):
+        return None
+    index = next(k for k, a in enumerate(args) if not a.dynamic and a.value == flag)
+    after = args[index + 1] if index + 1 < len(args) else None
+    if after is None or after.dynamic or after.glob or after.value.startswith("-"):
+        return None
+    return after.value or None
 
 
 @check("nft")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from fnmatch import fnmatchcase
+from fnmatch import fnmatchcase, translate
 
 from executor.policy.knowledge import (
     BACKUP_SUFFIX_RE,
@@ -26,8 +26,11 @@ from executor.policy.knowledge import (
     PROC_SECRET_RE,
     RAW_MEMORY,
     SECRET_EXAMPLES,
+    SECRET_FILE_EXAMPLES,
     SECRET_GLOBS,
+    SECRET_NAME_TEMPLATES,
     SECRET_NAMES,
+    SECRET_SUFFIX_GLOBS,
     SSH_ORIGIN,
     SSH_UNITS,
 )
@@ -88,8 +91,11 @@ def _is_secret(path: str, glob: bool, secret_paths: tuple[str, ...]) -> bool:
         elif path == secret or path.startswith(secret.rstrip("/") + "/"):
             return True
     if glob:
-        return any(fnmatchcase(example, path) for example in SECRET_EXAMPLES) or any(
-            fnmatchcase(name, base) for name in ("id_rsa", ".env", "server.key", "environ")
+        return (
+            any(fnmatchcase(example, path) for example in SECRET_EXAMPLES)
+            or any(_components_match(path, example) for example in SECRET_FILE_EXAMPLES)
+            or any(fnmatchcase(name, base) for name in _GLOB_NAME_SAMPLES)
+            or _SECRET_SUFFIX_RE.fullmatch(path) is not None
         )
     m = PROC_SECRET_RE.fullmatch(path)
     if m:  # /proc/1/root/etc/shadow, /proc/self/fd/3, /proc/*/mem...
@@ -99,8 +105,38 @@ def _is_secret(path: str, glob: bool, secret_paths: tuple[str, ...]) -> bool:
     stripped = BACKUP_SUFFIX_RE.sub("", path)
     if stripped != path and stripped and _is_secret(stripped, False, secret_paths):
         return True
-    return any(fnmatchcase(path, g) for g in SECRET_GLOBS) or any(
-        fnmatchcase(base, n) for n in SECRET_NAMES
+    return (
+        any(fnmatchcase(path, g) for g in SECRET_GLOBS)
+        or _SECRET_SUFFIX_RE.fullmatch(path) is not None
+        or (base not in SECRET_NAME_TEMPLATES and any(fnmatchcase(base, n) for n in SECRET_NAMES))
+    )
+
+
+_SECRET_SUFFIX_RE = re.compile(
+    "(?s:.*?)(?:" + "|".join(translate(g).removesuffix(r"\Z") for g in SECRET_SUFFIX_GLOBS) + ")"
+)
+"""SECRET_SUFFIX_GLOBS as one pattern, under any root: `/x/merged/etc/shadow` is shadow too.
+A glob operand is matched as text: `/home/*/.ssh/id_ecdsa` fits `/home/*/.ssh/id_*`."""
+_GLOB_NAME_SAMPLES = (
+    "id_rsa",
+    ".env",
+    "server.key",
+    "environ",
+    ".env.production",
+    ".envrc",
+    ".bash_history",
+    ".vault-token",
+    "krb5.keytab",
+)
+"""Secret base names a glob's last component is tried against (`cat /srv/*/.env*`)."""
+
+
+def _components_match(pattern: str, path: str) -> bool:
+    """Whether a glob can match `path` the way the shell expands it: `*` stays inside one
+    component, so `/etc/*.conf` does not reach `/etc/kubernetes/admin.conf`."""
+    parts, names = pattern.split("/"), path.split("/")
+    return len(parts) == len(names) and all(
+        fnmatchcase(name, part) for name, part in zip(names, parts, strict=True)
     )
 
 
@@ -169,8 +205,21 @@ def unit_hits(unit: Arg) -> list[Hit]:
     return []
 
 
-def pid_hits(pids: list[Arg]) -> list[Hit]:
-    """Killing PIDs: init, every process, or PIDs that came from looking up sshd/init."""
+def asks_for_help(argv: tuple[Arg, ...]) -> bool:
+    """Whether a command only asks for its help or version (`mkfs --help`, `wipefs
+    --version`): the tool prints and exits without touching a disk. Only as the one argument:
+    not every tool stops at `--help` before acting on the other operands."""
+    return len(argv) == 2 and not argv[1].dynamic and argv[1].value in ("--help", "--version")
+
+
+def is_hangup(signal: str | None) -> bool:
+    """Whether a `kill` signal (name or number, any case, with or without SIG) is SIGHUP."""
+    return signal is not None and signal.upper().removeprefix("SIG") in ("HUP", "1")
+
+
+def pid_hits(pids: list[Arg], signal: str | None = None) -> list[Hit]:
+    """Killing PIDs: init, every process, or PIDs that came from looking up sshd/init.
+    SIGHUP to PID 1 makes systemd reload (or re-execute) itself: that needs approval."""
     hits: list[Hit] = []
     for pid in pids:
         if pid.dynamic:
@@ -180,6 +229,10 @@ def pid_hits(pids: list[Arg]) -> list[Hit]:
                 hits.append(
                     Hit(FORBID, "kill-init", "kills init (PID 1), which brings the machine down")
                 )
+        elif pid.value == "1" and is_hangup(signal):
+            hits.append(
+                Hit(APPROVE, "kill-init", "sends SIGHUP to PID 1 (init), which reloads itself")
+            )
         elif pid.value == "1":
             hits.append(
                 Hit(FORBID, "kill-init", "kills PID 1 (init), which brings the machine down")

@@ -93,8 +93,43 @@ BACKUP_SUFFIX_RE = re.compile(
 """What editors, package managers and admins append to a copy of a file."""
 SECRET_NAMES = _names(
     "id_rsa, id_dsa, id_ecdsa, id_ed25519, .env, *.env, .netrc, .pgpass, .git-credentials,"
-    " .my.cnf, credentials, *.key, environ"
+    " .my.cnf, credentials, *.key, environ, .env.*, .envrc, *_history, .lesshst, .viminfo,"
+    " .histfile, .zhistory, .vault-token, *.keytab, *.tfstate, *.tfstate.backup"
 )
+"""Base names that hold secrets wherever they are: keys, `.env` files (also `.env.production`
+and direnv's `.envrc`, which exports tokens), shell and tool histories (typed passwords),
+Kerberos keytabs, Terraform state (plain-text credentials)."""
+SECRET_NAME_TEMPLATES = _names(
+    ".env.example, .env.sample, .env.template, .env.dist, .env.defaults, .env.schema"
+)
+"""`.env.*` files meant to be committed with placeholders: readable like any other file."""
+SECRET_SUFFIX_GLOBS = _names(
+    "/etc/shadow*, /etc/gshadow*, /etc/ssh/*key, /etc/ssl/private/*, /root/.ssh/*,"
+    " /home/*/.ssh/id_*, /etc/security/opasswd*, /etc/letsencrypt/live/*/privkey*,"
+    " /etc/letsencrypt/archive/*, /etc/letsencrypt/keys/*, */.aws/*, */.config/gcloud/*,"
+    " */.azure/*, */.kube/config*, /etc/kubernetes/*.conf, /etc/kubernetes/pki/*,"
+    " /etc/rancher/k3s/k3s.yaml, /var/lib/rancher/k3s/server/token,"
+    " /var/lib/rancher/k3s/server/cred/*, /var/lib/rancher/k3s/server/tls/*,"
+    " */secrets/kubernetes.io/serviceaccount/*, /run/secrets/*, /var/run/secrets/*,"
+    " */.docker/config.json, */.config/gh/hosts.yml, */.terraform.d/credentials.tfrc.json,"
+    " */.local/share/fish/fish_history, /etc/mysql/debian.cnf, /etc/wireguard/*,"
+    " /etc/ipsec.secrets, /etc/ipsec.d/private/*, /etc/ppp/chap-secrets, /etc/ppp/pap-secrets,"
+    " /etc/krb5.keytab, /var/lib/docker/containers/*/config.v2.json,"
+    " /var/lib/docker/swarm/certificates/*, /etc/pki/tls/private/*"
+)
+"""Secret files by path. Matched also as the tail of a longer path: a container's or a
+chroot's root holds the same files (`/var/lib/docker/overlay2/*/merged/etc/shadow`)."""
+SECRET_FILE_EXAMPLES = _names(
+    "/root/.bash_history, /home/user/.zsh_history, /root/.aws/credentials,"
+    " /root/.config/gcloud/credentials.db, /root/.azure/accessTokens.json, /root/.kube/config,"
+    " /etc/kubernetes/admin.conf, /etc/rancher/k3s/k3s.yaml,"
+    " /var/run/secrets/kubernetes.io/serviceaccount/token, /run/secrets/db_password,"
+    " /root/.docker/config.json, /etc/mysql/debian.cnf, /etc/wireguard/wg0.conf,"
+    " /etc/ipsec.secrets, /etc/ppp/chap-secrets, /etc/krb5.keytab, /srv/app/.env.production,"
+    " /etc/letsencrypt/live/example.org/privkey.pem, /home/user/.ssh/id_ecdsa"
+)
+"""Secret files a glob operand is tried against, one path component per glob component
+(`/etc/*.conf` does not reach `/etc/kubernetes/admin.conf`, `/etc/kube*/*.conf` does)."""
 STANDARD_ENV = frozenset(
     _names(
         "USER, LOGNAME, PATH, SHELL, LANG, TERM, HOSTNAME, UID, EUID, PPID, RANDOM, SECONDS,"
@@ -202,6 +237,9 @@ DANGER_TARGETS = frozenset(
         " runlevel0, runlevel1, runlevel6"
     )
 )
+BUILTIN_CHAINS = frozenset(_names("INPUT, OUTPUT, FORWARD, PREROUTING, POSTROUTING, BROUTING"))
+"""The chains iptables and its kin create themselves: flushing one is wiping the firewall
+(`-F INPUT` under a DROP policy cuts SSH off), unlike flushing a chain a user made."""
 SSH_UNITS = frozenset(_names("ssh, sshd, openssh, openssh-server, sshd-session"))
 FIREWALL_UNITS = frozenset(
     _names(

@@ -610,7 +610,9 @@ EVERYDAY = [
     row("cat-shadow-needs-a-person", "cat /etc/shadow", A),
     row("sudo-readonly-needs-a-person", "sudo journalctl -u nginx -n 20", A),
     row("echo-dangerous-text", 'echo "never run rm -rf /"', OK),
-    row("grep-for-dangerous-text", "grep 'rm -rf /' ~/.bash_history", OK),
+    row("grep-for-dangerous-text", "grep 'rm -rf /' /var/log/auth.log", OK),
+    # issue 15: shell histories keep typed passwords; reading one needs a person
+    row("grep-history-for-text", "grep 'rm -rf /' ~/.bash_history", A),
     row("commit-message", 'git commit -m "stop using rm -rf / in docs"', A),
     row("git-config-flag", "git -c user.name=bot commit -m 'deploy'", A),
     row("tar-backup", "tar czf /backup/www.tgz /var/www", A),
