@@ -95,7 +95,7 @@ def _is_secret(path: str, glob: bool, secret_paths: tuple[str, ...]) -> bool:
             any(fnmatchcase(example, path) for example in SECRET_EXAMPLES)
             or any(_components_match(path, example) for example in SECRET_FILE_EXAMPLES)
             or any(fnmatchcase(name, base) for name in _GLOB_NAME_SAMPLES)
-            or _SECRET_SUFFIX_RE.fullmatch(path) is not None
+            or _has_secret_suffix(path)
         )
     m = PROC_SECRET_RE.fullmatch(path)
     if m:  # /proc/1/root/etc/shadow, /proc/self/fd/3, /proc/*/mem...
@@ -107,16 +107,28 @@ def _is_secret(path: str, glob: bool, secret_paths: tuple[str, ...]) -> bool:
         return True
     return (
         any(fnmatchcase(path, g) for g in SECRET_GLOBS)
-        or _SECRET_SUFFIX_RE.fullmatch(path) is not None
+        or _has_secret_suffix(path)
         or (base not in SECRET_NAME_TEMPLATES and any(fnmatchcase(base, n) for n in SECRET_NAMES))
     )
 
 
 _SECRET_SUFFIX_RE = re.compile(
-    "(?s:.*?)(?:" + "|".join(translate(g).removesuffix(r"\Z") for g in SECRET_SUFFIX_GLOBS) + ")"
+    "|".join(translate(g.removeprefix("*")).removesuffix(r"\Z") for g in SECRET_SUFFIX_GLOBS)
 )
-"""SECRET_SUFFIX_GLOBS as one pattern, under any root: `/x/merged/etc/shadow` is shadow too.
-A glob operand is matched as text: `/home/*/.ssh/id_ecdsa` fits `/home/*/.ssh/id_*`."""
+
+
+def _has_secret_suffix(path: str) -> bool:
+    """Whether `path`, or its tail from any `/` on, is a secret of SECRET_SUFFIX_GLOBS: under
+    any root, `/x/merged/etc/shadow` is shadow too. A glob operand is matched as text:
+    `/home/*/.ssh/id_ecdsa` fits `/home/*/.ssh/id_*`."""
+    start = path.find("/")
+    while start >= 0:
+        if _SECRET_SUFFIX_RE.fullmatch(path, start):
+            return True
+        start = path.find("/", start + 1)
+    return False
+
+
 _GLOB_NAME_SAMPLES = (
     "id_rsa",
     ".env",
