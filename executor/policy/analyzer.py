@@ -229,6 +229,11 @@ class Analyzer(Expander):
                     self.arith_check(word)
             if command.arith:
                 self.arith_as_code(command.words[0])
+            elif operators & {"<", ">"}:
+                # Only bash's `[[` compares with them; in any other shell they redirect.
+                self.fact(
+                    (), command.text, "compares strings with < or >, which redirect outside bash"
+                )
             self.where = saved_where
         self.cond -= 1
         self.cwds = saved | self.cwds

@@ -48,6 +48,22 @@ MAX_VARIANTS = 64
 """Most argument lists one simple command may expand to; beyond, a person must check it."""
 
 
+MAX_ARITH_DEPTH = 64
+"""Deepest parentheses in one arithmetic expansion that are judged (bash nests far deeper)."""
+
+
+def paren_depth(text: str) -> int:
+    """The deepest nesting of `(` in `text`, quotes not considered (enough for a bound)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 class Expander(AnalysisState):
     """Expansion over the analysis state. Substitutions and stored code are run by the walker
     (`Analyzer`), through the two methods it provides."""
@@ -271,6 +287,11 @@ class Expander(AnalysisState):
                 return [Piece(text, part.quoted, False, glob, "", StreamKind.STATIC, stream.origin)]
             return [Piece(None, True, False, False, "", stream.kind, stream.origin)]
         if part.arg is not None:  # arithmetic: run its substitutions, the value is a number
+            if paren_depth(part.arg.raw) > MAX_ARITH_DEPTH:
+                self.too_complex(
+                    self.where or part.text,
+                    f"{MAX_ARITH_DEPTH} levels of parentheses in arithmetic",
+                )
             self.word_vals(part.arg)
             self.arith_check(part.arg)
             self.arith_as_code(part.arg)

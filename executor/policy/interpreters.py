@@ -58,6 +58,13 @@ def run_shell(
             continue
         break
     rest = args[i:]
+    if name != "bash":
+        analyzer.fact(
+            argv,
+            frame.text,
+            f"runs its code under {name}, a shell the policy does not model (it models bash, "
+            "which runs every command)",
+        )
     if frame.net:
         analyzer.forbid(
             "reverse-shell", frame.text, "connects a shell to the network (a reverse shell)"

@@ -8,6 +8,7 @@ through it (which is never read-only).
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import replace
 
 from executor import shell
@@ -336,6 +337,41 @@ def run_command(
     return analyzer.run_argv(tuple(args[i:]), frame, stdin, depth + 1)
 
 
+XARGS_LONG_OPTIONS = (
+    "--arg-file",
+    "--delimiter",
+    "--eof",
+    "--exit",
+    "--help",
+    "--interactive",
+    "--max-args",
+    "--max-chars",
+    "--max-lines",
+    "--max-procs",
+    "--no-run-if-empty",
+    "--null",
+    "--open-tty",
+    "--process-slot-var",
+    "--replace",
+    "--show-limits",
+    "--verbose",
+    "--version",
+)
+"""findutils 4.9's xargs: getopt_long takes any unique prefix (`--arg=F` is `--arg-file=F`)."""
+
+
+def unique_long_option(word: str, names: Sequence[str]) -> str | None:
+    """`word` (`--arg=F`) with its option spelled out as getopt_long resolves it, or None when
+    the prefix matches no option or several."""
+    name, eq, value = word.partition("=")
+    if name in names:
+        return word
+    matches = [n for n in names if n.startswith(name)]
+    if len(matches) != 1:
+        return None
+    return matches[0] + eq + value
+
+
 @wrapper("xargs")
 def run_xargs(
     analyzer: Analyzer, name: str, argv: tuple[Arg, ...], frame: Frame, stdin: Stream, depth: int
@@ -359,6 +395,15 @@ def run_xargs(
         if v == "--":
             i += 1
             break
+        if v.startswith("--"):
+            full = unique_long_option(v, XARGS_LONG_OPTIONS)
+            if full is None:
+                analyzer.fact(
+                    argv, frame.text, f"uses `{v}`, which xargs does not resolve to one option"
+                )
+                return OTHER_STREAM
+            v = full
+            a = replace(a, value=v)
         if v == "-I":
             token = args[i + 1].value if i + 1 < len(args) else "{}"
             i += 2

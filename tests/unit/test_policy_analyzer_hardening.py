@@ -214,7 +214,7 @@ def test_environment_for_programs_and_nested_shells(
         "SYSTEMD_PAGER=cat journalctl -n 5",
         "PAGER=cat git log -1",
         "x=1; echo $x",
-        "LC_ALL=C.UTF-8 sh -c ls",
+        "LC_ALL=C.UTF-8 bash -c ls",
     ],
 )
 def test_harmless_variables_keep_a_command_read_only(command: str) -> None:
