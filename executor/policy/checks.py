@@ -559,7 +559,11 @@ def check_iptables(state: AnalysisState, argv: tuple[Arg, ...], stdin: Stream) -
     values = [a.value for a in args if not a.dynamic]
     for k, v in enumerate(values):
         short = v.startswith("-") and not v.startswith("--")
-        if v == "--flush" or v.startswith("--flush=") or (short and "F" in v[1:]):
+        if (
+            v == "--flush"
+            or v.startswith("--flush=")
+            or (short and re.fullmatch(r"-[A-Za-z]*F[A-Za-z]*", v))
+        ):
             chain = _flushed_chain(args, v)
             if chain is None or chain in BUILTIN_CHAINS:
                 return [Hit(FORBID, "firewall", "flushes the firewall rules")]
