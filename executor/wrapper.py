@@ -34,6 +34,11 @@ BASH_MISSING: Final = "chavion: bash is required on this host"
 KEPT_VARIABLES: Final = ("HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ")
 """Taken from the login session where set; everything else is dropped."""
 
+FIXED_VARIABLES: Final = (("GIT_OPTIONAL_LOCKS", "0"),)
+"""Set for every command: `git status` takes no optional index lock, so it only reads (in the
+read-only sandbox it would attempt a write; measured by tests/integration/
+test_readonly_sandbox.py)."""
+
 _WRAPPER: Final = """\
 exec 3<&0 </dev/null
 PATH={path}; export PATH
@@ -71,7 +76,7 @@ def launcher(
     """
     if not sandbox:
         kept = " ".join(f'${{{name}+"{name}=${name}"}}' for name in KEPT_VARIABLES)
-        assignments = _quoted(f"{name}={value}" for name, value in env)
+        assignments = _quoted(f"{name}={value}" for name, value in (*FIXED_VARIABLES, *env))
         parts = [f"env -i PATH={FIXED_PATH}", kept, assignments]
     else:
         jail = bwrap_args()[:-1]  # without the "--" before the command
@@ -81,7 +86,9 @@ def launcher(
             f"${{h{index}:+--tmpfs {shlex.quote(path)}}}" for index, path in enumerate(hidden)
         )
         kept = " ".join(f'${{{name}+--setenv {name} "${name}"}}' for name in KEPT_VARIABLES)
-        settings = _quoted(word for name, value in env for word in ("--setenv", name, value))
+        settings = _quoted(
+            word for name, value in (*FIXED_VARIABLES, *env) for word in ("--setenv", name, value)
+        )
         cleared = _quoted((*jail, "--clearenv", "--setenv", "PATH", FIXED_PATH))
         parts = [cleared, covers, kept, settings, "--"]
     return " ".join(part for part in parts if part)

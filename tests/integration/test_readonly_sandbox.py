@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from executor.policy import Verdict, decide
+from executor.wrapper import FIXED_VARIABLES
 from tests.unit.test_policy_corpus import CONFIG, HOST, OPERATOR, READ_ONLY, Entry
 
 pytestmark = pytest.mark.integration
@@ -157,6 +158,7 @@ def sandbox_argv(scratch: Path, trace_fd: int, command: str) -> list[str]:
         "--setenv", "HOME", home,
         "--setenv", "LANG", "C.UTF-8",
         "--setenv", "TERM", "dumb",
+        *(w for name, value in FIXED_VARIABLES for w in ("--setenv", name, value)),
         "--",
         "strace", "-f", "-qq", "-y", "-o", f"/dev/fd/{trace_fd}", "-e", f"trace={TRACED}",
         "bash", "--noprofile", "--norc", "-c", command,
