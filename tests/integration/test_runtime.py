@@ -27,7 +27,7 @@ from executor.errors import ExecutorError
 from executor.hosts import LOCAL_HOST, HostConfig
 from executor.runner import CommandRunner
 from executor.sandbox import FIXED_PATH, REFUSED_WRITE_NOTE
-from executor.wrapper import wrap_command
+from executor.wrapper import FIXED_VARIABLES, wrap_command
 from tests.fakes.sshd import SshdServer, running_sshd
 
 pytestmark = pytest.mark.integration
@@ -99,8 +99,14 @@ async def test_the_environment_is_fixed(runner: CommandRunner, host: str) -> Non
 
     *listed, path = result.stdout.splitlines()
     names = set(listed)
-    # bash adds PWD, SHLVL and _ itself; LANG, LC_ALL and TZ pass only where set.
-    assert names <= {"PATH", "HOME", "USER", "LOGNAME", "PWD", "SHLVL", "_", "LANG", "LC_ALL", "TZ"}
+    # bash adds PWD, SHLVL and _ itself; LANG, LC_ALL and TZ pass only where set; the fixed
+    # variables (GIT_OPTIONAL_LOCKS=0) always.
+    fixed = {name for name, _ in FIXED_VARIABLES}
+    assert fixed <= names
+    assert (
+        names
+        <= {"PATH", "HOME", "USER", "LOGNAME", "PWD", "SHLVL", "_", "LANG", "LC_ALL", "TZ"} | fixed
+    )
     assert path == f"path {FIXED_PATH}"
 
 
