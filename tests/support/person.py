@@ -134,10 +134,16 @@ class Person:
                 self._changed.notify_all()
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            # nio's sync can swallow a cancellation that lands inside its own retry loop, and
+            # the task then syncs on forever (the suite hung in teardown): ask again until it
+            # is really over.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1)
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self.client.close()
 
     # ---- acting ------------------------------------------------------------------------
