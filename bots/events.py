@@ -36,3 +36,17 @@ decides what to push (an edit never notifies by default, and it cannot read `m.m
 ANSWER_PUSH_RULE: Final = "org.chavion.answer"
 """The override push rule Chavion puts on the master's account: a final edit that names him
 in `MENTIONS_IN_CLEAR_KEY` notifies, with sound, like a mention."""
+
+COUNCIL_KEY: Final = "org.chavion.council"
+"""On the coordinator's and agents' task messages (and inside a vote's poll start): what the
+message is in a task's workflow (an ask, an answer, a plan, a report), as a JSON object that
+`bots.tasks` reads. Clients ignore it; the readable text is in `body`."""
+
+POLL_START: Final = "org.matrix.msc3381.poll.start"
+"""A poll, in the unstable form: the only one Element X renders (see shared element facts)."""
+POLL_RESPONSE: Final = "org.matrix.msc3381.poll.response"
+POLL_END: Final = "org.matrix.msc3381.poll.end"
+POLL_EVENTS: Final = frozenset(
+    {POLL_START, POLL_RESPONSE, POLL_END, "m.poll.start", "m.poll.response", "m.poll.end"}
+)
+"""Poll events in either form reach handlers as `RoomEvent`s (stable ones from newer clients)."""
