@@ -36,3 +36,22 @@ decides what to push (an edit never notifies by default, and it cannot read `m.m
 ANSWER_PUSH_RULE: Final = "org.chavion.answer"
 """The override push rule Chavion puts on the master's account: a final edit that names him
 in `MENTIONS_IN_CLEAR_KEY` notifies, with sound, like a mention."""
+
+# --- the coordinator's tasks (issue 16) ----------------------------------------------------
+
+COUNCIL_KEY: Final = "org.chavion.council"
+"""On the coordinator's and agents' task messages: what the message is in a task's workflow
+(an ask, an answer, a plan, a report), so bots read it without parsing the text."""
+
+POLL_START: Final = "org.matrix.msc3381.poll.start"
+POLL_RESPONSE: Final = "org.matrix.msc3381.poll.response"
+POLL_END: Final = "org.matrix.msc3381.poll.end"
+"""MSC3381 polls as Element X and Web send and render them (the unstable names)."""
+POLL_START_STABLE: Final = "m.poll.start"
+POLL_RESPONSE_STABLE: Final = "m.poll.response"
+POLL_END_STABLE: Final = "m.poll.end"
+"""The names the Matrix spec (v1.7) gave polls; read, never sent."""
+POLL_TEXT: Final = "org.matrix.msc1767.text"
+"""An MSC1767 text block: the question, an answer, a poll's fallback text."""
+POLL_DISCLOSED: Final = "org.matrix.msc3381.poll.disclosed"
+"""A poll whose running tally every member sees."""
