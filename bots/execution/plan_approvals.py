@@ -5,7 +5,8 @@ The executor trusts no bot's word: a request that names a plan approval (`plan_a
 plan messages from the configured coordinator whose every step digest is the digest of the
 command shown, and whose every command (and verify, rollback) is shown verbatim in the body;
 and an approver's ✅ / ❌ on such a message, or `!approve N` / `!deny N` (N = the plan's task,
-sent after the plan). `check_grant` then approves a request only when its digest is one of
+sent after the plan). The HTML, which Element shows instead of the body, must show them too.
+`check_grant` then approves a request only when its digest is one of
 that plan's, its task is the plan's, the plan is the newest of its task, the named event is
 an approver's approval of it, nobody who may approve denied it, and the approval is younger
 than `approval_expiry_seconds`. Anything else falls back to the prompt, with the reason
@@ -16,6 +17,7 @@ the memory around them.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -192,9 +194,13 @@ def _read_plan(message: Message, council: Mapping[str, Any]) -> StoredPlan:
         raise _Bad("the plan has no list of steps")
     if len(steps) > MAX_PLAN_STEPS:
         raise _Bad(f"the plan has more than {MAX_PLAN_STEPS} steps")
+    # What the master reads: the body, and the HTML when there is one (Element shows that).
+    shown = [("the message", message.body)]
+    if message.formatted_body is not None:
+        shown.append(("its HTML", html.unescape(message.formatted_body)))
     digests: set[Digest] = set()
     for number, step in enumerate(steps, start=1):
-        digests.update(_step_digests(number, step, message.body))
+        digests.update(_step_digests(number, step, shown))
     at = message.timestamp_ms / 1000 if message.timestamp_ms > 0 else 0.0
     return StoredPlan(
         plan_event=message.event_id,
@@ -208,9 +214,9 @@ def _read_plan(message: Message, council: Mapping[str, Any]) -> StoredPlan:
     )
 
 
-def _step_digests(number: int, step: object, body: str) -> list[Digest]:
+def _step_digests(number: int, step: object, shown: list[tuple[str, str]]) -> list[Digest]:
     """The digests of a step's command, verify and rollback, each checked against the text
-    it names and that text shown verbatim in the body."""
+    it names and that text shown verbatim in the body (and in the HTML, unescaped)."""
     if not isinstance(step, Mapping):
         raise _Bad(f"step {number} is not an object")
     host = step.get("host")
@@ -229,8 +235,9 @@ def _step_digests(number: int, step: object, body: str) -> list[Digest]:
             raise _Bad(f"step {number} has no {text_key}")
         if step.get(digest_key) != command_digest(host, text):
             raise _Bad(f"step {number}: {digest_key} does not match its host and {text_key}")
-        if text not in body:
-            raise _Bad(f"step {number}: the {text_key} is not shown verbatim in the message")
+        for where, seen in shown:
+            if text not in seen:
+                raise _Bad(f"step {number}: the {text_key} is not shown verbatim in {where}")
         found.append(command_digest(host, text))
     return found
 

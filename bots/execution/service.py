@@ -122,8 +122,12 @@ class ExecutionService:
     async def observe(self, message: Message, bot: BotContext) -> list[Reply]:
         """Every message: plan messages and `!approve N` / `!deny N` are remembered (the
         coordinator answers those; the executor never does)."""
-        if self.plans is not None and message.sender != bot.identity.user_id:
+        if self.plans is None or message.sender == bot.identity.user_id:
+            return []
+        try:
             await self.plans.observe(message, bot.roster)
+        except Exception:  # never an apology in the room: the executor answers none of these
+            log.exception("remembering %s for plan approvals failed", message.event_id)
         return []
 
     async def on_event(self, event: RoomEvent, bot: BotContext) -> list[Reply]:

@@ -34,6 +34,7 @@ from bots.execution.requests import (
 )
 from bots.homeserver.credentials import load_credentials
 from bots.ids import EventID, RequestID, TaskID, UserID
+from bots.text.markdown import markdown_to_html
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, Seen
 
@@ -110,7 +111,8 @@ async def post_plan(stage: Stage, task: int, commands: list[str]) -> str:
     )
     council = {"v": 1, "kind": "plan", "task": task, "attempt": 1, "digest": "d" * 64}
     council.update(steps=steps, expires_ms=0)
-    return await stage.coordinator.say(stage.room, body, **{COUNCIL_KEY: council})
+    html = {"format": "org.matrix.custom.html", "formatted_body": markdown_to_html(body)}
+    return await stage.coordinator.say(stage.room, body, **html, **{COUNCIL_KEY: council})
 
 
 async def ask(
@@ -175,6 +177,21 @@ async def test_one_tick_on_the_plan_runs_its_steps_without_a_prompt(
             assert approval.detail["plan_event"] == plan
     finally:
         await audit.close()
+
+
+async def test_a_typed_approve_with_the_task_number_approves_the_plan(
+    master: Person, stage: Stage
+) -> None:
+    task = task_number()
+    done = marker("typed")
+    command = f"touch {done}"
+    plan = await post_plan(stage, task, [command])
+    typed = await master.say(stage.room, f"!approve {task}")
+    rid = await ask(stage, master, task, 1, command, plan, typed)
+    ran = await master.wait_for_event(RESULT_EVENT, result_of(rid), timeout=60)
+    assert ran.content["status"] == "succeeded"
+    assert done.exists()
+    assert not prompts(master, stage, rid)
 
 
 async def test_a_step_not_in_the_plan_gets_a_prompt(master: Person, stage: Stage) -> None:

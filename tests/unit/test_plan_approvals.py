@@ -47,6 +47,7 @@ from bots.routing.addressing import Identity, Roster
 from bots.settings.loading import load_settings
 from bots.store import Store
 from bots.store.plan_approvals import PlanApprovalStore, StoredPlan, StoredVerdict
+from bots.text.markdown import markdown_to_html
 from executor.runner import CommandRunner
 from tests.unit.test_executor_flow import EXAMPLE_CONFIG, FakeEngine, FakeHomeserver, MeddledAudit
 
@@ -175,6 +176,11 @@ FORGED_PLANS = [
         ),
         "step 2: verify_digest does not match",
     ),
+    (
+        "HTML that shows another command",
+        replace(plan_message(), formatted_body="<pre><code>df -h</code></pre>"),
+        "step 1: the command is not shown verbatim in its HTML",
+    ),
     ("an empty command", plan_message([step("local", " ")]), "step 1 has no command"),
     ("no host", plan_message([step("", "df -h")]), "step 1 has no host"),
     (
@@ -205,6 +211,15 @@ def test_a_forged_plan_is_not_remembered(message: Message, reason: str) -> None:
 )
 def test_other_messages_are_no_plans(council: dict[str, Any] | None) -> None:
     assert read_plan(Message(ROOM, PLAN, COORD, "df -h", council=council), COORD) is None
+
+
+def test_a_plan_rendered_to_html_is_remembered() -> None:
+    """The coordinator's HTML escapes the commands; unescaped, they read verbatim."""
+    steps = [step("local", 'echo "a <b>" >&2 && true', verify="test -e '/tmp/a b'")]
+    message = plan_message(steps)
+    message = replace(message, formatted_body=markdown_to_html(message.body))
+    assert "&amp;&amp;" in (message.formatted_body or "")
+    assert isinstance(read_plan(message, COORD), StoredPlan)
 
 
 def test_a_plan_with_no_steps_is_remembered_and_approves_nothing() -> None:
