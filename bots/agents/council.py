@@ -24,12 +24,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bots.agents.agent import Agent
-from bots.agents.conversation import detect_language, strip_speaker_prefix
+from bots.agents.conversation import strip_speaker_prefix
 from bots.agents.council_prompts import (
     Speaker,
     ballot,
     conversation,
     host_lines,
+    language_of,
     stage_prompt,
     stage_variables,
     vote_options,
@@ -197,7 +198,7 @@ class CouncilMember:
             log.warning("%s leaves ask %s out: it holds %s", self.name, ask.ask, ", ".join(kinds))
             return f"the task holds {' and '.join(kinds)}; I did not send it to my model"
         settings = self.agent.agent
-        language = detect_language(ask.mission)
+        language = language_of(ask.mission)
         speaker = Speaker(
             self.name,
             settings.account.display_name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from bots.agents.conversation import truncate_middle
+from bots.agents.conversation import KOREAN, detect_language, truncate_middle
 from bots.agents.council_wire import CouncilAsk
 from bots.errors import ConfigError
 from bots.settings import Settings
@@ -26,6 +27,7 @@ from bridge.llm.base import ChatMessage
 from executor.hosts import HostConfig
 
 COUNCIL_PROMPTS = Path(__file__).resolve().parent / "prompts" / "council"
+TASK_LANGUAGE = "the language the task is written in"
 MIN_TEXT_TOKENS = 200
 """Each long text keeps at least this much, however many share the budget."""
 
@@ -157,9 +159,15 @@ def stage_variables(
 def stage_prompt(variables: Mapping[str, Any], stage: str) -> str:
     """The stage's template rendered; a template error is a configuration error."""
     try:
-        return _environment().get_template(f"{stage}.md.j2").render(variables).strip()
+        text = _environment().get_template(f"{stage}.md.j2").render(variables)
     except jinja2.TemplateError as exc:
         raise ConfigError(f"council prompt {stage}.md.j2: {exc}") from exc
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def language_of(mission: str) -> str:
+    """Answers mirror the master: the language the mission is written in."""
+    return KOREAN if detect_language(mission) == KOREAN else TASK_LANGUAGE
 
 
 def conversation(persona: str, prompt: str, speaker: Speaker, mission: str) -> list[ChatMessage]:
@@ -169,6 +177,9 @@ def conversation(persona: str, prompt: str, speaker: Speaker, mission: str) -> l
         ChatMessage("system", f"{persona}\n\n{prompt}"),
         ChatMessage("user", f"{speaker.master_name}: {said}"),
     ]
+
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 @functools.lru_cache(maxsize=1)

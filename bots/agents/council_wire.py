@@ -19,7 +19,6 @@ from bots.text.markdown import markdown_to_html
 from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import ProviderRequestError, Usage
-from bridge.llm.retry import format_duration
 
 Stage = Literal["propose", "vote", "plan", "review", "fix", "refine"]
 STAGES: Final[tuple[Stage, ...]] = ("propose", "vote", "plan", "review", "fix", "refine")
@@ -131,7 +130,7 @@ def failure_reason(exc: ProviderError, timeout_s: float) -> str:
     if isinstance(exc, ProviderRequestError):
         status = f" ({exc.status})" if exc.status else ""
         if exc.kind == "timeout":
-            return f"timed out after {format_duration(timeout_s)}"
+            return f"timed out after {timeout_s:g} s"
         if exc.kind == "server_error":
             return f"server error{status}"
         return _KIND_REASONS.get(exc.kind, exc.kind.replace("_", " "))
