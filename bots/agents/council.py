@@ -48,7 +48,6 @@ from bots.agents.council_wire import (
     poll_thread_root,
     read_ask,
     vote_reason,
-    vote_text,
 )
 from bots.agents.streaming import TYPING_AFTER_S
 from bots.context import BotContext
@@ -56,6 +55,7 @@ from bots.events import COUNCIL_KEY, POLL_RESPONSE, POLL_START, POLL_START_STABL
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.tasks.polls import poll_response_content
+from bots.tasks.render import answer_body, vote_reason_body
 from bots.tasks.votes import parse_vote, self_vote_refused
 from bots.text.credentials import credential_kinds
 from bridge.errors import ProviderError
@@ -153,7 +153,7 @@ class CouncilMember:
         if ask.stage == "review" and (verdict := declared_verdict(text)) is not None:
             extra["verdict"] = verdict
         council = self._object(ask, "ok", completion, cost, extra=extra)
-        return answer_replies(ask, text, where, council)
+        return answer_replies(answer_body(ask.task, ask.stage, text), where, council)
 
     async def vote(self, ask: CouncilAsk, where: Where, bot: BotContext) -> list[Reply]:
         """The poll response first (what the tally counts), then one line of why. No valid
@@ -182,7 +182,8 @@ class CouncilMember:
             log.exception("%s could not answer the poll %s", self.name, where.reply_to)
             return self._failed(ask, where, "could not send the poll response", completion, cost)
         council = self._object(ask, "ok", completion, cost, extra={"choice": choice})
-        return answer_replies(ask, vote_text(choice, vote_reason(text)), where, council)
+        body = vote_reason_body(ask.task, choice, vote_reason(text))
+        return answer_replies(body, where, council)
 
     async def _call(
         self, ask: CouncilAsk, where: Where, bot: BotContext
@@ -259,7 +260,9 @@ class CouncilMember:
     ) -> list[Reply]:
         """An answer saying this agent has none, and why (usage carried when a call was made)."""
         council = self._object(ask, "failed", completion, cost, reason=reason)
-        return answer_replies(ask, failure_text(ask, reason), where, council)
+        return answer_replies(
+            answer_body(ask.task, ask.stage, failure_text(ask, reason)), where, council
+        )
 
 
 @contextlib.asynccontextmanager

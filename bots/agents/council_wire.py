@@ -24,14 +24,6 @@ Stage = Literal["propose", "vote", "plan", "review", "fix", "refine"]
 STAGES: Final[tuple[Stage, ...]] = ("propose", "vote", "plan", "review", "fix", "refine")
 WIRE_VERSION: Final = 1
 
-STAGE_EMOJI: Final[Mapping[Stage, str]] = {
-    "propose": "💡",
-    "vote": "🗳️",
-    "plan": "🛠️",
-    "review": "🔎",
-    "fix": "🩹",
-    "refine": "📝",
-}
 STAGE_NOUN: Final[Mapping[Stage, str]] = {
     "propose": "Proposal",
     "vote": "Vote",
@@ -237,10 +229,9 @@ def answer_object(
     return council
 
 
-def answer_replies(
-    ask: CouncilAsk, text: str, where: Where, council: Mapping[str, Any]
-) -> list[Reply]:
-    """The answer as messages: "#12 💡 …", split where one event cannot hold it.
+def answer_replies(body: str, where: Where, council: Mapping[str, Any]) -> list[Reply]:
+    """The answer as messages (`body` as `bots.tasks.render` writes it: "#12 💡 …"), split
+    where one event cannot hold it.
 
     Every part carries the council object (a part without one would be routed as chat to
     the other agents); a split answer's parts also say `part` (1-based) and `parts`, and the
@@ -248,7 +239,6 @@ def answer_replies(
     `m.text`, the rest and every failure `m.notice`.
     """
     ok = council.get("status") == "ok"
-    body = f"#{ask.task} {STAGE_EMOJI[ask.stage]} {text.strip()}"
     chunks = split_message(body) or [body]
     replies = []
     for index, chunk in enumerate(chunks):
@@ -273,7 +263,3 @@ def answer_replies(
 def failure_text(ask: CouncilAsk, reason: str) -> str:
     """What the room reads for an ask this agent could not answer."""
     return f"⚠️ {STAGE_NOUN[ask.stage]} failed: {reason}."
-
-
-def vote_text(choice: str, reason: str) -> str:
-    return f"{choice} — {reason}" if reason else choice

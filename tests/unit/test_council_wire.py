@@ -204,7 +204,7 @@ def test_an_answer_carries_its_ask_status_and_usage() -> None:
     council = answer_object(
         ASK, status="ok", model="gpt-4.1", usage=Usage(100, 20), cost_usd=0.00036
     )
-    [reply] = answer_replies(ASK, "Use df -h.", WHERE, council)
+    [reply] = answer_replies("#12 💡 Use df -h.", WHERE, council)
     assert reply.body == "#12 💡 Use df -h."
     assert (reply.thread_root, reply.reply_to, reply.notice) == ("$root", "$ask", False)
     assert reply.council == {
@@ -221,7 +221,7 @@ def test_an_answer_carries_its_ask_status_and_usage() -> None:
 
 def test_a_failure_is_a_notice_with_its_reason() -> None:
     council = answer_object(ASK, status="failed", model="gpt-4.1", reason="quota exhausted")
-    [reply] = answer_replies(ASK, "⚠️ Proposal failed: quota exhausted.", WHERE, council)
+    [reply] = answer_replies("#12 💡 ⚠️ Proposal failed: quota exhausted.", WHERE, council)
     assert reply.notice
     assert reply.council is not None
     assert (reply.council["status"], reply.council["reason"]) == ("failed", "quota exhausted")
@@ -231,7 +231,7 @@ def test_a_failure_is_a_notice_with_its_reason() -> None:
 def test_a_long_answer_is_split_and_every_part_carries_the_council_object() -> None:
     text = "\n\n".join(f"Paragraph {n}: " + "disk usage " * 60 for n in range(60))
     council = answer_object(ASK, status="ok", model="gpt-4.1")
-    replies = answer_replies(ASK, text, WHERE, council)
+    replies = answer_replies(f"#12 💡 {text}", WHERE, council)
     assert len(replies) > 1
     assert replies[0].body.startswith("#12 💡 Paragraph 0")
     assert [r.council and (r.council["part"], r.council["parts"]) for r in replies] == [
