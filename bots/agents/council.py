@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from bots.agents.agent import Agent
 from bots.agents.conversation import strip_speaker_prefix
@@ -93,10 +93,9 @@ class CouncilMember:
         if ask.stage == "vote":
             log.info("%s: vote ask %s came as a message, not a poll", self.name, ask.ask)
             return []
-        where = Where(
-            message.room_id, message.thread_root or message.event_id, message.event_id,
-            message.event_id,
-        )  # fmt: skip
+        # A task from outside Matrix has no intake message: its ask is the thread's root.
+        root = message.thread_root or message.event_id
+        where = Where(message.room_id, root, reply_to=message.event_id, key=message.event_id)
         return await self.answer(ask, where, bot)
 
     async def on_event(self, event: RoomEvent, bot: BotContext) -> list[Reply]:
@@ -113,7 +112,7 @@ class CouncilMember:
             log.info("%s: poll %s carries a %s ask", self.name, event.event_id, ask.stage)
             return []
         root = poll_thread_root(event.content) or event.event_id
-        where = Where(event.room_id, root, event.event_id, event.event_id)
+        where = Where(event.room_id, root, reply_to=event.event_id, key=event.event_id)
         return await self.vote(ask, where, bot)
 
     def _ask_for_me(
@@ -232,7 +231,7 @@ class CouncilMember:
     def _object(
         self,
         ask: CouncilAsk,
-        status: str,
+        status: Literal["ok", "failed"],
         completion: Completion | None,
         cost: float,
         *,
@@ -242,7 +241,7 @@ class CouncilMember:
         model = (completion.model if completion else "") or self.agent.agent.model
         return answer_object(
             ask,
-            status="ok" if status == "ok" else "failed",
+            status=status,
             model=model,
             usage=completion.usage if completion else Usage(),
             cost_usd=cost,

@@ -30,6 +30,7 @@ from bots.agents.council_wire import (
     read_ask,
     vote_reason,
 )
+from bots.errors import ConfigError
 from bots.ids import EventID, RoomID
 from bridge.errors import ProviderError
 from bridge.llm.base import FailureKind, MissingCredentials, ProviderRequestError, Usage
@@ -374,3 +375,17 @@ def test_long_material_is_cut_in_the_middle_to_fit() -> None:
     assert proposal.endswith("END")
     assert "characters cut from the middle" in proposal
     assert len(proposal) < 10_000
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_variable_left_out_is_an_error_not_a_blank(stage: str) -> None:
+    variables = stage_variables(
+        CouncilAsk(12, "t12", stage, ("gpt",), "m", context=CONTEXTS[stage]),  # type: ignore[arg-type]
+        speaker(),
+        hosts=[],
+        self_vote=False,
+        text_tokens=4000,
+    )
+    del variables["mission"]
+    with pytest.raises(ConfigError, match=f"{stage}.md.j2: 'mission' is undefined"):
+        stage_prompt(variables, stage)
