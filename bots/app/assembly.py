@@ -123,7 +123,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
     """An agent chats when addressed, keeps up with the rest of the room, and answers the
     coordinator's task asks (messages, and the vote's poll start)."""
-    member = CouncilMember(agent, self_vote=_self_vote(context.settings))
+    member = CouncilMember(agent, self_vote=context.settings.tasks.self_vote)
     return Dispatcher(
         context,
         agent_commands(agent),
@@ -135,13 +135,6 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
         event_types=POLL_START_TYPES,
         others_commands=EXECUTOR_COMMANDS,
     )
-
-
-def _self_vote(settings: Settings) -> bool:
-    """`tasks.self_vote` (may an agent vote for its own proposal); False, the default, in
-    settings without a `tasks` section."""
-    tasks = getattr(settings, "tasks", None)
-    return bool(getattr(tasks, "self_vote", False))
 
 
 def _coordinator_dispatcher(context: BotContext) -> Dispatcher:
