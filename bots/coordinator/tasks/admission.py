@@ -27,7 +27,9 @@ async def admit(ctx: TaskContext, task: Task) -> None:
     free = max(0, ctx.settings.max_active - len(in_work))
     if any(t.id == task.id for t in waiting[:free]):
         if task.assigned:
-            await ctx.move(task, "planning", actor="coordinator", reason=f"assigned to {task.assigned}")
+            await ctx.move(
+                task, "planning", actor="coordinator", reason=f"assigned to {task.assigned}"
+            )
         else:
             await ctx.move(task, "discussing", actor="coordinator", reason="admitted")
         return

@@ -44,32 +44,13 @@ def agent_of(ctx: TaskContext, user_id: str) -> str | None:
 
 
 def participants(ctx: TaskContext) -> list[str]:
-    """The agents asked for proposals: all, or those whose name or role is listed."""
-    chosen = ctx.settings.participants
-    agents = ctx.bot.settings.agents
-    if chosen == "all":
-        return [a.name for a in agents]
-    wanted = {str(w).casefold() for w in chosen}
-    return [
-        a.name
-        for a in agents
-        if a.name.casefold() in wanted
-        or any(word in a.role.casefold() for word in wanted)
-        or a.role.casefold() in wanted
-    ]
+    """The agents asked for proposals and votes (`tasks.participants`, resolved)."""
+    return list(ctx.bot.settings.task_participants)
 
 
 def judge(ctx: TaskContext) -> str | None:
-    """The configured judge; else the first agent whose role says review or judge; else the
-    first agent."""
-    if ctx.settings.judge:
-        return ctx.settings.judge
-    agents = ctx.bot.settings.agents
-    for agent in agents:
-        role = agent.role.casefold()
-        if "review" in role or "judge" in role:
-            return agent.name
-    return agents[0].name if agents else None
+    """The agent that reviews plans and breaks a tie the master left."""
+    return ctx.bot.settings.task_judge
 
 
 def master(ctx: TaskContext) -> UserID:
@@ -173,7 +154,7 @@ def ok(answers: Sequence[Answer]) -> list[Answer]:
 def failure_lines(
     ctx: TaskContext, asked: Sequence[str], answers: Sequence[Answer], waited: str
 ) -> list[str]:
-    """"Gemini: quota exhausted" for a failed answer, "GPT: no answer within 3 min" for silence."""
+    """ "Gemini: quota exhausted" for a failed answer, "GPT: no answer within 3 min" for silence."""
     got = by_agent(answers)
     lines = []
     for name in asked:
@@ -186,7 +167,7 @@ def failure_lines(
 
 
 def minutes(seconds: float) -> str:
-    """"3 min", "45 s", "1 h": how long a wait is, as the master reads it."""
+    """ "3 min", "45 s", "1 h": how long a wait is, as the master reads it."""
     if seconds < 90:
         return f"{int(seconds)} s"
     if seconds < 5400:

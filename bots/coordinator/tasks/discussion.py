@@ -12,6 +12,7 @@ from bots.coordinator.tasks.common import (
     expired,
     failure_lines,
     in_thread,
+    left_at,
     minutes,
     ok,
     participants,
@@ -28,8 +29,14 @@ def propose_ask(task: Task) -> str:
 
 
 async def proposals(ctx: TaskContext, task: Task) -> list[Answer]:
-    """The proposals the task goes on with, in the order they came (ties by agent name)."""
+    """The proposals the task goes on with, in the order they came (ties by agent name).
+
+    Once the discussion closed, a late proposal (stored after it, for its cost) is not one:
+    the ballot stays the same however often it is rebuilt."""
     answers = ok(await ctx.tasks.answers(task.id, ask=propose_ask(task)))
+    closed = await left_at(ctx, task, "discussing")
+    if closed is not None:
+        answers = [a for a in answers if a.at <= closed]
     return sorted(answers, key=lambda a: (a.at, a.agent))
 
 
