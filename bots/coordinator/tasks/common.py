@@ -170,6 +170,7 @@ def minutes(seconds: float) -> str:
     """ "3 min", "45 s", "1 h": how long a wait is, as the master reads it."""
     if seconds < 90:
         return f"{int(seconds)} s"
-    if seconds < 5400:
+    if seconds < 3600:
         return f"{round(seconds / 60)} min"
-    return f"{round(seconds / 3600)} h"
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h" + (f" {rest} min" if rest else "")
