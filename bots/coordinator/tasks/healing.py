@@ -33,8 +33,8 @@ from bots.coordinator.tasks.steps import (
     waiting_deadline,
 )
 from bots.message import Reply
-from bots.text.durations import coarse
 from bots.tasks.plans import Plan, PlanError, parse_plan, plan_digest, plan_json
+from bots.text.durations import coarse
 
 if TYPE_CHECKING:
     from bots.coordinator.tasks.context import TaskContext
@@ -69,7 +69,8 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         targets = rollback_targets(plan, runs)
         await ctx.tasks.update(task.id, expect_state=task.state, now=ctx.clock(), note=reason)
         body = give_up_line(task.id, reason, len(targets))
-        await ctx.send_once(task, GIVE_UP_KEY, Reply(task.room_id, body, thread_root=task.thread_root))
+        notice = Reply(task.room_id, body, thread_root=task.thread_root)
+        await ctx.send_once(task, GIVE_UP_KEY, notice)
         task = await ctx.tasks.get(task.id) or task
     await _roll_back(ctx, task, plan, runs, attempt)
 

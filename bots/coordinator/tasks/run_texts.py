@@ -117,7 +117,7 @@ class AttemptSummary:
 
 
 def attempt_lines(attempts: Sequence[AttemptSummary], output_chars: int) -> list[str]:
-    """"Attempt 1: step 2 on local failed (exit 1): `cmd`" and the end of its output."""
+    """ "Attempt 1: step 2 on local failed (exit 1): `cmd`" and the end of its output."""
     lines: list[str] = []
     for summary in attempts:
         main = [r for r in summary.runs if r.kind == "main"]
@@ -135,7 +135,7 @@ def attempt_lines(attempts: Sequence[AttemptSummary], output_chars: int) -> list
 
 
 def cost_line(costs: Mapping[str, UsageTotals], names: Mapping[str, str]) -> str:
-    """"Cost: Claude 1,234 tokens $0.0123 · GPT … — total $0.02" (nothing spent: free)."""
+    """ "Cost: Claude 1,234 tokens $0.0123 · GPT … — total $0.02" (nothing spent: free)."""
     if not costs:
         return "Cost: no model was used."
     parts = [

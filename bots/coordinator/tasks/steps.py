@@ -99,7 +99,14 @@ def stages(steps: Sequence[Step]) -> list[list[int]]:
 
 
 async def send_request(
-    ctx: TaskContext, task: Task, *, attempt: int, step: int, kind: StepKind, host: str, command: str
+    ctx: TaskContext,
+    task: Task,
+    *,
+    attempt: int,
+    step: int,
+    kind: StepKind,
+    host: str,
+    command: str,
 ) -> StepRun:
     """The request of this step and kind, recorded then sent, each at most once; its run
     as stored now (already finished when its result came in)."""
@@ -162,7 +169,7 @@ async def settle_silence(ctx: TaskContext, run: StepRun) -> StepRun:
 async def advance(
     ctx: TaskContext,
     task: Task,
-    runs: Mapping[str, StepRun],
+    runs: Mapping[RequestID, StepRun],
     *,
     attempt: int,
     number: int,
