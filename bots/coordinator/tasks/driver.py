@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from bots.coordinator.tasks import (
     approval,
@@ -64,15 +64,19 @@ class TaskDriver:
         self._phases = phases
         self._locks: dict[int, asyncio.Lock] = {}
 
+    def lock(self, task_id: int) -> asyncio.Lock:
+        """The task's lock: facts about it are stored under it, so a phase reading them
+        never sees half of what arrived."""
+        return self._locks.setdefault(task_id, asyncio.Lock())
+
     async def drive(self, task_id: int) -> Task | None:
         """Runs phases while the task's state keeps changing; the task as it is then."""
-        lock = self._locks.setdefault(task_id, asyncio.Lock())
-        async with lock:
+        async with self.lock(task_id):
             task = await self.ctx.tasks.get(task_id)
             for _ in range(MAX_ROUNDS):
                 if task is None:
                     return None
-                phase = self._phases.get(task.state)
+                phase = self._phases.get(cast("TaskState", task.state))
                 if phase is None:
                     return task
                 await phase(self.ctx, task)
