@@ -30,6 +30,8 @@ MAX_PROBLEMS = 6
 """Problems listed in one `PlanError`; more are counted."""
 _PLAN_DIGEST_VERSION = "chavion-plan-v1"
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_OBJECT_START = re.compile(r"""\{(?=\s*["'}])""")
+"""Where a JSON object may start: `{` before a key or `}` (not `{print $1}` or `{{`)."""
 
 _FIELDS: dict[str, str] = {
     **dict.fromkeys(("host", "server", "hostname", "target", "machine", "node"), "host"),
@@ -216,7 +218,7 @@ def _find_plan_object(text: str) -> Mapping[str, Any] | str:
     steps_at = _steps_key_at(text)
     broken: str | None = None
     not_a_list: str | None = None
-    position = text.find("{")
+    position = _next_start(text, 0)
     tries = 0
     while position != -1 and tries < MAX_DECODE_TRIES:
         tries += 1
@@ -225,10 +227,10 @@ def _find_plan_object(text: str) -> Mapping[str, Any] | str:
         except json.JSONDecodeError as exc:
             if broken is None and steps_at is not None and exc.pos >= steps_at >= position:
                 broken = _describe_json_error(text, position, exc)
-            position = text.find("{", position + 1)
+            position = _next_start(text, position + 1)
             continue
         except RecursionError:
-            position = text.find("{", position + 1)
+            position = _next_start(text, position + 1)
             continue
         for candidate in _objects(value):
             steps = _get(candidate, "steps")
@@ -239,7 +241,7 @@ def _find_plan_object(text: str) -> Mapping[str, Any] | str:
                     f'"steps" must be a list of steps, not {_kind(steps)}. '
                     f"Answer with one JSON object: {PLAN_SHAPE}"
                 )
-        position = text.find("{", end)
+        position = _next_start(text, end)
     if broken is not None:
         return broken
     if not_a_list is not None:
@@ -249,6 +251,11 @@ def _find_plan_object(text: str) -> Mapping[str, Any] | str:
         f"Answer with one JSON object: {PLAN_SHAPE} "
         '(use "steps": [] when the task needs no command).'
     )
+
+
+def _next_start(text: str, at: int) -> int:
+    match = _OBJECT_START.search(text, at)
+    return -1 if match is None else match.start()
 
 
 def _objects(value: object, depth: int = 0) -> Iterator[Mapping[str, Any]]:
