@@ -705,6 +705,7 @@ async def test_a_restart_at_every_step_sends_nothing_twice(bench: Bench) -> None
         "plan-msg-1",
         "plan-ok-1",
         "plan-no-1",
+        "req-t1-a1-s1",  # part E2's running phase takes it from here
     ]
 
 

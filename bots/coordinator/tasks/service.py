@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from bots.context import BotContext
-from bots.coordinator.tasks import approval
+from bots.coordinator.tasks import approval, running
 from bots.coordinator.tasks.common import agent_of, display
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.driver import TaskDriver
 from bots.errors import CommandError
 from bots.events import POLL_RESPONSE, POLL_RESPONSE_STABLE
+from bots.execution.requests import RESULT_EVENT
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.store.tasks import Answer, Task, Vote
@@ -30,11 +31,11 @@ from bots.tasks.states import FINAL_STATES, TaskState
 
 log = logging.getLogger(__name__)
 
-EXEC_RESULT = "org.chavion.exec.result"
+EXEC_RESULT = RESULT_EVENT
 TICK_SECONDS = 1.0
 ExecResults = Callable[[TaskContext, RoomEvent], Awaitable[int | None]]
 """Part E2's `running.on_exec_result`: stores a result, returns its task's id."""
-StopRunning = Callable[[TaskContext, Task], Awaitable[None]]
+StopRunning = Callable[[TaskContext, Task], Awaitable[object]]
 """Part E2's `running.stop_running`: cancels a task's sent-but-unfinished requests."""
 TASK_EVENT_TYPES = frozenset({POLL_RESPONSE, POLL_RESPONSE_STABLE, "m.reaction", EXEC_RESULT})
 """The events the coordinator's dispatcher hands the task service."""
@@ -48,8 +49,8 @@ class TaskService:
         self,
         ctx: TaskContext,
         *,
-        exec_results: ExecResults | None = None,
-        stop_running: StopRunning | None = None,
+        exec_results: ExecResults | None = running.on_exec_result,
+        stop_running: StopRunning | None = running.stop_running,
     ) -> None:
         self.ctx = ctx
         self.driver = TaskDriver(ctx)
@@ -59,6 +60,8 @@ class TaskService:
 
     @classmethod
     def for_bot(cls, bot: BotContext, **hooks: Any) -> TaskService:
+        """The coordinator's engine on its context: all a runtime (or a test) needs; then
+        `run_background(synced, stop)` once the bot syncs."""
         return cls(TaskContext(bot), **hooks)
 
     # --- intake ------------------------------------------------------------------------
