@@ -294,7 +294,7 @@ async def test_intake_acknowledges_in_the_thread_and_asks_every_participant(benc
     assert ack.body.startswith(
         "#1 📋 Task #1 registered: report disk usage of local, priority medium"
     )
-    assert "Asking Claude, GPT, Gemini for proposals (3 min)" in ack.body
+    assert "Asking Claude, GPT and Gemini for proposals (3 min)." in ack.body
     assert ack.reply is not None
     assert ack.reply.thread_root == INTAKE
     assert ack.reply.notice
@@ -324,13 +324,14 @@ async def test_a_task_from_outside_matrix_is_rooted_at_its_ack(bench: Bench) -> 
         (
             [("claude", "ok", None), ("gpt", "failed", "quota exhausted")],
             "planning",
-            "#1 ⚠️ Proposals: 1 of 3. GPT: quota exhausted; Gemini: no answer within 3 min.",
+            "#1 ⚠️ GPT: quota exhausted — skipped.\n#1 ⚠️ Gemini: no answer within 3 min — skipped.",
         ),
         (
             [("gemini", "failed", "no credentials")],
             "failed",
-            "#1 ⚠️ Proposals: 0 of 3. Claude: no answer within 3 min; GPT: no answer within "
-            "3 min; Gemini: no credentials.",
+            "#1 ⚠️ Claude: no answer within 3 min — skipped.\n"
+            "#1 ⚠️ GPT: no answer within 3 min — skipped.\n"
+            "#1 ⚠️ Gemini: no credentials — skipped.",
         ),
     ],
     ids=["one-proposal-skips-the-vote", "none-fails"],
@@ -383,8 +384,12 @@ async def test_proposals_become_an_anonymised_poll(bench: Bench) -> None:
     ("votes", "winner", "why"),
     [
         # voter → key; claude wrote A, gpt B, gemini C
-        ({"claude": "B", "gpt": "A", "gemini": "B"}, "gpt", "most votes"),
-        ({"claude": "B", "gpt": "A", "gemini": "A", MASTER: "C"}, "gemini", "master's vote"),
+        ({"claude": "B", "gpt": "A", "gemini": "B"}, "gpt", "B wins — A 1 · B 2 · C 0."),
+        (
+            {"claude": "B", "gpt": "A", "gemini": "A", MASTER: "C"},
+            "gemini",
+            "the master chose C — A 0 · B 0 · C 1.",  # at once: nobody else had voted
+        ),
     ],
     ids=["plurality", "master-decides"],
 )
@@ -403,7 +408,8 @@ async def test_votes_decide_the_winner(
     end = bench.matrix.by_key("poll-end")
     assert end.kind == POLL_END
     assert end.content["m.relates_to"]["event_id"] == bench.matrix.by_key("poll-1").event_id
-    assert why in bench.matrix.by_key("winner").body
+    assert end.body == f"#1 🗳️ Vote closed: {why}"
+    assert bench.matrix.by_key("winner").body.startswith("#1 🏆")
     assert bench.matrix.by_key("plan-ask-1").content["agents"] == [winner]
 
 
@@ -464,7 +470,9 @@ async def test_a_tie_waits_for_the_master_then_the_judge_chooses(bench: Bench) -
     await bench.answer("gpt", "t1-tie-1", "I choose B: du is finer.")
     task = await bench.task()
     assert (task.state, task.winner) == ("planning", "gpt")
-    assert "the judge (GPT) broke the tie" in bench.matrix.by_key("winner").body
+    assert bench.matrix.by_key("winner").body == (
+        "#1 ⚖️ GPT (judge) broke the tie: B.\n#1 🏆 B wins: GPT's proposal. GPT writes the plan."
+    )
 
 
 async def test_the_master_breaks_a_tie(bench: Bench) -> None:
@@ -548,6 +556,9 @@ async def test_a_forbidden_step_fails_the_task_naming_it(bench: Bench) -> None:
     assert task.state == "failed"
     assert task.note.startswith("step 2 on local is forbidden: `dd if=/dev/zero of=/dev/sda` —")
     assert "review-ask-1" not in bench.matrix.sent_keys()
+    said = bench.matrix.by_key("forbidden").body
+    assert said.startswith("#1 ⛔ Step 2 is forbidden")
+    assert said.endswith("\n    dd if=/dev/zero of=/dev/sda")
 
 
 async def test_the_judge_reviews_with_the_verdicts(bench: Bench) -> None:
@@ -566,6 +577,10 @@ async def test_a_rejection_sends_the_plan_back_once(bench: Bench) -> None:
     await bench.answer("claude", "t1-plan-1", WRITING_PLAN)
     await bench.answer("gpt", "t1-review-1", "REJECT: touching /tmp is pointless.")
     assert (await bench.task()).state == "planning"
+    assert bench.matrix.by_key("review-rejected-1").body == (
+        "#1 🔎 GPT rejected the plan: REJECT: touching /tmp is pointless. — Claude plans again "
+        "(once)."
+    )
     ask = bench.matrix.by_key("plan-ask-2")
     assert ask.content["ask"] == "t1-plan-2"
     assert ask.content["context"]["review"] == "REJECT: touching /tmp is pointless."
@@ -595,9 +610,8 @@ async def test_the_plan_is_shown_verbatim_with_its_verdicts(bench: Bench) -> Non
     assert plan.reply is not None
     assert not plan.reply.notice
     assert plan.reply.mention == (MASTER,)
-    assert "```\ntouch /tmp/x\n```" in plan.body
-    assert "policy: needs approval" in plan.body
-    assert "expires in 1 h" in plan.body
+    assert "Step 1 on local — mark [needs approval]\n    touch /tmp/x\n" in plan.body
+    assert "expires in 1h." in plan.body
     council = plan.content
     assert (council["kind"], council["digest"], council["attempt"]) == ("plan", task.plan_digest, 1)
     assert council["steps"][0]["command"] == "touch /tmp/x"
@@ -610,7 +624,7 @@ async def test_the_plan_is_shown_verbatim_with_its_verdicts(bench: Bench) -> Non
 async def test_a_tick_on_the_plan_approves_it(bench: Bench, key: str) -> None:
     plan = await bench.to_approval(WRITING_PLAN)
     [reply] = await bench.react(plan.event_id, key)
-    assert reply.body.startswith("#1 ✅ Plan approved")
+    assert reply.body == "#1 ✅ Approved by the master: running 1 step."
     task = await bench.task()
     assert (task.state, task.approved_by) == ("running", MASTER)
     assert task.approval_event is not None
@@ -625,7 +639,7 @@ async def test_approvals_that_do_not_count(bench: Bench) -> None:
     assert (await bench.task()).state == "awaiting_approval"
     assert (
         await bench.service.approve(1, MASTER, EventID("$cmd"))
-        == "#1 ✅ Plan approved; running it."
+        == "#1 ✅ Approved by the master: running 1 step."
     )
     with pytest.raises(CommandError, match="#1 is running: no plan waits for approval"):
         await bench.service.approve(1, MASTER, EventID("$again"))
@@ -634,7 +648,7 @@ async def test_approvals_that_do_not_count(bench: Bench) -> None:
 async def test_a_denial_sends_the_plan_back_with_the_reason(bench: Bench) -> None:
     await bench.to_approval(WRITING_PLAN)
     text = await bench.service.deny(1, MASTER, "use /var/tmp", EventID("$deny"))
-    assert text == "#1 ❌ Plan denied (use /var/tmp); claude plans again."
+    assert text == "#1 ↩️ Denied by the master: use /var/tmp. Claude plans again."
     task = await bench.task()
     assert (task.state, task.plan_event) == ("planning", None)
     assert bench.matrix.by_key("plan-ask-2").content["context"]["denied"] == "use /var/tmp"

@@ -21,6 +21,7 @@ from bots.coordinator.tasks.common import (
 )
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.discussion import proposals
+from bots.tasks import render
 from bots.tasks.plans import Plan, PlanError, parse_plan, plan_digest, plan_json
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         task = await wait_for(ctx, task, f"a plan from {name}", seconds)
         context = await plan_context(ctx, task, planner)
         council = ask_object(task, plan_ask(task, n), "plan", [planner], task.deadline, context)
-        body = f"#{task.id} 🛠️ {name}, please turn the proposal into a plan ({minutes(seconds)})."
+        body = render.ask_line(task.id, "plan", [name], seconds)
         await ctx.send_once(task, f"plan-ask-{n}", in_thread(task, body, council=council))
     answer = await _answer(ctx, task, plan_ask(task, n, again=again), planner)
     if answer is None:
@@ -118,10 +119,7 @@ async def _ask_again(ctx: TaskContext, task: Task, n: int, planner: str, error: 
     context["error"] = error.text
     ask = plan_ask(task, n, again=True)
     council = ask_object(task, ask, "plan", [planner], task.deadline, context)
-    body = (
-        f"#{task.id} 🛠️ {name}, that plan could not be read: {error.text} "
-        f"Please send it again ({minutes(seconds)})."
-    )
+    body = render.plan_invalid_line(task.id, name, error.text, asking_again=True)
     await ctx.send_once(task, f"plan-ask-{n}-r", in_thread(task, body, council=council))
 
 
