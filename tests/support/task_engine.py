@@ -161,7 +161,10 @@ class Bench:
         reason: str | None = None,
         choice: str | None = None,
         task: int = 1,
+        **extra: Any,
     ) -> None:
+        """`agent` answers the ask `ask` with `text`; `extra` goes into the council object
+        (`commands=False` on a proposal, `verdict="reject"` on a review)."""
         council: dict[str, Any] = {
             "v": 1,
             "kind": "answer",
@@ -175,6 +178,7 @@ class Bench:
             council["reason"] = reason
         if choice is not None:
             council["choice"] = choice
+        council.update(extra)
         message = Message(
             ROOM,
             EventID(f"$a{next(self.events)}"),

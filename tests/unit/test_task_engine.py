@@ -308,6 +308,18 @@ async def test_a_plan_of_no_steps_completes_the_task(bench: Bench) -> None:
     assert (task.state, task.note) == ("completed", "Nginx is fine.")
 
 
+async def test_a_winner_that_needs_no_command_is_asked_to_refine(bench: Bench) -> None:
+    await bench.order("compare nginx and caddy")
+    await bench.answer("claude", "t1-propose-1", "Caddy is simpler.\nCOMMANDS: no", commands=False)
+    await bench.later(180)
+    task = await bench.task()
+    assert task.state == "completed"
+    assert "plan-ask-1" not in bench.matrix.sent_keys()
+    refine = bench.matrix.by_key("ask-refine")  # part E2's report asks for the final answer
+    assert refine.content["stage"] == "refine"
+    assert refine.content["agents"] == ["claude"]
+
+
 # --- review ---------------------------------------------------------------------------------
 
 
@@ -351,6 +363,28 @@ async def test_a_rejection_sends_the_plan_back_once(bench: Bench) -> None:
     task = await bench.task()
     assert task.state == "awaiting_approval", "the judge is advisory: one rejection only"
     assert "Reject, still." in bench.matrix.by_key("plan-msg-2").body
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict", "state"),
+    [
+        ("VERDICT: reject\nREASON: too broad", None, "planning"),
+        ("Looks risky but fine.", "reject", "planning"),
+        ("Nothing to reject here.", "approve", "awaiting_approval"),
+        ("I would not reject this.", None, "awaiting_approval"),
+    ],
+    ids=["reject-line", "declared-reject", "declared-approve", "reject-mid-sentence"],
+)
+async def test_what_counts_as_a_rejection(
+    bench: Bench, text: str, verdict: str | None, state: str
+) -> None:
+    await bench.to_planning_with_one_proposal()
+    await bench.answer("claude", "t1-plan-1", WRITING_PLAN)
+    if verdict is None:
+        await bench.answer("gpt", "t1-review-1", text)
+    else:
+        await bench.answer("gpt", "t1-review-1", text, verdict=verdict)
+    assert (await bench.task()).state == state
 
 
 async def test_a_silent_judge_does_not_hold_the_plan(bench: Bench) -> None:
@@ -491,6 +525,17 @@ async def test_answers_and_votes_seen_again_change_nothing(bench: Bench) -> None
     await bench.propose_all({"claude": "Something else entirely."})  # a replayed ask id
     poll = bench.matrix.by_key("poll-1")
     assert poll.content[COUNCIL_KEY]["context"]["options"][0]["text"] == "Run df -h on local."
+
+
+async def test_a_failed_task_restarted_is_reported_once(bench: Bench) -> None:
+    await bench.order()
+    await bench.later(180)  # nobody proposed
+    assert (await bench.task()).state == "failed"
+    sent = bench.matrix.sent_keys()
+    assert "report" in sent
+    assert "report-line" in sent
+    assert await restarted(bench) == []
+    assert bench.matrix.repeats == 0
 
 
 async def test_a_wait_that_expired_while_down_is_expired(bench: Bench) -> None:

@@ -70,6 +70,14 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     if planner is None:
         await ctx.move(task, "failed", actor="coordinator", reason="no agent to write the plan")
         return
+    if await _needs_no_command(ctx, task, planner):
+        await ctx.move(
+            task,
+            "completed",
+            actor=planner,
+            reason="no command needed: the proposal says COMMANDS: no",
+        )
+        return
     n = await rounds(ctx, task, "planning")
     name = display(ctx, planner)
     seconds = ctx.settings.plan_seconds
@@ -102,6 +110,16 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         await ctx.move(task, "failed", actor="coordinator", reason=reason, note=reason)
     else:
         await _ask_again(ctx, task, n, planner, parsed)
+
+
+async def _needs_no_command(ctx: TaskContext, task: Task, planner: str) -> bool:
+    """The winner's proposal declared that the mission needs no command (a question, a
+    piece of writing): no plan; the report asks it to refine its answer. Not after a
+    denial or a rejection, nor for an assigned agent, which had no proposal."""
+    if task.assigned or await rounds(ctx, task, "planning") > 1:
+        return False
+    own = [a for a in await proposals(ctx, task) if a.agent == planner]
+    return bool(own) and own[0].choice == "no"
 
 
 async def _answer(ctx: TaskContext, task: Task, ask: str, planner: str) -> Answer | None:

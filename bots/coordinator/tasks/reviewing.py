@@ -110,7 +110,8 @@ async def verdicts(ctx: TaskContext, task: Task, plan: Plan) -> list[StepVerdict
 
 
 def rejects(review: str) -> bool:
-    """A clear "reject": a line that starts with it (the judge is asked to begin so)."""
+    """A clear "reject" in a review that declared no verdict: a line that starts with it
+    ("REJECT: …", "Verdict: reject")."""
     return _REJECT.search(review) is not None
 
 
@@ -169,7 +170,8 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         await ctx.move(task, "awaiting_approval", actor="coordinator", reason=reason)
         return
     review = answer_text(answer)[:REVIEW_CHARS]
-    if rejects(review) and not await _rejected_before(ctx, task):
+    rejected = answer.choice == "reject" or (answer.choice is None and rejects(review))
+    if rejected and not await _rejected_before(ctx, task):
         planner = display(ctx, task.plan_author or "")
         line = render.review_rejected_line(task.id, name, review, planner)
         await ctx.send_once(task, f"review-rejected-{n}", in_thread(task, line))

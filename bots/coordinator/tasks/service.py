@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from bots.context import BotContext
-from bots.coordinator.tasks import approval, running
+from bots.coordinator.tasks import approval, reporting, running
 from bots.coordinator.tasks.common import agent_of, display
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.driver import TaskDriver
@@ -135,9 +135,10 @@ class TaskService:
         as the design has it."""
         if n is None:
             tasks = await self.ctx.tasks.active()
-            for task in sorted(tasks, key=lambda t: t.id):
-                await self.drive(task.id)
-            return f"{len(tasks)} active tasks driven"
+            ids = sorted({t.id for t in tasks} | set(await reporting.unreported(self.ctx)))
+            for task_id in ids:
+                await self.drive(task_id)
+            return f"{len(ids)} tasks taken up"
         async with self.driver.lock(n):
             task = await self._task(n)
             if task.state != "paused" or task.paused_from is None:
@@ -218,7 +219,6 @@ class TaskService:
         text = message.body if status == "ok" else str(reason or message.body)
         usage = council.get("usage") if isinstance(council.get("usage"), Mapping) else {}
         assert isinstance(usage, Mapping)
-        choice = council.get("choice")
         answer = Answer(
             task_id=task_id,
             ask=ask,
@@ -228,7 +228,7 @@ class TaskService:
             text=text,
             event_id=message.event_id,
             at=self.ctx.clock(),
-            choice=choice if isinstance(choice, str) else None,
+            choice=declared(council),
             tokens_in=_int(usage.get("input_tokens")),
             tokens_out=_int(usage.get("output_tokens")),
             cost=_float(usage.get("cost_usd")),
@@ -321,9 +321,11 @@ class TaskService:
             await self.driver.drive(task.id)
 
     async def tick(self) -> None:
-        """Every second: tasks past their deadline, tasks a failure left, waiting tasks."""
+        """Every second: tasks past their deadline (a final one whose report waits for a
+        `refine` answer too), tasks a failure left, waiting tasks."""
         now = self.ctx.clock()
         due = {t.id for t in await self.ctx.tasks.due(now)} | set(self._retry)
+        due |= set(await reporting.unreported(self.ctx, now))  # a final task is never due
         due |= {t.id for t in await self.ctx.tasks.list(["pending"], limit=100)}
         for task_id in sorted(due):
             await self.drive(task_id)
@@ -370,6 +372,24 @@ def _ended(task: Task) -> str:
     return {"completed": "completed", "failed": "failed", "cancelled": "been cancelled"}.get(
         task.state, task.state
     )
+
+
+def declared(council: Mapping[str, Any]) -> str | None:
+    """What an answer declared besides its text, kept as its `choice`: a vote's option key,
+    a proposal's `commands` ("yes"/"no": does the mission need commands?), a review's
+    `verdict` ("approve"/"reject")."""
+    choice, commands, verdict = (
+        council.get("choice"),
+        council.get("commands"),
+        council.get("verdict"),
+    )
+    if isinstance(choice, str) and choice:
+        return choice
+    if council.get("stage") == "propose" and isinstance(commands, bool):
+        return "yes" if commands else "no"
+    if council.get("stage") == "review" and verdict in ("approve", "reject"):
+        return str(verdict)
+    return None
 
 
 def _int(value: object) -> int:
