@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bots.agents.agent import Agent
 from bots.agents.commands import agent_commands
+from bots.agents.council import POLL_START_TYPES, CouncilMember
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
@@ -125,15 +126,27 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
-    """An agent chats when addressed and keeps up with the rest of the room."""
+    """An agent chats when addressed, keeps up with the rest of the room, and answers the
+    coordinator's task asks (messages, and the vote's poll start)."""
+    member = CouncilMember(agent, self_vote=_self_vote(context.settings))
     return Dispatcher(
         context,
         agent_commands(agent),
         chat=agent.chat,
         observer=agent.observe,
         resume=agent.chat,
+        council=member.on_task_message,
+        on_event=member.on_event,
+        event_types=POLL_START_TYPES,
         others_commands=EXECUTOR_COMMANDS,
     )
+
+
+def _self_vote(settings: Settings) -> bool:
+    """`tasks.self_vote` (may an agent vote for its own proposal); False, the default, in
+    settings without a `tasks` section."""
+    tasks = getattr(settings, "tasks", None)
+    return bool(getattr(tasks, "self_vote", False))
 
 
 def _coordinator_dispatcher(context: BotContext, tasks: TaskService) -> Dispatcher:
