@@ -34,6 +34,7 @@ from bots.routing.dispatch import Dispatcher, EventHandler, Observer
 from bots.settings.data_dir import DataDir
 from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
+from bots.store.plan_approvals import PlanApprovalStore
 from executor.runner import CommandRunner, Limits
 
 
@@ -196,6 +197,7 @@ def _executor_dispatcher(context: BotContext, execution: ExecutionService) -> Di
     return Dispatcher(
         context,
         execution.registry(),
+        observer=execution.observe,
         on_event=execution.on_event,
         owned_commands=EXECUTOR_COMMANDS,
     )
@@ -217,12 +219,19 @@ async def open_execution(
         secrets=execution.secrets,
         data_dir=data.root,
     )
-    service = ExecutionService(settings, engine, audit, council_room)
+    try:
+        plans = await PlanApprovalStore.open(data.store)
+    except BaseException:
+        await engine.aclose()
+        await audit.close()
+        raise
+    service = ExecutionService(settings, engine, audit, council_room, plans=plans)
     try:
         await service.prepare()
     except BaseException:
         await engine.aclose()
         await audit.close()
+        await plans.close()
         raise
     return service
 
@@ -233,3 +242,5 @@ async def close_execution(service: ExecutionService) -> None:
         await service.engine.aclose()
     finally:
         await service.audit.close()
+        if service.plans is not None:
+            await service.plans.store.close()
