@@ -37,20 +37,23 @@ ANSWER_PUSH_RULE: Final = "org.chavion.answer"
 """The override push rule Chavion puts on the master's account: a final edit that names him
 in `MENTIONS_IN_CLEAR_KEY` notifies, with sound, like a mention."""
 
-# --- the coordinator's tasks (issue 16) ----------------------------------------------------
-
 COUNCIL_KEY: Final = "org.chavion.council"
-"""On the coordinator's and agents' task messages: what the message is in a task's workflow
-(an ask, an answer, a plan, a report), so bots read it without parsing the text."""
+"""On the coordinator's and agents' task messages (and inside a vote's poll start): what the
+message is in a task's workflow (an ask, an answer, a plan, a report), as a JSON object that
+`bots.tasks` reads. Clients ignore it; the readable text is in `body`."""
 
 POLL_START: Final = "org.matrix.msc3381.poll.start"
+"""A poll, in the unstable form: the only one Element X renders (see shared element facts)."""
 POLL_RESPONSE: Final = "org.matrix.msc3381.poll.response"
 POLL_END: Final = "org.matrix.msc3381.poll.end"
-"""MSC3381 polls as Element X and Web send and render them (the unstable names)."""
 POLL_START_STABLE: Final = "m.poll.start"
 POLL_RESPONSE_STABLE: Final = "m.poll.response"
 POLL_END_STABLE: Final = "m.poll.end"
 """The names the Matrix spec (v1.7) gave polls; read, never sent."""
+POLL_EVENTS: Final = frozenset(
+    {POLL_START, POLL_RESPONSE, POLL_END, POLL_START_STABLE, POLL_RESPONSE_STABLE, POLL_END_STABLE}
+)
+"""Poll events in either form reach handlers as `RoomEvent`s (stable ones from newer clients)."""
 POLL_TEXT: Final = "org.matrix.msc1767.text"
 """An MSC1767 text block: the question, an answer, a poll's fallback text."""
 POLL_DISCLOSED: Final = "org.matrix.msc3381.poll.disclosed"

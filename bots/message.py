@@ -45,6 +45,9 @@ class Message:
     stream: str | None = None
     """A Chavion answer's `org.chavion.stream`: "partial" while it is being written; "done"
     once complete (a streamed answer arrives a second time, whole, with its first id)."""
+    council: Mapping[str, Any] | None = None
+    """A task message's `org.chavion.council` object (an ask, an answer, a plan), as sent;
+    `bots.tasks` reads it. None on every other message."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class Reply:
     """"partial" while an answer is still being written, "done" on its last edit."""
     answers_agent: bool = False
     """An agent's answer to another agent: one turn for every bot's loop guard."""
+    council: Mapping[str, Any] | None = None
+    """Sent as the content's `org.chavion.council` object (see `bots.events.COUNCIL_KEY`)."""
 
     @staticmethod
     def answering(

@@ -20,7 +20,9 @@ from nio import RoomMemberEvent
 from bots.events import (
     AGENT_TO_AGENT,
     CHAVION_EVENT_PREFIX,
+    COUNCIL_KEY,
     MENTIONS_IN_CLEAR_KEY,
+    POLL_EVENTS,
     STREAM_KEY,
     TURN_KEY,
 )
@@ -141,6 +143,7 @@ def read_message(
         encrypted=room.encrypted,
         answers_agent=content.get(TURN_KEY) == AGENT_TO_AGENT,
         stream=stream(content),
+        council=council(content),
     )
     if message.replaces is not None:
         new_content = mapping(content.get("m.new_content"))
@@ -168,17 +171,18 @@ def completed_stream(
         mentions=mentions(new_content),
         msgtype=str(new_content.get("msgtype", partial.msgtype)),
         stream="done",
+        council=council(new_content) or partial.council,
     )
 
 
 def read_room_event(event: Any, room: RoomFacts, power_of: PowerOf) -> RoomEvent | None:
-    """Reactions and Chavion's own event types; other events are not for handlers."""
+    """Reactions, polls and Chavion's own event types; other events are not for handlers."""
     source = event_source(event)
     if source is None or "state_key" in source:
         return None
     kind = source.get("type")
     if not isinstance(kind, str) or not (
-        kind == "m.reaction" or kind.startswith(CHAVION_EVENT_PREFIX)
+        kind == "m.reaction" or kind in POLL_EVENTS or kind.startswith(CHAVION_EVENT_PREFIX)
     ):
         return None
     content = source.get("content")
@@ -247,6 +251,12 @@ def stream(content: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def council(content: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A task message's council object; None when absent or not an object."""
+    value = content.get(COUNCIL_KEY)
+    return value if isinstance(value, dict) else None
+
+
 def mapping(value: Any) -> dict[str, Any]:
     """A field that should be an object, or {} when a client sent something else."""
     return value if isinstance(value, dict) else {}
@@ -275,6 +285,8 @@ def reply_content(reply: Reply) -> dict[str, Any]:
         content[STREAM_KEY] = reply.stream
     if reply.answers_agent:
         content[TURN_KEY] = AGENT_TO_AGENT
+    if reply.council is not None:
+        content[COUNCIL_KEY] = dict(reply.council)
     if reply.replaces is not None:
         new_content = dict(content)
         notifies = notifying_edit(reply)

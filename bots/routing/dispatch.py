@@ -32,6 +32,7 @@ ChatHandler = Callable[[Message, Chat, BotContext], Awaitable[list[Reply]]]
 Observer = Callable[[Message, BotContext], Awaitable[list[Reply]]]
 EventHandler = Callable[[RoomEvent, BotContext], Awaitable[list[Reply]]]
 ResumeHandler = Callable[[Message, Chat, BotContext, PendingAnswer], Awaitable[list[Reply]]]
+CouncilHandler = Callable[[Message, BotContext], Awaitable[list[Reply]]]
 
 # Runs on one question, the one a crash cut off included: a question that kills the process
 # every time is given up with a word to the asker instead of crashing the bot for ever.
@@ -48,18 +49,28 @@ class Dispatcher:
         on_event: EventHandler | None = None,
         resume: ResumeHandler | None = None,
         *,
+        council: CouncilHandler | None = None,
         owned_commands: frozenset[str] = frozenset(),
         others_commands: frozenset[str] = frozenset(),
         event_types: frozenset[str] | None = None,
+        claim: bool = True,
     ) -> None:
         """`event_types`: the only `RoomEvent` types `on_event` wants (None: all); others
-        are passed over before the claim, so they cost no store write."""
+        are passed over before the claim, so they cost no store write.
+
+        `council` takes every task message (one with a council object) another bot sent,
+        instead of routing it. `claim=False` hands events and task messages over without
+        claiming them first: for a handler that records what it saw idempotently (the
+        coordinator's tasks), a crash between a claim and the record would lose the event,
+        while seeing it twice after a restart costs nothing."""
         self._bot = bot
         self._registry = registry
         self._chat = chat
         self._observer = observer
         self._on_event = on_event
         self._resume = resume
+        self._council = council
+        self._claim_all = claim
         self._event_types = event_types
         self._router = RouterContext(
             me=bot.identity,
@@ -76,12 +87,29 @@ class Dispatcher:
                 return []
             if self._event_types is not None and incoming.type not in self._event_types:
                 return []
-            if not await self._claim(incoming.event_id, incoming.room_id):
+            if self._claim_all and not await self._claim(incoming.event_id, incoming.room_id):
                 return []
             return await self._guarded_event(incoming)
         message = incoming
         observed = await self._guarded(message, self._observe(message))
+        if message.council is not None and self._council is not None:
+            return observed + await self._task_message(message, self._council)
         return observed + await self._guarded(message, self._route(message))
+
+    async def _task_message(self, message: Message, handler: CouncilHandler) -> list[Reply]:
+        """A task message from another bot goes to the council handler, never to routing
+        (an agent's proposal is no chat to answer); a failure is logged, not answered."""
+        if message.sender == self._bot.identity.user_id or message.replaces is not None:
+            return []
+        if self._bot.roster.get(message.sender) is None:
+            return []  # only bots speak in a task's workflow; people use commands
+        if self._claim_all and not await self._claim(message.event_id, message.room_id):
+            return []
+        try:
+            return await handler(message, self._bot)
+        except Exception:
+            log.exception("handling the task message %s failed", message.event_id)
+            return []
 
     async def _observe(self, message: Message) -> list[Reply]:
         """Every message, own ones too, for watchers such as the loop guard."""

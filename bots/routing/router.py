@@ -28,6 +28,10 @@ TEXT_TYPES = ("m.text", "m.notice", "m.emote")
 COMMAND_ALIASES = {"chavion_task": "task"}
 # Commands whose first argument names the agent they are for: `!mute claude`.
 TARGETED_COMMANDS = frozenset({"mute", "unmute", "summon"})
+# Shared by the executor (a request id: `!approve r1a2b3`) and the coordinator (a task
+# number: `!approve 12`, `!deny #12 too risky`): the first argument says whose it is.
+TASK_OR_REQUEST_COMMANDS = frozenset({"approve", "deny", "cancel"})
+TASK_NUMBER = re.compile(r"#?\d+")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,9 @@ def _command(
             named.add(target.user_id)
     broadcast = lead_broadcast or (message.mentions is not None and message.mentions.room)
     is_named = ctx.me.user_id in named
+    if name in TASK_OR_REQUEST_COMMANDS and is_task_reference(args):
+        # A task's: the coordinator's alone, whoever is named (the executor knows no tasks).
+        return Command(name, args) if ctx.is_coordinator else Ignore("command for a task")
     if name in ctx.others_commands and not is_named:
         return Ignore("command for another bot")
     unaddressed = not named and not broadcast
@@ -120,6 +127,12 @@ def _command(
     if not (is_named or broadcast or (unaddressed and owner)):
         return Ignore("command for another bot")
     return Command(name, args)
+
+
+def is_task_reference(args: str) -> bool:
+    """`12`, `#12` or `12 <reason>`: a task number first, not a request id."""
+    words = args.split(maxsplit=1)
+    return bool(words) and TASK_NUMBER.fullmatch(words[0]) is not None
 
 
 def leading_address(text: str, roster: Roster) -> tuple[set[UserID], bool, str]:

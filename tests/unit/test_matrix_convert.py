@@ -431,6 +431,12 @@ def test_senders_are_remembered_only_up_to_the_bound() -> None:
     assert [memory.sender_of(f"$s{n}") for n in range(4)] == [None, GPT, None, MASTER]
 
 
+POLL_VOTE = {
+    "m.relates_to": {"rel_type": "m.reference", "event_id": "$poll"},
+    "org.matrix.msc3381.poll.response": {"answers": ["B"]},
+}
+
+
 def reaction(key: Any = "👍", **relates: Any) -> dict[str, Any]:
     return {
         "m.relates_to": {"rel_type": "m.annotation", "event_id": "$target", "key": key, **relates}
@@ -507,6 +513,29 @@ ROOM_EVENTS = [
         "Chavion's state is no event for handlers",
         event({}, type="org.chavion.bot", state_key=BOT),
         None,
+        None,
+        None,
+    ),
+    (
+        "a vote in a poll (the form Element X sends)",
+        event(POLL_VOTE, type="org.matrix.msc3381.poll.response"),
+        RoomEvent(
+            ROOM, EventID("$e"), MASTER, "org.matrix.msc3381.poll.response", POLL_VOTE, 100, 1234
+        ),
+        None,
+        None,
+    ),
+    (
+        "…and the stable form of newer clients",
+        event(POLL_VOTE, type="m.poll.response"),
+        RoomEvent(ROOM, EventID("$e"), MASTER, "m.poll.response", POLL_VOTE, 100, 1234),
+        None,
+        None,
+    ),
+    (
+        "a poll's end",
+        event({}, type="org.matrix.msc3381.poll.end", sender=BOT),
+        RoomEvent(ROOM, EventID("$e"), BOT, "org.matrix.msc3381.poll.end", {}, 10, 1234),
         None,
         None,
     ),
@@ -704,3 +733,35 @@ def test_what_a_bot_sends_reads_back_as_what_it_said(reply: Reply) -> None:
     assert read.reply_to == (reply.reply_to if whole and not reply.thread_root else None)
     assert read.stream == reply.stream
     assert read.answers_agent == reply.answers_agent
+    assert read.council == reply.council
+
+
+COUNCIL = {"v": 1, "kind": "answer", "task": 12, "ask": "t12-propose-1", "stage": "propose"}
+
+
+@pytest.mark.parametrize(
+    ("content", "council"),
+    [
+        (text(**{"org.chavion.council": COUNCIL}), COUNCIL),
+        (text(**{"org.chavion.council": "answer"}), None),
+        (text(), None),
+    ],
+    ids=["an object", "not an object reads as none", "absent"],
+)
+def test_a_task_message_carries_its_council_object(
+    content: dict[str, Any], council: dict[str, Any] | None
+) -> None:
+    read = read_message(event(content), FACTS, EventMemory(), power_of)
+    assert read is not None
+    assert read.council == council
+
+
+def test_a_reply_with_a_council_object_reads_back_with_it() -> None:
+    reply = Reply(
+        ROOM, "#12 💡 use df -h", notice=False, thread_root=EventID("$root"), council=COUNCIL
+    )
+    assert reply_content(reply)["org.chavion.council"] == COUNCIL
+    read = read_message(event(reply_content(reply), sender=BOT), FACTS, EventMemory(), power_of)
+    assert read is not None
+    assert read.council == COUNCIL
+    assert read.thread_root == "$root"

@@ -277,6 +277,20 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
         Command("run", "web1 -- uptime"),
     ),
     ("…and !approve", EXEC, msg("!approve r1"), Command("approve", "r1")),
+    # A task number first makes approve/deny/cancel the coordinator's (a task, not a request).
+    ("!approve <task> is the coordinator's", COORD, msg("!approve 12"), Command("approve", "12")),
+    ("…with a #", COORD, msg("!deny #12 too risky"), Command("deny", "#12 too risky")),
+    ("…even when the executor is named", COORD, msg("Executor: !cancel 3"), Command("cancel", "3")),
+    ("…and never the executor's", EXEC, msg("!approve 12"), Ignore("command for a task")),
+    ("…named or not", EXEC, msg("Executor: !deny 12 no"), Ignore("command for a task")),
+    ("…nor an agent's", GPT, msg("!cancel 12"), Ignore("command for a task")),
+    (
+        "a request id stays the executor's",
+        COORD,
+        msg("!deny r1 no"),
+        Ignore("command for another bot"),
+    ),
+    ("…a bare !cancel too", EXEC, msg("!cancel"), Command("cancel", "")),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",

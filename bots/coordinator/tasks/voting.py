@@ -1,0 +1,279 @@
+"""Voting: the proposals as an anonymised poll (A/B/C), answered by the agents' poll responses
+and the master's; the master's vote decides, else the heaviest option; a tie waits for the
+master (`tie_seconds`), then the judge chooses. The poll is ended with the tally."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bots.coordinator.tasks.common import (
+    agent_of,
+    answer_text,
+    ask_object,
+    display,
+    displays,
+    expired,
+    in_thread,
+    judge,
+    master,
+    minutes,
+    participants,
+    wait_for,
+)
+from bots.coordinator.tasks.context import TaskContext
+from bots.coordinator.tasks.discussion import proposals
+from bots.events import POLL_END, POLL_START
+from bots.ids import EventID
+from bots.tasks.polls import poll_end_content, poll_start_content
+from bots.tasks.votes import Option, Tally, parse_vote, self_vote_refused, tally
+
+if TYPE_CHECKING:
+    from bots.store.tasks import Task
+
+KEYS = "ABCDEFGHIJKLMNOPQRST"
+SUMMARY_CHARS = 120
+
+
+def vote_ask(task: Task) -> str:
+    return f"t{task.id}-vote-1"
+
+
+def tie_ask(task: Task) -> str:
+    return f"t{task.id}-tie-1"
+
+
+@dataclass(frozen=True)
+class Entry:
+    option: Option
+    text: str
+
+
+async def ballot(ctx: TaskContext, task: Task) -> list[Entry]:
+    """The proposals as options A, B, C…, in the order they came."""
+    entries = []
+    for key, answer in zip(KEYS, await proposals(ctx, task), strict=False):
+        text = answer_text(answer)
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        summary = first if len(first) <= SUMMARY_CHARS else first[: SUMMARY_CHARS - 1] + "…"
+        name = display(ctx, answer.agent)
+        entries.append(Entry(Option(key, answer.agent, (name,), summary), text))
+    return entries
+
+
+def option_line(ctx: TaskContext, entry: Entry) -> str:
+    option = entry.option
+    if ctx.settings.anonymous_votes:
+        return f"{option.key} · {option.summary}"
+    return f"{option.key} · {display(ctx, option.author)}: {option.summary}"
+
+
+async def phase(ctx: TaskContext, task: Task) -> None:
+    entries = await ballot(ctx, task)
+    if len(entries) < 2:  # a restart after the last proposal was dropped: nothing to vote on
+        winner = entries[0].option.author if entries else None
+        if winner is None:
+            await ctx.move(task, "failed", actor="coordinator", reason="no proposal to vote on")
+        else:
+            await ctx.move(
+                task, "planning", actor="coordinator", reason="one proposal", winner=winner
+            )
+        return
+    if await ctx.tasks.action_done(task.id, "tie") is None:
+        await _poll_stage(ctx, task, entries)
+    else:
+        await _tie_stage(ctx, task, entries)
+
+
+async def _poll_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None:
+    voters = participants(ctx)
+    if not task.note.startswith("tie "):  # else a restart between the tie and its notice
+        seconds = ctx.settings.vote_seconds
+        waiting = f"votes from {displays(ctx, voters)} or the master"
+        task = await wait_for(ctx, task, waiting, seconds)
+        poll = await _start_poll(ctx, task, entries, voters)
+        counted, responded = await _votes(ctx, task, poll, entries, voters)
+        keys = [e.option.key for e in entries]
+        result = tally(counted, dict(ctx.settings.weights), master=master(ctx), keys=keys)
+        everyone = all(v in responded for v in voters)
+        if not result.decided_by_master and not everyone and not expired(ctx, task):
+            return
+        if result.winner is not None:
+            await _finish(ctx, task, entries, poll, result, "")
+            return
+        tied = result.tie or tuple(keys)
+        task = (
+            await ctx.tasks.update(
+                task.id, expect_state="voting", now=ctx.clock(), note="tie " + " ".join(tied)
+            )
+            or task
+        )
+    tied = tuple(task.note.split()[1:])
+    what = f"the master's vote (a tie between {' and '.join(tied)})"
+    task = await wait_for(ctx, task, what, ctx.settings.tie_seconds)
+    body = (
+        f"#{task.id} ⚖️ The vote is tied between {', '.join(tied)}. Your vote in the poll decides; "
+        f"in {minutes(ctx.settings.tie_seconds)} the judge will."
+    )
+    await ctx.send_once(task, "tie", in_thread(task, body, notice=False, mention=(master(ctx),)))
+
+
+async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None:
+    poll = await _start_poll(ctx, task, entries, participants(ctx))
+    tied = (
+        task.note.split()[1:] if task.note.startswith("tie ") else [e.option.key for e in entries]
+    )
+    mine = [v.choice for v in await ctx.tasks.votes(poll) if v.voter == master(ctx)]
+    if mine and mine[-1] in tied:
+        result = Tally({mine[-1]: 1.0}, mine[-1], decided_by_master=True)
+        await _finish(ctx, task, entries, poll, result, "the master broke the tie")
+        return
+    chooser = judge(ctx)
+    asked = await ctx.tasks.action_done(task.id, "tie-ask")
+    if asked is None:
+        if not expired(ctx, task):
+            return
+        if chooser is None:
+            await _finish(ctx, task, entries, poll, Tally({}, tied[0]), "no judge: the earliest")
+            return
+        task = await wait_for(
+            ctx, task, f"{display(ctx, chooser)} to break the tie", ctx.settings.vote_seconds
+        )
+        options = [_carried(ctx, e, with_author=False) for e in entries if e.option.key in tied]
+        council = ask_object(
+            task,
+            tie_ask(task),
+            "vote",
+            [chooser],
+            task.deadline,
+            {"options": options, "own": {}, "tie": list(tied), "poll": poll},
+        )
+        body = (
+            f"#{task.id} ⚖️ {display(ctx, chooser)}, the vote is tied between "
+            f"{', '.join(tied)}: please choose ({minutes(ctx.settings.vote_seconds)})."
+        )
+        await ctx.send_once(task, "tie-ask", in_thread(task, body, council=council))
+        return
+    answers = await ctx.tasks.answers(task.id, ask=tie_ask(task))
+    choice = None
+    for answer in answers:
+        if answer.status == "ok":
+            subset = [e.option for e in entries if e.option.key in tied]
+            choice = (
+                answer.choice if answer.choice in tied else parse_vote(answer_text(answer), subset)
+            )
+    if choice is not None:
+        note = f"the judge ({display(ctx, chooser or '')}) broke the tie"
+        await _finish(ctx, task, entries, poll, Tally({choice: 1.0}, choice), note)
+    elif answers or expired(ctx, task):
+        note = "the judge did not choose: the earliest proposal"
+        await _finish(ctx, task, entries, poll, Tally({}, tied[0]), note)
+
+
+def _carried(ctx: TaskContext, entry: Entry, *, with_author: bool) -> dict[str, Any]:
+    """An option as the voters read it: the full proposal (up to `proposal_chars`)."""
+    limit = ctx.settings.proposal_chars
+    text = entry.text if len(entry.text) <= limit else entry.text[: limit - 1] + "…"
+    carried: dict[str, Any] = {"key": entry.option.key, "text": text}
+    if with_author:
+        carried["author"] = entry.option.author
+    return carried
+
+
+async def _start_poll(
+    ctx: TaskContext, task: Task, entries: list[Entry], voters: list[str]
+) -> EventID:
+    own = {e.option.author: e.option.key for e in entries}
+    council = ask_object(
+        task,
+        vote_ask(task),
+        "vote",
+        voters,
+        task.deadline,
+        {
+            "options": [
+                _carried(ctx, e, with_author=not ctx.settings.anonymous_votes) for e in entries
+            ],
+            "own": {v: own[v] for v in voters if v in own},
+            "self_vote": ctx.settings.self_vote,
+        },
+    )
+    content = poll_start_content(
+        f"#{task.id} Which proposal should the council follow?",
+        [(e.option.key, option_line(ctx, e)) for e in entries],
+        thread_root=task.thread_root,
+        council=council,
+    )
+    return await ctx.event_once(task, "poll-1", POLL_START, content)
+
+
+async def _votes(
+    ctx: TaskContext, task: Task, poll: EventID, entries: list[Entry], voters: list[str]
+) -> tuple[dict[str, str], set[str]]:
+    """Counted votes (voter → key; the master by user id) and the agents who responded.
+
+    A poll response counts (the latest per voter); an agent that answered the vote ask with a
+    choice but sent no poll response is counted by that choice. A self-vote is ignored unless
+    `tasks.self_vote`; anyone else's response is ignored."""
+    options = [e.option for e in entries]
+    keys = {o.key for o in options}
+    counted: dict[str, str] = {}
+    responded: set[str] = set()
+    for vote in await ctx.tasks.votes(poll):
+        if vote.choice not in keys:
+            continue
+        if vote.voter == master(ctx):
+            counted[vote.voter] = vote.choice
+            continue
+        agent = agent_of(ctx, vote.voter)
+        if agent is None or agent not in voters:
+            continue
+        responded.add(agent)
+        if ctx.settings.self_vote or not self_vote_refused(agent, vote.choice, options):
+            counted[agent] = vote.choice
+    for answer in await ctx.tasks.answers(task.id, ask=vote_ask(task)):
+        if answer.agent not in voters:
+            continue
+        responded.add(answer.agent)
+        choice = answer.choice
+        if answer.agent in counted or answer.status != "ok" or choice not in keys:
+            continue
+        if ctx.settings.self_vote or not self_vote_refused(answer.agent, choice, options):
+            counted[answer.agent] = choice
+    return counted, responded
+
+
+async def _finish(
+    ctx: TaskContext,
+    task: Task,
+    entries: list[Entry],
+    poll: EventID,
+    result: Tally,
+    how: str,
+) -> None:
+    """Ends the poll with the tally, announces the winner, and hands it the planning."""
+    assert result.winner is not None
+    winner = next(e for e in entries if e.option.key == result.winner)
+    counts = " · ".join(
+        f"{e.option.key} ({display(ctx, e.option.author)}) {result.counts.get(e.option.key, 0):g}"
+        for e in entries
+    )
+    why = how or ("the master's vote decided" if result.decided_by_master else "most votes")
+    text = f"#{task.id} 🗳️ Vote closed: {counts}. {result.winner} wins ({why})."
+    await ctx.event_once(
+        task, "poll-end", POLL_END, poll_end_content(poll, text, thread_root=task.thread_root)
+    )
+    author = display(ctx, winner.option.author)
+    body = (
+        f"#{task.id} 🏆 {result.winner} — {author}'s proposal — wins ({why}). "
+        f"{author} writes the plan."
+    )
+    await ctx.send_once(task, "winner", in_thread(task, body))
+    await ctx.move(
+        task,
+        "planning",
+        actor="coordinator",
+        reason=f"vote: {result.winner} ({why})",
+        winner=winner.option.author,
+        note="",
+    )
