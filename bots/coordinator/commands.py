@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.presence import status
+from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.shared_commands import make_help, ping
@@ -22,7 +23,8 @@ async def whoami(request: CommandRequest) -> list[Reply]:
     ]
 
 
-def coordinator_commands() -> Registry:
+def coordinator_commands(tasks: TaskOps | None = None) -> Registry:
+    """`tasks`: the coordinator's task engine; without one, no task command is declared."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -34,5 +36,8 @@ def coordinator_commands() -> Registry:
             CommandSpec("budget", "tokens and cost per agent today", budget_report),
         ]
     )
+    if tasks is not None:
+        for spec in TaskCommands(tasks).specs():
+            registry.add(spec)
     registry.add(make_help(registry))
     return registry
