@@ -12,7 +12,16 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, cast
 
-from bots.coordinator.tasks import approval, discussion, planning, reviewing, voting
+from bots.coordinator.tasks import (
+    approval,
+    discussion,
+    healing,
+    planning,
+    reporting,
+    reviewing,
+    running,
+    voting,
+)
 from bots.coordinator.tasks.admission import admit
 from bots.coordinator.tasks.context import TaskContext
 
@@ -37,9 +46,12 @@ PHASES: Mapping[TaskState, Phase] = {
     "reviewing": reviewing.phase,
     "awaiting_approval": approval.phase,
     #
-    # Part E2: running, healing and the reports of the final states (running.phase,
-    # healing.phase, reporting.phase) are added below this line.
-    #
+    # Part E2: running, healing and the reports of the final states.
+    "running": running.phase,
+    "fixing": healing.phase,
+    "completed": reporting.phase,
+    "failed": reporting.phase,
+    "cancelled": reporting.phase,
     # `paused` has no phase: nothing happens until `resume`.
 }
 

@@ -1,0 +1,159 @@
+"""The running phase: the approved plan's steps go to the executor, stage by stage.
+
+A stage is one step, or a run of consecutive parallel-marked steps sent together; the next
+stage is sent only when every step of the one before succeeded (verify included). Everything
+is read back from the store on every drive, so a restart re-sends nothing (the request ids
+are the executor's idempotency keys, and `event_once` records every send). Results come in
+through `on_exec_result`, which stores them once; the drive that follows moves the task on:
+to `fixing` when a step failed, to `completed` when all succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bots.coordinator.tasks.run_texts import output_text, step_result_line
+from bots.coordinator.tasks.steps import (
+    CANCEL_EVENT,
+    SENT,
+    advance,
+    attempt_of,
+    load_plan,
+    stages,
+    waiting_deadline,
+)
+from bots.execution.requests import EventError, command_digest, parse_result
+from bots.message import Reply, RoomEvent
+from bots.tasks.plans import PlanError
+
+if TYPE_CHECKING:
+    from bots.coordinator.tasks.context import TaskContext
+    from bots.store.tasks import StepRun, Task
+
+log = logging.getLogger(__name__)
+
+OUTPUT_KEEP_CHARS = 8_000
+"""What is stored of one request's output (the executor sends at most 4000 per stream)."""
+
+
+async def phase(ctx: TaskContext, task: Task) -> None:
+    """Sends what the plan needs next, notices silence, and moves the task when the
+    attempt has ended."""
+    plan = load_plan(task)
+    if isinstance(plan, PlanError):
+        await ctx.move(task, "failed", actor="coordinator", reason=plan.text)
+        return
+    if not plan.steps:
+        await ctx.move(task, "completed", actor="coordinator", reason="the plan has no steps")
+        return
+    attempt = attempt_of(task)
+    runs = {run.request_id: run for run in await ctx.tasks.steps(task.id, attempt)}
+    outcome = "completed"
+    failed: StepRun | None = None
+    for stage in stages(plan.steps):
+        states = [
+            await advance(ctx, task, runs, attempt=attempt, number=i + 1, step=plan.steps[i])
+            for i in stage
+        ]
+        if any(state == "waiting" for state, _ in states):
+            outcome = "waiting"
+            break
+        failures = [run for state, run in states if state == "failed" and run is not None]
+        if failures:
+            outcome, failed = "fixing", failures[0]
+            break
+    now_runs = await ctx.tasks.steps(task.id, attempt)
+    await announce_results(ctx, task, now_runs, total=len(plan.steps))
+    if outcome == "waiting":
+        await _wait(ctx, task, now_runs)
+    elif outcome == "fixing" and failed is not None:
+        reason = f"step {failed.step} ({failed.kind}) {failed.status}"
+        await ctx.move(task, "fixing", actor="executor", reason=reason)
+    else:
+        reason = f"all {len(plan.steps)} step(s) succeeded on attempt {attempt}"
+        await ctx.move(task, "completed", actor="executor", reason=reason)
+
+
+async def _wait(ctx: TaskContext, task: Task, runs: list[StepRun]) -> None:
+    """Says what the task waits for (`!task N`) and when that wait runs out (the tick)."""
+    out = [run for run in runs if run.status == SENT]
+    names = ", ".join(f"step {run.step} ({run.command[:60]} on {run.host})" for run in out)
+    waiting_for = f"the executor: {names}" if names else "the executor"
+    deadline = waiting_deadline(out, ctx.settings.step_seconds)
+    if task.waiting_for != waiting_for or task.deadline != deadline:
+        await ctx.tasks.update(
+            task.id,
+            expect_state=task.state,
+            now=ctx.clock(),
+            waiting_for=waiting_for,
+            deadline=deadline,
+        )
+
+
+async def announce_results(ctx: TaskContext, task: Task, runs: list[StepRun], total: int) -> None:
+    """One line in the thread per finished request (once each): results come back where
+    the task is discussed."""
+    for run in runs:
+        if run.status == SENT:
+            continue
+        body = step_result_line(task.id, run, total)
+        reply = Reply(task.room_id, body, thread_root=task.thread_root)
+        await ctx.send_once(task, f"result-{run.request_id}", reply)
+
+
+async def on_exec_result(ctx: TaskContext, event: RoomEvent) -> int | None:
+    """Stores an `org.chavion.exec.result` for a task's request, once; the task's id for the
+    caller to drive, or None (not ours, not from the executor, malformed, seen before)."""
+    settings = ctx.bot.settings
+    if event.sender != settings.user_id(settings.executor):
+        return None
+    result = parse_result(event.content)
+    if isinstance(result, EventError):
+        log.warning("unreadable execution result %s: %s", event.event_id, result)
+        return None
+    run = await ctx.tasks.step(result.request_id)
+    if run is None:
+        return None
+    if result.digest != command_digest(run.host, run.command):
+        log.warning("result %s names another command than %s", event.event_id, run.request_id)
+        return None
+    output = _output(event.content.get("output"))
+    if output is None or not result.ran:
+        # Not run (denied, expired, forbidden): the reason is in the body; ran without an
+        # output field (an older executor): the body says how it ended.
+        output = result.body if output is None else f"{result.body}\n{output}".strip()
+    finished = await ctx.tasks.finish_step(
+        result.request_id,
+        result.status,
+        result.exit_status,
+        output[-OUTPUT_KEEP_CHARS:],
+        event.event_id,
+        ctx.clock(),
+    )
+    return None if finished is None else finished.task_id
+
+
+def _output(raw: object) -> str | None:
+    """The result's optional `output` ({"stdout": tail, "stderr": tail}) as one text."""
+    if not isinstance(raw, Mapping):
+        return None
+    stdout, stderr = raw.get("stdout"), raw.get("stderr")
+    return output_text(
+        stdout if isinstance(stdout, str) else "", stderr if isinstance(stderr, str) else ""
+    )
+
+
+async def stop_running(ctx: TaskContext, task: Task, reason: str = "") -> int:
+    """Asks the executor to cancel every request of the task that has not finished (once
+    each); how many. Their results still come in and are stored as usual."""
+    why = reason or f"task #{task.id} was stopped"
+    count = 0
+    for run in await ctx.tasks.steps(task.id):
+        if run.status != SENT:
+            continue
+        content = {"request_id": run.request_id, "task_id": str(task.id), "reason": why}
+        await ctx.event_once(task, f"cancel-{run.request_id}", CANCEL_EVENT, content)
+        count += 1
+    return count
