@@ -6,6 +6,9 @@ this module only names them, so nothing imports it but the runtime.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.presence import status
 from bots.coordinator.task_commands import TaskCommands, TaskOps
@@ -23,8 +26,11 @@ async def whoami(request: CommandRequest) -> list[Reply]:
     ]
 
 
-def coordinator_commands(tasks: TaskOps | None = None) -> Registry:
-    """`tasks`: the coordinator's task engine; without one, no task command is declared."""
+def coordinator_commands(
+    tasks: TaskOps | None = None, *, clock: Callable[[], float] = time.time
+) -> Registry:
+    """`tasks`: the coordinator's task engine; without one, no task command is declared.
+    `clock` dates what the task commands show (a test's clock)."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -37,7 +43,7 @@ def coordinator_commands(tasks: TaskOps | None = None) -> Registry:
         ]
     )
     if tasks is not None:
-        for spec in TaskCommands(tasks).specs():
+        for spec in TaskCommands(tasks, clock).specs():
             registry.add(spec)
     registry.add(make_help(registry))
     return registry

@@ -6,9 +6,10 @@ usage error is a `CommandError` with an example, tested as a table. `!task 12` o
 the router gives it to `!tasks 12`, so anyone who may list tasks may see one (`!task` itself
 is the master's).
 
-`!retry N` is the engine's: a failed or cancelled task starts again from planning when a
-winner had been chosen (the same agent plans, with a fresh attempt count), else from the
-discussion.
+`!retry N` (the engine's `retry`): a failed or cancelled task never moves again, so it starts
+again as a new task with the same mission and priority, in the same thread, from the
+proposals: the approach that failed gets no automatic second run, and `!assign M <agent>`
+right after skips the vote when the master wants the same planner.
 """
 
 from __future__ import annotations
@@ -335,7 +336,7 @@ class TaskCommands:
             ("cancel", "stop task N, running steps too", self.cancel, "N"),
             ("pause", "hold task N where it is", self.pause, "N"),
             ("resume", "go on with a paused task N", self.resume, "N"),
-            ("retry", "start a failed or cancelled task again", self.retry, "N"),
+            ("retry", "a failed or cancelled task again, as a new one", self.retry, "N"),
             ("assign", "skip the vote: this agent plans task N", self.assign, "N <agent>"),
             ("priority", "set task N's priority", self.priority, "N high|medium|low"),
         ]

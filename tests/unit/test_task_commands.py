@@ -3,8 +3,8 @@ each handler does with the real store and the task engine's API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -12,13 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bots.app.assembly import build_roster
-from bots.context import BotContext, MatrixSide
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.task_commands import (
     NO_REASON,
     Listing,
-    TaskCommands,
+    TaskOps,
     read_assign,
     read_deny,
     read_listing,
@@ -28,16 +26,19 @@ from bots.coordinator.task_commands import (
 )
 from bots.coordinator.task_stats import read_period
 from bots.coordinator.task_views import LIST_LIMIT
+from bots.coordinator.tasks.service import TaskService
 from bots.errors import CommandError
 from bots.ids import EventID, RequestID, RoomID, UserID
-from bots.message import Message, Reply
+from bots.message import Message
 from bots.routing.dispatch import Dispatcher
 from bots.settings.loading import load_settings
 from bots.settings.paths import EXAMPLE_CONFIG
 from bots.store import Store
 from bots.store.tasks import Answer, StepRun, Task
-from bots.tasks.intake import Priority, TaskOrder
+from bots.tasks.intake import TaskOrder
 from bots.tasks.states import STATES
+from tests.support.task_engine import READ_ONLY_PLAN, open_bench
+from tests.support.task_engine import Bench as EngineBench
 
 SETTINGS = load_settings(EXAMPLE_CONFIG)
 AGENTS = SETTINGS.agents
@@ -229,77 +230,17 @@ def test_stats_takes_a_period(args: str, expected: object) -> None:
 
 
 @dataclass
-class Engine:
-    """The engine's API as the commands call it: intake stores the task for real (the
-    store is real), the rest records its call and answers like the engine would."""
-
-    store: Store
-    calls: list[tuple[Any, ...]] = field(default_factory=list)
-
-    async def intake(
-        self,
-        order: TaskOrder,
-        *,
-        requester: UserID,
-        source: str,
-        room_id: RoomID,
-        thread_root: EventID | None,
-        intake_key: str,
-    ) -> Task:
-        self.calls.append(("intake", order, requester, source, room_id, thread_root, intake_key))
-        task, _ = await self.store.tasks.create(
-            intake_key=intake_key,
-            room_id=room_id,
-            thread_root=thread_root,
-            mission=order.mission,
-            priority=order.priority,
-            requester=requester,
-            source=source,
-            now=T0,
-        )
-        return task
-
-    async def approve(self, n: int, by: UserID, event_id: EventID | None) -> str:
-        self.calls.append(("approve", n, by, event_id))
-        return f"#{n} approved"
-
-    async def deny(self, n: int, by: UserID, reason: str, event_id: EventID | None) -> str:
-        self.calls.append(("deny", n, by, reason, event_id))
-        return f"#{n} denied"
-
-    async def cancel(self, n: int, by: UserID) -> str:
-        self.calls.append(("cancel", n, by))
-        return f"#{n} cancelled"
-
-    async def pause(self, n: int, by: UserID) -> str:
-        self.calls.append(("pause", n, by))
-        return f"#{n} paused"
-
-    async def resume(self, n: int, by: UserID) -> str:
-        self.calls.append(("resume", n, by))
-        return f"#{n} resumed"
-
-    async def retry(self, n: int, by: UserID) -> str:
-        self.calls.append(("retry", n, by))
-        return f"#{n} again"
-
-    async def assign(self, n: int, agent: str, by: UserID) -> str:
-        self.calls.append(("assign", n, agent, by))
-        if n == 99:
-            raise CommandError("There is no task #99.")
-        return f"#{n} assigned"
-
-    async def set_priority(self, n: int, priority: Priority, by: UserID) -> str:
-        self.calls.append(("priority", n, priority, by))
-        return f"#{n} now {priority}"
-
-
-@dataclass
 class Bench:
-    store: Store
-    engine: Engine
+    """The coordinator's commands over the real task engine (`TaskService`), its real store
+    and a recording homeserver (tests/support/task_engine.py)."""
+
+    engine: EngineBench
     dispatcher: Dispatcher
     said: int = 0
+
+    @property
+    def store(self) -> Store:
+        return self.engine.store
 
     async def say(
         self, body: str, *, sender: UserID = MASTER, power: int = 100, **kw: Any
@@ -310,6 +251,7 @@ class Bench:
         return [reply.body for reply in await self.dispatcher.handle(message)]
 
     async def task(self, mission: str, key: str, *, now: float = T0) -> Task:
+        """A task as the store holds it, made without the engine (nothing is sent)."""
         task, _ = await self.store.tasks.create(
             intake_key=key,
             room_id=ROOM,
@@ -322,41 +264,41 @@ class Bench:
         )
         return task
 
+    async def state(self, n: int = 1) -> str:
+        task = await self.store.tasks.get(n)
+        assert task is not None
+        return task.state
 
-class Outbox:
-    """The commands send nothing themselves: any send is a failure of this test."""
-
-    async def send(self, reply: Reply) -> EventID:
-        raise AssertionError(f"unexpected send: {reply.body}")
+    def sent_to_threads(self) -> list[EventID | None]:
+        return [s.reply.thread_root for s in self.engine.matrix.sent if s.reply is not None]
 
 
 @pytest.fixture
 async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
-    roster = build_roster(SETTINGS)
-    account = SETTINGS.account("coordinator")
-    identity = roster.get(SETTINGS.user_id(account))
-    assert identity is not None
-    store = await Store.open(tmp_path / "s.db")
-    engine = Engine(store)
-    context = BotContext(SETTINGS, account, identity, roster, cast(MatrixSide, Outbox()), store)
-    commands = TaskCommands(engine, clock=lambda: T0 + 600)
-    registry = coordinator_commands()
-    for spec in commands.specs():
-        registry.add(spec)
-    yield Bench(store, engine, Dispatcher(context, registry))
-    await store.close()
+    engine = await open_bench(tmp_path)
+    engine.clock.now = T0 + 600  # ten minutes after the tasks made in the store
+    registry = coordinator_commands(engine.service, clock=engine.clock)
+    yield Bench(engine, Dispatcher(engine.bot, registry))
+    await engine.store.close()
 
 
-async def test_an_order_in_each_shape_reaches_the_engine_in_a_thread_of_its_own(
+async def test_an_order_in_each_shape_becomes_a_task_in_a_thread_rooted_at_it(
     bench: Bench,
 ) -> None:
     for body in ("!task high: fix nginx", "//chavion_task:fix nginx", "/chavion_task: fix nginx"):
         assert await bench.say(body) == []  # the engine's acknowledgement opens the thread
-    assert bench.engine.calls == [
-        ("intake", TaskOrder("fix nginx", "high"), MASTER, "matrix", ROOM, "$m1", "$m1"),
-        ("intake", TaskOrder("fix nginx", "medium"), MASTER, "matrix", ROOM, "$m2", "$m2"),
-        ("intake", TaskOrder("fix nginx", "medium"), MASTER, "matrix", ROOM, "$m3", "$m3"),
+    made = [await bench.store.tasks.get(n) for n in (1, 2, 3)]
+    assert [
+        (t.mission, t.priority, t.intake_key, t.thread_root, t.requester, t.source)
+        for t in made
+        if t is not None
+    ] == [
+        ("fix nginx", "high", "$m1", "$m1", MASTER, "matrix"),
+        ("fix nginx", "medium", "$m2", "$m2", MASTER, "matrix"),
+        ("fix nginx", "medium", "$m3", "$m3", MASTER, "matrix"),
     ]
+    assert bench.sent_to_threads() == ["$m1", "$m2", "$m3"]
+    assert [s.body.split(" ")[0] for s in bench.engine.matrix.sent] == ["#1", "#2", "#3"]
 
 
 async def test_an_order_sent_inside_a_thread_runs_there_and_says_so(bench: Bench) -> None:
@@ -365,14 +307,16 @@ async def test_an_order_sent_inside_a_thread_runs_there_and_says_so(bench: Bench
         "#1 runs in this thread: the order was sent inside one, so it does not get a thread "
         "of its own."
     ]
-    assert bench.engine.calls == [
-        ("intake", TaskOrder("check the backups"), MASTER, "matrix", ROOM, "$talk", "$m1")
-    ]
+    task = await bench.store.tasks.get(1)
+    assert task is not None
+    assert (task.thread_root, task.intake_key) == ("$talk", "$m1")
+    assert bench.sent_to_threads() == ["$talk"]
 
 
 async def test_an_empty_order_is_refused_saying_what_to_send(bench: Bench) -> None:
     assert await bench.say("//chavion_task:") == [EMPTY]
-    assert bench.engine.calls == []
+    assert await bench.store.tasks.get(1) is None
+    assert bench.engine.matrix.sent == []
 
 
 async def test_giving_a_task_is_the_masters_but_showing_one_is_everyones(bench: Bench) -> None:
@@ -383,7 +327,7 @@ async def test_giving_a_task_is_the_masters_but_showing_one_is_everyones(bench: 
     assert shown.startswith("#1 📋 Task #1: pending · priority medium\n")
     [shown_too] = await bench.say("!tasks #1", sender=GUEST, power=0)
     assert shown_too == shown
-    assert bench.engine.calls == []
+    assert bench.engine.matrix.sent == []
 
 
 async def test_show_says_state_wait_planner_step_and_history_with_times(bench: Bench) -> None:
@@ -536,25 +480,73 @@ async def test_an_empty_list(bench: Bench) -> None:
     assert await bench.say("!tasks all") == ["No tasks yet."]
 
 
-OPS: list[tuple[str, tuple[Any, ...], str]] = [
-    ("!approve 12", ("approve", 12, MASTER, "$m1"), "#12 approved"),
-    ("!deny #12 too risky", ("deny", 12, MASTER, "too risky", "$m1"), "#12 denied"),
-    ("!deny 12", ("deny", 12, MASTER, NO_REASON, "$m1"), "#12 denied"),
-    ("!cancel 12", ("cancel", 12, MASTER), "#12 cancelled"),
-    ("!pause 12", ("pause", 12, MASTER), "#12 paused"),
-    ("//resume 12", ("resume", 12, MASTER), "#12 resumed"),
-    ("!retry #12", ("retry", 12, MASTER), "#12 again"),
-    ("!assign 12 클로드", ("assign", 12, "claude", MASTER), "#12 assigned"),
-    ("!priority 12 low", ("priority", 12, "low", MASTER), "#12 now low"),
-]
+async def at_approval(bench: Bench) -> None:
+    """Task #1 with its plan shown, waiting for the master (the engine's own way there)."""
+    await bench.engine.to_approval()
+    assert await bench.state() == "awaiting_approval"
 
 
-@pytest.mark.parametrize(("body", "call", "said"), OPS, ids=[b for b, _, _ in OPS])
-async def test_each_op_parses_and_calls_the_engine(
-    bench: Bench, body: str, call: tuple[Any, ...], said: str
-) -> None:
-    assert await bench.say(body) == [said]
-    assert bench.engine.calls == [call]
+async def test_approve_runs_the_plan(bench: Bench) -> None:
+    await at_approval(bench)
+    [said] = await bench.say("!approve #1")
+    assert said.startswith("#1 ")
+    assert await bench.state() == "running"
+    task = await bench.store.tasks.get(1)
+    assert task is not None
+    assert (task.approved_by, task.approval_event) == (MASTER, "$m1")
+
+
+async def test_deny_sends_the_plan_back_with_the_reason_or_none_given(bench: Bench) -> None:
+    await at_approval(bench)
+    [said] = await bench.say("!deny 1 use du instead")
+    assert said.startswith("#1 ")
+    assert "use du instead" in said
+    assert await bench.state() == "planning"
+    await bench.engine.answer("claude", "t1-plan-2", READ_ONLY_PLAN)
+    await bench.engine.answer("gpt", "t1-review-2", "APPROVE")
+    assert await bench.state() == "awaiting_approval"
+    [again] = await bench.say("!deny 1")
+    assert NO_REASON in again
+    assert await bench.state() == "planning"
+
+
+async def test_pause_resume_cancel_and_retry(bench: Bench) -> None:
+    await bench.engine.order()
+    assert await bench.state() == "discussing"
+    [paused] = await bench.say("!pause 1")
+    assert paused.startswith("#1 ")
+    assert await bench.state() == "paused"
+    [shown] = await bench.say("!task 1")
+    assert "Waiting for: you: !resume 1 goes on, !cancel 1 stops it" in shown.split("\n")
+    [resumed] = await bench.say("//resume 1")
+    assert resumed.startswith("#1 ")
+    assert await bench.state() == "discussing"
+    [cancelled] = await bench.say("!cancel 1")
+    assert cancelled.startswith("#1 ")
+    assert await bench.state() == "cancelled"
+    [again] = await bench.say("!retry #1")
+    assert again.startswith("#2 ")
+    retried = await bench.store.tasks.get(2)
+    assert retried is not None
+    assert (retried.mission, retried.thread_root) == ("report disk usage of local", "$intake")
+
+
+async def test_assign_skips_the_vote_for_the_agent_named(bench: Bench) -> None:
+    await bench.engine.order()
+    [said] = await bench.say("!assign 1 클로드")
+    assert said.startswith("#1 ")
+    task = await bench.store.tasks.get(1)
+    assert task is not None
+    assert (task.state, task.assigned) == ("planning", "claude")
+
+
+async def test_priority_changes_the_order_tasks_are_taken_in(bench: Bench) -> None:
+    await bench.engine.order()
+    [said] = await bench.say("!priority 1 긴급")
+    assert said.startswith("#1 ")
+    task = await bench.store.tasks.get(1)
+    assert task is not None
+    assert task.priority == "high"
 
 
 @pytest.mark.parametrize(
@@ -563,13 +555,32 @@ async def test_each_op_parses_and_calls_the_engine(
         ("!pause", "Which task? Send its number, e.g. !pause 12."),
         ("!assign 12 bob", f'No agent is called "bob". Agents: {NAMES}; e.g. !assign 12 claude.'),
         ("!priority 12 asap", PRIORITY_ERROR),
-        ("!assign 99 claude", "There is no task #99."),
+        ("!approve 12 now", "!approve takes only a task number, e.g. !approve 12."),
     ],
 )
-async def test_a_usage_error_or_the_engines_refusal_is_said_as_is(
-    bench: Bench, body: str, said: str
-) -> None:
+async def test_a_usage_error_is_said_with_an_example(bench: Bench, body: str, said: str) -> None:
     assert await bench.say(body) == [said]
+
+
+REFUSED: list[tuple[str, Callable[[TaskService], Awaitable[str]]]] = [
+    ("!approve 9", lambda engine: engine.approve(9, MASTER, None)),
+    ("!deny 9 no", lambda engine: engine.deny(9, MASTER, "no", None)),
+    ("!cancel 9", lambda engine: engine.cancel(9, MASTER)),
+    ("!pause 9", lambda engine: engine.pause(9, MASTER)),
+    ("!resume 9", lambda engine: engine.resume(9, MASTER)),
+    ("!retry 9", lambda engine: engine.retry(9, MASTER)),
+    ("!assign 9 gpt", lambda engine: engine.assign(9, "gpt", MASTER)),
+    ("!priority 9 low", lambda engine: engine.set_priority(9, "low", MASTER)),
+]
+
+
+@pytest.mark.parametrize(("body", "call"), REFUSED, ids=[body for body, _ in REFUSED])
+async def test_the_engines_refusal_is_said_as_it_is(
+    bench: Bench, body: str, call: Callable[[TaskService], Awaitable[str]]
+) -> None:
+    with pytest.raises(CommandError) as refused:
+        await call(bench.engine.service)
+    assert await bench.say(body) == [str(refused.value)]
 
 
 @pytest.mark.parametrize(
@@ -586,9 +597,12 @@ async def test_a_usage_error_or_the_engines_refusal_is_said_as_is(
     ],
 )
 async def test_the_ops_are_the_masters(bench: Bench, body: str) -> None:
-    [said] = await bench.say(body, sender=GUEST, power=0)
-    assert said.startswith("Not allowed: !")
-    assert bench.engine.calls == []
+    await at_approval(bench)
+    name = body[1:].split()[0]
+    assert await bench.say(body, sender=GUEST, power=0) == [
+        f"Not allowed: !{name} needs power level 100 (you have 0)."
+    ]
+    assert await bench.state() == "awaiting_approval"
 
 
 async def test_stats_over_a_period(bench: Bench) -> None:
@@ -651,7 +665,7 @@ async def test_help_lists_the_task_commands_by_who_may_run_them(bench: Bench) ->
     assert "• !assign N <agent> — skip the vote: this agent plans task N" in master
 
 
-def test_the_coordinator_declares_the_task_commands_only_with_an_engine(tmp_path: Path) -> None:
+def test_the_coordinator_declares_the_task_commands_only_with_an_engine() -> None:
     names = (
         "task",
         "tasks",
@@ -667,6 +681,6 @@ def test_the_coordinator_declares_the_task_commands_only_with_an_engine(tmp_path
     )
     without = coordinator_commands()
     assert [name for name in names if without.get(name) is not None] == []
-    engine = Engine(cast(Store, None))
+    engine = cast(TaskOps, object())
     with_engine = coordinator_commands(engine)
     assert [name for name in names if with_engine.get(name) is None] == []
