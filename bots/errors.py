@@ -23,3 +23,7 @@ class MatrixError(BotError):
 
 class StoreError(BotError):
     """The store could not be opened, migrated or queried; the library error is its cause."""
+
+
+class TaskError(BotError):
+    """A task cannot move as asked (from one state to another); the message names both."""

@@ -46,7 +46,15 @@ POLL_START: Final = "org.matrix.msc3381.poll.start"
 """A poll, in the unstable form: the only one Element X renders (see shared element facts)."""
 POLL_RESPONSE: Final = "org.matrix.msc3381.poll.response"
 POLL_END: Final = "org.matrix.msc3381.poll.end"
+POLL_START_STABLE: Final = "m.poll.start"
+POLL_RESPONSE_STABLE: Final = "m.poll.response"
+POLL_END_STABLE: Final = "m.poll.end"
+"""The names the Matrix spec (v1.7) gave polls; read, never sent."""
 POLL_EVENTS: Final = frozenset(
-    {POLL_START, POLL_RESPONSE, POLL_END, "m.poll.start", "m.poll.response", "m.poll.end"}
+    {POLL_START, POLL_RESPONSE, POLL_END, POLL_START_STABLE, POLL_RESPONSE_STABLE, POLL_END_STABLE}
 )
 """Poll events in either form reach handlers as `RoomEvent`s (stable ones from newer clients)."""
+POLL_TEXT: Final = "org.matrix.msc1767.text"
+"""An MSC1767 text block: the question, an answer, a poll's fallback text."""
+POLL_DISCLOSED: Final = "org.matrix.msc3381.poll.disclosed"
+"""A poll whose running tally every member sees."""

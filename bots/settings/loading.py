@@ -1,7 +1,7 @@
 """Finding, reading and checking the config file: every problem one line naming its dotted key.
 
 Relative paths resolve against the config file's folder, so the file can move with its data.
-The `execution` section is read by `loading_execution`.
+The `execution` section is read by `loading_execution`, `tasks` by `loading_tasks`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import yaml
 
 from bots.errors import ConfigError
 from bots.settings.loading_execution import parse_execution
+from bots.settings.loading_tasks import parse_tasks
 from bots.settings.model import (
     DEFAULT_COMMAND_RULES,
     PROVIDERS,
@@ -112,6 +113,7 @@ def parse_settings(data: object, source: Path) -> Settings:
         execution=parse_execution(
             root.child("execution"), base, secret_paths=(str(resolved_data_dir),)
         ),
+        tasks=parse_tasks(root.child("tasks"), agents),
     )
     root.reject_unknown()
     _check_unique_accounts(settings)

@@ -167,6 +167,16 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "cancel": MASTER_ONLY,
     "hosts": AccessRule(min_power=50),
     "audit": AccessRule(min_power=50),
+    # Tasks: giving and steering one is the master's; watching them is the room's (`!task N`
+    # shows a task to anyone who may run `!tasks`: its handler checks that itself).
+    "task": MASTER_ONLY,
+    "pause": MASTER_ONLY,
+    "resume": MASTER_ONLY,
+    "retry": MASTER_ONLY,
+    "assign": MASTER_ONLY,
+    "priority": MASTER_ONLY,
+    "tasks": AccessRule(min_power=0),
+    "stats": AccessRule(min_power=0),
 }
 
 
@@ -221,6 +231,49 @@ class ExecutionSettings:
         return tuple(v for name in self.secrets_env if (v := os.environ.get(name, "")))
 
 
+TASK_ROLE_JUDGES = ("review", "judg")
+"""With no `tasks.judge`, the first agent whose role contains one of these judges
+("reviewer", "judge", "judging"), else the first agent."""
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """How the coordinator runs a task: who takes part, how long each wait lasts, its limits.
+
+    `participants` is "all" or agent names and roles; `judge` an agent name or a role (None:
+    see `TASK_ROLE_JUDGES`); an agent missing from `weights` weighs 1. Read the resolved
+    views on `Settings` (`task_participants`, `task_judge`), not these raw choices.
+    """
+
+    participants: str | tuple[str, ...] = "all"
+    judge: str | None = None
+    weights: Mapping[str, float] = field(default_factory=dict)
+    anonymous_votes: bool = True
+    self_vote: bool = False
+    proposal_seconds: float = 180.0
+    vote_seconds: float = 120.0
+    plan_seconds: float = 180.0
+    review_seconds: float = 120.0
+    tie_seconds: float = 300.0
+    """How long a tie waits for the master's vote before the judge decides."""
+    approval_seconds: float = 3600.0
+    step_seconds: float = 900.0
+    """An executor silent this long on a step: the step counts as lost."""
+    max_attempts: int = 3
+    max_steps: int = 20
+    max_mission_chars: int = 4000
+    max_active: int = 4
+    """Tasks in work at once; the others wait `pending`, higher priority first."""
+    auto_approve_readonly: bool = False
+    proposal_chars: int = 6000
+    """Each proposal as carried to the voters."""
+    output_chars: int = 3000
+    """Each step's output as quoted in reports and fix asks."""
+
+    def weight(self, agent: str) -> float:
+        return self.weights.get(agent, 1.0)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The whole validated config; the defaults that depend on other values are views here."""
@@ -238,6 +291,7 @@ class Settings:
     runtime: RuntimeSettings
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    tasks: TaskSettings = field(default_factory=TaskSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:
@@ -277,6 +331,28 @@ class Settings:
     def requester_levels(self) -> tuple[tuple[str, str], ...]:
         """Permission levels by user-id glob; the master is admin unless the config says else."""
         return (*self.execution.requesters, (self.master_user_id, "admin"))
+
+    @property
+    def task_participants(self) -> tuple[str, ...]:
+        """The agents asked for proposals and votes, by name, in config order."""
+        chosen = self.tasks.participants
+        if chosen == "all":
+            return tuple(agent.name for agent in self.agents)
+        return tuple(a.name for a in self.agents if a.name in chosen or a.role in chosen)
+
+    @property
+    def task_judge(self) -> str | None:
+        """The agent that reviews plans and breaks a tie the master left; None without agents."""
+        judge = self.tasks.judge
+        if judge is not None:
+            found = [a for a in self.agents if a.name == judge] or [
+                a for a in self.agents if a.role == judge
+            ]
+        else:
+            found = [a for a in self.agents if any(w in a.role.lower() for w in TASK_ROLE_JUDGES)]
+        if found:
+            return found[0].name
+        return self.agents[0].name if self.agents else None
 
     @property
     def exec_senders(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from bots.store.agent_flags import AgentFlags
 from bots.store.errors import converted
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
+from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
 
 HANDLED_EVENTS_KEPT_SECONDS = 14 * 24 * 3600
@@ -62,6 +63,7 @@ async def _use_wal(db: aiosqlite.Connection) -> None:
 class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._tasks: TaskStore | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -96,6 +98,13 @@ class Store:
     def pending_answers(self) -> PendingAnswers:
         """Questions claimed and not yet answered, to answer again after a crash."""
         return PendingAnswers(self._db)
+
+    @property
+    def tasks(self) -> TaskStore:
+        """The coordinator's tasks; always the same one, so its writes share one lock."""
+        if self._tasks is None:
+            self._tasks = TaskStore(self._db)
+        return self._tasks
 
     @property
     def usage(self) -> UsageStore:

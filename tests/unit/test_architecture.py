@@ -136,6 +136,11 @@ FORBIDDEN_EDGES = [
     ("bots.matrix*", "bots.coordinator*", "the Matrix edge does not know the handlers"),
     ("bots.matrix*", "bots.execution*", "the Matrix edge does not know the handlers"),
     ("bots.matrix*", "bots.routing*", "the Matrix edge does not route"),
+    # The task workflow's rules are pure: the engine in bots/coordinator/tasks does the I/O.
+    *(
+        ("bots.tasks*", f"bots.{part}*", "bots/tasks is pure task logic: no I/O, no handler")
+        for part in ("agents", "app", "coordinator", "homeserver", "matrix", "routing", "store")
+    ),
     *(
         ("bots.store*", f"bots.{job}*", "the store keeps records; it knows no bot's job")
         for job in ("agents", "app", "coordinator", "homeserver", "matrix", "routing", "text")

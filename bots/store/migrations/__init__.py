@@ -6,6 +6,7 @@ from bots.store.migrations import (
     v03_audit,
     v04_agent_flags,
     v05_pending_answers,
+    v06_tasks,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -14,4 +15,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (3, v03_audit.SQL),
     (4, v04_agent_flags.SQL),
     (5, v05_pending_answers.SQL),
+    (6, v06_tasks.SQL),
 )

@@ -1,0 +1,122 @@
+"""Reading the `tasks` section: how the coordinator runs a task, checked against the agents.
+
+Apart from the rest of the loading because it is read after the agents: `participants`,
+`judge` and `weights` must name agents (or roles) the config has, and say which key does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bots.errors import ConfigError
+from bots.settings.model import AgentSettings, TaskSettings
+from bots.settings.reader import Node
+
+WEEK = 7 * 24 * 3600
+
+# (key, lowest, highest): whole numbers, with why each bound is where it is.
+_COUNTS = (
+    ("max_attempts", 1, 10),  # the master asked for up to 10 rounds of self-healing
+    ("max_steps", 1, 100),
+    # The mission is carried in several events' content; 16000 characters of Korean
+    # (3 bytes each) still fit Matrix's 64 KiB event limit with room for the rest.
+    ("max_mission_chars", 100, 16_000),
+    ("max_active", 1, 100),
+    ("proposal_chars", 200, 20_000),
+    ("output_chars", 200, 20_000),
+)
+# Waits in seconds: fractions are allowed (tests wait less than a second).
+_WAITS = (
+    "proposal_seconds",
+    "vote_seconds",
+    "plan_seconds",
+    "review_seconds",
+    "approval_seconds",
+    "step_seconds",
+)
+
+
+def parse_tasks(node: Node, agents: Sequence[AgentSettings]) -> TaskSettings:
+    """The `tasks` section; every problem names its dotted key."""
+    defaults = TaskSettings()
+    counts = {name: node.get(name, int, getattr(defaults, name)) for name, _, _ in _COUNTS}
+    waits = {name: node.get(name, float, getattr(defaults, name)) for name in _WAITS}
+    tie_seconds = node.get("tie_seconds", float, defaults.tie_seconds)
+    settings = TaskSettings(
+        participants=_participants(node, agents),
+        judge=_judge(node, agents),
+        weights=_weights(node, agents),
+        anonymous_votes=node.get("anonymous_votes", bool, defaults.anonymous_votes),
+        self_vote=node.get("self_vote", bool, defaults.self_vote),
+        tie_seconds=tie_seconds,
+        auto_approve_readonly=node.get(
+            "auto_approve_readonly", bool, defaults.auto_approve_readonly
+        ),
+        **counts,
+        **waits,
+    )
+    for name, lowest, highest in _COUNTS:
+        if not lowest <= counts[name] <= highest:
+            raise node.error(name, f"must be between {lowest} and {highest}")
+    for name in _WAITS:
+        if not 0 < waits[name] <= WEEK:
+            raise node.error(name, f"must be more than 0 and at most {WEEK} (a week)")
+    if not 0 <= tie_seconds <= WEEK:
+        raise node.error("tie_seconds", f"must be between 0 (the judge decides at once) and {WEEK}")
+    node.reject_unknown()
+    return settings
+
+
+def _participants(node: Node, agents: Sequence[AgentSettings]) -> str | tuple[str, ...]:
+    if node.raw("participants") in (None, "all"):
+        return "all"
+    chosen = node.strings("participants")
+    if not chosen:
+        raise node.error("participants", "name at least one agent or role, or say all")
+    for index, entry in enumerate(chosen):
+        if not any(entry in (agent.name, agent.role) for agent in agents):
+            raise ConfigError(
+                f"{node.key('participants')}[{index}]: {entry!r} is neither an agent nor "
+                f"an agent's role; {_known(agents, roles=True)}"
+            )
+    return chosen
+
+
+def _judge(node: Node, agents: Sequence[AgentSettings]) -> str | None:
+    judge = node.optional("judge", str)
+    if judge is not None and not any(judge in (a.name, a.role) for a in agents):
+        raise node.error(
+            "judge",
+            f"{judge!r} is neither an agent nor an agent's role; {_known(agents, roles=True)}",
+        )
+    return judge
+
+
+def _weights(node: Node, agents: Sequence[AgentSettings]) -> dict[str, float]:
+    raw = node.raw("weights")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise node.error("weights", "expected a mapping of agent names to numbers")
+    values = Node(raw, node.key("weights"))
+    names = {agent.name for agent in agents}
+    weights: dict[str, float] = {}
+    for key in raw:
+        name = str(key)
+        if name not in names:
+            raise values.error(name, f"no agent named {name!r}; {_known(agents)}")
+        weights[name] = values.require(name, float)
+        if weights[name] < 0:
+            raise values.error(name, "must be 0 or more")
+    if agents and all(weights.get(agent.name, 1.0) == 0 for agent in agents):
+        raise node.error("weights", "every agent weighs 0, so no vote could be decided")
+    return weights
+
+
+def _known(agents: Sequence[AgentSettings], roles: bool = False) -> str:
+    if not agents:
+        return "no agents are configured"
+    known = f"agents: {', '.join(agent.name for agent in agents)}"
+    if roles:
+        known += f"; roles: {', '.join(dict.fromkeys(agent.role for agent in agents))}"
+    return known
