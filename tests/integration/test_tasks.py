@@ -481,7 +481,7 @@ async def test_the_three_intake_shapes_register_a_task(
     [
         ("//chavion_task:", "Send the mission after the colon"),
         ("!task   ", "Send the mission after the colon"),
-        ("//chavion_task: " + "x" * 5000, "4000"),
+        ("//chavion_task: " + "x" * 5000, "the limit is 4,000"),
     ],
     ids=["empty", "blank", "oversized"],
 )
