@@ -373,7 +373,7 @@ async def test_pause_holds_a_task_and_resume_continues_it(
 async def test_a_task_with_no_command_ends_with_the_refined_answer(
     boss: TaskMaster, script: CouncilScript
 ) -> None:
-    script.plan = plan_json(summary="Nothing to run: a comparison.")
+    script.commands = False  # every proposal ends "COMMANDS: no"
     script.set("refine", "*", "REFINED-cvx: Go for small static CLIs, Rust for speed.")
     task = await boss.order("//chavion_task: compare Rust and Go for command-line tools")
     report = await boss.report(task)

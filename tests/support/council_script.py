@@ -24,7 +24,17 @@ from tests.fakes.llm_server import RecordedRequest, Scripted, reply
 Stage = Literal["propose", "vote", "plan", "review", "fix", "refine"]
 STAGES: tuple[Stage, ...] = ("propose", "vote", "plan", "review", "fix", "refine")
 
-# What names the stage when the prompt does not say "stage: <name>" outright; the first
+# The heading every stage prompt starts with (bots/agents/prompts/council/*.md.j2).
+_HEADING = re.compile(r"^# Task #\d+: (.+?)(?: \(attempt \d+\))?\s*$", re.M)
+_HEADINGS: Mapping[str, Stage] = {
+    "your proposal": "propose",
+    "your vote": "vote",
+    "the plan": "plan",
+    "review the plan": "review",
+    "fix the plan": "fix",
+    "the final answer": "refine",
+}
+# What names the stage when the prompt has no such heading; the first
 # match wins, so the later stages' words (a fix prompt talks about the plan) come first.
 _STAGE_WORDS: tuple[tuple[Stage, re.Pattern[str]], ...] = (
     ("vote", re.compile(r"\bvot(e|ing)\b|\bballot\b|투표", re.I)),
@@ -37,8 +47,15 @@ _STAGE_WORDS: tuple[tuple[Stage, re.Pattern[str]], ...] = (
 _EXPLICIT = re.compile(r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine)\b", re.I)
 
 
+# An option's heading in a vote prompt: "## Option B (your own…)", or "B · …", "B) …".
+_OPTION = re.compile(r"(?:^|\n)\W{0,4}option\s+([A-H])\b|(?:^|\n)\W{0,4}([A-H])\s*[·:.)\-—]", re.I)
+
+
 def stage_of(request: RecordedRequest) -> Stage | None:
-    """The workflow stage a request is about, from its system prompt, then its last turn."""
+    """The workflow stage a request is about: the stage prompt's heading, else its words."""
+    for heading in _HEADING.finditer(request.system):
+        if heading.group(1).lower() in _HEADINGS:
+            return _HEADINGS[heading.group(1).lower()]
     for text in (request.system, request.prompt):
         found = _EXPLICIT.search(text)
         if found:
@@ -103,7 +120,9 @@ class CouncilScript:
     """
 
     agents: Sequence[AgentModel]
-    mission_hint: str = ""
+    commands: bool = True
+    """What the default proposals declare (`COMMANDS: yes|no`): no → the task needs no
+    command and ends with the winner's refined answer."""
     winner: str = "gpt"
     """Who the agents vote for by default (the winner itself votes for `runner_up`)."""
     runner_up: str = "claude"
@@ -155,16 +174,16 @@ class CouncilScript:
     def _default(self, stage: Stage, agent: AgentModel, request: RecordedRequest) -> Answer:
         if stage == "propose":
             return (
-                f"{proposal_token(agent.name)} Run the read-only checks first, then report. "
-                f"{self.mission_hint}"
-            ).strip()
+                f"{proposal_token(agent.name)} Run the read-only checks first, then report."
+                f"\nCOMMANDS: {'yes' if self.commands else 'no'}"
+            )
         if stage == "vote":
             target = self.runner_up if agent.name == self.winner else self.winner
-            return f"I vote {self._option_for(target, request)}: the simplest safe plan."
+            return f"VOTE: {self._option_for(target, request)}\nREASON: the simplest safe plan."
         if stage in ("plan", "fix"):
             return self.plan
         if stage == "review":
-            return "Risk: low. Every step only reads. I approve this plan."
+            return "Risk: low. Every step only reads.\nVERDICT: approve"
         return f"Final answer for the master, refined by {agent.display_name}."
 
     def _option_for(self, author: str, request: RecordedRequest) -> str:
@@ -172,11 +191,9 @@ class CouncilScript:
         text = request.text
         token = text.find(proposal_token(author))
         if token >= 0:
-            letters = list(
-                re.finditer(r"(?:^|\n)\W{0,4}(?:option\s+)?([A-H])\s*[·:.)\-—]", text[:token], re.I)
-            )
+            letters = list(_OPTION.finditer(text[:token]))
             if letters:
-                return letters[-1].group(1).upper()
+                return (letters[-1].group(1) or letters[-1].group(2)).upper()
         names = {a.name: a.display_name for a in self.agents}
         return names.get(author, author)
 
