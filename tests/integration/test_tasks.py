@@ -217,6 +217,7 @@ async def test_report_disk_usage_of_local_from_order_to_report(
     assert audit[f"t{task.id}-a1-s1"].count("start") == 1
     moves = [to for _, to in await boss.db.moves(task.id)]
     assert moves == [
+        "pending",
         "discussing",
         "voting",
         "planning",

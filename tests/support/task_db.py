@@ -43,11 +43,11 @@ class TaskDb:
         return None if task is None else str(task["state"])
 
     async def moves(self, task_id: int) -> list[tuple[str, str]]:
-        """(from, to) in order."""
+        """(from, to) in order; the first move, the task's creation, comes from "" to pending."""
         rows = await self.rows(
             "SELECT from_state, to_state FROM task_moves WHERE task_id = ? ORDER BY seq", task_id
         )
-        return [(str(r["from_state"]), str(r["to_state"])) for r in rows]
+        return [(str(r["from_state"] or ""), str(r["to_state"])) for r in rows]
 
     async def actions(self, task_id: int) -> dict[str, str]:
         """Action key → event id: what the coordinator recorded as sent."""
