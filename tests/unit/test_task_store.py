@@ -159,7 +159,7 @@ REFUSED = [
         ("cancelled",),
         "cancelled",
         "planning",
-        "from cancelled to planning",
+        "a task that is cancelled cannot move to planning: it has ended",
     ),
     (
         "a forbidden step does not re-plan",
@@ -169,7 +169,13 @@ REFUSED = [
         "to fixing",
     ),
     ("an unknown state", (), "pending", "done", "unknown task state 'done'"),
-    ("failing a finished task", ("planning", "completed"), "completed", "failed", "from completed"),
+    (
+        "failing a finished task",
+        ("planning", "completed"),
+        "completed",
+        "failed",
+        "that is completed",
+    ),
 ]
 
 
@@ -255,7 +261,7 @@ async def test_a_paused_task_resumes_only_where_it_was(store: Store) -> None:
     task = await walk(store.tasks, (await new_task(store.tasks)).id, "discussing", "voting")
     paused = await walk(store.tasks, task.id, "paused")
     assert (paused.state, paused.paused_from) == ("paused", "voting")
-    with pytest.raises(TaskError, match="paused while voting; it can only resume to voting"):
+    with pytest.raises(TaskError, match="paused from voting can only resume to voting"):
         await store.tasks.move(task.id, "paused", "planning", actor=MASTER, reason="", now=T0)
     assert await store.tasks.get(task.id) == paused
     resumed = await walk(store.tasks, task.id, "voting")
