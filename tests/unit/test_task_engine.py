@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from bots.errors import CommandError
+from bots.coordinator.tasks import facts
+from bots.errors import CommandError, StoreError
 from bots.events import COUNCIL_KEY, POLL_END, POLL_START
 from bots.ids import EventID
 from bots.tasks.intake import TaskOrder
@@ -653,3 +654,20 @@ async def test_retry_makes_a_new_task_in_the_same_thread(bench: Bench) -> None:
         INTAKE,
         "discussing",
     )
+
+
+@pytest.mark.parametrize(("failures", "kept"), [(0, True), (2, True), (3, False)])
+async def test_a_fact_is_stored_again_after_a_store_error(
+    monkeypatch: pytest.MonkeyPatch, failures: int, kept: bool
+) -> None:
+    """Events arrive unclaimed and are not handed over twice: a locked store is retried."""
+    monkeypatch.setattr(facts, "FACT_RETRY_SECONDS", 0.0)
+    tries: list[int] = []
+
+    async def write() -> None:
+        tries.append(1)
+        if len(tries) <= failures:
+            raise StoreError("the task store failed: database is locked")
+
+    assert await facts.keep("a vote", write) is kept
+    assert len(tries) == min(failures + 1, facts.FACT_TRIES)

@@ -12,19 +12,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, cast
 
 from bots.context import BotContext
 from bots.coordinator.tasks import approval, reporting, running
-from bots.coordinator.tasks.common import agent_of, display
+from bots.coordinator.tasks.common import display
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.driver import TaskDriver
+from bots.coordinator.tasks.facts import answer_of, keep
 from bots.errors import CommandError
 from bots.events import POLL_RESPONSE, POLL_RESPONSE_STABLE
 from bots.execution.requests import RESULT_EVENT
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
-from bots.store.tasks import Answer, Task, Vote
+from bots.store.tasks import Task, Vote
 from bots.tasks.intake import Priority, TaskOrder
 from bots.tasks.polls import read_poll_response
 from bots.tasks.states import FINAL_STATES, TaskState
@@ -207,38 +209,14 @@ class TaskService:
 
     async def on_task_message(self, message: Message, bot: BotContext) -> list[Reply]:
         """An agent's answer to an ask: stored once per (ask, agent), then the task driven."""
-        council = message.council or {}
-        task_id, ask = council.get("task"), council.get("ask")
-        if council.get("kind") != "answer" or not isinstance(task_id, int):
+        answer = answer_of(self.ctx, message)
+        if answer is None:
             return []
-        if not isinstance(ask, str) or not ask.startswith(f"t{task_id}-"):
-            return []
-        agent = agent_of(self.ctx, message.sender)
-        if agent is None:
-            return []
-        status = "ok" if council.get("status") == "ok" else "failed"
-        reason = council.get("reason")
-        text = message.body if status == "ok" else str(reason or message.body)
-        usage = council.get("usage") if isinstance(council.get("usage"), Mapping) else {}
-        assert isinstance(usage, Mapping)
-        answer = Answer(
-            task_id=task_id,
-            ask=ask,
-            agent=agent,
-            stage=str(council.get("stage", "")),
-            status=status,
-            text=text,
-            event_id=message.event_id,
-            at=self.ctx.clock(),
-            choice=declared(council),
-            tokens_in=_int(usage.get("input_tokens")),
-            tokens_out=_int(usage.get("output_tokens")),
-            cost=_float(usage.get("cost_usd")),
-        )
+        task_id = answer.task_id
         async with self.driver.lock(task_id):
             if await self.ctx.tasks.get(task_id) is None:
                 return []
-            await self.ctx.tasks.add_answer(answer)
+            await keep(f"the answer {message.event_id}", partial(self.ctx.tasks.add_answer, answer))
         await self.drive(task_id)
         return []
 
@@ -262,10 +240,9 @@ class TaskService:
             polls = [await self.ctx.tasks.action_done(task.id, k) for k in VOTE_POLLS]
             if vote.poll_event not in polls:
                 continue
+            fact = Vote(task.id, vote.poll_event, vote.voter, vote.key, event.event_id, vote.at_ms)
             async with self.driver.lock(task.id):
-                await self.ctx.tasks.add_vote(
-                    Vote(task.id, vote.poll_event, vote.voter, vote.key, event.event_id, vote.at_ms)
-                )
+                await keep(f"the vote {event.event_id}", partial(self.ctx.tasks.add_vote, fact))
             await self.drive(task.id)
             return
 
@@ -375,29 +352,3 @@ def _ended(task: Task) -> str:
     return {"completed": "completed", "failed": "failed", "cancelled": "been cancelled"}.get(
         task.state, task.state
     )
-
-
-def declared(council: Mapping[str, Any]) -> str | None:
-    """What an answer declared besides its text, kept as its `choice`: a vote's option key,
-    a proposal's `commands` ("yes"/"no": does the mission need commands?), a review's
-    `verdict` ("approve"/"reject")."""
-    choice, commands, verdict = (
-        council.get("choice"),
-        council.get("commands"),
-        council.get("verdict"),
-    )
-    if isinstance(choice, str) and choice:
-        return choice
-    if council.get("stage") == "propose" and isinstance(commands, bool):
-        return "yes" if commands else "no"
-    if council.get("stage") == "review" and verdict in ("approve", "reject"):
-        return str(verdict)
-    return None
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _float(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
