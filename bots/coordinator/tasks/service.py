@@ -297,8 +297,13 @@ class TaskService:
         return task
 
     async def _admit_waiting(self) -> None:
+        """A slot may be free: the waiting tasks, in the order admission takes them."""
         for task in await self.ctx.tasks.list(["pending"], limit=100):
-            await self.driver.drive(task.id)
+            try:
+                await self.driver.drive(task.id)
+            except Exception:
+                log.exception("admitting task #%d failed; trying again on the next tick", task.id)
+                self._retry.add(task.id)
 
     async def tick(self) -> None:
         """Every second: tasks past their deadline (a final one whose report waits for a
