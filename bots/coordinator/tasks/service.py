@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from bots.context import BotContext
-from bots.coordinator.tasks import approval
+from bots.coordinator.tasks import approval, reporting
 from bots.coordinator.tasks.common import agent_of, display
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.driver import TaskDriver
@@ -134,6 +134,8 @@ class TaskService:
             tasks = await self.ctx.tasks.active()
             for task in sorted(tasks, key=lambda t: t.id):
                 await self.drive(task.id)
+            for task_id in await reporting.unreported(self.ctx):  # reports a crash cut short (E2)
+                await self.drive(task_id)
             return f"{len(tasks)} active tasks driven"
         async with self.driver.lock(n):
             task = await self._task(n)
@@ -322,6 +324,7 @@ class TaskService:
         now = self.ctx.clock()
         due = {t.id for t in await self.ctx.tasks.due(now)} | set(self._retry)
         due |= {t.id for t in await self.ctx.tasks.list(["pending"], limit=100)}
+        due |= set(await reporting.unreported(self.ctx, now))  # a refine wait ran out (E2)
         for task_id in sorted(due):
             await self.drive(task_id)
 
