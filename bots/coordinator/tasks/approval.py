@@ -6,7 +6,7 @@ approval is bound to the plan shown (its event and digest); it expires after
 from __future__ import annotations
 
 import fnmatch
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bots.coordinator.tasks.common import (
     answer_text,
@@ -14,7 +14,6 @@ from bots.coordinator.tasks.common import (
     expired,
     last_reason,
     master,
-    minutes,
     rounds,
     wait_for,
 )
@@ -30,8 +29,8 @@ from bots.coordinator.tasks.reviewing import (
 from bots.errors import CommandError
 from bots.ids import EventID, UserID
 from bots.message import Reply
+from bots.tasks import render
 from bots.tasks.plans import Plan, wire_steps
-from bots.text.markdown import markdown_to_html
 from executor.policy.model import Verdict
 
 if TYPE_CHECKING:
@@ -48,48 +47,35 @@ def emoji_key(key: str) -> str:
     return key.replace("\ufe0f", "")
 
 
-def verdict_text(verdict: StepVerdict) -> str:
-    decision = verdict.decision
-    if decision.verdict is Verdict.ALLOW:
-        return "read-only"
-    return f"needs approval — {decision.reason}"
-
-
-def fenced(command: str) -> str:
-    """A command verbatim in a code block (a longer fence when it holds backticks)."""
-    fence = "```"
-    while fence in command:
-        fence += "`"
-    return f"{fence}\n{command}\n{fence}"
-
-
-def plan_body(
-    task: Task, plan: Plan, judged: list[StepVerdict], author: str, review: str, expires: str
-) -> str:
-    """The plan as the master approves it: every command exactly as it will run."""
-    lines = [f"#{task.id} 🛠️ Plan for task #{task.id} (attempt {task.attempt}) by {author}"]
-    if plan.summary:
-        lines.append(plan.summary)
-    by_step: dict[int, list[StepVerdict]] = {}
-    for verdict in judged:
-        by_step.setdefault(verdict.step, []).append(verdict)
-    for number, step in enumerate(plan.steps, start=1):
-        together = " (runs in parallel)" if step.parallel else ""
-        lines.append("")
-        lines.append(f"**Step {number}** on `{step.host}`{together}: {step.purpose or '—'}")
-        for verdict in by_step.get(number, []):
-            if verdict.kind != "main":
-                lines.append(f"{verdict.kind}:")
-            lines.append(fenced(verdict.command))
-            lines.append(f"policy: {verdict_text(verdict)}")
-    if review:
-        lines += ["", f"🔎 Review: {review}"]
-    lines += [
-        "",
-        f"{APPROVE} to approve, {DENY} or `!deny {task.id} <reason>` to send it back; "
-        f"expires in {expires}.",
-    ]
-    return "\n".join(lines)
+def plan_view(
+    task: Task, plan: Plan, judged: list[StepVerdict], author: str, review: str, **more: Any
+) -> render.PlanView:
+    """The plan and the policy's verdicts, as `render.plan_message` shows them."""
+    views: dict[tuple[int, str], render.CommandView] = {
+        (v.step, v.kind): render.CommandView(v.command, v.decision.verdict, v.decision.reason)
+        for v in judged
+    }
+    steps = tuple(
+        render.StepView(
+            number=number,
+            host=step.host,
+            command=views[(number, "main")],
+            purpose=step.purpose,
+            verify=views.get((number, "verify")),
+            rollback=views.get((number, "rollback")),
+            parallel=step.parallel,
+        )
+        for number, step in enumerate(plan.steps, start=1)
+    )
+    return render.PlanView(
+        task_id=task.id,
+        attempt=task.attempt,
+        author=author,
+        steps=steps,
+        summary=plan.summary,
+        review=review,
+        **more,
+    )
 
 
 async def review_line(ctx: TaskContext, task: Task) -> str:
@@ -112,8 +98,18 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     n = await rounds(ctx, task, "reviewing")
     seconds = ctx.settings.approval_seconds
     task = await wait_for(ctx, task, "the master's approval of the plan", seconds)
-    author = display(ctx, task.plan_author or "")
-    body = plan_body(task, plan, judged, author, await review_line(ctx, task), minutes(seconds))
+    readonly = all(v.decision.verdict is Verdict.ALLOW for v in judged)
+    auto = ctx.settings.auto_approve_readonly and readonly
+    view = plan_view(
+        task,
+        plan,
+        judged,
+        display(ctx, task.plan_author or ""),
+        await review_line(ctx, task),
+        expires_in=max(0.0, (task.deadline or 0) - ctx.clock()),
+        auto_approved=auto,
+    )
+    body, html = render.plan_message(view, secrets=ctx.bot.settings.execution.secrets)
     council = {
         "v": 1,
         "kind": "plan",
@@ -126,7 +122,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     reply = Reply(
         room_id=task.room_id,
         body=body,
-        html=markdown_to_html(body),
+        html=html,
         notice=False,
         thread_root=task.thread_root,
         mention=(master(ctx),),
@@ -142,9 +138,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         )
     await ctx.react_once(task, f"plan-ok-{n}", event, APPROVE)
     await ctx.react_once(task, f"plan-no-{n}", event, DENY)
-    if ctx.settings.auto_approve_readonly and all(
-        v.decision.verdict is Verdict.ALLOW for v in judged
-    ):
+    if auto:
         await ctx.move(
             task,
             "running",
@@ -187,7 +181,8 @@ async def approve(ctx: TaskContext, task: Task, by: UserID, event_id: EventID | 
     )
     if moved is None:
         raise CommandError(f"#{task.id} moved on meanwhile; see !task {task.id}")
-    return f"#{task.id} ✅ Plan approved; running it."
+    steps = len(plan.steps) if (plan := load_plan(ctx, task)) else 0
+    return render.approved_line(task.id, _who(ctx, by), steps)
 
 
 async def deny(
@@ -209,5 +204,10 @@ async def deny(
     )
     if moved is None:
         raise CommandError(f"#{task.id} moved on meanwhile; see !task {task.id}")
-    author = task.plan_author or task.winner or "the planner"
-    return f"#{task.id} ❌ Plan denied ({why}); {author} plans again."
+    author = display(ctx, task.plan_author or task.winner or "") or "the planner"
+    return render.denied_line(task.id, _who(ctx, by), why, author)
+
+
+def _who(ctx: TaskContext, user: UserID) -> str:
+    """ "the master" for the master, else the user id."""
+    return "the master" if user == master(ctx) else user

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from bots.coordinator.tasks.context import TaskContext
 from bots.ids import UserID
 from bots.message import Reply
+from bots.tasks import render
 
 if TYPE_CHECKING:
     from bots.store.tasks import Answer, Task
@@ -151,25 +152,27 @@ def ok(answers: Sequence[Answer]) -> list[Answer]:
     return [a for a in answers if a.status == "ok"]
 
 
-def failure_lines(
-    ctx: TaskContext, asked: Sequence[str], answers: Sequence[Answer], waited: str
-) -> list[str]:
-    """ "Gemini: quota exhausted" for a failed answer, "GPT: no answer within 3 min" for silence."""
+def failures(
+    ctx: TaskContext, asked: Sequence[str], answers: Sequence[Answer], waited: float
+) -> list[tuple[str, str]]:
+    """(display name, reason) of each asked agent that failed ("quota exhausted") or was
+    silent ("no answer within 3 min")."""
     got = by_agent(answers)
-    lines = []
+    out = []
     for name in asked:
         answer = got.get(name)
         if answer is None:
-            lines.append(f"{display(ctx, name)}: no answer within {waited}")
+            out.append((display(ctx, name), render.no_answer_reason(waited)))
         elif answer.status != "ok":
-            lines.append(f"{display(ctx, name)}: {answer.text or 'failed'}")
-    return lines
+            out.append((display(ctx, name), answer.text or "failed"))
+    return out
 
 
 def minutes(seconds: float) -> str:
     """ "3 min", "45 s", "1 h": how long a wait is, as the master reads it."""
     if seconds < 90:
         return f"{int(seconds)} s"
-    if seconds < 5400:
+    if seconds < 3600:
         return f"{round(seconds / 60)} min"
-    return f"{round(seconds / 3600)} h"
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h" + (f" {rest} min" if rest else "")

@@ -8,17 +8,18 @@ from typing import TYPE_CHECKING
 from bots.coordinator.tasks.common import (
     ask_object,
     by_agent,
+    display,
     displays,
     expired,
-    failure_lines,
+    failures,
     in_thread,
     left_at,
-    minutes,
     ok,
     participants,
     wait_for,
 )
 from bots.coordinator.tasks.context import TaskContext
+from bots.tasks import render
 
 if TYPE_CHECKING:
     from bots.store.tasks import Answer, Task
@@ -52,9 +53,8 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         )
         return
     task = await wait_for(ctx, task, f"proposals from {displays(ctx, asked)}", seconds)
-    body = (
-        f"#{task.id} 📋 Task #{task.id} registered: {task.mission}, priority {task.priority}. "
-        f"Asking {displays(ctx, asked)} for proposals ({minutes(seconds)})."
+    body = render.task_ack(
+        task.id, task.mission, task.priority, [display(ctx, n) for n in asked], seconds
     )
     council = ask_object(task, propose_ask(task), "propose", asked, task.deadline, {})
     sent = await ctx.send_once(task, "ack", in_thread(task, body, council=council))
@@ -69,20 +69,20 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     got = by_agent(answers)
     if not expired(ctx, task) and any(name not in got for name in asked):
         return
-    await close(ctx, task, asked, answers, minutes(seconds))
+    await close(ctx, task, asked, answers, seconds)
 
 
 async def close(
-    ctx: TaskContext, task: Task, asked: list[str], answers: list[Answer], waited: str
+    ctx: TaskContext, task: Task, asked: list[str], answers: list[Answer], waited: float
 ) -> None:
     """Says who did not propose and why, then moves the task on."""
     good = await proposals(ctx, task)
-    missing = failure_lines(ctx, asked, answers, waited)
+    missing = failures(ctx, asked, answers, waited)
     if missing:
-        body = f"#{task.id} ⚠️ Proposals: {len(good)} of {len(asked)}. " + "; ".join(missing) + "."
-        await ctx.send_once(task, "proposals-missing", in_thread(task, body))
+        lines = [render.agent_failure_line(task.id, name, why) for name, why in missing]
+        await ctx.send_once(task, "proposals-missing", in_thread(task, "\n".join(lines)))
     if not good:
-        reason = "no proposal came: " + "; ".join(missing)
+        reason = "no proposal came: " + "; ".join(f"{n}: {why}" for n, why in missing)
         await ctx.move(task, "failed", actor="coordinator", reason=reason, note=reason)
     elif len(good) == 1:
         winner = good[0].agent

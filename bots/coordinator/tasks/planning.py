@@ -21,6 +21,7 @@ from bots.coordinator.tasks.common import (
 )
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.discussion import proposals
+from bots.tasks import render
 from bots.tasks.plans import Plan, PlanError, parse_plan, plan_digest, plan_json
 
 if TYPE_CHECKING:
@@ -69,6 +70,14 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     if planner is None:
         await ctx.move(task, "failed", actor="coordinator", reason="no agent to write the plan")
         return
+    if await _needs_no_command(ctx, task, planner):
+        await ctx.move(
+            task,
+            "completed",
+            actor=planner,
+            reason="no command needed: the proposal says COMMANDS: no",
+        )
+        return
     n = await rounds(ctx, task, "planning")
     name = display(ctx, planner)
     seconds = ctx.settings.plan_seconds
@@ -77,7 +86,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         task = await wait_for(ctx, task, f"a plan from {name}", seconds)
         context = await plan_context(ctx, task, planner)
         council = ask_object(task, plan_ask(task, n), "plan", [planner], task.deadline, context)
-        body = f"#{task.id} 🛠️ {name}, please turn the proposal into a plan ({minutes(seconds)})."
+        body = render.ask_line(task.id, "plan", [name], seconds)
         await ctx.send_once(task, f"plan-ask-{n}", in_thread(task, body, council=council))
     answer = await _answer(ctx, task, plan_ask(task, n, again=again), planner)
     if answer is None:
@@ -103,6 +112,16 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         await _ask_again(ctx, task, n, planner, parsed)
 
 
+async def _needs_no_command(ctx: TaskContext, task: Task, planner: str) -> bool:
+    """The winner's proposal declared that the mission needs no command (a question, a
+    piece of writing): no plan; the report asks it to refine its answer. Not after a
+    denial or a rejection, nor for an assigned agent, which had no proposal."""
+    if task.assigned or await rounds(ctx, task, "planning") > 1:
+        return False
+    own = [a for a in await proposals(ctx, task) if a.agent == planner]
+    return bool(own) and own[0].choice == "no"
+
+
 async def _answer(ctx: TaskContext, task: Task, ask: str, planner: str) -> Answer | None:
     for answer in await ctx.tasks.answers(task.id, ask=ask):
         if answer.agent == planner:
@@ -118,10 +137,7 @@ async def _ask_again(ctx: TaskContext, task: Task, n: int, planner: str, error: 
     context["error"] = error.text
     ask = plan_ask(task, n, again=True)
     council = ask_object(task, ask, "plan", [planner], task.deadline, context)
-    body = (
-        f"#{task.id} 🛠️ {name}, that plan could not be read: {error.text} "
-        f"Please send it again ({minutes(seconds)})."
-    )
+    body = render.plan_invalid_line(task.id, name, error.text, asking_again=True)
     await ctx.send_once(task, f"plan-ask-{n}-r", in_thread(task, body, council=council))
 
 

@@ -24,6 +24,7 @@ from bots.coordinator.tasks.common import (
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.planning import REJECTED
 from bots.settings.model import Settings
+from bots.tasks import render
 from bots.tasks.plans import Plan, parse_plan, plan_json
 from executor.policy.model import Decision, Requester, Verdict
 from executor.policy.verdict import decide
@@ -109,7 +110,8 @@ async def verdicts(ctx: TaskContext, task: Task, plan: Plan) -> list[StepVerdict
 
 
 def rejects(review: str) -> bool:
-    """A clear "reject": a line that starts with it (the judge is asked to begin so)."""
+    """A clear "reject" in a review that declared no verdict: a line that starts with it
+    ("REJECT: …", "Verdict: reject")."""
     return _REJECT.search(review) is not None
 
 
@@ -127,6 +129,8 @@ async def phase(ctx: TaskContext, task: Task) -> None:
             f"{first.label} on {first.host} is forbidden: `{first.command}` — "
             f"{first.decision.reason}"
         )
+        line = render.forbidden_line(task.id, first.step, first.decision.reason)
+        await ctx.send_once(task, "forbidden", in_thread(task, f"{line}\n    {first.command}"))
         await ctx.move(task, "failed", actor="policy", reason=reason, note=reason)
         return
     chooser = judge(ctx)
@@ -150,7 +154,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         ],
     }
     council = ask_object(task, review_ask(task, n), "review", [chooser], task.deadline, context)
-    body = f"#{task.id} 🔎 {name}, please review the plan for risk ({minutes(seconds)})."
+    body = render.ask_line(task.id, "review", [name], seconds)
     await ctx.send_once(task, f"review-ask-{n}", in_thread(task, body, council=council))
     answers = [
         a for a in await ctx.tasks.answers(task.id, ask=review_ask(task, n)) if a.agent == chooser
@@ -166,7 +170,11 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         await ctx.move(task, "awaiting_approval", actor="coordinator", reason=reason)
         return
     review = answer_text(answer)[:REVIEW_CHARS]
-    if rejects(review) and not await _rejected_before(ctx, task):
+    rejected = answer.choice == "reject" or (answer.choice is None and rejects(review))
+    if rejected and not await _rejected_before(ctx, task):
+        planner = display(ctx, task.plan_author or "")
+        line = render.review_rejected_line(task.id, name, review, planner)
+        await ctx.send_once(task, f"review-rejected-{n}", in_thread(task, line))
         await ctx.move(task, "planning", actor=chooser, reason=REJECTED + review)
         return
     await ctx.move(task, "awaiting_approval", actor=chooser, reason=f"reviewed by {name}")

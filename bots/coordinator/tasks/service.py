@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from bots.context import BotContext
-from bots.coordinator.tasks import approval, reporting
+from bots.coordinator.tasks import approval, reporting, running
 from bots.coordinator.tasks.common import agent_of, display
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.driver import TaskDriver
 from bots.errors import CommandError
 from bots.events import POLL_RESPONSE, POLL_RESPONSE_STABLE
+from bots.execution.requests import RESULT_EVENT
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.store.tasks import Answer, Task, Vote
@@ -30,11 +31,11 @@ from bots.tasks.states import FINAL_STATES, TaskState
 
 log = logging.getLogger(__name__)
 
-EXEC_RESULT = "org.chavion.exec.result"
+EXEC_RESULT = RESULT_EVENT
 TICK_SECONDS = 1.0
 ExecResults = Callable[[TaskContext, RoomEvent], Awaitable[int | None]]
 """Part E2's `running.on_exec_result`: stores a result, returns its task's id."""
-StopRunning = Callable[[TaskContext, Task], Awaitable[None]]
+StopRunning = Callable[[TaskContext, Task], Awaitable[object]]
 """Part E2's `running.stop_running`: cancels a task's sent-but-unfinished requests."""
 TASK_EVENT_TYPES = frozenset({POLL_RESPONSE, POLL_RESPONSE_STABLE, "m.reaction", EXEC_RESULT})
 """The events the coordinator's dispatcher hands the task service."""
@@ -48,8 +49,8 @@ class TaskService:
         self,
         ctx: TaskContext,
         *,
-        exec_results: ExecResults | None = None,
-        stop_running: StopRunning | None = None,
+        exec_results: ExecResults | None = running.on_exec_result,
+        stop_running: StopRunning | None = running.stop_running,
     ) -> None:
         self.ctx = ctx
         self.driver = TaskDriver(ctx)
@@ -59,6 +60,8 @@ class TaskService:
 
     @classmethod
     def for_bot(cls, bot: BotContext, **hooks: Any) -> TaskService:
+        """The coordinator's engine on its context: all a runtime (or a test) needs; then
+        `run_background(synced, stop)` once the bot syncs."""
         return cls(TaskContext(bot), **hooks)
 
     # --- intake ------------------------------------------------------------------------
@@ -132,11 +135,10 @@ class TaskService:
         as the design has it."""
         if n is None:
             tasks = await self.ctx.tasks.active()
-            for task in sorted(tasks, key=lambda t: t.id):
-                await self.drive(task.id)
-            for task_id in await reporting.unreported(self.ctx):  # reports a crash cut short (E2)
+            ids = sorted({t.id for t in tasks} | set(await reporting.unreported(self.ctx)))
+            for task_id in ids:
                 await self.drive(task_id)
-            return f"{len(tasks)} active tasks driven"
+            return f"{len(ids)} tasks taken up"
         async with self.driver.lock(n):
             task = await self._task(n)
             if task.state != "paused" or task.paused_from is None:
@@ -217,7 +219,6 @@ class TaskService:
         text = message.body if status == "ok" else str(reason or message.body)
         usage = council.get("usage") if isinstance(council.get("usage"), Mapping) else {}
         assert isinstance(usage, Mapping)
-        choice = council.get("choice")
         answer = Answer(
             task_id=task_id,
             ask=ask,
@@ -227,7 +228,7 @@ class TaskService:
             text=text,
             event_id=message.event_id,
             at=self.ctx.clock(),
-            choice=choice if isinstance(choice, str) else None,
+            choice=declared(council),
             tokens_in=_int(usage.get("input_tokens")),
             tokens_out=_int(usage.get("output_tokens")),
             cost=_float(usage.get("cost_usd")),
@@ -320,11 +321,12 @@ class TaskService:
             await self.driver.drive(task.id)
 
     async def tick(self) -> None:
-        """Every second: tasks past their deadline, tasks a failure left, waiting tasks."""
+        """Every second: tasks past their deadline (a final one whose report waits for a
+        `refine` answer too), tasks a failure left, waiting tasks."""
         now = self.ctx.clock()
         due = {t.id for t in await self.ctx.tasks.due(now)} | set(self._retry)
+        due |= set(await reporting.unreported(self.ctx, now))  # a final task is never due
         due |= {t.id for t in await self.ctx.tasks.list(["pending"], limit=100)}
-        due |= set(await reporting.unreported(self.ctx, now))  # a refine wait ran out (E2)
         for task_id in sorted(due):
             await self.drive(task_id)
 
@@ -370,6 +372,24 @@ def _ended(task: Task) -> str:
     return {"completed": "completed", "failed": "failed", "cancelled": "been cancelled"}.get(
         task.state, task.state
     )
+
+
+def declared(council: Mapping[str, Any]) -> str | None:
+    """What an answer declared besides its text, kept as its `choice`: a vote's option key,
+    a proposal's `commands` ("yes"/"no": does the mission need commands?), a review's
+    `verdict` ("approve"/"reject")."""
+    choice, commands, verdict = (
+        council.get("choice"),
+        council.get("commands"),
+        council.get("verdict"),
+    )
+    if isinstance(choice, str) and choice:
+        return choice
+    if council.get("stage") == "propose" and isinstance(commands, bool):
+        return "yes" if commands else "no"
+    if council.get("stage") == "review" and verdict in ("approve", "reject"):
+        return str(verdict)
+    return None
 
 
 def _int(value: object) -> int:

@@ -4,7 +4,7 @@ master (`tie_seconds`), then the judge chooses. The poll is ended with the tally
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bots.coordinator.tasks.common import (
@@ -25,6 +25,7 @@ from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.discussion import proposals
 from bots.events import POLL_END, POLL_START
 from bots.ids import EventID
+from bots.tasks import render
 from bots.tasks.polls import poll_end_content, poll_start_content
 from bots.tasks.votes import Option, Tally, parse_vote, self_vote_refused, tally
 
@@ -62,10 +63,8 @@ async def ballot(ctx: TaskContext, task: Task) -> list[Entry]:
 
 
 def option_line(ctx: TaskContext, entry: Entry) -> str:
-    option = entry.option
-    if ctx.settings.anonymous_votes:
-        return f"{option.key} · {option.summary}"
-    return f"{option.key} · {display(ctx, option.author)}: {option.summary}"
+    named = replace(entry.option, author=display(ctx, entry.option.author))
+    return render.poll_option_text(named, anonymous=ctx.settings.anonymous_votes)
 
 
 async def phase(ctx: TaskContext, task: Task) -> None:
@@ -111,9 +110,9 @@ async def _poll_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> Non
     tied = tuple(task.note.split()[1:])
     what = f"the master's vote (a tie between {' and '.join(tied)})"
     task = await wait_for(ctx, task, what, ctx.settings.tie_seconds)
-    body = (
-        f"#{task.id} ⚖️ The vote is tied between {', '.join(tied)}. Your vote in the poll decides; "
-        f"in {minutes(ctx.settings.tie_seconds)} the judge will."
+    chooser = judge(ctx)
+    body = render.tie_line(
+        task.id, tied, ctx.settings.tie_seconds, display(ctx, chooser) if chooser else "nobody"
     )
     await ctx.send_once(task, "tie", in_thread(task, body, notice=False, mention=(master(ctx),)))
 
@@ -125,8 +124,8 @@ async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None
     )
     mine = [v.choice for v in await ctx.tasks.votes(poll) if v.voter == master(ctx)]
     if mine and mine[-1] in tied:
-        result = Tally({mine[-1]: 1.0}, mine[-1], decided_by_master=True)
-        await _finish(ctx, task, entries, poll, result, "the master broke the tie")
+        result = Tally({}, mine[-1], decided_by_master=True)
+        await _finish(ctx, task, entries, poll, result, "")
         return
     chooser = judge(ctx)
     asked = await ctx.tasks.action_done(task.id, "tie-ask")
@@ -134,7 +133,8 @@ async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None
         if not expired(ctx, task):
             return
         if chooser is None:
-            await _finish(ctx, task, entries, poll, Tally({}, tied[0]), "no judge: the earliest")
+            note = render.note_line(task.id, "⚖️", f"No judge: the earliest proposal, {tied[0]}.")
+            await _finish(ctx, task, entries, poll, Tally({}, tied[0]), note)
             return
         task = await wait_for(
             ctx, task, f"{display(ctx, chooser)} to break the tie", ctx.settings.vote_seconds
@@ -148,9 +148,11 @@ async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None
             task.deadline,
             {"options": options, "own": {}, "tie": list(tied), "poll": poll},
         )
-        body = (
-            f"#{task.id} ⚖️ {display(ctx, chooser)}, the vote is tied between "
-            f"{', '.join(tied)}: please choose ({minutes(ctx.settings.vote_seconds)})."
+        body = render.note_line(
+            task.id,
+            "⚖️",
+            f"{display(ctx, chooser)}, the vote is tied between {render.names(tied)}: please "
+            f"choose ({minutes(ctx.settings.vote_seconds)}).",
         )
         await ctx.send_once(task, "tie-ask", in_thread(task, body, council=council))
         return
@@ -162,11 +164,14 @@ async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None
             choice = (
                 answer.choice if answer.choice in tied else parse_vote(answer_text(answer), subset)
             )
+    name = display(ctx, chooser or "")
     if choice is not None:
-        note = f"the judge ({display(ctx, chooser or '')}) broke the tie"
-        await _finish(ctx, task, entries, poll, Tally({choice: 1.0}, choice), note)
+        note = render.tie_broken_line(task.id, choice, name)
+        await _finish(ctx, task, entries, poll, Tally({}, choice), note)
     elif answers or expired(ctx, task):
-        note = "the judge did not choose: the earliest proposal"
+        note = render.note_line(
+            task.id, "⚖️", f"{name} (judge) did not choose: the earliest proposal, {tied[0]}."
+        )
         await _finish(ctx, task, entries, poll, Tally({}, tied[0]), note)
 
 
@@ -199,7 +204,7 @@ async def _start_poll(
         },
     )
     content = poll_start_content(
-        f"#{task.id} Which proposal should the council follow?",
+        render.poll_question(task.id, task.mission),
         [(e.option.key, option_line(ctx, e)) for e in entries],
         thread_root=task.thread_root,
         council=council,
@@ -251,24 +256,24 @@ async def _finish(
     result: Tally,
     how: str,
 ) -> None:
-    """Ends the poll with the tally, announces the winner, and hands it the planning."""
+    """Ends the poll with the tally, announces the winner (authors revealed now), and hands
+    it the planning. `how`: a line saying who broke a tie, if someone did."""
     assert result.winner is not None
-    winner = next(e for e in entries if e.option.key == result.winner)
-    counts = " · ".join(
-        f"{e.option.key} ({display(ctx, e.option.author)}) {result.counts.get(e.option.key, 0):g}"
-        for e in entries
-    )
-    why = how or ("the master's vote decided" if result.decided_by_master else "most votes")
-    text = f"#{task.id} 🗳️ Vote closed: {counts}. {result.winner} wins ({why})."
+    voters = participants(ctx)
+    counted, _ = await _votes(ctx, task, poll, entries, voters)
+    options = [e.option for e in entries]
+    keys = [o.key for o in options]
+    counts = tally(counted, dict(ctx.settings.weights), master=None, keys=keys).counts
+    shown = Tally(counts, result.winner, (), result.decided_by_master)
+    text = render.tally_text(task.id, shown, options)
     await ctx.event_once(
         task, "poll-end", POLL_END, poll_end_content(poll, text, thread_root=task.thread_root)
     )
-    author = display(ctx, winner.option.author)
-    body = (
-        f"#{task.id} 🏆 {result.winner} — {author}'s proposal — wins ({why}). "
-        f"{author} writes the plan."
-    )
-    await ctx.send_once(task, "winner", in_thread(task, body))
+    winner = next(e for e in entries if e.option.key == result.winner)
+    named = replace(winner.option, author=display(ctx, winner.option.author))
+    body = render.winner_line(task.id, named)
+    await ctx.send_once(task, "winner", in_thread(task, f"{how}\n{body}" if how else body))
+    why = "the master's vote" if result.decided_by_master else ("a tie broken" if how else "votes")
     await ctx.move(
         task,
         "planning",
