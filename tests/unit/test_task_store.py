@@ -151,39 +151,29 @@ async def test_an_unknown_task_does_not_move(store: Store) -> None:
     assert await store.tasks.move(42, "pending", "discussing", actor="x", reason="", now=T0) is None
 
 
-# Moves the workflow refuses: a TaskError naming both states, and nothing written.
+# Moves the workflow refuses: a TaskError naming both states (or the unknown one), and
+# nothing written. Matched loosely: the wording is the workflow's (`bots.tasks.states`).
 REFUSED = [
-    ("skipping ahead", (), "pending", "running", "a task cannot move from pending to running"),
-    (
-        "leaving a final state",
-        ("cancelled",),
-        "cancelled",
-        "planning",
-        "from cancelled to planning",
-    ),
-    (
-        "a forbidden step does not re-plan",
-        ("planning", "reviewing"),
-        "reviewing",
-        "fixing",
-        "to fixing",
-    ),
-    ("an unknown state", (), "pending", "done", "unknown task state 'done'"),
-    ("failing a finished task", ("planning", "completed"), "completed", "failed", "from completed"),
+    ("skipping ahead", (), "pending", "running"),
+    ("leaving a final state", ("cancelled",), "cancelled", "planning"),
+    ("a forbidden step does not re-plan", ("planning", "reviewing"), "reviewing", "fixing"),
+    ("an unknown state", (), "pending", "done"),
+    ("failing a finished task", ("planning", "completed"), "completed", "failed"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("path", "source", "target", "message"),
+    ("path", "source", "target"),
     [case[1:] for case in REFUSED],
     ids=[case[0] for case in REFUSED],
 )
 async def test_a_move_the_workflow_refuses_raises_and_writes_nothing(
-    store: Store, path: tuple[str, ...], source: str, target: str, message: str
+    store: Store, path: tuple[str, ...], source: str, target: str
 ) -> None:
     task = await walk(store.tasks, (await new_task(store.tasks)).id, *path)
     before = await store.tasks.moves(task.id)
-    with pytest.raises(TaskError, match=message):
+    expected = target if target == "done" else f"{source}.*{target}"
+    with pytest.raises(TaskError, match=expected):
         await store.tasks.move(task.id, source, target, actor="x", reason="", now=T0 + 1)
     assert await store.tasks.moves(task.id) == before
     assert await store.tasks.get(task.id) == task
