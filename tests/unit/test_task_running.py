@@ -30,9 +30,11 @@ from bots.context import BotContext
 from bots.coordinator.tasks import reporting, running
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.driver import PHASES, Phase, TaskDriver
-from bots.coordinator.tasks.steps import CANCEL_EVENT, request_id
+from bots.coordinator.tasks.steps import request_id
 from bots.execution.requests import (
+    CANCEL_EVENT,
     REQUEST_EVENT,
+    ExecOutput,
     ExecResult,
     ResultStatus,
     command_digest,
@@ -231,10 +233,9 @@ class Bench:
             f"Execution {rid} {status}",
             exit_status=exit_status if ran else None,
             duration_ms=100 if ran else None,
+            output=ExecOutput.tails(stdout, stderr) if ran else None,
         )
         content: dict[str, Any] = result_content(result)
-        if ran:
-            content["output"] = {"stdout": stdout, "stderr": stderr}
         event = RoomEvent(
             ROOM,
             EventID(f"$result{next(self.results)}"),
@@ -619,16 +620,16 @@ async def test_a_long_output_is_trimmed_in_the_report_and_whole_in_a_file(bench:
     bench.configure(output_chars=100)
     task = await bench.running_task([step("journalctl -n 500")])
     await bench.drive(task.id)
-    lines = "".join(f"line {n}\n" for n in range(500))
+    lines = "".join(f"line {n}\n" for n in range(300))
     await bench.finish(task.id, rid(task, 1), stdout=lines)
     report = bench.outbox.report().body
-    assert "line 499" in report
+    assert "line 299" in report
     assert "line 0\n" not in report
     assert "The full outputs are attached." in report
     [file] = [s for s in bench.outbox.sent if s.kind == "file"]
     assert file.filename == f"task-{task.id}-outputs.log"
     assert b"line 0\n" in file.data
-    assert b"line 499" in file.data
+    assert b"line 299" in file.data
 
 
 async def test_a_task_without_commands_reports_the_winners_refined_answer(bench: Bench) -> None:

@@ -11,11 +11,9 @@ to `fixing` when a step failed, to `completed` when all succeeded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bots.coordinator.tasks.steps import (
-    CANCEL_EVENT,
     LOST,
     SENT,
     advance,
@@ -24,7 +22,14 @@ from bots.coordinator.tasks.steps import (
     stages,
     waiting_deadline,
 )
-from bots.execution.requests import EventError, command_digest, parse_result
+from bots.execution.requests import (
+    CANCEL_EVENT,
+    EventError,
+    ExecCancel,
+    cancel_content,
+    command_digest,
+    parse_result,
+)
 from bots.message import Reply, RoomEvent
 from bots.tasks.plans import PlanError
 from bots.tasks.render import StepResultView, step_result_line
@@ -146,7 +151,9 @@ async def on_exec_result(ctx: TaskContext, event: RoomEvent) -> int | None:
     if result.digest != command_digest(run.host, run.command):
         log.warning("result %s names another command than %s", event.event_id, run.request_id)
         return None
-    output = _output(event.content.get("output"))
+    output = (
+        None if result.output is None else output_text(result.output.stdout, result.output.stderr)
+    )
     if output is None or not result.ran:
         # Not run (denied, expired, forbidden): the reason is in the body; ran without an
         # output field (an older executor): the body says how it ended.
@@ -162,16 +169,6 @@ async def on_exec_result(ctx: TaskContext, event: RoomEvent) -> int | None:
     return None if finished is None else finished.task_id
 
 
-def _output(raw: object) -> str | None:
-    """The result's optional `output` ({"stdout": tail, "stderr": tail}) as one text."""
-    if not isinstance(raw, Mapping):
-        return None
-    stdout, stderr = raw.get("stdout"), raw.get("stderr")
-    return output_text(
-        stdout if isinstance(stdout, str) else "", stderr if isinstance(stderr, str) else ""
-    )
-
-
 async def stop_running(ctx: TaskContext, task: Task, reason: str = "") -> None:
     """Asks the executor to cancel every request of the task that has not finished (once
     each). Their results still come in and are stored as usual."""
@@ -179,5 +176,5 @@ async def stop_running(ctx: TaskContext, task: Task, reason: str = "") -> None:
     for run in await ctx.tasks.steps(task.id):
         if run.status != SENT:
             continue
-        content = {"request_id": run.request_id, "task_id": str(task.id), "reason": why}
+        content = cancel_content(ExecCancel(run.request_id, task.task_id, why))
         await ctx.event_once(task, f"cancel-{run.request_id}", CANCEL_EVENT, content)
