@@ -158,7 +158,7 @@ def _coordinator_dispatcher(context: BotContext, tasks: TaskService) -> Dispatch
     watch = LoopWatch(context.settings.runtime.agent_turn_limit)
     return Dispatcher(
         context,
-        coordinator_commands(),
+        coordinator_commands(tasks, clock=tasks.ctx.clock),
         observer=_each(redact_credentials, watch.observe),
         on_event=_coordinator_events(tasks),
         council=tasks.on_task_message,

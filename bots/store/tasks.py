@@ -1,6 +1,8 @@
 """The coordinator's tasks as records: what each order is, where it stands, what was done.
 
-The store holds no workflow. What the engine (`bots.coordinator.tasks`) gets from it is what
+The store holds no workflow of its own: every move is checked against the one table of
+moves, `bots.tasks.states` (pure), inside the transaction that makes it, so no caller can
+write a move the workflow forbids. What the engine (`bots.coordinator.tasks`) gets from it is what
 makes a drive safe to repeat after a crash or beside another drive:
 
 - an intake key is a task once: the same order delivered twice is the same task;
@@ -27,14 +29,12 @@ from typing import Any, Literal, TypedDict, Unpack
 
 import aiosqlite
 
-from bots.errors import TaskError
 from bots.ids import EventID, RequestID, RoomID, TaskID, UserID
 from bots.store.errors import converted
 from bots.store.usage import UsageTotals
+from bots.tasks.states import FINAL_STATES, TaskState, check_move
 
-FINAL_STATES = frozenset({"completed", "failed", "cancelled"})
-"""States a task never leaves; `active()` and `due()` leave them out."""
-PAUSED = "paused"
+PAUSED: TaskState = "paused"
 
 StepKind = Literal["main", "verify", "rollback"]
 
@@ -212,50 +212,6 @@ class TaskStats:
         return sum(agent.tokens for agent in self.agents)
 
 
-# The workflow's moves as far as the store needs them to refuse nonsense. The lead swaps
-# this check for `bots.tasks.states.check_move` when the parts merge.
-_IN_WORK = (
-    "pending",
-    "discussing",
-    "voting",
-    "planning",
-    "reviewing",
-    "awaiting_approval",
-    "running",
-    "fixing",
-)
-_ALLOWED: dict[str, frozenset[str]] = {
-    "pending": frozenset({"discussing", "planning"}),
-    "discussing": frozenset({"voting", "planning"}),
-    "voting": frozenset({"planning"}),
-    "planning": frozenset({"reviewing", "completed"}),
-    "reviewing": frozenset({"awaiting_approval", "planning"}),
-    "awaiting_approval": frozenset({"running", "planning"}),
-    "running": frozenset({"completed", "fixing"}),
-    "fixing": frozenset({"reviewing"}),
-    "paused": frozenset(_IN_WORK) | {"cancelled"},
-    "completed": frozenset(),
-    "failed": frozenset(),
-    "cancelled": frozenset(),
-}
-for _state in _IN_WORK:
-    _ALLOWED[_state] |= {"paused", "failed", "cancelled"}
-
-
-def _check_move(a: str, b: str) -> None:
-    """Raises `TaskError` unless the workflow lets a task go from state `a` to `b`.
-
-    The one place the store asks the workflow; at merge the lead replaces its body with
-    `bots.tasks.states.check_move`. Leaving `paused` for the state it was paused from is
-    checked by `move` itself, which knows `paused_from`.
-    """
-    for state in (a, b):
-        if state not in _ALLOWED:
-            raise TaskError(f"unknown task state {state!r}")
-    if b not in _ALLOWED[a]:
-        raise TaskError(f"a task cannot move from {a} to {b}")
-
-
 _TASK_COLUMNS = ", ".join(field.name for field in fields(Task))
 _ANSWER_COLUMNS = (
     "task_id, ask, agent, stage, status, text, event_id, at, choice, tokens_in, tokens_out, cost"
@@ -358,7 +314,7 @@ class TaskStore:
         paused task goes back only to that state (or is cancelled). A final state stamps
         `finished_at`. A move the workflow does not allow raises `TaskError`.
         """
-        _check_move(from_state, to_state)
+        check_move(from_state, to_state)
         values: dict[str, object] = {"deadline": None, "waiting_for": ""}
         values.update(_checked(changes))
         values["state"] = to_state
@@ -373,12 +329,9 @@ class TaskStore:
                 row = await cursor.fetchone()
             if row is None or row[0] != from_state:
                 return None
-            paused_from = row[1]
-            if from_state == PAUSED and to_state not in (paused_from, "cancelled"):
-                raise TaskError(
-                    f"task #{task_id} was paused while {paused_from}; "
-                    f"it can only resume to {paused_from}, not {to_state}"
-                )
+            # Checked again with what the row says, inside the transaction: a paused task
+            # goes back only to the state it was paused from.
+            check_move(from_state, to_state, paused_from=row[1])
             assignments = ", ".join(f"{name} = ?" for name in values)
             cursor = await self._db.execute(
                 f"UPDATE tasks SET {assignments} WHERE id = ? AND state = ?",

@@ -227,14 +227,32 @@ async def test_a_tie_waits_for_the_master_then_the_judge_chooses(bench: Bench) -
     assert "tie-ask" not in bench.matrix.sent_keys()
     await bench.later(1)
     ask = bench.matrix.by_key("tie-ask")
-    assert ask.content["agents"] == ["gpt"]
-    assert ask.content["context"]["tie"] == ["A", "B"]
-    await bench.answer("gpt", "t1-tie-1", "I choose B: du is finer.")
+    assert ask.kind == POLL_START, "an agent votes from a poll start"
+    assert [a["id"] for a in ask.content[POLL_START]["answers"]] == ["A", "B"]
+    council = ask.content[COUNCIL_KEY]
+    assert council["agents"] == ["gpt"]
+    assert council["context"]["tie"] == ["A", "B"]
+    await bench.vote(bench.user("claude"), "A", poll=ask.event_id)  # not the judge: ignored
+    assert (await bench.task()).state == "voting"
+    await bench.vote(bench.user("gpt"), "B", poll=ask.event_id)
+    await bench.answer("gpt", "t1-tie-1", "B — du is finer.", choice="B")
     task = await bench.task()
     assert (task.state, task.winner) == ("planning", "gpt")
     assert bench.matrix.by_key("winner").body == (
         "#1 ⚖️ GPT (judge) broke the tie: B.\n#1 🏆 B wins: GPT's proposal. GPT writes the plan."
     )
+
+
+async def test_a_judge_that_does_not_choose_leaves_the_earliest(bench: Bench) -> None:
+    await bench.order()
+    await bench.propose_all()
+    await bench.later(120)  # nobody voted
+    await bench.later(300)  # nor did the master
+    await bench.answer("gpt", "t1-tie-1", "", status="failed", reason="quota exhausted")
+    task = await bench.task()
+    assert (task.state, task.winner) == ("planning", "claude")
+    ends = [s for s in bench.matrix.sent if s.kind == POLL_END]
+    assert len(ends) == 2, "both polls are closed"
 
 
 async def test_the_master_breaks_a_tie(bench: Bench) -> None:

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 EXEC_RESULT = RESULT_EVENT
 TICK_SECONDS = 1.0
+VOTE_POLLS = ("poll-1", "tie-ask")
+"""The actions whose events are polls: the vote, and the judge's tie-break."""
 ExecResults = Callable[[TaskContext, RoomEvent], Awaitable[int | None]]
 """Part E2's `running.on_exec_result`: stores a result, returns its task's id."""
 StopRunning = Callable[[TaskContext, Task], Awaitable[object]]
@@ -257,7 +259,8 @@ class TaskService:
         if vote is None:
             return
         for task in await self.ctx.tasks.active():
-            if await self.ctx.tasks.action_done(task.id, "poll-1") != vote.poll_event:
+            polls = [await self.ctx.tasks.action_done(task.id, k) for k in VOTE_POLLS]
+            if vote.poll_event not in polls:
                 continue
             async with self.driver.lock(task.id):
                 await self.ctx.tasks.add_vote(

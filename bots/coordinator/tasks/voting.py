@@ -136,34 +136,22 @@ async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None
             note = render.note_line(task.id, "⚖️", f"No judge: the earliest proposal, {tied[0]}.")
             await _finish(ctx, task, entries, poll, Tally({}, tied[0]), note)
             return
-        task = await wait_for(
-            ctx, task, f"{display(ctx, chooser)} to break the tie", ctx.settings.vote_seconds
-        )
-        options = [_carried(ctx, e, with_author=False) for e in entries if e.option.key in tied]
-        council = ask_object(
-            task,
-            tie_ask(task),
-            "vote",
-            [chooser],
-            task.deadline,
-            {"options": options, "own": {}, "tie": list(tied), "poll": poll},
-        )
-        body = render.note_line(
-            task.id,
-            "⚖️",
-            f"{display(ctx, chooser)}, the vote is tied between {render.names(tied)}: please "
-            f"choose ({minutes(ctx.settings.vote_seconds)}).",
-        )
-        await ctx.send_once(task, "tie-ask", in_thread(task, body, council=council))
+        await _ask_judge(ctx, task, entries, tied, chooser)
+        return
+    judged = [v.choice for v in await ctx.tasks.votes(asked) if v.voter == master(ctx)]
+    if judged and judged[-1] in tied:  # the master answered the judge's poll instead
+        await _finish(ctx, task, entries, poll, Tally({}, judged[-1], decided_by_master=True), "")
         return
     answers = await ctx.tasks.answers(task.id, ask=tie_ask(task))
+    subset = [e.option for e in entries if e.option.key in tied]
+    picked = [v.choice for v in await ctx.tasks.votes(asked) if agent_of(ctx, v.voter) == chooser]
     choice = None
     for answer in answers:
         if answer.status == "ok":
-            subset = [e.option for e in entries if e.option.key in tied]
-            choice = (
-                answer.choice if answer.choice in tied else parse_vote(answer_text(answer), subset)
-            )
+            read = answer.choice or parse_vote(answer_text(answer), subset)
+            choice = read if read in tied else None
+    if choice is None and picked and picked[-1] in tied:
+        choice = picked[-1]
     name = display(ctx, chooser or "")
     if choice is not None:
         note = render.tie_broken_line(task.id, choice, name)
@@ -173,6 +161,42 @@ async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None
             task.id, "⚖️", f"{name} (judge) did not choose: the earliest proposal, {tied[0]}."
         )
         await _finish(ctx, task, entries, poll, Tally({}, tied[0]), note)
+
+
+async def _ask_judge(
+    ctx: TaskContext, task: Task, entries: list[Entry], tied: list[str], chooser: str
+) -> None:
+    """The judge's tie-break: a poll of the tied options naming only the judge (an agent
+    votes from a poll start, never from a message); its choice decides."""
+    task = await wait_for(
+        ctx, task, f"{display(ctx, chooser)} to break the tie", ctx.settings.vote_seconds
+    )
+    options = [e for e in entries if e.option.key in tied]
+    council = ask_object(
+        task,
+        tie_ask(task),
+        "vote",
+        [chooser],
+        task.deadline,
+        {
+            "options": [_carried(ctx, e, with_author=False) for e in options],
+            "own": {},
+            "tie": list(tied),
+        },
+    )
+    question = render.note_line(
+        task.id,
+        "⚖️",
+        f"Tie between {render.names(tied)}: {display(ctx, chooser)} (judge) decides "
+        f"({minutes(ctx.settings.vote_seconds)}).",
+    )
+    content = poll_start_content(
+        question,
+        [(e.option.key, option_line(ctx, e)) for e in options],
+        thread_root=task.thread_root,
+        council=council,
+    )
+    await ctx.event_once(task, "tie-ask", POLL_START, content)
 
 
 def _carried(ctx: TaskContext, entry: Entry, *, with_author: bool) -> dict[str, Any]:
@@ -269,6 +293,9 @@ async def _finish(
     await ctx.event_once(
         task, "poll-end", POLL_END, poll_end_content(poll, text, thread_root=task.thread_root)
     )
+    tie_poll = await ctx.tasks.action_done(task.id, "tie-ask")
+    if tie_poll is not None:
+        await ctx.event_once(task, "tie-end", POLL_END, poll_end_content(tie_poll, text))
     winner = next(e for e in entries if e.option.key == result.winner)
     named = replace(winner.option, author=display(ctx, winner.option.author))
     body = render.winner_line(task.id, named)
