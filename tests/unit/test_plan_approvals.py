@@ -706,3 +706,14 @@ async def test_a_cancel_event_stops_a_waiting_request(
 async def test_a_bad_or_unknown_cancel_changes_nothing(executor: Executor) -> None:
     assert await executor.cancel(executor.coordinator, {"request_id": "no such"}) == []
     assert await executor.cancel(executor.coordinator, {"request_id": "t99-a1-s1"}) == []
+
+
+async def test_a_memory_that_fails_is_logged_never_answered(
+    executor: Executor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The executor answers none of the messages it watches, not even with an apology."""
+    assert executor.service.plans is not None
+    await executor.service.plans.store.close()
+    message = replace(plan_message(WRITES, sender=executor.coordinator), room_id=ROOM)
+    assert await executor.service.observe(message, executor.bot) == []
+    assert "remembering $plan for plan approvals failed" in caplog.text

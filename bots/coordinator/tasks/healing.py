@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bots.coordinator.tasks.followups import agent_name, answer_to, send_ask, wait_expired
-from bots.coordinator.tasks.run_texts import (
-    fix_ask_line,
-    give_up_line,
-    outcome_word,
-    refix_ask_line,
-    step_label,
-    trim_tail,
+from bots.coordinator.tasks.common import (
+    ask_object,
+    by_agent,
+    display,
+    expired,
+    in_thread,
+    minutes,
+    wait_for,
 )
 from bots.coordinator.tasks.running import announce_results
 from bots.coordinator.tasks.steps import (
@@ -32,9 +32,8 @@ from bots.coordinator.tasks.steps import (
     settle_silence,
     waiting_deadline,
 )
-from bots.message import Reply
 from bots.tasks.plans import Plan, PlanError, parse_plan, plan_digest, plan_json
-from bots.text.durations import coarse
+from bots.tasks.render import fix_request_line, note_line, plan_invalid_line, rollback_line, tail
 
 if TYPE_CHECKING:
     from bots.coordinator.tasks.context import TaskContext
@@ -57,20 +56,21 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         if failed is None:
             reason = "no failed step was found to fix"
         elif attempt >= ctx.settings.max_attempts:
-            reason = (
-                f"{step_label(failed)} {outcome_word(failed)} on attempt {attempt} of "
-                f"{ctx.settings.max_attempts}"
-            )
+            reason = f"{failure_words(failed)} on attempt {attempt}, the last allowed"
         else:
             verdict = await _heal(ctx, task, plan, failed, attempt)
             if verdict is None:
                 return
             reason = verdict
-        targets = rollback_targets(plan, runs)
+        targets = [run.step for run in rollback_targets(plan, runs)]
         await ctx.tasks.update(task.id, expect_state=task.state, now=ctx.clock(), note=reason)
-        body = give_up_line(task.id, reason, len(targets))
-        notice = Reply(task.room_id, body, thread_root=task.thread_root)
-        await ctx.send_once(task, GIVE_UP_KEY, notice)
+        if attempt >= ctx.settings.max_attempts and targets:
+            body = rollback_line(task.id, targets, attempt)
+        else:
+            steps = ", ".join(map(str, targets))
+            then = f"rolling back step {steps}" if targets else "nothing to roll back"
+            body = note_line(task.id, "⛔", f"Giving up: {reason}; {then}.")
+        await ctx.send_once(task, GIVE_UP_KEY, in_thread(task, body))
         task = await ctx.tasks.get(task.id) or task
     await _roll_back(ctx, task, plan, runs, attempt)
 
@@ -82,35 +82,25 @@ async def _heal(
     author = task.plan_author or task.winner or task.assigned
     if not author:
         return "no agent wrote the plan, so none can fix it"
-    name = agent_name(ctx, author)
+    name = display(ctx, author)
     seconds = ctx.settings.plan_seconds
     ask = f"t{task.id}-fix-{attempt}"
     context: dict[str, object] = {
         "plan": plan_json(plan),
         "failed_step": failed.step,
-        "output": trim_tail(failed.output or "", ctx.settings.output_chars),
+        "output": tail(failed.output or "", ctx.settings.output_chars)[0],
         "attempt": attempt,
     }
-    body = fix_ask_line(task.id, name, failed, attempt, seconds)
+    body = fix_request_line(task.id, failed.step, name, attempt + 1, ctx.settings.max_attempts)
     for round_ask, key in ((ask, f"ask-fix-{attempt}"), (f"{ask}-r", f"ask-fix-{attempt}-r")):
-        await send_ask(
-            ctx,
-            task,
-            key=key,
-            ask=round_ask,
-            stage="fix",
-            agent=author,
-            context=context,
-            body=body,
-            seconds=seconds,
-        )
-        answer = await answer_to(ctx, task, round_ask, author)
+        council = ask_object(task, round_ask, "fix", [author], ctx.clock() + seconds, context)
+        await ctx.send_once(task, key, in_thread(task, body, council=council))
+        answer = by_agent(await ctx.tasks.answers(task.id, round_ask)).get(author)
         if answer is None:
-            label = f"{name}'s fix for step {failed.step} (attempt {attempt})"
-            if round_ask != ask:
-                label = f"{name}'s corrected fix for step {failed.step} (attempt {attempt})"
-            if await wait_expired(ctx, task, label, seconds):
-                return f"{name} proposed no fix within {coarse(seconds)}"
+            again = "corrected " if round_ask != ask else ""
+            label = f"{name}'s {again}fix for step {failed.step} (attempt {attempt})"
+            if expired(ctx, await wait_for(ctx, task, label, seconds)):
+                return f"{name} proposed no fix within {minutes(seconds)}"
             return None
         if answer.status != "ok":
             return f"{name} could not propose a fix: {answer.text or 'no reason given'}"
@@ -131,7 +121,7 @@ async def _heal(
             )
             return None
         context = {**context, "error": fix.text}
-        body = refix_ask_line(task.id, name, fix.text)
+        body = plan_invalid_line(task.id, name, fix.text, asking_again=True)
     return f"{name}'s fix was not a plan twice: {context.get('error')}"
 
 
@@ -141,6 +131,15 @@ def _read_fix(ctx: TaskContext, text: str) -> Plan | PlanError:
     if isinstance(fix, Plan) and not fix.steps:
         return PlanError('A fix needs at least one step ("steps" is empty).')
     return fix
+
+
+def failure_words(run: StepRun) -> str:
+    """ "step 2 (verify) on local failed (exit 1)": what stopped an attempt."""
+    which = "" if run.kind == "main" else f" ({run.kind})"
+    how = run.status.replace("_", " ")
+    if run.exit_status is not None and run.status != "succeeded":
+        how += f" (exit {run.exit_status})"
+    return f"step {run.step}{which} on {run.host} {how}"
 
 
 def rollback_targets(plan: Plan, runs: list[StepRun]) -> list[StepRun]:
@@ -175,7 +174,7 @@ async def _roll_back(
         )
         run = await settle_silence(ctx, run)
         if run.status == SENT:
-            await announce_results(ctx, task, done, total=len(plan.steps))
+            await announce_results(ctx, task, done)
             label = f"the executor: rollback of step {run.step} ({run.command[:60]})"
             deadline = waiting_deadline([run], ctx.settings.step_seconds)
             if task.waiting_for != label or task.deadline != deadline:
@@ -188,7 +187,7 @@ async def _roll_back(
                 )
             return
         done.append(run)
-    await announce_results(ctx, task, done, total=len(plan.steps))
+    await announce_results(ctx, task, done)
     reason = task.note or "the task could not be healed"
     if done:
         rolled = ", ".join(

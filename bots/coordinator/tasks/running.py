@@ -11,12 +11,10 @@ to `fixing` when a step failed, to `completed` when all succeeded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from bots.coordinator.tasks.run_texts import output_text, step_result_line
 from bots.coordinator.tasks.steps import (
-    CANCEL_EVENT,
+    LOST,
     SENT,
     advance,
     attempt_of,
@@ -24,9 +22,17 @@ from bots.coordinator.tasks.steps import (
     stages,
     waiting_deadline,
 )
-from bots.execution.requests import EventError, command_digest, parse_result
+from bots.execution.requests import (
+    CANCEL_EVENT,
+    EventError,
+    ExecCancel,
+    cancel_content,
+    command_digest,
+    parse_result,
+)
 from bots.message import Reply, RoomEvent
 from bots.tasks.plans import PlanError
+from bots.tasks.render import StepResultView, step_result_line
 
 if TYPE_CHECKING:
     from bots.coordinator.tasks.context import TaskContext
@@ -65,7 +71,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
             outcome, failed = "fixing", failures[0]
             break
     now_runs = await ctx.tasks.steps(task.id, attempt)
-    await announce_results(ctx, task, now_runs, total=len(plan.steps))
+    await announce_results(ctx, task, now_runs)
     if outcome == "waiting":
         await _wait(ctx, task, now_runs)
     elif outcome == "fixing" and failed is not None:
@@ -92,15 +98,41 @@ async def _wait(ctx: TaskContext, task: Task, runs: list[StepRun]) -> None:
         )
 
 
-async def announce_results(ctx: TaskContext, task: Task, runs: list[StepRun], total: int) -> None:
+async def announce_results(ctx: TaskContext, task: Task, runs: list[StepRun]) -> None:
     """One line in the thread per finished request (once each): results come back where
-    the task is discussed."""
+    the task is discussed; a failure says the last line of its output."""
     for run in runs:
         if run.status == SENT:
             continue
-        body = step_result_line(task.id, run, total)
-        reply = Reply(task.room_id, body, thread_root=task.thread_root)
+        took = None
+        if run.finished_at is not None and run.status != LOST:
+            took = max(run.finished_at - run.sent_at, 0.0)
+        view = StepResultView(
+            task.id,
+            run.step,
+            run.host,
+            run.status,
+            kind=run.kind,
+            exit_status=run.exit_status,
+            duration_s=took,
+            reason="" if run.status == "succeeded" else last_line(run.output or ""),
+        )
+        reply = Reply(task.room_id, step_result_line(view), thread_root=task.thread_root)
         await ctx.send_once(task, f"result-{run.request_id}", reply)
+
+
+def last_line(text: str) -> str:
+    """The last line that says something: usually why a command failed."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def output_text(stdout: str, stderr: str) -> str:
+    """A step's output as one text: stdout, then stderr under a marker when there is any."""
+    out, err = stdout.rstrip(), stderr.rstrip()
+    if not err:
+        return out
+    return f"{out}\n--- stderr ---\n{err}" if out else f"--- stderr ---\n{err}"
 
 
 async def on_exec_result(ctx: TaskContext, event: RoomEvent) -> int | None:
@@ -119,7 +151,9 @@ async def on_exec_result(ctx: TaskContext, event: RoomEvent) -> int | None:
     if result.digest != command_digest(run.host, run.command):
         log.warning("result %s names another command than %s", event.event_id, run.request_id)
         return None
-    output = _output(event.content.get("output"))
+    output = (
+        None if result.output is None else output_text(result.output.stdout, result.output.stderr)
+    )
     if output is None or not result.ran:
         # Not run (denied, expired, forbidden): the reason is in the body; ran without an
         # output field (an older executor): the body says how it ended.
@@ -135,25 +169,12 @@ async def on_exec_result(ctx: TaskContext, event: RoomEvent) -> int | None:
     return None if finished is None else finished.task_id
 
 
-def _output(raw: object) -> str | None:
-    """The result's optional `output` ({"stdout": tail, "stderr": tail}) as one text."""
-    if not isinstance(raw, Mapping):
-        return None
-    stdout, stderr = raw.get("stdout"), raw.get("stderr")
-    return output_text(
-        stdout if isinstance(stdout, str) else "", stderr if isinstance(stderr, str) else ""
-    )
-
-
-async def stop_running(ctx: TaskContext, task: Task, reason: str = "") -> int:
+async def stop_running(ctx: TaskContext, task: Task, reason: str = "") -> None:
     """Asks the executor to cancel every request of the task that has not finished (once
-    each); how many. Their results still come in and are stored as usual."""
+    each). Their results still come in and are stored as usual."""
     why = reason or f"task #{task.id} was stopped"
-    count = 0
     for run in await ctx.tasks.steps(task.id):
         if run.status != SENT:
             continue
-        content = {"request_id": run.request_id, "task_id": str(task.id), "reason": why}
+        content = cancel_content(ExecCancel(run.request_id, task.task_id, why))
         await ctx.event_once(task, f"cancel-{run.request_id}", CANCEL_EVENT, content)
-        count += 1
-    return count

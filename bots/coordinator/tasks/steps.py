@@ -13,7 +13,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from bots.execution.requests import REQUEST_EVENT, EventError, new_request, request_content
+from bots.execution.requests import (
+    REQUEST_EVENT,
+    EventError,
+    PlanApprovalRef,
+    new_request,
+    request_content,
+)
 from bots.ids import RequestID
 from bots.store.tasks import StepKind, StepRun
 from bots.tasks.plans import Plan, PlanError, Step
@@ -23,8 +29,6 @@ if TYPE_CHECKING:
     from bots.coordinator.tasks.context import TaskContext
     from bots.store.tasks import Task
 
-CANCEL_EVENT = "org.chavion.exec.cancel"
-"""Asks the executor to stop one request (part D reads it)."""
 SENT = "sent"
 SUCCEEDED = "succeeded"
 LOST = "lost"
@@ -118,6 +122,9 @@ async def send_request(
         run = await ctx.tasks.step(rid) or fresh
     if run.status != SENT:
         return run
+    approval = None
+    if task.plan_event is not None and task.approval_event is not None:
+        approval = PlanApprovalRef(task.plan_event, task.approval_event)
     request = new_request(
         run.host,
         run.command,
@@ -125,6 +132,7 @@ async def send_request(
         rid,
         task_id=task.task_id,
         step=step,
+        plan_approval=approval,
         secrets=ctx.bot.settings.execution.secrets,
     )
     if isinstance(request, EventError):
@@ -133,11 +141,6 @@ async def send_request(
         )
         return finished or run
     content: dict[str, Any] = request_content(request)
-    if task.plan_event is not None and task.approval_event is not None:
-        content["plan_approval"] = {
-            "plan_event": task.plan_event,
-            "approval_event": task.approval_event,
-        }
     if task.thread_root is not None:
         content["m.relates_to"] = {
             "rel_type": "m.thread",
