@@ -17,6 +17,7 @@ from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.coordinator.secrets import redact_credentials
+from bots.coordinator.tasks.service import TASK_EVENT_TYPES, TaskService
 from bots.coordinator.unreadable import on_unreadable
 from bots.errors import ConfigError
 from bots.events import UNREADABLE_EVENT
@@ -26,10 +27,10 @@ from bots.execution.service import ExecutionService
 from bots.homeserver.credentials import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
-from bots.message import Incoming, Message, Reply
+from bots.message import Incoming, Message, Reply, RoomEvent
 from bots.routing.access import may_invite
 from bots.routing.addressing import Identity, Roster
-from bots.routing.dispatch import Dispatcher, Observer
+from bots.routing.dispatch import Dispatcher, EventHandler, Observer
 from bots.settings.data_dir import DataDir
 from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
@@ -62,12 +63,14 @@ class SharedParts:
 @dataclass(frozen=True)
 class RunningBot:
     """A bot ready to run; its agent, if it is one, holds a model client to close on stop,
-    and `resume` answers what a stop cut off (run once the bot has synced)."""
+    and `resume` answers what a stop cut off (run once the bot has synced). The
+    coordinator's `tasks` engine runs in the background once it has synced."""
 
     account: AccountSettings
     matrix: MatrixBot
     agent: Agent | None = None
     resume: Callable[[], Awaitable[int]] | None = None
+    tasks: TaskService | None = None
 
 
 def build_bot(name: str, parts: SharedParts) -> RunningBot:
@@ -108,16 +111,19 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     )
     context = BotContext(settings, account, identity, parts.roster, matrix, parts.store)
     agent: Agent | None = None
+    tasks: TaskService | None = None
     if account.kind == "agent":
         agent = Agent(settings, settings.agent(account.name), parts.store)
         dispatcher = _agent_dispatcher(context, agent)
     elif account.kind == "coordinator":
-        dispatcher = _coordinator_dispatcher(context)
+        tasks = TaskService.for_bot(context)
+        dispatcher = _coordinator_dispatcher(context, tasks)
     else:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
         dispatcher = _executor_dispatcher(context, parts.execution)
-    return RunningBot(account, matrix, agent, dispatcher.resume if agent is not None else None)
+    resume = dispatcher.resume if agent is not None else None
+    return RunningBot(account, matrix, agent, resume, tasks)
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
@@ -137,17 +143,36 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
     )
 
 
-def _coordinator_dispatcher(context: BotContext) -> Dispatcher:
-    """The coordinator answers the council's commands and stops agents talking in circles."""
+def _coordinator_dispatcher(context: BotContext, tasks: TaskService) -> Dispatcher:
+    """The coordinator answers the council's commands, stops agents talking in circles and
+    runs tasks: agents' answers, poll responses, reactions on plans and execution results go
+    to the task engine unclaimed (it stores each fact idempotently, so a crash between a
+    claim and the record cannot lose one)."""
     watch = LoopWatch(context.settings.runtime.agent_turn_limit)
     return Dispatcher(
         context,
-        coordinator_commands(),
+        coordinator_commands(tasks, clock=tasks.ctx.clock),
         observer=_each(redact_credentials, watch.observe),
-        on_event=on_unreadable,
-        event_types=frozenset({UNREADABLE_EVENT}),
+        on_event=_coordinator_events(tasks),
+        council=tasks.on_task_message,
+        event_types=frozenset({UNREADABLE_EVENT}) | TASK_EVENT_TYPES,
         others_commands=EXECUTOR_COMMANDS,
+        claim=False,
     )
+
+
+def _coordinator_events(tasks: TaskService) -> EventHandler:
+    """One handler routing by type: an unreadable message is still claimed (it is said once
+    even across restarts); every other event is the task engine's."""
+
+    async def on_event(event: RoomEvent, bot: BotContext) -> list[Reply]:
+        if event.type == UNREADABLE_EVENT:
+            if not await bot.store.claim_event(bot.account.name, event.event_id, event.room_id):
+                return []
+            return await on_unreadable(event, bot)
+        return await tasks.on_event(event, bot)
+
+    return on_event
 
 
 def _each(*observers: Observer) -> Observer:

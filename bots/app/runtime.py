@@ -70,6 +70,11 @@ class BotRunner:
                 if bot.account.kind == "executor" and self.executor is not None
             ]
             background += [asyncio.create_task(_resume(bot)) for bot in self.bots if bot.resume]
+            background += [
+                asyncio.create_task(bot.tasks.run_background(bot.matrix.synced, stop))
+                for bot in self.bots
+                if bot.tasks is not None
+            ]
             await asyncio.gather(*runs)
             waiting.cancel()
             for task in background:

@@ -6,8 +6,12 @@ this module only names them, so nothing imports it but the runtime.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.presence import status
+from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.shared_commands import make_help, ping
@@ -22,7 +26,11 @@ async def whoami(request: CommandRequest) -> list[Reply]:
     ]
 
 
-def coordinator_commands() -> Registry:
+def coordinator_commands(
+    tasks: TaskOps | None = None, *, clock: Callable[[], float] = time.time
+) -> Registry:
+    """`tasks`: the coordinator's task engine; without one, no task command is declared.
+    `clock` dates what the task commands show (a test's clock)."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -34,5 +42,8 @@ def coordinator_commands() -> Registry:
             CommandSpec("budget", "tokens and cost per agent today", budget_report),
         ]
     )
+    if tasks is not None:
+        for spec in TaskCommands(tasks, clock).specs():
+            registry.add(spec)
     registry.add(make_help(registry))
     return registry

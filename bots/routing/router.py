@@ -32,6 +32,11 @@ TARGETED_COMMANDS = frozenset({"mute", "unmute", "summon"})
 # number: `!approve 12`, `!deny #12 too risky`): the first argument says whose it is.
 TASK_OR_REQUEST_COMMANDS = frozenset({"approve", "deny", "cancel"})
 TASK_NUMBER = re.compile(r"#?\d+")
+# The coordinator's task commands, whoever is named: no other bot has them, and a mission or
+# an `!assign 12 @Claude` pill names an agent without giving the command to it.
+TASK_COMMANDS = frozenset(
+    {"task", "tasks", "pause", "resume", "retry", "assign", "priority", "stats"}
+)
 
 
 @dataclass(frozen=True)
@@ -117,9 +122,14 @@ def _command(
             named.add(target.user_id)
     broadcast = lead_broadcast or (message.mentions is not None and message.mentions.room)
     is_named = ctx.me.user_id in named
-    if name in TASK_OR_REQUEST_COMMANDS and is_task_reference(args):
+    if name in TASK_COMMANDS or (name in TASK_OR_REQUEST_COMMANDS and is_task_reference(args)):
         # A task's: the coordinator's alone, whoever is named (the executor knows no tasks).
-        return Command(name, args) if ctx.is_coordinator else Ignore("command for a task")
+        if not ctx.is_coordinator:
+            return Ignore("command for a task")
+        if name == "task" and TASK_NUMBER.fullmatch(args):
+            # `!task 12` only reads: it is `!tasks 12`, under the rule that guards reading.
+            return Command("tasks", args)
+        return Command(name, args)
     if name in ctx.others_commands and not is_named:
         return Ignore("command for another bot")
     unaddressed = not named and not broadcast

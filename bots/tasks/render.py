@@ -585,6 +585,8 @@ class StatusView:
     attempt: int = 0
     paused_from: str | None = None
     note: str = ""
+    winner: str = ""
+    """Who plans it: the vote's winner or the agent `!assign` chose (a display name)."""
 
 
 def task_status(view: StatusView, *, now: float, tz: tzinfo = UTC) -> tuple[str, str]:
@@ -598,6 +600,8 @@ def task_status(view: StatusView, *, now: float, tz: tzinfo = UTC) -> tuple[str,
         f"Mission: {clip(view.mission, MISSION_CHARS)}",
         f"Asked by {view.requester} at {_clock(view.created_at, now, tz)}",
     ]
+    if view.winner:
+        lines.append(f"Plans: {view.winner}")
     if view.attempt > 1:
         lines.append(f"Attempt {view.attempt}")
     if view.current_step:

@@ -11,6 +11,14 @@ Usage::
         server.enqueue(error(429, retry_after=0), reply("Hello"), protocol="anthropic")
         ...  # point an SDK at server.anthropic_base_url
         assert server.requests[0].body["system"] == "Be brief."
+
+A test that drives several agents through a conversation (the coordinator's task workflow)
+answers by what each request asks rather than by arrival order: `server.respond(fn)` calls
+`fn(request)` for every request; what it returns is the answer, and None falls back to the
+queues and the default. `RecordedRequest.system`, `.prompt` and `.model` read the request
+the same way for all three wire protocols::
+
+    server.respond(lambda r: reply("B") if "vote" in r.system.lower() else None)
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -122,6 +130,59 @@ class RecordedRequest:
     body: Any
     stream: bool
 
+    @property
+    def model(self) -> str:
+        """The model asked for: in the body (OpenAI, Anthropic) or in the path (Gemini)."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("model"), str):
+            return str(self.body["model"])
+        if self.protocol == "gemini":
+            return self.path.rsplit("/", 1)[-1].partition(":")[0]
+        return ""
+
+    @property
+    def system(self) -> str:
+        """The system prompt, whichever way the vendor carries it ("" when there is none)."""
+        body = self.body if isinstance(self.body, dict) else {}
+        if self.protocol == "anthropic":
+            return _plain(body.get("system"))
+        if self.protocol == "gemini":
+            instruction = body.get("systemInstruction") or body.get("system_instruction")
+            return _plain(instruction.get("parts") if isinstance(instruction, dict) else None)
+        return "\n".join(text for role, text in self._turns() if role in ("system", "developer"))
+
+    @property
+    def messages(self) -> list[tuple[str, str]]:
+        """The conversation without the system prompt, as (role, text); Gemini's "model"
+        role reads as "assistant"."""
+        return [(r, t) for r, t in self._turns() if r not in ("system", "developer")]
+
+    @property
+    def prompt(self) -> str:
+        """The last user turn: what the model is asked now."""
+        users = [text for role, text in self.messages if role == "user"]
+        return users[-1] if users else ""
+
+    @property
+    def text(self) -> str:
+        """Everything the model was shown, system prompt first, to search in."""
+        return "\n".join([self.system, *(text for _, text in self.messages)])
+
+    def _turns(self) -> list[tuple[str, str]]:
+        body = self.body if isinstance(self.body, dict) else {}
+        turns = body.get("contents") if self.protocol == "gemini" else body.get("messages")
+        out: list[tuple[str, str]] = []
+        for turn in turns if isinstance(turns, list) else []:
+            if not isinstance(turn, dict):
+                continue
+            role = str(turn.get("role", "user"))
+            content = turn.get("parts") if self.protocol == "gemini" else turn.get("content")
+            out.append(("assistant" if role == "model" else role, _plain(content)))
+        return out
+
+
+Responder = Callable[[RecordedRequest], "Scripted | None"]
+"""Picks the answer to one request from what it asks; None: use the queues and default."""
+
 
 class FakeLLMServer:
     """An aiohttp app on 127.0.0.1 (port 0) with scripted, recorded LLM endpoints."""
@@ -135,6 +196,9 @@ class FakeLLMServer:
             p: deque() for p in (*PROTOCOLS, None)
         }
         self._defaults: dict[WireProtocol | None, Scripted] = {}
+        self._responder: Responder | None = None
+        self.responder_errors: list[str] = []
+        """What a responder raised (the request got a 500 saying so): tests assert it empty."""
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -153,17 +217,31 @@ class FakeLLMServer:
         else:
             self._defaults[protocol] = response
 
+    def respond(self, responder: Responder | None) -> None:
+        """Answer every request with `responder(request)` first; None unsets it."""
+        self._responder = responder
+
     def reset(self) -> None:
         """Forget scripts and recorded requests (for a server shared between tests)."""
         self.requests.clear()
         for queue in self._queues.values():
             queue.clear()
         self._defaults.clear()
+        self._responder = None
+        self.responder_errors.clear()
 
     def requests_for(self, protocol: WireProtocol) -> list[RecordedRequest]:
         return [r for r in self.requests if r.protocol == protocol]
 
-    def _next(self, protocol: WireProtocol) -> Scripted:
+    def _next(self, protocol: WireProtocol, request: RecordedRequest) -> Scripted:
+        if self._responder is not None:
+            try:
+                chosen = self._responder(request)
+            except Exception as exc:  # a broken script must fail the test, not hang it
+                self.responder_errors.append(f"{type(exc).__name__}: {exc}")
+                return error(500, message=f"the test's responder raised {exc!r}")
+            if chosen is not None:
+                return chosen
         for key in (protocol, None):
             queue = self._queues[key]
             if queue:
@@ -230,7 +308,7 @@ class FakeLLMServer:
 
     async def _record(
         self, protocol: WireProtocol, request: web.Request, stream: bool | None = None
-    ) -> tuple[Any, bool]:
+    ) -> tuple[Any, bool, RecordedRequest]:
         """Record the request; stream=None means "as the JSON body's `stream` flag says"."""
         raw = await request.read()
         try:
@@ -240,7 +318,7 @@ class FakeLLMServer:
         if stream is None:
             stream = isinstance(body, dict) and bool(body.get("stream"))
         self.requests.append(
-            RecordedRequest(
+            recorded := RecordedRequest(
                 protocol=protocol,
                 method=request.method,
                 path=request.path,
@@ -250,7 +328,7 @@ class FakeLLMServer:
                 stream=stream,
             )
         )
-        return body, stream
+        return body, stream, recorded
 
     def _text(self, script: Scripted) -> str:
         return self.default_text if script.text is None else script.text
@@ -290,8 +368,8 @@ class FakeLLMServer:
     # -- OpenAI ----------------------------------------------------------------------------
 
     async def _openai(self, request: web.Request) -> web.StreamResponse:
-        body, stream = await self._record("openai", request)
-        script = self._next("openai")
+        body, stream, recorded = await self._record("openai", request)
+        script = self._next("openai", recorded)
         await self._pause(script.delay_s)
         auth = request.headers.get("Authorization", "")
         if self.api_key is not None and auth != f"Bearer {self.api_key}":
@@ -372,8 +450,8 @@ class FakeLLMServer:
     # -- Anthropic -------------------------------------------------------------------------
 
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
-        body, stream = await self._record("anthropic", request)
-        script = self._next("anthropic")
+        body, stream, recorded = await self._record("anthropic", request)
+        script = self._next("anthropic", recorded)
         await self._pause(script.delay_s)
         # The real API takes x-api-key; this SDK generation sends the key as a Bearer token.
         presented = request.headers.get("x-api-key") or request.headers.get(
@@ -468,8 +546,8 @@ class FakeLLMServer:
         if method not in ("generateContent", "streamGenerateContent"):
             raise web.HTTPNotFound(text=f"unknown method {method!r}")
         stream = method == "streamGenerateContent"
-        body, _ = await self._record("gemini", request, stream=stream)
-        script = self._next("gemini")
+        body, _, recorded = await self._record("gemini", request, stream=stream)
+        script = self._next("gemini", recorded)
         await self._pause(script.delay_s)
         if self.api_key is not None and request.headers.get("x-goog-api-key") != self.api_key:
             script = error(401, message="API key not valid. Please pass a valid API key.")
@@ -529,6 +607,17 @@ class FakeLLMServer:
 async def _sse(response: web.StreamResponse, data: Any, *, event: str | None = None) -> None:
     prefix = f"event: {event}\n" if event else ""
     await response.write(f"{prefix}data: {json.dumps(data)}\n\n".encode())
+
+
+def _plain(value: Any) -> str:
+    """The text in a vendor's content shape: a string, or parts/blocks with "text"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get("text", "")) if isinstance(value.get("text"), str) else ""
+    if isinstance(value, list):
+        return "\n".join(piece for piece in (_plain(v) for v in value) if piece)
+    return ""
 
 
 def _retry_after_value(value: float | str) -> str:

@@ -169,7 +169,7 @@ async def test_a_propose_ask_gets_one_answer_from_each_named_agent(
             reply(f"{name} would run df -h.\n\nCOMMANDS: yes", input_tokens=200, output_tokens=9),
             protocol=PROTOCOL[name],
         )
-    root = await master.say(room, "//chavion_task: report disk usage of local")
+    root = await master.say(room, "Report disk usage of local.")  # no order: the engine stays out
     council_ask = ask("propose")
     event = await send_ask(coordinator_device, room, root, council_ask)
     found = await answers(master, council, council_ask["ask"], *AGENTS)
@@ -203,7 +203,7 @@ async def test_a_provider_error_is_a_failed_answer_naming_the_quota(
         error(429, error_code="insufficient_quota", message="You exceeded your current quota"),
         protocol="openai",
     )
-    root = await master.say(room, "//chavion_task: report disk usage of local")
+    root = await master.say(room, "Report disk usage of local.")  # no order: the engine stays out
     council_ask = ask("propose")
     await send_ask(coordinator_device, room, root, council_ask)
     found = await answers(master, council, council_ask["ask"], *AGENTS)
@@ -229,7 +229,7 @@ async def test_a_poll_start_gets_a_poll_response_and_a_reason_from_each_agent(
             reply(f"VOTE: {key}\nREASON: {key} is the simplest."),
             protocol=PROTOCOL[name],
         )
-    root = await master.say(room, "//chavion_task: report disk usage of local")
+    root = await master.say(room, "Report disk usage of local.")  # no order: the engine stays out
     council_ask = ask(
         "vote",
         context={
@@ -280,7 +280,7 @@ async def test_an_ask_not_naming_an_agent_gets_nothing_from_it(
     fake: FakeLLMServer,
     room: str,
 ) -> None:
-    root = await master.say(room, "//chavion_task: report disk usage of local")
+    root = await master.say(room, "Report disk usage of local.")  # no order: the engine stays out
     council_ask = ask("propose", agents=("claude", "gpt"))
     await send_ask(coordinator_device, room, root, council_ask)
     await answers(master, council, council_ask["ask"], "claude", "gpt")
@@ -299,7 +299,7 @@ async def test_an_ask_from_anyone_but_the_coordinator_gets_nothing(
     fake: FakeLLMServer,
     room: str,
 ) -> None:
-    root = await master.say(room, "//chavion_task: report disk usage of local")
+    root = await master.say(room, "Report disk usage of local.")  # no order: the engine stays out
     council_ask = ask("propose")
     await send_ask(master, room, root, council_ask, body="#12 claude, gpt, gemini: propose!")
     await master.settle(QUIET * 2)

@@ -33,7 +33,7 @@ from bridge.llm import (
     create_provider,
     has_credentials,
 )
-from tests.fakes.llm_server import FakeLLMServer, error, reply
+from tests.fakes.llm_server import FakeLLMServer, RecordedRequest, error, reply
 
 Kind = Literal["openai", "anthropic", "gemini"]
 KINDS: tuple[Kind, ...] = ("openai", "anthropic", "gemini")
@@ -234,6 +234,61 @@ async def test_system_prompt_and_conversation_reach_the_server_in_vendor_shape(
             {"role": "user", "parts": [{"text": "alice: thanks"}]},
         ]
         assert body["generationConfig"] == {"temperature": 0.5, "maxOutputTokens": 321}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_fake_reads_system_prompt_turns_and_model_the_same_for_every_vendor(
+    kind: Kind, server: FakeLLMServer
+) -> None:
+    async with provider_for(kind, server) as provider:
+        await provider.complete(CONVERSATION)
+    [request] = server.requests
+    assert request.model == MODEL[kind]
+    assert request.system == SYSTEM
+    assert request.prompt == "alice: thanks"
+    assert ("assistant", "4 and 6.") in request.messages
+    assert SYSTEM in request.text
+    assert "bob: and 3+3?" in request.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_a_responder_answers_by_what_is_asked_and_falls_back_to_the_queue(
+    kind: Kind, streaming: bool, server: FakeLLMServer
+) -> None:
+    server.enqueue(reply("from the queue"))
+    server.respond(lambda r: reply("nine") if "3+6" in r.prompt else None)
+    asked = [ChatMessage("system", SYSTEM), ChatMessage("user", "what is 3+6?")]
+    async with provider_for(kind, server) as provider:
+        if streaming:
+            first, _ = await collect(provider, asked)
+            second, _ = await collect(provider, QUESTION)
+        else:
+            first = await provider.complete(asked)
+            second = await provider.complete(QUESTION)
+    assert (first.text, second.text) == ("nine", "from the queue")
+    server.respond(None)
+    async with provider_for(kind, server) as provider:
+        third = await provider.complete(asked)
+    assert third.text == server.default_text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_responder_that_raises_answers_500_and_is_recorded(
+    kind: Kind, server: FakeLLMServer
+) -> None:
+    def broken(request: RecordedRequest) -> None:
+        raise KeyError("no such stage")
+
+    server.respond(broken)
+    async with provider_for(kind, server, max_retries=0) as provider:
+        with pytest.raises(ProviderError):
+            await provider.complete(QUESTION)
+    assert server.responder_errors == ["KeyError: 'no such stage'"]
+    server.reset()
+    assert server.responder_errors == []
+    async with provider_for(kind, server) as provider:
+        assert (await provider.complete(QUESTION)).text == server.default_text
 
 
 async def test_openai_compatible_server_needs_no_key_and_gets_plain_params() -> None:

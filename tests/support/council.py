@@ -177,11 +177,13 @@ class ThrowawayCouncil:
 
     # ---- bots --------------------------------------------------------------------------
 
-    def bot_process(self, name: str) -> BotProcess:
-        """`chavion bot NAME` in its own process, as a bot on another machine would run."""
+    def bot_process(self, name: str, config_path: Path | None = None) -> BotProcess:
+        """`chavion bot NAME` in its own process, as a bot on another machine would run;
+        `config_path` for a config derived from the council's (same accounts and data)."""
         log = (self.root / f"bot-{name}-{time.monotonic_ns()}.log").open("wb")
+        config = str(config_path or self.config_path)
         process = subprocess.Popen(
-            [sys.executable, "-m", "bots", "-v", "--config", str(self.config_path), "bot", name],
+            [sys.executable, "-m", "bots", "-v", "--config", config, "bot", name],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,

@@ -291,6 +291,68 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
         Ignore("command for another bot"),
     ),
     ("…a bare !cancel too", EXEC, msg("!cancel"), Command("cancel", "")),
+    # The task commands are the coordinator's alone, whoever a mission or an argument names.
+    (
+        "no space after the colon",
+        COORD,
+        msg("//chavion_task:fix nginx"),
+        Command("task", "fix nginx"),
+    ),
+    (
+        "…Element Web's one slash",
+        COORD,
+        msg("/chavion_task:fix nginx"),
+        Command("task", "fix nginx"),
+    ),
+    ("a number only reads: !tasks N", COORD, msg("!task 12"), Command("tasks", "12")),
+    ("…with a #", COORD, msg("!task #12"), Command("tasks", "#12")),
+    ("…in the typed shape", COORD, msg("//chavion_task: 12"), Command("tasks", "12")),
+    (
+        "a mission may start with a number",
+        COORD,
+        msg("!task 12 servers need a reboot"),
+        Command("task", "12 servers need a reboot"),
+    ),
+    (
+        "a mission naming an agent by pill",
+        COORD,
+        msg(
+            "!task ask [Claude](https://matrix.to/#/@claude:hs) to check disk",
+            mentions=Mentions((CLAUDE.user_id,)),
+        ),
+        Command("task", "ask Claude to check disk"),
+    ),
+    (
+        "…is not the agent's",
+        CLAUDE,
+        msg(
+            "!task ask [Claude](https://matrix.to/#/@claude:hs) to check disk",
+            mentions=Mentions((CLAUDE.user_id,)),
+        ),
+        Ignore("command for a task"),
+    ),
+    (
+        "an order in reply to an agent",
+        COORD,
+        msg("!task do what it says", reply_to=EventID("$a"), reply_to_sender=CLAUDE.user_id),
+        Command("task", "do what it says"),
+    ),
+    (
+        "!assign with an agent's pill",
+        COORD,
+        msg("!assign 12 @claude", mentions=Mentions((CLAUDE.user_id,))),
+        Command("assign", "12 @claude"),
+    ),
+    ("!tasks said to an agent", COORD, msg("Claude: !tasks"), Command("tasks", "")),
+    ("…which leaves it alone", CLAUDE, msg("Claude: !tasks"), Ignore("command for a task")),
+    ("…as does the executor", EXEC, msg("Executor: !pause 3"), Ignore("command for a task")),
+    (
+        "a broadcast !stats is the coordinator's",
+        COORD,
+        msg("everyone !stats"),
+        Command("stats", ""),
+    ),
+    ("…not an agent's", GPT, msg("everyone !stats"), Ignore("command for a task")),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",

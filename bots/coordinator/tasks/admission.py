@@ -1,0 +1,45 @@
+"""Pending: a task waits its turn. At most `tasks.max_active` tasks are in work at once (past
+pending, not paused); the next one in is the highest priority, then the oldest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bots.coordinator.tasks.common import in_thread
+from bots.coordinator.tasks.context import TaskContext
+
+if TYPE_CHECKING:
+    from bots.store.tasks import Task
+
+PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+IDLE = frozenset({"pending", "paused"})
+
+
+def queue_order(task: Task) -> tuple[int, float, int]:
+    return (PRIORITY_RANK.get(task.priority, 1), task.created_at, task.id)
+
+
+async def admit(ctx: TaskContext, task: Task) -> None:
+    """Moves the task on when a slot is free and it is first in line; else says it waits."""
+    active = await ctx.tasks.active()
+    in_work = [t for t in active if t.state not in IDLE]
+    waiting = sorted((t for t in active if t.state == "pending"), key=queue_order)
+    free = max(0, ctx.settings.max_active - len(in_work))
+    if any(t.id == task.id for t in waiting[:free]):
+        if task.assigned:
+            await ctx.move(
+                task, "planning", actor="coordinator", reason=f"assigned to {task.assigned}"
+            )
+        else:
+            await ctx.move(task, "discussing", actor="coordinator", reason="admitted")
+        return
+    what = f"a free slot ({len(in_work)} of {ctx.settings.max_active} tasks in work)"
+    if task.waiting_for != what:
+        await ctx.tasks.update(task.id, expect_state="pending", now=ctx.clock(), waiting_for=what)
+    body = (
+        f"#{task.id} 📋 Task #{task.id} registered: {task.mission}, priority {task.priority}. "
+        f"It waits for {what}."
+    )
+    sent = await ctx.send_once(task, "queued", in_thread(task, body))
+    if task.thread_root is None:
+        await ctx.tasks.update(task.id, expect_state="pending", now=ctx.clock(), thread_root=sent)
