@@ -39,7 +39,7 @@ from bots.store import Store
 from bots.store.pending_answers import PendingAnswer
 from bots.text.credentials import credential_kinds, holds_credential
 from bridge.errors import ProviderError
-from bridge.llm.base import Completion, LLMProvider, ProviderSettings
+from bridge.llm.base import ChatMessage, Completion, LLMProvider, ProviderSettings
 from bridge.llm.factory import create_provider
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,10 @@ class Agent:
         return []
 
     def _system_prompt(self, bot: BotContext, message: Message, text: str | None) -> str:
+        return self.persona(bot, detect_language(text if text is not None else message.body))
+
+    def persona(self, bot: BotContext, language_hint: str) -> str:
+        """The agent's persona template rendered for this room (chat and council asks)."""
         others = [
             b.display_name for b in bot.roster.bots if b.kind == "agent" and b != bot.identity
         ]
@@ -215,19 +219,46 @@ class Agent:
             role=self.agent.role,
             others=others,
             master_name=master,
-            language_hint=detect_language(text if text is not None else message.body),
+            language_hint=language_hint,
         )
 
-    async def _record(self, message: Message, completion: Completion, now: datetime) -> None:
-        cost = self.prices.cost(completion.model or self.agent.model, completion.usage)
+    async def blocked(self, now: datetime) -> str | None:
+        """Why this agent may not call its model now (muted, no credentials, out of budget),
+        in a few words; None when it may. Free checks only: no model call, no notice."""
+        if await self.store.agent_flags.is_muted(self.agent.name):
+            return "muted"
+        if self._provider is None:
+            if not self.agent.has_credentials:
+                return f"no credentials (${self.agent.api_key_env or 'API key'} is not set)"
+            return "model not available"
+        day = local_day(now, self.settings.timezone)
+        tokens, cost = await self.store.usage.totals(self.agent.name, day)
+        verdict = check(self.agent.budget, BudgetState(tokens, cost))
+        return None if verdict.allowed else f"out of budget: {verdict.reason}"
+
+    async def complete(self, conversation: list[ChatMessage]) -> Completion:
+        """One model call, not streamed; raises `ProviderError` (also when there is no
+        model: call `blocked` first)."""
+        if self._provider is None:
+            raise ProviderError(self.unavailable or "no model")
+        return await self._provider.complete(conversation)
+
+    async def record_usage(self, completion: Completion, *, now: datetime, event_id: str) -> float:
+        """Counts one call against the day's budget, as chat does; its cost in USD."""
+        model = completion.model or self.agent.model
+        cost = self.prices.cost(model, completion.usage)
         await self.store.usage.record(
             self.agent.name,
-            completion.model or self.agent.model,
+            model,
             local_day(now, self.settings.timezone),
             completion.usage,
             cost,
-            message.event_id,
+            event_id,
         )
+        return cost
+
+    async def _record(self, message: Message, completion: Completion, now: datetime) -> None:
+        await self.record_usage(completion, now=now, event_id=message.event_id)
 
     async def aclose(self) -> None:
         if self._provider is not None:

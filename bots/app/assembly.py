@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bots.agents.agent import Agent
 from bots.agents.commands import agent_commands
+from bots.agents.council import POLL_START_TYPES, CouncilMember
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
@@ -32,6 +33,7 @@ from bots.routing.dispatch import Dispatcher, Observer
 from bots.settings.data_dir import DataDir
 from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
+from bots.store.plan_approvals import PlanApprovalStore
 from executor.runner import CommandRunner, Limits
 
 
@@ -119,13 +121,18 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
-    """An agent chats when addressed and keeps up with the rest of the room."""
+    """An agent chats when addressed, keeps up with the rest of the room, and answers the
+    coordinator's task asks (messages, and the vote's poll start)."""
+    member = CouncilMember(agent, self_vote=context.settings.tasks.self_vote)
     return Dispatcher(
         context,
         agent_commands(agent),
         chat=agent.chat,
         observer=agent.observe,
         resume=agent.chat,
+        council=member.on_task_message,
+        on_event=member.on_event,
+        event_types=POLL_START_TYPES,
         others_commands=EXECUTOR_COMMANDS,
     )
 
@@ -158,6 +165,7 @@ def _executor_dispatcher(context: BotContext, execution: ExecutionService) -> Di
     return Dispatcher(
         context,
         execution.registry(),
+        observer=execution.observe,
         on_event=execution.on_event,
         owned_commands=EXECUTOR_COMMANDS,
     )
@@ -179,12 +187,19 @@ async def open_execution(
         secrets=execution.secrets,
         data_dir=data.root,
     )
-    service = ExecutionService(settings, engine, audit, council_room)
+    try:
+        plans = await PlanApprovalStore.open(data.store)
+    except BaseException:
+        await engine.aclose()
+        await audit.close()
+        raise
+    service = ExecutionService(settings, engine, audit, council_room, plans=plans)
     try:
         await service.prepare()
     except BaseException:
         await engine.aclose()
         await audit.close()
+        await plans.close()
         raise
     return service
 
@@ -195,3 +210,5 @@ async def close_execution(service: ExecutionService) -> None:
         await service.engine.aclose()
     finally:
         await service.audit.close()
+        if service.plans is not None:
+            await service.plans.store.close()

@@ -160,7 +160,11 @@ class Finish:
 
 @dataclass(frozen=True)
 class Cancel:
+    """Stop a request. `relayed`: sent by the configured coordinator, which relays the
+    requester's task (an `org.chavion.exec.cancel`), so it may cancel what it asked for."""
+
     by: UserID
+    relayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -301,7 +305,7 @@ def _apply(state: RequestState, event: Event, rules: ApprovalRules) -> tuple[Req
     if isinstance(event, Finish):
         return _finish(state, event.result)
     if isinstance(event, Cancel):
-        if event.by != state.requester and not is_approver(event.by, rules):
+        if not event.relayed and event.by != state.requester and not is_approver(event.by, rules):
             return _refuse(state, f"Only the requester or an approver may cancel {rid}.")
         if state.status == "running":
             if state.cancel_requested_by is not None:

@@ -33,6 +33,7 @@ from bots.execution.approvals import (
 )
 from bots.execution.ledger import RequestLedger, RequestRecord
 from bots.execution.outbox import Origin, Outbox, guarded
+from bots.execution.plan_approvals import PlanApprovals, PlanRefusal
 from bots.execution.progress import (
     LiveTail,
     approval_prompt,
@@ -99,8 +100,10 @@ class RequestLifecycle:
         clock: Clock,
         sleep: Sleep,
         pacing: Pacing,
+        plans: PlanApprovals | None = None,
     ) -> None:
         self.settings = settings
+        self.plans = plans
         self.engine = engine
         self.audit = audit
         self.council_room = council_room
@@ -201,6 +204,8 @@ class RequestLifecycle:
         if decision.verdict is Verdict.ALLOW:
             self._work.spawn(self._run(rid), f"run {rid}")
             return
+        if await self._approved_by_plan(request):
+            return
         prompt = approval_prompt(
             request,
             reason=decision.reason,
@@ -214,6 +219,22 @@ class RequestLifecycle:
         )
         if not await self.audit.set_message(rid, origin.room_id, prompt_id):
             log.error("the approval prompt of %s was not recorded; ✅ on it will not count", rid)
+
+    async def _approved_by_plan(self, request: ExecRequest) -> bool:
+        """A step of a plan an approver approved (see plan_approvals.py) is approved by that
+        approval, without a prompt; otherwise (said in the log) the prompt asks as usual."""
+        rid = request.request_id
+        if request.plan_approval is None or self.plans is None:
+            return False
+        grant = await self.plans.grant(request)
+        if isinstance(grant, PlanRefusal):
+            log.info("%s: its plan approval does not count (%s); prompting", rid, grant.reason)
+            detail = {"verdict": "refused", "reason": f"plan approval: {grant.reason}"}
+            await self.audit.append(rid, "approval", detail=detail)
+            return False
+        await self.approve(rid, grant.by, grant.event_id, detail=grant.detail)
+        record = await self.audit.get(rid)
+        return record is not None and record.state != "pending"
 
     async def judge(self, request: ExecRequest) -> Decision:
         """`decide`, in a worker thread: judging a hostile command may take up to the policy's
@@ -252,9 +273,16 @@ class RequestLifecycle:
 
     # ---- deciding ----------------------------------------------------------------------
 
-    async def approve(self, rid: RequestID, by: UserID, event_id: EventID) -> str:
+    async def approve(
+        self,
+        rid: RequestID,
+        by: UserID,
+        event_id: EventID,
+        *,
+        detail: dict[str, object] | None = None,
+    ) -> str:
         """An approval from `by`, checked here against the executor's own rules, and only for
-        a request whose recorded policy decision is "needs approval"."""
+        a request whose recorded policy decision is "needs approval"; `detail` is audited."""
         record = await self.record(rid)
         before = record.as_state()
         approval = Approve(by=by, digest=record.digest, event_id=event_id, at=self.clock())
@@ -281,9 +309,8 @@ class RequestLifecycle:
         now = await self.judge(live.request)  # the policy may have changed since (a restart)
         if now.verdict is Verdict.FORBID:
             return await self._forbid_late(live, before, now, by, event_id)
-        if not await self.audit.save(
-            before, approved, actor=by, event_id=event_id, detail={"digest": record.digest}
-        ):
+        detail = {"digest": record.digest, **(detail or {})}
+        if not await self.audit.save(before, approved, actor=by, event_id=event_id, detail=detail):
             current = await self.audit.get(rid)
             if current is None or current.state != "pending":
                 return f"{rid} was handled meanwhile; this approval changed nothing."
@@ -332,15 +359,18 @@ class RequestLifecycle:
         )
         return [Reply.answering(message, formatted.body, html=formatted.html)]
 
-    async def cancel(self, message: Message, rid: RequestID) -> list[Reply]:
-        """`!cancel`: a running command is stopped (its end is recorded when it comes); a
-        waiting one ends here, having never run."""
+    async def cancel(
+        self, message: Message, rid: RequestID, *, relayed: bool = False, reason: str = ""
+    ) -> list[Reply]:
+        """`!cancel` (or an `org.chavion.exec.cancel`, `relayed` from the coordinator): a
+        running command is stopped (its end is recorded when it comes); a waiting one ends
+        here, having never run."""
         for _ in range(RACE_RETRIES):
             # As for a deny: a move in between (the command starting) is read back, and the
             # cancel then stops the running command instead.
             record = await self.record(rid)
             before = record.as_state()
-            after, outcome = apply(before, Cancel(message.sender), self.rules)
+            after, outcome = apply(before, Cancel(message.sender, relayed), self.rules)
             if not outcome.accepted:
                 raise CommandError(outcome.text)
             live = self._live.get(rid)
@@ -354,12 +384,13 @@ class RequestLifecycle:
                     event_id=message.event_id,
                     host=record.host,
                     command_digest=record.digest,
-                    detail={"state": "running", "reason": "cancel requested"},
+                    detail={"state": "running", "reason": reason or "cancel requested"},
                 )
                 live.handle.cancel()
                 return [Reply.answering(message, outcome.text)]
+            said = {"reason": reason} if reason else None
             if await self.audit.save(
-                before, after, actor=message.sender, event_id=message.event_id
+                before, after, actor=message.sender, event_id=message.event_id, detail=said
             ):
                 break
         else:

@@ -1,9 +1,12 @@
 """The executor's custom events: what a request to run a command, and its result, carry.
 
 `org.chavion.exec.request` asks the executor to run one command on one host; it names the
-command digest, so an approval can be bound to exactly that command. `org.chavion.exec.result`
-reports the outcome, for the coordinator to react to. Both are parsed here into frozen values;
-a bad event becomes an `EventError` value, never an exception.
+command digest, so an approval can be bound to exactly that command, and may name the plan
+approval it is a step of (`plan_approval`, checked by the executor itself: see
+plan_approvals.py). `org.chavion.exec.result` reports the outcome, with the tails of the
+(masked) output, for the coordinator to react to; `org.chavion.exec.cancel` stops a request.
+All are parsed here into frozen values; a bad event becomes an `EventError` value, never an
+exception.
 
 Event content must be canonical JSON (room versions from 6 reject floats), so the duration
 travels as whole milliseconds, like every `duration` in the Matrix spec.
@@ -25,6 +28,7 @@ from executor.results import RunResult
 
 REQUEST_EVENT = "org.chavion.exec.request"
 RESULT_EVENT = "org.chavion.exec.result"
+CANCEL_EVENT = "org.chavion.exec.cancel"
 
 ResultStatus = Literal[
     "succeeded", "failed", "timed_out", "cancelled", "interrupted", "denied", "expired", "forbidden"
@@ -44,6 +48,9 @@ SHORT_DIGEST_LENGTH = 12
 MAX_COMMAND_CHARS = 8_000
 """Room for the command in the request, the prompt and the result within one event (64 KiB)."""
 MAX_BODY_CHARS = 16_000
+MAX_OUTPUT_TAIL = 4_000
+"""Characters of stdout and of stderr a result event carries (the tail: where errors are)."""
+MAX_REASON_CHARS = 1_000
 MAX_JSON_INT = 2**53 - 1
 """Canonical JSON's integer range; Synapse refuses events with larger numbers."""
 
@@ -53,6 +60,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _TASK_ID = re.compile(r"\S{1,128}")
 _USER_ID = re.compile(r"@[^\s:]+:\S+")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_EVENT_ID = re.compile(r"\$[^\s]{1,254}")
 # iOS "smart punctuation" turns a typed -- into an em or en dash: accept those as --.
 _SEPARATORS = ("--", "—", "–")
 _RUN_ARGS = re.compile(r"(?P<host>\S+)(?:\s+(?P<sep>\S+)(?:\s+(?P<command>.*))?)?", re.DOTALL)
@@ -76,6 +84,16 @@ class EventError:
 
 
 @dataclass(frozen=True)
+class PlanApprovalRef:
+    """A request's claim to be a step of an approved plan: the plan message and the event
+    that approved it. Only a claim: the executor approves by it only when its own memory of
+    both events bears it out."""
+
+    plan_event: EventID
+    approval_event: EventID
+
+
+@dataclass(frozen=True)
 class ExecRequest:
     """One command to run on one host; `digest` always matches host and command."""
 
@@ -87,10 +105,24 @@ class ExecRequest:
     body: str
     task_id: TaskID | None = None
     step: int | None = None
+    plan_approval: PlanApprovalRef | None = None
 
     @property
     def short_digest(self) -> str:
         return short_digest(self.digest)
+
+
+@dataclass(frozen=True)
+class ExecOutput:
+    """The tails of a run's masked output, each at most `MAX_OUTPUT_TAIL` characters, so the
+    coordinator can report and heal without reading the executor's messages."""
+
+    stdout: str
+    stderr: str
+
+    @classmethod
+    def tails(cls, stdout: str, stderr: str) -> ExecOutput:
+        return cls(_tail(stdout), _tail(stderr))
 
 
 @dataclass(frozen=True)
@@ -104,11 +136,21 @@ class ExecResult:
     exit_status: int | None = None
     duration_ms: int | None = None
     output_digest: str | None = None
+    output: ExecOutput | None = None
 
     @property
     def ran(self) -> bool:
         """True when the command was started (whatever became of it)."""
         return self.status in ("succeeded", "failed", "timed_out", "cancelled", "interrupted")
+
+
+@dataclass(frozen=True)
+class ExecCancel:
+    """`org.chavion.exec.cancel`: stop this request (waiting, approved or running)."""
+
+    request_id: RequestID
+    task_id: TaskID | None = None
+    reason: str = ""
 
 
 def command_digest(host: str, command: str) -> Digest:
@@ -169,12 +211,13 @@ def new_request(
     *,
     task_id: TaskID | None = None,
     step: int | None = None,
+    plan_approval: PlanApprovalRef | None = None,
     secrets: Iterable[str] = (),
 ) -> ExecRequest | EventError:
     """A request with its digest and body filled in, validated like a received one; the
     body masks `secrets` (the executor's configured ones) as well as obvious credentials."""
     digest = command_digest(host, command)
-    content = {
+    content: dict[str, object] = {
         "request_id": request_id,
         "task_id": task_id,
         "step": step,
@@ -184,12 +227,14 @@ def new_request(
         "requester": requester,
         "body": request_body(host, command, digest, requester, request_id, secrets=secrets),
     }
+    if plan_approval is not None:
+        content["plan_approval"] = _plan_approval_content(plan_approval)
     return parse_request(content)
 
 
 def request_content(request: ExecRequest) -> dict[str, object]:
-    """The content of an `org.chavion.exec.request` event."""
-    return {
+    """The content of an `org.chavion.exec.request` event (`plan_approval` only when set)."""
+    content: dict[str, object] = {
         "request_id": request.request_id,
         "task_id": request.task_id,
         "step": request.step,
@@ -199,6 +244,13 @@ def request_content(request: ExecRequest) -> dict[str, object]:
         "requester": request.requester,
         "body": request.body,
     }
+    if request.plan_approval is not None:
+        content["plan_approval"] = _plan_approval_content(request.plan_approval)
+    return content
+
+
+def _plan_approval_content(ref: PlanApprovalRef) -> dict[str, str]:
+    return {"plan_event": ref.plan_event, "approval_event": ref.approval_event}
 
 
 def parse_request(content: object) -> ExecRequest | EventError:
@@ -269,6 +321,7 @@ def result_from_run(request: ExecRequest, run: RunResult) -> ExecResult:
         exit_status=run.exit_status,
         duration_ms=duration_ms,
         output_digest=output_digest(run.stdout, run.stderr),
+        output=ExecOutput.tails(run.stdout, run.stderr),
     )
 
 
@@ -287,8 +340,8 @@ def outcome_result(
 
 
 def result_content(result: ExecResult) -> dict[str, object]:
-    """The content of an `org.chavion.exec.result` event."""
-    return {
+    """The content of an `org.chavion.exec.result` event (`output` only for a run)."""
+    content: dict[str, object] = {
         "request_id": result.request_id,
         "digest": result.digest,
         "status": result.status,
@@ -297,6 +350,9 @@ def result_content(result: ExecResult) -> dict[str, object]:
         "output_digest": result.output_digest,
         "body": result.body,
     }
+    if result.output is not None:
+        content["output"] = {"stdout": result.output.stdout, "stderr": result.output.stderr}
+    return content
 
 
 def parse_result(content: object) -> ExecResult | EventError:
@@ -307,6 +363,33 @@ def parse_result(content: object) -> ExecResult | EventError:
         return invalid.error
     except Exception:  # fail closed, as for requests
         return EventError(RESULT_EVENT, "content", "could not be read")
+
+
+def cancel_content(cancel: ExecCancel) -> dict[str, object]:
+    """The content of an `org.chavion.exec.cancel` event."""
+    content: dict[str, object] = {"request_id": cancel.request_id}
+    if cancel.task_id is not None:
+        content["task_id"] = cancel.task_id
+    if cancel.reason:
+        content["reason"] = cancel.reason
+    return content
+
+
+def parse_cancel(content: object) -> ExecCancel | EventError:
+    """An `org.chavion.exec.cancel` content as a value, or what is wrong with it."""
+    try:
+        fields = _Fields(CANCEL_EVENT, content)
+        task_id = fields.optional_text("task_id", _TASK_ID)
+        reason = fields.content.get("reason")
+        return ExecCancel(
+            request_id=RequestID(fields.text("request_id", _REQUEST_ID)),
+            task_id=None if task_id is None else TaskID(task_id),
+            reason="" if reason is None else fields.text("reason", limit=MAX_REASON_CHARS).strip(),
+        )
+    except _Invalid as invalid:
+        return invalid.error
+    except Exception:  # fail closed, as for requests
+        return EventError(CANCEL_EVENT, "content", "could not be read")
 
 
 def parse_run_args(args: str) -> tuple[str, str]:
@@ -384,9 +467,10 @@ class _Fields:
         if not isinstance(content, Mapping):
             raise _Invalid(EventError(event_type, "content", "must be a JSON object"))
         self.content: Mapping[object, object] = content
+        self.prefix = ""
 
     def fail(self, name: str, problem: str) -> _Invalid:
-        return _Invalid(EventError(self.event_type, name, problem))
+        return _Invalid(EventError(self.event_type, self.prefix + name, problem))
 
     def text(self, name: str, pattern: re.Pattern[str] | None = None, *, limit: int = 0) -> str:
         value = self.content.get(name)
@@ -402,6 +486,17 @@ class _Fields:
 
     def optional_text(self, name: str, pattern: re.Pattern[str]) -> str | None:
         return None if self.content.get(name) is None else self.text(name, pattern)
+
+    def optional_object(self, name: str) -> _Fields | None:
+        """A nested object (None when absent), whose fields are named `name.field`."""
+        value = self.content.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.fail(name, "must be a JSON object")
+        nested = _Fields(self.event_type, value)
+        nested.prefix = f"{self.prefix}{name}."
+        return nested
 
     def integer(self, name: str, *, minimum: int = -MAX_JSON_INT) -> int | None:
         value = self.content.get(name)
@@ -439,6 +534,13 @@ def _parse_request(fields: _Fields) -> ExecRequest:
     if digest != command_digest(host, command):
         raise fields.fail("digest", "does not match the host and command")
     task_id = fields.optional_text("task_id", _TASK_ID)
+    plan = fields.optional_object("plan_approval")
+    plan_approval = None
+    if plan is not None:
+        plan_approval = PlanApprovalRef(
+            EventID(plan.text("plan_event", _EVENT_ID)),
+            EventID(plan.text("approval_event", _EVENT_ID)),
+        )
     return ExecRequest(
         request_id=RequestID(request_id),
         host=host,
@@ -448,6 +550,7 @@ def _parse_request(fields: _Fields) -> ExecRequest:
         body=fields.text("body", limit=MAX_BODY_CHARS),
         task_id=None if task_id is None else TaskID(task_id),
         step=fields.integer("step", minimum=0),
+        plan_approval=plan_approval,
     )
 
 
@@ -463,4 +566,17 @@ def _parse_result(fields: _Fields) -> ExecResult:
         exit_status=fields.integer("exit_status"),
         duration_ms=fields.integer("duration", minimum=0),
         output_digest=fields.optional_text("output_digest", _HEX64),
+        output=_parse_output(fields.optional_object("output")),
     )
+
+
+def _parse_output(fields: _Fields | None) -> ExecOutput | None:
+    if fields is None:
+        return None
+    return ExecOutput(
+        fields.text("stdout", limit=MAX_OUTPUT_TAIL), fields.text("stderr", limit=MAX_OUTPUT_TAIL)
+    )
+
+
+def _tail(text: str) -> str:
+    return text[-MAX_OUTPUT_TAIL:] if len(text) > MAX_OUTPUT_TAIL else text

@@ -1,9 +1,12 @@
 """The executor bot: runs commands on configured hosts, only as its own config allows.
 
 Requests come from `!run` (the master) and from `org.chavion.exec.request` events (the
-coordinator, or the master directly); a ✅ on an approval prompt approves. This module
-plugs the parts into a Dispatcher: the commands (commands.py), the life of a request
-(lifecycle.py) and the background work after a restart and for expiry (sweeper.py).
+coordinator, or the master directly); a ✅ on an approval prompt approves, and a ✅ on a
+task's plan approves the requests that are its steps (plan_approvals.py: the executor
+observes plan messages and `!approve N` without answering them). `org.chavion.exec.cancel`
+from the coordinator or an approver stops a request. This module plugs the parts into a
+Dispatcher: the commands (commands.py), the life of a request (lifecycle.py) and the
+background work after a restart and for expiry (sweeper.py).
 """
 
 from __future__ import annotations
@@ -11,21 +14,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from bots.background import BackgroundTasks
 from bots.context import BotContext
-from bots.execution.approvals import ApprovalRules, approval_from_reaction
+from bots.errors import CommandError
+from bots.execution.approvals import ApprovalRules, approval_from_reaction, is_approver
 from bots.execution.commands import ExecutionCommands
 from bots.execution.ledger import RequestLedger
 from bots.execution.lifecycle import Clock, Pacing, RequestLifecycle, Sleep
 from bots.execution.outbox import Origin, Outbox
+from bots.execution.plan_approvals import PlanApprovals
 from bots.execution.progress import PROGRESS_EDIT_INTERVAL_S, PROGRESS_EDITS
-from bots.execution.requests import REQUEST_EVENT, EventError, accept_request, request_id_for_event
+from bots.execution.requests import (
+    CANCEL_EVENT,
+    REQUEST_EVENT,
+    EventError,
+    accept_request,
+    parse_cancel,
+    request_id_for_event,
+)
 from bots.execution.sweeper import Sweeper, sweep_interval
 from bots.ids import RequestID, RoomID
-from bots.message import Reply, RoomEvent
+from bots.message import Message, Reply, RoomEvent
 from bots.routing.commands import Registry
 from bots.settings import Settings
+from bots.store.plan_approvals import PlanApprovalStore
 from executor.runner import CommandRunner
 
 log = logging.getLogger(__name__)
@@ -47,7 +61,9 @@ class ExecutionService:
         edit_interval: float = PROGRESS_EDIT_INTERVAL_S,
         progress_edits: int = PROGRESS_EDITS,
         sweep_seconds: float | None = None,
+        plans: PlanApprovalStore | None = None,
     ) -> None:
+        """`plans`: the memory of task plans; without it no plan approves a request."""
         self.settings = settings
         self.engine = engine
         self.audit = audit
@@ -60,6 +76,12 @@ class ExecutionService:
         )
         self._outbox = Outbox()
         self._work = BackgroundTasks("executor")
+        self.coordinator = settings.user_id(settings.coordinator)
+        self.plans = (
+            None
+            if plans is None
+            else PlanApprovals(plans, coordinator=self.coordinator, rules=rules, clock=clock)
+        )
         self.lifecycle = RequestLifecycle(
             settings,
             engine,
@@ -71,6 +93,7 @@ class ExecutionService:
             clock=clock,
             sleep=sleep,
             pacing=Pacing(edit_interval, progress_edits),
+            plans=self.plans,
         )
         interval = sweep_seconds or sweep_interval(execution.approval_expiry_seconds)
         self.sweeper = Sweeper(self.lifecycle, interval)
@@ -96,13 +119,63 @@ class ExecutionService:
     def registry(self) -> Registry:
         return self._commands.registry()
 
+    async def observe(self, message: Message, bot: BotContext) -> list[Reply]:
+        """Every message: plan messages and `!approve N` / `!deny N` are remembered (the
+        coordinator answers those; the executor never does)."""
+        if self.plans is None or message.sender == bot.identity.user_id:
+            return []
+        try:
+            await self.plans.observe(message, bot.roster)
+        except Exception:  # never an apology in the room: the executor answers none of these
+            log.exception("remembering %s for plan approvals failed", message.event_id)
+        return []
+
     async def on_event(self, event: RoomEvent, bot: BotContext) -> list[Reply]:
         self._outbox.attach(bot)
         if event.type == "m.reaction":
             return await self._reaction(event)
         if event.type == REQUEST_EVENT:
             return await self._request_event(event)
+        if event.type == CANCEL_EVENT:
+            return await self._cancel_event(event)
         return []
+
+    async def _cancel_event(self, event: RoomEvent) -> list[Reply]:
+        """The coordinator (relaying its task) or an approver stops a request; a cancel from
+        anyone else, or naming another task than the request's, changes nothing."""
+        relayed = event.sender == self.coordinator and event.sender in self.settings.exec_senders
+        if not relayed and not is_approver(event.sender, self.lifecycle.rules):
+            log.info("ignored the cancel %s from %s: not allowed", event.event_id, event.sender)
+            return []
+        cancel = parse_cancel(event.content)
+        if isinstance(cancel, EventError):
+            log.warning("refused the cancel %s: %s", event.event_id, cancel.message)
+            return []
+        rid = cancel.request_id
+        history = await self.audit.history(rid)
+        record = await self.audit.get(rid)
+        if record is None or not history:
+            log.warning("the cancel %s names no known request %s", event.event_id, rid)
+            return []
+        task = history[0].detail.get("task_id")
+        if cancel.task_id is not None and cancel.task_id != task:
+            text = f"the cancel names task {cancel.task_id}, the request is of task {task}"
+            detail = {"verdict": "refused", "reason": text}
+            await self.audit.append(
+                rid, "cancel", actor=event.sender, event_id=event.event_id, detail=detail
+            )
+            log.warning("refused the cancel %s of %s: %s", event.event_id, rid, text)
+            return []
+        asking = Message(event.room_id, event.event_id, event.sender, "")
+        try:
+            replies = await self.lifecycle.cancel(
+                asking, rid, relayed=relayed, reason=cancel.reason
+            )
+        except CommandError as refused:
+            log.info("the cancel %s of %s changed nothing: %s", event.event_id, rid, refused)
+            return []
+        origin = self.lifecycle.origin_of(record)
+        return [replace(r, reply_to=origin.event_id, room_id=origin.room_id) for r in replies]
 
     async def _request_event(self, event: RoomEvent) -> list[Reply]:
         senders = self.settings.exec_senders
@@ -136,6 +209,8 @@ class ExecutionService:
             return []
         record = await self.audit.find_by_prompt(target)
         if record is None:  # a ✅ counts only on an approval prompt, not on the asking message
+            if self.plans is not None:  # … or, for the requests of its steps, on a plan
+                await self.plans.observe_reaction(event)
             return []
         approval = approval_from_reaction(
             key, event.sender, event.event_id, self.lifecycle.clock(), record.as_state()

@@ -45,15 +45,15 @@ class _Mention:
     key: str
 
 
-_PREFIX = r"(?:option|plan|proposal|choice|answer|candidate|number|no\.|제안|안)"
+_PREFIX = r"(?:option|plan|proposal|choice|answer|candidate|number|no\.|제안)"
 _LETTER_END = r"(?![A-Za-z0-9_])"
 _BEFORE = r"(?<![A-Za-z0-9_])"
 # A vote word, then the option (forward); Korean puts the verb last, so its vote words also
 # look back ("B안에 투표합니다"), as does "B is my choice".
 _VOTE_FORWARD = re.compile(
-    rf"{_BEFORE}(?:i\s+)?(?:vote[sd]?|voting|choose|chose|choosing|choice|pick(?:ed|ing)?|"
-    r"select(?:ed|ing)?|prefer(?:red)?|go(?:ing)?\s+with|support|back(?:ing)?|recommend)"
-    rf"{_LETTER_END}|투표|선택|지지|찬성|추천",
+    rf"{_BEFORE}(?:(?P<vote>vote[sd]?|voting)|choose|chose|choosing|choice|pick(?:ed|ing)?|"
+    r"select(?:ed|ing)?|prefer(?:red)?|go(?:ing)?\s+with|support|recommend)"
+    rf"{_LETTER_END}|(?P<투표>투표)|선택|지지|찬성|추천",
     re.IGNORECASE,
 )
 _VOTE_BACKWARD = re.compile(
@@ -70,9 +70,7 @@ _NEGATED_BEFORE = re.compile(
     r"(?:\W+\w+){0,5}?\W*$",
     re.IGNORECASE,
 )
-_NEGATED_WORD = re.compile(
-    r"(?:\b(?:not|never|cannot)|n't|n’t)(?:\W+\w+){0,1}?\W*$|않|못", re.IGNORECASE
-)
+_NEGATED_WORD = re.compile(r"(?:\b(?:not|never|cannot)|n't|n’t)(?:\W+\w+){0,1}?\W*$", re.I)
 _CLAUSE_BREAK = re.compile(r"[.!?;,\n]\s|\n")
 _NEGATED_AFTER = re.compile(r"^\s*(?:안|번)?\s*(?:이|가|은|는)?\s*(?:아니라|아닌|말고|대신|반대)")
 _EITHER = re.compile(r"^[\s,]*(?:or|/|vs\.?|versus|또는|아니면|혹은|이나|나)[\s,]*$", re.I)
@@ -105,6 +103,8 @@ def parse_vote(text: str, options: Sequence[Option], *, voter: str | None = None
     if whole is not None:
         return whole
     words = [m for m in _VOTE_FORWARD.finditer(text) if not _negated_word(text, m.start())]
+    # "vote" itself first: "a good choice of tools in A; I vote B" votes B.
+    words.sort(key=lambda m: (m.group("vote") is None and m.group("투표") is None, m.start()))
     mentions = _mentions(text, options, voter, words)
     if not mentions:
         return None

@@ -242,7 +242,9 @@ async def test_a_thread_answer_stays_in_the_thread_and_sees_the_thread(
     question = await master.say(room, "claude, what is missing?", **{"m.relates_to": thread})
     [answer] = await master.wait_for(
         lambda s: (
-            s.sender == council.user_id("claude") and s.relates_to.get("rel_type") == "m.thread"
+            s.room_id == room
+            and s.sender == council.user_id("claude")
+            and s.relates_to.get("rel_type") == "m.thread"
         ),
         timeout=30,
     )

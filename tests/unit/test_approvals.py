@@ -209,6 +209,23 @@ APPLY: list[tuple[str, RequestState, object, str, bool, str]] = [
     ("cancel pending by requester", PENDING, Cancel(MASTER), "cancelled", True, "did not run"),
     ("cancel approved by approver", APPROVED, Cancel(OPS), "cancelled", True, "did not run"),
     ("cancel by a stranger", PENDING, Cancel(EVE), "pending", False, "Only the requester"),
+    (
+        "cancel relayed by the coordinator",
+        APPROVED,
+        Cancel(COORD, relayed=True),
+        "cancelled",
+        True,
+        "",
+    ),
+    ("cancel by the coordinator, not as relay", PENDING, Cancel(COORD), "pending", False, "Only"),
+    (
+        "cancel running, relayed",
+        RUNNING,
+        Cancel(COORD, relayed=True),
+        "running",
+        True,
+        "Cancelling",
+    ),
     ("cancel running", RUNNING, Cancel(MASTER), "running", True, "Cancelling r1"),
     (
         "cancel running twice",

@@ -8,18 +8,25 @@ import pytest
 
 from bots.errors import CommandError
 from bots.execution.requests import (
+    CANCEL_EVENT,
     MAX_COMMAND_CHARS,
+    MAX_OUTPUT_TAIL,
     REQUEST_EVENT,
     RESULT_EVENT,
     EventError,
+    ExecCancel,
+    ExecOutput,
     ExecRequest,
     ExecResult,
+    PlanApprovalRef,
     accept_request,
+    cancel_content,
     command_digest,
     new_request,
     outcome_result,
     output_digest,
     parse_audit_args,
+    parse_cancel,
     parse_deny_args,
     parse_request,
     parse_request_ref,
@@ -264,9 +271,11 @@ def test_result_content_is_canonical_json_and_round_trips() -> None:
         "duration",
         "output_digest",
         "body",
+        "output",
     }
     assert not any(isinstance(value, float) for value in content.values())  # Synapse refuses
     assert content["output_digest"] == output_digest("hello\n", "warn\n")
+    assert content["output"] == {"stdout": "hello\n", "stderr": "warn\n"}
     assert parse_result(content) == result
 
 
@@ -376,3 +385,137 @@ def test_audit_arguments(args: str, n: int) -> None:
 def test_bad_audit_arguments(args: str) -> None:
     with pytest.raises(CommandError, match="Usage: !audit"):
         parse_audit_args(args)
+
+
+# Result output: the masked tails, for the coordinator ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "shown_out", "shown_err"),
+    [
+        ("ok\n", "", "ok\n", ""),
+        ("x" * MAX_OUTPUT_TAIL, "", "x" * MAX_OUTPUT_TAIL, ""),
+        ("head " + "y" * MAX_OUTPUT_TAIL, "e" * 5000 + "END", "y" * MAX_OUTPUT_TAIL, None),
+        ("", "", "", ""),
+    ],
+    ids=["short", "exactly the limit", "the tail is kept", "no output"],
+)
+def test_a_result_carries_the_tails_of_its_output(
+    stdout: str, stderr: str, shown_out: str, shown_err: str | None
+) -> None:
+    result = result_from_run(make_request(), run(stdout=stdout, stderr=stderr))
+    assert result.output is not None
+    assert result.output.stdout == shown_out
+    if shown_err is None:
+        assert len(result.output.stderr) == MAX_OUTPUT_TAIL
+        assert result.output.stderr.endswith("END")
+    else:
+        assert result.output.stderr == shown_err
+    assert parse_result(result_content(result)) == result
+
+
+def test_a_result_without_output_still_parses() -> None:
+    """Results from before the output field (and outcomes that never ran) have none."""
+    content = result_content(result_from_run(make_request(), run()))
+    del content["output"]
+    parsed = parse_result(content)
+    assert isinstance(parsed, ExecResult)
+    assert parsed.output is None
+    assert "output" not in result_content(outcome_result(make_request(), "denied", "no"))
+
+
+@pytest.mark.parametrize(
+    ("output", "field", "problem"),
+    [
+        ("ok", "output", "must be a JSON object"),
+        ({"stdout": "ok"}, "output.stderr", "is missing"),
+        ({"stdout": 3, "stderr": ""}, "output.stdout", "must be text"),
+        ({"stdout": "", "stderr": "e" * (MAX_OUTPUT_TAIL + 1)}, "output.stderr", "longer than"),
+    ],
+)
+def test_a_bad_output_is_an_error_value(output: object, field: str, problem: str) -> None:
+    content = result_content(result_from_run(make_request(), run()))
+    content["output"] = output
+    error = parse_result(content)
+    assert isinstance(error, EventError), error
+    assert (error.event_type, error.field) == (RESULT_EVENT, field)
+    assert problem in error.problem
+
+
+def test_output_is_masked_like_the_run() -> None:
+    """The engine masks output before the result is built; the tails are cut from that."""
+    masked = run(stdout="password=[masked]\n")
+    result = result_from_run(make_request(), masked)
+    assert result.output == ExecOutput("password=[masked]\n", "")
+
+
+# Plan approvals on requests: a claim the executor checks itself ------------------------
+
+
+def test_a_plan_approval_survives_the_round_trip() -> None:
+    ref = PlanApprovalRef(EventID("$plan"), EventID("$tick"))
+    request = new_request(
+        "web1", "df -h", COORD, RequestID("t12-a1-s1"), task_id=TaskID("12"), plan_approval=ref
+    )
+    assert isinstance(request, ExecRequest), request
+    content = request_content(request)
+    assert content["plan_approval"] == {"plan_event": "$plan", "approval_event": "$tick"}
+    assert parse_request(content) == request
+    assert "plan_approval" not in request_content(make_request())
+
+
+@pytest.mark.parametrize(
+    ("plan_approval", "field", "problem"),
+    [
+        ("$plan", "plan_approval", "must be a JSON object"),
+        ({"plan_event": "$plan"}, "plan_approval.approval_event", "is missing"),
+        ({"plan_event": "plan", "approval_event": "$a"}, "plan_approval.plan_event", "not valid"),
+        ({"plan_event": "$p", "approval_event": 5}, "plan_approval.approval_event", "text"),
+        ({"plan_event": "$p q", "approval_event": "$a"}, "plan_approval.plan_event", "not valid"),
+    ],
+)
+def test_a_bad_plan_approval_is_an_error_value(
+    plan_approval: object, field: str, problem: str
+) -> None:
+    error = parse_request(good_content(plan_approval=plan_approval))
+    assert isinstance(error, EventError), error
+    assert (error.event_type, error.field) == (REQUEST_EVENT, field)
+    assert problem in error.problem
+
+
+# Cancel events -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ({"request_id": "t12-a1-s3"}, ExecCancel(RequestID("t12-a1-s3"))),
+        (
+            {"request_id": "t12-a1-s3", "task_id": "12", "reason": " master cancelled #12 "},
+            ExecCancel(RequestID("t12-a1-s3"), TaskID("12"), "master cancelled #12"),
+        ),
+        ({"request_id": "r1", "task_id": None, "reason": None}, ExecCancel(RequestID("r1"))),
+    ],
+)
+def test_a_cancel_event_is_read(content: dict[str, Any], expected: ExecCancel) -> None:
+    assert parse_cancel(content) == expected
+    assert parse_cancel(cancel_content(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "field", "problem"),
+    [
+        ([], "content", "must be a JSON object"),
+        ({}, "request_id", "is missing"),
+        ({"request_id": "t12 a1"}, "request_id", "not valid"),
+        ({"request_id": 12}, "request_id", "must be text"),
+        ({"request_id": "r1", "task_id": 12}, "task_id", "must be text"),
+        ({"request_id": "r1", "reason": "x" * 1001}, "reason", "longer than 1000"),
+        ({"request_id": "r1", "reason": ["no"]}, "reason", "must be text"),
+    ],
+)
+def test_a_bad_cancel_is_an_error_value(content: object, field: str, problem: str) -> None:
+    error = parse_cancel(content)
+    assert isinstance(error, EventError), error
+    assert (error.event_type, error.field) == (CANCEL_EVENT, field)
+    assert problem in error.problem

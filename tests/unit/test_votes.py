@@ -62,6 +62,8 @@ OPTIONS = (
         ),
         pytest.param("I would not restart nginx today, I vote B", "B", id="a negation elsewhere"),
         pytest.param("Both A and B are fine, but I choose C", "C", id="both, but choose"),
+        pytest.param("A good choice of tools in C; I vote B", "B", id="vote beats choice"),
+        pytest.param("C can roll back B's changes; I vote A", "A", id="back is not a vote"),
         # Korean
         pytest.param("B안에 투표합니다", "B", id="Korean vote after"),
         pytest.param("A안은 좋지만 C안에 투표합니다.", "C", id="Korean: the one before the verb"),
@@ -69,6 +71,9 @@ OPTIONS = (
         pytest.param("제 선택은 2번입니다", "B", id="Korean: my choice is number 2"),
         pytest.param("투표: B", "B", id="Korean vote colon"),
         pytest.param("C안 찬성", "C", id="Korean agree"),
+        pytest.param(
+            "A안은 안전하지 않아서 B안에 투표합니다", "B", id="Korean: a negation before the vote"
+        ),
         # no vote, or not a clear one
         pytest.param("A or B", None, id="A or B"),
         pytest.param("Option A or option B, hard to say", None, id="option A or option B"),

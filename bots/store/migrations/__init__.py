@@ -7,6 +7,7 @@ from bots.store.migrations import (
     v04_agent_flags,
     v05_pending_answers,
     v06_tasks,
+    v07_plan_approvals,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -16,4 +17,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (4, v04_agent_flags.SQL),
     (5, v05_pending_answers.SQL),
     (6, v06_tasks.SQL),
+    (7, v07_plan_approvals.SQL),
 )

@@ -1,0 +1,217 @@
+"""What an agent's model reads for one of the coordinator's asks. Pure: no Matrix, no I/O.
+
+Each stage has its template in `prompts/council/` (Jinja, StrictUndefined like the persona:
+an unknown variable is an error, not a blank). The stage prompt follows the agent's persona
+in the system prompt; the one user turn is the master's mission. Long material (proposals,
+plans, outputs) is cut in the middle so the whole fits the agent's context budget.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from bots.agents.conversation import KOREAN, detect_language, truncate_middle
+from bots.agents.council_wire import CouncilAsk
+from bots.errors import ConfigError
+from bots.settings import Settings
+from bots.tasks.votes import Option
+from bridge.llm.base import ChatMessage
+from executor.hosts import HostConfig
+
+COUNCIL_PROMPTS = Path(__file__).resolve().parent / "prompts" / "council"
+TASK_LANGUAGE = "the language the task is written in"
+MIN_TEXT_TOKENS = 200
+"""Each long text keeps at least this much, however many share the budget."""
+
+
+@dataclass(frozen=True)
+class HostLine:
+    """A server the plan may name, as the prompt lists it."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One option of a vote as this agent sees it: `own` marks its own proposal."""
+
+    key: str
+    text: str
+    own: bool
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Who the prompt is for, and who it speaks of."""
+
+    name: str
+    display_name: str
+    role: str
+    master_name: str
+    language_hint: str
+
+
+def host_lines(asked: object, configured: Mapping[str, HostConfig]) -> list[HostLine]:
+    """The hosts the ask names (`{name: description}`), else the executor's configured ones."""
+    if isinstance(asked, Mapping) and asked:
+        return [HostLine(str(name), _text(about)) for name, about in asked.items()]
+    return [HostLine(name, _describe(host)) for name, host in configured.items()]
+
+
+def _describe(host: HostConfig) -> str:
+    if host.address is None:
+        return "this machine"
+    user = f"{host.user}@" if host.user else ""
+    return f"{user}{host.address}" + (f" (in {host.workdir})" if host.workdir else "")
+
+
+def ballot(ask: CouncilAsk, me: str) -> list[Ballot]:
+    """The options of a vote ask, in order; `context["own"][me]` marks this agent's own.
+    An option without a key is left out (the poll could not show it either)."""
+    own = ask.context.get("own")
+    mine = own.get(me) if isinstance(own, Mapping) else None
+    found = []
+    for option in ask.context.get("options") or []:
+        if not isinstance(option, Mapping) or not isinstance(option.get("key"), str):
+            continue
+        key = option["key"]
+        author = option.get("author")
+        found.append(
+            Ballot(
+                key=key,
+                text=_text(option.get("text")),
+                own=key == mine,
+                author=me if key == mine else author if isinstance(author, str) else "",
+            )
+        )
+    return found
+
+
+def vote_options(ballots: Sequence[Ballot], settings: Settings) -> list[Option]:
+    """The ballot as `bots.tasks.votes` reads a choice: an author's display name and
+    aliases count as naming that author's option."""
+    names = {a.name: (a.account.display_name, *a.account.aliases) for a in settings.agents}
+    return [
+        Option(b.key, b.author, names.get(b.author, ()), b.text.strip().split("\n", 1)[0][:80])
+        for b in ballots
+    ]
+
+
+def stage_variables(
+    ask: CouncilAsk,
+    speaker: Speaker,
+    *,
+    hosts: Sequence[HostLine],
+    self_vote: bool,
+    text_tokens: int,
+) -> dict[str, Any]:
+    """Every variable the ask's template reads (StrictUndefined: all of them, always)."""
+    context = ask.context
+    common: dict[str, Any] = {
+        "task": ask.task,
+        "mission": ask.mission.strip(),
+        "language_hint": speaker.language_hint,
+        "master_name": speaker.master_name,
+        "agent": {
+            "name": speaker.name,
+            "display_name": speaker.display_name,
+            "role": speaker.role,
+        },
+        "hosts": [{"name": h.name, "description": h.description} for h in hosts],
+    }
+    if ask.stage == "vote":
+        ballots = ballot(ask, speaker.name)
+        share = _share(text_tokens, len(ballots))
+        common["options"] = [
+            {"key": b.key, "text": _fit(b.text, share), "own": b.own} for b in ballots
+        ]
+        common["self_vote"] = self_vote
+    elif ask.stage in ("plan", "refine"):
+        others = [_text(o) for o in context.get("others") or [] if _text(o).strip()]
+        share = _share(text_tokens, 2 + len(others))
+        common["proposal"] = _fit(_text(context.get("proposal")), 2 * share)
+        common["others"] = [_fit(o, share) for o in others]
+        if ask.stage == "plan":
+            for name in ("error", "denied", "review"):
+                common[name] = _text(context.get(name)).strip()
+    elif ask.stage == "review":
+        common["plan"] = _fit(_text(context.get("plan")), text_tokens)
+        common["verdicts"] = [_verdict(v) for v in context.get("verdicts") or []]
+    elif ask.stage == "fix":
+        share = _share(text_tokens, 2)
+        common["plan"] = _fit(_text(context.get("plan")), share)
+        common["output"] = _fit(_text(context.get("output")), share)
+        common["failed_step"] = _text(context.get("failed_step")) or "?"
+        common["attempt"] = _text(context.get("attempt")) or "?"
+    return common
+
+
+def stage_prompt(variables: Mapping[str, Any], stage: str) -> str:
+    """The stage's template rendered; a template error is a configuration error."""
+    try:
+        text = _environment().get_template(f"{stage}.md.j2").render(variables)
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"council prompt {stage}.md.j2: {exc}") from exc
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def language_of(mission: str) -> str:
+    """Answers mirror the master: the language the mission is written in."""
+    return KOREAN if detect_language(mission) == KOREAN else TASK_LANGUAGE
+
+
+def conversation(persona: str, prompt: str, speaker: Speaker, mission: str) -> list[ChatMessage]:
+    """System: the persona, then the stage's instructions; user: the master's mission."""
+    said = mission.strip() or "(see the task above)"
+    return [
+        ChatMessage("system", f"{persona}\n\n{prompt}"),
+        ChatMessage("user", f"{speaker.master_name}: {said}"),
+    ]
+
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(COUNCIL_PROMPTS),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+
+
+def _text(value: object) -> str:
+    """A context value as prompt text: strings as they are, anything else as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _verdict(value: object) -> str:
+    """A policy verdict line: `{"step": 2, "verdict": "approve", "reason": "…"}` or text."""
+    if not isinstance(value, Mapping):
+        return _text(value)
+    step, verdict, reason = value.get("step", "?"), value.get("verdict", "?"), value.get("reason")
+    return f"step {step}: {verdict}" + (f" — {reason}" if reason else "")
+
+
+def _share(tokens: int, parts: int) -> int:
+    return max(MIN_TEXT_TOKENS, tokens // max(1, parts))
+
+
+def _fit(text: str, tokens: int) -> str:
+    return truncate_middle(text, tokens)
