@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bots.events import COUNCIL_KEY, POLL_END, POLL_RESPONSE
+from bots.events import COUNCIL_KEY, POLL_END, POLL_RESPONSE, POLL_START
 from bots.execution.requests import REQUEST_EVENT, RESULT_EVENT
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest, error
 from tests.fakes.sshd import SshdServer, running_sshd
@@ -350,25 +350,30 @@ async def test_cancel_while_running_stops_the_command(
 
 
 @NOT_BUILT
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: answers that arrive while a task is paused are dropped, and after "
+    "!resume the task fails with 'no proposal came' (found by this test, 2026-12-03)",
+)
 async def test_pause_holds_a_task_and_resume_continues_it(
     boss: TaskMaster, script: CouncilScript
 ) -> None:
+    script.delays["propose"] = 2.0  # the proposals arrive while the task is paused
     task = await boss.order("//chavion_task: report disk usage of local")
-    plan = await boss.plan(task)
     await boss.command(f"!pause {task.id}")
     await boss.state(task, "paused")
-    await boss.react(plan.event_id, "✅")
-    await boss.person.settle(2)
+    await boss.answers(task, "propose", count=len(AGENTS))
+    await boss.person.settle(3)
     assert await boss.db.state(task.id) == "paused"
-    assert requests_of(boss, task) == []
+    assert boss.events(task, POLL_START) == []
     await boss.command(f"!resume {task.id}")
-    await boss.state(task, "awaiting_approval", "running", "completed")
-    with contextlib.suppress(AssertionError):
-        await boss.state(task, "running", "completed", timeout=5)
-    if await boss.db.state(task.id) == "awaiting_approval":
-        await boss.command(f"!approve {task.id}")
+    plan = await boss.plan(task)
+    await boss.react(plan.event_id, "✅")
     report = await boss.report(task)
     assert report.body.startswith(f"#{task.id} ✅ Done")
+    moves = await boss.db.moves(task.id)
+    assert ("discussing", "paused") in moves
+    assert ("paused", "discussing") in moves
 
 
 @NOT_BUILT
