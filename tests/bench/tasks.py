@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -105,6 +106,8 @@ class Orders:
         self.master = master
         self.room = room
         self.coordinator = coordinator
+        self.timeline: list[tuple[float, str]] = []
+        """The first task's thread: seconds after the order, first line of each message."""
 
     async def one(self, mission: str, timeout: float = 600) -> float:
         """Order → the report in its thread; seconds."""
@@ -120,9 +123,24 @@ class Orders:
                 and council_of(seen).get("kind") == "report"
             )
 
-        [done] = await self.master.wait_for(report, timeout=timeout)
+        try:
+            [done] = await self.master.wait_for(report, timeout=timeout)
+        except TimeoutError:
+            thread = [
+                s.body[:100]
+                for s in self.master.seen
+                if s.relates_to.get("event_id") == root and s.sender == self.coordinator
+            ]
+            raise RuntimeError(f"no report for {mission!r} in {timeout:.0f} s: {thread}") from None
         if not done.body.split(" ", 2)[1:2] == ["✅"]:
             raise RuntimeError(f"task {mission!r} did not complete: {done.body[:300]}")
+        if not self.timeline:
+            seen = [
+                s
+                for s in self.master.seen
+                if s.relates_to.get("event_id") == root and s.received_at <= done.received_at
+            ]
+            self.timeline = [(s.received_at - started, s.body.split("\n", 1)[0][:70]) for s in seen]
         return done.received_at - started
 
 
@@ -141,7 +159,7 @@ def bot_events(master: Person, bots: set[str], since: float) -> Counter[str]:
     return counted
 
 
-async def run(root: Path, tasks: int, baseline_runs: int) -> dict[str, Any]:
+async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dict[str, Any]:
     os.environ[KEY_ENV] = "bench"
     async with FakeLLMServer() as server:
         agents = six_agents(server)
@@ -164,13 +182,14 @@ async def run(root: Path, tasks: int, baseline_runs: int) -> dict[str, Any]:
 
             before = time.monotonic()
             alone = [
-                await orders.one(f"report disk usage of local ({i})") for i in range(baseline_runs)
+                await orders.one(f"report disk usage of local ({i})", timeout)
+                for i in range(baseline_runs)
             ]
             await master.settle(2)  # the last timeline line
             alone_events = bot_events(master, bots, before)
             mark = started = time.monotonic()
             times = await asyncio.gather(
-                *(orders.one(f"report disk usage of local [{i}]") for i in range(tasks))
+                *(orders.one(f"report disk usage of local [{i}]", timeout) for i in range(tasks))
             )
             wall = time.monotonic() - started
             await master.settle(2)  # the last timeline lines
@@ -191,6 +210,7 @@ async def run(root: Path, tasks: int, baseline_runs: int) -> dict[str, Any]:
             "idle_rss": idle_rss,
             "peak_rss": peak_rss,
             "llm_calls": len(server.requests),
+            "timeline": orders.timeline,
         }
 
 
@@ -203,10 +223,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--baseline", type=int, default=3)
-    args = parser.parse_args()
     logging.getLogger("nio").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="chavion-bench-tasks-") as tmp:
-        results = asyncio.run(run(Path(tmp), args.tasks, args.baseline))
+    parser.add_argument("--timeout", type=float, default=600, help="per task, seconds")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="chavion-bench-tasks-"))
+    try:
+        results = asyncio.run(run(tmp, args.tasks, args.baseline, args.timeout))
+    except BaseException:
+        print(f"failed; the bots' log and data are kept in {tmp}")
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
     alone = statistics.median(results["alone"])
     times: list[float] = results["times"]
     p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
@@ -243,6 +269,9 @@ def main() -> None:
         f"(target < {TARGET_RSS_MB} MB; idle after start-up {results['idle_rss']:.0f} MB → "
         f"{results['peak_rss'] / results['idle_rss']:.2f}x)"
     )
+    print("the first task alone, as the master saw its thread:")
+    for at, line in results["timeline"]:
+        print(f"  {at:6.2f} s  {line}")
     calls = results["llm_calls"]
     tasks_done = len(times) + len(results["alone"])
     print(f"LLM calls: {calls} for {tasks_done} tasks ({calls / tasks_done:.1f} per task)")

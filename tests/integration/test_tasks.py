@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bots.events import COUNCIL_KEY, POLL_END, POLL_RESPONSE
+from bots.events import COUNCIL_KEY, POLL_END, POLL_RESPONSE, POLL_START
 from bots.execution.requests import REQUEST_EVENT, RESULT_EVENT
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest, error
 from tests.fakes.sshd import SshdServer, running_sshd
@@ -34,6 +34,7 @@ from tests.support.tasks import (
     council_of,
     give_back_coordinator,
     mentions,
+    missing_parts,
     models_of,
     take_over_coordinator,
     task_config,
@@ -43,10 +44,10 @@ pytestmark = pytest.mark.integration
 
 MAX_ATTEMPTS = 2
 
-# Parts of issue 16 that are merged into `integ` later than these tests were written: a test
-# waiting for one is skipped, saying which (the lead removes the mark when it lands).
-NOT_BUILT = pytest.mark.skip(
-    reason="not built yet: intake, the task engine and the agents' council answers"
+# Parts of issue 16 merged later than these tests were written: until all are in the
+# checkout, the tests are skipped, saying which are missing.
+NOT_BUILT = pytest.mark.skipif(
+    bool(missing_parts()), reason=f"not built yet: {', '.join(missing_parts())}"
 )
 
 
@@ -349,25 +350,30 @@ async def test_cancel_while_running_stops_the_command(
 
 
 @NOT_BUILT
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: answers that arrive while a task is paused are dropped, and after "
+    "!resume the task fails with 'no proposal came' (found by this test, 2026-12-03)",
+)
 async def test_pause_holds_a_task_and_resume_continues_it(
     boss: TaskMaster, script: CouncilScript
 ) -> None:
+    script.delays["propose"] = 2.0  # the proposals arrive while the task is paused
     task = await boss.order("//chavion_task: report disk usage of local")
-    plan = await boss.plan(task)
     await boss.command(f"!pause {task.id}")
     await boss.state(task, "paused")
-    await boss.react(plan.event_id, "✅")
-    await boss.person.settle(2)
+    await boss.answers(task, "propose", count=len(AGENTS))
+    await boss.person.settle(3)
     assert await boss.db.state(task.id) == "paused"
-    assert requests_of(boss, task) == []
+    assert boss.events(task, POLL_START) == []
     await boss.command(f"!resume {task.id}")
-    await boss.state(task, "awaiting_approval", "running", "completed")
-    with contextlib.suppress(AssertionError):
-        await boss.state(task, "running", "completed", timeout=5)
-    if await boss.db.state(task.id) == "awaiting_approval":
-        await boss.command(f"!approve {task.id}")
+    plan = await boss.plan(task)
+    await boss.react(plan.event_id, "✅")
     report = await boss.report(task)
     assert report.body.startswith(f"#{task.id} ✅ Done")
+    moves = await boss.db.moves(task.id)
+    assert ("discussing", "paused") in moves
+    assert ("paused", "discussing") in moves
 
 
 @NOT_BUILT
@@ -432,16 +438,22 @@ async def test_the_masters_poll_vote_overrides_the_agents(
 
 
 @NOT_BUILT
-async def test_an_agent_whose_provider_fails_is_named_and_skipped(
+async def test_an_agent_whose_provider_fails_is_named_with_the_reason_and_skipped(
     boss: TaskMaster, script: CouncilScript
 ) -> None:
-    script.set("propose", "gemini", error(429, message="quota exhausted"))
+    script.winner, script.runner_up = "claude", "gemini"
+    quota = error(429, error_code="insufficient_quota", message="You exceeded your quota.")
+    script.set("propose", "gpt", quota)
     task = await boss.order("//chavion_task: report disk usage of local")
-    await boss.poll(task)
     named = await boss.in_thread(
-        task, lambda s: "Gemini" in s.body and "quota" in s.body.lower(), what="Gemini named"
+        task,
+        lambda s: s.sender == boss.coordinator and "GPT: quota exhausted" in s.body,
+        what="GPT named with its reason",
     )
-    assert named.sender == boss.coordinator or council_of(named).get("status") == "failed"
+    assert named.body.startswith(f"#{task.id} ⚠️")
+    poll = await boss.poll(task)
+    options = council_of(poll)["context"]["options"]
+    assert len(options) == len(AGENTS) - 1
     await boss.command(f"!cancel {task.id}")
     await boss.state(task, "cancelled")
 

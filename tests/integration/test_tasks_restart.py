@@ -28,6 +28,7 @@ from tests.support.tasks import (
     TaskRef,
     give_back_coordinator,
     in_thread,
+    missing_parts,
     models_of,
     take_over_coordinator,
     task_config,
@@ -35,8 +36,8 @@ from tests.support.tasks import (
 
 pytestmark = pytest.mark.integration
 
-NOT_BUILT = pytest.mark.skip(
-    reason="not built yet: the task engine's restart path (resume from the store)"
+NOT_BUILT = pytest.mark.skipif(
+    bool(missing_parts()), reason=f"not built yet: {', '.join(missing_parts())}"
 )
 
 
