@@ -397,6 +397,10 @@ async def test_a_silent_executor_loses_the_step_after_step_seconds(bench: Bench)
     run = (await bench.step_runs(task.id))[rid(task, 1)]
     assert run.status == "lost"
     assert run.output == "the executor did not answer in 15m 0s"
+    # The executor is told to drop it, so it never runs after the task went on.
+    [cancel] = bench.outbox.cancels()
+    assert cancel["request_id"] == rid(task, 1)
+    assert "went on without it" in cancel["reason"]
     # A late result changes nothing.
     assert await bench.result(rid(task, 1)) is None
 

@@ -172,7 +172,7 @@ async def _roll_back(
             host=step.host,
             command=step.rollback,
         )
-        run = await settle_silence(ctx, run)
+        run = await settle_silence(ctx, task, run)
         if run.status == SENT:
             await announce_results(ctx, task, done)
             label = f"the executor: rollback of step {run.step} ({run.command[:60]})"

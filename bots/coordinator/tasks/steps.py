@@ -14,9 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bots.execution.requests import (
+    CANCEL_EVENT,
     REQUEST_EVENT,
     EventError,
+    ExecCancel,
     PlanApprovalRef,
+    cancel_content,
     new_request,
     request_content,
 )
@@ -152,12 +155,17 @@ async def send_request(
     return run
 
 
-async def settle_silence(ctx: TaskContext, run: StepRun) -> StepRun:
+async def settle_silence(ctx: TaskContext, task: Task, run: StepRun) -> StepRun:
     """A request unanswered for `step_seconds` is lost: finished as failed, so the task
-    moves on (heals or fails) instead of waiting forever."""
+    moves on (heals or fails) instead of waiting forever. The executor is first asked to
+    cancel it, so a request it still holds (an approval prompt, a stuck run) never runs
+    after the task went on without it."""
     limit = ctx.settings.step_seconds
     if run.status != SENT or ctx.clock() - run.sent_at < limit:
         return run
+    reason = f"no answer in {coarse(limit)}: task #{task.id} went on without it"
+    cancel = cancel_content(ExecCancel(run.request_id, task.task_id, reason))
+    await ctx.event_once(task, f"cancel-{run.request_id}", CANCEL_EVENT, cancel)
     finished = await ctx.tasks.finish_step(
         run.request_id,
         LOST,
@@ -189,7 +197,7 @@ async def advance(
             run = await send_request(
                 ctx, task, attempt=attempt, step=number, kind=kind, host=step.host, command=command
             )
-            run = await settle_silence(ctx, run)
+            run = await settle_silence(ctx, task, run)
         if run.status == SENT:
             return "waiting", None
         if run.status != SUCCEEDED:
