@@ -629,6 +629,19 @@ async def test_pause_and_resume_come_back_to_the_same_state(bench: Bench) -> Non
     assert task.deadline == bench.clock.now + 180
 
 
+async def test_proposals_that_arrive_while_paused_still_count(bench: Bench) -> None:
+    await bench.order()
+    await bench.service.pause(1, MASTER)
+    await bench.answer("claude", "t1-propose-1", "Run df -h.")
+    await bench.answer("gpt", "t1-propose-1", "Use du.")
+    await bench.service.resume(1, MASTER)
+    await bench.later(180)
+    task = await bench.task()
+    assert task.state == "voting"
+    options = bench.matrix.by_key("poll-1").content[POLL_START]["answers"]
+    assert [a["id"] for a in options] == ["A", "B"]
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

@@ -106,8 +106,13 @@ async def rounds(ctx: TaskContext, task: Task, state: str) -> int:
 
 
 async def left_at(ctx: TaskContext, task: Task, state: str) -> float | None:
-    """When the task last left `state` (None while it has not)."""
-    times = [m.at for m in await ctx.tasks.moves(task.id) if m.from_state == state]
+    """When the task last left `state` for another step of the workflow (None while it has
+    not). A pause is no leaving: what arrives while a task is paused still counts."""
+    times = [
+        m.at
+        for m in await ctx.tasks.moves(task.id)
+        if m.from_state == state and m.to_state != "paused"
+    ]
     return times[-1] if times else None
 
 
