@@ -632,6 +632,7 @@ async def test_pause_and_resume_come_back_to_the_same_state(bench: Bench) -> Non
 async def test_proposals_that_arrive_while_paused_still_count(bench: Bench) -> None:
     await bench.order()
     await bench.service.pause(1, MASTER)
+    bench.clock.now += 5  # the master paused it first; the proposals come after
     await bench.answer("claude", "t1-propose-1", "Run df -h.")
     await bench.answer("gpt", "t1-propose-1", "Use du.")
     await bench.service.resume(1, MASTER)
