@@ -350,11 +350,6 @@ async def test_cancel_while_running_stops_the_command(
 
 
 @NOT_BUILT
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: answers that arrive while a task is paused are dropped, and after "
-    "!resume the task fails with 'no proposal came' (found by this test, 2026-12-03)",
-)
 async def test_pause_holds_a_task_and_resume_continues_it(
     boss: TaskMaster, script: CouncilScript
 ) -> None:
