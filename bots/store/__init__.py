@@ -17,6 +17,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
+from bots.store.connection import BUSY_TIMEOUT_MS
 from bots.store.errors import converted
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
@@ -24,7 +25,6 @@ from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
 
 HANDLED_EVENTS_KEPT_SECONDS = 14 * 24 * 3600
-BUSY_TIMEOUT_MS = 5000
 
 
 def statements(sql: str) -> list[str]:

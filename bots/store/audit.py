@@ -31,6 +31,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.ids import Digest, EventID, RequestID, RoomID, UserID
+from bots.store.connection import BUSY_TIMEOUT_MS
 from bots.store.errors import converted
 from executor.masking import mask_text
 
@@ -140,7 +141,7 @@ class AuditStore:
         except aiosqlite.Error as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         try:
-            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # FULL: an intent row lost on power loss would let a command run a second time.
             await db.execute("PRAGMA synchronous=FULL")
             async with db.execute("PRAGMA user_version") as cursor:

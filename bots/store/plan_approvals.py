@@ -19,6 +19,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.ids import Digest, EventID, RoomID, TaskID, UserID
+from bots.store.connection import BUSY_TIMEOUT_MS
 from bots.store.errors import converted
 
 PLAN_SCHEMA_VERSION = 7
@@ -72,7 +73,7 @@ class PlanApprovalStore:
         except aiosqlite.Error as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         try:
-            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             async with db.execute("PRAGMA user_version") as cursor:
                 row = await cursor.fetchone()
             version = int(row[0]) if row else 0

@@ -28,17 +28,12 @@ from tests.support.tasks import (
     TaskRef,
     give_back_coordinator,
     in_thread,
-    missing_parts,
     models_of,
     take_over_coordinator,
     task_config,
 )
 
 pytestmark = pytest.mark.integration
-
-NOT_BUILT = pytest.mark.skipif(
-    bool(missing_parts()), reason=f"not built yet: {', '.join(missing_parts())}"
-)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +94,6 @@ def in_task(boss: TaskMaster, task: TaskRef, event_type: str) -> list[str]:
     return [s.event_id for kind, s in boss.person.events if kind == event_type and thread(s)]
 
 
-@NOT_BUILT
 async def test_killed_while_the_agents_vote_it_tallies_once_after_the_restart(
     boss: TaskMaster, script: CouncilScript, process: CoordinatorProcess
 ) -> None:
@@ -130,7 +124,6 @@ async def test_killed_while_the_agents_vote_it_tallies_once_after_the_restart(
     assert audit[f"t{task.id}-a1-s1"].count("start") == 1
 
 
-@NOT_BUILT
 async def test_killed_while_a_step_runs_it_never_runs_the_step_again(
     boss: TaskMaster, script: CouncilScript, process: CoordinatorProcess
 ) -> None:

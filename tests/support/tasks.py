@@ -12,8 +12,6 @@ waited for and what the thread held.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import importlib.util
 import os
 import re
 import signal
@@ -52,32 +50,6 @@ QUICK_TASKS: dict[str, Any] = {
 """Task timings for tests: long enough for a loaded CI machine, short enough to expire."""
 
 
-_PARTS = {
-    "bots.coordinator.tasks.service": "the task engine (engine)",
-    "bots.coordinator.tasks.running": "running steps and reports (engine-run)",
-    "bots.coordinator.task_commands": "the task commands (task-commands)",
-    "bots.agents.council": "the agents' council answers (agent-council)",
-    "bots.execution.plan_approvals": "plan approvals in the executor (exec-plans)",
-}
-
-
-def missing_parts() -> list[str]:
-    """The parts of issue 16 this checkout lacks, for the skip reason of the task tests."""
-    return [what for module, what in _PARTS.items() if not _importable(module)]
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def supports_tasks() -> bool:
-    """Whether the settings have a `tasks:` section yet (part B of issue 16)."""
-    return "tasks" in {f.name for f in dataclasses.fields(Settings)}
-
-
 def task_config(
     council: ThrowawayCouncil,
     llm: FakeLLMServer,
@@ -102,8 +74,7 @@ def task_config(
             agent.update(base_url=urls[agent["provider"]], api_key_env=KEY_ENV, timeout_seconds=10)
             kept.append(agent)
     config["agents"] = kept
-    if supports_tasks():
-        config["tasks"] = {**QUICK_TASKS, **(tasks or {})}
+    config["tasks"] = {**QUICK_TASKS, **(tasks or {})}
     if sshd is not None:
         config["execution"]["hosts"][REMOTE_HOST] = {
             "address": "127.0.0.1",
