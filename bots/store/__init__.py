@@ -17,7 +17,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
-from bots.store.connection import BUSY_TIMEOUT_MS
+from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.errors import converted
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
@@ -127,8 +127,7 @@ class Store:
             return await self._version()
 
     async def _version(self) -> int:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
+        row = await fetch_one(self._db, "PRAGMA user_version")
         return int(row[0]) if row else 0
 
     async def _migrate(self) -> None:
@@ -165,10 +164,9 @@ class Store:
 
     async def sync_token(self, bot: str) -> str | None:
         with converted("the store"):
-            async with self._db.execute(
-                "SELECT next_batch FROM sync_state WHERE bot = ?", (bot,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = await fetch_one(
+                self._db, "SELECT next_batch FROM sync_state WHERE bot = ?", (bot,)
+            )
             return str(row[0]) if row else None
 
     async def save_sync_token(self, bot: str, next_batch: str) -> None:

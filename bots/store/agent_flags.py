@@ -6,6 +6,7 @@ import time
 
 import aiosqlite
 
+from bots.store.connection import fetch_one
 from bots.store.errors import converted
 
 
@@ -25,8 +26,7 @@ class AgentFlags:
 
     async def is_muted(self, agent: str) -> bool:
         with converted("the agent flags"):
-            async with self._db.execute(
-                "SELECT muted FROM agent_flags WHERE agent = ?", (agent,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = await fetch_one(
+                self._db, "SELECT muted FROM agent_flags WHERE agent = ?", (agent,)
+            )
             return bool(row and row[0])

@@ -31,7 +31,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.ids import Digest, EventID, RequestID, RoomID, UserID
-from bots.store.connection import BUSY_TIMEOUT_MS
+from bots.store.connection import BUSY_TIMEOUT_MS, fetch_all, fetch_one
 from bots.store.errors import converted
 from executor.masking import mask_text
 
@@ -144,8 +144,7 @@ class AuditStore:
             await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # FULL: an intent row lost on power loss would let a command run a second time.
             await db.execute("PRAGMA synchronous=FULL")
-            async with db.execute("PRAGMA user_version") as cursor:
-                row = await cursor.fetchone()
+            row = await fetch_one(db, "PRAGMA user_version")
             version = int(row[0]) if row else 0
             if version < AUDIT_SCHEMA_VERSION:
                 raise StoreError(
@@ -241,10 +240,11 @@ class AuditStore:
             )
             if cursor.rowcount != 1:
                 return False
-            async with self._db.execute(
-                "SELECT host, digest FROM exec_requests WHERE request_id = ?", (request_id,)
-            ) as rows:
-                found = await rows.fetchone()
+            found = await fetch_one(
+                self._db,
+                "SELECT host, digest FROM exec_requests WHERE request_id = ?",
+                (request_id,),
+            )
             host, digest = (str(found[0]), Digest(str(found[1]))) if found else (None, None)
             await self._append(
                 request_id, row.kind, row.actor, row.event_id, host, digest, row.detail, at=now
@@ -254,13 +254,13 @@ class AuditStore:
     async def verdicts(self, request_id: RequestID) -> list[str]:
         """The `verdict` of each of the request's `decision` rows that has one, oldest first."""
         with converted("the audit store"):
-            async with self._db.execute(
+            rows = await fetch_all(
+                self._db,
                 "SELECT json_extract(detail, '$.verdict') FROM audit_log "
                 "WHERE request_id = ? AND kind = 'decision' "
                 "AND json_extract(detail, '$.verdict') IS NOT NULL ORDER BY seq",
                 (request_id,),
-            ) as cursor:
-                rows = await cursor.fetchall()
+            )
         return [str(row[0]) for row in rows]
 
     async def get(self, request_id: RequestID) -> StoredRequest | None:
@@ -354,18 +354,16 @@ class AuditStore:
 
     async def _requests(self, where: str, params: Sequence[object]) -> list[StoredRequest]:
         with converted("the audit store"):
-            async with self._db.execute(
-                f"SELECT {_REQUEST_COLUMNS} FROM exec_requests {where}", tuple(params)
-            ) as cursor:
-                rows = await cursor.fetchall()
+            rows = await fetch_all(
+                self._db, f"SELECT {_REQUEST_COLUMNS} FROM exec_requests {where}", tuple(params)
+            )
         return [_request(row) for row in rows]
 
     async def _entries(self, tail: str, params: Sequence[object]) -> list[AuditEntry]:
         with converted("the audit store"):
-            async with self._db.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM audit_log {tail}", tuple(params)
-            ) as cursor:
-                rows = await cursor.fetchall()
+            rows = await fetch_all(
+                self._db, f"SELECT {_ENTRY_COLUMNS} FROM audit_log {tail}", tuple(params)
+            )
         return [_entry(row) for row in rows]
 
 

@@ -9,4 +9,24 @@ result), so the wait is long: a late write costs latency, a lost one costs corre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+import aiosqlite
+
 BUSY_TIMEOUT_MS = 30_000
+
+
+async def fetch_one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any | None:
+    """The first row of a query, or None. The statement runs to its end in one call on the
+    connection's thread: a cursor left open between calls holds a read snapshot, and a write
+    another coroutine sends on the same connection meanwhile then fails at once with
+    "database is locked" when another connection has written since (no busy wait helps)."""
+    for row in await db.execute_fetchall(sql, tuple(params)):
+        return row
+    return None
+
+
+async def fetch_all(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    """Every row of a query, run to its end in one call (see `fetch_one`)."""
+    return list(await db.execute_fetchall(sql, tuple(params)))

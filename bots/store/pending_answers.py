@@ -15,6 +15,7 @@ import aiosqlite
 
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Mentions, Message
+from bots.store.connection import fetch_all, fetch_one
 from bots.store.errors import converted
 
 
@@ -71,12 +72,12 @@ class PendingAnswers:
     async def retry(self, bot: str, event_id: str) -> int:
         """Counts one more run on an owed answer; the number of this run."""
         with converted("counting an answer's runs"):
-            async with self._db.execute(
+            row = await fetch_one(
+                self._db,
                 "UPDATE pending_answers SET attempts = attempts + 1 "
                 "WHERE bot = ? AND event_id = ? RETURNING attempts",
                 (bot, event_id),
-            ) as cursor:
-                row = await cursor.fetchone()
+            )
             return int(row[0]) if row else 0
 
     async def finish(self, bot: str, event_id: str) -> None:
@@ -89,12 +90,12 @@ class PendingAnswers:
     async def unfinished(self, bot: str) -> list[PendingAnswer]:
         """Owed answers, oldest question first."""
         with converted("reading answers owed"):
-            async with self._db.execute(
+            rows = await fetch_all(
+                self._db,
                 "SELECT message, placeholder, attempts, started_at FROM pending_answers "
                 "WHERE bot = ? ORDER BY started_at",
                 (bot,),
-            ) as cursor:
-                rows = await cursor.fetchall()
+            )
         return [
             PendingAnswer(
                 decode_message(str(row[0])),

@@ -19,7 +19,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.ids import Digest, EventID, RoomID, TaskID, UserID
-from bots.store.connection import BUSY_TIMEOUT_MS
+from bots.store.connection import BUSY_TIMEOUT_MS, fetch_all, fetch_one
 from bots.store.errors import converted
 
 PLAN_SCHEMA_VERSION = 7
@@ -74,8 +74,7 @@ class PlanApprovalStore:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         try:
             await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            async with db.execute("PRAGMA user_version") as cursor:
-                row = await cursor.fetchone()
+            row = await fetch_one(db, "PRAGMA user_version")
             version = int(row[0]) if row else 0
             if version < PLAN_SCHEMA_VERSION:
                 raise StoreError(
@@ -144,21 +143,20 @@ class PlanApprovalStore:
     async def verdicts(self, plan_event: EventID, task_id: TaskID) -> list[StoredVerdict]:
         """Reactions on this plan event, and commands naming its task, oldest first."""
         with converted("reading verdicts on a plan"):
-            async with self._db.execute(
+            rows = await fetch_all(
+                self._db,
                 f"SELECT {_VERDICT_COLUMNS} FROM exec_plan_verdicts "
                 "WHERE plan_event = ? OR (plan_event IS NULL AND task_id = ?) "
                 "ORDER BY at, event_id",
                 (plan_event, task_id),
-            ) as cursor:
-                rows = await cursor.fetchall()
+            )
         return [_verdict(row) for row in rows]
 
     async def _plans(self, where: str, params: Iterable[object]) -> list[StoredPlan]:
         with converted("reading plans"):
-            async with self._db.execute(
-                f"SELECT {_PLAN_COLUMNS} FROM exec_plans WHERE {where}", tuple(params)
-            ) as cursor:
-                rows = await cursor.fetchall()
+            rows = await fetch_all(
+                self._db, f"SELECT {_PLAN_COLUMNS} FROM exec_plans WHERE {where}", tuple(params)
+            )
         return [_plan(row) for row in rows]
 
     async def _forget_before(self, cutoff: float) -> None:

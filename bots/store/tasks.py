@@ -30,6 +30,7 @@ from typing import Any, Literal, TypedDict, Unpack
 import aiosqlite
 
 from bots.ids import EventID, RequestID, RoomID, TaskID, UserID
+from bots.store.connection import fetch_all, fetch_one
 from bots.store.errors import converted
 from bots.store.usage import UsageTotals
 from bots.tasks.states import FINAL_STATES, TaskState, check_move
@@ -323,10 +324,9 @@ class TaskStore:
         if to_state in FINAL_STATES:
             values["finished_at"] = now
         async with self._transaction():
-            async with self._db.execute(
-                "SELECT state, paused_from FROM tasks WHERE id = ?", (task_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = await fetch_one(
+                self._db, "SELECT state, paused_from FROM tasks WHERE id = ?", (task_id,)
+            )
             if row is None or row[0] != from_state:
                 return None
             # Checked again with what the row says, inside the transaction: a paused task
@@ -357,12 +357,12 @@ class TaskStore:
         assignments = ", ".join(f"{name} = ?" for name in values)
         async with self._lock:
             with converted("the task store"):
-                async with self._db.execute(
+                row = await fetch_one(
+                    self._db,
                     f"UPDATE tasks SET {assignments} WHERE id = ? AND state = ? "
                     f"RETURNING {_TASK_COLUMNS}",
                     (*values.values(), task_id, expect_state),
-                ) as cursor:
-                    row = await cursor.fetchone()
+                )
         return _task(row) if row else None
 
     async def moves(self, task_id: int) -> builtins.list[Move]:
@@ -495,13 +495,14 @@ class TaskStore:
         counts. None when the request is unknown or already finished."""
         async with self._lock:
             with converted("the task store"):
-                async with self._db.execute(
+                row = await fetch_one(
+                    self._db,
                     "UPDATE task_steps SET status = ?, exit_status = ?, output = ?, "
-                    "result_event = ?, finished_at = ? WHERE request_id = ? AND status = 'sent' "
+                    "result_event = ?, finished_at = ? "
+                    "WHERE request_id = ? AND status = 'sent' "
                     f"RETURNING {_STEP_COLUMNS}",
                     (status, exit_status, output, result_event, now, request_id),
-                ) as cursor:
-                    row = await cursor.fetchone()
+                )
         return _step(row) if row else None
 
     async def steps(self, task_id: int, attempt: int | None = None) -> builtins.list[StepRun]:
@@ -600,8 +601,7 @@ class TaskStore:
 
     async def _select(self, sql: str, params: Sequence[object]) -> builtins.list[Any]:
         with converted("the task store"):
-            async with self._db.execute(sql, tuple(params)) as cursor:
-                return builtins.list(await cursor.fetchall())
+            return await fetch_all(self._db, sql, tuple(params))
 
     async def _tasks(self, tail: str, params: Sequence[object]) -> builtins.list[Task]:
         rows = await self._select(f"SELECT {_TASK_COLUMNS} FROM tasks {tail}", params)

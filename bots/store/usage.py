@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
+from bots.store.connection import fetch_all, fetch_one
 from bots.store.errors import converted
 from bridge.llm.base import Usage
 
@@ -57,24 +58,24 @@ class UsageStore:
 
     async def totals(self, agent: str, day: str) -> UsageTotals:
         with converted("the usage store"):
-            async with self._db.execute(
+            row = await fetch_one(
+                self._db,
                 "SELECT COALESCE(SUM(input_tokens + output_tokens), 0), "
                 "COALESCE(SUM(cost_usd), 0.0) "
                 "FROM agent_usage WHERE agent = ? AND day = ?",
                 (agent, day),
-            ) as cursor:
-                row = await cursor.fetchone()
+            )
             return UsageTotals(int(row[0]), float(row[1])) if row else UsageTotals(0, 0.0)
 
     async def all_totals(self, day: str) -> dict[str, UsageTotals]:
         """Every agent that spent anything on `day`, by name."""
         with converted("the usage store"):
-            async with self._db.execute(
+            rows = await fetch_all(
+                self._db,
                 "SELECT agent, SUM(input_tokens + output_tokens), SUM(cost_usd) "
                 "FROM agent_usage WHERE day = ? GROUP BY agent ORDER BY agent",
                 (day,),
-            ) as cursor:
-                rows = await cursor.fetchall()
+            )
             return {
                 str(agent): UsageTotals(int(tokens), float(cost)) for agent, tokens, cost in rows
             }

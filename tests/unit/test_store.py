@@ -16,6 +16,7 @@ import pytest
 
 from bots.errors import StoreError
 from bots.store import HANDLED_EVENTS_KEPT_SECONDS, Store, statements
+from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.migrations import STEPS
 
 
@@ -225,3 +226,38 @@ async def test_a_query_error_leaves_the_store_as_a_store_error(
         await store._db.execute(f"DROP TABLE {table}")
         with pytest.raises(StoreError, match="no such table"):
             await query(store)
+
+
+async def test_a_read_left_open_makes_a_later_write_fail_at_once(tmp_path: Path) -> None:
+    """Why the store reads only through `fetch_one`/`fetch_all`: a cursor left open between
+    two calls holds a read snapshot, and once another connection has written, a write on this
+    connection fails with "database is locked" at once, whatever the busy timeout."""
+    path = tmp_path / "s.db"
+    async with await Store.open(path):
+        pass
+    async with (
+        aiosqlite.connect(path, isolation_level=None) as shared,
+        aiosqlite.connect(path, isolation_level=None) as other,
+    ):
+        await shared.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await other.execute("INSERT INTO sync_state VALUES ('z', 's0', 1.0)")
+        cursor = await shared.execute("SELECT bot FROM sync_state")  # a read, not yet fetched
+        await other.execute("INSERT INTO sync_state VALUES ('a', 's1', 1.0)")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await shared.execute("INSERT INTO sync_state VALUES ('b', 's2', 1.0)")
+        await cursor.close()
+        assert await fetch_one(shared, "SELECT next_batch FROM sync_state WHERE bot = 'a'")
+        await other.execute("INSERT INTO sync_state VALUES ('c', 's3', 1.0)")
+        await shared.execute("INSERT INTO sync_state VALUES ('b', 's2', 1.0)")  # no snapshot held
+
+
+def test_the_store_reads_only_through_fetch_one_and_fetch_all() -> None:
+    """No cursor in the store outlives the call that made it (see the test above)."""
+    store_dir = Path(__file__).parents[2] / "bots" / "store"
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted(store_dir.glob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if ".fetchone()" in line or ".fetchall()" in line or "async with self._db.execute" in line
+    ]
+    assert offenders == []
