@@ -29,9 +29,8 @@ from typing import Any, Literal, get_args
 
 import aiosqlite
 
-from bots.errors import StoreError
 from bots.ids import Digest, EventID, RequestID, RoomID, UserID
-from bots.store.connection import BUSY_TIMEOUT_MS, fetch_all, fetch_one
+from bots.store.connection import connect_migrated, fetch_all, fetch_one
 from bots.store.errors import converted
 from executor.masking import mask_text
 
@@ -136,26 +135,9 @@ class AuditStore:
         clock: Callable[[], float] = time.time,
     ) -> AuditStore:
         """A store on its own connection to a database `Store.open` has migrated."""
-        try:
-            db = await aiosqlite.connect(path, isolation_level=None)
-        except aiosqlite.Error as exc:
-            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-        try:
-            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            # FULL: an intent row lost on power loss would let a command run a second time.
-            await db.execute("PRAGMA synchronous=FULL")
-            row = await fetch_one(db, "PRAGMA user_version")
-            version = int(row[0]) if row else 0
-            if version < AUDIT_SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store at {path} is at schema version {version}; the audit log needs "
-                    f"{AUDIT_SCHEMA_VERSION} (open it with Store.open first, which migrates)"
-                )
-        except BaseException as exc:
-            await db.close()
-            if isinstance(exc, aiosqlite.Error):
-                raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-            raise
+        db = await connect_migrated(
+            path, version=AUDIT_SCHEMA_VERSION, needed_by="the audit log needs"
+        )
         return cls(db, secrets=secrets, clock=clock)
 
     async def close(self) -> None:

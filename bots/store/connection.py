@@ -10,11 +10,42 @@ result), so the wait is long: a late write costs latency, a lost one costs corre
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from bots.errors import StoreError
+
 BUSY_TIMEOUT_MS = 30_000
+
+
+async def connect_migrated(path: Path, *, version: int, needed_by: str) -> aiosqlite.Connection:
+    """A connection of its own to a database `Store.open` has migrated to at least `version`
+    (the executor's audit and plan memory keep their transactions apart from the bots').
+
+    FULL sync: a row lost on power loss (an intent row, an approval) could let a command run
+    a second time or without its approval's record."""
+    try:
+        db = await aiosqlite.connect(path, isolation_level=None)
+    except aiosqlite.Error as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+    try:
+        await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA synchronous=FULL")
+        row = await fetch_one(db, "PRAGMA user_version")
+        found = int(row[0]) if row else 0
+        if found < version:
+            raise StoreError(
+                f"the store at {path} is at schema version {found}; {needed_by} "
+                f"{version} (open it with Store.open first, which migrates)"
+            )
+    except BaseException as exc:
+        await db.close()
+        if isinstance(exc, aiosqlite.Error):
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        raise
+    return db
 
 
 async def fetch_one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any | None:

@@ -17,9 +17,8 @@ from typing import Literal
 
 import aiosqlite
 
-from bots.errors import StoreError
 from bots.ids import Digest, EventID, RoomID, TaskID, UserID
-from bots.store.connection import BUSY_TIMEOUT_MS, fetch_all, fetch_one
+from bots.store.connection import connect_migrated, fetch_all
 from bots.store.errors import converted
 
 PLAN_SCHEMA_VERSION = 7
@@ -68,24 +67,9 @@ class PlanApprovalStore:
     @classmethod
     async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> PlanApprovalStore:
         """A store on its own connection to a database `Store.open` has migrated."""
-        try:
-            db = await aiosqlite.connect(path, isolation_level=None)
-        except aiosqlite.Error as exc:
-            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-        try:
-            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            row = await fetch_one(db, "PRAGMA user_version")
-            version = int(row[0]) if row else 0
-            if version < PLAN_SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store at {path} is at schema version {version}; plan approvals need "
-                    f"{PLAN_SCHEMA_VERSION} (open it with Store.open first, which migrates)"
-                )
-        except BaseException as exc:
-            await db.close()
-            if isinstance(exc, aiosqlite.Error):
-                raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-            raise
+        db = await connect_migrated(
+            path, version=PLAN_SCHEMA_VERSION, needed_by="plan approvals need"
+        )
         return cls(db, clock=clock)
 
     async def close(self) -> None:

@@ -24,7 +24,6 @@ from tests.fakes.sshd import SshdServer, running_sshd
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript, plan_json, step
 from tests.support.person import Person, Seen
-from tests.support.task_db import TaskDb
 from tests.support.tasks import (
     AGENTS,
     REMOTE_HOST,
@@ -32,11 +31,11 @@ from tests.support.tasks import (
     TaskMaster,
     TaskRef,
     council_of,
-    give_back_coordinator,
     mentions,
-    models_of,
-    take_over_coordinator,
+    running_task_bots,
+    scripted_council,
     task_config,
+    task_master,
 )
 
 pytestmark = pytest.mark.integration
@@ -70,31 +69,18 @@ async def bots(
 ) -> AsyncIterator[TaskBots]:
     path = tmp_path_factory.mktemp("tasks") / "chavion.yaml"
     config = task_config(council, llm, path, sshd=sshd, tasks={"max_attempts": MAX_ATTEMPTS})
-    await take_over_coordinator(coordinator)
-    try:
-        started = await TaskBots.start(council, config)
-        try:
-            names = ("coordinator", "executor", *AGENTS)
-            await master.sees_devices_of(*(council.user_id(n) for n in names))
-            yield started
-        finally:
-            await started.stop()
-    finally:
-        await give_back_coordinator(coordinator, council.settings)
+    async with running_task_bots(council, coordinator, master, config) as started:
+        yield started
 
 
 @pytest.fixture
 def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    llm.reset()
-    found = CouncilScript(models_of(bots.config_path))
-    llm.respond(found)
-    yield found
-    assert llm.responder_errors == []
+    yield from scripted_council(llm, bots)
 
 
 @pytest.fixture
 def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return TaskMaster(master, council, TaskDb(council.data.store))
+    return task_master(master, council)
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -12,11 +12,12 @@ waited for and what the thread held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from bots.settings.model import Settings
 from tests.fakes.llm_server import FakeLLMServer
 from tests.fakes.sshd import SshdServer
 from tests.support.council import BotProcess, InProcessBots, ThrowawayCouncil
-from tests.support.council_script import AgentModel, agent_models
+from tests.support.council_script import AgentModel, CouncilScript, agent_models
 from tests.support.person import Person, Seen
 from tests.support.task_db import TaskDb
 
@@ -375,3 +376,40 @@ def commands_in(body: str) -> list[str]:
 
 def one_each(values: Collection[str]) -> bool:
     return len(values) == len(set(values))
+
+
+@contextlib.asynccontextmanager
+async def running_task_bots(
+    council: ThrowawayCouncil,
+    coordinator: InProcessBots,
+    master: Person,
+    config: Path,
+    *,
+    own_process: bool = False,
+) -> AsyncIterator[TaskBots]:
+    """The task bots on `config` in place of the suite's coordinator, trusted by the master's
+    client; the suite's coordinator is given back afterwards."""
+    await take_over_coordinator(coordinator)
+    try:
+        started = await TaskBots.start(council, config, own_process=own_process)
+        try:
+            names = ("coordinator", "executor", *AGENTS)
+            await master.sees_devices_of(*(council.user_id(n) for n in names))
+            yield started
+        finally:
+            await started.stop()
+    finally:
+        await give_back_coordinator(coordinator, council.settings)
+
+
+def scripted_council(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
+    """A fresh script answering every agent by stage; no request may have broken it."""
+    llm.reset()
+    found = CouncilScript(models_of(bots.config_path))
+    llm.respond(found)
+    yield found
+    assert llm.responder_errors == []
+
+
+def task_master(master: Person, council: ThrowawayCouncil) -> TaskMaster:
+    return TaskMaster(master, council, TaskDb(council.data.store))
