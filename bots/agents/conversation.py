@@ -187,8 +187,9 @@ def detect_language(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _template_environment(folder: Path) -> jinja2.Environment:
-    """One environment per folder: it caches compiled templates (and still notices edits)."""
+def template_environment(folder: Path) -> jinja2.Environment:
+    """One environment per folder (the persona's, the council prompts'): it caches compiled
+    templates (and still notices edits); a variable left out is an error, not a blank."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
@@ -211,7 +212,7 @@ def render_system_prompt(
     The template sees `agent` (`name`, `display_name`, `role`), `others`, `master_name` and
     `language_hint`.
     """
-    env = _template_environment(template_path.parent)
+    env = template_environment(template_path.parent)
     context = {
         "agent": {"name": agent_name, "display_name": display_name, "role": role},
         "others": list(others),

@@ -8,7 +8,6 @@ plans, outputs) is cut in the middle so the whole fits the agent's context budge
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -18,7 +17,12 @@ from typing import Any
 
 import jinja2
 
-from bots.agents.conversation import KOREAN, detect_language, truncate_middle
+from bots.agents.conversation import (
+    KOREAN,
+    detect_language,
+    template_environment,
+    truncate_middle,
+)
 from bots.agents.council_wire import CouncilAsk
 from bots.errors import ConfigError
 from bots.settings import Settings
@@ -159,7 +163,8 @@ def stage_variables(
 def stage_prompt(variables: Mapping[str, Any], stage: str) -> str:
     """The stage's template rendered; a template error is a configuration error."""
     try:
-        text = _environment().get_template(f"{stage}.md.j2").render(variables)
+        template = template_environment(COUNCIL_PROMPTS).get_template(f"{stage}.md.j2")
+        text = template.render(variables)
     except jinja2.TemplateError as exc:
         raise ConfigError(f"council prompt {stage}.md.j2: {exc}") from exc
     return _BLANK_LINES.sub("\n\n", text).strip()
@@ -180,16 +185,6 @@ def conversation(persona: str, prompt: str, speaker: Speaker, mission: str) -> l
 
 
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
-
-
-@functools.lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(COUNCIL_PROMPTS),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=False,
-    )
 
 
 def _text(value: object) -> str:
