@@ -24,6 +24,9 @@ _COUNTS = (
     ("max_active", 1, 100),
     ("proposal_chars", 200, 20_000),
     ("output_chars", 200, 20_000),
+    ("lessons_in_prompt", 0, 10),  # each lesson lengthens two prompts
+    ("lesson_chars", 200, 20_000),
+    ("routine_after", 0, 100),  # 0: never offer a routine
 )
 # Waits in seconds: fractions are allowed (tests wait less than a second).
 _WAITS = (
@@ -33,6 +36,8 @@ _WAITS = (
     "review_seconds",
     "approval_seconds",
     "step_seconds",
+    "minutes_seconds",
+    "poll_seconds",
 )
 
 
@@ -44,7 +49,10 @@ def parse_tasks(node: Node, agents: Sequence[AgentSettings]) -> TaskSettings:
     tie_seconds = node.get("tie_seconds", float, defaults.tie_seconds)
     settings = TaskSettings(
         participants=_participants(node, agents),
-        judge=_judge(node, agents),
+        judge=_agent_or_role(node, "judge", agents),
+        scribe=_agent_or_role(node, "scribe", agents),
+        minutes=node.get("minutes", bool, defaults.minutes),
+        poll_master_weight=_master_weight(node),
         weights=_weights(node, agents),
         anonymous_votes=node.get("anonymous_votes", bool, defaults.anonymous_votes),
         self_vote=node.get("self_vote", bool, defaults.self_vote),
@@ -82,14 +90,26 @@ def _participants(node: Node, agents: Sequence[AgentSettings]) -> str | tuple[st
     return chosen
 
 
-def _judge(node: Node, agents: Sequence[AgentSettings]) -> str | None:
-    judge = node.optional("judge", str)
-    if judge is not None and not any(judge in (a.name, a.role) for a in agents):
+def _agent_or_role(node: Node, key: str, agents: Sequence[AgentSettings]) -> str | None:
+    chosen = node.optional(key, str)
+    if chosen is not None and not any(chosen in (a.name, a.role) for a in agents):
         raise node.error(
-            "judge",
-            f"{judge!r} is neither an agent nor an agent's role; {_known(agents, roles=True)}",
+            key,
+            f"{chosen!r} is neither an agent nor an agent's role; {_known(agents, roles=True)}",
         )
-    return judge
+    return chosen
+
+
+def _master_weight(node: Node) -> float | None:
+    """`decides` (or nothing): the master's vote decides his own polls; a number weighs it."""
+    raw = node.raw("poll_master_weight")
+    if raw is None or raw == "decides":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise node.error("poll_master_weight", f"expected decides or a number, got {raw!r}")
+    if raw < 0:
+        raise node.error("poll_master_weight", "must be 0 or more (or decides)")
+    return float(raw)
 
 
 def _weights(node: Node, agents: Sequence[AgentSettings]) -> dict[str, float]:

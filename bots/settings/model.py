@@ -269,6 +269,21 @@ class TaskSettings:
     """Each proposal as carried to the voters."""
     output_chars: int = 3000
     """Each step's output as quoted in reports and fix asks."""
+    scribe: str | None = None
+    """The agent (name or role) that writes minutes; None: the judge."""
+    minutes: bool = True
+    """Minutes are written when a task ends (`!minutes` asks for them at any time)."""
+    minutes_seconds: float = 180.0
+    lessons_in_prompt: int = 3
+    """Past lessons most like the mission, put in the planner's and reviewer's prompts."""
+    lesson_chars: int = 1500
+    """Each lesson as stored and quoted (failures' outputs trimmed to fit)."""
+    routine_after: int = 3
+    """Successes of one mission before the coordinator offers a routine; 0: never."""
+    poll_seconds: float = 600.0
+    """How long the master's own `!poll` stays open before it is tallied."""
+    poll_master_weight: float | None = None
+    """The master's vote in his own polls: None, it decides; a number, it is weighed."""
 
     def weight(self, agent: str) -> float:
         return self.weights.get(agent, 1.0)
@@ -353,6 +368,17 @@ class Settings:
         if found:
             return found[0].name
         return self.agents[0].name if self.agents else None
+
+    @property
+    def task_scribe(self) -> str | None:
+        """The agent that writes minutes: `tasks.scribe` (a name, else a role), else the judge."""
+        scribe = self.tasks.scribe
+        if scribe is not None:
+            for agent in [a for a in self.agents if a.name == scribe] or [
+                a for a in self.agents if a.role == scribe
+            ]:
+                return agent.name
+        return self.task_judge
 
     @property
     def exec_senders(self) -> tuple[str, ...]:

@@ -64,6 +64,14 @@ def test_without_a_tasks_section_the_defaults_hold(tasks: Any) -> None:
         auto_approve_readonly=False,
         proposal_chars=6000,
         output_chars=3000,
+        scribe=None,
+        minutes=True,
+        minutes_seconds=180,
+        lessons_in_prompt=3,
+        lesson_chars=1500,
+        routine_after=3,
+        poll_seconds=600,
+        poll_master_weight=None,
     )
 
 
@@ -100,6 +108,36 @@ BAD: list[tuple[Any, list[dict[str, Any]] | None, str]] = [
         {"tie_seconds": -1},
         None,
         "tasks.tie_seconds: must be between 0 (the judge decides at once) and 604800",
+    ),
+    ({"lessons_in_prompt": 11}, None, "tasks.lessons_in_prompt: must be between 0 and 10"),
+    ({"lesson_chars": 100}, None, "tasks.lesson_chars: must be between 200 and 20000"),
+    ({"routine_after": -1}, None, "tasks.routine_after: must be between 0 and 100"),
+    (
+        {"poll_seconds": 0},
+        None,
+        "tasks.poll_seconds: must be more than 0 and at most 604800 (a week)",
+    ),
+    (
+        {"minutes_seconds": 10**7},
+        None,
+        "tasks.minutes_seconds: must be more than 0 and at most 604800 (a week)",
+    ),
+    (
+        {"poll_master_weight": "always"},
+        None,
+        "tasks.poll_master_weight: expected decides or a number, got 'always'",
+    ),
+    (
+        {"poll_master_weight": True},
+        None,
+        "tasks.poll_master_weight: expected decides or a number, got True",
+    ),
+    ({"poll_master_weight": -2}, None, "tasks.poll_master_weight: must be 0 or more (or decides)"),
+    ({"minutes": "yes"}, None, "tasks.minutes: expected true or false, got a string ('yes')"),
+    (
+        {"scribe": "poet"},
+        None,
+        f"tasks.scribe: 'poet' is neither an agent nor an agent's role; {AGENTS}; {ROLES}",
     ),
     (
         {"self_vote": "no"},
@@ -220,6 +258,34 @@ def test_participants_and_judge_resolve_to_agents(
 ) -> None:
     settings = with_tasks(tasks, agents=agents)
     assert (settings.task_participants, settings.task_judge) == (participants, judge)
+
+
+# (tasks section, agents, the scribe)
+SCRIBES = [
+    ("the judge by default", {}, TEAM, "bob"),
+    ("the judge named", {"judge": "cy"}, TEAM, "cy"),
+    ("a named scribe", {"scribe": "ann"}, TEAM, "ann"),
+    ("a scribe by role", {"scribe": "judging"}, TEAM, "cy"),
+    ("no agents", {}, [], None),
+]
+
+
+@pytest.mark.parametrize(
+    ("tasks", "agents", "scribe"),
+    [case[1:] for case in SCRIBES],
+    ids=[case[0] for case in SCRIBES],
+)
+def test_the_scribe_resolves_to_an_agent(
+    tasks: dict[str, Any], agents: list[dict[str, Any]], scribe: str | None
+) -> None:
+    assert with_tasks(tasks, agents=agents).task_scribe == scribe
+
+
+@pytest.mark.parametrize(
+    ("written", "weight"), [("decides", None), (None, None), (2, 2.0), (0.5, 0.5), (0, 0.0)]
+)
+def test_the_masters_poll_vote_decides_or_is_weighed(written: Any, weight: float | None) -> None:
+    assert with_tasks({"poll_master_weight": written}).tasks.poll_master_weight == weight
 
 
 def test_an_agent_not_weighed_weighs_one() -> None:
