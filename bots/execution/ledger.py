@@ -129,6 +129,7 @@ class RequestLedger:
         room_id: RoomID | None = None,
         event_id: EventID | None = None,
         decision: Decision | None = None,
+        thread_root: EventID | None = None,
     ) -> bool:
         """Records a new request with its `request` audit row and, given the executor's policy
         `decision`, its `decision` row and the state the machine takes it to (Allow, Forbid,
@@ -138,23 +139,20 @@ class RequestLedger:
         approval of it is never saved.
 
         False when the request id is already known (the idempotency key): the caller
-        must not act on it again. Nothing is written then.
+        must not act on it again. Nothing is written then. `thread_root`: the thread it was
+        asked in, kept in the `request` row so every reply about it goes there.
         """
         if request.digest != command_digest(request.host, request.command):
             raise ValueError(f"request {request.request_id}: digest does not match its command")
-        rows = [
-            AuditRow(
-                "request",
-                request.requester,
-                event_id,
-                {
-                    "command": request.command,
-                    "task_id": request.task_id,
-                    "step": request.step,
-                    "room_id": room_id,
-                },
-            )
-        ]
+        asked: dict[str, object] = {
+            "command": request.command,
+            "task_id": request.task_id,
+            "step": request.step,
+            "room_id": room_id,
+        }
+        if thread_root is not None:
+            asked["thread_root"] = thread_root
+        rows = [AuditRow("request", request.requester, event_id, asked)]
         state = RequestState.new(request, created_at=0.0)
         if decision is not None:
             rows.append(
@@ -293,6 +291,13 @@ class RequestLedger:
 
     async def get(self, request_id: RequestID) -> RequestRecord | None:
         return await self._get(request_id)
+
+    async def approved_under(
+        self, approval_event: EventID, plan_event: EventID
+    ) -> list[RequestRecord]:
+        """The requests an approval of a task's plan approved as its steps (plan_approvals.py:
+        the window between a plan's steps runs from the end of the last of them)."""
+        return [_known(s) for s in await self.store.approved_under(approval_event, plan_event)]
 
     async def find_by_event(self, event_id: EventID) -> RequestRecord | None:
         """The request shown in (or carried by) this event."""

@@ -132,8 +132,14 @@ class RequestLifecycle:
             if live.handle is not None:
                 live.handle.cancel()
 
-    def origin_of(self, record: RequestRecord) -> Origin:
-        return Origin(record.room_id or self.council_room, record.event_id)
+    async def origin_of(self, record: RequestRecord) -> Origin:
+        """Where replies about a stored request go: its room, the event showing it, and the
+        thread it was asked in (kept in its `request` audit row), so a task's commands are
+        read in the task's thread even after a restart."""
+        history = await self.audit.history(record.request_id)
+        root = history[0].detail.get("thread_root") if history else None
+        thread = EventID(root) if isinstance(root, str) and root else None
+        return Origin(record.room_id or self.council_room, record.event_id, thread)
 
     async def record(self, rid: RequestID) -> RequestRecord:
         record = await self.audit.get(rid)
@@ -168,7 +174,11 @@ class RequestLifecycle:
         claimed = self._live.setdefault(rid, live) is live
         try:
             opened = await self.audit.open_request(
-                request, room_id=origin.room_id, event_id=origin.event_id, decision=decision
+                request,
+                room_id=origin.room_id,
+                event_id=origin.event_id,
+                decision=decision,
+                thread_root=origin.thread_root,
             )
         except BaseException:
             if claimed:
@@ -290,7 +300,7 @@ class RequestLifecycle:
         if not outcome.accepted:
             await self.audit_refusal(rid, "approval", by, event_id, outcome.text)
             return outcome.text
-        live = self._live.get(rid) or self._revive(record)
+        live = self._live.get(rid) or await self._revive(record)
         if live is None:
             # The approver may cancel what they may approve: the machine takes it.
             cancelled, _ = apply(before, Cancel(by), self.rules)
@@ -432,12 +442,12 @@ class RequestLifecycle:
         )
         return f"{rid} will not run: the executor's policy now forbids it ({reason})."
 
-    def _revive(self, record: RequestRecord) -> _Live | None:
+    async def _revive(self, record: RequestRecord) -> _Live | None:
         """A request from before a restart can still run if its stored (masked) command is
         the command itself, which the digest proves; otherwise it cannot."""
         if command_digest(record.host, record.command) != record.digest:
             return None
-        return _Live(request_of(record), self.origin_of(record))
+        return _Live(request_of(record), await self.origin_of(record))
 
     # ---- running -----------------------------------------------------------------------
 

@@ -3,15 +3,22 @@
 The executor trusts no bot's word: a request that names a plan approval (`plan_approval` in
 `org.chavion.exec.request`) is approved only by what the executor saw itself. It remembers
 plan messages from the configured coordinator whose every step digest is the digest of the
-command shown, and whose every command (and verify, rollback) is shown verbatim in the body;
+command shown, whose stated plan digest is the one `bots.tasks.plans.steps_digest` computes
+from its steps, and whose every command (and verify, rollback) is shown verbatim in the body;
 and an approver's ✅ / ❌ on such a message, or `!approve N` / `!deny N` (N = the plan's task,
 sent after the plan). The HTML, which Element shows instead of the body, must show them too.
 `check_grant` then approves a request only when its digest is one of
 that plan's, its task is the plan's, the plan is the newest of its task, the named event is
-an approver's approval of it, nobody who may approve denied it, and the approval is younger
-than `approval_expiry_seconds`. Anything else falls back to the prompt, with the reason
-logged. The rules are pure (`read_plan`, `check_grant`, table-tested); `PlanApprovals` is
-the memory around them.
+an approver's approval of it, nobody who may approve denied it, and the approval is still
+open. Anything else falls back to the prompt, with the reason logged.
+
+The approval window covers the plan's run: the FIRST request under an approval must come
+within `approval_expiry_seconds` of the approval; each further request under the same
+approval of the same plan must come within `approval_expiry_seconds` of the END of the
+previous request run under it (or while one still runs). So a plan whose steps take longer
+than the window keeps running on its one ✅, and an approval nobody uses still lapses; a ❌
+or `!deny N` voids it at once. The rules are pure (`read_plan`, `check_grant`,
+table-tested); `PlanApprovals` is the memory around them.
 """
 
 from __future__ import annotations
@@ -20,17 +27,19 @@ import asyncio
 import html
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bots.execution.approvals import ApprovalRules, is_approver
+from bots.execution.approvals import FINAL_STATES, ApprovalRules, is_approver
+from bots.execution.ledger import RequestLedger
 from bots.execution.requests import ExecRequest, command_digest, short_digest
 from bots.ids import Digest, EventID, TaskID, UserID
 from bots.message import Message, RoomEvent
 from bots.routing.addressing import Roster
 from bots.routing.router import Command, RouterContext, is_task_reference, parse
 from bots.store.plan_approvals import PlanApprovalStore, StoredPlan, StoredVerdict, VerdictKind
+from bots.tasks.plans import steps_digest
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,15 @@ class PlanRefusal:
 
     reason: str
     unseen: bool = False
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """A request an approval already approved as a step of its plan; `ended_at` is when its
+    run ended (None: approved or running still)."""
+
+    request_id: str
+    ended_at: float | None
 
 
 @dataclass(frozen=True)
@@ -112,10 +130,12 @@ def check_grant(
     coordinator: UserID,
     rules: ApprovalRules,
     now: float,
+    runs: Sequence[PlanRun] = (),
 ) -> PlanGrant | PlanRefusal:
     """Whether `request` is approved by the plan approval it names. `plan` is the remembered
     plan it names (None: not remembered), `task_plans` every remembered plan of that plan's
-    task, `verdicts` the reactions on the plan and the commands naming its task."""
+    task, `verdicts` the reactions on the plan and the commands naming its task, `runs` the
+    requests this approval already approved as steps of this plan (the sliding window)."""
     ref = request.plan_approval
     if ref is None:
         return PlanRefusal("the request names no plan approval")
@@ -150,13 +170,40 @@ def check_grant(
     denials = [v for v in applying if v.verdict == "deny" and is_approver(v.actor, rules)]
     if denials:
         return PlanRefusal(f"the plan was denied by {denials[-1].actor} ({denials[-1].event_id})")
-    age = now - approval.at
-    if not (math.isfinite(age) and age <= rules.expiry_seconds):
-        return PlanRefusal(
-            f"the approval expired: given {max(age, 0) / 60:.0f} min ago, approvals last "
-            f"{rules.expiry_seconds / 60:g} min"
-        )
+    expired = _window_refusal(approval.at, runs, now, rules.expiry_seconds)
+    if expired is not None:
+        return expired
     return PlanGrant(approval.actor, approval.event_id, plan.plan_event, plan.digest)
+
+
+def _window_refusal(
+    approved_at: float, runs: Sequence[PlanRun], now: float, expiry: float
+) -> PlanRefusal | None:
+    """The sliding window (see the module docstring): open from the approval until the first
+    request, then while a request under it runs and up to `expiry` after the last one ended."""
+    if any(run.ended_at is None for run in runs):
+        return None  # the plan is running under this approval
+    ends = [run.ended_at for run in runs if run.ended_at is not None]
+    since = max(ends) if ends else approved_at
+    age = now - since
+    if math.isfinite(age) and age <= expiry:
+        return None
+    ago, lasts = f"{max(age, 0) / 60:.0f} min ago", f"{expiry / 60:g} min"
+    if not ends:
+        return PlanRefusal(f"the approval expired: given {ago}, approvals last {lasts}")
+    return PlanRefusal(
+        f"the approval expired: the last step run under it ended {ago}; between steps of a "
+        f"plan an approval lasts {lasts}"
+    )
+
+
+def plan_runs(records: Sequence[tuple[str, str, float]]) -> list[PlanRun]:
+    """(request id, state, updated at) of the requests an approval approved → their runs:
+    a request in a final state ended when it last moved."""
+    return [
+        PlanRun(rid, updated_at if state in FINAL_STATES else None)
+        for rid, state, updated_at in records
+    ]
 
 
 def _newer(other: StoredPlan, plan: StoredPlan) -> bool:
@@ -201,6 +248,8 @@ def _read_plan(message: Message, council: Mapping[str, Any]) -> StoredPlan:
     digests: set[Digest] = set()
     for number, step in enumerate(steps, start=1):
         digests.update(_step_digests(number, step, shown))
+    if steps_digest(steps) != digest:
+        raise _Bad("the plan's digest is not the digest of its steps")
     at = message.timestamp_ms / 1000 if message.timestamp_ms > 0 else 0.0
     return StoredPlan(
         plan_event=message.event_id,
@@ -246,7 +295,10 @@ def _step_digests(number: int, step: object, shown: list[tuple[str, str]]) -> li
 
 
 class PlanApprovals:
-    """What the executor saw of plans and verdicts, and the grants it makes from them."""
+    """What the executor saw of plans and verdicts, and the grants it makes from them.
+
+    `ledger` (the executor's requests) tells which requests an approval already approved,
+    for the sliding window; without it only the first window (from the approval) applies."""
 
     def __init__(
         self,
@@ -255,15 +307,17 @@ class PlanApprovals:
         coordinator: UserID,
         rules: ApprovalRules,
         clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ledger: RequestLedger | None = None,
         settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.coordinator = coordinator
         self.rules = rules
+        self.ledger = ledger
         self._clock = clock
-        self._sleep = sleep
         self._settle = settle_seconds
+        self._seen = asyncio.Event()
+        """Set (and replaced by a fresh one) each time a plan or verdict is remembered."""
 
     async def observe(self, message: Message, roster: Roster) -> None:
         """Remembers a plan message from the coordinator, or an approver's `!approve N` /
@@ -276,6 +330,7 @@ class PlanApprovals:
             plan = plan if plan.at else replace(plan, at=self._clock())
             if await self.store.add_plan(plan):
                 log.info("remembered plan %s of task %s", plan.plan_event, plan.task_id)
+                self._saw_something()
             return
         if message.replaces is not None or not is_approver(message.sender, self.rules):
             return
@@ -283,7 +338,7 @@ class PlanApprovals:
         if verdict is None:
             return
         kind, task = verdict
-        await self.store.add_verdict(
+        added = await self.store.add_verdict(
             StoredVerdict(
                 message.event_id,
                 message.room_id,
@@ -294,6 +349,8 @@ class PlanApprovals:
                 self._at(message.timestamp_ms),
             )
         )
+        if added:
+            self._saw_something()
 
     async def observe_reaction(self, event: RoomEvent) -> bool:
         """Remembers an approver's ✅ or ❌ (on any event but an approval prompt: it may be
@@ -311,25 +368,50 @@ class PlanApprovals:
             kind,
             self._at(event.timestamp_ms),
         )
-        await self.store.add_verdict(verdict)
+        if await self.store.add_verdict(verdict):
+            self._saw_something()
         return True
 
     async def grant(self, request: ExecRequest) -> PlanGrant | PlanRefusal:
         """The approval `request` has from the plan it names, or why none. A plan or approval
-        not seen yet is waited for a moment (see `SETTLE_SECONDS`)."""
-        waited = 0.0
+        not seen yet is waited for, up to `SETTLE_SECONDS`, and checked again as soon as
+        one is remembered (no polling).
+
+        Race-free: the signal a remembered fact sets is taken BEFORE the store is read, so a
+        fact remembered between the read and the wait still wakes this wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settle
         while True:
+            seen = self._seen
             outcome = await self._check(request)
-            if not (isinstance(outcome, PlanRefusal) and outcome.unseen) or waited >= self._settle:
+            left = deadline - loop.time()
+            if not (isinstance(outcome, PlanRefusal) and outcome.unseen) or left <= 0:
                 return outcome
-            await self._sleep(0.2)
-            waited += 0.2
+            try:
+                await asyncio.wait_for(seen.wait(), timeout=left)
+            except TimeoutError:
+                return await self._check(request)
+
+    def _saw_something(self) -> None:
+        """Wakes every grant waiting for a plan or verdict; later waits take a fresh signal."""
+        seen, self._seen = self._seen, asyncio.Event()
+        seen.set()
 
     async def _check(self, request: ExecRequest) -> PlanGrant | PlanRefusal:
         ref = request.plan_approval
         plan = None if ref is None else await self.store.plan(ref.plan_event)
         task_plans = [] if plan is None else await self.store.plans_of_task(plan.task_id)
         verdicts = [] if plan is None else await self.store.verdicts(plan.plan_event, plan.task_id)
+        runs: list[PlanRun] = []
+        if ref is not None and plan is not None and self.ledger is not None:
+            approved = await self.ledger.approved_under(ref.approval_event, ref.plan_event)
+            runs = plan_runs(
+                [
+                    (r.request_id, r.state, r.updated_at)
+                    for r in approved
+                    if r.request_id != request.request_id
+                ]
+            )
         return check_grant(
             request,
             plan,
@@ -338,6 +420,7 @@ class PlanApprovals:
             coordinator=self.coordinator,
             rules=self.rules,
             now=self._clock(),
+            runs=runs,
         )
 
     def _command(self, message: Message, roster: Roster) -> tuple[VerdictKind, TaskID] | None:

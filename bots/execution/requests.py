@@ -267,6 +267,18 @@ def parse_request(content: object) -> ExecRequest | EventError:
         return EventError(REQUEST_EVENT, "content", "could not be read")
 
 
+def thread_root_of(content: Mapping[str, object]) -> EventID | None:
+    """The thread an event was sent in (its `m.relates_to` m.thread), if any: the executor
+    says everything about a request in the thread it was asked in."""
+    relates = content.get("m.relates_to")
+    if not isinstance(relates, Mapping) or relates.get("rel_type") != "m.thread":
+        return None
+    root = relates.get("event_id")
+    if not isinstance(root, str) or not root.startswith("$") or len(root) > 255:
+        return None
+    return EventID(root)
+
+
 def accept_request(
     content: object,
     sender: UserID,

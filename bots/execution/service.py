@@ -33,6 +33,7 @@ from bots.execution.requests import (
     accept_request,
     parse_cancel,
     request_id_for_event,
+    thread_root_of,
 )
 from bots.execution.sweeper import Sweeper, sweep_interval
 from bots.ids import RequestID, RoomID
@@ -80,7 +81,9 @@ class ExecutionService:
         self.plans = (
             None
             if plans is None
-            else PlanApprovals(plans, coordinator=self.coordinator, rules=rules, clock=clock)
+            else PlanApprovals(
+                plans, coordinator=self.coordinator, rules=rules, clock=clock, ledger=audit
+            )
         )
         self.lifecycle = RequestLifecycle(
             settings,
@@ -174,11 +177,17 @@ class ExecutionService:
         except CommandError as refused:
             log.info("the cancel %s of %s changed nothing: %s", event.event_id, rid, refused)
             return []
-        origin = self.lifecycle.origin_of(record)
-        return [replace(r, reply_to=origin.event_id, room_id=origin.room_id) for r in replies]
+        origin = await self.lifecycle.origin_of(record)
+        return [
+            replace(
+                r, reply_to=origin.event_id, room_id=origin.room_id, thread_root=origin.thread_root
+            )
+            for r in replies
+        ]
 
     async def _request_event(self, event: RoomEvent) -> list[Reply]:
         senders = self.settings.exec_senders
+        thread = thread_root_of(event.content)
         if event.sender not in senders:
             log.info("ignored %s from %s: not an allowed sender", event.event_id, event.sender)
             return []
@@ -196,11 +205,12 @@ class ExecutionService:
                 Reply(
                     event.room_id,
                     f"Refused execution request: {request.message}.",
+                    thread_root=thread,
                     reply_to=event.event_id,
                     key=f"{event.event_id}/0",
                 )
             ]
-        await self.lifecycle.submit(request, Origin(event.room_id, event.event_id))
+        await self.lifecycle.submit(request, Origin(event.room_id, event.event_id, thread))
         return []
 
     async def _reaction(self, event: RoomEvent) -> list[Reply]:
@@ -218,4 +228,9 @@ class ExecutionService:
         if approval is None:
             return []
         text = await self.lifecycle.approve(record.request_id, event.sender, event.event_id)
-        return [Reply(event.room_id, text, reply_to=target, key=f"{event.event_id}/0")]
+        thread = (await self.lifecycle.origin_of(record)).thread_root
+        return [
+            Reply(
+                event.room_id, text, thread_root=thread, reply_to=target, key=f"{event.event_id}/0"
+            )
+        ]

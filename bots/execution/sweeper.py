@@ -80,7 +80,7 @@ class Sweeper:
             if not await lifecycle.audit.save(before, after, detail={"reason": outcome.text}):
                 continue
             known = lifecycle.forget(record.request_id)
-            request, origin = known or (request_of(record), lifecycle.origin_of(record))
+            request, origin = known or (request_of(record), await lifecycle.origin_of(record))
             minutes = rules.expiry_seconds / 60
             formatted = outcome_message(
                 request,
@@ -101,7 +101,7 @@ class Sweeper:
         lifecycle = self.lifecycle
         outbox, secrets = lifecycle.outbox, lifecycle.secrets
         for record in startup.interrupted:
-            request, origin = request_of(record), lifecycle.origin_of(record)
+            request, origin = request_of(record), await lifecycle.origin_of(record)
             reason = "the executor restarted while it ran"
             formatted = outcome_message(request, "interrupted", reason, secrets=secrets)
             with logged(f"reporting {record.request_id} as interrupted"):
@@ -117,7 +117,7 @@ class Sweeper:
                     outcome_result(request, "interrupted", reason, secrets=secrets),
                 )
         for record in startup.abandoned:
-            request, origin = request_of(record), lifecycle.origin_of(record)
+            request, origin = request_of(record), await lifecycle.origin_of(record)
             formatted = outcome_message(
                 request,
                 "cancelled",

@@ -267,6 +267,18 @@ class AuditStore:
         )
         return found[0] if found else None
 
+    async def approved_under(
+        self, approval_event: EventID, plan_event: EventID
+    ) -> list[StoredRequest]:
+        """The requests `approval_event` approved as steps of the plan `plan_event` (their
+        `approval` rows name both), oldest first."""
+        return await self._requests(
+            "WHERE request_id IN (SELECT request_id FROM audit_log WHERE kind = 'approval' "
+            "AND event_id = ? AND json_extract(detail, '$.plan_event') = ?) "
+            "ORDER BY created_at, request_id",
+            (approval_event, plan_event),
+        )
+
     async def in_state(self, state: str) -> list[StoredRequest]:
         """E.g. the pending requests, to expire those past their window."""
         return await self._requests("WHERE state = ? ORDER BY created_at", (state,))

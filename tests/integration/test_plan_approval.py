@@ -34,6 +34,7 @@ from bots.execution.requests import (
 )
 from bots.homeserver.credentials import load_credentials
 from bots.ids import EventID, RequestID, TaskID, UserID
+from bots.tasks.plans import steps_digest
 from bots.text.markdown import markdown_to_html
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, Seen
@@ -109,7 +110,8 @@ async def post_plan(stage: Stage, task: int, commands: list[str]) -> str:
         + [f"{s['step']}. local:\n```\n{s['command']}\n```" for s in steps]
         + ["✅ to approve, ❌ or !deny to send back"]
     )
-    council = {"v": 1, "kind": "plan", "task": task, "attempt": 1, "digest": "d" * 64}
+    digest = steps_digest(steps)
+    council = {"v": 1, "kind": "plan", "task": task, "attempt": 1, "digest": digest}
     council.update(steps=steps, expires_ms=0)
     html = {"format": "org.matrix.custom.html", "formatted_body": markdown_to_html(body)}
     return await stage.coordinator.say(stage.room, body, **html, **{COUNCIL_KEY: council})

@@ -47,6 +47,7 @@ from bots.routing.addressing import Identity, Roster
 from bots.settings.loading import load_settings
 from bots.store import Store
 from bots.store.plan_approvals import PlanApprovalStore, StoredPlan, StoredVerdict
+from bots.tasks.plans import steps_digest
 from bots.text.markdown import markdown_to_html
 from executor.runner import CommandRunner
 from tests.unit.test_executor_flow import EXAMPLE_CONFIG, FakeEngine, FakeHomeserver, MeddledAudit
@@ -100,6 +101,12 @@ def shown(steps: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def digest_of(steps: Any) -> str:
+    """The plan digest the coordinator states: `steps_digest` of the steps it sends."""
+    readable = isinstance(steps, list) and all(isinstance(s, dict) for s in steps)
+    return steps_digest(steps) if readable else "p" * 64
+
+
 def plan_message(
     steps: Any = None,
     *,
@@ -111,7 +118,7 @@ def plan_message(
     **council: Any,
 ) -> Message:
     steps = STEPS if steps is None else steps
-    content = {"v": 1, "kind": "plan", "task": task, "attempt": 1, "digest": "p" * 64}
+    content = {"v": 1, "kind": "plan", "task": task, "attempt": 1, "digest": digest_of(steps)}
     content.update(steps=steps, expires_ms=0, **council)
     return Message(
         ROOM,
@@ -335,7 +342,7 @@ def test_a_step_of_an_approved_plan_is_approved(case: Case) -> None:
     assert isinstance(granted, PlanGrant), granted
     approval = next(v for v in case.verdicts if v.verdict == "approve")
     assert (granted.by, granted.event_id) == (approval.actor, approval.event_id)
-    assert granted.detail == {"plan_event": PLAN, "plan_digest": "p" * 64}
+    assert granted.detail == {"plan_event": PLAN, "plan_digest": steps_digest(STEPS)}
 
 
 REFUSED = [
@@ -473,11 +480,8 @@ async def plans(tmp_path: Path) -> AsyncIterator[PlanApprovalStore]:
 
 
 def memory(store: PlanApprovalStore, now: float = T0 + 120) -> PlanApprovals:
-    async def no_wait(seconds: float) -> None:
-        await asyncio.sleep(0)
-
     return PlanApprovals(
-        store, coordinator=COORD, rules=RULES, clock=lambda: now, sleep=no_wait, settle_seconds=1
+        store, coordinator=COORD, rules=RULES, clock=lambda: now, settle_seconds=0.1
     )
 
 
@@ -645,7 +649,7 @@ async def test_the_steps_of_an_approved_plan_run_without_a_prompt(executor: Exec
         assert approval.actor == executor.master
         assert approval.event_id == TICK
         assert approval.detail["plan_event"] == PLAN
-        assert approval.detail["plan_digest"] == "p" * 64
+        assert approval.detail["plan_digest"] == steps_digest(WRITES)
 
 
 async def test_a_step_not_in_the_plan_gets_a_prompt(executor: Executor) -> None:
