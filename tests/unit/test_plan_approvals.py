@@ -199,6 +199,18 @@ FORGED_PLANS = [
     ("a negative task", plan_message(task=-1), "not a task number"),
     ("no step list", plan_message("df -h", body="df -h"), "no list of steps"),
     ("an edit", replace(plan_message(), replaces=EventID("$old")), "an edit of a plan"),
+    ("a plan digest of other steps", plan_message(digest="0" * 64), "digest of its steps"),
+    (
+        "steps reordered under the stated digest",
+        plan_message(STEPS[::-1], digest=steps_digest(STEPS)),
+        "the plan's digest is not the digest of its steps",
+    ),
+    (
+        "a parallel mark flipped under the stated digest",
+        plan_message([{**s, "parallel": True} for s in STEPS], digest=steps_digest(STEPS)),
+        "the plan's digest is not the digest of its steps",
+    ),
+    ("no plan digest", plan_message(digest=""), "the plan has no digest"),
 ]
 
 
@@ -507,6 +519,15 @@ async def test_seen_plans_and_ticks_approve_and_seeing_them_again_changes_nothin
     granted = await remembering.grant(request())
     assert isinstance(granted, PlanGrant), granted
     assert granted.by == MASTER
+
+
+async def test_a_plan_whose_digest_is_not_its_steps_is_logged_and_not_remembered(
+    plans: PlanApprovalStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    remembering = memory(plans)
+    await remembering.observe(plan_message(digest=steps_digest(STEPS[:1]), at=T0 - 10), ROSTER)
+    assert await plans.plan(PLAN) is None
+    assert "the plan's digest is not the digest of its steps" in caplog.text
 
 
 async def test_only_an_approvers_tick_is_remembered(plans: PlanApprovalStore) -> None:
