@@ -47,6 +47,7 @@ from bots.message import Message, RoomEvent
 from bots.settings.loading import load_settings
 from bots.store import Store
 from bots.store.plan_approvals import PlanApprovalStore, StoredPlan, StoredVerdict
+from executor.policy import Decision, Verdict
 from executor.runner import CommandRunner
 from tests.unit.test_executor_flow import EXAMPLE_CONFIG, FakeEngine, FakeHomeserver, FakeRun
 from tests.unit.test_plan_approvals import (
@@ -525,4 +526,35 @@ async def test_a_fact_remembered_between_the_read_and_the_wait_still_wakes_the_g
         assert time.monotonic() - began < 2, "the tick was missed: the grant waited it out"
     finally:
         await plans.close()
+        await opened.close()
+
+
+# Which requests an approval approved, as the audit log says -----------------------------
+
+
+async def test_the_requests_an_approval_approved_are_read_from_its_approval_rows(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "chavion.db"
+    opened = await Store.open(db)
+    ledger = await RequestLedger.open(db)
+    asks = Decision(Verdict.NEEDS_APPROVAL, "writes", "write")
+    try:
+        for rid, command in (("s1", "touch /a"), ("s2", "touch /b"), ("s3", "touch /c")):
+            built = new_request("local", command, MASTER, RequestID(rid))
+            assert isinstance(built, ExecRequest)
+            assert await ledger.open_request(built, decision=asks)
+        assert await ledger.approve(
+            RequestID("s1"), actor=MASTER, event_id=TICK, detail={"plan_event": PLAN}
+        )
+        refusal = {"verdict": "refused", "reason": "not one of the plan's steps"}
+        await ledger.append(
+            RequestID("s2"), "approval", actor=MASTER, event_id=TICK, detail=refusal
+        )
+        other = {"plan_event": "$other-plan"}
+        assert await ledger.approve(RequestID("s3"), actor=MASTER, event_id=TICK, detail=other)
+        assert [r.request_id for r in await ledger.approved_under(TICK, PLAN)] == ["s1"]
+        assert await ledger.approved_under(EventID("$another-tick"), PLAN) == []
+    finally:
+        await ledger.close()
         await opened.close()
