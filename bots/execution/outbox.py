@@ -1,5 +1,6 @@
 """Where the executor bot says things: each send keyed (a retry never duplicates it) and
-aimed at where the request was asked.
+aimed at where the request was asked: its room, replying to it, in its thread when it was
+asked in one (a task's steps come in the task's thread; the master reads them there).
 
 Sends are on their own: a failing homeserver costs a message, never a run, its recorded
 end or the result event, so the flow wraps them in `guarded` (or `logged`).
