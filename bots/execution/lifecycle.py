@@ -137,9 +137,11 @@ class RequestLifecycle:
         thread it was asked in (kept in its `request` audit row), so a task's commands are
         read in the task's thread even after a restart."""
         history = await self.audit.history(record.request_id)
-        root = history[0].detail.get("thread_root") if history else None
+        asked = history[0].detail if history else {}
+        root, task = asked.get("thread_root"), asked.get("task_id")
         thread = EventID(root) if isinstance(root, str) and root else None
-        return Origin(record.room_id or self.council_room, record.event_id, thread)
+        task = task if isinstance(task, str) and task else None
+        return Origin(record.room_id or self.council_room, record.event_id, thread, task)
 
     async def record(self, rid: RequestID) -> RequestRecord:
         record = await self.audit.get(rid)
@@ -574,7 +576,7 @@ class RequestLifecycle:
                 self.outbox.send(
                     Reply(
                         origin.room_id,
-                        f"{final.body.splitlines()[0]} — see the result below.",
+                        origin.tag(f"{final.body.splitlines()[0]} — see the result below."),
                         replaces=progress_id,
                         key=f"{rid}/progress/final",
                     )
@@ -659,8 +661,8 @@ class RequestLifecycle:
                 await self.outbox.send(
                     Reply(
                         origin.room_id,
-                        shown.body,
-                        html=shown.html,
+                        origin.tag(shown.body),
+                        html=origin.tag(shown.html),
                         replaces=progress_id,
                         key=f"{request.request_id}/progress/{edits}",
                     )

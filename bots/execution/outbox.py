@@ -31,6 +31,13 @@ class Origin:
     room_id: RoomID
     event_id: EventID | None
     thread_root: EventID | None = None
+    task: str | None = None
+    """The task the request is a step of: all said about it starts with `#N ` (as every
+    message of a task does: it reads well inline, where Element X shows threads flat)."""
+
+    def tag(self, text: str) -> str:
+        """`text` (a body or its HTML) as said about this request."""
+        return f"#{self.task} {text}" if self.task and text else text
 
 
 class Outbox:
@@ -59,8 +66,8 @@ class Outbox:
         return await self.send(
             Reply(
                 origin.room_id,
-                body,
-                html=html,
+                origin.tag(body),
+                html=None if html is None else origin.tag(html),
                 notice=notice,
                 thread_root=origin.thread_root,
                 reply_to=origin.event_id,

@@ -180,7 +180,12 @@ class ExecutionService:
         origin = await self.lifecycle.origin_of(record)
         return [
             replace(
-                r, reply_to=origin.event_id, room_id=origin.room_id, thread_root=origin.thread_root
+                r,
+                body=origin.tag(r.body),
+                html=None if r.html is None else origin.tag(r.html),
+                reply_to=origin.event_id,
+                room_id=origin.room_id,
+                thread_root=origin.thread_root,
             )
             for r in replies
         ]
@@ -210,7 +215,8 @@ class ExecutionService:
                     key=f"{event.event_id}/0",
                 )
             ]
-        await self.lifecycle.submit(request, Origin(event.room_id, event.event_id, thread))
+        origin = Origin(event.room_id, event.event_id, thread, request.task_id)
+        await self.lifecycle.submit(request, origin)
         return []
 
     async def _reaction(self, event: RoomEvent) -> list[Reply]:
@@ -228,9 +234,13 @@ class ExecutionService:
         if approval is None:
             return []
         text = await self.lifecycle.approve(record.request_id, event.sender, event.event_id)
-        thread = (await self.lifecycle.origin_of(record)).thread_root
+        origin = await self.lifecycle.origin_of(record)
         return [
             Reply(
-                event.room_id, text, thread_root=thread, reply_to=target, key=f"{event.event_id}/0"
+                event.room_id,
+                origin.tag(text),
+                thread_root=origin.thread_root,
+                reply_to=target,
+                key=f"{event.event_id}/0",
             )
         ]

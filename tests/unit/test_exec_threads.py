@@ -28,7 +28,7 @@ from bots.execution.requests import (
     thread_root_of,
 )
 from bots.execution.service import ExecutionService
-from bots.ids import EventID, RequestID
+from bots.ids import EventID, RequestID, TaskID
 from bots.message import Reply, RoomEvent
 from bots.settings.loading import load_settings
 from bots.settings.model import Settings
@@ -105,9 +105,17 @@ class Bench:
     audit: RequestLedger
     bot: BotContext
     clock: Clock
+    task: str | None = None
+    """The task the requests asked are steps of (None: a plain request)."""
 
     async def ask(self, command: str, rid: str, root: EventID | None) -> list[Reply]:
-        request = new_request("local", command, self.settings.master_user_id, RequestID(rid))
+        request = new_request(
+            "local",
+            command,
+            self.settings.master_user_id,
+            RequestID(rid),
+            task_id=None if self.task is None else TaskID(self.task),
+        )
         assert isinstance(request, ExecRequest)
         content: dict[str, Any] = request_content(request)
         if root is not None:
@@ -126,6 +134,14 @@ class Bench:
 
     async def settled(self) -> None:
         await self.service._work.drain(timeout=10)
+
+    def every_text(self, rid: str) -> dict[str, Reply]:
+        """Every text message and edit about `rid` (a file's body is its file name)."""
+        return {
+            key: sent
+            for key, (_, sent) in self.homeserver.sent.items()
+            if key.startswith(f"{rid}/") and isinstance(sent, Reply) and key != f"{rid}/file"
+        }
 
     def said(self, rid: str) -> dict[str, Reply]:
         """What the executor said about `rid` (edits of its progress message aside)."""
@@ -236,6 +252,26 @@ async def test_every_notice_about_a_request_goes_where_it_was_asked(
     wrong = {key: reply.thread_root for key, reply in said.items() if reply.thread_root != root}
     assert not wrong, f"said outside {root}: {wrong}"
     assert [a.thread_root for a in answers] == [root] * len(answers)
+
+
+TAGGED = [s for s in SCENARIOS if s[1] is not refused]
+
+
+@pytest.mark.parametrize("task", ["12", None], ids=["a task's step", "a plain request"])
+@pytest.mark.parametrize("scenario", [s[1] for s in TAGGED], ids=[s[0] for s in TAGGED])
+async def test_what_is_said_about_a_tasks_step_starts_with_its_task(
+    bench: Bench, scenario: Scenario, task: str | None
+) -> None:
+    """Element X shows threads inline: like every message of a task, the executor's start
+    with `#N` (edits too), and a plain request's do not."""
+    bench.task = task
+    answers, _ = await scenario(bench, ROOT)
+    texts = [*bench.every_text("r1").values(), *answers]
+    assert texts
+    for text in texts:
+        assert text.body.startswith("#12 ") is (task is not None), text.body
+        if text.html is not None:
+            assert text.html.startswith("#12 ") is (task is not None), text.html
 
 
 async def test_a_prompt_in_the_thread_still_replies_to_the_request(bench: Bench) -> None:
