@@ -37,7 +37,7 @@ from bots.tasks.intake import (
     parse_task_ref,
     parse_task_text,
 )
-from bots.tasks.render import task_list, task_status
+from bots.tasks.render_status import task_list, task_status
 from bots.tasks.states import FINAL_STATES, STATES
 
 if TYPE_CHECKING:
