@@ -4,7 +4,8 @@ A handler only reads its arguments and hands them to the task engine (`TaskServi
 store; what a task does lives there. Arguments are read by small pure functions, so every
 usage error is a `CommandError` with an example, tested as a table. `!task 12` only reads:
 the router gives it to `!tasks 12`, so anyone who may list tasks may see one (`!task` itself
-is the master's).
+is the master's). A task number may be followed by punctuation (`!deny 12: too risky`), and a
+bare `!approve` / `!deny [reason]` replying to a plan message answers that plan.
 
 `!retry N` (the engine's `retry`): a failed or cancelled task never moves again, so it starts
 again as a new task with the same mission and priority, in the same thread, from the
