@@ -4,7 +4,8 @@ A handler only reads its arguments and hands them to the task engine (`TaskServi
 store; what a task does lives there. Arguments are read by small pure functions, so every
 usage error is a `CommandError` with an example, tested as a table. `!task 12` only reads:
 the router gives it to `!tasks 12`, so anyone who may list tasks may see one (`!task` itself
-is the master's).
+is the master's). A task number may be followed by punctuation (`!deny 12: too risky`), and a
+bare `!approve` / `!deny [reason]` replying to a plan message answers that plan.
 
 `!retry N` (the engine's `retry`): a failed or cancelled task never moves again, so it starts
 again as a new task with the same mission and priority, in the same thread, from the
@@ -27,6 +28,7 @@ from bots.ids import EventID, RoomID, UserID
 from bots.message import Reply
 from bots.routing.addressing import Identity
 from bots.routing.commands import CommandRequest, CommandSpec, Handler
+from bots.routing.router import replies_with_verdict, task_reference
 from bots.settings.model import AgentSettings
 from bots.tasks.intake import (
     PRIORITIES,
@@ -37,7 +39,7 @@ from bots.tasks.intake import (
     parse_task_ref,
     parse_task_text,
 )
-from bots.tasks.render import task_list, task_status
+from bots.tasks.render_status import task_list, task_status
 from bots.tasks.states import FINAL_STATES, STATES
 
 if TYPE_CHECKING:
@@ -61,9 +63,19 @@ class TaskOps(Protocol):
         intake_key: str,
     ) -> Task: ...
 
-    async def approve(self, n: int, by: UserID, event_id: EventID | None) -> str: ...
+    async def approve(
+        self, n: int, by: UserID, event_id: EventID | None, *, plan_event: EventID | None = None
+    ) -> str: ...
 
-    async def deny(self, n: int, by: UserID, reason: str, event_id: EventID | None) -> str: ...
+    async def deny(
+        self,
+        n: int,
+        by: UserID,
+        reason: str,
+        event_id: EventID | None,
+        *,
+        plan_event: EventID | None = None,
+    ) -> str: ...
 
     async def cancel(self, n: int, by: UserID) -> str: ...
 
@@ -101,23 +113,22 @@ def read_task(args: str, *, max_chars: int) -> int | TaskOrder:
 
 
 def read_number(command: str, args: str) -> int:
-    """The one argument of `!approve 12`, `!cancel #12`, `!pause 12` …"""
+    """The one argument of `!approve 12`, `!cancel #12`, `!pause 12.` …"""
     words = args.split()
     if not words:
         raise CommandError(f"Which task? Send its number, e.g. !{command} 12.")
-    number = _number(words[0], f"!{command} 12")
-    if len(words) > 1:
+    number, rest = _reference(args, f"!{command} 12")
+    if rest:
         raise CommandError(f"!{command} takes only a task number, e.g. !{command} {number}.")
     return number
 
 
 def read_deny(args: str) -> tuple[int, str]:
-    """`!deny 12 <reason>`: the reason goes back to the planner; it may be left out."""
-    words = args.split(maxsplit=1)
-    if not words:
+    """`!deny 12 <reason>` (or `!deny 12: <reason>`, `!deny #12 — <reason>`): the reason goes
+    back to the planner; it may be left out."""
+    if not args.strip():
         raise CommandError("Which task? Send its number and why, e.g. !deny 12 too risky.")
-    number = _number(words[0], "!deny 12 too risky")
-    reason = words[1].strip() if len(words) > 1 else ""
+    number, reason = _reference(args, "!deny 12 too risky")
     return number, reason or NO_REASON
 
 
@@ -197,6 +208,16 @@ def agent_named(
         if identity.pattern.fullmatch(word):
             return agent
     return None
+
+
+def _reference(args: str, example: str) -> tuple[int, str]:
+    """The task number `args` starts with (`12`, `#12`, `12:` …) and the text after it."""
+    found = task_reference(args)
+    if found is None or parse_task_ref(str(found[0])) is None:
+        raise CommandError(
+            f'"{args.split()[0]}" is not a task number. Send it like this: {example}.'
+        )
+    return found
 
 
 def _number(word: str, example: str) -> int:
@@ -286,13 +307,39 @@ class TaskCommands:
 
     async def approve(self, request: CommandRequest) -> list[Reply]:
         message = request.message
+        if replies_with_verdict("approve", request.args, message):
+            return await self._on_plan(request, "approve", "")
         number = read_number("approve", request.args)
         return self._said(request, await self.ops.approve(number, message.sender, message.event_id))
 
     async def deny(self, request: CommandRequest) -> list[Reply]:
         message = request.message
+        if replies_with_verdict("deny", request.args, message):
+            return await self._on_plan(request, "deny", request.args.strip() or NO_REASON)
         number, reason = read_deny(request.args)
         said = await self.ops.deny(number, message.sender, reason, message.event_id)
+        return self._said(request, said)
+
+    async def _on_plan(self, request: CommandRequest, verdict: str, reason: str) -> list[Reply]:
+        """A bare `!approve` / `!deny [reason]` replying to a task's plan message: that plan,
+        and only while it is the one waiting. A reply to anything else is not the
+        coordinator's to answer unless it replied to the coordinator's own message (else it
+        may be the executor's prompt, which the executor answers)."""
+        message = request.message
+        assert message.reply_to is not None  # replies_with_verdict
+        task = await request.bot.store.tasks.by_plan_event(message.reply_to)
+        if task is None:
+            if message.reply_to_sender != request.bot.identity.user_id:
+                return []
+            raise CommandError(
+                f"That message is not a task's plan. Reply to the plan (or tap ✅ or ❌ on it), "
+                f"or name the task: !{verdict} 12."
+            )
+        by, event, plan = message.sender, message.event_id, message.reply_to
+        if verdict == "approve":
+            said = await self.ops.approve(task.id, by, event, plan_event=plan)
+        else:
+            said = await self.ops.deny(task.id, by, reason, event, plan_event=plan)
         return self._said(request, said)
 
     async def cancel(self, request: CommandRequest) -> list[Reply]:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from bots.tasks.render import MoveView, StatusView, TaskLine
+from bots.tasks.render_status import MoveView, StatusView, TaskLine
 
 if TYPE_CHECKING:
     from bots.store.tasks import Move, StepRun, Task

@@ -23,9 +23,11 @@ from bots.execution.requests import (
     parse_run_args,
     request_id_for_event,
 )
-from bots.message import Reply
+from bots.ids import RequestID
+from bots.message import Message, Reply
 from bots.routing.addressing import typed_suffix
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
+from bots.routing.router import replies_with_verdict
 from bots.routing.shared_commands import make_help, ping
 from executor.errors import ExecutorError
 from executor.masking import mask_text
@@ -93,13 +95,37 @@ class ExecutionCommands:
 
     async def _approve(self, request: CommandRequest) -> list[Reply]:
         message = request.message
-        rid = parse_request_ref(request.args, "approve")
+        if replies_with_verdict("approve", request.args, message):
+            prompt = await self._prompt(message)
+            if prompt is None:
+                return []  # a reply to a task's plan (the coordinator's) or to anything else
+            rid = prompt
+        else:
+            rid = parse_request_ref(request.args, "approve")
         text = await self.lifecycle.approve(rid, message.sender, message.event_id)
         return [Reply.answering(message, text)]
 
     async def _deny(self, request: CommandRequest) -> list[Reply]:
-        rid, reason = parse_deny_args(request.args)
-        return await self.lifecycle.deny(request.message, rid, reason)
+        message = request.message
+        args = request.args.strip()
+        if replies_with_verdict("deny", args, message):
+            prompt = await self._prompt(message)
+            first = args.split(maxsplit=1)[0] if args else ""
+            if prompt is not None and first != prompt:
+                # `!deny [reason]` replying to the prompt: all it says is the reason.
+                return await self.lifecycle.deny(message, prompt, args)
+            named = bool(first) and await self.lifecycle.audit.get(RequestID(first)) is not None
+            if prompt is None and not named:
+                return []  # a reply to a task's plan (the coordinator's) or to anything else
+        rid, reason = parse_deny_args(args)
+        return await self.lifecycle.deny(message, rid, reason)
+
+    async def _prompt(self, message: Message) -> RequestID | None:
+        """The request whose approval prompt `message` replies to, if it does."""
+        if message.reply_to is None:
+            return None
+        record = await self.lifecycle.audit.find_by_prompt(message.reply_to)
+        return None if record is None else record.request_id
 
     async def _cancel(self, request: CommandRequest) -> list[Reply]:
         rid = parse_request_ref(request.args, "cancel")

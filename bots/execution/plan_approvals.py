@@ -37,7 +37,13 @@ from bots.execution.requests import ExecRequest, command_digest, short_digest
 from bots.ids import Digest, EventID, TaskID, UserID
 from bots.message import Message, RoomEvent
 from bots.routing.addressing import Roster
-from bots.routing.router import Command, RouterContext, is_task_reference, parse
+from bots.routing.router import (
+    Command,
+    RouterContext,
+    parse,
+    replies_with_verdict,
+    task_reference,
+)
 from bots.store.plan_approvals import PlanApprovalStore, StoredPlan, StoredVerdict, VerdictKind
 from bots.tasks.plans import steps_digest
 
@@ -114,11 +120,11 @@ def reaction_verdict(key: str) -> VerdictKind | None:
 
 
 def command_verdict(name: str, args: str) -> tuple[VerdictKind, TaskID] | None:
-    """`!approve 12` / `!deny #12 reason` → (verdict, "12"); a request id is not a task."""
-    if name not in ("approve", "deny") or not is_task_reference(args):
+    """`!approve 12` / `!deny #12: reason` → (verdict, "12"); a request id is not a task."""
+    found = task_reference(args)
+    if name not in ("approve", "deny") or found is None:
         return None
-    number = args.split(maxsplit=1)[0].removeprefix("#")
-    return ("approve" if name == "approve" else "deny"), TaskID(str(int(number)))
+    return ("approve" if name == "approve" else "deny"), TaskID(str(found[0]))
 
 
 def check_grant(
@@ -334,16 +340,22 @@ class PlanApprovals:
             return
         if message.replaces is not None or not is_approver(message.sender, self.rules):
             return
-        verdict = self._command(message, roster)
-        if verdict is None:
+        route = self._command(message, roster)
+        if route is None:
             return
-        kind, task = verdict
+        # A bare `!approve` / `!deny` replying to a message is a verdict on that message, as
+        # a ✅ / ❌ on it would be (it approves nothing unless that message is a plan).
+        reply = replies_with_verdict(route.name, route.args, message)
+        verdict = command_verdict(route.name, route.args)
+        if not reply and verdict is None:
+            return
+        kind: VerdictKind = "approve" if route.name == "approve" else "deny"
         added = await self.store.add_verdict(
             StoredVerdict(
                 message.event_id,
                 message.room_id,
-                None,
-                task,
+                message.reply_to if reply else None,
+                None if verdict is None else verdict[1],
                 message.sender,
                 kind,
                 self._at(message.timestamp_ms),
@@ -423,13 +435,14 @@ class PlanApprovals:
             runs=runs,
         )
 
-    def _command(self, message: Message, roster: Roster) -> tuple[VerdictKind, TaskID] | None:
+    def _command(self, message: Message, roster: Roster) -> Command | None:
+        """The command as the coordinator reads it (None: not one, or not the coordinator's)."""
         me = roster.get(self.coordinator)
         if me is None:
             return None
         context = RouterContext(me=me, roster=roster, is_coordinator=True, is_agent=False)
         route = parse(message, context)
-        return command_verdict(route.name, route.args) if isinstance(route, Command) else None
+        return route if isinstance(route, Command) else None
 
     def _at(self, timestamp_ms: int) -> float:
         return timestamp_ms / 1000 if timestamp_ms > 0 else self._clock()

@@ -32,6 +32,12 @@ TARGETED_COMMANDS = frozenset({"mute", "unmute", "summon"})
 # number: `!approve 12`, `!deny #12 too risky`): the first argument says whose it is.
 TASK_OR_REQUEST_COMMANDS = frozenset({"approve", "deny", "cancel"})
 TASK_NUMBER = re.compile(r"#?\d+")
+_TASK_LEAD = re.compile(r"\s*#?(\d+)")
+# After the number: a dash of any length, or `:` `,` `.` `;` `-` that ends a word.
+_TASK_AFTER = re.compile(r"\s*(?:[—–]|[:,.;-](?=\s|\Z))")
+# A bare `!approve` / `!deny [reason]` that replies to a message: the message says which plan
+# (the coordinator's) or request (the executor's) it is about.
+REPLY_VERDICTS = frozenset({"approve", "deny"})
 # The coordinator's task commands, whoever is named: no other bot has them, and a mission or
 # an `!assign 12 @Claude` pill names an agent without giving the command to it.
 TASK_COMMANDS = frozenset(
@@ -130,6 +136,13 @@ def _command(
             # `!task 12` only reads: it is `!tasks 12`, under the rule that guards reading.
             return Command("tasks", args)
         return Command(name, args)
+    if ctx.is_coordinator and replies_with_verdict(name, args, message):
+        # Maybe a reply to a task's plan: the coordinator looks the plan up, and says nothing
+        # when it is not one and the message replied to was not its own (it may be the
+        # executor's prompt: the executor answers that one, and is silent on a plan).
+        others = named - {ctx.me.user_id}
+        if message.reply_to_sender in (None, ctx.me.user_id) and not others and not broadcast:
+            return Command(name, args)
     if name in ctx.others_commands and not is_named:
         return Ignore("command for another bot")
     unaddressed = not named and not broadcast
@@ -140,9 +153,33 @@ def _command(
 
 
 def is_task_reference(args: str) -> bool:
-    """`12`, `#12` or `12 <reason>`: a task number first, not a request id."""
-    words = args.split(maxsplit=1)
-    return bool(words) and TASK_NUMBER.fullmatch(words[0]) is not None
+    """`12`, `#12`, `12 <reason>`, `12: <reason>`: a task number first, not a request id."""
+    return task_reference(args) is not None
+
+
+def task_reference(args: str) -> tuple[int, str] | None:
+    """The task number `args` starts with and the text after it, as people type it: `12`,
+    `#12`, `12.`, `12 too risky`, `12: too risky`, `#12 — too risky`, `12, too risky`. None
+    when the first word is not a number on its own (`r1a2b3`, `12ab`, `12:ab`: request ids)."""
+    lead = _TASK_LEAD.match(args)
+    if lead is None:
+        return None
+    rest = args[lead.end() :]
+    after = _TASK_AFTER.match(rest)
+    if after is not None:
+        rest = rest[after.end() :]
+    elif rest and not rest[0].isspace():
+        return None
+    return int(lead.group(1)), rest.strip()
+
+
+def replies_with_verdict(name: str, args: str, message: Message) -> bool:
+    """A bare `!approve` or `!deny [reason]` sent as a reply to a message (what Element users
+    do): it names no task (nor, for `!approve`, anything else), so the message it replies to
+    says what it approves or denies."""
+    if name not in REPLY_VERDICTS or message.reply_to is None:
+        return False
+    return not args.strip() if name == "approve" else task_reference(args) is None
 
 
 def leading_address(text: str, roster: Roster) -> tuple[set[UserID], bool, str]:

@@ -269,6 +269,16 @@ class TaskStore:
         found = await self._tasks("WHERE id = ?", (task_id,))
         return found[0] if found else None
 
+    async def by_plan_event(self, event_id: EventID) -> Task | None:
+        """The task whose plan message `event_id` is: its current plan (`plan_event`), or an
+        earlier one, recorded as its `plan-msg-N` action (a denied or replaced plan)."""
+        found = await self._tasks(
+            "WHERE plan_event = ? OR id IN (SELECT task_id FROM task_actions "
+            "WHERE event_id = ? AND key LIKE 'plan-msg-%') ORDER BY id LIMIT 1",
+            (event_id, event_id),
+        )
+        return found[0] if found else None
+
     async def list(
         self, states: Collection[str] | None = None, limit: int = 20
     ) -> builtins.list[Task]:

@@ -8,7 +8,8 @@ too. Content only: sending and receiving are the Matrix edge's job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,14 @@ MAX_QUESTION_CHARS = 340
 """Element's limits when it creates a poll; longer texts are cut with "…"."""
 MAX_KEY_CHARS = 64
 """An answer id longer than this is not one of ours."""
+POLL_START_MAX_BYTES = 36_000
+"""The most a poll start's content may take as JSON, counted as nio sends it (every non-ASCII
+character a 6-byte \\uXXXX escape; `bots.matrix.event_size.content_bytes`): the 40,000 bytes
+one encrypted event carries (`MAX_PLAINTEXT_BYTES`) less 10% for the poll's longer event type
+and what the envelope adds. Task logic may not import the Matrix edge: a unit test keeps the
+two in step."""
+CUT_NOTE = "… (cut: full text in the thread)"
+"""Ends a text the poll start had to cut to fit in one event."""
 
 
 @dataclass(frozen=True)
@@ -49,22 +58,45 @@ def poll_start_content(
     *,
     thread_root: EventID | None,
     council: Mapping[str, Any] | None = None,
+    max_bytes: int = POLL_START_MAX_BYTES,
 ) -> dict[str, Any]:
     """An `org.matrix.msc3381.poll.start` content: one choice among `options` ((id, text)
-    pairs), the tally visible to all, in the thread; `council` goes under `COUNCIL_KEY`."""
+    pairs), the tally visible to all, in the thread; `council` goes under `COUNCIL_KEY`.
+
+    It always fits in one event (`max_bytes`): when it would not, the longest texts are cut
+    first (the proposals the council object carries for the voters, then its mission, then the
+    answers and the question), each marked `CUT_NOTE`, and every option stays."""
     if not options:
         raise ValueError("a poll needs at least one answer")
     if len(options) > MAX_ANSWERS:
         raise ValueError(f"a poll takes at most {MAX_ANSWERS} answers, not {len(options)}")
     asked = _cut(question, MAX_QUESTION_CHARS)
-    answers = [{"id": key, POLL_TEXT: _cut(text, MAX_ANSWER_CHARS)} for key, text in options]
-    fallback = "\n".join([asked, *(f"{n}. {a[POLL_TEXT]}" for n, a in enumerate(answers, 1))])
+    answers = [(key, _cut(text, MAX_ANSWER_CHARS)) for key, text in options]
+    content = _poll_start(asked, answers, thread_root, council)
+    if json_bytes(content) <= max_bytes:
+        return content
+    return _fitted(asked, answers, thread_root, council, max_bytes)
+
+
+def json_bytes(content: Mapping[str, Any]) -> int:
+    """The size of `content` as JSON the way nio sends it (as `bots.matrix.event_size`)."""
+    return len(json.dumps(dict(content), separators=(",", ":")))
+
+
+def _poll_start(
+    asked: str,
+    answers: Sequence[tuple[str, str]],
+    thread_root: EventID | None,
+    council: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    shown = [{"id": key, POLL_TEXT: text} for key, text in answers]
+    fallback = "\n".join([asked, *(f"{n}. {text}" for n, (_, text) in enumerate(answers, 1))])
     content: dict[str, Any] = {
         POLL_START: {
             "question": {POLL_TEXT: asked, "body": asked, "msgtype": "m.text"},
             "kind": POLL_DISCLOSED,
             "max_selections": 1,
-            "answers": answers,
+            "answers": shown,
         },
         POLL_TEXT: fallback,
         "body": fallback,
@@ -74,6 +106,79 @@ def poll_start_content(
     if council is not None:
         content[COUNCIL_KEY] = dict(council)
     return content
+
+
+def _fitted(
+    asked: str,
+    answers: Sequence[tuple[str, str]],
+    thread_root: EventID | None,
+    council: Mapping[str, Any] | None,
+    max_bytes: int,
+) -> dict[str, Any]:
+    """The poll start with every text cut to at most `cap` characters, for the largest `cap`
+    found that fits: only texts longer than it are cut, so the longest go first."""
+
+    def build(cap: int) -> dict[str, Any]:
+        return _poll_start(
+            _clip(asked, cap),
+            [(key, _clip(text, cap)) for key, text in answers],
+            thread_root,
+            None if council is None else _clipped_council(council, lambda t: _clip(t, cap)),
+        )
+
+    smallest = build(0)
+    if json_bytes(smallest) > max_bytes:
+        raise ValueError(
+            f"the poll start takes {json_bytes(smallest):,} bytes with every text cut, over "
+            f"the {max_bytes:,} one event carries: too many options, or too long ids"
+        )
+    longest = max(len(t) for t in _texts(asked, answers, council))
+    fits, over = 0, longest  # build(longest) is the poll start as it came: too large
+    while over - fits > 1:
+        middle = (fits + over) // 2
+        if json_bytes(build(middle)) <= max_bytes:
+            fits = middle
+        else:
+            over = middle
+    return build(fits)
+
+
+def _texts(
+    asked: str, answers: Sequence[tuple[str, str]], council: Mapping[str, Any] | None
+) -> list[str]:
+    """Every text the fitting may cut."""
+    found = [asked, *(text for _, text in answers)]
+
+    def note(text: str) -> str:
+        found.append(text)
+        return text
+
+    if council is not None:
+        _clipped_council(council, note)
+    return found
+
+
+def _clipped_council(council: Mapping[str, Any], clip: Callable[[str], str]) -> dict[str, Any]:
+    """`council` with `clip` applied to its long texts: the mission and the options' texts
+    (`context.options[].text`, the full proposals the voters read)."""
+    copy = dict(council)
+    if isinstance(copy.get("mission"), str):
+        copy["mission"] = clip(copy["mission"])
+    context = copy.get("context")
+    if isinstance(context, Mapping) and isinstance(context.get("options"), list):
+        options = [
+            {**option, "text": clip(option["text"])}
+            if isinstance(option, Mapping) and isinstance(option.get("text"), str)
+            else option
+            for option in context["options"]
+        ]
+        copy["context"] = {**context, "options": options}
+    return copy
+
+
+def _clip(text: str, cap: int) -> str:
+    """`text` cut to `cap` characters and marked `CUT_NOTE`, when it is longer."""
+    return text if len(text) <= cap else text[:cap].rstrip() + CUT_NOTE
 
 
 def poll_response_content(poll_event: EventID, key: str) -> dict[str, Any]:

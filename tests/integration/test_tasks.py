@@ -475,3 +475,59 @@ async def test_an_empty_or_oversized_order_is_refused_saying_what_to_send(
     assert says in refusal.body
     assert COUNCIL_KEY not in refusal.content or council_of(refusal).get("task") is None
     assert await boss.db.rows("SELECT count(*) AS n FROM tasks") == before
+
+
+# ---- approvals by reply ---------------------------------------------------------------------
+
+
+async def test_a_bare_deny_or_approve_replying_to_the_plan_answers_that_plan(
+    boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
+) -> None:
+    """What Element users do: reply to the plan message. The coordinator takes the reply, the
+    executor approves the plan's step from it (no prompt) and says nothing itself."""
+    marker = "/tmp/chavion-approved-by-reply"
+    script.set(
+        "plan",
+        "*",
+        plan_json(step("local", "touch /tmp/chavion-first-plan")),
+        plan_json(step("local", f"touch {marker}")),
+    )
+    task = await boss.order("//chavion_task: create the marker file on local")
+
+    async def reply(plan: Seen, body: str) -> str:
+        """A reply in the thread, as Element sends it (mentioning whom it answers)."""
+        relates = {
+            "rel_type": "m.thread",
+            "event_id": task.root,
+            "is_falling_back": False,
+            "m.in_reply_to": {"event_id": plan.event_id},
+        }
+        mentions = {"user_ids": [boss.coordinator]}
+        return await boss.person.say(
+            boss.room, body, **{"m.relates_to": relates, "m.mentions": mentions}
+        )
+
+    first = await boss.plan(task)
+    denial = await reply(first, "!deny only the marker file please")
+
+    def second_plan(s: Seen) -> bool:
+        return council_of(s).get("kind") == "plan" and s.event_id != first.event_id
+
+    second = await boss.in_thread(task, second_plan, what="a new plan after the denial by reply")
+    assert any("only the marker file please" in r.text for r in llm.requests)
+    approval = await reply(second, "!approve")
+    report = await boss.report(task)
+    assert report.body.startswith(f"#{task.id} ✅ Done")
+    [request] = requests_of(boss, task)
+    assert request.content["command"] == f"touch {marker}"
+    approvals = await boss.db.rows(
+        "SELECT actor, event_id FROM audit_log WHERE request_id = ? AND kind = 'approval'",
+        request.content["request_id"],
+    )
+    assert approvals == [{"actor": boss.person.user_id, "event_id": approval}]
+    executor = boss.council.user_id("executor")
+    assert not [
+        s
+        for s in boss.person.matching(lambda s: s.in_reply_to in (denial, approval))
+        if s.sender == executor
+    ]

@@ -9,7 +9,16 @@ import pytest
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Mentions, Message
 from bots.routing.addressing import Identity, Roster
-from bots.routing.router import Chat, Command, Ignore, Route, RouterContext, parse
+from bots.routing.router import (
+    Chat,
+    Command,
+    Ignore,
+    Route,
+    RouterContext,
+    parse,
+    replies_with_verdict,
+    task_reference,
+)
 
 COORD = Identity(UserID("@chavion:hs"), "Chavion", ("차비온",))
 EXEC = Identity(UserID("@executor:hs"), "Executor")
@@ -436,3 +445,141 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
 )
 def test_route_owned_commands(me: Identity, message: Message, expected: Route) -> None:
     assert parse(message, owning_ctx(me)) == expected
+
+
+def reply(body: str, to: Identity | UserID | None, **kw: Any) -> Message:
+    """`body` sent as a reply to a message of `to` (None: a sender the bot does not know)."""
+    sender = to.user_id if isinstance(to, Identity) else to
+    return msg(body, reply_to=EventID("$replied"), reply_to_sender=sender, **kw)
+
+
+# A task number may be followed by punctuation; the text after it is the reason.
+TASK_NUMBER_CASES: list[tuple[str, Identity, Message, Route]] = [
+    ("!deny 12: reason", COORD, msg("!deny 12: too risky"), Command("deny", "12: too risky")),
+    ("…not the executor's", EXEC, msg("!deny 12: too risky"), Ignore("command for a task")),
+    ("!deny #12 — reason", COORD, msg("!deny #12 — too risky"), Command("deny", "#12 — too risky")),
+    ("!deny 12, reason", COORD, msg("!deny 12, too risky"), Command("deny", "12, too risky")),
+    ("!deny 12 - reason", COORD, msg("!deny 12 - too risky"), Command("deny", "12 - too risky")),
+    ("!approve 12.", COORD, msg("!approve 12."), Command("approve", "12.")),
+    ("…not the executor's", EXEC, msg("!approve 12."), Ignore("command for a task")),
+    ("!cancel #3:", COORD, msg("!cancel #3:"), Command("cancel", "#3:")),
+    ("a request id with a colon", EXEC, msg("!deny 12:ab no"), Command("deny", "12:ab no")),
+    ("…is not a task", COORD, msg("!deny 12:ab no"), Ignore("command for another bot")),
+    ("nor digits then letters", COORD, msg("!approve 12ab"), Ignore("command for another bot")),
+]
+
+# A bare !approve / !deny [reason] replying to a message: the coordinator takes a reply to its
+# own message (a task's plan) or to one whose sender it does not know (it looks the plan up and
+# stays silent if it is none); the executor takes a reply to its own prompt or an unknown one.
+REPLY_CASES: list[tuple[str, Identity, Message, Route]] = [
+    ("a reply to the plan", COORD, reply("!approve", COORD), Command("approve", "")),
+    ("…is not the executor's", EXEC, reply("!approve", COORD), Ignore("command for another bot")),
+    ("…nor an agent's", GPT, reply("!approve", COORD), Ignore("command for another bot")),
+    ("!deny with a reason", COORD, reply("!deny too risky", COORD), Command("deny", "too risky")),
+    ("…bare", COORD, reply("/deny", COORD), Command("deny", "")),
+    (
+        "…with Element's mention",
+        COORD,
+        reply("!approve", COORD, mentions=Mentions((COORD.user_id,))),
+        Command("approve", ""),
+    ),
+    ("a sender not known", COORD, reply("!approve", None), Command("approve", "")),
+    ("…reaches the executor too", EXEC, reply("!approve", None), Command("approve", "")),
+    ("a reply to the prompt", EXEC, reply("!approve", EXEC), Command("approve", "")),
+    (
+        "…is not the coordinator's",
+        COORD,
+        reply("!approve", EXEC),
+        Ignore("command for another bot"),
+    ),
+    ("…!deny too", COORD, reply("!deny nope", EXEC), Ignore("command for another bot")),
+    ("…which the executor takes", EXEC, reply("!deny nope", EXEC), Command("deny", "nope")),
+    (
+        "a reply to the master's message",
+        COORD,
+        reply("!approve", MASTER),
+        Ignore("command for another bot"),
+    ),
+    ("…the executor looks it up", EXEC, reply("!approve", MASTER), Command("approve", "")),
+    (
+        "the executor named",
+        COORD,
+        reply("Executor: !approve", None),
+        Ignore("command for another bot"),
+    ),
+    (
+        "a request id named",
+        COORD,
+        reply("!approve r1a2b3", None),
+        Ignore("command for another bot"),
+    ),
+    ("a task named in a reply", COORD, reply("!approve 12", EXEC), Command("approve", "12")),
+    ("not a reply", COORD, msg("!approve"), Ignore("command for another bot")),
+    ("…the executor's usage", EXEC, msg("!approve"), Command("approve", "")),
+]
+
+
+@pytest.mark.parametrize(
+    ("me", "message", "expected"),
+    [c[1:] for c in TASK_NUMBER_CASES + REPLY_CASES],
+    ids=[c[0] for c in TASK_NUMBER_CASES + REPLY_CASES],
+)
+def test_route_task_numbers_and_replies(me: Identity, message: Message, expected: Route) -> None:
+    assert parse(message, owning_ctx(me)) == expected
+
+
+TASK_REFERENCES: list[tuple[str, tuple[int, str] | None]] = [
+    ("12", (12, "")),
+    ("#12", (12, "")),
+    (" #12 ", (12, "")),
+    ("12.", (12, "")),
+    ("12:", (12, "")),
+    ("12 too risky", (12, "too risky")),
+    ("12: too risky", (12, "too risky")),
+    ("12 : too risky", (12, "too risky")),
+    ("12, too risky", (12, "too risky")),
+    ("#12 — too risky", (12, "too risky")),
+    ("#12—too risky", (12, "too risky")),
+    ("12 – too risky", (12, "too risky")),
+    ("12 - too risky", (12, "too risky")),
+    ("12; too risky", (12, "too risky")),
+    ("12\nrestart only nginx", (12, "restart only nginx")),
+    ("12 -f is wrong", (12, "-f is wrong")),
+    ("012", (12, "")),
+    ("", None),
+    ("r1a2b3", None),
+    ("12ab", None),
+    ("12:ab", None),
+    ("12.5", None),
+    ("12-3", None),
+    ("-1", None),
+    ("#", None),
+    ("too risky", None),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), TASK_REFERENCES)
+def test_a_task_reference_as_people_type_it(args: str, expected: tuple[int, str] | None) -> None:
+    assert task_reference(args) == expected
+
+
+REPLY_VERDICTS: list[tuple[str, str, EventID | None, bool]] = [
+    ("approve", "", EventID("$plan"), True),
+    ("approve", "  ", EventID("$plan"), True),
+    ("deny", "", EventID("$plan"), True),
+    ("deny", "too risky", EventID("$plan"), True),
+    ("deny", "r1a2b3 no", EventID("$plan"), True),  # the executor checks its own requests
+    ("approve", "", None, False),  # not a reply: which task?
+    ("approve", "r1a2b3", EventID("$prompt"), False),  # names a request
+    ("approve", "12", EventID("$plan"), False),  # names a task
+    ("deny", "12: no", EventID("$plan"), False),
+    ("cancel", "", EventID("$plan"), False),
+    ("run", "", EventID("$plan"), False),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "reply_to", "expected"), REPLY_VERDICTS)
+def test_which_approvals_a_reply_says_what_they_are_about(
+    name: str, args: str, reply_to: EventID | None, expected: bool
+) -> None:
+    assert replies_with_verdict(name, args, msg("!x", reply_to=reply_to)) is expected

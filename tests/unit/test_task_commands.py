@@ -109,6 +109,13 @@ NUMBER_ARGS: list[tuple[str, str, object]] = [
     ("cancel", "#", raises('"#" is not a task number. Send it like this: !cancel 12.')),
     ("approve", "12 now", raises("!approve takes only a task number, e.g. !approve 12.")),
     ("pause", "-1", raises('"-1" is not a task number. Send it like this: !pause 12.')),
+    # What follows the number may be punctuation as people type it.
+    ("approve", "12.", 12),
+    ("approve", "#12:", 12),
+    ("cancel", "12,", 12),
+    ("approve", "12: now", raises("!approve takes only a task number, e.g. !approve 12.")),
+    ("approve", "12:ab", raises('"12:ab" is not a task number. Send it like this: !approve 12.')),
+    ("approve", "#0.", raises('"#0." is not a task number. Send it like this: !approve 12.')),
 ]
 
 
@@ -121,6 +128,13 @@ DENY_ARGS: list[tuple[str, object]] = [
     ("12", (12, NO_REASON)),
     ("#12 too risky", (12, "too risky")),
     ("12   restart only nginx,\nnot the box", (12, "restart only nginx,\nnot the box")),
+    ("12: too risky", (12, "too risky")),
+    ("#12 — too risky", (12, "too risky")),
+    ("#12—too risky", (12, "too risky")),
+    ("12, too risky", (12, "too risky")),
+    ("12 - too risky", (12, "too risky")),
+    ("12:", (12, NO_REASON)),
+    ("12.", (12, NO_REASON)),
     ("", raises("Which task? Send its number and why, e.g. !deny 12 too risky.")),
     (
         "r1a2b3 no",
@@ -508,6 +522,74 @@ async def test_deny_sends_the_plan_back_with_the_reason_or_none_given(bench: Ben
     [again] = await bench.say("!deny 1")
     assert NO_REASON in again
     assert await bench.state() == "planning"
+
+
+def to(event: EventID, sender: UserID | None) -> dict[str, Any]:
+    """A reply to `event`, sent by `sender` (None: a sender the bot does not know)."""
+    return {"reply_to": event, "reply_to_sender": sender}
+
+
+async def test_a_bare_approve_replying_to_the_plan_approves_that_plan(bench: Bench) -> None:
+    plan = (await bench.engine.to_approval()).event_id
+    [said] = await bench.say("!approve", **to(plan, bench.engine.bot.identity.user_id))
+    assert said.startswith("#1 ✅")
+    task = await bench.store.tasks.get(1)
+    assert task is not None
+    assert (task.state, task.approved_by, task.approval_event) == ("running", MASTER, "$m1")
+
+
+async def test_a_reply_whose_sender_is_not_known_is_looked_up(bench: Bench) -> None:
+    plan = (await bench.engine.to_approval()).event_id
+    [said] = await bench.say("/approve", **to(plan, None))
+    assert said.startswith("#1 ✅")
+    assert await bench.state() == "running"
+
+
+async def test_a_bare_deny_replying_to_the_plan_sends_it_back_with_the_reason(
+    bench: Bench,
+) -> None:
+    plan = (await bench.engine.to_approval()).event_id
+    me = bench.engine.bot.identity.user_id
+    [said] = await bench.say("!deny use du instead", **to(plan, me))
+    assert "use du instead" in said
+    assert await bench.state() == "planning"
+    await bench.engine.answer("claude", "t1-plan-2", READ_ONLY_PLAN)
+    await bench.engine.answer("gpt", "t1-review-2", "APPROVE")
+    newer = bench.engine.matrix.by_key("plan-msg-2").event_id
+    # The first plan was replaced: a reply to it approves nothing, the newest plan waits.
+    assert await bench.say("!approve", **to(plan, me)) == [
+        "#1: that plan was replaced by a newer one; reply to the newest plan, "
+        "or send !approve 1 or !deny 1 <reason>"
+    ]
+    assert await bench.state() == "awaiting_approval"
+    [again] = await bench.say("!deny", **to(newer, me))
+    assert NO_REASON in again
+    assert await bench.state() == "planning"
+
+
+async def test_a_reply_to_something_else_is_said_only_when_it_was_the_coordinators(
+    bench: Bench,
+) -> None:
+    await bench.engine.to_approval()
+    ack = bench.engine.matrix.by_key("ack").event_id
+    me = bench.engine.bot.identity.user_id
+    assert await bench.say("!approve", **to(ack, me)) == [
+        "That message is not a task's plan. Reply to the plan (or tap ✅ or ❌ on it), "
+        "or name the task: !approve 12."
+    ]
+    # Not known (the executor's prompt, say): the executor answers it; the coordinator is silent.
+    assert await bench.say("!approve", **to(EventID("$prompt"), None)) == []
+    assert await bench.say("!deny too risky", **to(EventID("$prompt"), None)) == []
+    assert await bench.state() == "awaiting_approval"
+
+
+async def test_a_reply_to_the_plan_is_the_masters(bench: Bench) -> None:
+    plan = (await bench.engine.to_approval()).event_id
+    me = bench.engine.bot.identity.user_id
+    assert await bench.say("!approve", sender=GUEST, power=0, **to(plan, me)) == [
+        "Not allowed: !approve needs power level 100 (you have 0)."
+    ]
+    assert await bench.state() == "awaiting_approval"
 
 
 async def test_pause_resume_cancel_and_retry(bench: Bench) -> None:

@@ -12,14 +12,11 @@ import pytest
 from bots.tasks.render import (
     CommandView,
     CostView,
-    MoveView,
     PlanView,
     ReportView,
     RunView,
-    StatusView,
     StepResultView,
     StepView,
-    TaskLine,
     agent_failure_line,
     answer_body,
     approval_expired_line,
@@ -46,8 +43,6 @@ from bots.tasks.render import (
     tail,
     tally_text,
     task_ack,
-    task_list,
-    task_status,
     tie_broken_line,
     tie_line,
     timeline_line,
@@ -55,6 +50,7 @@ from bots.tasks.render import (
     vote_reason_body,
     winner_line,
 )
+from bots.tasks.render_status import MoveView, StatusView, TaskLine, task_list, task_status
 from bots.tasks.votes import Option, Tally
 from executor.policy.model import Verdict
 

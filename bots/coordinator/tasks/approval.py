@@ -157,18 +157,33 @@ def may_approve(ctx: TaskContext, user: str) -> bool:
     return any(fnmatch.fnmatchcase(user, glob) for glob in ctx.bot.settings.approvers)
 
 
-def _waiting(task: Task) -> None:
+def _waiting(task: Task, plan_event: EventID | None = None) -> None:
+    """Raises unless a plan waits for approval; `plan_event`: the plan message the master
+    answered (a reply, a reaction), which must be the one waiting, not an earlier plan."""
     if task.state != "awaiting_approval":
         raise CommandError(
             f"#{task.id} is {task.state.replace('_', ' ')}: no plan waits for approval"
         )
     if task.plan_event is None:
         raise CommandError(f"#{task.id}: the plan is not shown yet; try again in a moment")
+    if plan_event is not None and plan_event != task.plan_event:
+        raise CommandError(
+            f"#{task.id}: that plan was replaced by a newer one; reply to the newest plan, "
+            f"or send !approve {task.id} or !deny {task.id} <reason>"
+        )
 
 
-async def approve(ctx: TaskContext, task: Task, by: UserID, event_id: EventID | None) -> str:
-    """The master's approval of the plan now shown (bound to its event and digest)."""
-    _waiting(task)
+async def approve(
+    ctx: TaskContext,
+    task: Task,
+    by: UserID,
+    event_id: EventID | None,
+    *,
+    plan_event: EventID | None = None,
+) -> str:
+    """The master's approval of the plan now shown (bound to its event and digest);
+    `plan_event`: the plan message answered, when the approval names one."""
+    _waiting(task, plan_event)
     if not may_approve(ctx, by):
         raise CommandError(f"#{task.id}: {by} may not approve plans")
     moved = await ctx.move(
@@ -186,10 +201,16 @@ async def approve(ctx: TaskContext, task: Task, by: UserID, event_id: EventID | 
 
 
 async def deny(
-    ctx: TaskContext, task: Task, by: UserID, reason: str, event_id: EventID | None
+    ctx: TaskContext,
+    task: Task,
+    by: UserID,
+    reason: str,
+    event_id: EventID | None,
+    *,
+    plan_event: EventID | None = None,
 ) -> str:
-    """Sends the plan back to its author with the reason."""
-    _waiting(task)
+    """Sends the plan back to its author with the reason (`plan_event`: as for `approve`)."""
+    _waiting(task, plan_event)
     if not may_approve(ctx, by):
         raise CommandError(f"#{task.id}: {by} may not deny plans")
     why = reason.strip() or "denied without a reason"

@@ -99,15 +99,27 @@ class TaskService:
 
     # --- operations (the commands) -------------------------------------------------------
 
-    async def approve(self, n: int, by: UserID, event_id: EventID | None) -> str:
+    async def approve(
+        self, n: int, by: UserID, event_id: EventID | None, *, plan_event: EventID | None = None
+    ) -> str:
         async with self.driver.lock(n):
-            text = await approval.approve(self.ctx, await self._task(n), by, event_id)
+            task = await self._task(n)
+            text = await approval.approve(self.ctx, task, by, event_id, plan_event=plan_event)
         await self.drive(n)
         return text
 
-    async def deny(self, n: int, by: UserID, reason: str, event_id: EventID | None) -> str:
+    async def deny(
+        self,
+        n: int,
+        by: UserID,
+        reason: str,
+        event_id: EventID | None,
+        *,
+        plan_event: EventID | None = None,
+    ) -> str:
         async with self.driver.lock(n):
-            text = await approval.deny(self.ctx, await self._task(n), by, reason, event_id)
+            task = await self._task(n)
+            text = await approval.deny(self.ctx, task, by, reason, event_id, plan_event=plan_event)
         await self.drive(n)
         return text
 
@@ -264,10 +276,14 @@ class TaskService:
         task = found[0]
         try:
             if key == approval.APPROVE:
-                text = await self.approve(task.id, event.sender, event.event_id)
+                text = await self.approve(task.id, event.sender, event.event_id, plan_event=target)
             else:
                 text = await self.deny(
-                    task.id, event.sender, f"{approval.DENY} on the plan", event.event_id
+                    task.id,
+                    event.sender,
+                    f"{approval.DENY} on the plan",
+                    event.event_id,
+                    plan_event=target,
                 )
         except CommandError as exc:
             log.info("reaction %s on #%d not taken: %s", event.event_id, task.id, exc)
