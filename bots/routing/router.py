@@ -36,6 +36,7 @@ TASK_NUMBER = re.compile(r"#?\d+")
 # an `!assign 12 @Claude` pill names an agent without giving the command to it.
 TASK_COMMANDS = frozenset(
     {"task", "tasks", "pause", "resume", "retry", "assign", "priority", "stats"}
+    | {"lessons", "forget"}
 )
 
 

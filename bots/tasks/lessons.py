@@ -165,7 +165,8 @@ def lesson_from(
     fixed_size = sum(len(line) + 1 for line in lines)
     share = max(MIN_OUTPUT_CHARS, (chars - fixed_size) // max(1, len(outputs)))
     for index, output in outputs:
-        lines[index] = "  output: " + _tail(output, share).replace("\n", "\n    ")
+        label = "  output: "
+        lines[index] = label + _tail(output.replace("\n", "\n    "), share - len(label))
     text = "\n".join(line for line in lines if line != "")
     return LessonDraft(mission=task.mission, outcome=task.state, text=_clip(text, chars))
 
