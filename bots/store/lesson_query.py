@@ -9,21 +9,23 @@ Korean glues particles and endings to words ("web-1의 디스크를 정리해줘
 `unicode61` tokenizer keeps such a word whole. Two measures meet it: the query strips a
 known particle or ending from each word ("web-1의" → "web-1"), and every word matches as a
 prefix (`"디스크"*` finds the stored "디스크가"). Measured on a small labelled set of
-Korean and English missions (13 related pairs): `unicode61` alone found 8, `trigram` 11
-(it cannot match a word under three characters, and Korean words are often two: 로그,
-정리, 삭제), `trigram` with the stripping 13; `unicode61` with stripping and prefixes 13,
-with two-character words kept, a smaller index and no dependence on `trigram` (SQLite
-3.34+) — so that is what is used.
+Korean and English missions (14 related pairs, 7 lessons): `unicode61` alone found 9,
+`trigram` 11 (it cannot match a word under three characters, and Korean words are often
+two: 로그, 정리, 삭제), `trigram` with the stripping 13; `unicode61` with stripping and
+prefixes 14 — with two-character words kept, a smaller index and no dependence on `trigram`
+(SQLite 3.34+), so that is what is used.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 MAX_WORDS = 24
 """A long mission's first distinct words: enough to find its lessons, cheap to run."""
 
-_WORD = re.compile(r"\w+(?:[-.:/]\w+)*")
+# One token as the index splits text (letters and digits, `-` and `.` inside a word).
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 _HANGUL_END = re.compile(r"[\uac00-\ud7a3]$")
 # Particles and verb endings glued to a word, longest first so "에서" wins over "서".
 _PARTICLES = (
@@ -56,7 +58,7 @@ def query_words(text: str) -> list[str]:
     stripped, stop words and one-character words left out."""
     found: list[str] = []
     for raw in _WORD.findall(text.lower()):
-        word = strip_particle(raw.strip("_"))
+        word = strip_particle(raw)
         if len(word) < 2 or word in _STOP_WORDS or word in found:
             continue
         if not any(ch.isalnum() for ch in word):
@@ -67,7 +69,28 @@ def query_words(text: str) -> list[str]:
     return found
 
 
+def quoted(word: str) -> str:
+    """`"web-1"*`: the word as an FTS5 string (a `"` doubled), matched by prefix."""
+    return '"' + word.replace('"', '""') + '"*'
+
+
+def or_query(words: Sequence[str]) -> str:
+    """`"web-1"* OR "디스크"* …`: a lesson with any of the words."""
+    return " OR ".join(quoted(word) for word in words)
+
+
+def and_query(words: Sequence[str]) -> str:
+    """`"web-1"* AND "디스크"* …`: a lesson with all of the words."""
+    return " AND ".join(quoted(word) for word in words)
+
+
 def match_query(text: str) -> str:
-    """The FTS5 MATCH expression for `text`: `"web-1"* OR "디스크"* …`; "" when no word is
-    worth searching (the caller then finds nothing, without asking SQLite)."""
-    return " OR ".join(f'"{word.replace(chr(34), chr(34) * 2)}"*' for word in query_words(text))
+    """The FTS5 MATCH expression for `text`; "" when no word is worth searching (the caller
+    then finds nothing, without asking SQLite)."""
+    return or_query(query_words(text))
+
+
+def prefix_range(word: str) -> tuple[str, str]:
+    """The tokens a prefix query for `word` matches, as a range (`word <= token < end`):
+    SQLite compares text as UTF-8 bytes, and U+10FFFF sorts after every character."""
+    return word, word + "\U0010ffff"

@@ -20,8 +20,16 @@ import aiosqlite
 
 from bots.store.connection import fetch_all, fetch_one
 from bots.store.errors import converted
-from bots.store.lesson_query import match_query
+from bots.store.lesson_query import and_query, or_query, prefix_range, query_words
 
+COMMON_SHARE = 0.3
+PRUNE_FROM = 200
+"""With at least PRUNE_FROM lessons, a lookup leaves out the words found in more than
+COMMON_SHARE of them (the rarest word always stays): they say little about which lesson is
+alike (bm25 weighs them near zero anyway) and cost the most, each matching thousands of
+rows (tests/bench/lessons.py)."""
+AND_WORDS = 6
+"""The most telling words a lookup first asks all of (more barely narrows it down)."""
 MISSION_WEIGHT = 4.0
 """bm25 weight of the mission column against the lesson's text (1.0): a lesson whose
 mission shares the words ranks above one that only mentions them in an output."""
@@ -126,15 +134,48 @@ class LessonStore:
     async def _matching(
         self, text: str, limit: int, exclude_task: int | None
     ) -> builtins.list[Lesson]:
-        query = match_query(text)
-        if not query or limit <= 0:
+        """Most specific first: the lessons that have all of the mission's telling words
+        (`AND`, the rarest `AND_WORDS` of them), then all but the most common one, and so
+        on, and last those with any of them (`OR`); bm25 orders each tier. An `AND` is cheap
+        however many lessons share one word, where an `OR` scores every lesson that has any;
+        the `OR` runs only when the tiers before it found fewer than `limit`."""
+        words = await self._telling(query_words(text))
+        found: builtins.list[Lesson] = []
+        tiers = [and_query(words[:n]) for n in range(min(len(words), AND_WORDS), 1, -1)]
+        for query in [*tiers, or_query(words)] if words else []:
+            if len(found) >= limit:
+                break
+            seen = [lesson.id for lesson in found]
+            found += await self._select(
+                f"SELECT {_COLUMNS} FROM lessons_fts JOIN lessons AS l "
+                "ON l.id = lessons_fts.rowid WHERE lessons_fts MATCH ? AND l.task_id IS NOT ? "
+                f"AND l.id NOT IN ({', '.join('?' * len(seen))}) "
+                f"ORDER BY bm25(lessons_fts, {MISSION_WEIGHT}, 1.0), l.id DESC LIMIT ?",
+                (query, exclude_task, *seen, limit - len(found)),
+            )
+        return found
+
+    async def _telling(self, words: builtins.list[str]) -> builtins.list[str]:
+        """The words some lesson has, rarest first, without those most lessons share (see
+        COMMON_SHARE): the number of lessons with each comes from the index's vocabulary."""
+        if not words:
             return []
-        return await self._select(
-            f"SELECT {_COLUMNS} FROM lessons_fts JOIN lessons AS l ON l.id = lessons_fts.rowid "
-            "WHERE lessons_fts MATCH ? AND l.task_id IS NOT ? "
-            f"ORDER BY bm25(lessons_fts, {MISSION_WEIGHT}, 1.0), l.id DESC LIMIT ?",
-            (query, exclude_task, limit),
-        )
+        counts: dict[str, int] = {}
+        with converted("reading the lessons' words"):
+            # The newest id, not COUNT(*) (a scan of every row): forgotten ones still count.
+            row = await fetch_one(self._db, "SELECT COALESCE(MAX(id), 0) FROM lessons")
+            total = int(row[0]) if row else 0
+            for word in words:
+                found = await fetch_one(
+                    self._db,
+                    "SELECT COALESCE(SUM(doc), 0) FROM lessons_vocab WHERE term >= ? AND term < ?",
+                    prefix_range(word),
+                )
+                counts[word] = int(found[0]) if found else 0
+        present = sorted((w for w in words if counts[w] > 0), key=lambda w: counts[w])
+        if total < PRUNE_FROM:
+            return present
+        return [w for w in present if counts[w] <= COMMON_SHARE * total] or present[:1]
 
     async def _select(self, sql: str, params: Sequence[object]) -> builtins.list[Lesson]:
         with converted("reading lessons"):

@@ -15,6 +15,7 @@ import pytest
 from bots.ids import EventID, RoomID, UserID
 from bots.store import Store, statements
 from bots.store.lesson_query import match_query, query_words, strip_particle
+from bots.store.lessons import PRUNE_FROM
 from bots.store.migrations import STEPS
 
 T0 = 1_000_000.0
@@ -37,11 +38,12 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         ("nginx에서 로그 삭제해주세요", '"nginx"* OR "로그"* OR "삭제"*'),
         ("apt upgrade on web-1", '"apt"* OR "upgrade"* OR "web-1"*'),
         ("Restart NGINX, restart nginx", '"restart"* OR "nginx"*'),  # lower-cased, once each
-        ('say "hi" NEAR(a b) x* -y ^z col:w', '"say"* OR "hi"* OR "near"* OR "col:w"*'),
+        ('say "hi" NEAR(a b) x* -y ^z col:w', '"say"* OR "hi"* OR "near"* OR "col"*'),
         ('"" OR AND NOT *** NEAR', '"near"*'),  # and/or/not are stop words; NEAR a word
         ("the a 좀 해줘 1 의", ""),  # nothing worth searching
         ("", ""),
-        ("db.example.com:5432/x", '"db.example.com:5432/x"*'),
+        ("db.example.com:5432/x", '"db.example.com"* OR "5432"*'),  # one token each
+        ("apt-get on web-1. web-1의", '"apt-get"* OR "web-1"*'),
     ],
 )
 def test_a_mission_becomes_a_quoted_or_query(text: str, query: str) -> None:
@@ -122,6 +124,26 @@ async def test_the_mission_weighs_more_than_a_mention_in_the_text(store: Store) 
     await store.lessons.add(1, mission="clean /tmp", outcome="completed", text="nginx", now=T0)
     await store.lessons.add(2, mission="restart nginx", outcome="completed", text="ok", now=T0)
     assert [lesson.task_id for lesson in await store.lessons.similar("nginx", 5)] == [2, 1]
+
+
+async def test_the_lessons_with_all_the_telling_words_come_first(store: Store) -> None:
+    add = store.lessons.add
+    await add(1, mission="nginx reload on web-1", outcome="completed", text="", now=T0)
+    await add(2, mission="nginx restart on web-2", outcome="completed", text="", now=T0)
+    await add(3, mission="web-1 disk", outcome="completed", text="restart nginx", now=T0)
+    await add(4, mission="cron on web-3", outcome="completed", text="", now=T0)
+    found = await store.lessons.similar("restart nginx on web-1", 10)
+    assert [lesson.task_id for lesson in found] == [3, 2, 1]  # all three words, then two
+
+
+async def test_a_word_most_lessons_share_is_left_out_of_a_big_store(store: Store) -> None:
+    for n in range(1, PRUNE_FROM + 1):
+        mission = "web-1 certbot renew" if n == 7 else f"web-1 job{n}"
+        await store.lessons.add(n, mission=mission, outcome="completed", text="", now=T0)
+    # "web-1" is in every lesson: only the certbot lesson is alike.
+    assert [x.task_id for x in await store.lessons.similar("web-1 certbot", 5)] == [7]
+    # Alone it still finds (the rarest word always stays).
+    assert len(await store.lessons.similar("web-1", 5)) == 5
 
 
 # --- records ------------------------------------------------------------------------------
