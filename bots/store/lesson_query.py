@@ -2,8 +2,10 @@
 
 It lives with the store because an FTS5 query is the store's language: nothing outside
 `bots/store` writes one. Every word is quoted (a `"` inside doubled), so no text the master
-or a model wrote is read as FTS syntax (`NEAR`, `OR`, `*`, `-`, `:`, `^`, parentheses); the
-words are OR-joined and bm25 ranks lessons sharing more (and rarer) words first.
+or a model wrote is read as FTS syntax (`NEAR`, `OR`, `*`, `-`, `:`, `^`, parentheses). A
+word is one token as the index splits text (`web-1`, `apt-get`, `db.example.com`); the
+store asks first for lessons with all the telling words (`and_query`), then any
+(`or_query`), bm25 ranking each (`LessonStore`).
 
 Korean glues particles and endings to words ("web-1의 디스크를 정리해줘"), and the
 `unicode61` tokenizer keeps such a word whole. Two measures meet it: the query strips a
