@@ -20,6 +20,7 @@ import jinja2
 from bots.agents.conversation import (
     KOREAN,
     detect_language,
+    estimate_tokens,
     template_environment,
     truncate_middle,
 )
@@ -34,6 +35,10 @@ COUNCIL_PROMPTS = Path(__file__).resolve().parent / "prompts" / "council"
 TASK_LANGUAGE = "the language the task is written in"
 MIN_TEXT_TOKENS = 200
 """Each long text keeps at least this much, however many share the budget."""
+LESSON_STAGES = frozenset({"plan", "review", "fix"})
+"""The asks that carry lessons from earlier tasks (`context["lessons"]`)."""
+LESSON_SHARE = 4
+"""Lessons take at most a quarter of the text budget; the rest is the task's own."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ def stage_variables(
 ) -> dict[str, Any]:
     """Every variable the ask's template reads (StrictUndefined: all of them, always)."""
     context = ask.context
+    if ask.stage in LESSON_STAGES:
+        lessons = _lessons(context.get("lessons"), text_tokens // LESSON_SHARE)
+        text_tokens -= sum(estimate_tokens(lesson["text"]) for lesson in lessons)
     common: dict[str, Any] = {
         "task": ask.task,
         "mission": ask.mission.strip(),
@@ -133,6 +141,8 @@ def stage_variables(
         },
         "hosts": [{"name": h.name, "description": h.description} for h in hosts],
     }
+    if ask.stage in LESSON_STAGES:
+        common["lessons"] = lessons
     if ask.stage == "vote":
         ballots = ballot(ask, speaker.name)
         share = _share(text_tokens, len(ballots))
@@ -202,6 +212,19 @@ def _verdict(value: object) -> str:
         return _text(value)
     step, verdict, reason = value.get("step", "?"), value.get("verdict", "?"), value.get("reason")
     return f"step {step}: {verdict}" + (f" — {reason}" if reason else "")
+
+
+def _lessons(value: object, tokens: int) -> list[dict[str, Any]]:
+    """`context["lessons"]` (`[{"id": 3, "text": …}]`) as the template reads them, each
+    cut to its share of `tokens`; anything malformed is left out."""
+    found = [
+        (item["id"], _text(item.get("text")).strip())
+        for item in (value if isinstance(value, list) else [])
+        if isinstance(item, Mapping) and isinstance(item.get("id"), int)
+    ]
+    found = [(n, text) for n, text in found if text]
+    share = max(MIN_TEXT_TOKENS // 2, tokens // max(1, len(found)))
+    return [{"id": n, "text": _fit(text, share)} for n, text in found]
 
 
 def _share(tokens: int, parts: int) -> int:

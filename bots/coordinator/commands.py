@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
+from bots.coordinator.lesson_commands import lesson_commands
 from bots.coordinator.presence import status
 from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
@@ -44,6 +45,8 @@ def coordinator_commands(
     )
     if tasks is not None:
         for spec in TaskCommands(tasks, clock).specs():
+            registry.add(spec)
+        for spec in lesson_commands():
             registry.add(spec)
     registry.add(make_help(registry))
     return registry

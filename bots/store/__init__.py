@@ -19,6 +19,7 @@ from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
 from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.errors import converted
+from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
 from bots.store.tasks import TaskStore
@@ -64,6 +65,7 @@ class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._tasks: TaskStore | None = None
+        self._lessons: LessonStore | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -105,6 +107,13 @@ class Store:
         if self._tasks is None:
             self._tasks = TaskStore(self._db)
         return self._tasks
+
+    @property
+    def lessons(self) -> LessonStore:
+        """What the council learned from finished tasks; writes under the tasks' lock."""
+        if self._lessons is None:
+            self._lessons = LessonStore(self._db, self.tasks.lock)
+        return self._lessons
 
     @property
     def usage(self) -> UsageStore:

@@ -228,6 +228,12 @@ class TaskStore:
         self._db = db
         self._lock = asyncio.Lock()
 
+    @property
+    def lock(self) -> asyncio.Lock:
+        """The write lock, shared with the stores that write on this connection beside the
+        tasks (lessons): their statements never land inside a task transaction."""
+        return self._lock
+
     # --- tasks -------------------------------------------------------------------------
 
     async def create(

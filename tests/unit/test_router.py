@@ -362,6 +362,19 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
         Command("stats", ""),
     ),
     ("…not an agent's", GPT, msg("everyone !stats"), Ignore("command for a task")),
+    (
+        "!lessons said to an agent",
+        COORD,
+        msg("Claude: !lessons nginx"),
+        Command("lessons", "nginx"),
+    ),
+    ("…which leaves it alone", CLAUDE, msg("Claude: !lessons nginx"), Ignore("command for a task")),
+    (
+        "!forget in reply to an agent",
+        COORD,
+        msg("!forget 3", reply_to=EventID("$a"), reply_to_sender=CLAUDE.user_id),
+        Command("forget", "3"),
+    ),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",

@@ -21,6 +21,7 @@ from bots.coordinator.tasks.common import (
     minutes,
     wait_for,
 )
+from bots.coordinator.tasks.lessons import lessons_for
 from bots.coordinator.tasks.running import announce_results
 from bots.coordinator.tasks.steps import (
     RAN_STATUSES,
@@ -90,6 +91,7 @@ async def _heal(
         "failed_step": failed.step,
         "output": tail(failed.output or "", ctx.settings.output_chars)[0],
         "attempt": attempt,
+        "lessons": await lessons_for(ctx, task, f"ask-fix-{attempt}-r"),
     }
     body = fix_request_line(task.id, failed.step, name, attempt + 1, ctx.settings.max_attempts)
     for round_ask, key in ((ask, f"ask-fix-{attempt}"), (f"{ask}-r", f"ask-fix-{attempt}-r")):

@@ -21,6 +21,7 @@ from bots.coordinator.tasks.common import (
 )
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.discussion import proposals
+from bots.coordinator.tasks.lessons import lessons_for
 from bots.tasks import render
 from bots.tasks.plans import Plan, PlanError, parse_plan, plan_digest, plan_json
 
@@ -85,6 +86,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     if not again:
         task = await wait_for(ctx, task, f"a plan from {name}", seconds)
         context = await plan_context(ctx, task, planner)
+        context["lessons"] = await lessons_for(ctx, task, f"plan-ask-{n}")
         council = ask_object(task, plan_ask(task, n), "plan", [planner], task.deadline, context)
         body = render.ask_line(task.id, "plan", [name], seconds)
         await ctx.send_once(task, f"plan-ask-{n}", in_thread(task, body, council=council))
@@ -135,6 +137,7 @@ async def _ask_again(ctx: TaskContext, task: Task, n: int, planner: str, error: 
     task = await wait_for(ctx, task, f"a corrected plan from {name}", seconds)
     context = await plan_context(ctx, task, planner)
     context["error"] = error.text
+    context["lessons"] = await lessons_for(ctx, task, f"plan-ask-{n}-r")
     ask = plan_ask(task, n, again=True)
     council = ask_object(task, ask, "plan", [planner], task.deadline, context)
     body = render.plan_invalid_line(task.id, name, error.text, asking_again=True)

@@ -26,6 +26,7 @@ from bots.coordinator.tasks.common import (
     wait_for,
 )
 from bots.coordinator.tasks.healing import failure_words
+from bots.coordinator.tasks.lessons import save_lesson, with_lessons
 from bots.coordinator.tasks.running import stop_running
 from bots.coordinator.tasks.steps import attempt_of, first_failure, load_plan
 from bots.message import Reply
@@ -68,6 +69,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     view = await report_view(ctx, task, runs, summary)
     output_chars = ctx.settings.output_chars
     body, html = report_message(view, output_chars=output_chars)
+    body, html = await with_lessons(ctx, task, body, html)
     council = {"v": 1, "kind": "report", "task": task.id, "state": task.state}
     reply = Reply(
         task.room_id,
@@ -79,6 +81,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         council=council,
     )
     await ctx.send_once(task, REPORT_KEY, reply)
+    await save_lesson(ctx, task)
     attachment = report_attachment(view, output_chars=output_chars)
     if attachment is not None:
         note = in_thread(task, f"#{task.id} 📎 every command and its whole output")

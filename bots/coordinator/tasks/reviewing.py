@@ -22,6 +22,7 @@ from bots.coordinator.tasks.common import (
     wait_for,
 )
 from bots.coordinator.tasks.context import TaskContext
+from bots.coordinator.tasks.lessons import lessons_for
 from bots.coordinator.tasks.planning import REJECTED
 from bots.settings.model import Settings
 from bots.tasks import render
@@ -152,6 +153,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
             }
             for v in judged
         ],
+        "lessons": await lessons_for(ctx, task, f"review-ask-{n}"),
     }
     council = ask_object(task, review_ask(task, n), "review", [chooser], task.deadline, context)
     body = render.ask_line(task.id, "review", [name], seconds)
