@@ -21,6 +21,7 @@ from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.errors import converted
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
+from bots.store.polls import PollStore
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
 
@@ -105,6 +106,11 @@ class Store:
         if self._tasks is None:
             self._tasks = TaskStore(self._db)
         return self._tasks
+
+    @property
+    def polls(self) -> PollStore:
+        """The master's own polls (`!poll`), on this store's connection."""
+        return PollStore(self._db)
 
     @property
     def usage(self) -> UsageStore:

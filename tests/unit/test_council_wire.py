@@ -272,7 +272,16 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "attempt": 2,
     },
     "refine": {"proposal": "Disks are fine.", "others": ["Disks look fine."]},
+    "poll": {
+        "options": [
+            {"key": "A", "text": "PostgreSQL"},
+            {"key": "B", "text": "SQLite"},
+            {"key": "C", "text": "MySQL"},
+        ]
+    },
 }
+HEADING: dict[str, str] = {"poll": "# Poll #3: Master asks the council"}
+"""How a stage's prompt starts when it is not "# Task #12" (the master's poll has no task)."""
 MUST_SAY: dict[str, tuple[str, ...]] = {
     "propose": ("report disk usage of local", "COMMANDS: yes", "COMMANDS: no", "`local`"),
     "vote": (
@@ -302,6 +311,7 @@ MUST_SAY: dict[str, tuple[str, ...]] = {
         "`local`: this machine",
     ),
     "refine": ("Disks are fine.", "Disks look fine.", "final answer"),
+    "poll": ("report disk usage of local", "A. PostgreSQL", "C. MySQL", "VOTE:", "REASON:"),
 }
 
 
@@ -309,10 +319,17 @@ def speaker(language: str = TASK_LANGUAGE) -> Speaker:
     return Speaker("gpt", "GPT", "judging", "Master", language)
 
 
+def ask_at(stage: str, mission: str = "m") -> CouncilAsk:
+    """An ask of `stage` with its context; the master's poll is poll 3, of no task (0)."""
+    if stage == "poll":
+        return CouncilAsk(0, "p3-vote", "poll", ("gpt",), mission, context=CONTEXTS[stage], poll=3)
+    return CouncilAsk(12, f"t12-{stage}-1", stage, ("gpt",), mission, context=CONTEXTS[stage])  # type: ignore[arg-type]
+
+
 def render(
     stage: str, *, self_vote: bool = False, mission: str = "report disk usage of local"
 ) -> str:
-    ask = CouncilAsk(12, f"t12-{stage}-1", stage, ("gpt",), mission, context=CONTEXTS[stage])  # type: ignore[arg-type]
+    ask = ask_at(stage, mission)
     hosts = host_lines(ask.context.get("hosts"), {"local": HostConfig("local")})
     variables = stage_variables(
         ask, speaker(language_of(mission)), hosts=hosts, self_vote=self_vote, text_tokens=4000
@@ -323,7 +340,7 @@ def render(
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_renders_what_it_must_say(stage: str) -> None:
     prompt = render(stage)
-    assert prompt.startswith("# Task #12")
+    assert prompt.startswith(HEADING.get(stage, "# Task #12"))
     for phrase in MUST_SAY[stage]:
         assert phrase in prompt, phrase
     assert "\n\n\n" not in prompt
@@ -380,7 +397,7 @@ def test_long_material_is_cut_in_the_middle_to_fit() -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_variable_left_out_is_an_error_not_a_blank(stage: str) -> None:
     variables = stage_variables(
-        CouncilAsk(12, "t12", stage, ("gpt",), "m", context=CONTEXTS[stage]),  # type: ignore[arg-type]
+        ask_at(stage),
         speaker(),
         hosts=[],
         self_vote=False,
