@@ -88,6 +88,51 @@ def test_a_malformed_ask_says_what_is_wrong(change: dict[str, Any], why: str) ->
     assert why in refusal
 
 
+POLL_ASK = {
+    **GOOD,
+    "task": 0,
+    "poll": 3,
+    "ask": "p3-vote",
+    "stage": "poll",
+    "mission": "Which database?",
+    "context": {"options": [{"key": "A", "text": "PostgreSQL"}]},
+}
+
+
+def test_the_masters_poll_is_an_ask_of_no_task() -> None:
+    ask = read_ask(POLL_ASK)
+    assert isinstance(ask, CouncilAsk)
+    assert (ask.task, ask.poll, ask.stage, ask.ask) == (0, 3, "poll", "p3-vote")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        pytest.param({"poll": None}, "poll is not a positive number", id="no poll number"),
+        pytest.param({"poll": "3"}, "poll is not a positive number", id="poll as text"),
+        pytest.param({"task": 12}, "task of a poll is not 0", id="a poll of a task"),
+        pytest.param({"stage": "vote"}, "task is not a positive number", id="a vote of no task"),
+    ],
+)
+def test_a_malformed_poll_ask_says_what_is_wrong(change: dict[str, Any], why: str) -> None:
+    refusal = read_ask({**POLL_ASK, **change})
+    assert isinstance(refusal, str)
+    assert why in refusal
+
+
+def test_a_poll_answer_names_its_poll() -> None:
+    ask = read_ask(POLL_ASK)
+    assert isinstance(ask, CouncilAsk)
+    council = answer_object(ask, status="ok", model="m", extra={"choice": "A"})
+    assert (council["stage"], council["poll"], council["task"], council["choice"]) == (
+        "poll",
+        3,
+        0,
+        "A",
+    )
+    assert "poll" not in answer_object(read_ask(GOOD), status="ok", model="m")  # type: ignore[arg-type]
+
+
 def test_optional_fields_may_be_left_out() -> None:
     ask = read_ask({k: v for k, v in GOOD.items() if k not in ("v", "deadline_ms", "context")})
     assert isinstance(ask, CouncilAsk)

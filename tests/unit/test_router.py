@@ -353,6 +353,18 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
         Command("stats", ""),
     ),
     ("…not an agent's", GPT, msg("everyone !stats"), Ignore("command for a task")),
+    (
+        "!poll naming agents in its options is the coordinator's",
+        COORD,
+        msg("!poll Who writes it? | @claude | GPT", mentions=Mentions((CLAUDE.user_id,))),
+        Command("poll", "Who writes it? | @claude | GPT"),
+    ),
+    (
+        "…not the named agent's",
+        CLAUDE,
+        msg("!poll Who writes it? | @claude | GPT", mentions=Mentions((CLAUDE.user_id,))),
+        Ignore("command for a task"),
+    ),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",
