@@ -2,10 +2,10 @@
 every agent votes from its own account with a one-line reason, the master votes in his
 client, and `!poll close` or the timeout ends it with the tally.
 
-Real Synapse, the master's encrypted nio client, the coordinator and four agents on the real
-SDKs against the fake LLM server (`CouncilScript`: a poll prompt is read as a vote). Assertions
-are on what the master's client receives, the store's poll tables and what each agent's model
-was asked.
+Real Synapse, the master's encrypted nio client, the coordinator in its own process (so one
+test can SIGKILL it) and four agents on the real SDKs against the fake LLM server
+(`CouncilScript`: a poll prompt is read as a vote). Assertions are on what the master's
+client receives, the store's poll tables and what each agent's model was asked.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tests.support.council_script import CouncilScript
 from tests.support.person import Person, Seen
 from tests.support.tasks import (
     AGENTS,
+    CoordinatorProcess,
     TaskBots,
     TaskMaster,
     running_task_bots,
@@ -59,7 +60,7 @@ async def bots(
 ) -> AsyncIterator[TaskBots]:
     path = tmp_path_factory.mktemp("polls") / "chavion.yaml"
     config = task_config(council, llm, path, tasks={"poll_seconds": POLL_SECONDS})
-    async with running_task_bots(council, coordinator, master, config) as started:
+    async with running_task_bots(council, coordinator, master, config, own_process=True) as started:
         yield started
 
 
@@ -75,6 +76,12 @@ def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
 @pytest.fixture
 def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
     return task_master(master, council)
+
+
+@pytest.fixture
+def process(bots: TaskBots) -> CoordinatorProcess:
+    assert bots.process is not None
+    return bots.process
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -248,3 +255,33 @@ async def test_bad_input_gets_a_clear_message_and_no_poll(
     )
     assert says in refusal.body
     assert not [s for kind, s in boss.person.events if kind == POLL_START and question in s.body]
+
+
+async def test_killed_while_everyone_votes_it_counts_every_vote_and_closes_once(
+    boss: TaskMaster, script: CouncilScript, process: CoordinatorProcess
+) -> None:
+    script.delays["vote"] = 3.0  # the agents vote while the coordinator is down
+    question = "Which queue?"
+    await boss.command(f"!poll {question} | RabbitMQ | Redis streams | Kafka")
+    poll = await poll_start(boss, question)
+    poll_id = poll_id_of(poll)
+    assert poll_id is not None
+    await process.kill()
+    await boss.vote(poll.event_id, "C")
+    await reason_lines(boss, poll, len(AGENTS))
+    await process.start()
+    await stored_votes(boss, poll_id, len(AGENTS) + 1)
+    notice = await tally_notice(boss, poll_id, timeout=POLL_SECONDS + 30)
+    lines = notice.body.splitlines()
+    assert lines[0] == f"📊 Poll #{poll_id} closed (time is up): {question}"
+    assert lines[1] == "Result: C — Kafka (2 votes: Gemini, you, your vote decides)"
+    starts = [s for kind, s in boss.person.events if kind == POLL_START and question in s.body]
+    ends = [
+        s
+        for kind, s in boss.person.events
+        if kind == POLL_END and s.relates_to.get("event_id") == poll.event_id
+    ]
+    assert (len(starts), len(ends)) == (1, 1)
+    tallies = [s for s in boss.person.seen if s.body.startswith(f"📊 Poll #{poll_id} closed")]
+    assert len(tallies) == 1
+    assert sorted(a for a, stage in script.asked if stage == "vote") == sorted(AGENTS)
