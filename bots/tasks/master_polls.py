@@ -213,13 +213,6 @@ def tally_text(
     return "\n".join(lines)
 
 
-def opened_line(poll_id: int, agents: Sequence[str], seconds: float) -> str:
-    """Said in the log and the poll's fallback: who is asked and for how long."""
-    minutes = max(1, round(seconds / 60))
-    asked = ", ".join(agents) or "no agent"
-    return f"{prefix(poll_id)}: asking {asked}; closes in {minutes} min or on !poll close {poll_id}"
-
-
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
