@@ -37,6 +37,7 @@ from bots.agents.council_prompts import (
 )
 from bots.agents.council_wire import (
     NO_VALID_VOTE,
+    VOTE_STAGES,
     CouncilAsk,
     Where,
     answer_object,
@@ -54,6 +55,7 @@ from bots.context import BotContext
 from bots.events import COUNCIL_KEY, POLL_RESPONSE, POLL_START, POLL_START_STABLE
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
+from bots.tasks.master_polls import reason_body
 from bots.tasks.polls import poll_response_content
 from bots.tasks.render import answer_body, vote_reason_body
 from bots.tasks.votes import parse_vote, self_vote_refused
@@ -90,7 +92,7 @@ class CouncilMember:
         ask = self._ask_for_me(message.council, message.sender, message.event_id, bot)
         if ask is None:
             return []
-        if ask.stage == "vote":
+        if ask.stage in VOTE_STAGES:
             log.info("%s: vote ask %s came as a message, not a poll", self.name, ask.ask)
             return []
         # A task from outside Matrix has no intake message: its ask is the thread's root.
@@ -99,7 +101,9 @@ class CouncilMember:
         return await self.answer(ask, where, bot)
 
     async def on_event(self, event: RoomEvent, bot: BotContext) -> list[Reply]:
-        """A poll start from the coordinator naming this agent: its vote."""
+        """A poll start from the coordinator naming this agent: its vote on a task's
+        proposals, or on the master's own poll (answered where the poll is: its thread,
+        else the main timeline)."""
         if event.type not in POLL_START_TYPES:
             return []
         council = event.content.get(COUNCIL_KEY)
@@ -108,10 +112,12 @@ class CouncilMember:
         ask = self._ask_for_me(council, event.sender, event.event_id, bot)
         if ask is None:
             return []
-        if ask.stage != "vote":
+        if ask.stage not in VOTE_STAGES:
             log.info("%s: poll %s carries a %s ask", self.name, event.event_id, ask.stage)
             return []
-        root = poll_thread_root(event.content) or event.event_id
+        root = poll_thread_root(event.content)
+        if root is None and ask.stage == "vote":
+            root = event.event_id
         where = Where(event.room_id, root, reply_to=event.event_id, key=event.event_id)
         return await self.vote(ask, where, bot)
 
@@ -181,7 +187,10 @@ class CouncilMember:
             log.exception("%s could not answer the poll %s", self.name, where.reply_to)
             return self._failed(ask, where, "could not send the poll response", completion, cost)
         council = self._object(ask, "ok", completion, cost, extra={"choice": choice})
-        body = vote_reason_body(ask.task, choice, vote_reason(text))
+        if ask.stage == "poll":
+            body = reason_body(choice, vote_reason(text))
+        else:
+            body = vote_reason_body(ask.task, choice, vote_reason(text))
         return answer_replies(body, where, council)
 
     async def _call(
@@ -259,9 +268,9 @@ class CouncilMember:
     ) -> list[Reply]:
         """An answer saying this agent has none, and why (usage carried when a call was made)."""
         council = self._object(ask, "failed", completion, cost, reason=reason)
-        return answer_replies(
-            answer_body(ask.task, ask.stage, failure_text(ask, reason)), where, council
-        )
+        said = failure_text(ask, reason)
+        body = f"🗳️ {said}" if ask.stage == "poll" else answer_body(ask.task, ask.stage, said)
+        return answer_replies(body, where, council)
 
 
 @contextlib.asynccontextmanager

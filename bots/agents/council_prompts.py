@@ -143,7 +143,12 @@ def stage_variables(
     }
     if ask.stage in LESSON_STAGES:
         common["lessons"] = lessons
-    if ask.stage == "vote":
+    if ask.stage == "poll":
+        ballots = ballot(ask, speaker.name)
+        share = _share(text_tokens, len(ballots))
+        common["poll"] = ask.poll
+        common["options"] = [{"key": b.key, "text": _fit(b.text, share)} for b in ballots]
+    elif ask.stage == "vote":
         ballots = ballot(ask, speaker.name)
         share = _share(text_tokens, len(ballots))
         common["options"] = [

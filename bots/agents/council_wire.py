@@ -20,8 +20,11 @@ from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import ProviderRequestError, Usage
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine"]
-STAGES: Final[tuple[Stage, ...]] = ("propose", "vote", "plan", "review", "fix", "refine")
+Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "poll"]
+STAGES: Final[tuple[Stage, ...]] = ("propose", "vote", "plan", "review", "fix", "refine", "poll")
+VOTE_STAGES: Final[frozenset[Stage]] = frozenset({"vote", "poll"})
+"""Asks carried by a poll start and answered with a poll response: a task's vote, and the
+master's own poll (`task` 0, `poll` its number)."""
 WIRE_VERSION: Final = 1
 
 STAGE_NOUN: Final[Mapping[Stage, str]] = {
@@ -31,6 +34,7 @@ STAGE_NOUN: Final[Mapping[Stage, str]] = {
     "review": "Review",
     "fix": "Fix",
     "refine": "Final answer",
+    "poll": "Poll vote",
 }
 NO_VALID_VOTE: Final = "no valid vote"
 REASON_CHARS: Final = 300
@@ -47,6 +51,8 @@ class CouncilAsk:
     mission: str
     deadline_ms: int | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    poll: int | None = None
+    """The master's poll this ask is for (stage "poll" only; `task` is 0 then)."""
 
 
 def read_ask(council: Mapping[str, Any] | None) -> CouncilAsk | str:
@@ -66,10 +72,14 @@ def read_ask(council: Mapping[str, Any] | None) -> CouncilAsk | str:
     mission: Any = council.get("mission", "")
     deadline: Any = council.get("deadline_ms")
     context: Any = council.get("context", {})
+    poll: Any = council.get("poll")
+    own_poll = stage == "poll"
     problems = [
         what
         for what, bad in (
-            ("task is not a positive number", not _positive_int(task)),
+            ("task is not a positive number", not own_poll and not _positive_int(task)),
+            ("task of a poll is not 0", own_poll and task != 0),
+            ("poll is not a positive number", own_poll and not _positive_int(poll)),
             ("ask is not a non-empty string", not isinstance(ask, str) or not ask),
             (f"stage {stage!r} is unknown", stage not in STAGES),
             (
@@ -92,6 +102,7 @@ def read_ask(council: Mapping[str, Any] | None) -> CouncilAsk | str:
         mission=str(mission),
         deadline_ms=int(deadline) if deadline is not None else None,
         context=dict(context),
+        poll=int(poll) if own_poll else None,
     )
 
 
@@ -189,10 +200,11 @@ def poll_thread_root(content: Mapping[str, Any]) -> EventID | None:
 @dataclass(frozen=True)
 class Where:
     """Where an answer goes: the task's thread, as a reply to the ask; `key` makes its
-    transaction ids stable (a retried send never posts twice)."""
+    transaction ids stable (a retried send never posts twice). No thread (None): the
+    master's own poll given in the main timeline is answered there."""
 
     room_id: RoomID
-    thread_root: EventID
+    thread_root: EventID | None
     reply_to: EventID
     key: str
 
@@ -223,6 +235,8 @@ def answer_object(
         },
         "model": model,
     }
+    if ask.poll is not None:
+        council["poll"] = ask.poll
     if reason is not None:
         council["reason"] = reason
     council.update(extra or {})

@@ -16,6 +16,7 @@ from bots.agents.council import POLL_START_TYPES, CouncilMember
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
+from bots.coordinator.polls import PollService, is_poll_answer
 from bots.coordinator.secrets import redact_credentials
 from bots.coordinator.tasks.service import TASK_EVENT_TYPES, TaskService
 from bots.coordinator.unreadable import on_unreadable
@@ -30,7 +31,7 @@ from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Message, Reply, RoomEvent
 from bots.routing.access import may_invite
 from bots.routing.addressing import Identity, Roster
-from bots.routing.dispatch import Dispatcher, EventHandler, Observer
+from bots.routing.dispatch import CouncilHandler, Dispatcher, EventHandler, Observer
 from bots.settings.data_dir import DataDir
 from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
@@ -71,6 +72,7 @@ class RunningBot:
     agent: Agent | None = None
     resume: Callable[[], Awaitable[int]] | None = None
     tasks: TaskService | None = None
+    polls: PollService | None = None
 
 
 def build_bot(name: str, parts: SharedParts) -> RunningBot:
@@ -112,18 +114,20 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     context = BotContext(settings, account, identity, parts.roster, matrix, parts.store)
     agent: Agent | None = None
     tasks: TaskService | None = None
+    polls: PollService | None = None
     if account.kind == "agent":
         agent = Agent(settings, settings.agent(account.name), parts.store)
         dispatcher = _agent_dispatcher(context, agent)
     elif account.kind == "coordinator":
         tasks = TaskService.for_bot(context)
-        dispatcher = _coordinator_dispatcher(context, tasks)
+        polls = PollService(context, clock=tasks.ctx.clock)
+        dispatcher = _coordinator_dispatcher(context, tasks, polls)
     else:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
         dispatcher = _executor_dispatcher(context, parts.execution)
     resume = dispatcher.resume if agent is not None else None
-    return RunningBot(account, matrix, agent, resume, tasks)
+    return RunningBot(account, matrix, agent, resume, tasks, polls)
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
@@ -143,7 +147,9 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
     )
 
 
-def _coordinator_dispatcher(context: BotContext, tasks: TaskService) -> Dispatcher:
+def _coordinator_dispatcher(
+    context: BotContext, tasks: TaskService, polls: PollService
+) -> Dispatcher:
     """The coordinator answers the council's commands, stops agents talking in circles and
     runs tasks: agents' answers, poll responses, reactions on plans and execution results go
     to the task engine unclaimed (it stores each fact idempotently, so a crash between a
@@ -151,28 +157,42 @@ def _coordinator_dispatcher(context: BotContext, tasks: TaskService) -> Dispatch
     watch = LoopWatch(context.settings.runtime.agent_turn_limit)
     return Dispatcher(
         context,
-        coordinator_commands(tasks, clock=tasks.ctx.clock),
+        coordinator_commands(tasks, clock=tasks.ctx.clock, polls=polls),
         observer=_each(redact_credentials, watch.observe),
-        on_event=_coordinator_events(tasks),
-        council=tasks.on_task_message,
+        on_event=_coordinator_events(tasks, polls),
+        council=_council_answers(tasks, polls),
         event_types=frozenset({UNREADABLE_EVENT}) | TASK_EVENT_TYPES,
         others_commands=EXECUTOR_COMMANDS,
         claim=False,
     )
 
 
-def _coordinator_events(tasks: TaskService) -> EventHandler:
+def _coordinator_events(tasks: TaskService, polls: PollService) -> EventHandler:
     """One handler routing by type: an unreadable message is still claimed (it is said once
-    even across restarts); every other event is the task engine's."""
+    even across restarts); a response to the master's own poll is the polls' (by the poll's
+    event id); every other event is the task engine's."""
 
     async def on_event(event: RoomEvent, bot: BotContext) -> list[Reply]:
         if event.type == UNREADABLE_EVENT:
             if not await bot.store.claim_event(bot.account.name, event.event_id, event.room_id):
                 return []
             return await on_unreadable(event, bot)
+        if await polls.owns(event):
+            return await polls.on_event(event, bot)
         return await tasks.on_event(event, bot)
 
     return on_event
+
+
+def _council_answers(tasks: TaskService, polls: PollService) -> CouncilHandler:
+    """Agents' answers: to the master's poll (stage "poll") or to a task's ask."""
+
+    async def on_answer(message: Message, bot: BotContext) -> list[Reply]:
+        if is_poll_answer(message):
+            return await polls.on_answer(message, bot)
+        return await tasks.on_task_message(message, bot)
+
+    return on_answer
 
 
 def _each(*observers: Observer) -> Observer:

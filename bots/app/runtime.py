@@ -75,6 +75,11 @@ class BotRunner:
                 for bot in self.bots
                 if bot.tasks is not None
             ]
+            background += [
+                asyncio.create_task(bot.polls.run_background(bot.matrix.synced, stop))
+                for bot in self.bots
+                if bot.polls is not None
+            ]
             await asyncio.gather(*runs)
             waiting.cancel()
             for task in background:

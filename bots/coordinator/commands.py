@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.lesson_commands import lesson_commands
+from bots.coordinator.poll_commands import PollOps, poll_command
 from bots.coordinator.presence import status
 from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
@@ -28,10 +29,14 @@ async def whoami(request: CommandRequest) -> list[Reply]:
 
 
 def coordinator_commands(
-    tasks: TaskOps | None = None, *, clock: Callable[[], float] = time.time
+    tasks: TaskOps | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    polls: PollOps | None = None,
 ) -> Registry:
     """`tasks`: the coordinator's task engine; without one, no task command is declared.
-    `clock` dates what the task commands show (a test's clock)."""
+    `clock` dates what the task commands show (a test's clock). `polls`: the master's own
+    polls (`!poll`), declared with the task commands."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -48,5 +53,7 @@ def coordinator_commands(
             registry.add(spec)
         for spec in lesson_commands():
             registry.add(spec)
+        if polls is not None:
+            registry.add(poll_command(polls))
     registry.add(make_help(registry))
     return registry

@@ -179,6 +179,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "stats": AccessRule(min_power=0),
     "lessons": AccessRule(min_power=0),
     "forget": MASTER_ONLY,
+    "poll": MASTER_ONLY,
 }
 
 

@@ -22,6 +22,7 @@ from bots.store.errors import converted
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
+from bots.store.polls import PollStore
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
 
@@ -114,6 +115,11 @@ class Store:
         if self._lessons is None:
             self._lessons = LessonStore(self._db, self.tasks.lock)
         return self._lessons
+
+    @property
+    def polls(self) -> PollStore:
+        """The master's own polls (`!poll`), on this store's connection."""
+        return PollStore(self._db)
 
     @property
     def usage(self) -> UsageStore:

@@ -512,3 +512,97 @@ async def test_a_poll_without_options_is_a_failed_vote_without_a_call(bench: Ben
 
 def test_agents_listen_for_both_poll_start_forms() -> None:
     assert frozenset({"org.matrix.msc3381.poll.start", "m.poll.start"}) == POLL_START_TYPES
+
+
+# ---- the master's own poll --------------------------------------------------------------------
+
+
+def masters_poll(bench: Bench, *, thread: bool, **change: Any) -> RoomEvent:
+    """The coordinator's start of `!poll Which database? | PostgreSQL | SQLite | MySQL`."""
+    council: dict[str, Any] = {
+        "v": 1,
+        "kind": "ask",
+        "stage": "poll",
+        "task": 0,
+        "poll": 3,
+        "ask": "p3-vote",
+        "agents": ["claude", "gpt", "gemini"],
+        "deadline_ms": int((time.time() + 600) * 1000),
+        "mission": "Which database for the new app?",
+        "context": {
+            "options": [
+                {"key": "A", "text": "PostgreSQL"},
+                {"key": "B", "text": "SQLite"},
+                {"key": "C", "text": "MySQL"},
+            ]
+        },
+    }
+    council.update(change)
+    content: dict[str, Any] = {
+        POLL_START: {"question": {"org.matrix.msc1767.text": "📊 Poll #3: Which database?"}},
+        COUNCIL_KEY: council,
+    }
+    if thread:
+        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": ROOT}
+    return RoomEvent(ROOM, POLL_EVENT, bench.coordinator, POLL_START, content)
+
+
+@pytest.mark.parametrize(
+    ("thread", "root"),
+    [pytest.param(False, None, id="main timeline"), pytest.param(True, ROOT, id="in a thread")],
+)
+async def test_the_masters_poll_is_answered_with_a_response_and_a_reason_line(
+    bench: Bench, thread: bool, root: EventID | None
+) -> None:
+    bench.fake.enqueue(reply("VOTE: B\nREASON: one file, nothing to run."))
+    [reason] = await bench.member.on_event(masters_poll(bench, thread=thread), bench.context)
+    [(kind, content, _)] = bench.homeserver.events
+    assert kind == POLL_RESPONSE
+    assert content[POLL_RESPONSE] == {"answers": ["B"]}
+    assert content["m.relates_to"] == {"rel_type": "m.reference", "event_id": POLL_EVENT}
+    assert reason.body == "🗳️ B — one file, nothing to run."
+    assert (reason.thread_root, reason.reply_to) == (root, POLL_EVENT)
+    council = council_of(reason)
+    assert (council["stage"], council["poll"], council["choice"], council["status"]) == (
+        "poll",
+        3,
+        "B",
+        "ok",
+    )
+    prompt = bench.fake.requests[0].body["messages"][0]["content"]
+    assert "# Poll #3:" in prompt
+    assert "Which database for the new app?" in prompt
+    assert "C. MySQL" in prompt
+    assert "own proposal" not in prompt
+
+
+@pytest.mark.parametrize(
+    ("said", "choice"),
+    [
+        pytest.param("VOTE: C\nREASON: the team knows it", "C", id="letter"),
+        pytest.param("I would pick option 1: PostgreSQL scales.", "A", id="number"),
+        pytest.param("A or B, hard to say.", None, id="no choice"),
+    ],
+)
+async def test_poll_choice_rules(bench: Bench, said: str, choice: str | None) -> None:
+    bench.fake.enqueue(reply(said))
+    [answer] = await bench.member.on_event(masters_poll(bench, thread=False), bench.context)
+    council = council_of(answer)
+    assert council.get("choice") == choice
+    if choice is None:
+        assert council["reason"] == "no valid vote"
+        assert answer.body == "🗳️ ⚠️ Poll vote failed: no valid vote."
+        assert bench.homeserver.events == []
+
+
+async def test_a_korean_poll_is_answered_in_korean(bench: Bench) -> None:
+    bench.fake.enqueue(reply("VOTE: A\nREASON: 확장성이 좋습니다."))
+    event = masters_poll(bench, thread=False, mission="새 앱에 어떤 DB를 쓸까요?")
+    await bench.member.on_event(event, bench.context)
+    assert "Korean" in bench.fake.requests[0].body["messages"][0]["content"]
+
+
+async def test_a_poll_not_naming_this_agent_is_left_alone(bench: Bench) -> None:
+    event = masters_poll(bench, thread=False, agents=["claude"])
+    assert await bench.member.on_event(event, bench.context) == []
+    assert bench.fake.requests == []

@@ -88,6 +88,51 @@ def test_a_malformed_ask_says_what_is_wrong(change: dict[str, Any], why: str) ->
     assert why in refusal
 
 
+POLL_ASK = {
+    **GOOD,
+    "task": 0,
+    "poll": 3,
+    "ask": "p3-vote",
+    "stage": "poll",
+    "mission": "Which database?",
+    "context": {"options": [{"key": "A", "text": "PostgreSQL"}]},
+}
+
+
+def test_the_masters_poll_is_an_ask_of_no_task() -> None:
+    ask = read_ask(POLL_ASK)
+    assert isinstance(ask, CouncilAsk)
+    assert (ask.task, ask.poll, ask.stage, ask.ask) == (0, 3, "poll", "p3-vote")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        pytest.param({"poll": None}, "poll is not a positive number", id="no poll number"),
+        pytest.param({"poll": "3"}, "poll is not a positive number", id="poll as text"),
+        pytest.param({"task": 12}, "task of a poll is not 0", id="a poll of a task"),
+        pytest.param({"stage": "vote"}, "task is not a positive number", id="a vote of no task"),
+    ],
+)
+def test_a_malformed_poll_ask_says_what_is_wrong(change: dict[str, Any], why: str) -> None:
+    refusal = read_ask({**POLL_ASK, **change})
+    assert isinstance(refusal, str)
+    assert why in refusal
+
+
+def test_a_poll_answer_names_its_poll() -> None:
+    ask = read_ask(POLL_ASK)
+    assert isinstance(ask, CouncilAsk)
+    council = answer_object(ask, status="ok", model="m", extra={"choice": "A"})
+    assert (council["stage"], council["poll"], council["task"], council["choice"]) == (
+        "poll",
+        3,
+        0,
+        "A",
+    )
+    assert "poll" not in answer_object(read_ask(GOOD), status="ok", model="m")  # type: ignore[arg-type]
+
+
 def test_optional_fields_may_be_left_out() -> None:
     ask = read_ask({k: v for k, v in GOOD.items() if k not in ("v", "deadline_ms", "context")})
     assert isinstance(ask, CouncilAsk)
@@ -272,7 +317,16 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "attempt": 2,
     },
     "refine": {"proposal": "Disks are fine.", "others": ["Disks look fine."]},
+    "poll": {
+        "options": [
+            {"key": "A", "text": "PostgreSQL"},
+            {"key": "B", "text": "SQLite"},
+            {"key": "C", "text": "MySQL"},
+        ]
+    },
 }
+HEADING: dict[str, str] = {"poll": "# Poll #3: Master asks the council"}
+"""How a stage's prompt starts when it is not "# Task #12" (the master's poll has no task)."""
 MUST_SAY: dict[str, tuple[str, ...]] = {
     "propose": ("report disk usage of local", "COMMANDS: yes", "COMMANDS: no", "`local`"),
     "vote": (
@@ -302,6 +356,7 @@ MUST_SAY: dict[str, tuple[str, ...]] = {
         "`local`: this machine",
     ),
     "refine": ("Disks are fine.", "Disks look fine.", "final answer"),
+    "poll": ("report disk usage of local", "A. PostgreSQL", "C. MySQL", "VOTE:", "REASON:"),
 }
 
 
@@ -309,10 +364,17 @@ def speaker(language: str = TASK_LANGUAGE) -> Speaker:
     return Speaker("gpt", "GPT", "judging", "Master", language)
 
 
+def ask_at(stage: str, mission: str = "m") -> CouncilAsk:
+    """An ask of `stage` with its context; the master's poll is poll 3, of no task (0)."""
+    if stage == "poll":
+        return CouncilAsk(0, "p3-vote", "poll", ("gpt",), mission, context=CONTEXTS[stage], poll=3)
+    return CouncilAsk(12, f"t12-{stage}-1", stage, ("gpt",), mission, context=CONTEXTS[stage])  # type: ignore[arg-type]
+
+
 def render(
     stage: str, *, self_vote: bool = False, mission: str = "report disk usage of local"
 ) -> str:
-    ask = CouncilAsk(12, f"t12-{stage}-1", stage, ("gpt",), mission, context=CONTEXTS[stage])  # type: ignore[arg-type]
+    ask = ask_at(stage, mission)
     hosts = host_lines(ask.context.get("hosts"), {"local": HostConfig("local")})
     variables = stage_variables(
         ask, speaker(language_of(mission)), hosts=hosts, self_vote=self_vote, text_tokens=4000
@@ -323,7 +385,7 @@ def render(
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_renders_what_it_must_say(stage: str) -> None:
     prompt = render(stage)
-    assert prompt.startswith("# Task #12")
+    assert prompt.startswith(HEADING.get(stage, "# Task #12"))
     for phrase in MUST_SAY[stage]:
         assert phrase in prompt, phrase
     assert "\n\n\n" not in prompt
@@ -380,7 +442,7 @@ def test_long_material_is_cut_in_the_middle_to_fit() -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_variable_left_out_is_an_error_not_a_blank(stage: str) -> None:
     variables = stage_variables(
-        CouncilAsk(12, "t12", stage, ("gpt",), "m", context=CONTEXTS[stage]),  # type: ignore[arg-type]
+        ask_at(stage),
         speaker(),
         hosts=[],
         self_vote=False,

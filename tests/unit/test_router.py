@@ -375,6 +375,18 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
         msg("!forget 3", reply_to=EventID("$a"), reply_to_sender=CLAUDE.user_id),
         Command("forget", "3"),
     ),
+    (
+        "!poll naming agents in its options is the coordinator's",
+        COORD,
+        msg("!poll Who writes it? | @claude | GPT", mentions=Mentions((CLAUDE.user_id,))),
+        Command("poll", "Who writes it? | @claude | GPT"),
+    ),
+    (
+        "…not the named agent's",
+        CLAUDE,
+        msg("!poll Who writes it? | @claude | GPT", mentions=Mentions((CLAUDE.user_id,))),
+        Ignore("command for a task"),
+    ),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",

@@ -9,6 +9,7 @@ from bots.store.migrations import (
     v06_tasks,
     v07_plan_approvals,
     v08_lessons,
+    v09_polls,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -20,4 +21,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (6, v06_tasks.SQL),
     (7, v07_plan_approvals.SQL),
     (8, v08_lessons.SQL),
+    (9, v09_polls.SQL),
 )
