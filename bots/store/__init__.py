@@ -20,6 +20,7 @@ from bots.store.agent_flags import AgentFlags
 from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.errors import converted
 from bots.store.migrations import STEPS
+from bots.store.minutes import MinutesStore
 from bots.store.pending_answers import PendingAnswers
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
@@ -64,6 +65,7 @@ class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._tasks: TaskStore | None = None
+        self._minutes: MinutesStore | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -105,6 +107,13 @@ class Store:
         if self._tasks is None:
             self._tasks = TaskStore(self._db)
         return self._tasks
+
+    @property
+    def minutes(self) -> MinutesStore:
+        """Minutes of tasks and discussions, searchable (bots.store.minutes)."""
+        if self._minutes is None:
+            self._minutes = MinutesStore(self._db)
+        return self._minutes
 
     @property
     def usage(self) -> UsageStore:
