@@ -20,8 +20,18 @@ from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import ProviderRequestError, Usage
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine"]
-STAGES: Final[tuple[Stage, ...]] = ("propose", "vote", "plan", "review", "fix", "refine")
+Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "minutes"]
+STAGES: Final[tuple[Stage, ...]] = (
+    "propose",
+    "vote",
+    "plan",
+    "review",
+    "fix",
+    "refine",
+    "minutes",
+)
+UNTASKED_STAGES: Final[frozenset[Stage]] = frozenset({"minutes"})
+"""Stages whose ask may carry task 0: not about a task (the minutes of a discussion)."""
 WIRE_VERSION: Final = 1
 
 STAGE_NOUN: Final[Mapping[Stage, str]] = {
@@ -31,6 +41,7 @@ STAGE_NOUN: Final[Mapping[Stage, str]] = {
     "review": "Review",
     "fix": "Fix",
     "refine": "Final answer",
+    "minutes": "Minutes",
 }
 NO_VALID_VOTE: Final = "no valid vote"
 REASON_CHARS: Final = 300
@@ -69,7 +80,10 @@ def read_ask(council: Mapping[str, Any] | None) -> CouncilAsk | str:
     problems = [
         what
         for what, bad in (
-            ("task is not a positive number", not _positive_int(task)),
+            (
+                "task is not a positive number",
+                not _positive_int(task) and not (stage in UNTASKED_STAGES and task == 0),
+            ),
             ("ask is not a non-empty string", not isinstance(ask, str) or not ask),
             (f"stage {stage!r} is unknown", stage not in STAGES),
             (

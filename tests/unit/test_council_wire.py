@@ -73,6 +73,9 @@ def test_a_good_ask_is_read_as_sent() -> None:
         pytest.param({"task": "12"}, "task is not a positive number", id="task as text"),
         pytest.param({"task": 0}, "task is not a positive number", id="task zero"),
         pytest.param({"task": True}, "task is not a positive number", id="task a boolean"),
+        pytest.param(
+            {"task": -1, "stage": "minutes"}, "task is not a positive number", id="minutes of -1"
+        ),
         pytest.param({"ask": ""}, "ask is not a non-empty string", id="empty ask id"),
         pytest.param({"stage": "execute"}, "stage 'execute' is unknown", id="unknown stage"),
         pytest.param({"agents": "claude"}, "agents is not a list", id="agents a string"),
@@ -86,6 +89,12 @@ def test_a_malformed_ask_says_what_is_wrong(change: dict[str, Any], why: str) ->
     refusal = read_ask({**GOOD, **change})
     assert isinstance(refusal, str)
     assert why in refusal
+
+
+def test_the_minutes_of_a_discussion_are_asked_without_a_task() -> None:
+    ask = read_ask({**GOOD, "task": 0, "stage": "minutes", "ask": "d1-minutes"})
+    assert isinstance(ask, CouncilAsk)
+    assert (ask.task, ask.stage) == (0, "minutes")
 
 
 def test_optional_fields_may_be_left_out() -> None:
@@ -272,6 +281,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "attempt": 2,
     },
     "refine": {"proposal": "Disks are fine.", "others": ["Disks look fine."]},
+    "minutes": {"facts": ["Proposals:", "- Claude (A): Run df -h.", "Decision: GPT's (B)"]},
 }
 MUST_SAY: dict[str, tuple[str, ...]] = {
     "propose": ("report disk usage of local", "COMMANDS: yes", "COMMANDS: no", "`local`"),
@@ -302,6 +312,7 @@ MUST_SAY: dict[str, tuple[str, ...]] = {
         "`local`: this machine",
     ),
     "refine": ("Disks are fine.", "Disks look fine.", "final answer"),
+    "minutes": ("- Claude (A): Run df -h.", "Decision: GPT's (B)", "the minutes", "scribe"),
 }
 
 
@@ -389,3 +400,12 @@ def test_a_variable_left_out_is_an_error_not_a_blank(stage: str) -> None:
     del variables["mission"]
     with pytest.raises(ConfigError, match=f"{stage}.md.j2: 'mission' is undefined"):
         stage_prompt(variables, stage)
+
+
+def test_the_scribe_reads_a_discussion_as_its_transcript() -> None:
+    lines = ["Master: shall we move to Caddy?", "Claude: yes, it renews certificates itself"]
+    ask = CouncilAsk(0, "d1-minutes", "minutes", ("gpt",), "minutes", context={"discussion": lines})
+    variables = stage_variables(ask, speaker(), hosts=[], self_vote=False, text_tokens=4000)
+    prompt = stage_prompt(variables, "minutes")
+    assert prompt.startswith("# The minutes of a discussion")
+    assert "\n".join(lines) in prompt
