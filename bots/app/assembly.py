@@ -151,7 +151,7 @@ def _coordinator_dispatcher(context: BotContext, tasks: TaskService) -> Dispatch
     watch = LoopWatch(context.settings.runtime.agent_turn_limit)
     return Dispatcher(
         context,
-        coordinator_commands(tasks, clock=tasks.ctx.clock),
+        coordinator_commands(tasks, clock=tasks.ctx.clock, minutes=tasks.minutes),
         observer=_each(redact_credentials, watch.observe),
         on_event=_coordinator_events(tasks),
         council=tasks.on_task_message,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
+from bots.coordinator.minutes_commands import MinutesCommands, MinutesOps
 from bots.coordinator.presence import status
 from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
@@ -27,10 +28,14 @@ async def whoami(request: CommandRequest) -> list[Reply]:
 
 
 def coordinator_commands(
-    tasks: TaskOps | None = None, *, clock: Callable[[], float] = time.time
+    tasks: TaskOps | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    minutes: MinutesOps | None = None,
 ) -> Registry:
     """`tasks`: the coordinator's task engine; without one, no task command is declared.
-    `clock` dates what the task commands show (a test's clock)."""
+    `clock` dates what the task commands show (a test's clock). `minutes`: the engine's
+    minutes side (`TaskService.minutes`), for `!minutes`."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -45,5 +50,8 @@ def coordinator_commands(
     if tasks is not None:
         for spec in TaskCommands(tasks, clock).specs():
             registry.add(spec)
+        if minutes is not None:
+            for spec in MinutesCommands(minutes, clock).specs():
+                registry.add(spec)
     registry.add(make_help(registry))
     return registry

@@ -122,6 +122,17 @@ class MinutesStore:
             )
         return [_record(r) for r in rows]
 
+    async def task_in_thread(self, room_id: RoomID, thread_root: EventID) -> int | None:
+        """The newest task whose thread this is (a retried task shares its thread)."""
+        with converted("the minutes store"):
+            row = await fetch_one(
+                self._db,
+                "SELECT id FROM tasks WHERE room_id = ? AND thread_root = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (room_id, thread_root),
+            )
+        return None if row is None else int(row[0])
+
     async def _one(self, tail: str, params: Sequence[object]) -> MinutesRecord | None:
         row = await fetch_one(self._db, f"SELECT {_COLUMNS} FROM minutes {tail}", tuple(params))
         return _record(row) if row is not None else None
