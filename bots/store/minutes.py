@@ -19,6 +19,7 @@ from bots.ids import EventID, RoomID
 from bots.store.connection import fetch_all, fetch_one
 from bots.store.errors import converted
 
+_FINAL_SQL = "('completed', 'failed', 'cancelled')"
 SEARCH_WORDS = 8
 """Words of a query beyond this many are ignored."""
 
@@ -132,6 +133,45 @@ class MinutesStore:
                 (room_id, thread_root),
             )
         return None if row is None else int(row[0])
+
+    async def awaited(
+        self, *, asked_key: str, posted_key: str, limit: int = 50
+    ) -> list[tuple[int, float | None, bool]]:
+        """Finished tasks whose minutes were asked (action `asked_key`) or posted
+        (`posted_key`) but are not stored: (task id, its deadline, posted), newest first.
+        One query: the engine's tick asks every second."""
+        with converted("the minutes store"):
+            rows = await fetch_all(
+                self._db,
+                "SELECT t.id, t.deadline, MAX(a.key = ?) FROM tasks AS t "
+                "JOIN task_actions AS a ON a.task_id = t.id AND a.key IN (?, ?) "
+                f"WHERE t.state IN {_FINAL_SQL} "
+                "AND NOT EXISTS (SELECT 1 FROM minutes AS m WHERE m.task_id = t.id) "
+                "GROUP BY t.id ORDER BY t.id DESC LIMIT ?",
+                (posted_key, asked_key, posted_key, max(limit, 0)),
+            )
+        return [(int(r[0]), None if r[1] is None else float(r[1]), bool(r[2])) for r in rows]
+
+    async def unasked(
+        self, *, since: float, reported_key: str, keys: Sequence[str], limit: int = 50
+    ) -> list[int]:
+        """Tasks finished since `since` whose report is out (`reported_key`) and that have
+        none of `keys` recorded and no minutes: a restart came between report and ask."""
+        marks = ", ".join("?" * len(keys))
+        with converted("the minutes store"):
+            rows = await fetch_all(
+                self._db,
+                f"SELECT t.id FROM tasks AS t WHERE t.state IN {_FINAL_SQL} "
+                "AND t.finished_at >= ? "
+                "AND EXISTS (SELECT 1 FROM task_actions AS a WHERE a.task_id = t.id "
+                "AND a.key = ?) "
+                "AND NOT EXISTS (SELECT 1 FROM task_actions AS a WHERE a.task_id = t.id "
+                f"AND a.key IN ({marks})) "
+                "AND NOT EXISTS (SELECT 1 FROM minutes AS m WHERE m.task_id = t.id) "
+                "ORDER BY t.id DESC LIMIT ?",
+                (since, reported_key, *keys, max(limit, 0)),
+            )
+        return [int(r[0]) for r in rows]
 
     async def _one(self, tail: str, params: Sequence[object]) -> MinutesRecord | None:
         row = await fetch_one(self._db, f"SELECT {_COLUMNS} FROM minutes {tail}", tuple(params))

@@ -142,3 +142,36 @@ async def test_an_active_task_shows_its_status_so_far(bench: Bench) -> None:
         "On hold: the task is discussing; waiting for proposals from Claude, GPT, Gemini"
     )
     assert "minutes-ask" not in bench.matrix.sent_keys()
+
+
+@pytest.mark.parametrize(
+    ("down_for", "asked"),
+    [(60, True), (3601, False)],
+    ids=["ended-a-minute-ago", "ended-over-an-hour-ago"],
+)
+async def test_a_restart_between_the_report_and_the_ask(
+    bench: Bench, down_for: float, asked: bool
+) -> None:
+    use(bench, minutes=False)  # the report goes out, the ask does not: as if killed between
+    await bench.order()
+    await bench.later(180)
+    assert "report-line" in bench.matrix.sent_keys()
+    use(bench, minutes=True)
+    bench.clock.now += down_for
+    bench.restart()
+    await bench.service.resume()
+    assert ("minutes-ask" in bench.matrix.sent_keys()) is asked
+
+
+async def test_minutes_posted_but_not_stored_are_stored_on_the_tick(bench: Bench) -> None:
+    await bench.order()
+    await bench.later(180)
+    await bench.answer("gpt", "t1-minutes-1", "Nobody proposed.")
+    stored = await bench.store.minutes.for_task(1)
+    assert stored is not None
+    await bench.store.minutes._db.execute("DELETE FROM minutes")  # lost in a crash
+    await bench.later(1)
+    again = await bench.store.minutes.for_task(1)
+    assert again is not None
+    assert again.text == stored.text
+    assert bench.matrix.sent_keys().count("minutes") == 1

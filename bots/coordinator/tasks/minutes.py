@@ -89,8 +89,12 @@ async def follow_up(ctx: TaskContext, task: Task, *, start: bool = False) -> Min
         return stored
     posted = await ctx.tasks.action_done(task.id, POST_KEY)
     asked = await ctx.tasks.action_done(task.id, ASK_KEY)
-    if posted is None and asked is None and not start:
-        return None
+    if (
+        posted is None
+        and asked is None
+        and (not start or await ctx.tasks.action_done(task.id, REPORT_LINE_KEY) is None)
+    ):
+        return None  # not asked for, or the report is not out yet: minutes follow it
     scribe = ctx.bot.settings.task_scribe
     text, problem = "", ""
     if scribe is None:
@@ -164,31 +168,25 @@ def scribe_text(body: str) -> str:
 
 async def unfinished(ctx: TaskContext, now: float | None = None, limit: int = 50) -> list[int]:
     """Recent final tasks whose minutes are due and not stored, for the service to drive:
-    asked and not posted (on the tick: only once their wait ran out by `now`); at start
-    (`now` None) also those that ended in the last hour with minutes on but never asked
-    (a restart between the report and the ask)."""
-    ids = []
-    for task in await ctx.tasks.list(FINAL_STATES, limit=limit):
-        if await ctx.tasks.action_done(task.id, POST_KEY) is not None:
-            if await ctx.bot.store.minutes.for_task(task.id) is None:
-                ids.append(task.id)  # posted, not stored: store it
-            continue
-        asked = await ctx.tasks.action_done(task.id, ASK_KEY) is not None
-        if asked:
-            if now is None or (task.deadline is not None and task.deadline <= now):
-                ids.append(task.id)
-        elif (
-            now is None
-            and ctx.settings.minutes
-            and _recent(ctx, task)
-            and await ctx.tasks.action_done(task.id, REPORT_LINE_KEY) is not None
-        ):
-            ids.append(task.id)
-    return ids
-
-
-def _recent(ctx: TaskContext, task: Task) -> bool:
-    return task.finished_at is not None and ctx.clock() - task.finished_at <= TAKEN_UP_SECONDS
+    asked and not posted (on the tick: only once their wait ran out by `now`), or posted
+    and not stored; at start (`now` None) also those that ended in the last hour with
+    minutes on but never asked (a restart between the report and the ask)."""
+    store = ctx.bot.store.minutes
+    ids = [
+        task_id
+        for task_id, deadline, posted in await store.awaited(
+            asked_key=ASK_KEY, posted_key=POST_KEY, limit=limit
+        )
+        if posted or now is None or (deadline is not None and deadline <= now)
+    ]
+    if now is None and ctx.settings.minutes:
+        ids += await store.unasked(
+            since=ctx.clock() - TAKEN_UP_SECONDS,
+            reported_key=REPORT_LINE_KEY,
+            keys=(ASK_KEY, POST_KEY),
+            limit=limit,
+        )
+    return sorted(set(ids))
 
 
 class TaskMinutes:

@@ -298,7 +298,8 @@ class TaskService:
             return await self.ctx.tasks.get(task_id)
         self._retry.discard(task_id)
         if task is not None and task.state in FINAL_STATES:
-            await self.minutes.drive(task_id)  # the scribe's answer, a wait run out
+            # The scribe's answer, a wait run out, a restart between report and ask.
+            await self.minutes.drive(task_id, start=self.ctx.settings.minutes)
         if task is not None and (task.state in FINAL_STATES or task.state == "paused"):
             await self._admit_waiting()
         return task
