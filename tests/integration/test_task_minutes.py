@@ -1,7 +1,8 @@
 """Minutes end to end: a task ends → the scribe (an agent on the fake LLM) is asked with the
 task's facts → the minutes in the task's thread name the proposals (with their authors)
 and the decision, with the status report; `!minutes N` shows them and `!minutes search`
-finds them.
+finds them. `!minutes` in the main timeline: the room's recent discussion, through the
+scribe, in a thread under the command.
 
 Real Synapse, the master's encrypted client, the executor on the embedded SSH server
 (`local`), agents on the real SDKs against the fake LLM server (`CouncilScript`).
@@ -118,3 +119,29 @@ async def test_minutes_name_the_proposals_and_the_decision(
     found = await reply_to(boss, "!minutes search cvxminutes", "the reply to !minutes search")
     assert found.body == body
     assert await boss.db.state(task.id) == "completed"
+
+
+async def test_minutes_of_the_recent_discussion_in_the_room(
+    boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
+) -> None:
+    script.set("minutes", SCRIBE, "Minutes: the master keeps nginx (cvxdiscussion).")
+    await boss.command("We keep nginx on web-1 for now, cvxdiscussion-1.")
+    await boss.command("Caddy can wait until the spring, cvxdiscussion-2.")
+    sent = await boss.command("!minutes")
+    minutes = await boss.wait(
+        lambda s: s.relates_to.get("event_id") == sent,
+        lambda s: s.sender == boss.coordinator and council_of(s).get("kind") == "minutes",
+        what="the discussion's minutes in a thread under !minutes",
+        timeout=90,
+    )
+    assert minutes.body.startswith("🗒️ Minutes of the discussion (")
+    assert "Minutes: the master keeps nginx (cvxdiscussion)." in minutes.body
+    asked = [r for r in llm.requests if stage_of(r) == "minutes"]
+    assert asked, "the scribe's model was never asked"
+    prompt = asked[-1].system
+    assert "# The minutes of a discussion" in prompt
+    first = prompt.index("We keep nginx on web-1 for now, cvxdiscussion-1.")
+    assert first < prompt.index("Caddy can wait until the spring, cvxdiscussion-2.")
+    assert "!minutes" not in prompt
+    found = await reply_to(boss, "!minutes search cvxdiscussion", "the search")
+    assert found.body == minutes.body
