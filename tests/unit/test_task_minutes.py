@@ -163,14 +163,15 @@ async def test_a_restart_between_the_report_and_the_ask(
     assert ("minutes-ask" in bench.matrix.sent_keys()) is asked
 
 
-async def test_minutes_posted_but_not_stored_are_stored_on_the_tick(bench: Bench) -> None:
+async def test_minutes_posted_but_not_stored_are_stored_at_the_next_start(bench: Bench) -> None:
     await bench.order()
     await bench.later(180)
     await bench.answer("gpt", "t1-minutes-1", "Nobody proposed.")
     stored = await bench.store.minutes.for_task(1)
     assert stored is not None
     await bench.store.minutes._db.execute("DELETE FROM minutes")  # lost in a crash
-    await bench.later(1)
+    bench.restart()
+    await bench.service.resume()
     again = await bench.store.minutes.for_task(1)
     assert again is not None
     assert again.text == stored.text

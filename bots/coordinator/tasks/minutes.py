@@ -144,10 +144,6 @@ async def _post(
     council = {"v": 1, "kind": "minutes", "task": task.id}
     reply = Reply(task.room_id, body, html=html, thread_root=task.thread_root, council=council)
     event_id = await ctx.send_once(task, POST_KEY, reply)
-    if task.waiting_for or task.deadline is not None:
-        await ctx.tasks.update(
-            task.id, expect_state=task.state, now=ctx.clock(), waiting_for="", deadline=None
-        )
     record, _ = await ctx.bot.store.minutes.add(
         task_id=task.id,
         room_id=task.room_id,
@@ -158,6 +154,10 @@ async def _post(
         event_id=event_id,
         now=ctx.clock(),
     )
+    if task.waiting_for or task.deadline is not None:  # last: the tick finds what is left
+        await ctx.tasks.update(
+            task.id, expect_state=task.state, now=ctx.clock(), waiting_for="", deadline=None
+        )
     return record
 
 
@@ -169,13 +169,14 @@ def scribe_text(body: str) -> str:
 async def unfinished(ctx: TaskContext, now: float | None = None, limit: int = 50) -> list[int]:
     """Recent final tasks whose minutes are due and not stored, for the service to drive:
     asked and not posted (on the tick: only once their wait ran out by `now`), or posted
-    and not stored; at start (`now` None) also those that ended in the last hour with
+    and not stored (the wait is cleared only after the minutes are stored, so the tick
+    sees those too); at start (`now` None) also those that ended in the last hour with
     minutes on but never asked (a restart between the report and the ask)."""
     store = ctx.bot.store.minutes
     ids = [
         task_id
         for task_id, deadline, posted in await store.awaited(
-            asked_key=ASK_KEY, posted_key=POST_KEY, limit=limit
+            asked_key=ASK_KEY, posted_key=POST_KEY, waiting_only=now is not None, limit=limit
         )
         if posted or now is None or (deadline is not None and deadline <= now)
     ]

@@ -21,7 +21,7 @@ CREATE TABLE minutes (
 CREATE INDEX minutes_room ON minutes (room_id, created_at);
 
 CREATE VIRTUAL TABLE minutes_fts USING fts5(
-    text, status, content='minutes', content_rowid='id', tokenize='unicode61'
+    text, status, content='minutes', content_rowid='id', tokenize='unicode61', prefix='2 3'
 );
 
 CREATE TRIGGER minutes_fts_insert AFTER INSERT ON minutes BEGIN
