@@ -352,9 +352,11 @@ def minutes_body(minutes: Minutes) -> str:
         parts.append(minutes.scribe_text.strip())
     else:
         problem = minutes.scribe_problem or "no minutes were written"
-        parts.append(f"(No minutes from the scribe: {problem}. The facts as recorded:)")
         if minutes.facts:
+            parts.append(f"(No minutes from the scribe: {problem}. The facts as recorded:)")
             parts.append("\n".join(minutes.facts))
+        else:
+            parts.append(f"(No minutes from the scribe: {problem}.)")
     if minutes.record:
         parts.append(minutes.record)
     if minutes.status is not None:

@@ -245,13 +245,21 @@ def test_the_scribe_reads_why_a_task_failed_and_what_is_open() -> None:
             "within 3 min. The facts as recorded:)\n\nTask #3: x\nOutcome: completed\n\n"
             "**Status**\n- Done: —\n- Errors: —\n- Fixed: —\n- On hold: —",
         ),
+        (
+            Minutes(
+                "🗒️ Minutes of the discussion (2 messages with Master)",
+                scribe_problem="GPT could not write them: quota exhausted",
+            ),
+            "🗒️ Minutes of the discussion (2 messages with Master)\n\n(No minutes from the "
+            "scribe: GPT could not write them: quota exhausted.)",
+        ),
     ],
-    ids=["written", "scribe-silent"],
+    ids=["written", "scribe-silent", "a-discussion-without-minutes"],
 )
 def test_the_minutes_message(minutes: Minutes, body: str) -> None:
     text, html = minutes_message(minutes)
     assert text == body
-    assert "<strong>Status</strong>" in html
+    assert ("<strong>Status</strong>" in html) is (minutes.status is not None)
 
 
 @pytest.mark.parametrize(

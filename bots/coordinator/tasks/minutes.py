@@ -245,7 +245,7 @@ class TaskMinutes:
         room, thread = message.room_id, message.thread_root
         since = 0.0
         for earlier in await bot.store.minutes.recent(room, discussions_only=True, limit=20):
-            if earlier.thread_root == thread or thread is None:
+            if earlier.thread_root == thread:  # the same timeline or thread
                 since = earlier.created_at
                 break
         me = settings.user_id(settings.coordinator)
