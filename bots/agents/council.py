@@ -56,6 +56,7 @@ from bots.events import COUNCIL_KEY, POLL_RESPONSE, POLL_START, POLL_START_STABL
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.tasks.master_polls import reason_body
+from bots.tasks.minutes import scribe_answer_body
 from bots.tasks.polls import poll_response_content
 from bots.tasks.render import answer_body, vote_reason_body
 from bots.tasks.votes import parse_vote, self_vote_refused
@@ -158,7 +159,7 @@ class CouncilMember:
         if ask.stage == "review" and (verdict := declared_verdict(text)) is not None:
             extra["verdict"] = verdict
         council = self._object(ask, "ok", completion, cost, extra=extra)
-        return answer_replies(answer_body(ask.task, ask.stage, text), where, council)
+        return answer_replies(_body(ask, text), where, council)
 
     async def vote(self, ask: CouncilAsk, where: Where, bot: BotContext) -> list[Reply]:
         """The poll response first (what the tally counts), then one line of why. No valid
@@ -268,9 +269,7 @@ class CouncilMember:
     ) -> list[Reply]:
         """An answer saying this agent has none, and why (usage carried when a call was made)."""
         council = self._object(ask, "failed", completion, cost, reason=reason)
-        said = failure_text(ask, reason)
-        body = f"🗳️ {said}" if ask.stage == "poll" else answer_body(ask.task, ask.stage, said)
-        return answer_replies(body, where, council)
+        return answer_replies(_body(ask, failure_text(ask, reason)), where, council)
 
 
 @contextlib.asynccontextmanager
@@ -293,6 +292,16 @@ async def _typing(bot: BotContext, room_id: RoomID) -> AsyncIterator[None]:
                 await bot.matrix.typing(room_id, False)
             except Exception:  # typing is a courtesy: the answer matters more
                 log.warning("could not clear typing in %s", room_id, exc_info=True)
+
+
+def _body(ask: CouncilAsk, text: str) -> str:
+    """The answer as posted: "#12 💡 …"; the scribe's minutes "#12 🗒️ …" (no number for a
+    discussion's)."""
+    if ask.stage == "minutes":
+        return scribe_answer_body(ask.task, text)
+    if ask.stage == "poll":
+        return f"🗳️ {text}"
+    return answer_body(ask.task, ask.stage, text)
 
 
 def _texts(value: object) -> list[str]:

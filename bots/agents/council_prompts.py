@@ -172,7 +172,17 @@ def stage_variables(
         common["output"] = _fit(_text(context.get("output")), share)
         common["failed_step"] = _text(context.get("failed_step")) or "?"
         common["attempt"] = _text(context.get("attempt")) or "?"
+    elif ask.stage == "minutes":
+        common.update(minutes_variables(ask, text_tokens))
     return common
+
+
+def minutes_variables(ask: CouncilAsk, text_tokens: int) -> dict[str, Any]:
+    """The scribe's material: a task's facts (`context["facts"]`, lines) or a discussion's
+    transcript (`context["discussion"]`, lines); task 0 is a discussion."""
+    lines = ask.context.get("discussion" if ask.task == 0 else "facts") or []
+    text = "\n".join(_text(line) for line in lines) if isinstance(lines, list) else _text(lines)
+    return {"is_task": ask.task > 0, "material": _fit(text, text_tokens)}
 
 
 def stage_prompt(variables: Mapping[str, Any], stage: str) -> str:

@@ -20,11 +20,22 @@ from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import ProviderRequestError, Usage
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "poll"]
-STAGES: Final[tuple[Stage, ...]] = ("propose", "vote", "plan", "review", "fix", "refine", "poll")
+Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "poll", "minutes"]
+STAGES: Final[tuple[Stage, ...]] = (
+    "propose",
+    "vote",
+    "plan",
+    "review",
+    "fix",
+    "refine",
+    "poll",
+    "minutes",
+)
 VOTE_STAGES: Final[frozenset[Stage]] = frozenset({"vote", "poll"})
 """Asks carried by a poll start and answered with a poll response: a task's vote, and the
 master's own poll (`task` 0, `poll` its number)."""
+UNTASKED_STAGES: Final[frozenset[Stage]] = frozenset({"minutes"})
+"""Stages whose ask may carry task 0: not about a task (the minutes of a discussion)."""
 WIRE_VERSION: Final = 1
 
 STAGE_NOUN: Final[Mapping[Stage, str]] = {
@@ -35,6 +46,7 @@ STAGE_NOUN: Final[Mapping[Stage, str]] = {
     "fix": "Fix",
     "refine": "Final answer",
     "poll": "Poll vote",
+    "minutes": "Minutes",
 }
 NO_VALID_VOTE: Final = "no valid vote"
 REASON_CHARS: Final = 300
@@ -77,7 +89,12 @@ def read_ask(council: Mapping[str, Any] | None) -> CouncilAsk | str:
     problems = [
         what
         for what, bad in (
-            ("task is not a positive number", not own_poll and not _positive_int(task)),
+            (
+                "task is not a positive number",
+                not own_poll
+                and not _positive_int(task)
+                and not (stage in UNTASKED_STAGES and task == 0),
+            ),
             ("task of a poll is not 0", own_poll and task != 0),
             ("poll is not a positive number", own_poll and not _positive_int(poll)),
             ("ask is not a non-empty string", not isinstance(ask, str) or not ask),

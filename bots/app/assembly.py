@@ -157,7 +157,7 @@ def _coordinator_dispatcher(
     watch = LoopWatch(context.settings.runtime.agent_turn_limit)
     return Dispatcher(
         context,
-        coordinator_commands(tasks, clock=tasks.ctx.clock, polls=polls),
+        coordinator_commands(tasks, clock=tasks.ctx.clock, polls=polls, minutes=tasks.minutes),
         observer=_each(redact_credentials, watch.observe),
         on_event=_coordinator_events(tasks, polls),
         council=_council_answers(tasks, polls),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.lesson_commands import lesson_commands
+from bots.coordinator.minutes_commands import MinutesCommands, MinutesOps
 from bots.coordinator.poll_commands import PollOps, poll_command
 from bots.coordinator.presence import status
 from bots.coordinator.task_commands import TaskCommands, TaskOps
@@ -33,10 +34,12 @@ def coordinator_commands(
     *,
     clock: Callable[[], float] = time.time,
     polls: PollOps | None = None,
+    minutes: MinutesOps | None = None,
 ) -> Registry:
     """`tasks`: the coordinator's task engine; without one, no task command is declared.
     `clock` dates what the task commands show (a test's clock). `polls`: the master's own
-    polls (`!poll`), declared with the task commands."""
+    polls (`!poll`), declared with the task commands. `minutes`: the engine's minutes side
+    (`TaskService.minutes`), for `!minutes`."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -55,5 +58,8 @@ def coordinator_commands(
             registry.add(spec)
         if polls is not None:
             registry.add(poll_command(polls))
+        if minutes is not None:
+            for spec in MinutesCommands(minutes, clock).specs():
+                registry.add(spec)
     registry.add(make_help(registry))
     return registry

@@ -21,6 +21,7 @@ from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.errors import converted
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
+from bots.store.minutes import MinutesStore
 from bots.store.pending_answers import PendingAnswers
 from bots.store.polls import PollStore
 from bots.store.tasks import TaskStore
@@ -67,6 +68,7 @@ class Store:
         self._db = db
         self._tasks: TaskStore | None = None
         self._lessons: LessonStore | None = None
+        self._minutes: MinutesStore | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -120,6 +122,13 @@ class Store:
     def polls(self) -> PollStore:
         """The master's own polls (`!poll`), on this store's connection."""
         return PollStore(self._db)
+
+    @property
+    def minutes(self) -> MinutesStore:
+        """Minutes of tasks and discussions, searchable (bots.store.minutes)."""
+        if self._minutes is None:
+            self._minutes = MinutesStore(self._db)
+        return self._minutes
 
     @property
     def usage(self) -> UsageStore:

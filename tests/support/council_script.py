@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from tests.fakes.llm_server import RecordedRequest, Scripted, reply
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine"]
-STAGES: tuple[Stage, ...] = ("propose", "vote", "plan", "review", "fix", "refine")
+Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "minutes"]
+STAGES: tuple[Stage, ...] = ("propose", "vote", "plan", "review", "fix", "refine", "minutes")
 
 # The heading every stage prompt starts with (bots/agents/prompts/council/*.md.j2).
 _HEADING = re.compile(r"^# Task #\d+: (.+?)(?: \(attempt \d+\))?\s*$", re.M)
@@ -33,7 +33,10 @@ _HEADINGS: Mapping[str, Stage] = {
     "review the plan": "review",
     "fix the plan": "fix",
     "the final answer": "refine",
+    "the minutes": "minutes",
 }
+# A discussion's minutes have no task number.
+_DISCUSSION_MINUTES = re.compile(r"^# The minutes of a discussion\s*$", re.M)
 # What names the stage when the prompt has no such heading; the first
 # match wins, so the later stages' words (a fix prompt talks about the plan) come first.
 _STAGE_WORDS: tuple[tuple[Stage, re.Pattern[str]], ...] = (
@@ -44,7 +47,7 @@ _STAGE_WORDS: tuple[tuple[Stage, re.Pattern[str]], ...] = (
     ("plan", re.compile(r"\bplan\b.*\bjson\b|\bjson\b.*\bsteps\b|\"steps\"", re.I | re.S)),
     ("propose", re.compile(r"\bpropos(e|al)\b|제안", re.I)),
 )
-_EXPLICIT = re.compile(r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine)\b", re.I)
+_EXPLICIT = re.compile(r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine|minutes)\b", re.I)
 
 
 # An option's heading in a vote prompt: "## Option B (your own…)", or "B · …", "B) …".
@@ -56,6 +59,8 @@ def stage_of(request: RecordedRequest) -> Stage | None:
     for heading in _HEADING.finditer(request.system):
         if heading.group(1).lower() in _HEADINGS:
             return _HEADINGS[heading.group(1).lower()]
+    if _DISCUSSION_MINUTES.search(request.system):
+        return "minutes"
     for text in (request.system, request.prompt):
         found = _EXPLICIT.search(text)
         if found:
@@ -184,6 +189,8 @@ class CouncilScript:
             return self.plan
         if stage == "review":
             return "Risk: low. Every step only reads.\nVERDICT: approve"
+        if stage == "minutes":
+            return f"Minutes by {agent.display_name}: the council met and decided."
         return f"Final answer for the master, refined by {agent.display_name}."
 
     def _option_for(self, author: str, request: RecordedRequest) -> str:

@@ -250,6 +250,14 @@ async def test_a_proposal_is_one_call_and_one_answer_with_its_usage(bench: Bench
             {},
             id="refine",
         ),
+        pytest.param(
+            "minutes",
+            {"facts": ["Proposals:", "- Claude (A): Run df -h."]},
+            "Claude proposed df -h; it ran cleanly.",
+            "🗒️",
+            {},
+            id="minutes",
+        ),
     ],
 )
 async def test_every_stage_is_answered_with_its_emoji(
@@ -269,6 +277,18 @@ async def test_every_stage_is_answered_with_its_emoji(
         assert council[key] == value
     [request] = bench.fake.requests
     assert "# Task #12" in request.body["messages"][0]["content"]
+
+
+async def test_the_minutes_of_a_discussion_are_answered_without_a_task_number(
+    bench: Bench,
+) -> None:
+    bench.fake.enqueue(reply("The master asked; Claude answered."))
+    ask = bench.ask("minutes", task=0, context={"discussion": ["Master: nginx or caddy?"]})
+    [answer] = await bench.member.on_task_message(ask, bench.context)
+    assert answer.body == "🗒️ The master asked; Claude answered."
+    assert (council_of(answer)["task"], council_of(answer)["stage"]) == (0, "minutes")
+    [request] = bench.fake.requests
+    assert "Master: nginx or caddy?" in request.body["messages"][0]["content"]
 
 
 async def test_an_ask_without_a_thread_is_answered_in_a_thread_rooted_at_it(bench: Bench) -> None:

@@ -73,6 +73,9 @@ def test_a_good_ask_is_read_as_sent() -> None:
         pytest.param({"task": "12"}, "task is not a positive number", id="task as text"),
         pytest.param({"task": 0}, "task is not a positive number", id="task zero"),
         pytest.param({"task": True}, "task is not a positive number", id="task a boolean"),
+        pytest.param(
+            {"task": -1, "stage": "minutes"}, "task is not a positive number", id="minutes of -1"
+        ),
         pytest.param({"ask": ""}, "ask is not a non-empty string", id="empty ask id"),
         pytest.param({"stage": "execute"}, "stage 'execute' is unknown", id="unknown stage"),
         pytest.param({"agents": "claude"}, "agents is not a list", id="agents a string"),
@@ -131,6 +134,12 @@ def test_a_poll_answer_names_its_poll() -> None:
         "A",
     )
     assert "poll" not in answer_object(read_ask(GOOD), status="ok", model="m")  # type: ignore[arg-type]
+
+
+def test_the_minutes_of_a_discussion_are_asked_without_a_task() -> None:
+    ask = read_ask({**GOOD, "task": 0, "stage": "minutes", "ask": "d1-minutes"})
+    assert isinstance(ask, CouncilAsk)
+    assert (ask.task, ask.stage) == (0, "minutes")
 
 
 def test_optional_fields_may_be_left_out() -> None:
@@ -324,6 +333,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
             {"key": "C", "text": "MySQL"},
         ]
     },
+    "minutes": {"facts": ["Proposals:", "- Claude (A): Run df -h.", "Decision: GPT's (B)"]},
 }
 HEADING: dict[str, str] = {"poll": "# Poll #3: Master asks the council"}
 """How a stage's prompt starts when it is not "# Task #12" (the master's poll has no task)."""
@@ -357,6 +367,7 @@ MUST_SAY: dict[str, tuple[str, ...]] = {
     ),
     "refine": ("Disks are fine.", "Disks look fine.", "final answer"),
     "poll": ("report disk usage of local", "A. PostgreSQL", "C. MySQL", "VOTE:", "REASON:"),
+    "minutes": ("- Claude (A): Run df -h.", "Decision: GPT's (B)", "the minutes", "scribe"),
 }
 
 
@@ -451,3 +462,12 @@ def test_a_variable_left_out_is_an_error_not_a_blank(stage: str) -> None:
     del variables["mission"]
     with pytest.raises(ConfigError, match=f"{stage}.md.j2: 'mission' is undefined"):
         stage_prompt(variables, stage)
+
+
+def test_the_scribe_reads_a_discussion_as_its_transcript() -> None:
+    lines = ["Master: shall we move to Caddy?", "Claude: yes, it renews certificates itself"]
+    ask = CouncilAsk(0, "d1-minutes", "minutes", ("gpt",), "minutes", context={"discussion": lines})
+    variables = stage_variables(ask, speaker(), hosts=[], self_vote=False, text_tokens=4000)
+    prompt = stage_prompt(variables, "minutes")
+    assert prompt.startswith("# The minutes of a discussion")
+    assert "\n".join(lines) in prompt

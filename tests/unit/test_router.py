@@ -387,6 +387,8 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
         msg("!poll Who writes it? | @claude | GPT", mentions=Mentions((CLAUDE.user_id,))),
         Ignore("command for a task"),
     ),
+    ("!minutes said to an agent", COORD, msg("Claude: !minutes 3"), Command("minutes", "3")),
+    ("…which leaves it alone", CLAUDE, msg("Claude: !minutes"), Ignore("command for a task")),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",

@@ -302,6 +302,7 @@ TASK_COMMANDS = [
     *((name, MASTER_ONLY) for name in ("retry", "assign", "priority")),
     ("tasks", AccessRule(min_power=0)),
     ("stats", AccessRule(min_power=0)),
+    ("minutes", AccessRule(min_power=0)),
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from bots.context import BotContext
 from bots.coordinator.tasks import approval, reporting, running
+from bots.coordinator.tasks import minutes as task_minutes
 from bots.coordinator.tasks.common import display
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.driver import TaskDriver
@@ -58,6 +59,7 @@ class TaskService:
     ) -> None:
         self.ctx = ctx
         self.driver = TaskDriver(ctx)
+        self.minutes = task_minutes.TaskMinutes(ctx, self.driver.lock)
         self._exec_results = exec_results
         self._stop_running = stop_running
         self._retry: set[int] = set()
@@ -152,6 +154,7 @@ class TaskService:
         if n is None:
             tasks = await self.ctx.tasks.active()
             ids = sorted({t.id for t in tasks} | set(await reporting.unreported(self.ctx)))
+            ids = sorted({*ids, *await task_minutes.unfinished(self.ctx)})
             for task_id in ids:
                 await self.drive(task_id)
             return f"{len(ids)} tasks taken up"
@@ -221,6 +224,8 @@ class TaskService:
 
     async def on_task_message(self, message: Message, bot: BotContext) -> list[Reply]:
         """An agent's answer to an ask: stored once per (ask, agent), then the task driven."""
+        if self.minutes.on_discussion_answer(message):
+            return []
         answer = answer_of(self.ctx, message)
         if answer is None:
             return []
@@ -308,6 +313,9 @@ class TaskService:
             self._retry.add(task_id)
             return await self.ctx.tasks.get(task_id)
         self._retry.discard(task_id)
+        if task is not None and task.state in FINAL_STATES:
+            # The scribe's answer, a wait run out, a restart between report and ask.
+            await self.minutes.drive(task_id, start=self.ctx.settings.minutes)
         if task is not None and (task.state in FINAL_STATES or task.state == "paused"):
             await self._admit_waiting()
         return task
@@ -327,6 +335,7 @@ class TaskService:
         now = self.ctx.clock()
         due = {t.id for t in await self.ctx.tasks.due(now)} | set(self._retry)
         due |= set(await reporting.unreported(self.ctx, now))  # a final task is never due
+        due |= set(await task_minutes.unfinished(self.ctx, now))  # nor is one whose minutes wait
         due |= {t.id for t in await self.ctx.tasks.list(["pending"], limit=100)}
         for task_id in sorted(due):
             await self.drive(task_id)

@@ -10,6 +10,7 @@ from bots.store.migrations import (
     v07_plan_approvals,
     v08_lessons,
     v09_polls,
+    v10_minutes,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -22,4 +23,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (7, v07_plan_approvals.SQL),
     (8, v08_lessons.SQL),
     (9, v09_polls.SQL),
+    (10, v10_minutes.SQL),
 )

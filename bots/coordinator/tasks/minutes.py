@@ -1,0 +1,351 @@
+"""Minutes: the scribe writes them when a task ends (`tasks.minutes`) or when `!minutes`
+asks; the coordinator posts them with the decision and the status report computed from
+the records, and stores them (searchable).
+
+A task's minutes follow the reconcile pattern: the ask (`minutes-ask`, ask id
+`t{N}-minutes-1`) and the post (`minutes`) are actions recorded once; the wait for the
+scribe is the task's stored deadline, so a restart finishes what was asked and not posted
+(`unfinished`, driven by the service's tick and resume). A silent or failed scribe still
+gives minutes: the facts alone, saying why.
+
+A discussion's minutes (`!minutes` outside a task thread) read the room's recent messages
+since its last minutes, ask the scribe with task 0 in a thread under the command, and wait
+in the command's own handler; a restart meanwhile drops that ask (the master asks again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bots.coordinator.tasks.common import (
+    answer_text,
+    ask_object,
+    by_agent,
+    display,
+    expired,
+    in_thread,
+    minutes,
+    wait_for,
+)
+from bots.coordinator.tasks.minutes_facts import task_facts
+from bots.errors import CommandError
+from bots.ids import EventID
+from bots.message import Message, Reply
+from bots.tasks.minutes import (
+    MINUTES_EMOJI,
+    DiscussionLine,
+    Minutes,
+    decision_record,
+    discussion_head,
+    discussion_input,
+    minutes_message,
+    scribe_input,
+    status_block,
+    status_report,
+    task_head,
+)
+from bots.tasks.states import FINAL_STATES
+
+if TYPE_CHECKING:
+    from bots.coordinator.tasks.context import TaskContext
+    from bots.store.minutes import MinutesRecord
+    from bots.store.tasks import Task
+
+log = logging.getLogger(__name__)
+
+ASK_KEY = "minutes-ask"
+POST_KEY = "minutes"
+REPORT_LINE_KEY = "report-line"
+DISCUSSION_MESSAGES = 50
+"""How far back a discussion's minutes read (since its last minutes)."""
+TAKEN_UP_SECONDS = 3600.0
+"""At start, a task that ended this recently with minutes due but not asked is asked."""
+_PREFIX = re.compile(r"\A\s*(?:#\d+\s*)?🗒️\s*")
+_COMMAND = re.compile(r"\A\s*(?:!|/)")
+
+Locker = Callable[[int], asyncio.Lock]
+
+
+def minutes_ask(task: Task) -> str:
+    return f"t{task.id}-minutes-1"
+
+
+async def after_report(ctx: TaskContext, task: Task) -> None:
+    """The reporting hook: once a task's report is sent, ask for its minutes when
+    `tasks.minutes` is on (idempotent: the ask is an action recorded once)."""
+    if ctx.settings.minutes:
+        await follow_up(ctx, task, start=True)
+
+
+async def follow_up(ctx: TaskContext, task: Task, *, start: bool = False) -> MinutesRecord | None:
+    """Does the next thing the task's minutes need: ask (only with `start`), wait, post,
+    store. The stored minutes once they are; None while there are none."""
+    stored = await ctx.bot.store.minutes.for_task(task.id)
+    if stored is not None or task.state not in FINAL_STATES:
+        return stored
+    posted = await ctx.tasks.action_done(task.id, POST_KEY)
+    asked = await ctx.tasks.action_done(task.id, ASK_KEY)
+    if (
+        posted is None
+        and asked is None
+        and (not start or await ctx.tasks.action_done(task.id, REPORT_LINE_KEY) is None)
+    ):
+        return None  # not asked for, or the report is not out yet: minutes follow it
+    scribe = ctx.bot.settings.task_scribe
+    text, problem = "", ""
+    if scribe is None:
+        problem = "no agent is configured to write them (tasks.scribe)"
+    else:
+        name = display(ctx, scribe)
+        seconds = ctx.settings.minutes_seconds
+        if asked is None and posted is None:
+            task = await wait_for(ctx, task, f"{name}'s minutes", seconds)
+            facts = await task_facts(ctx, task)
+            council = ask_object(
+                task,
+                minutes_ask(task),
+                "minutes",
+                [scribe],
+                task.deadline,
+                {"facts": scribe_input(facts)},
+            )
+            body = f"#{task.id} {MINUTES_EMOJI} Asking {name} for the minutes ({minutes(seconds)})."
+            await ctx.send_once(task, ASK_KEY, in_thread(task, body, council=council))
+        answer = by_agent(await ctx.tasks.answers(task.id, minutes_ask(task))).get(scribe)
+        if answer is not None and answer.status == "ok" and answer_text(answer):
+            text = answer_text(answer)
+        elif answer is not None:
+            problem = f"{name} could not write them: {answer.text or 'no reason given'}"
+        elif posted is None and not expired(ctx, task):
+            return None
+        else:
+            problem = f"{name} did not answer within {minutes(seconds)}"
+    return await _post(ctx, task, scribe or "", text, problem)
+
+
+async def _post(
+    ctx: TaskContext, task: Task, scribe: str, text: str, problem: str
+) -> MinutesRecord:
+    facts = await task_facts(ctx, task)
+    report = status_report(facts)
+    shown = Minutes(
+        task_head(task.id, task.mission),
+        scribe_text=text,
+        scribe_problem=problem,
+        facts=tuple(scribe_input(facts)),
+        record=decision_record(facts),
+        status=report,
+    )
+    body, html = minutes_message(shown)
+    council = {"v": 1, "kind": "minutes", "task": task.id}
+    reply = Reply(task.room_id, body, html=html, thread_root=task.thread_root, council=council)
+    event_id = await ctx.send_once(task, POST_KEY, reply)
+    record, _ = await ctx.bot.store.minutes.add(
+        task_id=task.id,
+        room_id=task.room_id,
+        thread_root=task.thread_root,
+        text=body,
+        status=status_block(report),
+        author=scribe,
+        event_id=event_id,
+        now=ctx.clock(),
+    )
+    if task.waiting_for or task.deadline is not None:  # last: the tick finds what is left
+        await ctx.tasks.update(
+            task.id, expect_state=task.state, now=ctx.clock(), waiting_for="", deadline=None
+        )
+    return record
+
+
+def scribe_text(body: str) -> str:
+    """The scribe's answer without its "#12 🗒️ " prefix."""
+    return _PREFIX.sub("", body, count=1).strip()
+
+
+async def unfinished(ctx: TaskContext, now: float | None = None, limit: int = 50) -> list[int]:
+    """Recent final tasks whose minutes are due and not stored, for the service to drive:
+    asked and not posted (on the tick: only once their wait ran out by `now`), or posted
+    and not stored (the wait is cleared only after the minutes are stored, so the tick
+    sees those too); at start (`now` None) also those that ended in the last hour with
+    minutes on but never asked (a restart between the report and the ask)."""
+    store = ctx.bot.store.minutes
+    ids = [
+        task_id
+        for task_id, deadline, posted in await store.awaited(
+            asked_key=ASK_KEY, posted_key=POST_KEY, waiting_only=now is not None, limit=limit
+        )
+        if posted or now is None or (deadline is not None and deadline <= now)
+    ]
+    if now is None and ctx.settings.minutes:
+        ids += await store.unasked(
+            since=ctx.clock() - TAKEN_UP_SECONDS,
+            reported_key=REPORT_LINE_KEY,
+            keys=(ASK_KEY, POST_KEY),
+            limit=limit,
+        )
+    return sorted(set(ids))
+
+
+class TaskMinutes:
+    """The minutes side of one coordinator's engine: what `!minutes` asks of it, and the
+    discussions' asks waiting for the scribe."""
+
+    def __init__(self, ctx: TaskContext, lock: Locker) -> None:
+        self.ctx = ctx
+        self._lock = lock
+        self._waiting: dict[str, asyncio.Future[Message]] = {}
+
+    async def drive(self, task_id: int, *, start: bool = False) -> MinutesRecord | None:
+        """`follow_up` under the task's lock; a failure is logged (the tick tries again)."""
+        async with self._lock(task_id):
+            task = await self.ctx.tasks.get(task_id)
+            if task is None:
+                return None
+            try:
+                return await follow_up(self.ctx, task, start=start)
+            except Exception:
+                log.exception("the minutes of task #%d failed; trying again later", task_id)
+                return None
+
+    async def for_task(self, n: int) -> tuple[str, MinutesRecord | None]:
+        """`!minutes N`: the stored minutes, or what is being done about them (asking the
+        scribe when nobody has yet)."""
+        task = await self.ctx.tasks.get(n)
+        if task is None:
+            raise CommandError(f"There is no task #{n}. !tasks all lists them.")
+        if task.state not in FINAL_STATES:
+            facts = await task_facts(self.ctx, task)
+            block = status_block(status_report(facts))
+            return (
+                f"#{n} is {task.state.replace('_', ' ')}: its minutes are written when it "
+                f"ends. Status so far:\n{block}",
+                None,
+            )
+        record = await self.drive(n, start=True)
+        if record is not None:
+            return record.text, record
+        scribe = self.ctx.bot.settings.task_scribe
+        who = display(self.ctx, scribe) if scribe else "the scribe"
+        seconds = self.ctx.settings.minutes_seconds
+        return (
+            f"#{n} {MINUTES_EMOJI} {who} is writing the minutes; they come in the task's "
+            f"thread within {minutes(seconds)}.",
+            None,
+        )
+
+    async def discussion(self, message: Message) -> str:
+        """`!minutes` outside a task's thread: the minutes of the room's (or this thread's)
+        recent messages since its last minutes, through the scribe; their text."""
+        bot = self.ctx.bot
+        settings = bot.settings
+        room, thread = message.room_id, message.thread_root
+        since = 0.0
+        for earlier in await bot.store.minutes.recent(room, discussions_only=True, limit=20):
+            if earlier.thread_root == thread:  # the same timeline or thread
+                since = earlier.created_at
+                break
+        me = settings.user_id(settings.coordinator)
+        said = [
+            e
+            for e in await bot.matrix.history(room, thread, DISCUSSION_MESSAGES + 1)
+            if e.event_id != message.event_id
+            and e.sender != me
+            and e.timestamp_ms / 1000 > since
+            and not _COMMAND.match(e.body)
+        ][-DISCUSSION_MESSAGES:]
+        if not said:
+            raise CommandError(
+                "Nothing was said here since the last minutes. For a task's: !minutes 12."
+            )
+        speakers = list(dict.fromkeys(e.sender_name for e in said))
+        head = discussion_head(len(said), speakers)
+        scribe = settings.task_scribe
+        text, problem = "", "no agent is configured to write them (tasks.scribe)"
+        root = thread or message.event_id
+        if scribe is not None:
+            lines = discussion_input([DiscussionLine(e.sender_name, e.body) for e in said])
+            text, problem = await self._ask_scribe(message, root, scribe, lines)
+        body, html = minutes_message(Minutes(head, scribe_text=text, scribe_problem=problem))
+        reply = Reply(
+            room,
+            body,
+            html=html,
+            thread_root=root,
+            reply_to=message.event_id,
+            key=f"{message.event_id}/minutes",
+            council={"v": 1, "kind": "minutes", "task": 0},
+        )
+        event_id = await bot.matrix.send(reply)
+        await bot.store.minutes.add(
+            task_id=None,
+            room_id=room,
+            thread_root=thread,
+            text=body,
+            status="",
+            author=scribe or "",
+            event_id=event_id,
+            now=self.ctx.clock(),
+        )
+        return body
+
+    async def _ask_scribe(
+        self, message: Message, root: EventID, scribe: str, lines: list[str]
+    ) -> tuple[str, str]:
+        """Asks the scribe in a thread under the command; (its text, "") or ("", why not)."""
+        bot = self.ctx.bot
+        name = display(self.ctx, scribe)
+        seconds = self.ctx.settings.minutes_seconds
+        ask = f"d{int(self.ctx.clock() * 1000)}-minutes"
+        council: dict[str, Any] = {
+            "v": 1,
+            "kind": "ask",
+            "task": 0,
+            "ask": ask,
+            "stage": "minutes",
+            "agents": [scribe],
+            "deadline_ms": int((self.ctx.clock() + seconds) * 1000),
+            "mission": "the minutes of the discussion",
+            "context": {"discussion": lines},
+        }
+        waiting: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._waiting[ask] = waiting
+        try:
+            body = f"{MINUTES_EMOJI} Asking {name} for the minutes ({minutes(seconds)})."
+            await bot.matrix.send(
+                Reply(
+                    message.room_id,
+                    body,
+                    thread_root=root,
+                    key=f"{message.event_id}/minutes-ask",
+                    council=council,
+                )
+            )
+            answer = await asyncio.wait_for(asyncio.shield(waiting), seconds)
+        except TimeoutError:
+            return "", f"{name} did not answer within {minutes(seconds)}"
+        finally:
+            self._waiting.pop(ask, None)
+        got = answer.council or {}
+        if got.get("status") != "ok":
+            return "", f"{name} could not write them: {got.get('reason') or 'no reason given'}"
+        return scribe_text(answer.body), ""
+
+    def on_discussion_answer(self, message: Message) -> bool:
+        """The scribe's answer to a discussion's ask (task 0); True when it was one."""
+        council = message.council or {}
+        if council.get("kind") != "answer" or council.get("stage") != "minutes":
+            return False
+        if council.get("task") != 0:
+            return False
+        settings = self.ctx.bot.settings
+        scribe = settings.task_scribe
+        if scribe is None or message.sender != settings.user_id(settings.account(scribe)):
+            return True
+        waiting = self._waiting.get(str(council.get("ask", "")))
+        if waiting is not None and not waiting.done() and council.get("part", 1) == 1:
+            waiting.set_result(message)
+        return True

@@ -1,0 +1,147 @@
+"""Minutes end to end: a task ends → the scribe (an agent on the fake LLM) is asked with the
+task's facts → the minutes in the task's thread name the proposals (with their authors)
+and the decision, with the status report; `!minutes N` shows them and `!minutes search`
+finds them. `!minutes` in the main timeline: the room's recent discussion, through the
+scribe, in a thread under the command.
+
+Real Synapse, the master's encrypted client, the executor on the embedded SSH server
+(`local`), agents on the real SDKs against the fake LLM server (`CouncilScript`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.fakes.llm_server import FakeLLMServer
+from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.support.council_script import CouncilScript, stage_of
+from tests.support.person import Person, Seen
+from tests.support.tasks import (
+    TaskBots,
+    TaskMaster,
+    council_of,
+    models_of,
+    running_task_bots,
+    scripted_council,
+    task_config,
+    task_master,
+)
+
+pytestmark = pytest.mark.integration
+
+SCRIBE = "claude"
+SCRIBE_TEXT = "Minutes by the scribe: GPT's approach was chosen and df ran cleanly."
+
+
+@pytest.fixture(scope="module")
+async def llm() -> AsyncIterator[FakeLLMServer]:
+    async with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def bots(
+    council: ThrowawayCouncil,
+    coordinator: InProcessBots,
+    master: Person,
+    llm: FakeLLMServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[TaskBots]:
+    path = tmp_path_factory.mktemp("minutes") / "chavion.yaml"
+    config = task_config(council, llm, path, tasks={"scribe": SCRIBE, "minutes_seconds": 30})
+    async with running_task_bots(council, coordinator, master, config) as started:
+        yield started
+
+
+@pytest.fixture
+def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
+    yield from scripted_council(llm, bots)
+
+
+@pytest.fixture
+def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
+    return task_master(master, council)
+
+
+async def reply_to(boss: TaskMaster, command: str, what: str) -> Seen:
+    sent = await boss.command(command)
+    return await boss.wait(
+        lambda s: s.in_reply_to == sent,
+        lambda s: s.sender == boss.coordinator,
+        what=what,
+        timeout=60,
+    )
+
+
+async def test_minutes_name_the_proposals_and_the_decision(
+    boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer, bots: TaskBots
+) -> None:
+    script.set("minutes", SCRIBE, SCRIBE_TEXT)
+    names = {a.name: a.display_name for a in models_of(bots.config_path)}
+    task = await boss.order("//chavion_task: report disk usage of local for the cvxminutes log")
+    plan = await boss.plan(task)
+    await boss.react(plan.event_id, "✅")
+    report = await boss.report(task)
+    assert report.body.startswith(f"#{task.id} ✅ Done")
+
+    minutes = await boss.council_message(task, "minutes", what="the minutes", timeout=90)
+    body = minutes.body
+    assert body.startswith(f"#{task.id} 🗒️ Minutes of task #{task.id}: report disk usage")
+    assert SCRIBE_TEXT in body
+    proposers = [name for name, stage in script.asked if stage == "propose"]
+    assert len(proposers) >= 3
+    for agent in proposers:
+        assert re.search(rf"{re.escape(names[agent])} \([A-D]\)", body), f"{agent} not named"
+    assert re.search(rf"Decision: {names['gpt']}'s proposal \([A-D]\) won the vote\.", body)
+    assert "- Done: step 1 `df -h` on local" in body
+    assert "- Errors: —" in body
+
+    # The scribe was asked in the thread, with the facts it wrote from.
+    ask = await boss.in_thread(
+        task,
+        lambda s: council_of(s).get("kind") == "ask" and council_of(s).get("stage") == "minutes",
+        what="the minutes ask",
+    )
+    assert council_of(ask)["agents"] == [SCRIBE]
+    asked = [r for r in llm.requests if stage_of(r) == "minutes"]
+    assert asked, "the scribe's model was never asked"
+    prompt = asked[-1].system
+    for agent in proposers:
+        assert re.search(rf"- {re.escape(names[agent])} \([A-D]\): ", prompt)
+    assert f"Decision: {names['gpt']}'s proposal" in prompt
+    assert "`df -h` on local: succeeded" in prompt
+
+    shown = await reply_to(boss, f"!minutes {task.id}", "the reply to !minutes N")
+    assert shown.body == body
+    found = await reply_to(boss, "!minutes search cvxminutes", "the reply to !minutes search")
+    assert found.body == body
+    assert await boss.db.state(task.id) == "completed"
+
+
+async def test_minutes_of_the_recent_discussion_in_the_room(
+    boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
+) -> None:
+    script.set("minutes", SCRIBE, "Minutes: the master keeps nginx (cvxdiscussion).")
+    await boss.command("We keep nginx on web-1 for now, cvxdiscussion-1.")
+    await boss.command("Caddy can wait until the spring, cvxdiscussion-2.")
+    sent = await boss.command("!minutes")
+    minutes = await boss.wait(
+        lambda s: s.relates_to.get("event_id") == sent,
+        lambda s: s.sender == boss.coordinator and council_of(s).get("kind") == "minutes",
+        what="the discussion's minutes in a thread under !minutes",
+        timeout=90,
+    )
+    assert minutes.body.startswith("🗒️ Minutes of the discussion (")
+    assert "Minutes: the master keeps nginx (cvxdiscussion)." in minutes.body
+    asked = [r for r in llm.requests if stage_of(r) == "minutes"]
+    assert asked, "the scribe's model was never asked"
+    prompt = asked[-1].system
+    assert "# The minutes of a discussion" in prompt
+    first = prompt.index("We keep nginx on web-1 for now, cvxdiscussion-1.")
+    assert first < prompt.index("Caddy can wait until the spring, cvxdiscussion-2.")
+    assert "!minutes" not in prompt
+    found = await reply_to(boss, "!minutes search cvxdiscussion", "the search")
+    assert found.body == minutes.body

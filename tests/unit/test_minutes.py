@@ -1,0 +1,279 @@
+"""Minutes and status reports, pure: the facts of a task → the fixed-format status report
+("Done / Errors / Fixed / On hold", "—" when empty), the scribe's input and the message."""
+
+from __future__ import annotations
+
+import pytest
+
+from bots.tasks.minutes import (
+    DiscussionLine,
+    Minutes,
+    PlannedStep,
+    ProposalFact,
+    RunFact,
+    StatusReport,
+    TaskFacts,
+    decision_record,
+    discussion_input,
+    minutes_message,
+    scribe_answer_body,
+    scribe_input,
+    status_block,
+    status_report,
+    task_head,
+)
+
+
+def run(
+    attempt: int,
+    step: int,
+    command: str,
+    status: str = "succeeded",
+    exit_status: int | None = 0,
+    kind: str = "main",
+    host: str = "local",
+) -> RunFact:
+    return RunFact(attempt, step, kind, host, command, status, exit_status)
+
+
+FACTS = TaskFacts(task_id=12, mission="upgrade web-1", state="completed")
+
+
+@pytest.mark.parametrize(
+    ("facts", "block"),
+    [
+        (
+            FACTS,
+            "Done: answered without commands\nErrors: —\nFixed: —\nOn hold: —",
+        ),
+        (
+            TaskFacts(12, "say hi", "completed", answer="Hello, master."),
+            "Done: answered without commands: Hello, master.\nErrors: —\nFixed: —\nOn hold: —",
+        ),
+        (
+            TaskFacts(12, "disk", "completed", runs=(run(1, 1, "df -h"),)),
+            "Done: step 1 `df -h` on local\nErrors: —\nFixed: —\nOn hold: —",
+        ),
+        (
+            TaskFacts(
+                12,
+                "upgrade",
+                "completed",
+                runs=(
+                    run(1, 1, "apt-get upgrade", "failed", 100, host="web-1"),
+                    run(2, 1, "apt-get clean && apt-get upgrade", host="web-1"),
+                ),
+            ),
+            "Done: step 1 `apt-get clean && apt-get upgrade` on web-1\nErrors: —\n"
+            "Fixed: step 1 `apt-get upgrade` on web-1 failed (exit 100) in attempt 1; "
+            "attempt 2 ran `apt-get clean && apt-get upgrade` instead\nOn hold: —",
+        ),
+        (
+            TaskFacts(
+                12,
+                "restart",
+                "failed",
+                reason="3 attempts failed",
+                planned=(PlannedStep(1, "local", "true"), PlannedStep(2, "local", "reboot")),
+                runs=(run(1, 1, "true"), run(1, 2, "reboot", "denied", None)),
+            ),
+            "Done: step 1 `true` on local\nErrors: step 2 `reboot` on local was denied\n"
+            "Fixed: —\nOn hold: —",
+        ),
+        (
+            TaskFacts(
+                12,
+                "restart",
+                "failed",
+                planned=(PlannedStep(1, "local", "a"), PlannedStep(2, "local", "b")),
+                runs=(
+                    run(1, 1, "a", "failed", 1),
+                    run(1, 1, "undo a", kind="rollback"),
+                ),
+            ),
+            "Done: —\nErrors: step 1 `a` on local failed (exit 1); step 1 rolled back with "
+            "`undo a`\nFixed: —\nOn hold: step 2 `b` on local: not run",
+        ),
+        (
+            TaskFacts(12, "x", "failed", reason="no proposal came: Claude: quota exhausted"),
+            "Done: —\nErrors: no proposal came: Claude: quota exhausted\nFixed: —\nOn hold: —",
+        ),
+        (
+            TaskFacts(
+                12,
+                "x",
+                "cancelled",
+                reason="Cancelled by the master while running.",
+                runs=(run(1, 1, "sleep 100", "sent", None),),
+            ),
+            "Done: —\nErrors: —\nFixed: —\nOn hold: step 1 `sleep 100` on local: no result "
+            "yet; Cancelled by the master while running.",
+        ),
+        (
+            TaskFacts(
+                12,
+                "x",
+                "awaiting_approval",
+                reason="waiting for the master's approval",
+                planned=(PlannedStep(1, "local", "df -h"),),
+            ),
+            "Done: —\nErrors: —\nFixed: —\nOn hold: step 1 `df -h` on local: not run; the "
+            "task is awaiting approval; waiting for the master's approval",
+        ),
+        (
+            TaskFacts(
+                12,
+                "x",
+                "completed",
+                runs=(run(1, 1, "df -h"), run(1, 1, "test -d /", kind="verify")),
+                agent_failures=("Gemini (proposal): quota exhausted",),
+            ),
+            "Done: step 1 `df -h` on local; step 1 check `test -d /` on local\n"
+            "Errors: Gemini (proposal): quota exhausted\nFixed: —\nOn hold: —",
+        ),
+    ],
+    ids=[
+        "nothing-run",
+        "an-answer",
+        "one-step",
+        "a-failure-fixed-by-another-command",
+        "a-denied-step",
+        "rolled-back-and-a-step-never-run",
+        "failed-before-planning",
+        "cancelled-mid-step",
+        "still-active",
+        "a-check-and-a-failed-agent",
+    ],
+)
+def test_status_report_from_facts(facts: TaskFacts, block: str) -> None:
+    assert status_block(status_report(facts)) == block
+
+
+PROPOSED = TaskFacts(
+    task_id=3,
+    mission="report disk usage of local",
+    state="completed",
+    proposals=(
+        ProposalFact("Claude", "A", "Run df -h."),
+        ProposalFact("GPT", "B", "Use du on /var."),
+    ),
+    votes=(("Claude", "B"), ("GPT", "A"), ("Gemini", "B")),
+    decision="GPT's proposal (B) won the vote",
+    plan_author="GPT",
+    plan_summary="Measure /var.",
+    runs=(run(1, 1, "du -sh /var"),),
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "record"),
+    [
+        (
+            PROPOSED,
+            "Proposals: Claude (A), GPT (B). Decision: GPT's proposal (B) won the vote.",
+        ),
+        (
+            TaskFacts(3, "x", "completed", proposals=(ProposalFact("Claude", None, "df"),)),
+            "Proposals: Claude. Decision: none.",
+        ),
+        (TaskFacts(3, "x", "failed"), "Proposals: none. Decision: none."),
+    ],
+    ids=["a-vote", "one-proposal", "nothing"],
+)
+def test_the_decision_record_names_proposals_and_decision(facts: TaskFacts, record: str) -> None:
+    assert decision_record(facts) == record
+
+
+def test_the_scribe_reads_who_proposed_what_the_vote_the_decision_and_the_runs() -> None:
+    assert scribe_input(PROPOSED) == [
+        "Task #3: report disk usage of local",
+        "Outcome: completed",
+        "Proposals:",
+        "- Claude (A): Run df -h.",
+        "- GPT (B): Use du on /var.",
+        "Votes: Claude → B; GPT → A; Gemini → B",
+        "Tally: B 2, A 1",
+        "Decision: GPT's proposal (B) won the vote",
+        "Plan by GPT: Measure /var.",
+        "Run:",
+        "- attempt 1, step 1 `du -sh /var` on local: succeeded, exit 0",
+        "Open items: none",
+    ]
+
+
+def test_the_scribe_reads_why_a_task_failed_and_what_is_open() -> None:
+    facts = TaskFacts(
+        4,
+        "upgrade web-1",
+        "failed",
+        reason="3 attempts failed",
+        runs=(run(1, 1, "apt-get upgrade", "failed", 100),),
+        agent_failures=("Gemini (proposal): quota exhausted",),
+    )
+    lines = scribe_input(facts)
+    assert lines[1] == "Outcome: failed — 3 attempts failed"
+    assert "Proposals: none" in lines
+    assert lines[-2] == "Agents that failed: Gemini (proposal): quota exhausted"
+    assert lines[-1] == (
+        "Open items: step 1 `apt-get upgrade` on local failed (exit 100); "
+        "Gemini (proposal): quota exhausted"
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes", "body"),
+    [
+        (
+            Minutes(
+                task_head(3, "report disk usage"),
+                scribe_text="GPT's plan won; du ran fine.",
+                record="Proposals: Claude (A), GPT (B). Decision: GPT's proposal (B) won.",
+                status=StatusReport(done=("step 1 `du` on local",)),
+            ),
+            "#3 🗒️ Minutes of task #3: report disk usage\n\nGPT's plan won; du ran fine.\n\n"
+            "Proposals: Claude (A), GPT (B). Decision: GPT's proposal (B) won.\n\n**Status**\n"
+            "- Done: step 1 `du` on local\n- Errors: —\n- Fixed: —\n- On hold: —",
+        ),
+        (
+            Minutes(
+                task_head(3, "x"),
+                scribe_problem="GPT did not answer within 3 min",
+                facts=("Task #3: x", "Outcome: completed"),
+                status=StatusReport(),
+            ),
+            "#3 🗒️ Minutes of task #3: x\n\n(No minutes from the scribe: GPT did not answer "
+            "within 3 min. The facts as recorded:)\n\nTask #3: x\nOutcome: completed\n\n"
+            "**Status**\n- Done: —\n- Errors: —\n- Fixed: —\n- On hold: —",
+        ),
+        (
+            Minutes(
+                "🗒️ Minutes of the discussion (2 messages with Master)",
+                scribe_problem="GPT could not write them: quota exhausted",
+            ),
+            "🗒️ Minutes of the discussion (2 messages with Master)\n\n(No minutes from the "
+            "scribe: GPT could not write them: quota exhausted.)",
+        ),
+    ],
+    ids=["written", "scribe-silent", "a-discussion-without-minutes"],
+)
+def test_the_minutes_message(minutes: Minutes, body: str) -> None:
+    text, html = minutes_message(minutes)
+    assert text == body
+    assert ("<strong>Status</strong>" in html) is (minutes.status is not None)
+
+
+@pytest.mark.parametrize(
+    ("task", "text", "body"),
+    [(12, " The minutes. ", "#12 🗒️ The minutes."), (0, "Talked.", "🗒️ Talked.")],
+)
+def test_the_scribes_answer_body(task: int, text: str, body: str) -> None:
+    assert scribe_answer_body(task, text) == body
+
+
+def test_a_long_discussion_keeps_its_newest_lines() -> None:
+    lines = [DiscussionLine("Claude", f"message {n} " + "x" * 80) for n in range(100)]
+    kept = discussion_input(lines, max_chars=1000)
+    assert kept[-1].startswith("Claude: message 99 ")
+    assert sum(len(k) + 1 for k in kept) <= 1000
+    assert len(kept) < 100
+    assert discussion_input([DiscussionLine("Master", "a\n  b")]) == ["Master: a b"]

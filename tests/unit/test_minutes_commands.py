@@ -1,0 +1,180 @@
+"""`!minutes`: its arguments as a table, then the handler over the real engine and store:
+a task's minutes by number or from inside its thread, the recent discussion through the
+scribe, a search, and who may run it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bots.coordinator.commands import coordinator_commands
+from bots.coordinator.minutes_commands import Search, read_minutes, search_text
+from bots.errors import CommandError
+from bots.ids import EventID, RoomID, UserID
+from bots.message import HistoryEntry, Message
+from bots.routing.dispatch import Dispatcher
+from bots.store.minutes import MinutesRecord
+from tests.support.task_engine import INTAKE, MASTER, ROOM, open_bench
+from tests.support.task_engine import Bench as EngineBench
+
+T0 = 1_000_000.0
+NOT_A_NUMBER = '"tomorrow" is not a task number. Send !minutes, !minutes 12 or !minutes search'
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("", None),
+        ("12", 12),
+        ("#12", 12),
+        ("search disk full", Search("disk full")),
+        ("검색 디스크", Search("디스크")),
+        ("SEARCH nginx", Search("nginx")),
+        ("search", CommandError("Search for what? e.g. !minutes search nginx.")),
+        ("tomorrow", CommandError(NOT_A_NUMBER)),
+    ],
+)
+def test_minutes_arguments(args: str, expected: object) -> None:
+    if isinstance(expected, CommandError):
+        with pytest.raises(CommandError, match=str(expected).replace("?", r"\?")):
+            read_minutes(args)
+    else:
+        assert read_minutes(args) == expected
+
+
+def record(n: int, task_id: int | None, text: str) -> MinutesRecord:
+    return MinutesRecord(n, task_id, ROOM, None, text, "", "gpt", None, T0 + 3600 * n)
+
+
+def test_search_results() -> None:
+    utc = ZoneInfo("UTC")
+    assert search_text("zzz", [], utc) == '🔎 No minutes mention "zzz".'
+    one = record(1, 3, "#3 🗒️ Minutes of task #3: x\n\nnginx was reloaded.")
+    assert search_text("nginx", [one], utc) == one.text, "one found is shown whole"
+    two = record(2, None, "🗒️ Minutes of the discussion (3 messages)\n\nnginx or caddy?")
+    assert search_text("nginx", [one, two], utc) == (
+        '🔎 Minutes mentioning "nginx":\n'
+        "- #3 · 12 Jan 14:46 — nginx was reloaded.\n"
+        "- Discussion · 12 Jan 15:46 — nginx or caddy?\n"
+        "!minutes 12 shows a task's in full."
+    )
+
+
+# --- the handler ------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    engine: EngineBench
+    dispatcher: Dispatcher
+    history: list[HistoryEntry]
+    said: int = 0
+
+    async def say(
+        self, body: str, *, sender: UserID = MASTER, power: int = 100, **kw: Any
+    ) -> list[str]:
+        self.said += 1
+        message = Message(ROOM, EventID(f"$m{self.said}"), sender, body, sender_power=power, **kw)
+        return [reply.body for reply in await self.dispatcher.handle(message)]
+
+
+@pytest.fixture
+async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
+    engine = await open_bench(tmp_path)
+    history: list[HistoryEntry] = []
+
+    async def recent(room_id: RoomID, thread_root: EventID | None, limit: int) -> list[Any]:
+        return history[-limit:]
+
+    engine.matrix.history = recent  # type: ignore[method-assign]
+    registry = coordinator_commands(
+        engine.service, clock=engine.clock, minutes=engine.service.minutes
+    )
+    yield Bench(engine, Dispatcher(engine.bot, registry), history)
+    await engine.store.close()
+
+
+async def failed_task_with_minutes(bench: Bench) -> None:
+    engine = bench.engine
+    await engine.order()
+    await engine.later(180)  # nobody proposed
+    await engine.answer("gpt", "t1-minutes-1", "Nobody proposed; the task failed.")
+
+
+async def test_a_tasks_minutes_by_number_or_from_its_thread(bench: Bench) -> None:
+    await failed_task_with_minutes(bench)
+    posted = bench.engine.matrix.by_key("minutes").body
+    assert await bench.say("!minutes 1") == [posted]
+    assert await bench.say("!minutes", thread_root=INTAKE) == [posted]
+    assert await bench.say("!minutes search nobody") == [posted]
+    assert await bench.say("!minutes 9") == ["There is no task #9. !tasks all lists them."]
+
+
+async def test_anyone_in_the_room_may_read_minutes(bench: Bench) -> None:
+    await failed_task_with_minutes(bench)
+    said = await bench.say("!minutes 1", sender=UserID("@guest:localhost"), power=0)
+    assert said[0].startswith("#1 🗒️ Minutes of task #1")
+
+
+async def test_the_recent_discussion_through_the_scribe(bench: Bench) -> None:
+    engine = bench.engine
+    bench.history.extend(
+        [
+            HistoryEntry(EventID("$h1"), MASTER, "Master", "얘들아, nginx or caddy?", 1000),
+            HistoryEntry(
+                EventID("$h2"), engine.user("claude"), "Claude", "Caddy: it renews TLS.", 2000
+            ),
+            HistoryEntry(EventID("$h3"), MASTER, "Master", "!status", 3000),
+        ]
+    )
+    asking = asyncio.create_task(bench.say("!minutes"))
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if any(s.key.endswith("/minutes-ask") for s in engine.matrix.sent):
+            break
+    ask = next(s for s in engine.matrix.sent if s.key.endswith("/minutes-ask"))
+    assert ask.body == "🗒️ Asking GPT for the minutes (3 min)."
+    assert (ask.content["task"], ask.content["stage"], ask.content["agents"]) == (
+        0,
+        "minutes",
+        ["gpt"],
+    )
+    assert ask.content["context"]["discussion"] == [
+        "Master: 얘들아, nginx or caddy?",
+        "Claude: Caddy: it renews TLS.",
+    ]
+    answer = Message(
+        ROOM,
+        EventID("$scribe"),
+        engine.user("gpt"),
+        "🗒️ The master asked nginx or Caddy; Claude backed Caddy.",
+        thread_root=EventID("$m1"),
+        council={
+            "v": 1,
+            "kind": "answer",
+            "task": 0,
+            "ask": ask.content["ask"],
+            "stage": "minutes",
+            "status": "ok",
+        },
+    )
+    assert await engine.service.on_task_message(answer, engine.bot) == []
+    assert await asking == []
+    posted = engine.matrix.sent[-1]
+    assert posted.body == (
+        "🗒️ Minutes of the discussion (2 messages with Master and Claude)\n\n"
+        "The master asked nginx or Caddy; Claude backed Caddy."
+    )
+    assert posted.reply is not None
+    assert posted.reply.thread_root == "$m1"
+    stored = await engine.store.minutes.recent(ROOM)
+    assert [(m.task_id, m.text) for m in stored] == [(None, posted.body)]
+    assert await bench.say("!minutes") == [
+        "Nothing was said here since the last minutes. For a task's: !minutes 12."
+    ]
