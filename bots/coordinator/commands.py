@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
+from bots.coordinator.model_commands import model_spec
 from bots.coordinator.presence import status
 from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
@@ -40,6 +41,7 @@ def coordinator_commands(
                 "agents", "each agent's model, role, state and budget left", agents_overview
             ),
             CommandSpec("budget", "tokens and cost per agent today", budget_report),
+            model_spec(),
         ]
     )
     if tasks is not None:

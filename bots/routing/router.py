@@ -35,7 +35,7 @@ TASK_NUMBER = re.compile(r"#?\d+")
 # The coordinator's task commands, whoever is named: no other bot has them, and a mission or
 # an `!assign 12 @Claude` pill names an agent without giving the command to it.
 TASK_COMMANDS = frozenset(
-    {"task", "tasks", "pause", "resume", "retry", "assign", "priority", "stats"}
+    {"task", "tasks", "pause", "resume", "retry", "assign", "priority", "stats", "model", "routine"}
 )
 
 

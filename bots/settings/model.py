@@ -177,6 +177,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "priority": MASTER_ONLY,
     "tasks": AccessRule(min_power=0),
     "stats": AccessRule(min_power=0),
+    "model": MASTER_ONLY,
 }
 
 

@@ -17,10 +17,12 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
+from bots.store.agent_models import AgentModels
 from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.errors import converted
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
+from bots.store.routines import RoutineStore
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
 
@@ -93,6 +95,16 @@ class Store:
     @property
     def agent_flags(self) -> AgentFlags:
         return AgentFlags(self._db)
+
+    @property
+    def agent_models(self) -> AgentModels:
+        """Models the master switched agents to (`!model`), read before each model call."""
+        return AgentModels(self._db)
+
+    @property
+    def routines(self) -> RoutineStore:
+        """Saved routines (`!routine`): a mission and the plan that worked."""
+        return RoutineStore(self._db)
 
     @property
     def pending_answers(self) -> PendingAnswers:

@@ -353,6 +353,19 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
         Command("stats", ""),
     ),
     ("…not an agent's", GPT, msg("everyone !stats"), Ignore("command for a task")),
+    (
+        "!model naming an agent is the coordinator's",
+        COORD,
+        msg("Claude: !model claude gpt-5"),
+        Command("model", "claude gpt-5"),
+    ),
+    ("…not the agent's", CLAUDE, msg("Claude: !model claude gpt-5"), Ignore("command for a task")),
+    (
+        "!routine is the coordinator's",
+        COORD,
+        msg("!routine run disks"),
+        Command("routine", "run disks"),
+    ),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",

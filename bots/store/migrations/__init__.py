@@ -8,6 +8,7 @@ from bots.store.migrations import (
     v05_pending_answers,
     v06_tasks,
     v07_plan_approvals,
+    v11_routines,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -18,4 +19,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (5, v05_pending_answers.SQL),
     (6, v06_tasks.SQL),
     (7, v07_plan_approvals.SQL),
+    (11, v11_routines.SQL),
 )
