@@ -12,6 +12,7 @@ from collections.abc import Callable
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.model_commands import model_spec
 from bots.coordinator.presence import status
+from bots.coordinator.routine_commands import routine_spec
 from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
@@ -47,5 +48,6 @@ def coordinator_commands(
     if tasks is not None:
         for spec in TaskCommands(tasks, clock).specs():
             registry.add(spec)
+        registry.add(routine_spec(tasks, clock))
     registry.add(make_help(registry))
     return registry

@@ -178,6 +178,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "tasks": AccessRule(min_power=0),
     "stats": AccessRule(min_power=0),
     "model": MASTER_ONLY,
+    "routine": MASTER_ONLY,
 }
 
 

@@ -6,6 +6,7 @@ Records only: which mission counts as "the same" (normalised) and what a name ma
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 import aiosqlite
@@ -88,6 +89,20 @@ class RoutineStore:
         with converted("the routines"):
             cursor = await self._db.execute("DELETE FROM routines WHERE name_key = ?", (name_key,))
             return cursor.rowcount == 1
+
+    async def succeeded_with_commands(self, up_to: int) -> builtins.list[tuple[int, str]]:
+        """(id, mission) of every completed task up to task `up_to` that ran a command:
+        the candidates for "the same mission succeeded N times"."""
+        with converted("the routines"):
+            rows = await fetch_all(
+                self._db,
+                "SELECT t.id, t.mission FROM tasks AS t WHERE t.state = 'completed' "
+                "AND t.id <= ? AND EXISTS (SELECT 1 FROM task_steps AS s "
+                "WHERE s.task_id = t.id AND s.kind = 'main' AND s.status = 'succeeded') "
+                "ORDER BY t.id",
+                (up_to,),
+            )
+            return [(int(r[0]), str(r[1])) for r in rows]
 
     async def count_run(self, name_key: str, now: float) -> None:
         with converted("the routines"):
