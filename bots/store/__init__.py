@@ -23,6 +23,7 @@ from bots.store.errors import converted
 from bots.store.migrations import STEPS
 from bots.store.pending_answers import PendingAnswers
 from bots.store.routines import RoutineStore
+from bots.store.task_records import TaskRecords
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
 
@@ -105,6 +106,11 @@ class Store:
     def routines(self) -> RoutineStore:
         """Saved routines (`!routine`): a mission and the plan that worked."""
         return RoutineStore(self._db)
+
+    @property
+    def task_records(self) -> TaskRecords:
+        """What agents' records per kind of task are counted from (`!stats`)."""
+        return TaskRecords(self._db)
 
     @property
     def pending_answers(self) -> PendingAnswers:
