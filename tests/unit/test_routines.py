@@ -15,6 +15,7 @@ from bots.coordinator.tasks import routines
 from bots.ids import EventID, RequestID, UserID
 from bots.message import Message
 from bots.routing.dispatch import Dispatcher
+from bots.store.routines import Routine
 from bots.store.tasks import StepRun, Task, TaskFields
 from bots.tasks.plans import Plan, parse_plan, plan_digest, plan_json
 from bots.tasks.routines import (
@@ -319,3 +320,17 @@ async def test_a_run_whose_routine_is_removed_while_it_waits_fails_saying_so(
         "failed",
         "the routine 'disks' was removed before its run started",
     )
+
+
+async def test_a_run_whose_plan_no_longer_fits_the_hosts_fails_saying_why(
+    bench: tuple[Bench, Dispatcher],
+) -> None:
+    engine, dispatcher = bench
+    gone = '{"steps": [{"host": "web-9", "command": "df -h"}]}'
+    saved = Routine("old", "df on web-9", "df on web 9", gone, "d", "claude", 1, MASTER, 0.0)
+    assert await engine.store.routines.save(saved, "old")
+    assert await say(dispatcher, "!routine run old") == []
+    run = max((await engine.store.tasks.list()), key=lambda t: t.id)
+    assert run.state == "failed"
+    assert run.note.startswith("the routine old's plan cannot run any more: ")
+    assert "web-9" in run.note
