@@ -12,7 +12,7 @@ Definitions (each one a ratio the master can check against `!tasks`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -113,3 +113,21 @@ KIND_ORDER: tuple[TaskKind, ...] = (
     "research",
     "other",
 )
+
+
+def ranked_for(kind: TaskKind, grouped: Mapping[str, Sequence[Record]]) -> list[str]:
+    """Agents best first for a task of `kind`, for a planner choosing who does what (issue
+    17's divide-and-merge and default participants): plans that worked, then votes won, on
+    that kind when the agent has a record there, else overall; on a tie a record on that kind
+    first, then cheaper, then by name. A missing ratio counts as 0.5 (no evidence either way)."""
+
+    def score(agent: str) -> tuple[float, float, bool, float, str]:
+        found = grouped[agent]
+        on_kind = next((r for r in found if r.kind == kind), None)
+        mine = on_kind or found[0]
+        plans = mine.success_rate if mine.success_rate is not None else 0.5
+        votes = mine.win_rate if mine.win_rate is not None else 0.5
+        cost = mine.cost_per_task if mine.cost_per_task is not None else 0.0
+        return (-plans, -votes, on_kind is None, cost, agent)
+
+    return sorted(grouped, key=score)

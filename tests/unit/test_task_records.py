@@ -15,7 +15,7 @@ from bots.ids import EventID, RoomID, UserID
 from bots.store import Store
 from bots.store.tasks import Answer
 from bots.tasks.kinds import TaskKind, task_kind
-from bots.tasks.records import records
+from bots.tasks.records import ranked_for, records
 
 ROOM = RoomID("!council:localhost")
 MASTER = UserID("@master:localhost")
@@ -215,3 +215,26 @@ async def test_the_store_reads_each_tasks_facts_since_a_time(store: Store) -> No
         ),
         (DEPLOY, "pending", None, False, ["gpt"], {"gpt": 0.05}),
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # gpt's disk plan worked, claude's failed; gemini's 1/1 overall ties gpt's on plans
+        # and votes, but gpt has a record on disk tasks
+        ("disk", ["gpt", "gemini", "claude"]),
+        ("deploy", ["gemini", "claude", "gpt"]),  # two worked: the cheaper first; gpt's failed
+        ("logs", ["gemini", "claude", "gpt"]),  # no one has a logs record: overall
+    ],
+)
+def test_agents_ranked_for_a_kind_of_task(kind: TaskKind, expected: list[str]) -> None:
+    found = records(
+        [
+            Facts(DISK, "completed", "gpt", "gpt", True, BOTH, {"gpt": 0.02}),
+            Facts(DISK, "failed", "claude", "claude", True, BOTH, {"claude": 0.01}),
+            Facts(DEPLOY, "completed", "claude", "claude", False, frozenset(), {"claude": 0.01}),
+            Facts(DEPLOY, "failed", "gpt", "gpt", False, frozenset(), {"gpt": 0.01}),
+            Facts(DEPLOY, "completed", "gemini", "gemini", False, frozenset(), {"gemini": 0.001}),
+        ]
+    )
+    assert ranked_for(kind, found) == expected
