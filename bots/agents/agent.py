@@ -55,10 +55,11 @@ def price_table(settings: Settings) -> PriceTable:
     return PriceTable({**table.prices, **configured.prices})
 
 
-def provider_settings(agent: AgentSettings) -> ProviderSettings:
+def provider_settings(agent: AgentSettings, model: str | None = None) -> ProviderSettings:
+    """`model`: the one the master switched to with `!model` (None: the configured one)."""
     return ProviderSettings(
         kind=agent.provider,  # type: ignore[arg-type]
-        model=agent.model,
+        model=model or agent.model,
         api_key=os.environ.get(agent.api_key_env) if agent.api_key_env else None,
         base_url=agent.base_url,
         temperature=agent.temperature,
@@ -78,6 +79,9 @@ class Agent:
         self.prices = price_table(settings)
         self.loop_guard = LoopGuard(settings.runtime.agent_turn_limit)
         self._provider: LLMProvider | None = None
+        self._providers: dict[str, LLMProvider] = {}
+        self.model = agent.model
+        """The model the calls go to: the configured one, or the master's `!model` choice."""
         self.unavailable = ""
         if not agent.has_credentials:
             env = agent.api_key_env or "its API key variable"
@@ -85,6 +89,7 @@ class Agent:
         else:
             try:
                 self._provider = create_provider(provider_settings(agent))
+                self._providers[agent.model] = self._provider
             except ProviderError as exc:  # a bad setting silences this agent, not the council
                 log.error("agent %s cannot start its provider: %s", agent.name, exc)
                 self.unavailable = f"My model is not available: {exc}"
@@ -131,6 +136,7 @@ class Agent:
         kinds = credential_kinds(message.body, message.formatted_body, text)
         if kinds:
             return self._credential_refusal(message, kinds)
+        await self.follow_model()
         now = datetime.now(UTC)
         refusal = await self._refusal(message, now)
         if refusal is not None:
@@ -239,13 +245,35 @@ class Agent:
     async def complete(self, conversation: list[ChatMessage]) -> Completion:
         """One model call, not streamed; raises `ProviderError` (also when there is no
         model: call `blocked` first)."""
+        await self.follow_model()
         if self._provider is None:
             raise ProviderError(self.unavailable or "no model")
         return await self._provider.complete(conversation)
 
+    async def follow_model(self) -> None:
+        """Switches to the model the master chose with `!model` (or back to the configured
+        one), read from the store before each call: the command reaches an agent in its own
+        process this way, and survives restarts. A provider per model is kept (a call in
+        flight keeps the one it started on); they are closed with the agent."""
+        if self._provider is None:
+            return  # no credentials or no provider at all: a model switch changes nothing
+        wanted = await self.store.agent_models.get(self.agent.name) or self.agent.model
+        if wanted == self.model:
+            return
+        provider = self._providers.get(wanted)
+        if provider is None:
+            try:
+                provider = create_provider(provider_settings(self.agent, wanted))
+            except ProviderError as exc:
+                log.error("agent %s cannot switch to model %s: %s", self.agent.name, wanted, exc)
+                return
+            self._providers[wanted] = provider
+        log.info("agent %s now uses model %s (was %s)", self.agent.name, wanted, self.model)
+        self._provider, self.model = provider, wanted
+
     async def record_usage(self, completion: Completion, *, now: datetime, event_id: str) -> float:
         """Counts one call against the day's budget, as chat does; its cost in USD."""
-        model = completion.model or self.agent.model
+        model = completion.model or self.model
         cost = self.prices.cost(model, completion.usage)
         await self.store.usage.record(
             self.agent.name,
@@ -261,8 +289,8 @@ class Agent:
         await self.record_usage(completion, now=now, event_id=message.event_id)
 
     async def aclose(self) -> None:
-        if self._provider is not None:
-            await self._provider.aclose()
+        for provider in self._providers.values():
+            await provider.aclose()
 
 
 def without_credentials(history: list[HistoryEntry]) -> list[HistoryEntry]:

@@ -248,7 +248,7 @@ class CouncilMember:
         reason: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        model = (completion.model if completion else "") or self.agent.agent.model
+        model = (completion.model if completion else "") or self.agent.model
         return answer_object(
             ask,
             status=status,

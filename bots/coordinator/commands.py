@@ -12,8 +12,10 @@ from collections.abc import Callable
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.lesson_commands import lesson_commands
 from bots.coordinator.minutes_commands import MinutesCommands, MinutesOps
+from bots.coordinator.model_commands import model_spec
 from bots.coordinator.poll_commands import PollOps, poll_command
 from bots.coordinator.presence import status
+from bots.coordinator.routine_commands import routine_spec
 from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
@@ -49,6 +51,7 @@ def coordinator_commands(
                 "agents", "each agent's model, role, state and budget left", agents_overview
             ),
             CommandSpec("budget", "tokens and cost per agent today", budget_report),
+            model_spec(),
         ]
     )
     if tasks is not None:
@@ -61,5 +64,6 @@ def coordinator_commands(
         if minutes is not None:
             for spec in MinutesCommands(minutes, clock).specs():
                 registry.add(spec)
+        registry.add(routine_spec(tasks, clock))
     registry.add(make_help(registry))
     return registry

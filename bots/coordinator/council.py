@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from bots.agents.budget import day_window, local_day
 from bots.agents.loop_guard import LoopGuard, Turn, thread_key, turn_of
 from bots.context import BotContext
+from bots.coordinator.model_commands import model_line
 from bots.coordinator.presence import describe_presence
 from bots.message import Message, Reply
 from bots.routing.commands import CommandRequest
@@ -20,6 +21,7 @@ async def agents_overview(request: CommandRequest) -> list[Reply]:
     now = time.time()
     day = local_day(datetime.now(UTC), bot.settings.timezone)
     presences = await bot.matrix.presences()
+    models = await store.agent_models.all()
     lines = ["Agents:"]
     for agent in bot.settings.agents:
         user_id = bot.settings.user_id(agent.account)
@@ -35,7 +37,8 @@ async def agents_overview(request: CommandRequest) -> list[Reply]:
             flags.append("muted")
         flag_text = f" [{', '.join(flags)}]" if flags else ""
         lines.append(
-            f"• {agent.account.display_name}{flag_text} — {agent.provider} {agent.model}, "
+            f"• {agent.account.display_name}{flag_text} — {agent.provider} "
+            f"{model_line(agent, models.get(agent.name))}, "
             f"role {agent.role}; {state}; budget left today: {left}"
         )
     return [Reply.answering(request.message, "\n".join(lines))]

@@ -1,4 +1,5 @@
-"""`!stats [7d|30d]`: how the council did over a period, overall and per agent.
+"""`!stats [7d|30d]`: how the council did over a period, overall and per agent, and each
+agent's record per kind of task (votes won, plans that worked, cost a task).
 
 The figures are the store's (`TaskStore.stats`, two queries); this module only chooses the
 period and says them. Success is completed out of completed or failed: a task the master
@@ -8,12 +9,14 @@ cancelled is neither a success nor the council's failure.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bots.errors import CommandError
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec
+from bots.tasks.kinds import KIND_LABELS
+from bots.tasks.records import Record, records
 from bots.text.durations import coarse
 
 if TYPE_CHECKING:
@@ -65,13 +68,48 @@ def _agent_line(agent: AgentStats, names: dict[str, str]) -> str:
     )
 
 
+def render_records(grouped: Mapping[str, Sequence[Record]], names: Mapping[str, str]) -> str:
+    """Each agent's record over every kind, then per kind of task (`bots.tasks.kinds`);
+    only the figures it has (an agent that never planned shows no plan ratio)."""
+    if not grouped:
+        return ""
+    lines = ["Records (votes won · plans that worked · cost a task):"]
+    for agent, found in grouped.items():
+        for record in found:
+            figures = _record_figures(record, rates=record.kind is None) or "no figures yet"
+            if record.kind is None:
+                lines.append(f"• {names.get(agent, agent)}: {figures}")
+            else:
+                lines.append(f"  ◦ {KIND_LABELS[record.kind]}: {figures}")
+    return "\n".join(lines)
+
+
+def _record_figures(record: Record, *, rates: bool) -> str:
+    parts = []
+    if record.win_rate is not None:
+        rate = f" ({record.win_rate:.0%})" if rates else ""
+        parts.append(f"won {record.won}/{record.votes} votes{rate}")
+    if record.success_rate is not None:
+        rate = f" ({record.success_rate:.0%})" if rates else ""
+        parts.append(f"{record.succeeded}/{record.plans} plans worked{rate}")
+    if record.cost_per_task is not None:
+        parts.append(f"${record.cost_per_task:.4f} a task")
+    return " · ".join(parts)
+
+
 def stats_command(clock: Callable[[], float] = time.time) -> CommandSpec:
     """`!stats`, reading the store of the bot it runs in."""
 
     async def stats(request: CommandRequest) -> list[Reply]:
         days = read_period(request.args)
-        figures = await request.bot.store.tasks.stats(clock() - days * DAY)
+        since = clock() - days * DAY
+        store = request.bot.store
+        figures = await store.tasks.stats(since)
         names = {a.name: a.account.display_name for a in request.bot.settings.agents}
-        return [Reply.answering(request.message, render_stats(figures, days, names))]
+        text = render_stats(figures, days, names)
+        if figures.count:
+            kept = render_records(records(await store.task_records.facts(since)), names)
+            text = f"{text}\n{kept}" if kept else text
+        return [Reply.answering(request.message, text)]
 
     return CommandSpec("stats", "tasks done, time, spend; per agent", stats, "[7d|30d]")

@@ -42,7 +42,7 @@ REPLY_VERDICTS = frozenset({"approve", "deny"})
 # an `!assign 12 @Claude` pill names an agent without giving the command to it.
 TASK_COMMANDS = frozenset(
     {"task", "tasks", "pause", "resume", "retry", "assign", "priority", "stats", "poll"}
-    | {"lessons", "forget", "minutes"}
+    | {"lessons", "forget", "minutes", "model", "routine"}
 )
 
 

@@ -181,6 +181,8 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "forget": MASTER_ONLY,
     "poll": MASTER_ONLY,
     "minutes": AccessRule(min_power=0),
+    "model": MASTER_ONLY,
+    "routine": MASTER_ONLY,
 }
 
 

@@ -17,6 +17,7 @@ import aiosqlite
 
 from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
+from bots.store.agent_models import AgentModels
 from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
 from bots.store.errors import converted
 from bots.store.lessons import LessonStore
@@ -24,6 +25,8 @@ from bots.store.migrations import STEPS
 from bots.store.minutes import MinutesStore
 from bots.store.pending_answers import PendingAnswers
 from bots.store.polls import PollStore
+from bots.store.routines import RoutineStore
+from bots.store.task_records import TaskRecords
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
 
@@ -98,6 +101,21 @@ class Store:
     @property
     def agent_flags(self) -> AgentFlags:
         return AgentFlags(self._db)
+
+    @property
+    def agent_models(self) -> AgentModels:
+        """Models the master switched agents to (`!model`), read before each model call."""
+        return AgentModels(self._db)
+
+    @property
+    def routines(self) -> RoutineStore:
+        """Saved routines (`!routine`): a mission and the plan that worked."""
+        return RoutineStore(self._db)
+
+    @property
+    def task_records(self) -> TaskRecords:
+        """What agents' records per kind of task are counted from (`!stats`)."""
+        return TaskRecords(self._db)
 
     @property
     def pending_answers(self) -> PendingAnswers:

@@ -3,7 +3,8 @@ against (the store validates each `move()` with `check_move`).
 
 The normal path: pending → discussing → voting → planning → reviewing → awaiting_approval →
 running → completed, with self-healing rounds running → fixing → reviewing → … Short cuts:
-one proposal (or `!assign`) skips the vote (discussing/pending → planning), a task that needs no
+one proposal (or `!assign`) skips the vote (discussing/pending → planning), a routine's run
+starts with its stored plan (pending → reviewing: no proposals, no vote), a task that needs no
 command ends after planning (planning → completed: the winner's refined answer is the report),
 the judge's rejection or the master's denial sends the plan back (reviewing/awaiting_approval →
 planning). Any active task may be paused, fail or be cancelled; a paused one may only go back
@@ -43,7 +44,7 @@ _BY_NAME: dict[str, TaskState] = {state: state for state in STATES}
 SopStatus = Literal["pending", "in_progress", "completed"]
 
 _FORWARD: dict[TaskState, frozenset[TaskState]] = {
-    "pending": frozenset({"discussing", "planning"}),
+    "pending": frozenset({"discussing", "planning", "reviewing"}),
     "discussing": frozenset({"voting", "planning"}),
     "voting": frozenset({"planning"}),
     "planning": frozenset({"reviewing", "completed"}),

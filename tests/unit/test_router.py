@@ -389,6 +389,19 @@ OWNED_CASES: list[tuple[str, Identity, Message, Route]] = [
     ),
     ("!minutes said to an agent", COORD, msg("Claude: !minutes 3"), Command("minutes", "3")),
     ("…which leaves it alone", CLAUDE, msg("Claude: !minutes"), Ignore("command for a task")),
+    (
+        "!model naming an agent is the coordinator's",
+        COORD,
+        msg("Claude: !model claude gpt-5"),
+        Command("model", "claude gpt-5"),
+    ),
+    ("…not the agent's", CLAUDE, msg("Claude: !model claude gpt-5"), Ignore("command for a task")),
+    (
+        "!routine is the coordinator's",
+        COORD,
+        msg("!routine run disks"),
+        Command("routine", "run disks"),
+    ),
     ("…with a slash too", EXEC, msg("/hosts"), Command("hosts", "")),
     (
         "coordinator leaves !run alone",

@@ -730,7 +730,12 @@ async def test_stats_over_a_period(bench: Bench) -> None:
         "Spend: $0.0123, 3,000 tokens\n"
         "Per agent:\n"
         "• Claude: 1 answers, won 1 (1 done), $0.0123, 1,500 tokens\n"
-        "• GPT: 1 answers (1 failed), won 0, $0.0000, 1,500 tokens"
+        "• GPT: 1 answers (1 failed), won 0, $0.0000, 1,500 tokens\n"
+        "Records (votes won · plans that worked · cost a task):\n"
+        "• Claude: $0.0123 a task\n"
+        "  ◦ disk/storage: $0.0123 a task\n"
+        "• GPT: $0.0000 a task\n"
+        "  ◦ disk/storage: $0.0000 a task"
     ]
     [month] = await bench.say("!stats 30d")
     assert month.startswith("Tasks, last 30 days: 4 — 1 done, 2 failed, 0 cancelled, 1 in work\n")

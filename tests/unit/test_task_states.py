@@ -35,6 +35,7 @@ ACTIVE = (
 FORWARD = {
     ("pending", "discussing"),  # proposals asked
     ("pending", "planning"),  # !assign before discussing
+    ("pending", "reviewing"),  # a routine's run: its stored plan, no proposals or vote
     ("discussing", "voting"),  # two or more proposals
     ("discussing", "planning"),  # one proposal, or !assign
     ("voting", "planning"),  # the winner plans (or !assign)

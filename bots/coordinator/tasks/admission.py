@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bots.coordinator.tasks.common import in_thread
 from bots.coordinator.tasks.context import TaskContext
+from bots.coordinator.tasks.routines import admit_run, routine_of
 
 if TYPE_CHECKING:
     from bots.store.tasks import Task
@@ -26,7 +27,10 @@ async def admit(ctx: TaskContext, task: Task) -> None:
     waiting = sorted((t for t in active if t.state == "pending"), key=queue_order)
     free = max(0, ctx.settings.max_active - len(in_work))
     if any(t.id == task.id for t in waiting[:free]):
-        if task.assigned:
+        routine = routine_of(task)
+        if routine is not None:
+            await admit_run(ctx, task, routine)
+        elif task.assigned:
             await ctx.move(
                 task, "planning", actor="coordinator", reason=f"assigned to {task.assigned}"
             )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from bots.coordinator.tasks import minutes as task_minutes
+from bots.coordinator.tasks import routines
 from bots.coordinator.tasks.common import (
     answer_text,
     ask_object,
@@ -88,6 +89,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         note = in_thread(task, f"#{task.id} 📎 every command and its whole output")
         data = attachment.encode("utf-8", "replace")
         await ctx.file_once(task, FILE_KEY, note, report_filename(task.id), data)
+    await routines.offer(ctx, task)
     line = timeline_line(task.id, task.mission, view.outcome, view.duration_s)
     await ctx.send_once(task, LINE_KEY, Reply(task.room_id, line))
     await task_minutes.after_report(ctx, task)

@@ -11,6 +11,7 @@ from bots.store.migrations import (
     v08_lessons,
     v09_polls,
     v10_minutes,
+    v11_routines,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -24,4 +25,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (8, v08_lessons.SQL),
     (9, v09_polls.SQL),
     (10, v10_minutes.SQL),
+    (11, v11_routines.SQL),
 )
