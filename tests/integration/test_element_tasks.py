@@ -40,6 +40,12 @@ pytestmark = pytest.mark.integration
 
 BOTS = ("coordinator", "executor", *AGENTS)
 ORDER = "//chavion_task: report disk usage of local"
+LEGACY_MENTION_RULES = {
+    ".m.rule.contains_display_name",
+    ".m.rule.contains_user_name",
+    ".m.rule.roomnotif",
+}
+"""Push rules that read names in a body; an event with `m.mentions` turns them off (MSC3952)."""
 
 
 @pytest.fixture(scope="module")
@@ -254,9 +260,27 @@ async def test_the_master_runs_a_task_from_element_with_no_shield_and_his_vote_d
     panel = await element.thread(room, order) or []
     assert {ack.event_id, poll.event_id, plan.event_id} <= set(panel)
 
-    # 7. Element's notifier buzzes for the plan and the report, with his mention highlighted.
+    # 7. Element's notifier buzzes for the plan and the report, by their mention of him; the
+    # poll notifies as a poll; the coordinator's other events stay silent. No event buzzes by
+    # the legacy rules that match his name in a body: his display name is "master" (the
+    # localpart, by default), which "the master chose C" and "requested by @master:…" hold.
     for event in (plan, report):
         assert event.push is not None, event.body
         assert event.push["notify"], (event.body[:80], event.push)
-        assert event.push["highlight"], (event.body[:80], event.push)
+        assert event.push["rule"] == ".m.rule.is_user_mention", (event.body[:80], event.push)
         assert event.push["sound"] == "default", (event.body[:80], event.push)
+    assert poll.push is not None
+    assert poll.push["notify"], poll.push
+    coordinator = council.user_id("coordinator")
+    buzzing = [
+        e.event_id
+        for e in bot_events
+        if e.sender == coordinator and e.push is not None and e.push["sound"] is not None
+    ]
+    assert buzzing == [plan.event_id, report.event_id]
+    by_name = [
+        (e.type, e.body[:80], e.push["rule"])
+        for e in bot_events
+        if e.push is not None and e.push["rule"] in LEGACY_MENTION_RULES
+    ]
+    assert by_name == []
