@@ -23,10 +23,12 @@ import pytest
 
 from bots.events import COUNCIL_KEY, POLL_END, POLL_START, POLL_TEXT
 from tests.fakes.llm_server import FakeLLMServer
+from tests.integration.test_notifications import client_api
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript
 from tests.support.element import ElementClient, ElementEvent, typed_in_element_web
 from tests.support.person import Person
+from tests.support.push import phone_buzzes, ruleset, sound
 from tests.support.task_db import TaskDb
 from tests.support.tasks import (
     AGENTS,
@@ -138,7 +140,7 @@ def poll_text(block: dict[str, Any]) -> str:
 
 
 async def test_the_master_runs_a_task_from_element_with_no_shield_and_his_vote_deciding(
-    council: ThrowawayCouncil, element: ElementClient, script: CouncilScript
+    council: ThrowawayCouncil, element: ElementClient, script: CouncilScript, master: Person
 ) -> None:
     room, me = council.council_room, element.user_id
     bot_ids = {council.user_id(n) for n in BOTS}
@@ -284,3 +286,11 @@ async def test_the_master_runs_a_task_from_element_with_no_shield_and_his_vote_d
         if e.push is not None and e.push["rule"] in LEGACY_MENTION_RULES
     ]
     assert by_name == []
+    # And as Synapse decides it (what Element X's push sees first): the server pushes the
+    # encrypted event, the app then agrees on the decrypted plan and report, with a sound.
+    rules = ruleset((await client_api(master, "/_matrix/client/v3/pushrules/"))["global"])
+    for event in (plan, report):
+        whole = {"type": event.type, "sender": event.sender, "content": event.content}
+        actions = phone_buzzes(whole, rules, me, encrypted=True)
+        assert actions is not None, event.body[:80]
+        assert sound(actions) == "default", (event.body[:80], actions)
