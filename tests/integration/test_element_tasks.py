@@ -31,15 +31,16 @@ from tests.support.person import Person
 from tests.support.push import phone_buzzes, ruleset, sound
 from tests.support.task_db import TaskDb
 from tests.support.tasks import (
-    AGENTS,
     TaskBots,
-    running_task_bots,
+    give_back_coordinator,
     scripted_council,
+    take_over_coordinator,
     task_config,
 )
 
 pytestmark = pytest.mark.integration
 
+AGENTS = ("claude", "gpt", "gemini")
 BOTS = ("coordinator", "executor", *AGENTS)
 ORDER = "//chavion_task: report disk usage of local"
 LEGACY_MENTION_RULES = {
@@ -83,12 +84,21 @@ async def bots(
     element: ElementClient,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[TaskBots]:
-    """The task bots, started after the master's Element device exists (it is in their first
-    key query); the executor's embedded `local` host is the only one."""
+    """The task bots with three agents, started after the master's Element device exists (it
+    is in their first key query); the executor's embedded `local` host is the only one. The
+    agent `local` stays unstarted: test_foundation needs an account that never ran."""
     path = tmp_path_factory.mktemp("element-tasks-config") / "chavion.yaml"
-    config = task_config(council, llm, path)
-    async with running_task_bots(council, coordinator, master, config) as started:
-        yield started
+    config = task_config(council, llm, path, agents=AGENTS)
+    await take_over_coordinator(coordinator)
+    try:
+        started = await TaskBots.start(council, config, agents=AGENTS)
+        try:
+            await master.sees_devices_of(*(council.user_id(n) for n in BOTS))
+            yield started
+        finally:
+            await started.stop()
+    finally:
+        await give_back_coordinator(coordinator, council.settings)
 
 
 @pytest.fixture
