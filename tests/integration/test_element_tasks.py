@@ -7,7 +7,8 @@ in a poll; he votes in that poll from Element and his vote decides; the plan men
 shows `df -h` verbatim with ✅ ❌ pre-added; he taps ✅; `df -h` runs on the executor's `local`
 host; the report mentions him with the real output, and a line reaches the main timeline.
 Every bot event must decrypt with no shield, and Element's own notifier (matrix-js-sdk's push
-processor on the decrypted event) must buzz for the plan and the report.
+processor on the decrypted event) must buzz for the plan and the report, and for nothing else
+the coordinator sends.
 
 What differs from the nio `Person` of test_tasks.py, and is the point: Element withholds room
 keys from devices not signed by their owner, sends the `/` of `//` once, sends reactions
