@@ -26,7 +26,7 @@ from bots.events import COUNCIL_KEY, POLL_END, POLL_START, POLL_TEXT
 from tests.fakes.llm_server import FakeLLMServer
 from tests.integration.test_notifications import client_api
 from tests.support.council import InProcessBots, ThrowawayCouncil
-from tests.support.council_script import CouncilScript
+from tests.support.council_script import CouncilScript, plan_json, step
 from tests.support.element import ElementClient, ElementEvent, typed_in_element_web
 from tests.support.person import Person
 from tests.support.push import phone_buzzes, ruleset, sound
@@ -305,3 +305,30 @@ async def test_the_master_runs_a_task_from_element_with_no_shield_and_his_vote_d
         actions = phone_buzzes(whole, rules, me, encrypted=True)
         assert actions is not None, event.body[:80]
         assert sound(actions) == "default", (event.body[:80], actions)
+
+
+async def test_from_element_a_tapped_cross_sends_the_plan_back_and_element_xs_tick_runs_it(
+    council: ThrowawayCouncil, element: ElementClient, script: CouncilScript
+) -> None:
+    """❌ tapped in Element (a reaction in the clear) sends the plan back to its author; the
+    next plan approved with ✅ as Element X's quick reactions send it, with U+FE0F, runs at
+    once: the executor, which checks the master's ✅ itself, reads it as the coordinator does."""
+    script.set("plan", "*", plan_json(step("local", "df -h")), plan_json(step("local", "df -h /")))
+    order = await element.say(council.council_room, ORDER)  # Element X sends `//` unchanged
+    [ack] = await element.wait_for(from_coordinator(council, "ask", order))
+    task = int(council_of(ack)["task"])
+    [first] = await element.wait_for(from_coordinator(council, "plan", order), timeout=90)
+    await element.react(council.council_room, first.event_id, "❌")
+
+    def second_plan(e: ElementEvent) -> bool:
+        return from_coordinator(council, "plan", order)(e) and e.event_id != first.event_id
+
+    [second] = await element.wait_for(second_plan, timeout=90)
+    assert "df -h /" in [line.strip() for line in second.body.splitlines()], second.body
+    await element.react(council.council_room, second.event_id, "✅\ufe0f")
+    [report] = await element.wait_for(from_coordinator(council, "report", order), timeout=90)
+    assert report.body.startswith(f"#{task} ✅ Done"), report.body
+    assert "Filesystem" in report.body
+    moves = [to for _, to in await TaskDb(council.data.store).moves(task)]
+    assert moves.count("awaiting_approval") == 2
+    assert moves[-1] == "completed"
