@@ -72,6 +72,7 @@ from bots.matrix.convert import (
     RoomFacts,
     entry_index,
     event_source,
+    raw_event_content,
     read_event,
     reply_content,
 )
@@ -575,7 +576,8 @@ class MatrixBot:
         self, room_id: RoomID, event_type: str, content: dict[str, Any], key: str
     ) -> EventID:
         """A machine-readable event (e.g. an execution result) for other bots to act on."""
-        return await self._room_send(room_id, event_type, content, key, event_type)
+        sent = raw_event_content(event_type, content)
+        return await self._room_send(room_id, event_type, sent, key, event_type)
 
     async def send_file(
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"

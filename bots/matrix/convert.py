@@ -312,6 +312,22 @@ def reply_content(reply: Reply) -> dict[str, Any]:
     return content
 
 
+def raw_event_content(event_type: str, content: Mapping[str, Any]) -> dict[str, Any]:
+    """A machine event's content (a poll, an exec request or result) as sent: with an empty
+    `m.mentions` when it has a `body` and names no one.
+
+    Without `m.mentions`, Element and Synapse apply the legacy mention rules to the body
+    (display name, user name, @room; MSC3952 turns them off for an event that has it): with
+    the master's display name "master", the default localpart, a poll's end "the master chose
+    C" and an exec request "requested by @master:…" buzzed his phone, highlighted. Whoever
+    must be buzzed is named in a message's `m.mentions` (`reply_content`). Reactions keep no
+    body and are left alone."""
+    found = dict(content)
+    if "body" in found and "m.mentions" not in found and event_type != "m.reaction":
+        found["m.mentions"] = {}
+    return found
+
+
 def notifying_edit(reply: Reply) -> bool:
     """The last edit of a streamed answer to a person, the one event of it that should make
     the phone buzz: its preview was a silent notice, and Synapse pushes no edit by default

@@ -19,6 +19,7 @@ console.warn = toStderr;
 const sdk = await import("matrix-js-sdk");
 const cryptoApi = await import("matrix-js-sdk/lib/crypto-api/index.js");
 const { logger } = await import("matrix-js-sdk/lib/logger.js");
+const { deriveRecoveryKeyFromPassphrase } = await import("matrix-js-sdk/lib/crypto-api/key-passphrase.js");
 logger.setLevel(process.env.CHAVION_ELEMENT_LOG_LEVEL || "warn");
 
 const COLOURS = ["NONE", "GREY", "RED"];
@@ -77,14 +78,16 @@ async function describe(event) {
 // What Element's notifier would do with the event: matrix-js-sdk's push processor run on
 // the decrypted event with the account's rules (computed afresh: an encrypted event's
 // first answer was for its ciphertext). {notify, sound, highlight, rule} or null.
+// No rule matching (a custom event type, most state events) means no actions: silent.
 function pushOf(event) {
     if (event.isDecryptionFailure() || event.getSender() === client.getUserId()) return null;
     const details = client.getPushDetailsForEvent(event, true);
     if (!details) return null;
+    const actions = details.actions ?? {};
     return {
-        notify: Boolean(details.actions.notify),
-        sound: details.actions.tweaks?.sound ?? null,
-        highlight: Boolean(details.actions.tweaks?.highlight),
+        notify: Boolean(actions.notify),
+        sound: actions.tweaks?.sound ?? null,
+        highlight: Boolean(actions.tweaks?.highlight),
         rule: details.rule?.rule_id ?? null,
     };
 }
@@ -129,6 +132,40 @@ function sentWithTxn(c, roomId, txnId) {
     return found ? found.getId() : null;
 }
 
+// Secret storage's key, derived again from the password it was made from (its salt and
+// iterations are in the key's description on the server); null when none was made so.
+async function recoveryKeyFromPassword({ keys }) {
+    for (const [keyId, description] of Object.entries(keys)) {
+        const from = description.passphrase;
+        if (from?.salt && from?.iterations && password !== null) {
+            return [keyId, await deriveRecoveryKeyFromPassphrase(password, from.salt, from.iterations)];
+        }
+    }
+    return null;
+}
+
+// Sends one event (threadId as Element passes it, or null) and returns its id.
+async function sendAs(c, roomId, threadId, type, content) {
+    const txnId = c.makeTxnId();
+    try {
+        const response =
+            type === "m.room.message"
+                ? await c.sendMessage(roomId, threadId, content, txnId)
+                : await c.sendEvent(roomId, threadId, type, content, txnId);
+        return { event_id: response.event_id };
+    } catch (error) {
+        // matrix-js-sdk 43 throws "updatePendingEventStatus called on an event which is
+        // not a local echo" when /sync brings the remote echo of a thread reply before
+        // /send returns (routine behind Synapse workers). The event was sent: find it.
+        const sent = String(error).includes("not a local echo") && sentWithTxn(c, roomId, txnId);
+        if (sent) {
+            toStderr(`send: ${sent} arrived by /sync before /send returned (js-sdk race)`);
+            return { event_id: sent };
+        }
+        throw error;
+    }
+}
+
 const commands = {
     // Logs in with the password, starts syncing, and sets up cross-signing as Element does at
     // first login: bootstrapCrossSigning with a password step for the keys' upload.
@@ -146,6 +183,7 @@ const commands = {
             userId: response.user_id,
             deviceId: response.device_id,
             accessToken: response.access_token,
+            cryptoCallbacks: { getSecretStorageKey: recoveryKeyFromPassword },
         });
         // Node has no IndexedDB: the Rust crypto store lives in memory for this process.
         await client.initRustCrypto({ useIndexedDB: false });
@@ -172,6 +210,12 @@ const commands = {
                 });
             },
         });
+        // Then secret storage, as Element's "set up recovery" does, with a key from the
+        // password: a later login (another test's client) imports the same identity from it
+        // above instead of replacing it, as a new Element device does with the recovery key.
+        if (cross_signing !== false) await crypto.bootstrapSecretStorage({
+            createSecretStorageKey: () => crypto.createRecoveryKeyFromPassphrase(password),
+        });
         return {
             user_id: response.user_id,
             device_id: response.device_id,
@@ -191,24 +235,31 @@ const commands = {
     // Sends an m.room.message as Element's composer does; a thread reply goes through the
     // thread (Element passes the root as threadId).
     async send({ room_id, content }) {
-        const c = need();
         const relates = content["m.relates_to"];
         const thread = relates && relates.rel_type === "m.thread" ? relates.event_id : null;
-        const txnId = c.makeTxnId();
-        try {
-            const response = await c.sendMessage(room_id, thread, content, txnId);
-            return { event_id: response.event_id };
-        } catch (error) {
-            // matrix-js-sdk 43 throws "updatePendingEventStatus called on an event which is
-            // not a local echo" when /sync brings the remote echo of a thread reply before
-            // /send returns (routine behind Synapse workers). The event was sent: find it.
-            const sent = String(error).includes("not a local echo") && sentWithTxn(c, room_id, txnId);
-            if (sent) {
-                toStderr(`send: ${sent} arrived by /sync before /send returned (js-sdk race)`);
-                return { event_id: sent };
-            }
-            throw error;
-        }
+        return await sendAs(need(), room_id, thread, "m.room.message", content);
+    },
+
+    // Sends any room event as Element's own code does: client.sendEvent with no thread id
+    // (encrypted in an encrypted room, except reactions, which matrix-js-sdk sends in the clear).
+    async send_event({ room_id, type, content }) {
+        return await sendAs(need(), room_id, null, type, content);
+    },
+
+    // A tap on a reaction, as Element's reaction picker and reaction pills send it.
+    async react({ room_id, event_id, key }) {
+        const content = { "m.relates_to": { rel_type: "m.annotation", event_id, key } };
+        return await sendAs(need(), room_id, null, "m.reaction", content);
+    },
+
+    // A vote in an MSC3381 poll, as Element's poll body sends it (PollResponseEvent): the
+    // unstable type, the chosen answer ids, a reference to the poll's start.
+    async poll_vote({ room_id, poll, answers }) {
+        const content = {
+            "org.matrix.msc3381.poll.response": { answers },
+            "m.relates_to": { rel_type: "m.reference", event_id: poll },
+        };
+        return await sendAs(need(), room_id, null, "org.matrix.msc3381.poll.response", content);
     },
 
     // Shields asked again now: device and identity information may have arrived since.

@@ -202,6 +202,21 @@ class ElementClient:
         result = await self.request("send", room_id=room_id, content=content)
         return str(result["event_id"])
 
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        """Any room event, sent as Element's own code sends it (`client.sendEvent`)."""
+        result = await self.request("send_event", room_id=room_id, type=event_type, content=content)
+        return str(result["event_id"])
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """A tap on a reaction (Element sends reactions unencrypted, even in an encrypted room)."""
+        result = await self.request("react", room_id=room_id, event_id=event_id, key=key)
+        return str(result["event_id"])
+
+    async def vote(self, room_id: str, poll_event: str, answer: str) -> str:
+        """A vote in an MSC3381 poll, as Element's poll body sends it."""
+        result = await self.request("poll_vote", room_id=room_id, poll=poll_event, answers=[answer])
+        return str(result["event_id"])
+
     async def devices(self, user_id: str) -> list[dict[str, Any]]:
         """The user's devices as Element judges them (signed_by_owner, ...)."""
         return list(await self.request("devices", user_id=user_id))
@@ -273,6 +288,12 @@ class ElementClient:
                 f"{found} of {count} awaited events arrived in {timeout} s"
                 f" (client log: {self.stderr_path})"
             ) from None
+
+
+def typed_in_element_web(text: str) -> str:
+    """The body Element Web's composer sends for what the master typed: a message starting
+    with `//` loses one slash (`//chavion_task: x` arrives as `/chavion_task: x`)."""
+    return text[1:] if text.startswith("//") else text
 
 
 def replies_to(event_id: str, sender: str | None = None) -> Callable[[ElementEvent], bool]:

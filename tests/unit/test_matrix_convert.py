@@ -15,6 +15,7 @@ from bots.ids import EventID, RoomID, UserID
 from bots.matrix.convert import (
     EventMemory,
     RoomFacts,
+    raw_event_content,
     read_event,
     read_message,
     read_room_event,
@@ -715,6 +716,56 @@ REPLIES = [
 )
 def test_a_reply_becomes_its_event_content(reply: Reply, content: dict[str, Any]) -> None:
     assert reply_content(reply) == content
+
+
+RAW_EVENTS: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
+    # (case, event type, content given, content sent)
+    (
+        "a poll's end names no one: the legacy rules stop reading its body",
+        "org.matrix.msc3381.poll.end",
+        {"body": "#1 🗳️ Vote closed: the master chose C", "m.relates_to": {"event_id": "$p"}},
+        {
+            "body": "#1 🗳️ Vote closed: the master chose C",
+            "m.relates_to": {"event_id": "$p"},
+            "m.mentions": {},
+        },
+    ),
+    (
+        "an exec request naming its requester in the body",
+        "org.chavion.exec.request",
+        {"request_id": "t1-a1-s1", "body": "requested by @master:localhost"},
+        {"request_id": "t1-a1-s1", "body": "requested by @master:localhost", "m.mentions": {}},
+    ),
+    (
+        "mentions already given are kept",
+        "org.matrix.msc3381.poll.start",
+        {"body": "Which?", "m.mentions": {"user_ids": [MASTER]}},
+        {"body": "Which?", "m.mentions": {"user_ids": [MASTER]}},
+    ),
+    (
+        "no body: nothing a legacy rule could read",
+        "org.matrix.msc3381.poll.response",
+        {"org.matrix.msc3381.poll.response": {"answers": ["A"]}},
+        {"org.matrix.msc3381.poll.response": {"answers": ["A"]}},
+    ),
+    (
+        "a reaction is left as Element sends it",
+        "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$p", "key": "✅"}},
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$p", "key": "✅"}},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "given", "sent"), [r[1:] for r in RAW_EVENTS], ids=[r[0] for r in RAW_EVENTS]
+)
+def test_a_machine_event_with_a_body_names_no_one_unless_it_says_whom(
+    event_type: str, given: dict[str, Any], sent: dict[str, Any]
+) -> None:
+    before = dict(given)
+    assert raw_event_content(event_type, given) == sent
+    assert given == before  # the caller's content is not changed
 
 
 @pytest.mark.parametrize("reply", [r[1] for r in REPLIES], ids=[r[0] for r in REPLIES])
