@@ -582,11 +582,14 @@ class RequestLifecycle:
                     )
                 ),
             )
-        mention = () if request.requester in self.bot_ids else (request.requester,)
+        # A task's step is reported to the master by the coordinator's report, which buzzes
+        # once: the step's own result is a quiet notice in the task's thread.
+        quiet = request.task_id is not None or request.requester in self.bot_ids
+        mention = () if quiet else (request.requester,)
         await guarded(
             f"the result message of {rid}",
             self.outbox.say(
-                origin, final.body, final.html, key=f"{rid}/result", notice=False, mention=mention
+                origin, final.body, final.html, key=f"{rid}/result", notice=quiet, mention=mention
             ),
         )
         if final.attachment is not None:

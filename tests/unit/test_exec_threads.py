@@ -274,6 +274,19 @@ async def test_what_is_said_about_a_tasks_step_starts_with_its_task(
             assert text.html.startswith("#12 ") is (task is not None), text.html
 
 
+@pytest.mark.parametrize("task", ["12", None], ids=["a task's step", "a plain request"])
+async def test_a_tasks_step_result_is_a_quiet_notice(bench: Bench, task: str | None) -> None:
+    """The coordinator's report buzzes the master once per task; each step's result would
+    buzz once more. A plain request's result still mentions whoever asked for it."""
+    bench.task = task
+    await auto_approved(bench, ROOT)
+    result = bench.said("r1")["r1/result"]
+    if task is None:
+        assert (result.notice, len(result.mention)) == (False, 1)
+    else:
+        assert (result.notice, result.mention) == (True, ())
+
+
 async def test_a_prompt_in_the_thread_still_replies_to_the_request(bench: Bench) -> None:
     """Element shows the reply quote inside the thread: the prompt quotes the request."""
     await bench.ask(ASKS_APPROVAL, "r1", ROOT)
