@@ -195,7 +195,6 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             await master.settle(2)  # the last timeline line
             alone_events = bot_events(master, bots, before)
             alone_roots = list(orders.roots)
-            together_token = str(master.client.next_batch)
             mark = started = time.monotonic()
             times = await asyncio.gather(
                 *(orders.one(f"report disk usage of local [{i}]", timeout) for i in range(tasks))
@@ -205,15 +204,11 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             together_events = bot_events(master, bots, mark)
             _, peak_rss = peak_rss_mb(pid)
             room = council.room_id
-            alone_counts = count_by_task(
-                await room_events_since(master, room, alone_token, until=together_token),
-                alone_roots,
-                bots,
-            )
+            events = await room_events_since(master, room, alone_token)
             together_roots = orders.roots[len(alone_roots) :]
-            together_counts = count_by_task(
-                await room_events_since(master, room, together_token), together_roots, bots
-            )
+            first = next(i for i, e in enumerate(events) if e.event_id == together_roots[0])
+            alone_counts = count_by_task(events[:first], alone_roots, bots)
+            together_counts = count_by_task(events[first:], together_roots, bots)
             await asyncio.to_thread(up.stop)
         finally:
             if up.process is not None and up.process.poll() is None:

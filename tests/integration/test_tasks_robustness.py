@@ -373,40 +373,44 @@ def nothing_twice(events: list[ServerEvent], task: TaskRef, coordinator: str) ->
     return counted
 
 
-@pytest.mark.parametrize("when", ["waiting for proposals", "running a step"])
+async def started(boss: TaskMaster, request_id: str, task: TaskRef, timeout: float = 30) -> None:
+    """Until the executor's audit log says the request's command started."""
+    deadline = time.monotonic() + timeout
+    while "start" not in (await boss.db.audit(task.id)).get(request_id, []):
+        assert time.monotonic() < deadline, f"{request_id} never started"
+        await asyncio.sleep(0.1)
+
+
 async def test_a_homeserver_restart_mid_task_sends_nothing_twice_and_the_task_finishes(
     council: ThrowawayCouncil,
     boss: TaskMaster,
     script: CouncilScript,
     bots: BotsApart,
     configs: dict[str, Path],
-    when: str,
 ) -> None:
     if council.workers is not None:
         pytest.skip("in worker mode a restart is of several processes; the bots' side is the same")
+    script.delays["propose"] = 3.0  # the agents answer while the homeserver is away
+    script.plan = plan_json(step("local", "sleep 3; df -h", "disk usage, slowly"))
     async with bots.coordinator_on(configs["patient"]):
         since = str(boss.person.client.next_batch)
-        if when == "waiting for proposals":
-            script.delays["propose"] = 3.0  # the agents answer while the homeserver is away
-        else:
-            script.plan = plan_json(step("local", "sleep 3; df -h", "disk usage, slowly"))
         task = await boss.order("//chavion_task: report disk usage of local")
-        if when == "running a step":
-            await boss.state(task, "awaiting_approval")
-            await boss.command(f"!approve {task.id}")
-            await boss.state(task, "running")
-        away = await restart_homeserver(council)
-        if when == "waiting for proposals":
-            await boss.state(task, "awaiting_approval", timeout=90)
-            await boss.command(f"!approve {task.id}")
-        await boss.state(task, "completed", timeout=90)
+        away = [await restart_homeserver(council)]  # while it waits for proposals
+        await boss.state(task, "awaiting_approval", timeout=90)
+        await boss.command(f"!approve {task.id}")
+        await started(boss, f"t{task.id}-a1-s1", task)
+        away.append(await restart_homeserver(council))  # while the step runs
+        report = await boss.report(task, timeout=90)
+        assert report.body.startswith(f"#{task.id} ✅ Done")
+        assert "Filesystem" in report.body
+        await boss.state(task, "completed")
         await asyncio.sleep(2)  # the main-timeline line goes after the report
         events = await room_events_since(boss.person, boss.room, since)
 
     counted = nothing_twice(events, task, boss.coordinator)
     once = ("ask propose", "ask vote", POLL_END, "ask plan", "ask review", "plan", "report")
     expected = {**dict.fromkeys(once, 1), "m.reaction": 2, REQUEST_EVENT: 1}
-    assert {k: counted.get(k, 0) for k in expected} == expected, f"{away:.1f} s away: {counted}"
+    assert {k: counted.get(k, 0) for k in expected} == expected, f"{away} s away: {counted}"
     bodies = [
         e.content.get("body")
         for e in events

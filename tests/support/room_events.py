@@ -12,6 +12,7 @@ the plan), or a main-timeline line starting "#<task>".
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
@@ -41,6 +42,17 @@ class ServerEvent:
     def relates_to(self) -> Mapping[str, Any]:
         found = self.content.get("m.relates_to")
         return found if isinstance(found, Mapping) else {}
+
+    @property
+    def target(self) -> str | None:
+        """The event this one relates to: its thread root, the event it annotates, references
+        or replaces, else the one it replies to."""
+        found = self.relates_to.get("event_id")
+        if isinstance(found, str):
+            return found
+        reply = self.relates_to.get("m.in_reply_to")
+        found = reply.get("event_id") if isinstance(reply, Mapping) else None
+        return found if isinstance(found, str) else None
 
     @property
     def council(self) -> Mapping[str, Any]:
@@ -77,16 +89,23 @@ class ServerEvent:
 
 
 async def room_events_since(
-    person: Person, room_id: str, token: str, *, until: str | None = None, limit: int = 10_000
+    person: Person, room_id: str, token: str, *, limit: int = 10_000, timeout: float = 60
 ) -> list[ServerEvent]:
-    """Every non-state event of the room after the sync token `token` (up to the token
-    `until`, else to the newest), oldest first, as `/messages` pages them (at most `limit`)."""
+    """Every non-state event of the room after the sync token `token`, oldest first, as
+    `/messages` pages them (at most `limit`); a page that takes over `timeout` seconds is
+    an error (nio would retry it for ever)."""
     found: list[ServerEvent] = []
     start = token
     while len(found) < limit:
-        response = await person.client.room_messages(
-            room_id, start=start, end=until, direction=MessageDirection.front, limit=PAGE
+        page = person.client.room_messages(
+            room_id, start=start, direction=MessageDirection.front, limit=PAGE
         )
+        try:
+            response = await asyncio.wait_for(page, timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"/messages of {room_id} from {start} took over {timeout:.0f} s"
+            ) from None
         assert isinstance(response, RoomMessagesResponse), response
         for event in response.chunk:
             source: dict[str, Any] = getattr(event, "source", {}) or {}
@@ -134,9 +153,9 @@ def owners(events: Sequence[ServerEvent], roots: Collection[str]) -> dict[str, s
     owner = {root: root for root in roots}
     root_of_task: dict[int, str] = {}
     for event in events:
-        target = event.relates_to.get("event_id")
+        target = event.target
         task = event.task_number
-        if isinstance(target, str) and target in owner:
+        if target is not None and target in owner:
             owner[event.event_id] = owner[target]
             if task is not None:
                 root_of_task.setdefault(task, owner[target])
