@@ -16,7 +16,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from bots.tasks.render import no_answer_reason
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript, plan_json, proposal_token, step
-from tests.support.person import Person
+from tests.support.person import Person, Seen
 from tests.support.room_events import ServerEvent, owners, room_events_since
 from tests.support.tasks import (
     AGENTS,
@@ -115,7 +115,8 @@ def boss(master: Person, council: ThrowawayCouncil, bots: BotsApart) -> TaskMast
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def from_coordinator(boss: TaskMaster, *words: str) -> Any:
+def from_coordinator(boss: TaskMaster, *words: str) -> Callable[[Seen], bool]:
+    """A coordinator's message saying all of `words`."""
     return lambda s: s.sender == boss.coordinator and all(w in s.body for w in words)
 
 
