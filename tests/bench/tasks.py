@@ -43,7 +43,13 @@ from tests.bench.foundation import Up, bench_session, write_config
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.council_script import CouncilScript, agent_models
 from tests.support.person import Person, Seen
-from tests.support.room_events import RoomEventCounts, count_by_task, room_events_since
+from tests.support.room_events import (
+    RoomEventCounts,
+    ServerEvent,
+    count_by_task,
+    room_events_page,
+    room_events_since,
+)
 
 AGENTS = 6
 TARGET_RSS_MB = 250
@@ -102,13 +108,53 @@ def council_of(seen: Seen) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+class ServerReports:
+    """The reports as the homeserver holds them, read every second from a sync token on: with
+    many tasks at once a limited sync can leave a report out of what the master's client
+    receives, and the benchmark would wait for it in vain."""
+
+    def __init__(self, master: Person, room: str, token: str) -> None:
+        self.master = master
+        self.room = room
+        self.token = token
+        self.sent_at: dict[str, int] = {}
+        """Event id → its origin_server_ts (ms), for the orders."""
+        self.reports: dict[str, ServerEvent] = {}
+        """Thread root → the report in that thread."""
+        self.changed = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            events, self.token = await room_events_page(self.master, self.room, self.token)
+            for event in events:
+                self.sent_at[event.event_id] = event.ts
+                root = event.relates_to.get("event_id")
+                if event.council.get("kind") == "report" and isinstance(root, str):
+                    self.reports[root] = event
+            if events:
+                self.changed.set()
+                self.changed = asyncio.Event()
+            await asyncio.sleep(1)
+
+    async def report(self, root: str) -> tuple[ServerEvent, float]:
+        """The report of the task rooted at `root`, and the seconds from the order to it by
+        the homeserver's clock."""
+        while root not in self.reports or root not in self.sent_at:
+            await self.changed.wait()
+        report = self.reports[root]
+        return report, (report.ts - self.sent_at[root]) / 1000
+
+
 class Orders:
     """The master's side: orders, and the time each task's report arrives."""
 
-    def __init__(self, master: Person, room: str, coordinator: str) -> None:
+    def __init__(self, master: Person, room: str, coordinator: str, server: ServerReports) -> None:
         self.master = master
         self.room = room
         self.coordinator = coordinator
+        self.server = server
+        self.missed = 0
+        """Reports the master's client never received (a limited sync), found on the server."""
         self.timeline: list[tuple[float, str]] = []
         """The first task's thread: seconds after the order, first line of each message."""
         self.roots: list[str] = []
@@ -129,15 +175,28 @@ class Orders:
                 and council_of(seen).get("kind") == "report"
             )
 
-        try:
-            [done] = await self.master.wait_for(report, timeout=timeout)
-        except TimeoutError:
-            thread = [
-                s.body[:100]
-                for s in self.master.seen
-                if s.relates_to.get("event_id") == root and s.sender == self.coordinator
-            ]
-            raise RuntimeError(f"no report for {mission!r} in {timeout:.0f} s: {thread}") from None
+        client = asyncio.create_task(self.master.wait_for(report, timeout=timeout))
+        server = asyncio.create_task(self.server.report(root))
+        await asyncio.wait({client, server}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        server.cancel()
+        if not client.done():
+            # The server has it; give the client a moment, else the client missed it.
+            await asyncio.wait({client}, timeout=5)
+        if not client.done() or client.exception() is not None:
+            client.cancel()
+            if server.cancelled() or not server.done():
+                thread = [
+                    s.body[:100]
+                    for s in self.master.seen
+                    if s.relates_to.get("event_id") == root and s.sender == self.coordinator
+                ]
+                raise RuntimeError(f"no report for {mission!r} in {timeout:.0f} s: {thread}")
+            found, seconds = server.result()
+            self.missed += 1
+            if str(found.content.get("body", "")).split(" ", 2)[1:2] != ["✅"]:
+                raise RuntimeError(f"task {mission!r} did not complete: {found.content}")
+            return seconds
+        [done] = client.result()
         if not done.body.split(" ", 2)[1:2] == ["✅"]:
             raise RuntimeError(f"task {mission!r} did not complete: {done.body[:300]}")
         if not self.timeline:
@@ -184,10 +243,13 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             await master.sees_devices_of(*(settings.user_id(a) for a in settings.accounts))
             idle_rss, _ = peak_rss_mb(pid)
             bots = {str(settings.user_id(a)) for a in settings.accounts}
-            orders = Orders(master, council.room_id, settings.user_id(settings.coordinator))
+            alone_token = str(master.client.next_batch)
+            reports = ServerReports(master, council.room_id, alone_token)
+            watching = asyncio.create_task(reports.run())
+            coordinator = settings.user_id(settings.coordinator)
+            orders = Orders(master, council.room_id, coordinator, reports)
 
             before = time.monotonic()
-            alone_token = str(master.client.next_batch)
             alone = [
                 await orders.one(f"report disk usage of local ({i})", timeout)
                 for i in range(baseline_runs)
@@ -202,6 +264,7 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             wall = time.monotonic() - started
             await master.settle(2)  # the last timeline lines
             together_events = bot_events(master, bots, mark)
+            watching.cancel()
             _, peak_rss = peak_rss_mb(pid)
             room = council.room_id
             events = await room_events_since(master, room, alone_token)
@@ -222,6 +285,7 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             "alone_events": alone_events,
             "events": together_events,
             "alone_counts": alone_counts,
+            "missed_reports": orders.missed,
             "together_counts": together_counts,
             "idle_rss": idle_rss,
             "peak_rss": peak_rss,
@@ -262,7 +326,8 @@ def print_event_counts(results: dict[str, Any], floor: int, minimum: dict[str, i
     alone = sum(results["alone_events"].values()) / len(results["alone"])
     print(
         f"  as the master's client received them (limited syncs leave some out): "
-        f"{received:.1f} per task at once, {alone:.1f} alone"
+        f"{received:.1f} per task at once, {alone:.1f} alone; reports it never received "
+        f"(found on the homeserver, timed by its clock): {results['missed_reports']}"
     )
 
 

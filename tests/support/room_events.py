@@ -37,6 +37,8 @@ class ServerEvent:
     type: str
     sender: str
     content: Mapping[str, Any]
+    ts: int = 0
+    """`origin_server_ts`: when the homeserver took it, in ms."""
 
     @property
     def relates_to(self) -> Mapping[str, Any]:
@@ -88,41 +90,54 @@ class ServerEvent:
         return f"m.room.message {edit}({what})"
 
 
+async def room_events_page(
+    person: Person, room_id: str, token: str, *, timeout: float = 60
+) -> tuple[list[ServerEvent], str]:
+    """One `/messages` page of non-state events after `token`, oldest first, and the token to
+    go on from (the same when there is nothing newer). A page that takes over `timeout`
+    seconds is an error (nio would retry it for ever)."""
+    page = person.client.room_messages(
+        room_id, start=token, direction=MessageDirection.front, limit=PAGE
+    )
+    try:
+        response = await asyncio.wait_for(page, timeout)
+    except TimeoutError:
+        raise AssertionError(
+            f"/messages of {room_id} from {token} took over {timeout:.0f} s"
+        ) from None
+    assert isinstance(response, RoomMessagesResponse), response
+    found: list[ServerEvent] = []
+    for event in response.chunk:
+        source: dict[str, Any] = getattr(event, "source", {}) or {}
+        if "state_key" in source or "event_id" not in source:
+            continue
+        content = source.get("content")
+        found.append(
+            ServerEvent(
+                str(source["event_id"]),
+                str(source.get("type", "")),
+                str(source.get("sender", "")),
+                content if isinstance(content, dict) else {},
+                int(source.get("origin_server_ts", 0)),
+            )
+        )
+    if not response.chunk or not response.end:
+        return found, token
+    return found, str(response.end)
+
+
 async def room_events_since(
-    person: Person, room_id: str, token: str, *, limit: int = 10_000, timeout: float = 60
+    person: Person, room_id: str, token: str, *, limit: int = 10_000
 ) -> list[ServerEvent]:
     """Every non-state event of the room after the sync token `token`, oldest first, as
-    `/messages` pages them (at most `limit`); a page that takes over `timeout` seconds is
-    an error (nio would retry it for ever)."""
+    `/messages` pages them (at most `limit`)."""
     found: list[ServerEvent] = []
-    start = token
     while len(found) < limit:
-        page = person.client.room_messages(
-            room_id, start=start, direction=MessageDirection.front, limit=PAGE
-        )
-        try:
-            response = await asyncio.wait_for(page, timeout)
-        except TimeoutError:
-            raise AssertionError(
-                f"/messages of {room_id} from {start} took over {timeout:.0f} s"
-            ) from None
-        assert isinstance(response, RoomMessagesResponse), response
-        for event in response.chunk:
-            source: dict[str, Any] = getattr(event, "source", {}) or {}
-            if "state_key" in source or "event_id" not in source:
-                continue
-            content = source.get("content")
-            found.append(
-                ServerEvent(
-                    str(source["event_id"]),
-                    str(source.get("type", "")),
-                    str(source.get("sender", "")),
-                    content if isinstance(content, dict) else {},
-                )
-            )
-        if not response.chunk or not response.end or response.end == start:
+        events, after = await room_events_page(person, room_id, token)
+        found += events
+        if after == token:
             break
-        start = response.end
+        token = after
     return found
 
 
