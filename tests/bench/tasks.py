@@ -11,9 +11,11 @@ person is in the loop. Measured:
 - the baseline: one task alone, order to report (median of `--baseline` runs);
 - `--tasks` orders sent at once: tasks per minute (first order to last report), p50/p95 of
   each task's order-to-report time, against the baseline;
-- Matrix events per task, counted from the homeserver as the master's client receives them
-  (every non-state event a bot sent into the room during the run, decrypted, by type),
-  against the minimum the workflow needs (`minimum_events`);
+- Matrix events per task, counted from the homeserver (`/messages` paginated forward from the
+  run's start, decrypted by the master's client, each event given to the task whose thread,
+  poll, plan or "#N" line it belongs to), for one task alone and for each of the tasks sent at
+  once, against the minimum the workflow needs (`minimum_events`). The master's client alone
+  under-counts with many tasks at once: a limited sync leaves events out (also printed);
 - peak RSS (VmHWM) of the one process running all 8 bots; target under 250 MB, against its
   RSS when idle after start-up.
 """
@@ -41,6 +43,13 @@ from tests.bench.foundation import Up, bench_session, write_config
 from tests.fakes.llm_server import FakeLLMServer
 from tests.support.council_script import CouncilScript, agent_models
 from tests.support.person import Person, Seen
+from tests.support.room_events import (
+    RoomEventCounts,
+    ServerEvent,
+    count_by_task,
+    room_events_page,
+    room_events_since,
+)
 
 AGENTS = 6
 TARGET_RSS_MB = 250
@@ -99,20 +108,63 @@ def council_of(seen: Seen) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+class ServerReports:
+    """The reports as the homeserver holds them, read every second from a sync token on: with
+    many tasks at once a limited sync can leave a report out of what the master's client
+    receives, and the benchmark would wait for it in vain."""
+
+    def __init__(self, master: Person, room: str, token: str) -> None:
+        self.master = master
+        self.room = room
+        self.token = token
+        self.sent_at: dict[str, int] = {}
+        """Event id → its origin_server_ts (ms), for the orders."""
+        self.reports: dict[str, ServerEvent] = {}
+        """Thread root → the report in that thread."""
+        self.changed = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            events, self.token = await room_events_page(self.master, self.room, self.token)
+            for event in events:
+                self.sent_at[event.event_id] = event.ts
+                root = event.relates_to.get("event_id")
+                if event.council.get("kind") == "report" and isinstance(root, str):
+                    self.reports[root] = event
+            if events:
+                self.changed.set()
+                self.changed = asyncio.Event()
+            await asyncio.sleep(1)
+
+    async def report(self, root: str) -> tuple[ServerEvent, float]:
+        """The report of the task rooted at `root`, and the seconds from the order to it by
+        the homeserver's clock."""
+        while root not in self.reports or root not in self.sent_at:
+            await self.changed.wait()
+        report = self.reports[root]
+        return report, (report.ts - self.sent_at[root]) / 1000
+
+
 class Orders:
     """The master's side: orders, and the time each task's report arrives."""
 
-    def __init__(self, master: Person, room: str, coordinator: str) -> None:
+    def __init__(self, master: Person, room: str, coordinator: str, server: ServerReports) -> None:
         self.master = master
         self.room = room
         self.coordinator = coordinator
+        self.server = server
+        self.missed = 0
+        """Reports the master's client never received (a limited sync), found on the server."""
         self.timeline: list[tuple[float, str]] = []
         """The first task's thread: seconds after the order, first line of each message."""
+        self.roots: list[str] = []
+        """Every order's event id (its task's thread root), in the order they were sent."""
 
     async def one(self, mission: str, timeout: float = 600) -> float:
         """Order → the report in its thread; seconds."""
         started = time.monotonic()
         root = await self.master.say(self.room, f"//chavion_task: {mission}")
+        self.roots.append(root)
 
         def report(seen: Seen) -> bool:
             relates = seen.relates_to
@@ -123,15 +175,28 @@ class Orders:
                 and council_of(seen).get("kind") == "report"
             )
 
-        try:
-            [done] = await self.master.wait_for(report, timeout=timeout)
-        except TimeoutError:
-            thread = [
-                s.body[:100]
-                for s in self.master.seen
-                if s.relates_to.get("event_id") == root and s.sender == self.coordinator
-            ]
-            raise RuntimeError(f"no report for {mission!r} in {timeout:.0f} s: {thread}") from None
+        client = asyncio.create_task(self.master.wait_for(report, timeout=timeout))
+        server = asyncio.create_task(self.server.report(root))
+        await asyncio.wait({client, server}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        server.cancel()
+        if not client.done():
+            # The server has it; give the client a moment, else the client missed it.
+            await asyncio.wait({client}, timeout=5)
+        if not client.done() or client.exception() is not None:
+            client.cancel()
+            if server.cancelled() or not server.done():
+                thread = [
+                    s.body[:100]
+                    for s in self.master.seen
+                    if s.relates_to.get("event_id") == root and s.sender == self.coordinator
+                ]
+                raise RuntimeError(f"no report for {mission!r} in {timeout:.0f} s: {thread}")
+            found, seconds = server.result()
+            self.missed += 1
+            if str(found.content.get("body", "")).split(" ", 2)[1:2] != ["✅"]:
+                raise RuntimeError(f"task {mission!r} did not complete: {found.content}")
+            return seconds
+        [done] = client.result()
         if not done.body.split(" ", 2)[1:2] == ["✅"]:
             raise RuntimeError(f"task {mission!r} did not complete: {done.body[:300]}")
         if not self.timeline:
@@ -178,7 +243,11 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             await master.sees_devices_of(*(settings.user_id(a) for a in settings.accounts))
             idle_rss, _ = peak_rss_mb(pid)
             bots = {str(settings.user_id(a)) for a in settings.accounts}
-            orders = Orders(master, council.room_id, settings.user_id(settings.coordinator))
+            alone_token = str(master.client.next_batch)
+            reports = ServerReports(master, council.room_id, alone_token)
+            watching = asyncio.create_task(reports.run())
+            coordinator = settings.user_id(settings.coordinator)
+            orders = Orders(master, council.room_id, coordinator, reports)
 
             before = time.monotonic()
             alone = [
@@ -187,6 +256,7 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             ]
             await master.settle(2)  # the last timeline line
             alone_events = bot_events(master, bots, before)
+            alone_roots = list(orders.roots)
             mark = started = time.monotonic()
             times = await asyncio.gather(
                 *(orders.one(f"report disk usage of local [{i}]", timeout) for i in range(tasks))
@@ -194,7 +264,14 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             wall = time.monotonic() - started
             await master.settle(2)  # the last timeline lines
             together_events = bot_events(master, bots, mark)
+            watching.cancel()
             _, peak_rss = peak_rss_mb(pid)
+            room = council.room_id
+            events = await room_events_since(master, room, alone_token)
+            together_roots = orders.roots[len(alone_roots) :]
+            first = next(i for i, e in enumerate(events) if e.event_id == together_roots[0])
+            alone_counts = count_by_task(events[:first], alone_roots, bots)
+            together_counts = count_by_task(events[first:], together_roots, bots)
             await asyncio.to_thread(up.stop)
         finally:
             if up.process is not None and up.process.poll() is None:
@@ -207,6 +284,9 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
             "wall": wall,
             "alone_events": alone_events,
             "events": together_events,
+            "alone_counts": alone_counts,
+            "missed_reports": orders.missed,
+            "together_counts": together_counts,
             "idle_rss": idle_rss,
             "peak_rss": peak_rss,
             "llm_calls": len(server.requests),
@@ -217,6 +297,38 @@ async def run(root: Path, tasks: int, baseline_runs: int, timeout: float) -> dic
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def print_event_counts(results: dict[str, Any], floor: int, minimum: dict[str, int]) -> None:
+    """Events per task from the homeserver, alone and at once, against the workflow's floor;
+    then what the master's client received, to show what a limited sync leaves out."""
+    print(f"Matrix events per task, from the homeserver (the workflow's minimum: {floor}):")
+    runs: tuple[tuple[str, RoomEventCounts], ...] = (
+        ("one task alone", results["alone_counts"]),
+        (f"{len(results['times'])} tasks at once", results["together_counts"]),
+    )
+    for label, counts in runs:
+        totals = counts.totals()
+        mean = statistics.mean(totals) if totals else 0.0
+        print(
+            f"  {label}: {mean:.1f} per task (min {min(totals, default=0)}, "
+            f"max {max(totals, default=0)}) → {mean / floor:.2f}x the minimum"
+        )
+        if counts.unattributed:
+            strays = ", ".join(f"{n} {kind}" for kind, n in counts.unattributed.most_common())
+            print(f"    bot events in no task: {strays}")
+    together: RoomEventCounts = results["together_counts"]
+    tasks = max(len(together.per_task), 1)
+    for kind, count in together.by_kind().most_common():
+        print(f"    {count / tasks:5.1f}  {kind}")
+    print(f"  minimum: {', '.join(f'{k} {v}' for k, v in minimum.items())}")
+    received = sum(results["events"].values()) / len(results["times"])
+    alone = sum(results["alone_events"].values()) / len(results["alone"])
+    print(
+        f"  as the master's client received them (limited syncs leave some out): "
+        f"{received:.1f} per task at once, {alone:.1f} alone; reports it never received "
+        f"(found on the homeserver, timed by its clock): {results['missed_reports']}"
+    )
 
 
 def main() -> None:
@@ -253,17 +365,7 @@ def main() -> None:
     )
     minimum = minimum_events(AGENTS)
     floor = sum(minimum.values())
-    events: Counter[str] = results["events"]
-    per_task = sum(events.values()) / len(times)
-    per_alone = sum(results["alone_events"].values()) / len(results["alone"])
-    print(
-        f"Matrix events per task (the homeserver's, as the master's client receives them): "
-        f"{per_task:.1f} vs the workflow's minimum {floor} → {per_task / floor:.2f}x "
-        f"(a task alone: {per_alone:.1f})"
-    )
-    for kind, count in sorted(events.items(), key=lambda kv: -kv[1]):
-        print(f"    {count / len(times):5.1f}  {kind}")
-    print(f"  minimum: {', '.join(f'{k} {v}' for k, v in minimum.items())}")
+    print_event_counts(results, floor, minimum)
     print(
         f"peak RSS of the bots' process: {results['peak_rss']:.0f} MB "
         f"(target < {TARGET_RSS_MB} MB; idle after start-up {results['idle_rss']:.0f} MB → "

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from bots.events import COUNCIL_KEY, POLL_RESPONSE, POLL_START
+from bots.homeserver.process import SynapseProcess
 from bots.settings.loading import load_settings
 from bots.settings.model import Settings
 from tests.fakes.llm_server import FakeLLMServer
@@ -413,3 +414,126 @@ def scripted_council(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScri
 
 def task_master(master: Person, council: ThrowawayCouncil) -> TaskMaster:
     return TaskMaster(master, council, TaskDb(council.data.store))
+
+
+# ---- bad days: bots stopped one group at a time, the homeserver restarted ------------------
+
+
+async def task_status(master: TaskMaster, task: TaskRef, *, timeout: float = 30) -> Seen:
+    """`!task N` as the master types it, and the coordinator's answer to it."""
+    command = await master.command(f"!task {task.id}")
+    return await master.wait(
+        lambda s: s.sender == master.coordinator,
+        lambda s: s.in_reply_to == command,
+        what=f"the answer to !task {task.id}",
+        timeout=timeout,
+    )
+
+
+@dataclass
+class BotsApart:
+    """The task bots in three groups a test can stop and start on their own: the coordinator
+    in its own process (to SIGKILL it, or to run it on other timings), the executor, and the
+    agents (both in this process)."""
+
+    council: ThrowawayCouncil
+    settings: Settings
+    config_path: Path
+    process: CoordinatorProcess
+    executor: InProcessBots | None = None
+    agents: InProcessBots | None = None
+
+    async def start_executor(self) -> None:
+        if self.executor is None:
+            self.executor = await InProcessBots.start(self.settings, ["executor"])
+
+    async def stop_executor(self) -> None:
+        if self.executor is not None:
+            await self.executor.stop()
+            self.executor = None
+
+    async def start_agents(self) -> None:
+        if self.agents is None:
+            self.agents = await InProcessBots.start(self.settings, list(AGENTS))
+
+    async def stop_agents(self) -> None:
+        if self.agents is not None:
+            await self.agents.stop()
+            self.agents = None
+
+    def agent_bot(self, name: str) -> Any:
+        """A running agent's bot (`RunningBot`): its Matrix client sends as that agent."""
+        assert self.agents is not None, "the agents are stopped"
+        return next(b for b in self.agents.runner.bots if b.account.name == name)
+
+    def executor_bot(self) -> Any:
+        assert self.executor is not None, "the executor is stopped"
+        return self.executor.runner.bots[0]
+
+    async def stop(self) -> None:
+        await self.process.stop()
+        await self.stop_agents()
+        await self.stop_executor()
+
+    @contextlib.asynccontextmanager
+    async def coordinator_on(self, config_path: Path) -> AsyncIterator[CoordinatorProcess]:
+        """The coordinator on another config (other task timings) for a block, then back."""
+        await self.process.stop()
+        other = CoordinatorProcess(self.council, config_path)
+        await other.start()
+        try:
+            yield other
+        finally:
+            await other.stop()
+            await self.process.start()
+
+
+@contextlib.asynccontextmanager
+async def running_bots_apart(
+    council: ThrowawayCouncil, coordinator: InProcessBots, master: Person, config: Path
+) -> AsyncIterator[BotsApart]:
+    """`BotsApart` on `config` in place of the suite's coordinator, trusted by the master's
+    client; the suite's coordinator is given back afterwards."""
+    await take_over_coordinator(coordinator)
+    try:
+        settings = load_settings(config)
+        bots = BotsApart(council, settings, config, CoordinatorProcess(council, config))
+        try:
+            await bots.start_executor()
+            await bots.start_agents()
+            await bots.process.start()
+            names = ("coordinator", "executor", *AGENTS)
+            await master.sees_devices_of(*(council.user_id(n) for n in names))
+            yield bots
+        finally:
+            await bots.stop()
+    finally:
+        await give_back_coordinator(coordinator, council.settings)
+
+
+def bot_log(council: ThrowawayCouncil, name: str) -> Path:
+    """The log of the newest `chavion bot NAME` process the council started."""
+    logs = sorted(council.root.glob(f"bot-{name}-*.log"), key=lambda p: p.stat().st_mtime)
+    assert logs, f"no log of a {name} process in {council.root}"
+    return logs[-1]
+
+
+async def restart_homeserver(council: ThrowawayCouncil, *, down_for: float = 1.0) -> float:
+    """Stops the suite's Synapse (SIGTERM, as an upgrade or a reboot does), leaves it down
+    for `down_for` seconds, and starts it again on the same config, port and database;
+    the seconds it was away. Every client (bots, the master) sees connections refused and
+    retries until it answers again."""
+    old = council.synapse
+    started = time.monotonic()
+    await old.stop()
+    await asyncio.sleep(down_for)
+    fresh = SynapseProcess(
+        council.data.synapse_config,
+        council.url,
+        "127.0.0.1",
+        council.settings.homeserver.port,
+        council.data.synapse / "stdout.log",
+    )
+    await fresh.start()
+    council.synapse = fresh
+    return time.monotonic() - started
