@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from bots.tasks.render import LINE_MISSION_CHARS, MISSION_CHARS, _esc, _list, clip, prefix
+from bots.tasks.states import FINAL_STATES
 from bots.text.durations import countdown
 
 
@@ -66,7 +67,10 @@ def task_status(view: StatusView, *, now: float, tz: tzinfo = UTC) -> tuple[str,
         if view.deadline is not None:
             left = view.deadline - now
             until = f" (for {countdown(left)} more)" if left > 0 else " (its time is up)"
-        lines.append(f"Waiting for: {view.waiting_for}{until}")
+        # A final task waits for nothing of its own; what still comes (its minutes) is
+        # said as such, so an ended task never reads as stuck.
+        label = "Still to come" if view.state in FINAL_STATES else "Waiting for"
+        lines.append(f"{label}: {view.waiting_for}{until}")
     if view.note.strip():
         lines.append(f"Note: {clip(' '.join(view.note.split()), 300)}")
     history = [_move_line(move, now, tz) for move in view.moves]
@@ -105,7 +109,11 @@ def task_list(tasks: Sequence[TaskLine], *, state: str | None = None) -> tuple[s
     lines = [
         f"#{t.task_id} {t.state.replace('_', ' ')} · {t.priority} · "
         f"{clip(' '.join(t.mission.split()), LINE_MISSION_CHARS)}"
-        + (f" — waiting for {t.waiting_for}" if t.waiting_for else "")
+        + (
+            f" — waiting for {t.waiting_for}"
+            if t.waiting_for and t.state not in FINAL_STATES
+            else ""
+        )
         for t in tasks
     ]
     body = "\n".join([intro, *(f"• {line}" for line in lines)])

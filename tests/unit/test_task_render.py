@@ -525,6 +525,13 @@ def test_task_status_lists_state_waits_and_moves_with_times() -> None:
             "Waiting for: step 2 (its time is up)",
         ),
         (
+            StatusView(
+                1, "m", "failed", "low", "@m:x", T0, waiting_for="GPT's minutes", deadline=T0 + 60
+            ),
+            T0,
+            "Still to come: GPT's minutes (for 1m more)",
+        ),
+        (
             StatusView(1, "m", "running", "low", "@m:x", T0, current_step="step 2 of 3 on web-1"),
             T0,
             "Now: step 2 of 3 on web-1",
@@ -553,6 +560,11 @@ def test_task_status_details(view: StatusView, now: float, line: str) -> None:
             None,
             "Tasks (2):\n• #13 running · high · restart nginx\n"
             f"• #12 awaiting approval · medium · {'x' * 79}… — waiting for the master's approval",
+        ),
+        (
+            [TaskLine(14, "completed", "low", "df", "GPT's minutes")],
+            None,
+            "Tasks (1):\n• #14 completed · low · df",
         ),
         (
             [TaskLine(13, "running", "high", "restart\nnginx")],
