@@ -5,6 +5,9 @@ memory, other processes). A writer holds the lock for its whole transaction, and
 transaction spans event-loop turns; with many tasks at once on a busy loop that is seconds,
 not milliseconds. A writer that gives up then loses what it was writing (a claim, a step's
 result), so the wait is long: a late write costs latency, a lost one costs correctness.
+
+Within one connection shared by several sub-stores (the bots' store), `Writer` keeps their
+writes apart: one lock for every write, so a statement never joins another's transaction.
 """
 
 from __future__ import annotations

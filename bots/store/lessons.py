@@ -3,9 +3,9 @@
 The rules (what a lesson says, when a task leaves one, how many go into a prompt) live in
 `bots.tasks.lessons` and the task engine; here are only the rows, the full-text index
 (`lessons_fts`, kept in step by triggers: see migrations/v08_lessons.py) and the lookup:
-a mission's words (`lesson_query`), the most telling first (`_matching`). Writes take the
-task store's lock: they share its connection, and a statement landing inside a task
-transaction that rolls back would be lost with it.
+a mission's words (`lesson_query`), the most telling first (`_matching`). Writes go through
+the store's one `Writer`: they share the task store's connection, and a statement landing
+inside a task transaction that rolls back would be lost with it.
 """
 
 from __future__ import annotations
