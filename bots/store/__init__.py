@@ -18,7 +18,7 @@ import aiosqlite
 from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
 from bots.store.agent_models import AgentModels
-from bots.store.connection import BUSY_TIMEOUT_MS, fetch_one
+from bots.store.connection import BUSY_TIMEOUT_MS, Writer, fetch_one
 from bots.store.errors import converted
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
@@ -69,9 +69,10 @@ async def _use_wal(db: aiosqlite.Connection) -> None:
 class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        # ONE lock for every write on this connection (autocommit): a statement sent while
+        # a transaction is open would join it, and be lost with its rollback.
+        self._writes = Writer(db)
         self._tasks: TaskStore | None = None
-        self._lessons: LessonStore | None = None
-        self._minutes: MinutesStore | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -100,17 +101,17 @@ class Store:
 
     @property
     def agent_flags(self) -> AgentFlags:
-        return AgentFlags(self._db)
+        return AgentFlags(self._db, self._writes)
 
     @property
     def agent_models(self) -> AgentModels:
         """Models the master switched agents to (`!model`), read before each model call."""
-        return AgentModels(self._db)
+        return AgentModels(self._db, self._writes)
 
     @property
     def routines(self) -> RoutineStore:
         """Saved routines (`!routine`): a mission and the plan that worked."""
-        return RoutineStore(self._db)
+        return RoutineStore(self._db, self._writes)
 
     @property
     def task_records(self) -> TaskRecords:
@@ -120,38 +121,34 @@ class Store:
     @property
     def pending_answers(self) -> PendingAnswers:
         """Questions claimed and not yet answered, to answer again after a crash."""
-        return PendingAnswers(self._db)
+        return PendingAnswers(self._db, self._writes)
 
     @property
     def tasks(self) -> TaskStore:
-        """The coordinator's tasks; always the same one, so its writes share one lock."""
+        """The coordinator's tasks; always the same one (its writes hold the store's lock)."""
         if self._tasks is None:
-            self._tasks = TaskStore(self._db)
+            self._tasks = TaskStore(self._db, self._writes)
         return self._tasks
 
     @property
     def lessons(self) -> LessonStore:
-        """What the council learned from finished tasks; writes under the tasks' lock."""
-        if self._lessons is None:
-            self._lessons = LessonStore(self._db, self.tasks.lock)
-        return self._lessons
+        """What the council learned from finished tasks."""
+        return LessonStore(self._db, self._writes)
 
     @property
     def polls(self) -> PollStore:
         """The master's own polls (`!poll`), on this store's connection."""
-        return PollStore(self._db)
+        return PollStore(self._db, self._writes)
 
     @property
     def minutes(self) -> MinutesStore:
         """Minutes of tasks and discussions, searchable (bots.store.minutes)."""
-        if self._minutes is None:
-            self._minutes = MinutesStore(self._db)
-        return self._minutes
+        return MinutesStore(self._db, self._writes)
 
     @property
     def usage(self) -> UsageStore:
         """Agents' token and cost records, on this store's connection."""
-        return UsageStore(self._db)
+        return UsageStore(self._db, self._writes)
 
     async def close(self) -> None:
         await self._db.close()
@@ -182,18 +179,13 @@ class Store:
         for version, sql in STEPS:
             if version <= await self._version():
                 continue
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._writes.transaction() as tx:
                 current = await self._version()
                 self._refuse_newer(current)
                 if version > current:
                     for statement in statements(sql):
-                        await self._db.execute(statement)
-                    await self._db.execute(f"PRAGMA user_version={version}")
-                await self._db.execute("COMMIT")
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
+                        await tx.execute(statement)
+                    await tx.execute(f"PRAGMA user_version={version}")
 
     @staticmethod
     def _refuse_newer(current: int) -> None:
@@ -213,7 +205,7 @@ class Store:
 
     async def save_sync_token(self, bot: str, next_batch: str) -> None:
         with converted("the store"):
-            await self._db.execute(
+            await self._writes.execute(
                 "INSERT INTO sync_state (bot, next_batch, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (bot) DO UPDATE SET next_batch = excluded.next_batch, "
                 "updated_at = excluded.updated_at",
@@ -223,7 +215,7 @@ class Store:
     async def claim_event(self, bot: str, event_id: str, room_id: str) -> bool:
         """True the first time a bot sees an event; false on every replay after that."""
         with converted("the store"):
-            cursor = await self._db.execute(
+            cursor = await self._writes.execute(
                 "INSERT OR IGNORE INTO handled_events (bot, event_id, room_id, handled_at) "
                 "VALUES (?, ?, ?, ?)",
                 (bot, event_id, room_id, time.time()),
@@ -233,7 +225,7 @@ class Store:
     async def forget_old_events(self, now: float | None = None) -> int:
         with converted("the store"):
             cutoff = (now or time.time()) - HANDLED_EVENTS_KEPT_SECONDS
-            cursor = await self._db.execute(
+            cursor = await self._writes.execute(
                 "DELETE FROM handled_events WHERE handled_at < ?", (cutoff,)
             )
             return cursor.rowcount

@@ -6,17 +6,18 @@ import time
 
 import aiosqlite
 
-from bots.store.connection import fetch_one
+from bots.store.connection import Writer, fetch_one
 from bots.store.errors import converted
 
 
 class AgentFlags:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
+        self._writes = writes
 
     async def set_muted(self, agent: str, muted: bool, by: str) -> None:
         with converted("the agent flags"):
-            await self._db.execute(
+            await self._writes.execute(
                 "INSERT INTO agent_flags (agent, muted, changed_by, updated_at) "
                 "VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (agent) DO UPDATE SET muted = excluded.muted, "

@@ -11,17 +11,18 @@ import time
 
 import aiosqlite
 
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Writer, fetch_all, fetch_one
 from bots.store.errors import converted
 
 
 class AgentModels:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
+        self._writes = writes
 
     async def set(self, agent: str, model: str, by: str, now: float | None = None) -> None:
         with converted("the agents' models"):
-            await self._db.execute(
+            await self._writes.execute(
                 "INSERT INTO agent_models (agent, model, changed_by, updated_at) "
                 "VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (agent) DO UPDATE SET model = excluded.model, "
@@ -32,7 +33,9 @@ class AgentModels:
     async def reset(self, agent: str) -> bool:
         """Back to the configured model; False when none was set."""
         with converted("the agents' models"):
-            cursor = await self._db.execute("DELETE FROM agent_models WHERE agent = ?", (agent,))
+            cursor = await self._writes.execute(
+                "DELETE FROM agent_models WHERE agent = ?", (agent,)
+            )
             return cursor.rowcount == 1
 
     async def get(self, agent: str) -> str | None:

@@ -5,11 +5,17 @@ memory, other processes). A writer holds the lock for its whole transaction, and
 transaction spans event-loop turns; with many tasks at once on a busy loop that is seconds,
 not milliseconds. A writer that gives up then loses what it was writing (a claim, a step's
 result), so the wait is long: a late write costs latency, a lost one costs correctness.
+
+Within one connection shared by several sub-stores (the bots' store), `Writer` keeps their
+writes apart: one lock for every write, so a statement never joins another's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +67,96 @@ async def fetch_one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = 
 async def fetch_all(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
     """Every row of a query, run to its end in one call (see `fetch_one`)."""
     return list(await db.execute_fetchall(sql, tuple(params)))
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write statement did: rows changed, and the row id an INSERT gave."""
+
+    rowcount: int
+    lastrowid: int | None
+
+
+class Transaction:
+    """The statements of one open transaction; the writer's lock is already held, so these
+    do not take it again (it is not re-entrant)."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
+        cursor = await self._db.execute(sql, tuple(params))
+        return Written(cursor.rowcount, cursor.lastrowid)
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
+        """A read inside the transaction, or a write's `RETURNING` row."""
+        return await fetch_one(self._db, sql, params)
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        return await fetch_all(self._db, sql, params)
+
+
+class Writer:
+    """The one way to write on a connection that several sub-stores share: every write,
+    a single statement or a transaction, holds one lock.
+
+    The bots' store is one autocommit connection: a statement sent while another coroutine
+    has a transaction open on it (`BEGIN IMMEDIATE … COMMIT`) becomes part of that
+    transaction, and is lost with it on `ROLLBACK`. Reads take no lock. A write started by
+    the coroutine that holds the lock raises at once instead of waiting for itself forever.
+    """
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        return self._lock
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Written:
+        """One statement, committed on its own."""
+        async with self._held():
+            cursor = await self._db.execute(sql, tuple(params))
+            return Written(cursor.rowcount, cursor.lastrowid)
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """One statement over many rows (SQLite runs it as one statement per row; they all
+        go in under one hold of the lock)."""
+        async with self._held():
+            await self._db.executemany(sql, [tuple(row) for row in rows])
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
+        """A write's `RETURNING` row (or None when it changed nothing)."""
+        async with self._held():
+            return await fetch_one(self._db, sql, params)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`BEGIN IMMEDIATE`, the body's statements, then `COMMIT`; `ROLLBACK` when the
+        body (or the commit) fails. Nothing else writes on the connection meanwhile."""
+        async with self._held():
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._db)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._db.execute("ROLLBACK")
+                raise
+
+    @contextlib.asynccontextmanager
+    async def _held(self) -> AsyncIterator[None]:
+        me = asyncio.current_task()
+        if me is not None and self._holder is me:
+            raise RuntimeError(
+                "a store write inside another write of the same coroutine: the write lock "
+                "is not re-entrant (use the open transaction's statements)"
+            )
+        async with self._lock:
+            self._holder = me
+            try:
+                yield
+            finally:
+                self._holder = None

@@ -3,14 +3,13 @@
 The rules (what a lesson says, when a task leaves one, how many go into a prompt) live in
 `bots.tasks.lessons` and the task engine; here are only the rows, the full-text index
 (`lessons_fts`, kept in step by triggers: see migrations/v08_lessons.py) and the lookup:
-a mission's words (`lesson_query`), the most telling first (`_matching`). Writes take the
-task store's lock: they share its connection, and a statement landing inside a task
-transaction that rolls back would be lost with it.
+a mission's words (`lesson_query`), the most telling first (`_matching`). Writes go through
+the store's one `Writer`: they share the task store's connection, and a statement landing
+inside a task transaction that rolls back would be lost with it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Writer, fetch_all, fetch_one
 from bots.store.errors import converted
 from bots.store.lesson_query import and_query, or_query, prefix_range, query_words
 
@@ -51,24 +50,22 @@ class Lesson:
 
 
 class LessonStore:
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
-        self._lock = lock
+        self._writes = writes
 
     async def add(self, task_id: int, *, mission: str, outcome: str, text: str, now: float) -> int:
         """The task's lesson, stored once: a second call for the same task keeps the first
         and returns its id (a drive repeated after a crash)."""
-        async with self._lock:
-            with converted("saving a lesson"):
-                await self._db.execute(
+        with converted("saving a lesson"):
+            async with self._writes.transaction() as tx:
+                await tx.execute(
                     "INSERT INTO lessons (task_id, mission, outcome, text, created_at) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (task_id) DO NOTHING",
                     (task_id, mission, outcome, text, now),
                 )
-                row = await fetch_one(
-                    self._db, "SELECT id FROM lessons WHERE task_id = ?", (task_id,)
-                )
-        assert row is not None  # inserted or already there, under the lock
+                row = await tx.fetch_one("SELECT id FROM lessons WHERE task_id = ?", (task_id,))
+        assert row is not None  # inserted or already there, in the same transaction
         return int(row[0])
 
     async def get(self, lesson_id: int) -> Lesson | None:
@@ -103,23 +100,21 @@ class LessonStore:
     async def forget(self, lesson_id: int) -> bool:
         """Removes the lesson and its index entry (the trigger, in the same statement);
         False when there is no such lesson."""
-        async with self._lock:
-            with converted("forgetting a lesson"):
-                cursor = await self._db.execute("DELETE FROM lessons WHERE id = ?", (lesson_id,))
-                return cursor.rowcount == 1
+        with converted("forgetting a lesson"):
+            cursor = await self._writes.execute("DELETE FROM lessons WHERE id = ?", (lesson_id,))
+            return cursor.rowcount == 1
 
     async def record_used(self, task_id: int, lesson_ids: Iterable[int], now: float) -> None:
         """Remembers that these lessons went into the task's prompts (once each)."""
         rows = [(task_id, lesson_id, now) for lesson_id in lesson_ids]
         if not rows:
             return
-        async with self._lock:
-            with converted("recording the lessons a task used"):
-                await self._db.executemany(
-                    "INSERT INTO task_lessons (task_id, lesson_id, at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (task_id, lesson_id) DO NOTHING",
-                    rows,
-                )
+        with converted("recording the lessons a task used"):
+            await self._writes.executemany(
+                "INSERT INTO task_lessons (task_id, lesson_id, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (task_id, lesson_id) DO NOTHING",
+                rows,
+            )
 
     async def used(self, task_id: int) -> builtins.list[int]:
         """The ids of the lessons the task's prompts carried, in id order."""

@@ -8,7 +8,6 @@ required, best match first.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from bots.ids import EventID, RoomID
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Writer, fetch_all, fetch_one
 from bots.store.errors import converted
 
 _FINAL_SQL = "('completed', 'failed', 'cancelled')"
@@ -45,9 +44,9 @@ _QUALIFIED = ", ".join(f"m.{f.name}" for f in fields(MinutesRecord))
 
 
 class MinutesStore:
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock | None = None) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
-        self._lock = lock or asyncio.Lock()
+        self._writes = writes
 
     async def add(
         self,
@@ -63,14 +62,13 @@ class MinutesStore:
     ) -> tuple[MinutesRecord, bool]:
         """Stores minutes; for a task only once (the record already stored comes back, with
         False). A discussion's minutes are always new."""
-        async with self._lock:
-            with converted("the minutes store"):
+        with converted("the minutes store"):
+            async with self._writes.transaction() as tx:
                 if task_id is not None:
                     found = await self._one("WHERE task_id = ?", (task_id,))
                     if found is not None:
                         return found, False
-                row = await fetch_one(
-                    self._db,
+                row = await tx.fetch_one(
                     "INSERT INTO minutes (task_id, room_id, thread_root, text, status, author, "
                     f"event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
                     (task_id, room_id, thread_root, text, status, author, event_id, now),

@@ -15,7 +15,7 @@ import aiosqlite
 
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Mentions, Message
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Writer, fetch_all
 from bots.store.errors import converted
 
 
@@ -50,12 +50,13 @@ def decode_message(text: str) -> Message:
 
 
 class PendingAnswers:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
+        self._writes = writes
 
     async def begin(self, bot: str, message: Message) -> None:
         with converted("recording an answer owed"):
-            await self._db.execute(
+            await self._writes.execute(
                 "INSERT OR IGNORE INTO pending_answers "
                 "(bot, event_id, room_id, message, started_at) VALUES (?, ?, ?, ?, ?)",
                 (bot, message.event_id, message.room_id, encode_message(message), time.time()),
@@ -64,7 +65,7 @@ class PendingAnswers:
     async def note_placeholder(self, bot: str, event_id: str, placeholder: str) -> None:
         """The streamed answer is visible: a re-run must finish this event, not leave it."""
         with converted("recording an answer's placeholder"):
-            await self._db.execute(
+            await self._writes.execute(
                 "UPDATE pending_answers SET placeholder = ? WHERE bot = ? AND event_id = ?",
                 (placeholder, bot, event_id),
             )
@@ -72,8 +73,7 @@ class PendingAnswers:
     async def retry(self, bot: str, event_id: str) -> int:
         """Counts one more run on an owed answer; the number of this run."""
         with converted("counting an answer's runs"):
-            row = await fetch_one(
-                self._db,
+            row = await self._writes.fetch_one(
                 "UPDATE pending_answers SET attempts = attempts + 1 "
                 "WHERE bot = ? AND event_id = ? RETURNING attempts",
                 (bot, event_id),
@@ -83,7 +83,7 @@ class PendingAnswers:
     async def finish(self, bot: str, event_id: str) -> None:
         """The answer is out: the question's text leaves the store with the row."""
         with converted("settling an answer owed"):
-            await self._db.execute(
+            await self._writes.execute(
                 "DELETE FROM pending_answers WHERE bot = ? AND event_id = ?", (bot, event_id)
             )
 

@@ -4,9 +4,9 @@ and what was sent for it.
 Like the task store, it holds facts, not rules: a poll is created once per `open_key` (a
 replayed `!poll` is the same poll), closed once (compare and set on `state`), a vote keeps
 the voter's latest response, and every event the coordinator sends for a poll is recorded
-under a stable key, so a restart sends nothing twice. Every write is one statement: this
-store shares the bots' connection with the task store's transactions and never opens one
-of its own.
+under a stable key, so a restart sends nothing twice. Every write is one statement through
+the store's one `Writer`, whose lock the task store's transactions hold too: a vote never
+lands inside (and is never rolled back with) a task transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 
 from bots.ids import EventID, RoomID, UserID
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Writer, fetch_all, fetch_one
 from bots.store.errors import converted
 
 _POLL_COLUMNS = (
@@ -81,8 +81,9 @@ class PollReason:
 
 
 class PollStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
+        self._writes = writes
 
     # --- polls -------------------------------------------------------------------------
 
@@ -266,8 +267,7 @@ class PollStore:
         """One statement (no transaction of its own, see the module); True when it changed
         a row. Conflicts are named, never `OR IGNORE`, which would swallow a failed CHECK."""
         with converted("the poll store"):
-            cursor = await self._db.execute(sql, tuple(params))
-            return cursor.rowcount == 1
+            return (await self._writes.execute(sql, params)).rowcount == 1
 
     async def _select(self, sql: str, params: Sequence[object]) -> builtins.list[Any]:
         with converted("the poll store"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Writer, fetch_all, fetch_one
 from bots.store.errors import converted
 
 _COLUMNS = (
@@ -37,13 +37,14 @@ class Routine:
 
 
 class RoutineStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
+        self._writes = writes
 
     async def save(self, routine: Routine, name_key: str) -> bool:
         """Adds it; False when a routine of that name (compared by `name_key`) exists."""
         with converted("the routines"):
-            cursor = await self._db.execute(
+            cursor = await self._writes.execute(
                 f"INSERT INTO routines ({_COLUMNS}, name_key) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
@@ -87,7 +88,9 @@ class RoutineStore:
 
     async def remove(self, name_key: str) -> bool:
         with converted("the routines"):
-            cursor = await self._db.execute("DELETE FROM routines WHERE name_key = ?", (name_key,))
+            cursor = await self._writes.execute(
+                "DELETE FROM routines WHERE name_key = ?", (name_key,)
+            )
             return cursor.rowcount == 1
 
     async def succeeded_with_commands(self, up_to: int) -> builtins.list[tuple[int, str]]:
@@ -106,7 +109,7 @@ class RoutineStore:
 
     async def count_run(self, name_key: str, now: float) -> None:
         with converted("the routines"):
-            await self._db.execute(
+            await self._writes.execute(
                 "UPDATE routines SET runs = runs + 1, last_run = ? WHERE name_key = ?",
                 (now, name_key),
             )

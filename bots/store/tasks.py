@@ -12,15 +12,14 @@ makes a drive safe to repeat after a crash or beside another drive:
 - every fact it waits on (an event sent, an answer, a vote, a step sent or finished) is
   written once under a stable key, so reading it back says what is already done.
 
-All writes of one `TaskStore` are serialised by its lock (`Store.tasks` hands out one per
-store), since they share the store's connection; other users of that connection do not take
-it, so their statements may land inside a task transaction (and commit with it). Database
-errors leave as `StoreError`; a move the workflow forbids is a `TaskError`.
+Every write goes through the store's one `Writer` (`bots.store.connection`), which every
+sub-store on the bots' connection shares: a transaction here holds its lock from `BEGIN` to
+`COMMIT`, so no other sub-store's statement lands inside it (and is lost with a rollback).
+Database errors leave as `StoreError`; a move the workflow forbids is a `TaskError`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -30,7 +29,7 @@ from typing import Any, Literal, TypedDict, Unpack
 import aiosqlite
 
 from bots.ids import EventID, RequestID, RoomID, TaskID, UserID
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Transaction, Writer, fetch_all
 from bots.store.errors import converted
 from bots.store.usage import UsageTotals
 from bots.tasks.states import FINAL_STATES, TaskState, check_move
@@ -224,15 +223,9 @@ _FINAL_SQL = "('completed', 'failed', 'cancelled')"
 
 
 class TaskStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
-        self._lock = asyncio.Lock()
-
-    @property
-    def lock(self) -> asyncio.Lock:
-        """The write lock, shared with the stores that write on this connection beside the
-        tasks (lessons): their statements never land inside a task transaction."""
-        return self._lock
+        self._writes = writes
 
     # --- tasks -------------------------------------------------------------------------
 
@@ -253,17 +246,17 @@ class TaskStore:
         one task."""
         # Looked up first, not INSERT OR IGNORE: an ignored insert would still use up an
         # id, and the master would see #3 follow #1.
-        async with self._transaction():
+        async with self._transaction() as tx:
             found = await self._tasks("WHERE intake_key = ?", (intake_key,))
             if found:
                 return found[0], False
-            cursor = await self._db.execute(
+            cursor = await tx.execute(
                 "INSERT INTO tasks (intake_key, room_id, thread_root, mission, "
                 "priority, state, requester, source, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                 (intake_key, room_id, thread_root, mission, priority, requester, source, now, now),
             )
-            await self._db.execute(
+            await tx.execute(
                 "INSERT INTO task_moves (task_id, seq, from_state, to_state, actor, reason, at) "
                 "VALUES (?, 1, NULL, 'pending', ?, ?, ?)",
                 (cursor.lastrowid, requester, f"from {source}", now),
@@ -339,9 +332,9 @@ class TaskStore:
         values["paused_from"] = from_state if to_state == PAUSED else None
         if to_state in FINAL_STATES:
             values["finished_at"] = now
-        async with self._transaction():
-            row = await fetch_one(
-                self._db, "SELECT state, paused_from FROM tasks WHERE id = ?", (task_id,)
+        async with self._transaction() as tx:
+            row = await tx.fetch_one(
+                "SELECT state, paused_from FROM tasks WHERE id = ?", (task_id,)
             )
             if row is None or row[0] != from_state:
                 return None
@@ -349,13 +342,13 @@ class TaskStore:
             # goes back only to the state it was paused from.
             check_move(from_state, to_state, paused_from=row[1])
             assignments = ", ".join(f"{name} = ?" for name in values)
-            cursor = await self._db.execute(
+            cursor = await tx.execute(
                 f"UPDATE tasks SET {assignments} WHERE id = ? AND state = ?",
                 (*values.values(), task_id, from_state),
             )
             if cursor.rowcount != 1:
                 return None
-            await self._db.execute(
+            await tx.execute(
                 "INSERT INTO task_moves (task_id, seq, from_state, to_state, actor, reason, at) "
                 "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_moves WHERE task_id = ?), "
                 "?, ?, ?, ?, ?)",
@@ -371,14 +364,12 @@ class TaskStore:
         None, with nothing written, otherwise."""
         values: dict[str, object] = {**_checked(changes), "updated_at": now}
         assignments = ", ".join(f"{name} = ?" for name in values)
-        async with self._lock:
-            with converted("the task store"):
-                row = await fetch_one(
-                    self._db,
-                    f"UPDATE tasks SET {assignments} WHERE id = ? AND state = ? "
-                    f"RETURNING {_TASK_COLUMNS}",
-                    (*values.values(), task_id, expect_state),
-                )
+        with converted("the task store"):
+            row = await self._writes.fetch_one(
+                f"UPDATE tasks SET {assignments} WHERE id = ? AND state = ? "
+                f"RETURNING {_TASK_COLUMNS}",
+                (*values.values(), task_id, expect_state),
+            )
         return _task(row) if row else None
 
     async def moves(self, task_id: int) -> builtins.list[Move]:
@@ -509,16 +500,14 @@ class TaskStore:
     ) -> StepRun | None:
         """Records the request's result, only while it is still `sent`: the first result
         counts. None when the request is unknown or already finished."""
-        async with self._lock:
-            with converted("the task store"):
-                row = await fetch_one(
-                    self._db,
-                    "UPDATE task_steps SET status = ?, exit_status = ?, output = ?, "
-                    "result_event = ?, finished_at = ? "
-                    "WHERE request_id = ? AND status = 'sent' "
-                    f"RETURNING {_STEP_COLUMNS}",
-                    (status, exit_status, output, result_event, now, request_id),
-                )
+        with converted("the task store"):
+            row = await self._writes.fetch_one(
+                "UPDATE task_steps SET status = ?, exit_status = ?, output = ?, "
+                "result_event = ?, finished_at = ? "
+                "WHERE request_id = ? AND status = 'sent' "
+                f"RETURNING {_STEP_COLUMNS}",
+                (status, exit_status, output, result_event, now, request_id),
+            )
         return _step(row) if row else None
 
     async def steps(self, task_id: int, attempt: int | None = None) -> builtins.list[StepRun]:
@@ -596,24 +585,16 @@ class TaskStore:
     # --- plumbing ----------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        async with self._lock:
-            with converted("the task store"):
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield
-                except BaseException:
-                    await self._db.execute("ROLLBACK")
-                    raise
-                await self._db.execute("COMMIT")
+    async def _transaction(self) -> AsyncIterator[Transaction]:
+        with converted("the task store"):
+            async with self._writes.transaction() as tx:
+                yield tx
 
     async def _insert(self, sql: str, params: Sequence[object]) -> bool:
         """One row in, or none (True/False). Conflicts are named (`ON CONFLICT … DO
         NOTHING`), never `OR IGNORE`, which would also swallow a failed CHECK."""
-        async with self._lock:
-            with converted("the task store"):
-                cursor = await self._db.execute(sql, tuple(params))
-                return cursor.rowcount == 1
+        with converted("the task store"):
+            return (await self._writes.execute(sql, params)).rowcount == 1
 
     async def _select(self, sql: str, params: Sequence[object]) -> builtins.list[Any]:
         with converted("the task store"):

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from bots.store.connection import fetch_all, fetch_one
+from bots.store.connection import Writer, fetch_all, fetch_one
 from bots.store.errors import converted
 from bridge.llm.base import Usage
 
@@ -24,8 +24,9 @@ class UsageTotals(NamedTuple):
 
 
 class UsageStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: Writer) -> None:
         self._db = db
+        self._writes = writes
 
     async def record(
         self,
@@ -40,7 +41,7 @@ class UsageStore:
     ) -> None:
         """One model call; `day` is the local date in the budget time zone."""
         with converted("the usage store"):
-            await self._db.execute(
+            await self._writes.execute(
                 "INSERT INTO agent_usage "
                 "(agent, model, day, input_tokens, output_tokens, cost_usd, event_id, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -83,7 +84,7 @@ class UsageStore:
     async def notice_once(self, agent: str, day: str, kind: str) -> bool:
         """True the first time (agent, day, kind) is noted: say the notice then, never again."""
         with converted("the usage store"):
-            cursor = await self._db.execute(
+            cursor = await self._writes.execute(
                 "INSERT OR IGNORE INTO agent_notices (agent, day, kind) VALUES (?, ?, ?)",
                 (agent, day, kind),
             )

@@ -344,12 +344,17 @@ def discussion_head(messages: int, speakers: Sequence[str]) -> str:
     return f"{MINUTES_EMOJI} Minutes of the discussion ({messages} messages{who})"
 
 
-def minutes_body(minutes: Minutes) -> str:
+def minutes_body(minutes: Minutes, *, scribe_posted: bool = False) -> str:
     """The message text: heading, the scribe's text or the facts with the scribe's reason,
-    the decision record and the status report."""
+    the decision record and the status report.
+
+    `scribe_posted`: the scribe's text is already in the thread as its own message, just
+    above; the coordinator's post then leaves it out (said once) and carries only what it
+    lacks: the decision record and the status report. The stored minutes keep the whole."""
     parts = [minutes.head]
     if minutes.scribe_text.strip():
-        parts.append(minutes.scribe_text.strip())
+        if not scribe_posted:
+            parts.append(minutes.scribe_text.strip())
     else:
         problem = minutes.scribe_problem or "no minutes were written"
         if minutes.facts:
@@ -369,9 +374,9 @@ def _status(minutes: Minutes) -> list[str]:
     return status_lines(minutes.status)
 
 
-def minutes_message(minutes: Minutes) -> tuple[str, str]:
-    """(body, html) of a minutes message."""
-    body = minutes_body(minutes)
+def minutes_message(minutes: Minutes, *, scribe_posted: bool = False) -> tuple[str, str]:
+    """(body, html) of a minutes message (see `minutes_body` for `scribe_posted`)."""
+    body = minutes_body(minutes, scribe_posted=scribe_posted)
     return body, markdown_to_html(body)
 
 

@@ -90,7 +90,16 @@ async def test_minutes_name_the_proposals_and_the_decision(
     minutes = await boss.council_message(task, "minutes", what="the minutes", timeout=90)
     body = minutes.body
     assert body.startswith(f"#{task.id} 🗒️ Minutes of task #{task.id}: report disk usage")
-    assert SCRIBE_TEXT in body
+    # Said once: the scribe's own answer in the thread is the minutes' text; the
+    # coordinator's post follows it with only the decision and the status.
+    written = await boss.in_thread(
+        task,
+        lambda s: council_of(s).get("kind") == "answer" and council_of(s).get("stage") == "minutes",
+        what="the scribe's minutes",
+    )
+    assert written.sender == boss.council.user_id(SCRIBE)
+    assert written.body == f"#{task.id} 🗒️ {SCRIBE_TEXT}"
+    assert SCRIBE_TEXT not in body
     proposers = [name for name, stage in script.asked if stage == "propose"]
     assert len(proposers) >= 3
     for agent in proposers:
@@ -114,10 +123,13 @@ async def test_minutes_name_the_proposals_and_the_decision(
     assert f"Decision: {names['gpt']}'s proposal" in prompt
     assert "`df -h` on local: succeeded" in prompt
 
+    # The stored minutes are the whole: the scribe's text, the decision and the status.
+    head, rest = body.split("\n\n", 1)
+    whole = f"{head}\n\n{SCRIBE_TEXT}\n\n{rest}"
     shown = await reply_to(boss, f"!minutes {task.id}", "the reply to !minutes N")
-    assert shown.body == body
+    assert shown.body == whole
     found = await reply_to(boss, "!minutes search cvxminutes", "the reply to !minutes search")
-    assert found.body == body
+    assert found.body == whole
     assert await boss.db.state(task.id) == "completed"
 
 

@@ -15,6 +15,7 @@ from bots.tasks.minutes import (
     TaskFacts,
     decision_record,
     discussion_input,
+    minutes_body,
     minutes_message,
     scribe_answer_body,
     scribe_input,
@@ -260,6 +261,45 @@ def test_the_minutes_message(minutes: Minutes, body: str) -> None:
     text, html = minutes_message(minutes)
     assert text == body
     assert ("<strong>Status</strong>" in html) is (minutes.status is not None)
+
+
+WRITTEN = Minutes(
+    task_head(3, "report disk usage"),
+    scribe_text="GPT's plan won; du ran fine.",
+    record="Proposals: Claude (A), GPT (B). Decision: GPT's proposal (B) won.",
+    status=StatusReport(done=("step 1 `du` on local",)),
+)
+SILENT = Minutes(
+    task_head(3, "x"),
+    scribe_problem="GPT did not answer within 3 min",
+    facts=("Task #3: x", "Outcome: completed"),
+    record="Proposals: none. Decision: none.",
+    status=StatusReport(),
+)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "body"),
+    [
+        (
+            WRITTEN,
+            "#3 🗒️ Minutes of task #3: report disk usage\n\n"
+            "Proposals: Claude (A), GPT (B). Decision: GPT's proposal (B) won.\n\n**Status**\n"
+            "- Done: step 1 `du` on local\n- Errors: —\n- Fixed: —\n- On hold: —",
+        ),
+        (SILENT, minutes_body(SILENT)),
+    ],
+    ids=["the-scribes-text-is-not-said-twice", "without-it-the-post-is-the-whole"],
+)
+def test_the_coordinators_post_after_the_scribes_own_message(minutes: Minutes, body: str) -> None:
+    """The scribe's answer is in the thread already: the post adds only the decision and
+    the status; the stored minutes (`minutes_body`) stay the whole."""
+    text, html = minutes_message(minutes, scribe_posted=True)
+    assert text == body
+    assert "<strong>Status</strong>" in html
+    if minutes.scribe_text:
+        assert minutes.scribe_text not in text
+        assert minutes.scribe_text in minutes_body(minutes)
 
 
 @pytest.mark.parametrize(

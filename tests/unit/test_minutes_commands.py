@@ -110,9 +110,12 @@ async def failed_task_with_minutes(bench: Bench) -> None:
 async def test_a_tasks_minutes_by_number_or_from_its_thread(bench: Bench) -> None:
     await failed_task_with_minutes(bench)
     posted = bench.engine.matrix.by_key("minutes").body
-    assert await bench.say("!minutes 1") == [posted]
-    assert await bench.say("!minutes", thread_root=INTAKE) == [posted]
-    assert await bench.say("!minutes search nobody") == [posted]
+    # The thread has the scribe's text and the post after it; the command shows the whole.
+    head, rest = posted.split("\n\n", 1)
+    whole = f"{head}\n\nNobody proposed; the task failed.\n\n{rest}"
+    assert await bench.say("!minutes 1") == [whole]
+    assert await bench.say("!minutes", thread_root=INTAKE) == [whole]
+    assert await bench.say("!minutes search nobody") == [whole]
     assert await bench.say("!minutes 9") == ["There is no task #9. !tasks all lists them."]
 
 

@@ -57,21 +57,25 @@ async def test_the_minutes_are_posted_with_the_decision_and_status_and_stored(
 ) -> None:
     await voted_and_done(bench)
     await bench.answer("gpt", "t1-minutes-1", "GPT's plan won 2 to 1; nothing had to run.")
-    posted = bench.matrix.by_key("minutes")
-    assert posted.body == (
-        "#1 🗒️ Minutes of task #1: report disk usage of local\n\n"
-        "GPT's plan won 2 to 1; nothing had to run.\n\n"
+    # The scribe's answer in the thread is the minutes' text: the post follows it with only
+    # the decision and the status (not the same text again); the stored minutes are whole.
+    decision_and_status = (
         "Proposals: Claude (A), GPT (B), Gemini (C). Decision: GPT's proposal (B) won the "
         "vote.\n\n**Status**\n- Done: answered without commands: Disks are fine: 40% used.\n"
         "- Errors: —\n- Fixed: —\n- On hold: —"
     )
+    head = "#1 🗒️ Minutes of task #1: report disk usage of local\n\n"
+    posted = bench.matrix.by_key("minutes")
+    assert posted.body == head + decision_and_status
     assert posted.reply is not None
     assert posted.reply.thread_root == "$intake"
     stored = await bench.store.minutes.for_task(1)
     assert stored is not None
-    assert (stored.text, stored.author, stored.event_id) == (posted.body, "gpt", posted.event_id)
+    whole = head + "GPT's plan won 2 to 1; nothing had to run.\n\n" + decision_and_status
+    assert (stored.text, stored.author, stored.event_id) == (whole, "gpt", posted.event_id)
     assert stored.status.startswith("Done: answered without commands")
     assert [m.task_id for m in await bench.store.minutes.search("Gemini")] == [1]
+    assert [m.task_id for m in await bench.store.minutes.search("nothing had to run")] == [1]
     assert (await bench.task()).waiting_for == ""
     bench.restart()
     before = len(bench.matrix.sent)
@@ -113,7 +117,10 @@ async def test_a_restart_while_the_scribe_writes_finishes_the_minutes(bench: Ben
     await bench.service.resume()
     assert bench.matrix.sent_keys().count("minutes-ask") == 1
     await bench.answer("gpt", "t1-minutes-1", "Nobody proposed anything.")
-    assert "Nobody proposed anything." in bench.matrix.by_key("minutes").body
+    assert "Decision: none." in bench.matrix.by_key("minutes").body
+    stored = await bench.store.minutes.for_task(1)
+    assert stored is not None
+    assert "Nobody proposed anything." in stored.text
 
 
 async def test_without_automatic_minutes_they_are_written_on_request(bench: Bench) -> None:

@@ -22,7 +22,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def usage(store: Store) -> UsageStore:
-    return UsageStore(store._db)  # how the runtime wires it: the store's own connection
+    return store.usage  # how the runtime wires it: the store's own connection
 
 
 async def test_a_fresh_store_has_the_usage_tables(store: Store) -> None:
@@ -41,7 +41,7 @@ async def test_a_version_1_store_is_upgraded_and_keeps_its_data(tmp_path: Path) 
     async with await Store.open(path) as store:
         assert await store.schema_version() == STEPS[-1][0] >= 2
         assert await store.sync_token("claude") == "s9"
-        assert await UsageStore(store._db).totals("claude", "2025-03-01") == (0, 0.0)
+        assert await store.usage.totals("claude", "2025-03-01") == (0, 0.0)
 
 
 async def test_nothing_spent_is_zero(usage: UsageStore) -> None:
@@ -143,6 +143,6 @@ async def test_notice_once(
 
 async def test_notices_survive_a_restart(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "s.db") as store:
-        assert await UsageStore(store._db).notice_once("claude", "2025-03-01", "budget")
+        assert await store.usage.notice_once("claude", "2025-03-01", "budget")
     async with await Store.open(tmp_path / "s.db") as store:
-        assert not await UsageStore(store._db).notice_once("claude", "2025-03-01", "budget")
+        assert not await store.usage.notice_once("claude", "2025-03-01", "budget")

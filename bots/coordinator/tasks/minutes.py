@@ -1,6 +1,7 @@
 """Minutes: the scribe writes them when a task ends (`tasks.minutes`) or when `!minutes`
-asks; the coordinator posts them with the decision and the status report computed from
-the records, and stores them (searchable).
+asks; its answer in the task's thread is the minutes' text, and the coordinator follows it
+with only what it lacks (the decision and the status report computed from the records),
+and stores the whole (searchable, `!minutes N`).
 
 A task's minutes follow the reconcile pattern: the ask (`minutes-ask`, ask id
 `t{N}-minutes-1`) and the post (`minutes`) are actions recorded once; the wait for the
@@ -42,6 +43,7 @@ from bots.tasks.minutes import (
     decision_record,
     discussion_head,
     discussion_input,
+    minutes_body,
     minutes_message,
     scribe_input,
     status_block,
@@ -140,7 +142,9 @@ async def _post(
         record=decision_record(facts),
         status=report,
     )
-    body, html = minutes_message(shown)
+    # The scribe's text is its own message in the thread already: the post adds the
+    # decision and the status; the stored minutes are the whole.
+    body, html = minutes_message(shown, scribe_posted=True)
     council = {"v": 1, "kind": "minutes", "task": task.id}
     reply = Reply(task.room_id, body, html=html, thread_root=task.thread_root, council=council)
     event_id = await ctx.send_once(task, POST_KEY, reply)
@@ -148,7 +152,7 @@ async def _post(
         task_id=task.id,
         room_id=task.room_id,
         thread_root=task.thread_root,
-        text=body,
+        text=minutes_body(shown),
         status=status_block(report),
         author=scribe,
         event_id=event_id,
