@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bots.tasks.votes import Option, Tally
-from bots.text.durations import countdown, stopwatch
+from bots.text.durations import countdown, stopwatch, wait
 from executor.masking import mask_text
 from executor.policy.model import Verdict
 
@@ -595,13 +595,8 @@ def _list(lines: Sequence[str]) -> str:
 
 
 def _minutes(seconds: float) -> str:
-    """ "3 min", "1 h", "1h 30m": a wait as people say it."""
-    text = countdown(seconds)
-    if text.endswith("m") and " " not in text:
-        return text[:-1] + " min"
-    if text.endswith("h") and " " not in text:
-        return text[:-1] + " h"
-    return text
+    """ "8 s", "3 min", "1h 30m": a wait as people say it (`durations.wait`)."""
+    return wait(seconds)
 
 
 def _count(n: int, word: str) -> str:

@@ -140,12 +140,26 @@ def test_ask_lines(stage: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (8, "#12 🛠️ Asking GPT for a plan (8 s)."),
+        (180, "#12 🛠️ Asking GPT for a plan (3 min)."),
+        (5400, "#12 🛠️ Asking GPT for a plan (1h 30m)."),
+    ],
+)
+def test_ask_lines_say_short_waits_in_seconds(seconds: float, text: str) -> None:
+    assert ask_line(12, "plan", ["GPT"], seconds) == text
+
+
+@pytest.mark.parametrize(
     ("reason", "text"),
     [
         ("quota exhausted", "#12 ⚠️ Gemini: quota exhausted — skipped."),
         ("  rate\nlimited ", "#12 ⚠️ Gemini: rate limited — skipped."),
         ("", "#12 ⚠️ Gemini: no reason given — skipped."),
         (no_answer_reason(180), "#12 ⚠️ Gemini: no answer within 3 min — skipped."),
+        (no_answer_reason(8), "#12 ⚠️ Gemini: no answer within 8 s — skipped."),
+        (no_answer_reason(75), "#12 ⚠️ Gemini: no answer within 75 s — skipped."),
     ],
 )
 def test_an_agent_failure_names_the_agent_and_the_real_reason(reason: str, text: str) -> None:
