@@ -199,6 +199,35 @@ def test_the_tally_text(result: Tally, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("result", "not_counted", "text"),
+    [
+        (Tally({"A": 1.0, "B": 2.0}, "B"), [], "#12 🗳️ Vote closed: B wins — A 1 · B 2."),
+        (
+            Tally({"A": 1.0, "B": 2.0}, "B"),
+            [("Llama", "no valid vote")],
+            "#12 🗳️ Vote closed: B wins — A 1 · B 2. Not counted: Llama: no valid vote.",
+        ),
+        (
+            Tally({"A": 1.0, "B": 1.0}, None, ("A", "B")),
+            [("Llama", "no answer"), ("Gemini", "failed (quota exhausted)")],
+            "#12 🗳️ Vote closed: tie between A and B — A 1 · B 1. "
+            "Not counted: Llama: no answer; Gemini: failed (quota exhausted).",
+        ),
+        (
+            Tally({}, None),
+            [("Claude", "voted for its own proposal")],
+            "#12 🗳️ Vote closed: no votes were cast. "
+            "Not counted: Claude: voted for its own proposal.",
+        ),
+    ],
+)
+def test_the_tally_names_who_was_not_counted_and_why(
+    result: Tally, not_counted: list[tuple[str, str]], text: str
+) -> None:
+    assert tally_text(12, result, OPTIONS, not_counted) == text
+
+
+@pytest.mark.parametrize(
     ("next_stage", "text"),
     [
         ("plan", "#12 🏆 A wins: Claude's proposal. Claude writes the plan."),
