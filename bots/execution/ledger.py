@@ -182,6 +182,41 @@ class RequestLedger:
         )
         return await self.store.insert(opened, rows)
 
+    async def remember_cancel(
+        self,
+        request_id: RequestID,
+        *,
+        actor: UserID,
+        event_id: EventID,
+        task_id: str | None,
+        reason: str = "",
+    ) -> None:
+        """A cancel naming a request not known (yet): kept as a `cancel` row marked `early`,
+        so the request, should it come later (after the executor was away, even across a
+        restart), is refused as cancelled and never run. Written once per cancel event."""
+        if any(entry.event_id == event_id for entry in await self._early_cancels(request_id)):
+            return
+        detail = {"state": "unknown", "early": True, "task_id": task_id, "reason": reason}
+        await self.store.append(request_id, "cancel", actor=actor, event_id=event_id, detail=detail)
+
+    async def cancelled_early(
+        self, request_id: RequestID, task_id: str | None
+    ) -> AuditEntry | None:
+        """The cancel that came before this request did (see `remember_cancel`), if one names
+        no task or the request's own; a cancel naming another task changes nothing."""
+        for entry in await self._early_cancels(request_id):
+            named = entry.detail.get("task_id")
+            if named is None or named == task_id:
+                return entry
+        return None
+
+    async def _early_cancels(self, request_id: RequestID) -> list[AuditEntry]:
+        return [
+            entry
+            for entry in await self.store.history(request_id)
+            if entry.kind == "cancel" and entry.detail.get("early") is True
+        ]
+
     async def set_message(self, request_id: RequestID, room_id: RoomID, event_id: EventID) -> bool:
         """Remembers the message showing the request, so a ✅ on it can be found."""
         return await self.store.set_message(request_id, room_id, event_id)
@@ -319,6 +354,14 @@ class RequestLedger:
     async def history(self, request_id: RequestID) -> list[AuditEntry]:
         """Every audit row of one request, in order."""
         return await self.store.history(request_id)
+
+    async def asked(self, request_id: RequestID) -> Mapping[str, object] | None:
+        """What the request's `request` row keeps (task, step, thread); None when it has none.
+        Not simply its first row: a cancel may have come before the request (`remember_cancel`)."""
+        for entry in await self.store.history(request_id):
+            if entry.kind == "request":
+                return entry.detail
+        return None
 
     async def _get(self, request_id: RequestID) -> RequestRecord | None:
         return _record(await self.store.get(request_id))

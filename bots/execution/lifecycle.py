@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import fnmatch
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bots.background import BackgroundTasks
@@ -117,6 +117,7 @@ class RequestLifecycle:
         self._sleep = sleep
         self._pacing = pacing
         self._live: dict[RequestID, _Live] = {}
+        self._gates: dict[RequestID, tuple[asyncio.Lock, int]] = {}
 
     # ---- what only this process knows --------------------------------------------------
 
@@ -136,12 +137,28 @@ class RequestLifecycle:
         """Where replies about a stored request go: its room, the event showing it, and the
         thread it was asked in (kept in its `request` audit row), so a task's commands are
         read in the task's thread even after a restart."""
-        history = await self.audit.history(record.request_id)
-        asked = history[0].detail if history else {}
+        asked = await self.audit.asked(record.request_id) or {}
         root, task = asked.get("thread_root"), asked.get("task_id")
         thread = EventID(root) if isinstance(root, str) and root else None
         task = task if isinstance(task, str) and task else None
         return Origin(record.room_id or self.council_room, record.event_id, thread, task)
+
+    @contextlib.asynccontextmanager
+    async def gate(self, rid: RequestID) -> AsyncIterator[None]:
+        """One request's opening, the handling of a cancel of it and its start, one at a
+        time: a cancel read in the same sync as its request (handled concurrently), or in
+        any order, is never missed between a look and a write."""
+        lock, users = self._gates.get(rid, (asyncio.Lock(), 0))
+        self._gates[rid] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._gates[rid]
+            if users > 1:
+                self._gates[rid] = (lock, users - 1)
+            else:
+                del self._gates[rid]
 
     async def record(self, rid: RequestID) -> RequestRecord:
         record = await self.audit.get(rid)
@@ -213,6 +230,8 @@ class RequestLifecycle:
                 ),
             )
             return
+        if await self._cancelled_early(live):
+            return
         if decision.verdict is Verdict.ALLOW:
             self._work.spawn(self._run(rid), f"run {rid}")
             return
@@ -231,6 +250,26 @@ class RequestLifecycle:
         )
         if not await self.audit.set_message(rid, origin.room_id, prompt_id):
             log.error("the approval prompt of %s was not recorded; ✅ on it will not count", rid)
+
+    async def _cancelled_early(self, live: _Live) -> bool:
+        """A request whose cancel came first (the coordinator gave the step up while the
+        executor was away) ends cancelled here, said once in its thread: it never runs. The
+        service opens a request and handles a cancel of it one at a time (`gate`), so a
+        cancel that found no request has been kept by now."""
+        reason = await self._early_cancel(live.request)
+        if reason is None:
+            return False
+        self._live.pop(live.request.request_id, None)
+        await self._not_started(live, reason)
+        return True
+
+    async def _early_cancel(self, request: ExecRequest) -> str | None:
+        """Why the request was cancelled before it arrived; None when it was not."""
+        early = await self.audit.cancelled_early(request.request_id, request.task_id)
+        if early is None:
+            return None
+        by = f" by {early.actor}" if early.actor else ""
+        return f"cancelled{by} before it arrived"
 
     async def _approved_by_plan(self, request: ExecRequest) -> bool:
         """A step of a plan an approver approved (see plan_approvals.py) is approved by that
@@ -468,11 +507,13 @@ class RequestLifecycle:
         recorded end or the result event."""
         request, origin = live.request, live.origin
         rid = request.request_id
-        refusal = await self._start_refusal(rid)
+        async with self.gate(rid):  # a cancel handled meanwhile is seen here, or sees this
+            refusal = await self._start_refusal(live.request)
+            started = refusal is None and await self.audit.mark_started(rid)
         if refusal is not None:
             await self._not_started(live, refusal)
             return
-        if not await self.audit.mark_started(rid):
+        if not started:
             log.warning("%s was not started: it is no longer approved", rid)
             await guarded(
                 f"saying that {rid} was not started",
@@ -609,10 +650,14 @@ class RequestLifecycle:
                 ),
             )
 
-    async def _start_refusal(self, rid: RequestID) -> str | None:
+    async def _start_refusal(self, request: ExecRequest) -> str | None:
         """Why an approved request must not start after all; None when it may."""
+        rid = request.request_id
         if self.closing:
             return "the executor is stopping"
+        early = await self._early_cancel(request)
+        if early is not None:
+            return early
         verdict = await self.audit.verdict(rid)
         if verdict not in (Verdict.ALLOW, Verdict.NEEDS_APPROVAL):
             log.error("%s is approved but its policy decision is %s; not starting it", rid, verdict)

@@ -30,6 +30,7 @@ from bots.execution.requests import (
     CANCEL_EVENT,
     REQUEST_EVENT,
     EventError,
+    ExecCancel,
     accept_request,
     parse_cancel,
     request_id_for_event,
@@ -154,13 +155,24 @@ class ExecutionService:
         if isinstance(cancel, EventError):
             log.warning("refused the cancel %s: %s", event.event_id, cancel.message)
             return []
+        async with self.lifecycle.gate(cancel.request_id):  # not while it opens or starts
+            return await self._cancel(event, cancel, relayed=relayed)
+
+    async def _cancel(self, event: RoomEvent, cancel: ExecCancel, *, relayed: bool) -> list[Reply]:
         rid = cancel.request_id
-        history = await self.audit.history(rid)
-        record = await self.audit.get(rid)
-        if record is None or not history:
-            log.warning("the cancel %s names no known request %s", event.event_id, rid)
+        record, asked = await self.audit.get(rid), await self.audit.asked(rid)
+        if record is None or asked is None:
+            # Not here yet (the executor was away): kept, so the request never runs.
+            await self.audit.remember_cancel(
+                rid,
+                actor=event.sender,
+                event_id=event.event_id,
+                task_id=cancel.task_id,
+                reason=cancel.reason,
+            )
+            log.info("the cancel %s names no request %s yet: kept", event.event_id, rid)
             return []
-        task = history[0].detail.get("task_id")
+        task = asked.get("task_id")
         if cancel.task_id is not None and cancel.task_id != task:
             text = f"the cancel names task {cancel.task_id}, the request is of task {task}"
             detail = {"verdict": "refused", "reason": text}
@@ -216,7 +228,8 @@ class ExecutionService:
                 )
             ]
         origin = Origin(event.room_id, event.event_id, thread, request.task_id)
-        await self.lifecycle.submit(request, origin)
+        async with self.lifecycle.gate(request.request_id):  # not while a cancel of it is read
+            await self.lifecycle.submit(request, origin)
         return []
 
     async def _reaction(self, event: RoomEvent) -> list[Reply]:

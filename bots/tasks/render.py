@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bots.tasks.votes import Option, Tally
-from bots.text.durations import countdown, stopwatch
+from bots.text.durations import countdown, stopwatch, wait
 from executor.masking import mask_text
 from executor.policy.model import Verdict
 
@@ -146,11 +146,24 @@ def poll_option_text(option: Option, *, anonymous: bool, chars: int = 300) -> st
     return clip(f"{option.key} · {author}{summary}", chars)
 
 
-def tally_text(task_id: int, tally: Tally, options: Sequence[Option]) -> str:
+def tally_text(
+    task_id: int,
+    tally: Tally,
+    options: Sequence[Option],
+    not_counted: Sequence[tuple[str, str]] = (),
+) -> str:
     """The closing tally, also the poll end's text: "#12 🗳️ Vote closed: B wins — B 2 · A 1 ·
-    C 0." (or the master's choice, or a tie)."""
+    C 0." (or the master's choice, or a tie), then each asked agent whose vote is not in it,
+    with why: "Not counted: Llama: no valid vote; Gemini: no answer." """
     order = [o.key for o in options] + sorted(set(tally.counts) - {o.key for o in options})
     counts = " · ".join(f"{key} {_number(tally.counts.get(key, 0.0))}" for key in order)
+    text = _tally_head(task_id, tally, counts)
+    if not_counted:
+        text += " Not counted: " + "; ".join(f"{who}: {why}" for who, why in not_counted) + "."
+    return text
+
+
+def _tally_head(task_id: int, tally: Tally, counts: str) -> str:
     head = f"{prefix(task_id)}🗳️ Vote closed: "
     if tally.decided_by_master and tally.winner is not None:
         return f"{head}the master chose {tally.winner} — {counts}."
@@ -595,13 +608,8 @@ def _list(lines: Sequence[str]) -> str:
 
 
 def _minutes(seconds: float) -> str:
-    """ "3 min", "1 h", "1h 30m": a wait as people say it."""
-    text = countdown(seconds)
-    if text.endswith("m") and " " not in text:
-        return text[:-1] + " min"
-    if text.endswith("h") and " " not in text:
-        return text[:-1] + " h"
-    return text
+    """ "8 s", "3 min", "1h 30m": a wait as people say it (`durations.wait`)."""
+    return wait(seconds)
 
 
 def _count(n: int, word: str) -> str:

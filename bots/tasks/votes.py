@@ -121,6 +121,29 @@ def self_vote_refused(voter_agent: str, key: str, options: Sequence[Option]) -> 
     return any(o.key == key and o.author.casefold() == voter for o in options)
 
 
+def why_not_counted(
+    agent: str,
+    choices: Sequence[str | None],
+    options: Sequence[Option],
+    *,
+    failed: str | None = None,
+    self_vote: bool = False,
+) -> str:
+    """Why an asked agent's vote is not in the tally, in a few words ("no answer", "no valid
+    vote", …), from what it chose (poll responses and its answer's choice, None when its
+    answer named none) and, when its answer failed, the failure."""
+    keys = {o.key for o in options}
+    valid = [c for c in choices if c in keys]
+    if valid and not self_vote and all(self_vote_refused(agent, c, options) for c in valid):
+        return "voted for its own proposal"
+    if failed is not None and not valid:
+        reason = " ".join(failed.split())
+        if len(reason) > 60:
+            reason = reason[:59] + "…"
+        return f"failed ({reason})" if reason else "failed"
+    return "no valid vote" if choices else "no answer"
+
+
 def tally(
     votes: Mapping[str, str],
     weights: Mapping[str, float],

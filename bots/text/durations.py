@@ -61,6 +61,20 @@ def countdown(seconds: float) -> str:
     return two_units(minutes * 60, largest="h", smallest="m", drop_zero=True)
 
 
+def wait(seconds: float) -> str:
+    """ "8 s", "75 s", "3 min", "1h 30m": how long the council is given, as the master reads
+    it. Under 90 s in whole seconds (an 8 s wait is not "1 min"), otherwise as a countdown
+    ("3 min", "2 h" rather than "3m", "2h")."""
+    if not seconds >= 0:  # negative or NaN
+        seconds = 0.0
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    text = countdown(seconds)
+    if " " not in text and text.endswith(("m", "h")):
+        return text[:-1] + (" min" if text.endswith("m") else " h")
+    return text
+
+
 def tenths(seconds: float) -> str:
     """ "5.3 s", "125.0 s": seconds to a tenth, for a measured span said once (how long start-up
     took, how long a command ran) rather than watched while it grows; negative or NaN is

@@ -356,12 +356,6 @@ async def test_a_step_the_executor_never_answers_counts_as_lost_and_the_task_end
         await bots.start_executor()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the executor, back after the task counted the step as lost, runs it anyway: it "
-    "handles the coordinator's cancel before the request it names is recorded ('the cancel "
-    "names no known request', ignored), then the request (bots/execution/service.py)",
-)
 async def test_a_step_counted_as_lost_never_runs_when_the_executor_comes_back(
     boss: TaskMaster, script: CouncilScript, bots: BotsApart
 ) -> None:

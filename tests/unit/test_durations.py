@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.text.durations import coarse, countdown, stopwatch, tenths, two_units
+from bots.text.durations import coarse, countdown, stopwatch, tenths, two_units, wait
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,30 @@ def test_coarse_cuts_to_two_units(seconds: float, text: str) -> None:
 )
 def test_countdown_rounds_up_to_whole_minutes(seconds: float, text: str) -> None:
     assert countdown(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (8, "8 s"),
+        (8.4, "8 s"),
+        (30, "30 s"),
+        (60, "60 s"),
+        (89, "89 s"),
+        (90, "2 min"),
+        (180, "3 min"),
+        (179.5, "3 min"),
+        (3600, "1 h"),
+        (5400, "1h 30m"),
+        (0, "0 s"),
+        (-5, "0 s"),
+        (float("nan"), "0 s"),
+    ],
+)
+def test_a_wait_under_90_s_is_said_in_seconds_and_longer_ones_in_minutes(
+    seconds: float, text: str
+) -> None:
+    assert wait(seconds) == text
 
 
 @pytest.mark.parametrize(

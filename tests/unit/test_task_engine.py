@@ -177,6 +177,40 @@ async def test_votes_decide_the_winner(
 
 
 @pytest.mark.parametrize(
+    ("gpt", "not_counted"),
+    [
+        ("A", ""),
+        (None, " Not counted: GPT: no answer."),
+        ("", " Not counted: GPT: no valid vote."),
+        ("failed", " Not counted: GPT: failed (quota exhausted)."),
+        ("B", " Not counted: GPT: voted for its own proposal."),
+    ],
+    ids=["everyone", "silent", "no valid vote", "failed", "its own proposal"],
+)
+async def test_the_closed_vote_names_each_agent_not_counted_and_why(
+    bench: Bench, gpt: str | None, not_counted: str
+) -> None:
+    """claude wrote A, gpt B, gemini C; claude and gemini vote B, gpt as given; the vote
+    closes at its deadline (or once everyone has voted)."""
+    await bench.order()
+    await bench.propose_all()
+    await bench.vote(bench.user("claude"), "B")
+    await bench.vote(bench.user("gemini"), "B")
+    if gpt == "failed":
+        await bench.answer("gpt", "t1-vote-1", "", status="failed", reason="quota exhausted")
+    elif gpt == "":
+        await bench.answer("gpt", "t1-vote-1", "I like them all")
+    elif gpt is not None:
+        await bench.vote(bench.user("gpt"), gpt)
+    await bench.later(120)
+    assert (await bench.task()).state == "planning"
+    counts = "A 1 · B 2 · C 0" if gpt == "A" else "A 0 · B 2 · C 0"
+    assert bench.matrix.by_key("poll-end").body == (
+        f"#1 🗳️ Vote closed: B wins — {counts}.{not_counted}"
+    )
+
+
+@pytest.mark.parametrize(
     ("self_vote", "state", "winner"),
     [(False, "voting", None), (True, "planning", "claude")],
     ids=["ignored-a-tie", "allowed-decides"],

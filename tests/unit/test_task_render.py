@@ -140,12 +140,26 @@ def test_ask_lines(stage: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (8, "#12 🛠️ Asking GPT for a plan (8 s)."),
+        (180, "#12 🛠️ Asking GPT for a plan (3 min)."),
+        (5400, "#12 🛠️ Asking GPT for a plan (1h 30m)."),
+    ],
+)
+def test_ask_lines_say_short_waits_in_seconds(seconds: float, text: str) -> None:
+    assert ask_line(12, "plan", ["GPT"], seconds) == text
+
+
+@pytest.mark.parametrize(
     ("reason", "text"),
     [
         ("quota exhausted", "#12 ⚠️ Gemini: quota exhausted — skipped."),
         ("  rate\nlimited ", "#12 ⚠️ Gemini: rate limited — skipped."),
         ("", "#12 ⚠️ Gemini: no reason given — skipped."),
         (no_answer_reason(180), "#12 ⚠️ Gemini: no answer within 3 min — skipped."),
+        (no_answer_reason(8), "#12 ⚠️ Gemini: no answer within 8 s — skipped."),
+        (no_answer_reason(75), "#12 ⚠️ Gemini: no answer within 75 s — skipped."),
     ],
 )
 def test_an_agent_failure_names_the_agent_and_the_real_reason(reason: str, text: str) -> None:
@@ -182,6 +196,35 @@ def test_a_poll_option_shows_its_author_only_when_votes_are_not_anonymous(
 )
 def test_the_tally_text(result: Tally, text: str) -> None:
     assert tally_text(12, result, OPTIONS) == text
+
+
+@pytest.mark.parametrize(
+    ("result", "not_counted", "text"),
+    [
+        (Tally({"A": 1.0, "B": 2.0}, "B"), [], "#12 🗳️ Vote closed: B wins — A 1 · B 2."),
+        (
+            Tally({"A": 1.0, "B": 2.0}, "B"),
+            [("Llama", "no valid vote")],
+            "#12 🗳️ Vote closed: B wins — A 1 · B 2. Not counted: Llama: no valid vote.",
+        ),
+        (
+            Tally({"A": 1.0, "B": 1.0}, None, ("A", "B")),
+            [("Llama", "no answer"), ("Gemini", "failed (quota exhausted)")],
+            "#12 🗳️ Vote closed: tie between A and B — A 1 · B 1. "
+            "Not counted: Llama: no answer; Gemini: failed (quota exhausted).",
+        ),
+        (
+            Tally({}, None),
+            [("Claude", "voted for its own proposal")],
+            "#12 🗳️ Vote closed: no votes were cast. "
+            "Not counted: Claude: voted for its own proposal.",
+        ),
+    ],
+)
+def test_the_tally_names_who_was_not_counted_and_why(
+    result: Tally, not_counted: list[tuple[str, str]], text: str
+) -> None:
+    assert tally_text(12, result, OPTIONS, not_counted) == text
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from bots.tasks.votes import Option, Tally, parse_vote, self_vote_refused, tally
+from bots.tasks.votes import (
+    Option,
+    Tally,
+    parse_vote,
+    self_vote_refused,
+    tally,
+    why_not_counted,
+)
 
 OPTIONS = (
     Option("A", "claude", ("Claude", "Anthropic")),
@@ -215,3 +222,24 @@ def test_the_tally(
 def test_options_nobody_voted_for_count_zero() -> None:
     result = tally({"claude": "B"}, {}, master=None, keys=("A", "B", "C"))
     assert result == Tally({"A": 0.0, "B": 1.0, "C": 0.0}, "B")
+
+
+@pytest.mark.parametrize(
+    ("agent", "choices", "failed", "self_vote", "why"),
+    [
+        ("llama", [], None, False, "no answer"),
+        ("llama", [None], None, False, "no valid vote"),
+        ("llama", ["Z"], None, False, "no valid vote"),
+        ("claude", ["A"], None, False, "voted for its own proposal"),
+        ("claude", ["A", None], None, False, "voted for its own proposal"),
+        ("claude", ["A"], None, True, "no valid vote"),
+        ("llama", [], "quota exhausted", False, "failed (quota exhausted)"),
+        ("llama", [], "", False, "failed"),
+        ("llama", [], "x" * 80, False, "failed (" + "x" * 59 + "…)"),
+        ("llama", ["Z"], "the provider\nbroke off", False, "failed (the provider broke off)"),
+    ],
+)
+def test_why_an_asked_agent_is_not_in_the_tally(
+    agent: str, choices: list[str | None], failed: str | None, self_vote: bool, why: str
+) -> None:
+    assert why_not_counted(agent, choices, OPTIONS, failed=failed, self_vote=self_vote) == why

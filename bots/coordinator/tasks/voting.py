@@ -27,7 +27,14 @@ from bots.events import POLL_END, POLL_START
 from bots.ids import EventID
 from bots.tasks import render
 from bots.tasks.polls import poll_end_content, poll_start_content
-from bots.tasks.votes import Option, Tally, parse_vote, self_vote_refused, tally
+from bots.tasks.votes import (
+    Option,
+    Tally,
+    parse_vote,
+    self_vote_refused,
+    tally,
+    why_not_counted,
+)
 
 if TYPE_CHECKING:
     from bots.store.tasks import Task
@@ -289,7 +296,11 @@ async def _finish(
     keys = [o.key for o in options]
     counts = tally(counted, dict(ctx.settings.weights), master=None, keys=keys).counts
     shown = Tally(counts, result.winner, (), result.decided_by_master)
-    text = render.tally_text(task.id, shown, options)
+    # The master's vote closes the poll at once: the agents were not waited for, so none
+    # is said to have failed to vote.
+    silent = [] if result.decided_by_master else [v for v in voters if v not in counted]
+    missing = await _not_counted(ctx, task, poll, options, silent)
+    text = render.tally_text(task.id, shown, options, missing)
     await ctx.event_once(
         task, "poll-end", POLL_END, poll_end_content(poll, text, thread_root=task.thread_root)
     )
@@ -309,3 +320,35 @@ async def _finish(
         winner=winner.option.author,
         note="",
     )
+
+
+async def _not_counted(
+    ctx: TaskContext, task: Task, poll: EventID, options: list[Option], agents: list[str]
+) -> list[tuple[str, str]]:
+    """The asked agents whose vote is not in the tally (by display name), each with why."""
+    if not agents:
+        return []
+    choices: dict[str, list[str | None]] = {}
+    failed: dict[str, str] = {}
+    for vote in await ctx.tasks.votes(poll):
+        agent = agent_of(ctx, vote.voter)
+        if agent is not None:
+            choices.setdefault(agent, []).append(vote.choice)
+    for answer in await ctx.tasks.answers(task.id, ask=vote_ask(task)):
+        if answer.status == "ok":
+            choices.setdefault(answer.agent, []).append(answer.choice)
+        else:
+            failed[answer.agent] = answer.text
+    return [
+        (
+            display(ctx, agent),
+            why_not_counted(
+                agent,
+                choices.get(agent, []),
+                options,
+                failed=failed.get(agent),
+                self_vote=ctx.settings.self_vote,
+            ),
+        )
+        for agent in agents
+    ]
