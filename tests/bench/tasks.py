@@ -61,7 +61,8 @@ def minimum_events(agents: int, steps: int = 1) -> dict[str, int]:
     The ack (which is also the proposal ask), one proposal per agent, the poll, one poll
     response and one reason per agent, the poll's end, the plan ask and the plan, the review
     ask and the review, the plan shown to the master, per step one request and one result,
-    the report and its line in the main timeline.
+    the report and its line in the main timeline; then the minutes (on by default): the
+    scribe's ask, its text, and the decision and status report the coordinator adds.
     """
     return {
         "ack": 1,
@@ -76,6 +77,7 @@ def minimum_events(agents: int, steps: int = 1) -> dict[str, int]:
         "exec requests": steps,
         "exec results": steps,
         "report + timeline line": 2,
+        "minutes ask + minutes + status": 3,
     }
 
 
