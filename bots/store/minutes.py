@@ -17,8 +17,8 @@ import aiosqlite
 from bots.ids import EventID, RoomID
 from bots.store.connection import Writer, fetch_all, fetch_one
 from bots.store.errors import converted
+from bots.store.tasks import FINAL_SQL
 
-_FINAL_SQL = "('completed', 'failed', 'cancelled')"
 SEARCH_WORDS = 8
 """Words of a query beyond this many are ignored."""
 
@@ -150,7 +150,7 @@ class MinutesStore:
                 self._db,
                 f"SELECT t.id, t.deadline, MAX(a.key = ?) FROM tasks AS t {index}"
                 "JOIN task_actions AS a ON a.task_id = t.id AND a.key IN (?, ?) "
-                f"WHERE t.state IN {_FINAL_SQL} {waiting}"
+                f"WHERE t.state IN {FINAL_SQL} {waiting}"
                 "AND NOT EXISTS (SELECT 1 FROM minutes AS m WHERE m.task_id = t.id) "
                 "GROUP BY t.id ORDER BY t.id DESC LIMIT ?",
                 (posted_key, asked_key, posted_key, max(limit, 0)),
@@ -166,7 +166,7 @@ class MinutesStore:
         with converted("the minutes store"):
             rows = await fetch_all(
                 self._db,
-                f"SELECT t.id FROM tasks AS t WHERE t.state IN {_FINAL_SQL} "
+                f"SELECT t.id FROM tasks AS t WHERE t.state IN {FINAL_SQL} "
                 "AND t.finished_at >= ? "
                 "AND EXISTS (SELECT 1 FROM task_actions AS a WHERE a.task_id = t.id "
                 "AND a.key = ?) "

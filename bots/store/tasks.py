@@ -219,7 +219,8 @@ _ANSWER_COLUMNS = (
 _VOTE_COLUMNS = "task_id, poll_event, voter, choice, event_id, at_ms"
 _STEP_COLUMNS = ", ".join(field.name for field in fields(StepRun))
 _PRIORITY_RANK = "CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
-_FINAL_SQL = "('completed', 'failed', 'cancelled')"
+FINAL_SQL = "('completed', 'failed', 'cancelled')"
+"""The final states in SQL (the minutes' queries read the tasks table too)."""
 
 
 class TaskStore:
@@ -290,17 +291,33 @@ class TaskStore:
             params = builtins.list(states)
         return await self._tasks(f"{where} ORDER BY id DESC LIMIT ?", (*params, max(limit, 0)))
 
+    async def final_lacking(
+        self, key: str, *, due_by: float | None = None, limit: int = 50
+    ) -> builtins.list[int]:
+        """Among the newest `limit` finished tasks, those with no `key` action recorded (newest
+        first); with `due_by`, only those whose stored wait ran out by then. One query: the
+        coordinator's tick asks every second."""
+        rows = await self._select(
+            "SELECT id FROM (SELECT id, deadline FROM tasks "
+            f"WHERE state IN {FINAL_SQL} ORDER BY id DESC LIMIT ?) AS recent "
+            "WHERE (? IS NULL OR (deadline IS NOT NULL AND deadline <= ?)) "
+            "AND NOT EXISTS (SELECT 1 FROM task_actions AS a "
+            "WHERE a.task_id = recent.id AND a.key = ?) ORDER BY id DESC",
+            (max(limit, 0), due_by, due_by, key),
+        )
+        return [int(row[0]) for row in rows]
+
     async def active(self) -> builtins.list[Task]:
         """Every task not finished, paused ones too: higher priority first, then oldest."""
         return await self._tasks(
-            f"WHERE state NOT IN {_FINAL_SQL} ORDER BY {_PRIORITY_RANK}, id", ()
+            f"WHERE state NOT IN {FINAL_SQL} ORDER BY {_PRIORITY_RANK}, id", ()
         )
 
     async def due(self, now: float) -> builtins.list[Task]:
         """Tasks whose wait ran out by `now` (a paused task waits for nothing)."""
         return await self._tasks(
             f"WHERE deadline IS NOT NULL AND deadline <= ? AND state != 'paused' "
-            f"AND state NOT IN {_FINAL_SQL} ORDER BY deadline, id",
+            f"AND state NOT IN {FINAL_SQL} ORDER BY deadline, id",
             (now,),
         )
 

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 REPORT_KEY = "report"
 FILE_KEY = "report-file"
 LINE_KEY = "report-line"
-FINAL = ("completed", "failed", "cancelled")
 
 
 async def phase(ctx: TaskContext, task: Task) -> None:
@@ -194,10 +193,4 @@ async def unreported(ctx: TaskContext, now: float | None = None, limit: int = 50
     """Recent finished tasks whose report is not (fully) sent, for the service to drive: all
     of them at start (`now` None), and on its tick those whose wait (a `refine` answer) ran
     out by `now` — a final task is never `due`, so the tick would not see it otherwise."""
-    ids = []
-    for task in await ctx.tasks.list(FINAL, limit=limit):
-        if now is not None and (task.deadline is None or task.deadline > now):
-            continue
-        if await ctx.tasks.action_done(task.id, LINE_KEY) is None:
-            ids.append(task.id)
-    return ids
+    return await ctx.tasks.final_lacking(LINE_KEY, due_by=now, limit=limit)
