@@ -27,6 +27,8 @@ _COUNTS = (
     ("lessons_in_prompt", 0, 10),  # each lesson lengthens two prompts
     ("lesson_chars", 200, 20_000),
     ("routine_after", 0, 100),  # 0: never offer a routine
+    ("max_parts", 2, 10),  # each part is one agent's model call, all at once
+    ("max_participants", 0, 100),  # 0: every participant
 )
 # Waits in seconds: fractions are allowed (tests wait less than a second).
 _WAITS = (
@@ -38,7 +40,10 @@ _WAITS = (
     "step_seconds",
     "minutes_seconds",
     "poll_seconds",
+    "part_seconds",
+    "critique_seconds",
 )
+SPLIT_CHOICES = ("auto", "never")
 
 
 def parse_tasks(node: Node, agents: Sequence[AgentSettings]) -> TaskSettings:
@@ -53,6 +58,10 @@ def parse_tasks(node: Node, agents: Sequence[AgentSettings]) -> TaskSettings:
         scribe=_agent_or_role(node, "scribe", agents),
         minutes=node.get("minutes", bool, defaults.minutes),
         poll_master_weight=_master_weight(node),
+        planner=_agent_or_role(node, "planner", agents),
+        split=node.get("split", str, defaults.split),
+        critique=node.get("critique", bool, defaults.critique),
+        hybrid_margin=_hybrid_margin(node),
         weights=_weights(node, agents),
         anonymous_votes=node.get("anonymous_votes", bool, defaults.anonymous_votes),
         self_vote=node.get("self_vote", bool, defaults.self_vote),
@@ -71,6 +80,8 @@ def parse_tasks(node: Node, agents: Sequence[AgentSettings]) -> TaskSettings:
             raise node.error(name, f"must be more than 0 and at most {WEEK} (a week)")
     if not 0 <= tie_seconds <= WEEK:
         raise node.error("tie_seconds", f"must be between 0 (the judge decides at once) and {WEEK}")
+    if settings.split not in SPLIT_CHOICES:
+        raise node.error("split", f"expected auto or never, got {settings.split!r}")
     node.reject_unknown()
     return settings
 
@@ -109,6 +120,18 @@ def _master_weight(node: Node) -> float | None:
         raise node.error("poll_master_weight", f"expected decides or a number, got {raw!r}")
     if raw < 0:
         raise node.error("poll_master_weight", "must be 0 or more (or decides)")
+    return float(raw)
+
+
+def _hybrid_margin(node: Node) -> float | None:
+    """`null` (or nothing): never a hybrid; a number: a win by at most that is close."""
+    raw = node.raw("hybrid_margin")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise node.error("hybrid_margin", f"expected a number or null, got {raw!r}")
+    if raw < 0:
+        raise node.error("hybrid_margin", "must be 0 or more (or null: never)")
     return float(raw)
 
 

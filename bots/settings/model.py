@@ -290,6 +290,23 @@ class TaskSettings:
     """How long the master's own `!poll` stays open before it is tallied."""
     poll_master_weight: float | None = None
     """The master's vote in his own polls: None, it decides; a number, it is weighed."""
+    planner: str | None = None
+    """The agent (name or role) that splits a mission into parts and merges them; None: the
+    judge."""
+    split: str = "auto"
+    """`auto`: a mission that lists several jobs is split; `never`: only `split:` splits."""
+    max_parts: int = 6
+    part_seconds: float = 300.0
+    """How long each part of a split task waits for its agent (then it is reassigned once)."""
+    critique: bool = False
+    """A critique round between the proposals and the vote (`critique:` turns it on for one
+    task, `no critique:` off)."""
+    critique_seconds: float = 120.0
+    hybrid_margin: float | None = None
+    """A win by this much vote weight or less is close: the winner's plan takes in the best
+    parts of the runners-up; None: never."""
+    max_participants: int = 0
+    """0: every participant takes part; N: the N whose records fit the mission best."""
 
     def weight(self, agent: str) -> float:
         return self.weights.get(agent, 1.0)
@@ -382,6 +399,18 @@ class Settings:
         if scribe is not None:
             for agent in [a for a in self.agents if a.name == scribe] or [
                 a for a in self.agents if a.role == scribe
+            ]:
+                return agent.name
+        return self.task_judge
+
+    @property
+    def task_planner(self) -> str | None:
+        """The agent that splits and merges: `tasks.planner` (a name, else a role), else the
+        judge."""
+        planner = self.tasks.planner
+        if planner is not None:
+            for agent in [a for a in self.agents if a.name == planner] or [
+                a for a in self.agents if a.role == planner
             ]:
                 return agent.name
         return self.task_judge

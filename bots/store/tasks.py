@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import json
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal, TypedDict, Unpack
@@ -56,6 +57,9 @@ class TaskFields(TypedDict, total=False):
     approval_event: EventID | None
     attempt: int
     note: str
+    mode: str
+    critique: bool | None
+    participants: str | None
 
 
 _SETTABLE = frozenset(TaskFields.__annotations__)
@@ -92,6 +96,20 @@ class Task:
     created_at: float
     updated_at: float
     finished_at: float | None
+    mode: str = "council"
+    """`council` (propose, vote, plan) or `split` (parts in parallel, then merged)."""
+    critique: bool | None = None
+    """A critique round before the vote: True/False as ordered, None as configured."""
+    participants: str | None = None
+    """The agents chosen to take part, as a JSON list; None: the configured participants."""
+
+    @property
+    def chosen(self) -> tuple[str, ...] | None:
+        """`participants` read: the agents chosen for this task, None when none were."""
+        if self.participants is None:
+            return None
+        names = json.loads(self.participants)
+        return tuple(str(name) for name in names)
 
     @property
     def task_id(self) -> TaskID:
@@ -241,6 +259,8 @@ class TaskStore:
         requester: UserID,
         source: str,
         now: float,
+        mode: str = "council",
+        critique: bool | None = None,
     ) -> tuple[Task, bool]:
         """A new `pending` task with its first move, or the task this intake key already
         made (False): an order delivered twice (a replayed event, a retried HTTP call) is
@@ -253,9 +273,21 @@ class TaskStore:
                 return found[0], False
             cursor = await tx.execute(
                 "INSERT INTO tasks (intake_key, room_id, thread_root, mission, "
-                "priority, state, requester, source, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                (intake_key, room_id, thread_root, mission, priority, requester, source, now, now),
+                "priority, state, requester, source, created_at, updated_at, mode, critique) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (
+                    intake_key,
+                    room_id,
+                    thread_root,
+                    mission,
+                    priority,
+                    requester,
+                    source,
+                    now,
+                    now,
+                    mode,
+                    critique,
+                ),
             )
             await tx.execute(
                 "INSERT INTO task_moves (task_id, seq, from_state, to_state, actor, reason, at) "
@@ -631,7 +663,10 @@ def _checked(changes: TaskFields) -> dict[str, object]:
 
 
 def _task(row: Sequence[Any]) -> Task:
-    return Task(**dict(zip((field.name for field in fields(Task)), row, strict=True)))
+    values = dict(zip((field.name for field in fields(Task)), row, strict=True))
+    if values["critique"] is not None:  # SQLite keeps a bool as 0/1
+        values["critique"] = bool(values["critique"])
+    return Task(**values)
 
 
 def _answer(row: Sequence[Any]) -> Answer:

@@ -7,8 +7,12 @@ one proposal (or `!assign`) skips the vote (discussing/pending → planning), a 
 starts with its stored plan (pending → reviewing: no proposals, no vote), a task that needs no
 command ends after planning (planning → completed: the winner's refined answer is the report),
 the judge's rejection or the master's denial sends the plan back (reviewing/awaiting_approval →
-planning). Any active task may be paused, fail or be cancelled; a paused one may only go back
-where it was paused from, or be cancelled.
+planning). A critique round sits between the proposals and the vote (discussing → critiquing →
+voting). A split task (issue 17's divide and merge) goes pending → dividing (the planner
+splits the mission into parts) → working (the parts, in parallel) → merging (one deliverable),
+then completed, or reviewing when parts need commands; a split that yields no parts falls back
+to the council (dividing → discussing). Any active task may be paused, fail or be cancelled;
+a paused one may only go back where it was paused from, or be cancelled.
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ from bots.errors import TaskError
 TaskState = Literal[
     "pending",
     "discussing",
+    "critiquing",
     "voting",
     "planning",
+    "dividing",
+    "working",
+    "merging",
     "reviewing",
     "awaiting_approval",
     "running",
@@ -44,9 +52,13 @@ _BY_NAME: dict[str, TaskState] = {state: state for state in STATES}
 SopStatus = Literal["pending", "in_progress", "completed"]
 
 _FORWARD: dict[TaskState, frozenset[TaskState]] = {
-    "pending": frozenset({"discussing", "planning", "reviewing"}),
-    "discussing": frozenset({"voting", "planning"}),
+    "pending": frozenset({"discussing", "planning", "reviewing", "dividing"}),
+    "discussing": frozenset({"voting", "planning", "critiquing"}),
+    "critiquing": frozenset({"voting"}),
     "voting": frozenset({"planning"}),
+    "dividing": frozenset({"working", "discussing"}),
+    "working": frozenset({"merging"}),
+    "merging": frozenset({"completed", "reviewing"}),
     "planning": frozenset({"reviewing", "completed"}),
     "reviewing": frozenset({"awaiting_approval", "planning"}),
     "awaiting_approval": frozenset({"running", "planning"}),

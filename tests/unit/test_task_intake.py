@@ -55,6 +55,37 @@ def test_an_order_is_read(args: str, mission: str, priority: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "order"),
+    [
+        pytest.param(
+            "split: search, analyse, write",
+            TaskOrder("search, analyse, write", mode="split"),
+            id="split",
+        ),
+        pytest.param("[split] x", TaskOrder("x", mode="split"), id="split in brackets"),
+        pytest.param("분담: 조사", TaskOrder("조사", mode="split"), id="Korean split"),
+        pytest.param("high: split: do", TaskOrder("do", "high", "split"), id="priority then split"),
+        pytest.param("split: high: do", TaskOrder("do", "high", "split"), id="split then priority"),
+        pytest.param("critique: x", TaskOrder("x", critique=True), id="critique on"),
+        pytest.param("no critique: x", TaskOrder("x", critique=False), id="critique off"),
+        pytest.param("[no  critique] x", TaskOrder("x", critique=False), id="spaces inside"),
+        pytest.param("비평 없이: x", TaskOrder("x", critique=False), id="Korean critique off"),
+        pytest.param(
+            "split: critique: low: x", TaskOrder("x", "low", "split", True), id="all three"
+        ),
+        pytest.param("split: split: x", TaskOrder("split: x", mode="split"), id="a word once"),
+        pytest.param("high: low: x", TaskOrder("low: x", "high"), id="one priority"),
+        pytest.param("splits are cheap", TaskOrder("splits are cheap"), id="bare word"),
+        pytest.param(
+            "critique high: x", TaskOrder("critique high: x"), id="no colon after the way"
+        ),
+    ],
+)
+def test_the_way_to_work_may_lead(args: str, order: TaskOrder) -> None:
+    assert parse_task_text(args, max_chars=LIMIT) == order
+
+
+@pytest.mark.parametrize(
     ("args", "says"),
     [
         pytest.param("", ["no mission", EXAMPLE], id="empty"),

@@ -72,6 +72,14 @@ def test_without_a_tasks_section_the_defaults_hold(tasks: Any) -> None:
         routine_after=3,
         poll_seconds=600,
         poll_master_weight=None,
+        planner=None,
+        split="auto",
+        max_parts=6,
+        part_seconds=300,
+        critique=False,
+        critique_seconds=120,
+        hybrid_margin=None,
+        max_participants=0,
     )
 
 
@@ -134,6 +142,31 @@ BAD: list[tuple[Any, list[dict[str, Any]] | None, str]] = [
     ),
     ({"poll_master_weight": -2}, None, "tasks.poll_master_weight: must be 0 or more (or decides)"),
     ({"minutes": "yes"}, None, "tasks.minutes: expected true or false, got a string ('yes')"),
+    ({"split": "always"}, None, "tasks.split: expected auto or never, got 'always'"),
+    ({"max_parts": 1}, None, "tasks.max_parts: must be between 2 and 10"),
+    ({"max_participants": -1}, None, "tasks.max_participants: must be between 0 and 100"),
+    (
+        {"part_seconds": 0},
+        None,
+        "tasks.part_seconds: must be more than 0 and at most 604800 (a week)",
+    ),
+    (
+        {"critique_seconds": "2m"},
+        None,
+        "tasks.critique_seconds: expected a number, got a string ('2m')",
+    ),
+    ({"critique": "on"}, None, "tasks.critique: expected true or false, got a string ('on')"),
+    (
+        {"hybrid_margin": "close"},
+        None,
+        "tasks.hybrid_margin: expected a number or null, got 'close'",
+    ),
+    ({"hybrid_margin": -1}, None, "tasks.hybrid_margin: must be 0 or more (or null: never)"),
+    (
+        {"planner": "poet"},
+        None,
+        f"tasks.planner: 'poet' is neither an agent nor an agent's role; {AGENTS}; {ROLES}",
+    ),
     (
         {"scribe": "poet"},
         None,
@@ -279,6 +312,30 @@ def test_the_scribe_resolves_to_an_agent(
     tasks: dict[str, Any], agents: list[dict[str, Any]], scribe: str | None
 ) -> None:
     assert with_tasks(tasks, agents=agents).task_scribe == scribe
+
+
+PLANNERS = [
+    ("no planner: the judge", {}, TEAM, "bob"),
+    ("a named planner", {"planner": "ann"}, TEAM, "ann"),
+    ("a planner by role", {"planner": "judging"}, TEAM, "cy"),
+    ("no agents", {}, [], None),
+]
+
+
+@pytest.mark.parametrize(
+    ("tasks", "agents", "planner"),
+    [case[1:] for case in PLANNERS],
+    ids=[case[0] for case in PLANNERS],
+)
+def test_the_planner_resolves_to_an_agent(
+    tasks: dict[str, Any], agents: list[dict[str, Any]], planner: str | None
+) -> None:
+    assert with_tasks(tasks, agents=agents).task_planner == planner
+
+
+@pytest.mark.parametrize(("written", "margin"), [(None, None), (0, 0.0), (1, 1.0), (0.5, 0.5)])
+def test_a_hybrid_margin_is_a_weight_or_never(written: Any, margin: float | None) -> None:
+    assert with_tasks({"hybrid_margin": written}).tasks.hybrid_margin == margin
 
 
 @pytest.mark.parametrize(

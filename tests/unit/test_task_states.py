@@ -23,8 +23,12 @@ from bots.tasks.states import (
 ACTIVE = (
     "pending",
     "discussing",
+    "critiquing",
     "voting",
     "planning",
+    "dividing",
+    "working",
+    "merging",
     "reviewing",
     "awaiting_approval",
     "running",
@@ -48,6 +52,15 @@ FORWARD = {
     ("running", "completed"),
     ("running", "fixing"),  # a step failed
     ("fixing", "reviewing"),  # the fix is reviewed and approved again
+    # Issue 17: the critique round, and divide and merge.
+    ("discussing", "critiquing"),  # two or more proposals, critique on
+    ("critiquing", "voting"),  # the critiques (and revisions) are in
+    ("pending", "dividing"),  # a split task: the planner divides the mission
+    ("dividing", "working"),  # the parts are assigned and asked at once
+    ("dividing", "discussing"),  # no usable split: the council works as usual
+    ("working", "merging"),  # every part is done or missing
+    ("merging", "completed"),  # the deliverable is the report
+    ("merging", "reviewing"),  # parts need commands: their steps, one plan
 }
 # Any active task may be paused, fail or be cancelled; a paused one resumes or is cancelled.
 EVERYWHERE = {(a, b) for a in ACTIVE for b in ("paused", "failed", "cancelled")}

@@ -44,8 +44,12 @@ def agent_of(ctx: TaskContext, user_id: str) -> str | None:
     return None
 
 
-def participants(ctx: TaskContext) -> list[str]:
-    """The agents asked for proposals and votes (`tasks.participants`, resolved)."""
+def participants(ctx: TaskContext, task: Task) -> list[str]:
+    """The agents asked for proposals and votes: those chosen for this task (by their records,
+    `tasks.max_participants`), else `tasks.participants`, resolved."""
+    chosen = task.chosen
+    if chosen is not None:
+        return list(chosen)
     return list(ctx.bot.settings.task_participants)
 
 

@@ -42,7 +42,7 @@ async def proposals(ctx: TaskContext, task: Task) -> list[Answer]:
 
 
 async def phase(ctx: TaskContext, task: Task) -> None:
-    asked = participants(ctx)
+    asked = participants(ctx, task)
     seconds = ctx.settings.proposal_seconds
     if not asked:
         await ctx.move(

@@ -94,6 +94,8 @@ class TaskService:
             requester=requester,
             source=source,
             now=self.ctx.clock(),
+            mode=order.mode or "council",
+            critique=order.critique,
         )
         if created:
             log.info("task #%d from %s (%s): %s", task.id, requester, source, order.mission[:80])

@@ -92,7 +92,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
 
 
 async def _poll_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None:
-    voters = participants(ctx)
+    voters = participants(ctx, task)
     if not task.note.startswith("tie "):  # else a restart between the tie and its notice
         seconds = ctx.settings.vote_seconds
         waiting = f"votes from {displays(ctx, voters)} or the master"
@@ -125,7 +125,7 @@ async def _poll_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> Non
 
 
 async def _tie_stage(ctx: TaskContext, task: Task, entries: list[Entry]) -> None:
-    poll = await _start_poll(ctx, task, entries, participants(ctx))
+    poll = await _start_poll(ctx, task, entries, participants(ctx, task))
     tied = (
         task.note.split()[1:] if task.note.startswith("tie ") else [e.option.key for e in entries]
     )
@@ -290,7 +290,7 @@ async def _finish(
     """Ends the poll with the tally, announces the winner (authors revealed now), and hands
     it the planning. `how`: a line saying who broke a tie, if someone did."""
     assert result.winner is not None
-    voters = participants(ctx)
+    voters = participants(ctx, task)
     counted, _ = await _votes(ctx, task, poll, entries, voters)
     options = [e.option for e in entries]
     keys = [o.key for o in options]

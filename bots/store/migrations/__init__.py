@@ -12,6 +12,7 @@ from bots.store.migrations import (
     v09_polls,
     v10_minutes,
     v11_routines,
+    v12_task_modes,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -26,4 +27,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (9, v09_polls.SQL),
     (10, v10_minutes.SQL),
     (11, v11_routines.SQL),
+    (12, v12_task_modes.SQL),
 )
