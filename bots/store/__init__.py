@@ -26,6 +26,7 @@ from bots.store.minutes import MinutesStore
 from bots.store.pending_answers import PendingAnswers
 from bots.store.polls import PollStore
 from bots.store.routines import RoutineStore
+from bots.store.task_parts import PartStore
 from bots.store.task_records import TaskRecords
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
@@ -112,6 +113,11 @@ class Store:
     def routines(self) -> RoutineStore:
         """Saved routines (`!routine`): a mission and the plan that worked."""
         return RoutineStore(self._db, self._writes)
+
+    @property
+    def parts(self) -> PartStore:
+        """The parts of split tasks: who does each, its try, how it ended."""
+        return PartStore(self._db, self._writes)
 
     @property
     def task_records(self) -> TaskRecords:

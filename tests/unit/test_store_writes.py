@@ -193,6 +193,7 @@ SUB_STORES = [
     "polls",
     "minutes",
     "usage",
+    "parts",
 ]
 
 
