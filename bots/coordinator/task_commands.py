@@ -298,8 +298,9 @@ class TaskCommands:
         moves = await bot.store.tasks.moves(number)
         steps = await bot.store.tasks.steps(number)
         names = {agent.name: agent.account.display_name for agent in bot.settings.agents}
+        parts = await bot.store.parts.of(number)
         body, html = task_status(
-            status_view(task, moves, steps, names),
+            status_view(task, moves, steps, names, parts),
             now=self._clock(),
             tz=ZoneInfo(bot.settings.timezone),
         )

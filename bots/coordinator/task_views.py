@@ -11,8 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bots.tasks.render_status import MoveView, StatusView, TaskLine
+from bots.tasks.splits import parts_block
 
 if TYPE_CHECKING:
+    from bots.store.task_parts import PartRow
     from bots.store.tasks import Move, StepRun, Task
 
 LIST_LIMIT = 20
@@ -22,9 +24,13 @@ COMMAND_CHARS = 80
 
 
 def status_view(
-    task: Task, moves: Sequence[Move], steps: Sequence[StepRun], names: Mapping[str, str]
+    task: Task,
+    moves: Sequence[Move],
+    steps: Sequence[StepRun],
+    names: Mapping[str, str],
+    parts: Sequence[PartRow] = (),
 ) -> StatusView:
-    """`names`: an agent's configured name → its display name."""
+    """`names`: an agent's configured name → its display name; `parts`: a split task's."""
     planner = task.assigned or task.winner or task.plan_author or ""
     return StatusView(
         task_id=task.id,
@@ -41,6 +47,7 @@ def status_view(
         paused_from=task.paused_from,
         note=task.note,
         winner=names.get(planner, planner),
+        parts=tuple(parts_block(parts, names).splitlines()[1:]) if parts else (),
     )
 
 

@@ -43,6 +43,8 @@ class StatusView:
     note: str = ""
     winner: str = ""
     """Who plans it: the vote's winner or the agent `!assign` chose (a display name)."""
+    parts: tuple[str, ...] = ()
+    """A split task's parts, one line each: who does it and how far it is."""
 
 
 def task_status(view: StatusView, *, now: float, tz: tzinfo = UTC) -> tuple[str, str]:
@@ -76,6 +78,9 @@ def task_status(view: StatusView, *, now: float, tz: tzinfo = UTC) -> tuple[str,
     history = [_move_line(move, now, tz) for move in view.moves]
     body = [head, *lines]
     markup = [f"<p><strong>{_esc(head)}</strong><br>" + "<br>".join(map(_esc, lines)) + "</p>"]
+    if view.parts:
+        body += ["Parts:", *(f"• {line}" for line in view.parts)]
+        markup.append("<p>Parts:</p>" + _list(list(view.parts)))
     if history:
         body += ["History:", *(f"• {line}" for line in history)]
         markup.append("<p>History:</p>" + _list(history))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bots.coordinator.tasks.common import in_thread
 from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.routines import admit_run, routine_of
+from bots.tasks.splits import looks_split
 
 if TYPE_CHECKING:
     from bots.store.tasks import Task
@@ -34,6 +35,8 @@ async def admit(ctx: TaskContext, task: Task) -> None:
             await ctx.move(
                 task, "planning", actor="coordinator", reason=f"assigned to {task.assigned}"
             )
+        elif (why := await split_mode(ctx, task)) is not None:
+            await ctx.move(task, "dividing", actor="coordinator", reason=why, mode="split")
         else:
             await ctx.move(task, "discussing", actor="coordinator", reason="admitted")
         return
@@ -47,3 +50,14 @@ async def admit(ctx: TaskContext, task: Task) -> None:
     sent = await ctx.send_once(task, "queued", in_thread(task, body))
     if task.thread_root is None:
         await ctx.tasks.update(task.id, expect_state="pending", now=ctx.clock(), thread_root=sent)
+
+
+async def split_mode(ctx: TaskContext, task: Task) -> str | None:
+    """Why the admitted task is divided and merged (`split:` ordered it, or `tasks.split` is
+    auto and the mission lists several jobs); None: the council works on it as one task.
+    Called for a task neither assigned nor a routine's run; the move stores `mode`."""
+    if task.mode == "split":
+        return "split: ordered"
+    if ctx.settings.split == "auto" and looks_split(task.mission):
+        return "split: the mission lists several jobs"
+    return None

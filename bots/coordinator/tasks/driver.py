@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, cast
 from bots.coordinator.tasks import (
     approval,
     discussion,
+    dividing,
     healing,
+    merging,
     planning,
     reporting,
     reviewing,
     running,
     voting,
+    working,
 )
 from bots.coordinator.tasks.admission import admit
 from bots.coordinator.tasks.context import TaskContext
@@ -45,6 +48,11 @@ PHASES: Mapping[TaskState, Phase] = {
     "planning": planning.phase,
     "reviewing": reviewing.phase,
     "awaiting_approval": approval.phase,
+    #
+    # Issue 17's divide and merge: split, parts in parallel, one deliverable.
+    "dividing": dividing.phase,
+    "working": working.phase,
+    "merging": merging.phase,
     #
     # Part E2: running, healing and the reports of the final states.
     "running": running.phase,

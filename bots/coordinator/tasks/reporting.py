@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from bots.coordinator.tasks import merging, routines
 from bots.coordinator.tasks import minutes as task_minutes
-from bots.coordinator.tasks import routines
 from bots.coordinator.tasks.common import (
     answer_text,
     ask_object,
@@ -61,8 +61,8 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     if task.state == "cancelled":
         await stop_running(ctx, task, f"task #{task.id} was cancelled")
     runs = await ctx.tasks.steps(task.id)
-    summary = ""
-    if task.state == "completed" and not runs:
+    summary = await merging.report_summary(ctx, task)  # a split task's deliverable and parts
+    if not summary and task.state == "completed" and not runs:
         refined = await _refined_answer(ctx, task)
         if refined is None:
             return
