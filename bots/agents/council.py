@@ -1,5 +1,6 @@
 """An agent answering the coordinator's asks in a task's thread: propose, vote, plan, review,
-fix, refine.
+fix, refine; and a split task's split, parts and merge (text answers; a part that needs
+commands is answered with a plan, as the plan stage is).
 
 One model call per ask, not streamed (fewer events; "typing…" shows while the model writes),
 after the free checks chat makes (muted, a credential in the material, no key, no budget).
@@ -58,7 +59,8 @@ from bots.message import Message, Reply, RoomEvent
 from bots.tasks.master_polls import reason_body
 from bots.tasks.minutes import scribe_answer_body
 from bots.tasks.polls import poll_response_content
-from bots.tasks.render import answer_body, vote_reason_body
+from bots.tasks.render import answer_body, prefix, vote_reason_body
+from bots.tasks.splits import SPLIT_EMOJI
 from bots.tasks.votes import parse_vote, self_vote_refused
 from bots.text.credentials import credential_kinds
 from bridge.errors import ProviderError
@@ -296,11 +298,14 @@ async def _typing(bot: BotContext, room_id: RoomID) -> AsyncIterator[None]:
 
 def _body(ask: CouncilAsk, text: str) -> str:
     """The answer as posted: "#12 💡 …"; the scribe's minutes "#12 🗒️ …" (no number for a
-    discussion's)."""
+    discussion's); a split task's "#12 ✂️ …" (the split), "#12 🧩 …" (a part's result, or its
+    plan when it needs commands), "#12 🔗 …" (the merged result)."""
     if ask.stage == "minutes":
         return scribe_answer_body(ask.task, text)
     if ask.stage == "poll":
         return f"🗳️ {text}"
+    if ask.stage in SPLIT_EMOJI:
+        return f"{prefix(ask.task)}{SPLIT_EMOJI[ask.stage]} {text}"
     return answer_body(ask.task, ask.stage, text)
 
 

@@ -35,7 +35,7 @@ COUNCIL_PROMPTS = Path(__file__).resolve().parent / "prompts" / "council"
 TASK_LANGUAGE = "the language the task is written in"
 MIN_TEXT_TOKENS = 200
 """Each long text keeps at least this much, however many share the budget."""
-LESSON_STAGES = frozenset({"plan", "review", "fix"})
+LESSON_STAGES = frozenset({"plan", "review", "fix", "split"})
 """The asks that carry lessons from earlier tasks (`context["lessons"]`)."""
 LESSON_SHARE = 4
 """Lessons take at most a quarter of the text budget; the rest is the task's own."""
@@ -174,7 +174,82 @@ def stage_variables(
         common["attempt"] = _text(context.get("attempt")) or "?"
     elif ask.stage == "minutes":
         common.update(minutes_variables(ask, text_tokens))
+    elif ask.stage in ("split", "part", "merge"):
+        common.update(split_variables(ask, text_tokens))
     return common
+
+
+DEFAULT_MAX_PARTS = 6
+"""The most parts a split may have when the ask does not say (`tasks.max_parts`)."""
+
+
+def split_variables(ask: CouncilAsk, text_tokens: int) -> dict[str, Any]:
+    """Divide and merge: the planner's material (the members with their roles, how many parts
+    at most, why its previous split could not be used), one part's (the part, every part's
+    title), or the merger's (the parts' results, those missing and why). Malformed entries
+    are left out; long results share the text budget."""
+    context = ask.context
+    if ask.stage == "split":
+        agents = [
+            {
+                "name": _text(a.get("name")),
+                "display": _text(a.get("display")) or _text(a.get("name")),
+                "role": _text(a.get("role")),
+            }
+            for a in _objects(context.get("agents"))
+            if _text(a.get("name")).strip()
+        ]
+        return {
+            "agents": agents,
+            "max_parts": _count(context.get("max_parts"), DEFAULT_MAX_PARTS),
+            "error": _text(context.get("error")).strip(),
+        }
+    if ask.stage == "part":
+        raw = context.get("part")
+        part: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        titles = [_text(t) for t in context.get("parts") or [] if _text(t).strip()]
+        return {
+            "part": {
+                "n": _count(part.get("n"), 1),
+                "title": _text(part.get("title")).strip(),
+                "detail": _fit(_text(part.get("detail")).strip(), text_tokens // 2),
+                "commands": part.get("commands") is True,
+            },
+            "total": _count(context.get("total"), len(titles) or 1),
+            "parts": titles,
+        }
+    done = [p for p in _objects(context.get("parts")) if _text(p.get("result")).strip()]
+    share = _share(text_tokens, len(done))
+    return {
+        "parts": [
+            {
+                "n": _text(p.get("n")) or "?",
+                "title": _text(p.get("title")).strip(),
+                "agent": _text(p.get("agent")).strip(),
+                "result": _fit(_text(p.get("result")).strip(), share),
+            }
+            for p in done
+        ],
+        "missing": [
+            {
+                "n": _text(m.get("n")) or "?",
+                "title": _text(m.get("title")).strip(),
+                "why": _text(m.get("why")).strip() or "no reason given",
+            }
+            for m in _objects(context.get("missing"))
+        ],
+        "commands": context.get("commands") is True,
+    }
+
+
+def _objects(value: object) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _count(value: object, default: int) -> int:
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+    )
 
 
 def minutes_variables(ask: CouncilAsk, text_tokens: int) -> dict[str, Any]:

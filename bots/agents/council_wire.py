@@ -20,7 +20,19 @@ from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import ProviderRequestError, Usage
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "poll", "minutes"]
+Stage = Literal[
+    "propose",
+    "vote",
+    "plan",
+    "review",
+    "fix",
+    "refine",
+    "poll",
+    "minutes",
+    "split",
+    "part",
+    "merge",
+]
 STAGES: Final[tuple[Stage, ...]] = (
     "propose",
     "vote",
@@ -30,6 +42,9 @@ STAGES: Final[tuple[Stage, ...]] = (
     "refine",
     "poll",
     "minutes",
+    "split",
+    "part",
+    "merge",
 )
 VOTE_STAGES: Final[frozenset[Stage]] = frozenset({"vote", "poll"})
 """Asks carried by a poll start and answered with a poll response: a task's vote, and the
@@ -47,6 +62,9 @@ STAGE_NOUN: Final[Mapping[Stage, str]] = {
     "refine": "Final answer",
     "poll": "Poll vote",
     "minutes": "Minutes",
+    "split": "Split",
+    "part": "Part",
+    "merge": "Merged result",
 }
 NO_VALID_VOTE: Final = "no valid vote"
 REASON_CHARS: Final = 300

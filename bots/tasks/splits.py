@@ -26,6 +26,8 @@ SPLIT_SHAPE = (
     '{"parts": [{"title": "…", "detail": "…", "agent": "…", "commands": false}], "merger": "…"}'
 )
 """The shape every split error shows the planner (and the split prompt asks for)."""
+SPLIT_EMOJI: Mapping[str, str] = {"split": "✂️", "part": "🧩", "merge": "🔗"}
+"""The emoji an agent's answer of each split stage starts with, after "#<id>"."""
 MAX_ANSWER_CHARS = 100_000
 """A longer answer is not searched for a split."""
 MAX_DECODE_TRIES = 2_000

@@ -8,6 +8,13 @@ else a sensible default, so a test only writes what its story changes::
 
     script = CouncilScript(agents, plans={1: plan_json(step("local", "df -h"))})
     llm.respond(script)
+
+A split task (divide and merge) asks the planner for a split (default: 3 parts, each naming
+one of the first 3 members the split prompt lists, the planner merging), each part's agent
+for its part (default: "part N done by X", or a plan when the part needs commands) and the
+merger for the merged result (default: the parts' results joined). Script them with
+`set("split", …, split_json(part_entry(…), …))`, `set_part(n, …, agent=…)` and
+`set("merge", …)`; `parts_asked` records who was asked for which part.
 """
 
 from __future__ import annotations
@@ -21,8 +28,21 @@ from typing import Any, Literal
 
 from tests.fakes.llm_server import RecordedRequest, Scripted, reply
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "minutes"]
-STAGES: tuple[Stage, ...] = ("propose", "vote", "plan", "review", "fix", "refine", "minutes")
+Stage = Literal[
+    "propose", "vote", "plan", "review", "fix", "refine", "minutes", "split", "part", "merge"
+]
+STAGES: tuple[Stage, ...] = (
+    "propose",
+    "vote",
+    "plan",
+    "review",
+    "fix",
+    "refine",
+    "minutes",
+    "split",
+    "part",
+    "merge",
+)
 
 # The heading every stage prompt starts with (bots/agents/prompts/council/*.md.j2).
 _HEADING = re.compile(r"^# Task #\d+: (.+?)(?: \(attempt \d+\))?\s*$", re.M)
@@ -34,6 +54,9 @@ _HEADINGS: Mapping[str, Stage] = {
     "fix the plan": "fix",
     "the final answer": "refine",
     "the minutes": "minutes",
+    "split the task": "split",
+    "your part": "part",
+    "merge the parts": "merge",
 }
 # A discussion's minutes have no task number.
 _DISCUSSION_MINUTES = re.compile(r"^# The minutes of a discussion\s*$", re.M)
@@ -47,7 +70,16 @@ _STAGE_WORDS: tuple[tuple[Stage, re.Pattern[str]], ...] = (
     ("plan", re.compile(r"\bplan\b.*\bjson\b|\bjson\b.*\bsteps\b|\"steps\"", re.I | re.S)),
     ("propose", re.compile(r"\bpropos(e|al)\b|제안", re.I)),
 )
-_EXPLICIT = re.compile(r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine|minutes)\b", re.I)
+_EXPLICIT = re.compile(
+    r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine|minutes|split|part|merge)\b", re.I
+)
+# The split prompt's members ("- `claude` (Claude): writer"), a part prompt's own part
+# ("Your part is part 2: …"), whether it needs commands, and the merge prompt's results.
+_MEMBER = re.compile(r"^- `([^`]+)` \(", re.M)
+_OWN_PART = re.compile(r"^Your part is part (\d+):", re.M)
+_COMMANDS_PART = "write a plan for your part only"
+_RESULT = re.compile(r"^--- Part (\d+): .*\n(.*)$", re.M)
+_MISSING = re.compile(r"^- Part (\d+): .* — ", re.M)
 
 
 # An option's heading in a vote prompt: "## Option B (your own…)", or "B · …", "B) …".
@@ -107,6 +139,38 @@ def plan_json(*steps: dict[str, Any], summary: str = "The plan.") -> str:
     return f"Here is the plan.\n\n```json\n{body}\n```\n"
 
 
+def part_entry(
+    title: str, agent: str | None = None, *, detail: str = "", commands: bool = False
+) -> dict[str, Any]:
+    """One part of a split as a planner writes it."""
+    found: dict[str, Any] = {"title": title}
+    if detail:
+        found["detail"] = detail
+    if agent is not None:
+        found["agent"] = agent
+    if commands:
+        found["commands"] = True
+    return found
+
+
+def split_json(*parts: dict[str, Any] | str, merger: str | None = None) -> str:
+    """A split as a chatty planner answers: a sentence, then the JSON in a fence."""
+    found: dict[str, Any] = {"parts": list(parts)}
+    if merger is not None:
+        found["merger"] = merger
+    return f"Here is how we divide it.\n\n```json\n{json.dumps(found, indent=2)}\n```\n"
+
+
+def part_text(n: int, agent: str) -> str:
+    """A text part's default result."""
+    return f"part {n} done by {agent}"
+
+
+def part_plan(n: int) -> str:
+    """A commands part's default answer: a one-step read-only plan naming the part."""
+    return plan_json(step("local", f"echo part {n}", f"part {n}"), summary=f"Part {n}.")
+
+
 def proposal_token(agent: str) -> str:
     """Put in every default proposal, so a vote prompt shows which option is whose."""
     return f"[{agent}-proposal]"
@@ -137,11 +201,20 @@ class CouncilScript:
     """Seconds a model "thinks" before answering at a stage (to let the master act first)."""
     asked: list[tuple[str, Stage | None]] = field(default_factory=list)
     """Every request: (agent, stage), in arrival order."""
+    parts_asked: list[tuple[str, int]] = field(default_factory=list)
+    """Every part request: (agent, part number), in arrival order."""
+    part_answers: dict[tuple[str, int], list[Answer]] = field(default_factory=dict)
     _used: dict[tuple[Stage, str], int] = field(default_factory=dict)
+    _parts_used: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def set(self, stage: Stage, agent: str, *answers: Answer) -> None:
         """Script `agent`'s answers at `stage` ("*" for any agent), one per ask."""
         self.answers.setdefault(stage, {})[agent] = list(answers)
+
+    def set_part(self, n: int, *answers: Answer, agent: str = "*") -> None:
+        """Script the answers to part `n` (by `agent`, "*" for whoever is asked), one per
+        ask: a reassigned part asks again. Wins over `set("part", …)`."""
+        self.part_answers[(agent, n)] = list(answers)
 
     def count(self, stage: Stage, agent: str | None = None) -> int:
         """How many requests were made at `stage` (by `agent`)."""
@@ -156,7 +229,13 @@ class CouncilScript:
         self.asked.append((agent.name if agent else request.model, stage))
         if agent is None or stage is None:
             return None
-        chosen = self._scripted(stage, agent.name)
+        chosen: Answer | None = None
+        if stage == "part":
+            n = _part_number(request)
+            self.parts_asked.append((agent.name, n))
+            chosen = self._scripted_part(n, agent.name)
+        if chosen is None:
+            chosen = self._scripted(stage, agent.name)
         answer = chosen if chosen is not None else self._default(stage, agent, request)
         if callable(answer) and not isinstance(answer, Scripted):
             answer = answer(request)
@@ -176,6 +255,15 @@ class CouncilScript:
         self._used[(stage, key)] = used + 1
         return choices[min(used, len(choices) - 1)] if choices else None
 
+    def _scripted_part(self, n: int, agent: str) -> Answer | None:
+        key = (agent, n) if (agent, n) in self.part_answers else ("*", n)
+        choices = self.part_answers.get(key)
+        if not choices:
+            return None
+        used = self._parts_used.get(key, 0)
+        self._parts_used[key] = used + 1
+        return choices[min(used, len(choices) - 1)]
+
     def _default(self, stage: Stage, agent: AgentModel, request: RecordedRequest) -> Answer:
         if stage == "propose":
             return (
@@ -191,7 +279,27 @@ class CouncilScript:
             return "Risk: low. Every step only reads.\nVERDICT: approve"
         if stage == "minutes":
             return f"Minutes by {agent.display_name}: the council met and decided."
+        if stage == "split":
+            return self._default_split(agent, request)
+        if stage == "part":
+            n = _part_number(request)
+            if _COMMANDS_PART in request.system:
+                return part_plan(n)
+            return part_text(n, agent.name)
+        if stage == "merge":
+            return _default_merge(agent, request)
         return f"Final answer for the master, refined by {agent.display_name}."
+
+    def _default_split(self, agent: AgentModel, request: RecordedRequest) -> str:
+        """3 parts, one for each of the first 3 members the prompt lists (else the script's
+        agents), merged by the planner."""
+        members = _MEMBER.findall(request.system) or [a.name for a in self.agents]
+        chosen = (members * 3)[:3]
+        titles = ("Search the facts", "Analyse them", "Write the summary")
+        return split_json(
+            *(part_entry(title, name) for title, name in zip(titles, chosen, strict=True)),
+            merger=agent.name,
+        )
 
     def _option_for(self, author: str, request: RecordedRequest) -> str:
         """The option letter of `author`'s proposal in a vote prompt, else their name."""
@@ -203,6 +311,19 @@ class CouncilScript:
                 return (letters[-1].group(1) or letters[-1].group(2)).upper()
         names = {a.name: a.display_name for a in self.agents}
         return names.get(author, author)
+
+
+def _part_number(request: RecordedRequest) -> int:
+    found = _OWN_PART.search(request.system)
+    return int(found.group(1)) if found else 0
+
+
+def _default_merge(agent: AgentModel, request: RecordedRequest) -> str:
+    """ "Merged by Claude: part 1 done by perplexity; part 2 done by gpt. Missing: part 3." """
+    results = [text.strip() for _, text in _RESULT.findall(request.system)]
+    missing = [f"part {n}" for n in _MISSING.findall(request.system)]
+    merged = f"Merged by {agent.display_name}: " + ("; ".join(results) or "no results") + "."
+    return merged + (f" Missing: {', '.join(missing)}." if missing else "")
 
 
 def agent_models(agents: Sequence[Mapping[str, Any]]) -> list[AgentModel]:

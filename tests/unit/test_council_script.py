@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.llm_server import PROTOCOLS, RecordedRequest, WireProtocol
+from bots.agents.council_prompts import (
+    TASK_LANGUAGE,
+    HostLine,
+    Speaker,
+    stage_prompt,
+    stage_variables,
+)
+from bots.agents.council_wire import CouncilAsk
+from bots.tasks.plans import PlanError, parse_plan
+from bots.tasks.splits import Split, parse_split
+from tests.fakes.llm_server import PROTOCOLS, RecordedRequest, WireProtocol, error
 from tests.support.council_script import (
     AgentModel,
     CouncilScript,
@@ -118,3 +128,114 @@ def test_scripted_answers_are_used_in_order_and_the_last_repeats() -> None:
     assert texts == ["first", "second", "second"]
     assert script.count("plan", "claude") == 3
     assert script(request("openai", "# Task #1: the plan", "x", model="unknown")) is None
+
+
+# ---- divide and merge: the script reads the real split, part and merge prompts --------------
+
+SPLIT_AGENTS = [
+    *AGENTS,
+    AgentModel("gemini", "gemini-x", "Gemini"),
+    AgentModel("perplexity", "pplx-x", "Perplexity"),
+]
+
+
+def split_prompt(stage: str, context: dict[str, Any]) -> str:
+    """The stage's prompt as an agent really renders it (bots/agents/prompts/council/)."""
+    ask = CouncilAsk(12, f"t12-{stage}-1", stage, ("claude",), "1. a\n2. b\n3. c", context=context)  # type: ignore[arg-type]
+    speaker = Speaker("claude", "Claude", "writer", "Master", TASK_LANGUAGE)
+    hosts = [HostLine("local", "this machine")]
+    variables = stage_variables(ask, speaker, hosts=hosts, self_vote=False, text_tokens=4000)
+    return f"{PERSONA}\n\n{stage_prompt(variables, stage)}"
+
+
+MEMBERS = {
+    "agents": [
+        {"name": "perplexity", "display": "Perplexity", "role": "research"},
+        {"name": "gemini", "display": "Gemini", "role": "analyst"},
+        {"name": "claude", "display": "Claude", "role": "writer"},
+        {"name": "gpt", "display": "GPT", "role": "judging"},
+    ]
+}
+
+
+def part_context(n: int, *, commands: bool = False) -> dict[str, Any]:
+    return {
+        "part": {"n": n, "title": f"title {n}", "commands": commands},
+        "total": 3,
+        "parts": ["title 1", "title 2", "title 3"],
+    }
+
+
+MERGE = {
+    "parts": [
+        {"n": 1, "title": "a", "agent": "Perplexity", "result": "part 1 done by perplexity"},
+        {"n": 3, "title": "c", "agent": "Claude", "result": "part 3 done by claude"},
+    ],
+    "missing": [{"n": 2, "title": "b", "why": "no answer within 5 min"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("stage", "context"),
+    [("split", MEMBERS), ("part", part_context(2)), ("merge", MERGE)],
+)
+def test_the_split_stages_are_read_from_their_headings(stage: Stage, context: Any) -> None:
+    assert stage_of(request("openai", split_prompt(stage, context), "Master: go")) == stage
+
+
+def answer_text(script: CouncilScript, stage: str, context: Any, model: str) -> str:
+    answer = script(request("openai", split_prompt(stage, context), "Master: go", model=model))
+    assert answer is not None
+    assert answer.text is not None
+    return answer.text
+
+
+def test_the_default_split_gives_three_parts_to_the_first_three_members_listed() -> None:
+    script = CouncilScript(SPLIT_AGENTS)
+    found = parse_split(answer_text(script, "split", MEMBERS, "gpt-x"), max_parts=6)
+    assert isinstance(found, Split)
+    assert [p.suggested for p in found.parts] == ["perplexity", "gemini", "claude"]
+    assert found.merger == "gpt"
+
+
+@pytest.mark.parametrize(
+    ("commands", "model", "expected"),
+    [
+        (False, "gemini-x", "part 2 done by gemini"),
+        (True, "gemini-x", '"command": "echo part 2"'),
+    ],
+)
+def test_a_default_part_is_its_text_or_for_commands_a_plan(
+    commands: bool, model: str, expected: str
+) -> None:
+    script = CouncilScript(SPLIT_AGENTS)
+    text = answer_text(script, "part", part_context(2, commands=commands), model)
+    assert expected in text
+    if commands:
+        assert not isinstance(parse_plan(text, hosts=["local"], max_steps=10), PlanError)
+    assert script.parts_asked == [("gemini", 2)]
+
+
+def test_part_answers_are_scripted_per_part_and_agent_in_order() -> None:
+    script = CouncilScript(SPLIT_AGENTS)
+    script.set_part(1, error(503), "found it after all")
+    script.set_part(1, "claude's own take", agent="claude")
+    script.set("part", "*", "any part")
+    context = part_context(1)
+    first = script(request("openai", split_prompt("part", context), "x", model="pplx-x"))
+    assert first is not None
+    assert first.status == 503
+    assert answer_text(script, "part", context, "gemini-x") == "found it after all"
+    assert answer_text(script, "part", context, "claude-x") == "claude's own take"
+    assert answer_text(script, "part", part_context(3), "gpt-x") == "any part"
+    assert script.parts_asked == [("perplexity", 1), ("gemini", 1), ("claude", 1), ("gpt", 3)]
+    assert script.count("part") == 4
+
+
+def test_the_default_merge_joins_the_results_and_names_what_is_missing() -> None:
+    script = CouncilScript(SPLIT_AGENTS)
+    assert answer_text(script, "merge", MERGE, "claude-x") == (
+        "Merged by Claude: part 1 done by perplexity; part 3 done by claude. Missing: part 2."
+    )
+    script.set("merge", "claude", "the merged deliverable")
+    assert answer_text(script, "merge", MERGE, "claude-x") == "the merged deliverable"

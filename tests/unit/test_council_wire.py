@@ -326,6 +326,24 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "attempt": 2,
     },
     "refine": {"proposal": "Disks are fine.", "others": ["Disks look fine."]},
+    "split": {
+        "agents": [
+            {"name": "claude", "display": "Claude", "role": "writer"},
+            {"name": "perplexity", "display": "Perplexity", "role": "research"},
+        ],
+        "max_parts": 4,
+        "error": "The split has only 1 part",
+    },
+    "part": {
+        "part": {"n": 2, "title": "Analyse the prices", "detail": "", "commands": False},
+        "total": 3,
+        "parts": ["Search the prices", "Analyse the prices", "Write it up"],
+    },
+    "merge": {
+        "parts": [{"n": 1, "title": "Search", "agent": "Perplexity", "result": "a: $3"}],
+        "missing": [{"n": 2, "title": "Analyse", "why": "no answer within 5 min"}],
+        "commands": False,
+    },
     "poll": {
         "options": [
             {"key": "A", "text": "PostgreSQL"},
@@ -366,6 +384,22 @@ MUST_SAY: dict[str, tuple[str, ...]] = {
         "`local`: this machine",
     ),
     "refine": ("Disks are fine.", "Disks look fine.", "final answer"),
+    "split": (
+        "# Task #12: split the task",
+        "- `perplexity` (Perplexity): research",
+        "2 to 4 parts",
+        "could not be used: The split has only 1 part",
+        '"parts"',
+        '"merger"',
+        "`local`",
+    ),
+    "part": ("# Task #12: your part", "2. Analyse the prices (yours)", "3. Write it up"),
+    "merge": (
+        "# Task #12: merge the parts",
+        "--- Part 1: Search (by Perplexity)\na: $3",
+        "- Part 2: Analyse — no answer within 5 min",
+        "which parts are missing",
+    ),
     "poll": ("report disk usage of local", "A. PostgreSQL", "C. MySQL", "VOTE:", "REASON:"),
     "minutes": ("- Claude (A): Run df -h.", "Decision: GPT's (B)", "the minutes", "scribe"),
 }
