@@ -458,3 +458,34 @@ async def test_a_split_task_from_outside_matrix_is_rooted_at_its_split_ask(bench
         intake_key="http-1",
     )
     assert task.thread_root == bench.matrix.by_key("split-ask-1").event_id
+
+
+async def test_parts_go_by_the_records_on_their_own_kind(bench: Bench) -> None:
+    """Gemini's disk plans worked and its writing failed; Claude's the other way round.
+    Neither part names an agent nor a role word, so the records on each part's kind choose."""
+    use(bench, participants=("claude", "gemini"))
+    history = [
+        ("$d1", "free up the disk on web-1", "gemini", "completed"),
+        ("$d2", "clean the disk of db-2", "claude", "failed"),
+        ("$w1", "write a summary for the team", "claude", "completed"),
+        ("$w2", "draft the summary of the week", "gemini", "failed"),
+    ]
+    for key, mission, author, end in history:
+        done, _ = await bench.store.tasks.create(
+            intake_key=key,
+            room_id=ROOM,
+            thread_root=EventID(key),
+            mission=mission,
+            priority="medium",
+            requester=MASTER,
+            source="matrix",
+            now=1.0,
+        )
+        await bench.store.tasks.move(done.id, "pending", "planning", actor="c", reason="r", now=2)
+        await bench.store.tasks.move(
+            done.id, "planning", end, actor="c", reason="r", now=3, plan_author=author
+        )
+    await order(bench, "tidy up", key="$order")
+    split = {"parts": [{"title": "Free up the disk"}, {"title": "Write a summary"}]}
+    await bench.answer("gpt", "t5-split-1", fenced(split), task=5)
+    assert [r.agent for r in await bench.store.parts.of(5)] == ["gemini", "claude"]

@@ -10,7 +10,7 @@ in the same drive that moves the task on to `working`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bots.coordinator.tasks.common import (
@@ -27,8 +27,16 @@ from bots.coordinator.tasks.lessons import lessons_for
 from bots.coordinator.tasks.planning import host_descriptions
 from bots.tasks import render
 from bots.tasks.kinds import task_kind
-from bots.tasks.records import ranked_for, records
-from bots.tasks.splits import Candidate, Split, SplitError, assign, parse_split, resolve_agent
+from bots.tasks.records import Record, ranked_for, records
+from bots.tasks.splits import (
+    Candidate,
+    Part,
+    Split,
+    SplitError,
+    parse_split,
+    reassign,
+    resolve_agent,
+)
 
 if TYPE_CHECKING:
     from bots.store.tasks import Answer, Task
@@ -60,14 +68,42 @@ async def ranking(ctx: TaskContext, cands: Sequence[Candidate], words: str) -> l
     """The candidates best first for a job described by `words` (its kind by
     `bots.tasks.kinds`): those with records by `records.ranked_for`, then the others in the
     configured order."""
-    names = [c.name for c in cands]
-    grouped = {
-        agent: found
-        for agent, found in records(await ctx.bot.store.task_records.facts(RECORDS_SINCE)).items()
-        if agent in names
-    }
-    ranked = ranked_for(task_kind(words), grouped) if grouped else []
-    return ranked + [n for n in names if n not in ranked]
+    return ranked(await grouped_records(ctx, cands), cands, words)
+
+
+async def grouped_records(ctx: TaskContext, cands: Sequence[Candidate]) -> dict[str, list[Record]]:
+    """The candidates' records (votes won, plans that worked, cost), per kind of task."""
+    names = {c.name for c in cands}
+    found = records(await ctx.bot.store.task_records.facts(RECORDS_SINCE))
+    return {agent: rows for agent, rows in found.items() if agent in names}
+
+
+def ranked(
+    grouped: Mapping[str, Sequence[Record]], cands: Sequence[Candidate], words: str
+) -> list[str]:
+    best = ranked_for(task_kind(words), grouped) if grouped else []
+    return best + [c.name for c in cands if c.name not in best]
+
+
+async def assignment(
+    ctx: TaskContext, parts: Sequence[Part], cands: Sequence[Candidate]
+) -> list[str]:
+    """Who does each part: the planner's suggestion when it names a participant; else by the
+    part's role words, then the fewest parts so far (so parts run in parallel), then the
+    records on the part's own kind ("Free up the disk" goes to who did disk tasks well).
+    `splits.assign` with one ranking per part: `reassign` with nobody tried yet is that
+    choice for one part."""
+    grouped = await grouped_records(ctx, cands)
+    load: dict[str, int] = {c.name: 0 for c in cands}
+    chosen = []
+    for part in parts:
+        name = resolve_agent(part.suggested, cands) or reassign(
+            part, (), cands, ranked(grouped, cands, f"{part.title} {part.detail}"), load
+        )
+        name = name or cands[0].name
+        load[name] = load.get(name, 0) + 1
+        chosen.append(name)
+    return chosen
 
 
 def planner_of(ctx: TaskContext) -> str | None:
@@ -168,8 +204,7 @@ async def _ask_again(ctx: TaskContext, task: Task, planner: str, error: SplitErr
 async def _accept(ctx: TaskContext, task: Task, split: Split, cands: list[Candidate]) -> None:
     """Stores the parts with who does each (suggested, else by role words, else by record,
     spread over the agents) and moves on to working."""
-    order = await ranking(ctx, cands, task.mission)
-    agents = assign(split.parts, cands, order)
+    agents = await assignment(ctx, split.parts, cands)
     await ctx.bot.store.parts.add_all(task.id, split.parts, agents, ctx.clock())
     count = len(split.parts)
     await ctx.move(
