@@ -473,7 +473,7 @@ def report_message(view: ReportView, *, output_chars: int = 3000) -> tuple[str, 
         markup.append("<p><strong>Done:</strong></p>")
         if view.summary.strip():
             body.append(view.summary.strip())
-            markup.append(f"<p>{_esc(view.summary.strip())}</p>")
+            markup.append(_paragraphs(view.summary.strip()))
         if done:
             lines = [_run_line(r) for r in done]
             body += [f"• {line}" for line in lines]
@@ -618,6 +618,15 @@ def _count(n: int, word: str) -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+
+
+def _paragraphs(text: str) -> str:
+    """Multi-line text as HTML that keeps its lines (a split task's deliverable and parts):
+    a paragraph per blank-line-separated block, its lines joined by <br>."""
+    blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+    return "".join(
+        "<p>" + "<br>".join(_esc(line) for line in b.splitlines()) + "</p>" for b in blocks
+    )
 
 
 def _esc(text: str) -> str:

@@ -28,6 +28,7 @@ from bots.coordinator.task_views import status_view
 from bots.ids import EventID
 from bots.store.task_parts import PartRow
 from bots.tasks.intake import TaskOrder
+from bots.tasks.render import ReportView, report_message
 from bots.tasks.render_status import task_status
 from tests.support.task_engine import MASTER, ROOM, Bench, open_bench, use
 
@@ -489,3 +490,18 @@ async def test_parts_go_by_the_records_on_their_own_kind(bench: Bench) -> None:
     split = {"parts": [{"title": "Free up the disk"}, {"title": "Write a summary"}]}
     await bench.answer("gpt", "t5-split-1", fenced(split), task=5)
     assert [r.agent for r in await bench.store.parts.of(5)] == ["gemini", "claude"]
+
+
+@pytest.mark.parametrize(
+    ("summary", "html"),
+    [
+        ("B is better because …", "<p>B is better because …</p>"),
+        ("Merged.\n\nParts:\n1. A — Claude ✅", "<p>Merged.</p><p>Parts:<br>1. A — Claude ✅</p>"),
+        ("<b>x</b>\nline two", "<p>&lt;b&gt;x&lt;/b&gt;<br>line two</p>"),
+    ],
+    ids=["one-line", "deliverable-and-parts", "escaped"],
+)
+def test_the_reports_summary_keeps_its_lines_in_html(summary: str, html: str) -> None:
+    view = ReportView(7, "completed", "survey", 42.0, summary=summary)
+    _, markup = report_message(view)
+    assert html in markup
