@@ -31,6 +31,7 @@ from tests.support.tasks import (
     scripted_council,
     task_config,
     task_master,
+    task_status,
 )
 
 pytestmark = pytest.mark.integration
@@ -147,6 +148,8 @@ async def test_three_parts_on_three_agents_are_merged_into_one_deliverable(
     ]
     moves = [to for _, to in await boss.db.moves(task.id)]
     assert moves == ["pending", "dividing", "working", "merging", "completed"]
+    status = await task_status(boss, task)
+    assert "Parts:\n• 1. Search the release notes — Claude ✅" in status.body
 
 
 async def test_a_split_into_zero_parts_twice_goes_to_the_council(

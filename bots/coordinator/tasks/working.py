@@ -63,14 +63,15 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         reason = "the split's parts were not stored"
         await ctx.move(task, "failed", actor="coordinator", reason=reason, note=reason)
         return
-    merger = await merger_of(ctx, task) or "coordinator"
-    line = split_line(
-        task.id,
-        [part_of(r) for r in rows],
-        [display(ctx, first_agent(r)) for r in rows],
-        display(ctx, merger),
-    )
-    await ctx.send_once(task, SPLIT_KEY, in_thread(task, line))
+    if await ctx.tasks.action_done(task.id, SPLIT_KEY) is None:
+        merger = await merger_of(ctx, task) or "coordinator"
+        line = split_line(
+            task.id,
+            [part_of(r) for r in rows],
+            [display(ctx, first_agent(r)) for r in rows],
+            display(ctx, merger),
+        )
+        await ctx.send_once(task, SPLIT_KEY, in_thread(task, line))
     for row in rows:
         if row.status == "asked":
             await _settle(ctx, task, row, rows)
