@@ -505,3 +505,17 @@ def test_the_reports_summary_keeps_its_lines_in_html(summary: str, html: str) ->
     view = ReportView(7, "completed", "survey", 42.0, summary=summary)
     _, markup = report_message(view)
     assert html in markup
+
+
+async def test_retry_splits_a_split_task_again(bench: Bench) -> None:
+    use(bench, participants=("claude", "gpt"))
+    await order(bench, "check nginx after the upgrade")
+    split = {"parts": [{"title": "Search", "agent": "claude"}, {"title": "Read", "agent": "gpt"}]}
+    await bench.answer("gpt", "t1-split-1", fenced(split))
+    for _ in range(2):
+        await bench.later(300)
+    assert (await bench.task()).state == "failed"
+    said = await bench.service.retry(1, MASTER)
+    assert said.startswith("#2 🔁")
+    again = await bench.task(2)
+    assert (again.state, again.mode) == ("dividing", "split")

@@ -28,7 +28,7 @@ from bots.execution.requests import RESULT_EVENT
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.store.tasks import Task, Vote
-from bots.tasks.intake import Priority, TaskOrder
+from bots.tasks.intake import Priority, TaskMode, TaskOrder
 from bots.tasks.polls import read_poll_response
 from bots.tasks.states import FINAL_STATES, TaskState
 
@@ -176,7 +176,8 @@ class TaskService:
         task = await self._task(n)
         if task.state not in ("failed", "cancelled"):
             raise CommandError(f"#{n} is {task.state}: only a failed or cancelled task is retried")
-        order = TaskOrder(task.mission, cast(Priority, task.priority))
+        mode: TaskMode | None = "split" if task.mode == "split" else None  # splits again
+        order = TaskOrder(task.mission, cast(Priority, task.priority), mode=mode)
         again = await self.intake(
             order,
             requester=by,
