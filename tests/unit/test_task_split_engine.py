@@ -519,3 +519,20 @@ async def test_retry_splits_a_split_task_again(bench: Bench) -> None:
     assert said.startswith("#2 🔁")
     again = await bench.task(2)
     assert (again.state, again.mode) == ("dividing", "split")
+
+
+@pytest.mark.parametrize("state", ["working", "merging"])
+async def test_a_wait_that_ran_out_while_down_is_expired_at_start(bench: Bench, state: str) -> None:
+    await to_working(bench)
+    if state == "merging":
+        for n, agent in enumerate(("claude", "gpt", "gemini"), start=1):
+            await bench.answer(agent, f"t1-part-{n}-1", f"result {n}")
+    assert (await bench.task()).state == state
+    bench.restart()
+    bench.clock.now += 301
+    await bench.service.resume()
+    if state == "working":
+        assert all(r.try_ == 2 for r in await parts(bench)), "every silent part is given on"
+    else:
+        assert (await bench.task()).state == "completed"
+        assert (await bench.task()).note.startswith("(Claude did not merge within 5 min;")
