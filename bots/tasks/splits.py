@@ -34,6 +34,9 @@ MAX_DECODE_TRIES = 2_000
 """`{`/`[` positions tried at most: a pathological answer stays cheap."""
 TITLE_CHARS = 120
 """A part's title as lines show it (the whole one goes to its agent)."""
+MAX_TITLE_CHARS = 300
+MAX_DETAIL_CHARS = 4_000
+"""A part's title and detail travel in every part's ask: longer ones go back to the planner."""
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _VALUE_START = re.compile(r"""\{(?=\s*["'}])|\[(?=\s*["'{\]])""")
@@ -88,10 +91,12 @@ _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]\s+|[-*•·]\s+|[\u2460-\u2473]\s*)
 # Inline numbering on one line, from 1: "1) search 2) analyse", "① … ② …".
 _INLINE_NUMBERS = re.compile(r"(?:^|\s)1[.)]\s+\S.*?\s2[.)]\s+\S|\u2460\s*\S.*?\u2461\s*\S", re.S)
 _THEN = re.compile(
-    r"""(?:,\s*|\s)(?:and\s+)?(?:then|after\s+that|afterwards|next)\b
-      | ;\s*then\b
+    r"""(?:,\s*|\s)(?:and\s+)?(?:then|after\s+that|afterwards)\b
+      | [,;]\s*(?:and\s+)?next\b
       | 그\s*다음(?:에)?|그리고\s*나서|그\s*후(?:에)?|그런\s*다음(?:에)?|다음으로|이후(?:에)?
-      | [가-힣]+(?:한|된)\s*(?:뒤|후)(?:에)?(?=\s|,)""",
+      | (?:하고|한)\s*(?:나서|다음에?)
+      | [가-힣]+(?:한|된)\s*(?:뒤|후)(?:에)?(?=\s|,)
+      | (?<=[가-힣])\s+후(?:에)?(?=\s|,)""",
     re.IGNORECASE | re.VERBOSE,
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -273,11 +278,24 @@ def _read_part(n: int, raw: Any, problems: list[str]) -> Part | None:
         if name is not None and (name not in fields or _norm(key) == name):
             fields[name] = value
     title = " ".join(_text(fields.get("title")).split())
+    detail = _text(fields.get("detail"))
     if not title:
         problems.append(f"part {n} has no title")
         return None
+    if len(title) > MAX_TITLE_CHARS:
+        problems.append(
+            f"part {n}'s title is {len(title):,} characters long; keep it under "
+            f"{MAX_TITLE_CHARS} (put the rest in its detail)"
+        )
+        return None
+    if len(detail) > MAX_DETAIL_CHARS:
+        problems.append(
+            f"part {n}'s detail is {len(detail):,} characters long; keep it under "
+            f"{MAX_DETAIL_CHARS:,}"
+        )
+        return None
     agent = " ".join(_text(fields.get("agent")).split()) or None
-    return Part(n, title, _text(fields.get("detail")), _flag(fields.get("commands")), agent)
+    return Part(n, title, detail, _flag(fields.get("commands")), agent)
 
 
 def _text(value: Any) -> str:
@@ -528,6 +546,29 @@ def parts_block(rows: Sequence[PartFacts], displays: Mapping[str, str] | None = 
         else:
             lines.append(f"{head} ⏳ working")
     return "\n".join(lines)
+
+
+class PartResult(PartFacts, Protocol):
+    @property
+    def result(self) -> str: ...
+
+
+def joined_parts(
+    rows: Sequence[PartResult], why: str, displays: Mapping[str, str] | None = None
+) -> str:
+    """The deliverable when the merger failed or was silent: the coordinator joins the parts'
+    results as they came, saying why, and names the missing parts."""
+    shown = displays or {}
+    said = clip(" ".join(why.split()), 200) or "no reason given"
+    out = [f"The parts could not be merged ({said}), so here they are as they came."]
+    for row in sorted(rows, key=lambda r: r.n):
+        who = shown.get(row.agent, row.agent)
+        if row.status == "done" and row.result.strip():
+            out.append(f"## Part {row.n}: {row.title} ({who})\n\n{row.result.strip()}")
+        else:
+            reason = clip(" ".join(row.why.split()), 200) or "no result"
+            out.append(f"## Part {row.n}: {row.title} — missing: {reason}")
+    return "\n\n".join(out)
 
 
 def _count(n: int, word: str) -> str:

@@ -16,6 +16,7 @@ from bots.tasks.splits import (
     SplitError,
     assign,
     combined_plan,
+    joined_parts,
     looks_split,
     merge_ask_line,
     parse_split,
@@ -45,12 +46,17 @@ from bots.tasks.splits import (
         ("search prices and then compare them and then write it up", True),
         ("가격을 검색하고, 그 다음 분석하고, 그 다음 요약해줘", True),
         ("가격을 검색한 뒤 분석한 후 요약해줘", True),
+        ("백업 후 업데이트 후 재시작해줘", True),
+        ("검색하고 나서 분석하고 나서 요약해줘", True),
+        ("check the logs, next clean them, then restart nginx", True),
         # One job, or two joined plainly: the council handles it as usual.
         ("check disk and restart nginx", False),
         ("restart nginx then check the logs", False),
         ("disk 1.5 GB left on web-1, clean it", False),
         ("upgrade to version 1.2 and restart", False),
         ("디스크 정리하고 nginx 재시작해줘", False),
+        ("check the next release and then deploy it", False),
+        ("오후 3시에 nginx 재시작 후 로그 확인해줘", False),
         ("- only one item here", False),
         ("What is 2-1? Explain", False),
         ("", False),
@@ -150,6 +156,11 @@ def test_parse_split_reads_what_models_write(answer: str, expected: Split | None
         ('{"parts": [{"detail": "no title"}, {"title": "fine"}]}', "part 1 has no title"),
         ('{"parts": [{"title": "fine"}, {"title": "  "}, 3]}', "part 2 has no title"),
         ('{"parts": [{"title": "fine"}, {"title": "ok"}, 3]}', "part 3 is a number"),
+        ('{"parts": ["ok", "' + "t" * 301 + '"]}', "part 2's title is 301 characters"),
+        (
+            '{"parts": ["ok", {"title": "t", "detail": "' + "d" * 4001 + '"}]}',
+            "part 2's detail is 4,001 characters",
+        ),
         ("x" * 100_001, "characters long"),
     ],
 )
@@ -158,7 +169,7 @@ def test_parse_split_says_what_is_wrong(answer: str, telling: str) -> None:
     assert isinstance(found, SplitError)
     assert telling in found.text
     if telling != "characters long":
-        assert '"parts"' in found.text or "Join" in found.text
+        assert '"parts"' in found.text or "Join" in found.text, found.text
 
 
 # --- who does what -----------------------------------------------------------------------------
@@ -363,4 +374,22 @@ def test_parts_block_says_who_did_what_and_what_is_missing() -> None:
         "2. Analyse — Claude (reassigned from Gemini) ✅\n"
         "3. Review — gpt (reassigned from Claude) ❌ missing: no answer within 5 min\n"
         "4. Translate — Gemini ⏳ working"
+    )
+
+
+@dataclass(frozen=True)
+class Done(Row):
+    result: str = ""
+
+
+def test_joined_parts_is_the_deliverable_when_the_merge_failed() -> None:
+    rows = [
+        Done(2, "Analyse", "claude", (), "missing", "no answer within 5 min"),
+        Done(1, "Search prices", "perplexity", (), "done", result="a $3, b $4\n"),
+    ]
+    assert joined_parts(rows, "Claude: quota exhausted", {"perplexity": "Perplexity"}) == (
+        "The parts could not be merged (Claude: quota exhausted), so here they are as they "
+        "came.\n\n"
+        "## Part 1: Search prices (Perplexity)\n\na $3, b $4\n\n"
+        "## Part 2: Analyse — missing: no answer within 5 min"
     )
