@@ -548,28 +548,5 @@ def parts_block(rows: Sequence[PartFacts], displays: Mapping[str, str] | None = 
     return "\n".join(lines)
 
 
-class PartResult(PartFacts, Protocol):
-    @property
-    def result(self) -> str: ...
-
-
-def joined_parts(
-    rows: Sequence[PartResult], why: str, displays: Mapping[str, str] | None = None
-) -> str:
-    """The deliverable when the merger failed or was silent: the coordinator joins the parts'
-    results as they came, saying why, and names the missing parts."""
-    shown = displays or {}
-    said = clip(" ".join(why.split()), 200) or "no reason given"
-    out = [f"The parts could not be merged ({said}), so here they are as they came."]
-    for row in sorted(rows, key=lambda r: r.n):
-        who = shown.get(row.agent, row.agent)
-        if row.status == "done" and row.result.strip():
-            out.append(f"## Part {row.n}: {row.title} ({who})\n\n{row.result.strip()}")
-        else:
-            reason = clip(" ".join(row.why.split()), 200) or "no result"
-            out.append(f"## Part {row.n}: {row.title} — missing: {reason}")
-    return "\n\n".join(out)
-
-
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -16,7 +16,6 @@ from bots.tasks.splits import (
     SplitError,
     assign,
     combined_plan,
-    joined_parts,
     looks_split,
     merge_ask_line,
     parse_split,
@@ -374,22 +373,4 @@ def test_parts_block_says_who_did_what_and_what_is_missing() -> None:
         "2. Analyse — Claude (reassigned from Gemini) ✅\n"
         "3. Review — gpt (reassigned from Claude) ❌ missing: no answer within 5 min\n"
         "4. Translate — Gemini ⏳ working"
-    )
-
-
-@dataclass(frozen=True)
-class Done(Row):
-    result: str = ""
-
-
-def test_joined_parts_is_the_deliverable_when_the_merge_failed() -> None:
-    rows = [
-        Done(2, "Analyse", "claude", (), "missing", "no answer within 5 min"),
-        Done(1, "Search prices", "perplexity", (), "done", result="a $3, b $4\n"),
-    ]
-    assert joined_parts(rows, "Claude: quota exhausted", {"perplexity": "Perplexity"}) == (
-        "The parts could not be merged (Claude: quota exhausted), so here they are as they "
-        "came.\n\n"
-        "## Part 1: Search prices (Perplexity)\n\na $3, b $4\n\n"
-        "## Part 2: Analyse — missing: no answer within 5 min"
     )
