@@ -28,10 +28,12 @@ SPLIT_SHAPE = (
 """The shape every split error shows the planner (and the split prompt asks for)."""
 SPLIT_EMOJI: Mapping[str, str] = {"split": "✂️", "part": "🧩", "merge": "🔗"}
 """The emoji an agent's answer of each split stage starts with, after "#<id>"."""
-MAX_ANSWER_CHARS = 100_000
-"""A longer answer is not searched for a split."""
+MAX_ANSWER_CHARS = 50_000
+"""A longer answer is not searched for a split (a split is a few hundred characters)."""
 MAX_DECODE_TRIES = 2_000
-"""`{`/`[` positions tried at most: a pathological answer stays cheap."""
+MAX_SCANNED_CHARS = 2_000_000
+"""`{`/`[` positions tried, and characters read by failed tries, at most: an answer of
+thousands of unclosed brackets costs milliseconds, not seconds, of the coordinator's loop."""
 TITLE_CHARS = 120
 """A part's title as lines show it (the whole one goes to its agent)."""
 MAX_TITLE_CHARS = 300
@@ -212,11 +214,17 @@ def _find_split(text: str) -> tuple[list[Any], str | None, bool] | None:
     bare: list[Any] | None = None
     position = _next_start(text, 0)
     tries = 0
-    while position != -1 and tries < MAX_DECODE_TRIES:
+    scanned = 0
+    while position != -1 and tries < MAX_DECODE_TRIES and scanned < MAX_SCANNED_CHARS:
         tries += 1
         try:
             value, end = decoder.raw_decode(text, position)
-        except (json.JSONDecodeError, RecursionError):
+        except json.JSONDecodeError as exc:
+            scanned += exc.pos - position
+            position = _next_start(text, position + 1)
+            continue
+        except RecursionError:
+            scanned += len(text) - position
             position = _next_start(text, position + 1)
             continue
         for candidate in _objects(value):

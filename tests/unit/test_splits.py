@@ -4,6 +4,7 @@ parts' plans as one, and the lines the master reads."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -160,7 +161,7 @@ def test_parse_split_reads_what_models_write(answer: str, expected: Split | None
             '{"parts": ["ok", {"title": "t", "detail": "' + "d" * 4001 + '"}]}',
             "part 2's detail is 4,001 characters",
         ),
-        ("x" * 100_001, "characters long"),
+        ("x" * 50_001, "characters long"),
     ],
 )
 def test_parse_split_says_what_is_wrong(answer: str, telling: str) -> None:
@@ -374,3 +375,14 @@ def test_parts_block_says_who_did_what_and_what_is_missing() -> None:
         "3. Review — gpt (reassigned from Claude) ❌ missing: no answer within 5 min\n"
         "4. Translate — Gemini ⏳ working"
     )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ['{"a": ' * 8_000, '["x", ' * 8_000, "[" * 40_000, '{"parts": [' * 4_000],
+    ids=["objects", "lists", "brackets", "parts"],
+)
+def test_an_answer_of_unclosed_brackets_is_read_quickly(answer: str) -> None:
+    started = time.perf_counter()
+    assert isinstance(parse_split(answer, max_parts=6), SplitError)
+    assert time.perf_counter() - started < 0.5
