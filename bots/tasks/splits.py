@@ -28,12 +28,17 @@ SPLIT_SHAPE = (
 """The shape every split error shows the planner (and the split prompt asks for)."""
 SPLIT_EMOJI: Mapping[str, str] = {"split": "✂️", "part": "🧩", "merge": "🔗"}
 """The emoji an agent's answer of each split stage starts with, after "#<id>"."""
-MAX_ANSWER_CHARS = 100_000
-"""A longer answer is not searched for a split."""
+MAX_ANSWER_CHARS = 50_000
+"""A longer answer is not searched for a split (a split is a few hundred characters)."""
 MAX_DECODE_TRIES = 2_000
-"""`{`/`[` positions tried at most: a pathological answer stays cheap."""
+MAX_SCANNED_CHARS = 2_000_000
+"""`{`/`[` positions tried, and characters read by failed tries, at most: an answer of
+thousands of unclosed brackets costs milliseconds, not seconds, of the coordinator's loop."""
 TITLE_CHARS = 120
 """A part's title as lines show it (the whole one goes to its agent)."""
+MAX_TITLE_CHARS = 300
+MAX_DETAIL_CHARS = 4_000
+"""A part's title and detail travel in every part's ask: longer ones go back to the planner."""
 
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _VALUE_START = re.compile(r"""\{(?=\s*["'}])|\[(?=\s*["'{\]])""")
@@ -88,10 +93,12 @@ _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]\s+|[-*•·]\s+|[\u2460-\u2473]\s*)
 # Inline numbering on one line, from 1: "1) search 2) analyse", "① … ② …".
 _INLINE_NUMBERS = re.compile(r"(?:^|\s)1[.)]\s+\S.*?\s2[.)]\s+\S|\u2460\s*\S.*?\u2461\s*\S", re.S)
 _THEN = re.compile(
-    r"""(?:,\s*|\s)(?:and\s+)?(?:then|after\s+that|afterwards|next)\b
-      | ;\s*then\b
+    r"""(?:,\s*|\s)(?:and\s+)?(?:then|after\s+that|afterwards)\b
+      | [,;]\s*(?:and\s+)?next\b
       | 그\s*다음(?:에)?|그리고\s*나서|그\s*후(?:에)?|그런\s*다음(?:에)?|다음으로|이후(?:에)?
-      | [가-힣]+(?:한|된)\s*(?:뒤|후)(?:에)?(?=\s|,)""",
+      | (?:하고|한)\s*(?:나서|다음에?)
+      | [가-힣]+(?:한|된)\s*(?:뒤|후)(?:에)?(?=\s|,)
+      | (?<=[가-힣])\s+후(?:에)?(?=\s|,)""",
     re.IGNORECASE | re.VERBOSE,
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -207,11 +214,17 @@ def _find_split(text: str) -> tuple[list[Any], str | None, bool] | None:
     bare: list[Any] | None = None
     position = _next_start(text, 0)
     tries = 0
-    while position != -1 and tries < MAX_DECODE_TRIES:
+    scanned = 0
+    while position != -1 and tries < MAX_DECODE_TRIES and scanned < MAX_SCANNED_CHARS:
         tries += 1
         try:
             value, end = decoder.raw_decode(text, position)
-        except (json.JSONDecodeError, RecursionError):
+        except json.JSONDecodeError as exc:
+            scanned += exc.pos - position
+            position = _next_start(text, position + 1)
+            continue
+        except RecursionError:
+            scanned += len(text) - position
             position = _next_start(text, position + 1)
             continue
         for candidate in _objects(value):
@@ -273,11 +286,24 @@ def _read_part(n: int, raw: Any, problems: list[str]) -> Part | None:
         if name is not None and (name not in fields or _norm(key) == name):
             fields[name] = value
     title = " ".join(_text(fields.get("title")).split())
+    detail = _text(fields.get("detail"))
     if not title:
         problems.append(f"part {n} has no title")
         return None
+    if len(title) > MAX_TITLE_CHARS:
+        problems.append(
+            f"part {n}'s title is {len(title):,} characters long; keep it under "
+            f"{MAX_TITLE_CHARS} (put the rest in its detail)"
+        )
+        return None
+    if len(detail) > MAX_DETAIL_CHARS:
+        problems.append(
+            f"part {n}'s detail is {len(detail):,} characters long; keep it under "
+            f"{MAX_DETAIL_CHARS:,}"
+        )
+        return None
     agent = " ".join(_text(fields.get("agent")).split()) or None
-    return Part(n, title, _text(fields.get("detail")), _flag(fields.get("commands")), agent)
+    return Part(n, title, detail, _flag(fields.get("commands")), agent)
 
 
 def _text(value: Any) -> str:

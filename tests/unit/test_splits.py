@@ -4,6 +4,7 @@ parts' plans as one, and the lines the master reads."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -45,12 +46,17 @@ from bots.tasks.splits import (
         ("search prices and then compare them and then write it up", True),
         ("가격을 검색하고, 그 다음 분석하고, 그 다음 요약해줘", True),
         ("가격을 검색한 뒤 분석한 후 요약해줘", True),
+        ("백업 후 업데이트 후 재시작해줘", True),
+        ("검색하고 나서 분석하고 나서 요약해줘", True),
+        ("check the logs, next clean them, then restart nginx", True),
         # One job, or two joined plainly: the council handles it as usual.
         ("check disk and restart nginx", False),
         ("restart nginx then check the logs", False),
         ("disk 1.5 GB left on web-1, clean it", False),
         ("upgrade to version 1.2 and restart", False),
         ("디스크 정리하고 nginx 재시작해줘", False),
+        ("check the next release and then deploy it", False),
+        ("오후 3시에 nginx 재시작 후 로그 확인해줘", False),
         ("- only one item here", False),
         ("What is 2-1? Explain", False),
         ("", False),
@@ -150,7 +156,12 @@ def test_parse_split_reads_what_models_write(answer: str, expected: Split | None
         ('{"parts": [{"detail": "no title"}, {"title": "fine"}]}', "part 1 has no title"),
         ('{"parts": [{"title": "fine"}, {"title": "  "}, 3]}', "part 2 has no title"),
         ('{"parts": [{"title": "fine"}, {"title": "ok"}, 3]}', "part 3 is a number"),
-        ("x" * 100_001, "characters long"),
+        ('{"parts": ["ok", "' + "t" * 301 + '"]}', "part 2's title is 301 characters"),
+        (
+            '{"parts": ["ok", {"title": "t", "detail": "' + "d" * 4001 + '"}]}',
+            "part 2's detail is 4,001 characters",
+        ),
+        ("x" * 50_001, "characters long"),
     ],
 )
 def test_parse_split_says_what_is_wrong(answer: str, telling: str) -> None:
@@ -158,7 +169,7 @@ def test_parse_split_says_what_is_wrong(answer: str, telling: str) -> None:
     assert isinstance(found, SplitError)
     assert telling in found.text
     if telling != "characters long":
-        assert '"parts"' in found.text or "Join" in found.text
+        assert '"parts"' in found.text or "Join" in found.text, found.text
 
 
 # --- who does what -----------------------------------------------------------------------------
@@ -364,3 +375,14 @@ def test_parts_block_says_who_did_what_and_what_is_missing() -> None:
         "3. Review — gpt (reassigned from Claude) ❌ missing: no answer within 5 min\n"
         "4. Translate — Gemini ⏳ working"
     )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ['{"a": ' * 8_000, '["x", ' * 8_000, "[" * 40_000, '{"parts": [' * 4_000],
+    ids=["objects", "lists", "brackets", "parts"],
+)
+def test_an_answer_of_unclosed_brackets_is_read_quickly(answer: str) -> None:
+    started = time.perf_counter()
+    assert isinstance(parse_split(answer, max_parts=6), SplitError)
+    assert time.perf_counter() - started < 0.5
