@@ -20,9 +20,13 @@ from bots.text.splitting import split_message
 from bridge.errors import ProviderError
 from bridge.llm.base import ProviderRequestError, Usage
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "poll", "minutes"]
+Stage = Literal[
+    "propose", "vote", "plan", "review", "fix", "refine", "poll", "minutes", "critique", "revise"
+]
 STAGES: Final[tuple[Stage, ...]] = (
     "propose",
+    "critique",
+    "revise",
     "vote",
     "plan",
     "review",
@@ -47,6 +51,8 @@ STAGE_NOUN: Final[Mapping[Stage, str]] = {
     "refine": "Final answer",
     "poll": "Poll vote",
     "minutes": "Minutes",
+    "critique": "Critique",
+    "revise": "Revision",
 }
 NO_VALID_VOTE: Final = "no valid vote"
 REASON_CHARS: Final = 300
