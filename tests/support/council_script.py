@@ -21,8 +21,20 @@ from typing import Any, Literal
 
 from tests.fakes.llm_server import RecordedRequest, Scripted, reply
 
-Stage = Literal["propose", "vote", "plan", "review", "fix", "refine", "minutes"]
-STAGES: tuple[Stage, ...] = ("propose", "vote", "plan", "review", "fix", "refine", "minutes")
+Stage = Literal[
+    "propose", "vote", "plan", "review", "fix", "refine", "minutes", "critique", "revise"
+]
+STAGES: tuple[Stage, ...] = (
+    "propose",
+    "vote",
+    "plan",
+    "review",
+    "fix",
+    "refine",
+    "minutes",
+    "critique",
+    "revise",
+)
 
 # The heading every stage prompt starts with (bots/agents/prompts/council/*.md.j2).
 _HEADING = re.compile(r"^# Task #\d+: (.+?)(?: \(attempt \d+\))?\s*$", re.M)
@@ -34,6 +46,8 @@ _HEADINGS: Mapping[str, Stage] = {
     "fix the plan": "fix",
     "the final answer": "refine",
     "the minutes": "minutes",
+    "critique the proposals": "critique",
+    "revise your proposal": "revise",
 }
 # A discussion's minutes have no task number.
 _DISCUSSION_MINUTES = re.compile(r"^# The minutes of a discussion\s*$", re.M)
@@ -47,7 +61,9 @@ _STAGE_WORDS: tuple[tuple[Stage, re.Pattern[str]], ...] = (
     ("plan", re.compile(r"\bplan\b.*\bjson\b|\bjson\b.*\bsteps\b|\"steps\"", re.I | re.S)),
     ("propose", re.compile(r"\bpropos(e|al)\b|제안", re.I)),
 )
-_EXPLICIT = re.compile(r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine|minutes)\b", re.I)
+_EXPLICIT = re.compile(
+    r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine|minutes|critique|revise)\b", re.I
+)
 
 
 # An option's heading in a vote prompt: "## Option B (your own…)", or "B · …", "B) …".
@@ -105,6 +121,15 @@ def plan_json(*steps: dict[str, Any], summary: str = "The plan.") -> str:
     """A plan as a chatty model answers: some prose, then the JSON in a fence."""
     body = json.dumps({"summary": summary, "steps": list(steps)}, indent=2)
     return f"Here is the plan.\n\n```json\n{body}\n```\n"
+
+
+# The options a critique prompt lists that are not the agent's own.
+_OTHERS = re.compile(r"^## Option ([A-T])$", re.M)
+
+
+def critique_token(agent: str, key: str) -> str:
+    """A default critique: who wrote it of which option, to follow it into the vote prompt."""
+    return f"[{agent}-critique-of-{key}]"
 
 
 def proposal_token(agent: str) -> str:
@@ -191,6 +216,11 @@ class CouncilScript:
             return "Risk: low. Every step only reads.\nVERDICT: approve"
         if stage == "minutes":
             return f"Minutes by {agent.display_name}: the council met and decided."
+        if stage == "critique":
+            others = _OTHERS.findall(request.system)
+            return "\n".join(f"{key}: {critique_token(agent.name, key)}" for key in others)
+        if stage == "revise":
+            return "KEEP"
         return f"Final answer for the master, refined by {agent.display_name}."
 
     def _option_for(self, author: str, request: RecordedRequest) -> str:

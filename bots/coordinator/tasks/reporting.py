@@ -28,6 +28,7 @@ from bots.coordinator.tasks.common import (
     wait_for,
 )
 from bots.coordinator.tasks.healing import failure_words
+from bots.coordinator.tasks.hybrid import with_credits
 from bots.coordinator.tasks.lessons import save_lesson, with_lessons
 from bots.coordinator.tasks.running import stop_running
 from bots.coordinator.tasks.steps import attempt_of, first_failure, load_plan
@@ -71,6 +72,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     output_chars = ctx.settings.output_chars
     body, html = report_message(view, output_chars=output_chars)
     body, html = await with_lessons(ctx, task, body, html)
+    body, html = await with_credits(ctx, task, body, html)
     council = {"v": 1, "kind": "report", "task": task.id, "state": task.state}
     reply = Reply(
         task.room_id,
