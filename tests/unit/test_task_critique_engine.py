@@ -359,3 +359,46 @@ async def test_max_participants_keeps_the_best_by_their_records(
     assert bench.matrix.by_key("ack").content["agents"] == asked
     chosen = limit > 0 and limit < 3
     assert task.chosen == (tuple(asked) if chosen else None)
+
+
+async def test_a_tie_break_shows_the_judge_the_critiques_of_the_tied(bench: Bench) -> None:
+    await critiqued(bench)  # B got two critiques
+    await bench.answer("gpt", "t1-revise-1", "KEEP")
+    await bench.later(120)  # nobody voted: every option is tied
+    await bench.later(300)  # nor did the master
+    context = bench.matrix.by_key("tie-ask").content[COUNCIL_KEY]["context"]
+    assert context["critiques"] == {"B": ["du is slow on big trees", "misses the inodes"]}
+
+
+async def test_a_task_that_needs_no_command_refines_the_revised_proposal(bench: Bench) -> None:
+    use(bench, critique=True)
+    await order(bench, mission="compare nginx and caddy")
+    await bench.answer("claude", "t1-propose-1", "Caddy.\nCOMMANDS: no", commands=False)
+    await bench.answer("gpt", "t1-propose-1", "Nginx.\nCOMMANDS: no", commands=False)
+    await bench.later(180)  # gemini silent
+    await bench.answer("claude", "t1-critique-1", "B: nginx needs certbot")
+    await bench.answer("gpt", "t1-critique-1", "A: caddy is young")
+    await bench.answer("claude", "t1-revise-1", "REVISED\nCaddy, it is mature now.")
+    await bench.answer("gpt", "t1-revise-1", "KEEP")
+    await bench.vote(bench.user("gpt"), "A")
+    await bench.vote(bench.user("gemini"), "A")
+    await bench.later(120)
+    assert (await bench.task()).state == "completed"
+    context = bench.matrix.by_key("ask-refine").content["context"]
+    assert context["proposal"] == "Caddy, it is mature now."
+    assert context["others"] == ["Nginx.\nCOMMANDS: no"]
+
+
+async def test_a_restart_around_a_close_vote_sends_nothing_twice(bench: Bench) -> None:
+    use(bench, hybrid_margin=1.0)
+    await order(bench)
+    await bench.propose_all()
+    await bench.vote(bench.user("claude"), "B")
+    await bench.vote(bench.user("gpt"), "A")
+    assert await restarted(bench) == []
+    await bench.vote(bench.user("gemini"), "B")
+    assert await restarted(bench) == []
+    assert bench.matrix.repeats == 0
+    assert bench.matrix.sent_keys()[-3:] == ["winner", "hybrid", "plan-ask-1"]
+    moves = await bench.store.tasks.moves(1)
+    assert moves[-1].reason == "vote: B (votes); close call with A"

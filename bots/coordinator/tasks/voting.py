@@ -200,6 +200,7 @@ async def _ask_judge(
             "options": [_carried(ctx, e, with_author=False) for e in options],
             "own": {},
             "tie": list(tied),
+            **await _critiques_of(ctx, task, tied),
         },
     )
     question = render.note_line(
@@ -217,6 +218,12 @@ async def _ask_judge(
     await ctx.event_once(task, "tie-ask", POLL_START, content)
 
 
+async def _critiques_of(ctx: TaskContext, task: Task, keys: list[str]) -> dict[str, Any]:
+    """`{"critiques": …}` of the options `keys` after a critique round, else {}."""
+    found = {k: lines for k, lines in (await vote_critiques(ctx, task)).items() if k in keys}
+    return {"critiques": found} if found else {}
+
+
 def _carried(ctx: TaskContext, entry: Entry, *, with_author: bool) -> dict[str, Any]:
     """An option as the voters read it: the full proposal (up to `proposal_chars`)."""
     limit = ctx.settings.proposal_chars
@@ -230,6 +237,9 @@ def _carried(ctx: TaskContext, entry: Entry, *, with_author: bool) -> dict[str, 
 async def _start_poll(
     ctx: TaskContext, task: Task, entries: list[Entry], voters: list[str]
 ) -> EventID:
+    sent = await ctx.tasks.action_done(task.id, "poll-1")
+    if sent is not None:  # its context (the critiques among it) is read only to send it
+        return sent
     own = {e.option.author: e.option.key for e in entries}
     context: dict[str, Any] = {
         "options": [
@@ -238,9 +248,7 @@ async def _start_poll(
         "own": {v: own[v] for v in voters if v in own},
         "self_vote": ctx.settings.self_vote,
     }
-    critiques = await vote_critiques(ctx, task)
-    if critiques:
-        context["critiques"] = critiques
+    context.update(await _critiques_of(ctx, task, list(own.values())))
     council = ask_object(task, vote_ask(task), "vote", voters, task.deadline, context)
     content = poll_start_content(
         render.poll_question(task.id, task.mission),
