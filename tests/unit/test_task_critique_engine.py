@@ -402,3 +402,12 @@ async def test_a_restart_around_a_close_vote_sends_nothing_twice(bench: Bench) -
     assert bench.matrix.sent_keys()[-3:] == ["winner", "hybrid", "plan-ask-1"]
     moves = await bench.store.tasks.moves(1)
     assert moves[-1].reason == "vote: B (votes); close call with A"
+
+
+async def test_assign_during_the_round_skips_the_rest(bench: Bench) -> None:
+    await critiqued(bench)
+    text = await bench.service.assign(1, "Gemini", MASTER)
+    assert text == "#1 👉 Assigned to Gemini: it writes the plan."
+    task = await bench.task()
+    assert (task.state, task.assigned) == ("planning", "gemini")
+    assert "poll-1" not in bench.matrix.sent_keys()
