@@ -1,6 +1,6 @@
-"""An agent answering the coordinator's asks in a task's thread: propose, vote, plan, review,
-fix, refine; and a split task's split, parts and merge (text answers; a part that needs
-commands is answered with a plan, as the plan stage is).
+"""An agent answering the coordinator's asks in a task's thread: propose, critique, revise,
+vote, plan, review, fix, refine; and a split task's split, parts and merge (text answers; a
+part that needs commands is answered with a plan, as the plan stage is).
 
 One model call per ask, not streamed (fewer events; "typing…" shows while the model writes),
 after the free checks chat makes (muted, a credential in the material, no key, no budget).
@@ -147,7 +147,8 @@ class CouncilMember:
     # ---- answering -----------------------------------------------------------------------
 
     async def answer(self, ask: CouncilAsk, where: Where, bot: BotContext) -> list[Reply]:
-        """One model call for a propose, plan, review, fix or refine ask; its answer."""
+        """One model call for a propose, critique, revise, plan, review, fix or refine ask;
+        its answer."""
         outcome = await self._call(ask, where, bot)
         if isinstance(outcome, str):
             return self._failed(ask, where, outcome)

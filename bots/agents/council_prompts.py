@@ -151,10 +151,19 @@ def stage_variables(
     elif ask.stage == "vote":
         ballots = ballot(ask, speaker.name)
         share = _share(text_tokens, len(ballots))
+        critiques = _critiques(context.get("critiques"))
         common["options"] = [
-            {"key": b.key, "text": _fit(b.text, share), "own": b.own} for b in ballots
+            {
+                "key": b.key,
+                "text": _fit(b.text, share),
+                "own": b.own,
+                "critiques": critiques.get(b.key, []),
+            }
+            for b in ballots
         ]
         common["self_vote"] = self_vote
+    elif ask.stage in ("critique", "revise"):
+        common.update(critique_variables(ask, speaker.name, text_tokens))
     elif ask.stage in ("plan", "refine"):
         others = [_text(o) for o in context.get("others") or [] if _text(o).strip()]
         share = _share(text_tokens, 2 + len(others))
@@ -163,6 +172,7 @@ def stage_variables(
         if ask.stage == "plan":
             for name in ("error", "denied", "review"):
                 common[name] = _text(context.get(name)).strip()
+            common["hybrid"] = _hybrid(context.get("hybrid"), share)
     elif ask.stage == "review":
         common["plan"] = _fit(_text(context.get("plan")), text_tokens)
         common["verdicts"] = [_verdict(v) for v in context.get("verdicts") or []]
@@ -250,6 +260,57 @@ def _count(value: object, default: int) -> int:
     return (
         value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
     )
+
+
+def critique_variables(ask: CouncilAsk, me: str, text_tokens: int) -> dict[str, Any]:
+    """The critique round's material: every option (this agent's own marked, `own_key`);
+    for a revision also the critiques its own option got (`critiques`: by, text)."""
+    ballots = ballot(ask, me)
+    share = _share(text_tokens, len(ballots) + 1)
+    own_key = next((b.key for b in ballots if b.own), "")
+    found: dict[str, Any] = {
+        "own_key": own_key,
+        "options": [
+            {"key": b.key, "text": _fit(b.text, 2 * share if b.own else share), "own": b.own}
+            for b in ballots
+        ],
+    }
+    if ask.stage == "revise":
+        raw = ask.context.get("critiques")
+        mine = raw.get(own_key) if isinstance(raw, Mapping) else None
+        found["critiques"] = [
+            {"by": _text(c.get("by")) or "another member", "text": _text(c.get("text"))}
+            if isinstance(c, Mapping)
+            else {"by": "another member", "text": _text(c)}
+            for c in (mine if isinstance(mine, list) else [])
+        ]
+    return found
+
+
+def _critiques(value: object) -> dict[str, list[str]]:
+    """`context["critiques"]` of a vote (key → lines, or `{by, text}` objects) as lines."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        str(key): [
+            _text(item.get("text")) if isinstance(item, Mapping) else _text(item) for item in items
+        ]
+        for key, items in value.items()
+        if isinstance(items, list)
+    }
+
+
+def _hybrid(value: object, share: int) -> list[dict[str, str]]:
+    """`context["hybrid"]` of a plan ask: the close runners-up (key, author, text)."""
+    return [
+        {
+            "key": _text(item.get("key")),
+            "author": _text(item.get("author")),
+            "text": _fit(_text(item.get("text")), share),
+        }
+        for item in (value if isinstance(value, list) else [])
+        if isinstance(item, Mapping) and item.get("key")
+    ]
 
 
 def minutes_variables(ask: CouncilAsk, text_tokens: int) -> dict[str, Any]:

@@ -32,9 +32,13 @@ Stage = Literal[
     "split",
     "part",
     "merge",
+    "critique",
+    "revise",
 ]
 STAGES: Final[tuple[Stage, ...]] = (
     "propose",
+    "critique",
+    "revise",
     "vote",
     "plan",
     "review",
@@ -65,6 +69,8 @@ STAGE_NOUN: Final[Mapping[Stage, str]] = {
     "split": "Split",
     "part": "Part",
     "merge": "Merged result",
+    "critique": "Critique",
+    "revise": "Revision",
 }
 NO_VALID_VOTE: Final = "no valid vote"
 REASON_CHARS: Final = 300

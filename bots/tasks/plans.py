@@ -86,9 +86,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Credit:
+    """What a hybrid plan took from a runner-up (issue 17's close vote): `source` is the
+    option key or author the plan names ("B", "Gemini"), `part` what was taken."""
+
+    source: str
+    part: str = ""
+
+
+@dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
     summary: str = ""
+    credits: tuple[Credit, ...] = ()
+    """Parts taken from other proposals, for the report; never part of the digest."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,9 @@ def wire_steps(plan: Plan) -> list[dict[str, object]]:
 
 
 def plan_json(plan: Plan) -> str:
-    """The plan as JSON for a prompt (review, fix): what the model is asked to judge or mend."""
+    """The plan as JSON for a prompt (review, fix): what the model is asked to judge or mend.
+    A hybrid plan's `credits` follow its steps."""
+    credits = {"credits": [{"from": c.source, "part": c.part} for c in plan.credits]}
     return json.dumps(
         {
             "summary": plan.summary,
@@ -176,6 +189,7 @@ def plan_json(plan: Plan) -> str:
                 }
                 for number, s in enumerate(plan.steps, start=1)
             ],
+            **(credits if plan.credits else {}),
         },
         ensure_ascii=False,
         indent=2,
@@ -309,7 +323,42 @@ def _read_plan(
         more = len(problems) - len(shown)
         tail = f"; and {more} more" if more else ""
         return PlanError("The plan is not valid: " + "; ".join(shown) + tail + ".")
-    return Plan(tuple(steps), _summary(found))
+    return Plan(tuple(steps), _summary(found), read_credits(_get(found, "credits")))
+
+
+MAX_CREDITS = 10
+_CREDIT_SOURCE = ("from", "source", "by", "option", "agent", "author", "proposal")
+_CREDIT_PART = ("part", "what", "took", "taken", "description", "step", "steps")
+_CREDIT_TEXT = re.compile(r"^\s*([^:：—–]{1,40}?)\s*[:：—–-]\s*(.+)$")
+
+
+def read_credits(value: object) -> tuple[Credit, ...]:
+    """A plan's `credits`, read leniently: `[{"from": "B", "part": "…"}]`, other key
+    spellings, or lines "B: the backup step". Credits are prose for the report: anything
+    unreadable is left out and never makes the plan invalid."""
+    if not isinstance(value, list):
+        return ()
+    found: list[Credit] = []
+    for item in value[:MAX_CREDITS]:
+        source, part = "", ""
+        if isinstance(item, Mapping):
+            source = _first_text(item, _CREDIT_SOURCE)
+            part = _first_text(item, _CREDIT_PART)
+        elif isinstance(item, str) and (match := _CREDIT_TEXT.match(item)):
+            source, part = match.group(1), match.group(2)
+        if source.strip():
+            found.append(Credit(_clip(source.strip(), 40), _clip(" ".join(part.split()), 200)))
+    return tuple(found)
+
+
+def _first_text(item: Mapping[str, Any], keys: Sequence[str]) -> str:
+    for key in keys:
+        value = _get(item, key)
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str | int) for v in value):
+            return ", ".join(str(v) for v in value)
+    return ""
 
 
 def _read_step(number: int, raw: Any, known: list[str], problems: list[str]) -> Step | None:

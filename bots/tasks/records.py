@@ -131,3 +131,15 @@ def ranked_for(kind: TaskKind, grouped: Mapping[str, Sequence[Record]]) -> list[
         return (-plans, -votes, on_kind is None, cost, agent)
 
     return sorted(grouped, key=score)
+
+
+def best_of(
+    candidates: Sequence[str], kind: TaskKind, grouped: Mapping[str, Sequence[Record]], limit: int
+) -> list[str]:
+    """The `limit` best of `candidates` for a task of `kind` (issue 17's participants chosen
+    by records), kept in the candidates' own order: those with a record as `ranked_for`
+    ranks them, then those without one, in the candidates' order."""
+    known = {agent: grouped[agent] for agent in candidates if grouped.get(agent)}
+    ranked = ranked_for(kind, known) + [a for a in candidates if a not in known]
+    chosen = set(ranked[: max(limit, 0)])
+    return [agent for agent in candidates if agent in chosen]

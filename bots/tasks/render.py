@@ -32,6 +32,8 @@ STAGE_EMOJI: Mapping[str, str] = {
     "review": "🔎",
     "fix": "🩹",
     "refine": "📝",
+    "critique": "🧐",
+    "revise": "✏️",
 }
 """The emoji an agent's answer of each stage starts with, after "#<id>"."""
 _ASKED_FOR: Mapping[str, tuple[str, str]] = {  # (one agent, several agents)
@@ -41,6 +43,8 @@ _ASKED_FOR: Mapping[str, tuple[str, str]] = {  # (one agent, several agents)
     "review": ("a review of the plan", "reviews of the plan"),
     "fix": ("a fix", "fixes"),
     "refine": ("the final answer", "final answers"),
+    "critique": ("a critique of the others' proposals", "critiques of each other's proposals"),
+    "revise": ("a revision of its proposal", "revisions of their proposals"),
 }
 _OUTCOME_HEAD: Mapping[str, str] = {
     "completed": "✅ Done",

@@ -54,7 +54,7 @@ SopStatus = Literal["pending", "in_progress", "completed"]
 _FORWARD: dict[TaskState, frozenset[TaskState]] = {
     "pending": frozenset({"discussing", "planning", "reviewing", "dividing"}),
     "discussing": frozenset({"voting", "planning", "critiquing"}),
-    "critiquing": frozenset({"voting"}),
+    "critiquing": frozenset({"voting", "planning"}),
     "voting": frozenset({"planning"}),
     "dividing": frozenset({"working", "discussing"}),
     "working": frozenset({"merging"}),

@@ -29,7 +29,18 @@ from typing import Any, Literal
 from tests.fakes.llm_server import RecordedRequest, Scripted, reply
 
 Stage = Literal[
-    "propose", "vote", "plan", "review", "fix", "refine", "minutes", "split", "part", "merge"
+    "propose",
+    "vote",
+    "plan",
+    "review",
+    "fix",
+    "refine",
+    "minutes",
+    "split",
+    "part",
+    "merge",
+    "critique",
+    "revise",
 ]
 STAGES: tuple[Stage, ...] = (
     "propose",
@@ -42,6 +53,8 @@ STAGES: tuple[Stage, ...] = (
     "split",
     "part",
     "merge",
+    "critique",
+    "revise",
 )
 
 # The heading every stage prompt starts with (bots/agents/prompts/council/*.md.j2).
@@ -57,6 +70,8 @@ _HEADINGS: Mapping[str, Stage] = {
     "split the task": "split",
     "your part": "part",
     "merge the parts": "merge",
+    "critique the proposals": "critique",
+    "revise your proposal": "revise",
 }
 # A discussion's minutes have no task number.
 _DISCUSSION_MINUTES = re.compile(r"^# The minutes of a discussion\s*$", re.M)
@@ -71,7 +86,9 @@ _STAGE_WORDS: tuple[tuple[Stage, re.Pattern[str]], ...] = (
     ("propose", re.compile(r"\bpropos(e|al)\b|제안", re.I)),
 )
 _EXPLICIT = re.compile(
-    r"\bstage\W{0,3}(propose|vote|plan|review|fix|refine|minutes|split|part|merge)\b", re.I
+    r"\bstage\W{0,3}"
+    r"(propose|vote|plan|review|fix|refine|minutes|split|part|merge|critique|revise)\b",
+    re.I,
 )
 # The split prompt's members ("- `claude` (Claude): writer"), a part prompt's own part
 # ("Your part is part 2: …"), whether it needs commands, and the merge prompt's results.
@@ -169,6 +186,15 @@ def part_text(n: int, agent: str) -> str:
 def part_plan(n: int) -> str:
     """A commands part's default answer: a one-step read-only plan naming the part."""
     return plan_json(step("local", f"echo part {n}", f"part {n}"), summary=f"Part {n}.")
+
+
+# The options a critique prompt lists that are not the agent's own.
+_OTHERS = re.compile(r"^## Option ([A-T])$", re.M)
+
+
+def critique_token(agent: str, key: str) -> str:
+    """A default critique: who wrote it of which option, to follow it into the vote prompt."""
+    return f"[{agent}-critique-of-{key}]"
 
 
 def proposal_token(agent: str) -> str:
@@ -288,6 +314,11 @@ class CouncilScript:
             return part_text(n, agent.name)
         if stage == "merge":
             return _default_merge(agent, request)
+        if stage == "critique":
+            others = _OTHERS.findall(request.system)
+            return "\n".join(f"{key}: {critique_token(agent.name, key)}" for key in others)
+        if stage == "revise":
+            return "KEEP"
         return f"Final answer for the master, refined by {agent.display_name}."
 
     def _default_split(self, agent: AgentModel, request: RecordedRequest) -> str:

@@ -23,6 +23,7 @@ from tests.support.council_script import (
     AgentModel,
     CouncilScript,
     Stage,
+    critique_token,
     proposal_token,
     stage_of,
 )
@@ -65,6 +66,8 @@ PERSONA = "You are GPT, the council's judge: you review plans and vote with care
         ("# Task #12: review the plan", "review"),
         ("# Task #3: fix the plan (attempt 2)", "fix"),
         ("# Task #12: the final answer", "refine"),
+        ("# Task #12: critique the proposals", "critique"),
+        ("# Task #12: revise your proposal", "revise"),
     ],
 )
 def test_the_stage_is_read_from_the_stage_prompts_heading(
@@ -239,3 +242,31 @@ def test_the_default_merge_joins_the_results_and_names_what_is_missing() -> None
     )
     script.set("merge", "claude", "the merged deliverable")
     assert answer_text(script, "merge", MERGE, "claude-x") == "the merged deliverable"
+
+
+CRITIQUE = """# Task #7: critique the proposals
+
+## Option A (your own proposal: do not critique it)
+
+Check df.
+
+## Option B
+
+Use du too.
+
+## Option C
+
+Check inodes.
+"""
+
+
+def test_a_default_critique_names_every_other_option_and_a_revision_keeps() -> None:
+    script = CouncilScript(AGENTS)
+    answer = script(request("openai", CRITIQUE, "master: go", model="claude-x"))
+    assert answer is not None
+    assert answer.text == (
+        f"B: {critique_token('claude', 'B')}\nC: {critique_token('claude', 'C')}"
+    )
+    kept = script(request("openai", "# Task #7: revise your proposal", "go", model="gpt-x"))
+    assert kept is not None
+    assert kept.text == "KEEP"

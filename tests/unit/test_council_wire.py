@@ -352,6 +352,25 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         ]
     },
     "minutes": {"facts": ["Proposals:", "- Claude (A): Run df -h.", "Decision: GPT's (B)"]},
+    "critique": {
+        "options": [
+            {"key": "A", "text": "Run df -h on local."},
+            {"key": "B", "text": "Run du -sh /var on local."},
+            {"key": "C", "text": "Check df -i too."},
+        ],
+        "own": {"gpt": "A"},
+    },
+    "revise": {
+        "options": [
+            {"key": "A", "text": "Run df -h on local."},
+            {"key": "B", "text": "Run du -sh /var on local."},
+        ],
+        "own": {"gpt": "A"},
+        "critiques": {
+            "A": [{"by": "Claude", "text": "misses the inodes"}],
+            "B": [{"by": "GPT", "text": "slow"}],
+        },
+    },
 }
 HEADING: dict[str, str] = {"poll": "# Poll #3: Master asks the council"}
 """How a stage's prompt starts when it is not "# Task #12" (the master's poll has no task)."""
@@ -402,6 +421,22 @@ MUST_SAY: dict[str, tuple[str, ...]] = {
     ),
     "poll": ("report disk usage of local", "A. PostgreSQL", "C. MySQL", "VOTE:", "REASON:"),
     "minutes": ("- Claude (A): Run df -h.", "Decision: GPT's (B)", "the minutes", "scribe"),
+    "critique": (
+        "# Task #12: critique the proposals",
+        "## Option A (your own proposal: do not critique it)",
+        "Run du -sh /var on local.",
+        "B: <its main weakness",
+        "C: <its main weakness",
+    ),
+    "revise": (
+        "# Task #12: revise your proposal",
+        "Your proposal (option A):\n\nRun df -h on local.",
+        "- Claude: misses the inodes",
+        "## Option B\n\nRun du -sh /var on local.",
+        "KEEP",
+        "REVISED",
+        "COMMANDS: no",
+    ),
 }
 
 
@@ -450,6 +485,34 @@ def test_a_vote_with_self_votes_allowed_does_not_forbid_the_own_option() -> None
     prompt = render("vote", self_vote=True)
     assert "Option A (your own proposal)" in prompt
     assert "may not vote" not in prompt
+
+
+def test_a_critique_prompt_asks_no_line_for_the_own_option() -> None:
+    assert "A: <its main weakness" not in render("critique")
+    assert "slow" not in render("revise"), "only the critiques of the own option"
+
+
+def test_the_vote_shows_the_critiques_under_each_option() -> None:
+    context = {**CONTEXTS["vote"], "critiques": {"B": ["too slow on big disks", "no rollback"]}}
+    ask = CouncilAsk(12, "t12-vote-1", "vote", ("gpt",), "m", context=context)
+    variables = stage_variables(ask, speaker(), hosts=[], self_vote=False, text_tokens=4000)
+    prompt = stage_prompt(variables, "vote")
+    assert (
+        "Run du -sh /var on local.\n\nCritiques of option B:\n\n- too slow on big disks\n"
+        "- no rollback" in prompt
+    )
+    assert "Critiques of option A" not in prompt
+
+
+def test_a_close_vote_asks_the_planner_to_take_in_the_runners_up_with_credits() -> None:
+    hybrid = [{"key": "B", "author": "Gemini", "text": "Add a backup first."}]
+    context = {**CONTEXTS["plan"], "hybrid": hybrid}
+    ask = CouncilAsk(12, "t12-plan-1", "plan", ("gpt",), "m", context=context)
+    variables = stage_variables(ask, speaker(), hosts=[], self_vote=False, text_tokens=4000)
+    prompt = stage_prompt(variables, "plan")
+    assert "--- Option B (Gemini)\n\nAdd a backup first." in prompt
+    assert '"credits": [{"from": "<option letter>"' in prompt
+    assert '"credits"' not in render("plan"), "no hybrid, no credits asked"
 
 
 def test_the_ballot_marks_only_the_voters_own_option() -> None:

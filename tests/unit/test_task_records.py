@@ -15,7 +15,7 @@ from bots.ids import EventID, RoomID, UserID
 from bots.store import Store
 from bots.store.tasks import Answer
 from bots.tasks.kinds import TaskKind, task_kind
-from bots.tasks.records import ranked_for, records
+from bots.tasks.records import best_of, ranked_for, records
 
 ROOM = RoomID("!council:localhost")
 MASTER = UserID("@master:localhost")
@@ -238,3 +238,28 @@ def test_agents_ranked_for_a_kind_of_task(kind: TaskKind, expected: list[str]) -
         ]
     )
     assert ranked_for(kind, found) == expected
+
+
+@pytest.mark.parametrize(
+    ("candidates", "limit", "expected"),
+    [
+        # disk: gpt ranks first, then gemini, then claude; local has no record
+        (("claude", "gpt", "gemini", "local"), 2, ["gpt", "gemini"]),
+        (("claude", "gpt", "gemini", "local"), 3, ["claude", "gpt", "gemini"]),
+        (("local", "claude"), 1, ["claude"]),  # a record, even a poor one, before none
+        (("local", "mistral"), 1, ["local"]),  # no records: the candidates' own order
+        (("claude", "gpt"), 0, []),
+    ],
+    ids=["two-best", "kept-in-config-order", "record-first", "no-records", "none"],
+)
+def test_the_best_participants_by_their_records(
+    candidates: tuple[str, ...], limit: int, expected: list[str]
+) -> None:
+    found = records(
+        [
+            Facts(DISK, "completed", "gpt", "gpt", True, BOTH, {"gpt": 0.02}),
+            Facts(DISK, "failed", "claude", "claude", True, BOTH, {"claude": 0.01}),
+            Facts(DEPLOY, "completed", "gemini", "gemini", False, frozenset(), {"gemini": 0.001}),
+        ]
+    )
+    assert best_of(candidates, "disk", found, limit) == expected

@@ -55,6 +55,7 @@ FORWARD = {
     # Issue 17: the critique round, and divide and merge.
     ("discussing", "critiquing"),  # two or more proposals, critique on
     ("critiquing", "voting"),  # the critiques (and revisions) are in
+    ("critiquing", "planning"),  # !assign during the critique round
     ("pending", "dividing"),  # a split task: the planner divides the mission
     ("dividing", "working"),  # the parts are assigned and asked at once
     ("dividing", "discussing"),  # no usable split: the council works as usual

@@ -1,5 +1,6 @@
 """Discussing: one notice acknowledges the task and asks the participants for proposals; the
-answers (or the deadline) decide: none → failed, one → planning without a vote, more → vote."""
+answers (or the deadline) decide: none → failed, one → planning without a vote, more → vote,
+or first the critique round when it is on."""
 
 from __future__ import annotations
 
@@ -89,5 +90,14 @@ async def close(
         await ctx.move(
             task, "planning", actor="coordinator", reason="one proposal, no vote", winner=winner
         )
+    elif critique_round(ctx, task):
+        reason = f"{len(good)} proposals, critique round"
+        await ctx.move(task, "critiquing", actor="coordinator", reason=reason)
     else:
         await ctx.move(task, "voting", actor="coordinator", reason=f"{len(good)} proposals")
+
+
+def critique_round(ctx: TaskContext, task: Task) -> bool:
+    """Whether the proposals are critiqued before the vote: as ordered (`critique:`,
+    `no critique:`), else as configured (`tasks.critique`)."""
+    return task.critique if task.critique is not None else ctx.settings.critique

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 from bots.coordinator.tasks import (
     approval,
+    critiquing,
     discussion,
     dividing,
     healing,
@@ -44,6 +45,7 @@ PHASES: Mapping[TaskState, Phase] = {
     # Part E1: intake to approval.
     "pending": admit,
     "discussing": discussion.phase,
+    "critiquing": critiquing.phase,
     "voting": voting.phase,
     "planning": planning.phase,
     "reviewing": reviewing.phase,

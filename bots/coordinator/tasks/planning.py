@@ -20,7 +20,9 @@ from bots.coordinator.tasks.common import (
     wait_for,
 )
 from bots.coordinator.tasks.context import TaskContext
+from bots.coordinator.tasks.critiquing import revisions
 from bots.coordinator.tasks.discussion import proposals
+from bots.coordinator.tasks.hybrid import hybrid_context, hybrid_entries
 from bots.coordinator.tasks.lessons import lessons_for
 from bots.tasks import render
 from bots.tasks.plans import Plan, PlanError, parse_plan, plan_digest, plan_json
@@ -49,15 +51,22 @@ def host_descriptions(ctx: TaskContext) -> dict[str, str]:
 
 
 async def plan_context(ctx: TaskContext, task: Task, planner: str) -> dict[str, Any]:
-    """The plan ask's context: the planner's proposal, the others', the hosts, and why an
-    earlier plan came back (a denial, the judge's rejection)."""
+    """The plan ask's context: the planner's proposal, the others' (as revised in a critique
+    round), the hosts, why an earlier plan came back (a denial, the judge's rejection), and
+    after a close vote the runners-up to take in (`hybrid`)."""
     props = await proposals(ctx, task)
-    own = [answer_text(a) for a in props if a.agent == planner]
+    revised = await revisions(ctx, task)
+    hybrid = await hybrid_entries(ctx, task, planner)
+    taken = {e.option.author for e in hybrid}
+    texts = [(a.agent, revised.get(a.agent) or answer_text(a)) for a in props]
+    own = [text for agent, text in texts if agent == planner]
     context: dict[str, Any] = {
         "proposal": own[0] if own else "",
-        "others": [answer_text(a) for a in props if a.agent != planner],
+        "others": [text for agent, text in texts if agent != planner and agent not in taken],
         "hosts": host_descriptions(ctx),
     }
+    if hybrid:
+        context["hybrid"] = hybrid_context(ctx, hybrid)
     _, _, reason = await last_reason(ctx, task)
     if reason.startswith(DENIED):
         context["denied"] = reason.removeprefix(DENIED)

@@ -27,7 +27,9 @@ from bots.coordinator.tasks.common import (
     minutes,
     wait_for,
 )
+from bots.coordinator.tasks.critiquing import revisions
 from bots.coordinator.tasks.healing import failure_words
+from bots.coordinator.tasks.hybrid import with_credits
 from bots.coordinator.tasks.lessons import save_lesson, with_lessons
 from bots.coordinator.tasks.running import stop_running
 from bots.coordinator.tasks.steps import attempt_of, first_failure, load_plan
@@ -71,6 +73,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     output_chars = ctx.settings.output_chars
     body, html = report_message(view, output_chars=output_chars)
     body, html = await with_lessons(ctx, task, body, html)
+    body, html = await with_credits(ctx, task, body, html)
     council = {"v": 1, "kind": "report", "task": task.id, "state": task.state}
     reply = Reply(
         task.room_id,
@@ -168,9 +171,11 @@ async def _refined_answer(ctx: TaskContext, task: Task) -> str | None:
     limit = ctx.settings.proposal_chars
     seconds = ctx.settings.plan_seconds
     ask = f"t{task.id}-refine-1"
+    revised = await revisions(ctx, task)
+    texts = {a.agent: revised.get(a.agent) or answer_text(a) for a in proposals}
     context: dict[str, object] = {
-        "proposal": answer_text(own)[:limit] if own else "",
-        "others": [answer_text(a)[:limit] for a in proposals if a.agent != winner],
+        "proposal": texts[winner][:limit] if own else "",
+        "others": [texts[a.agent][:limit] for a in proposals if a.agent != winner],
     }
     council = ask_object(task, ask, "refine", [winner], ctx.clock() + seconds, context)
     body = ask_line(task.id, "refine", [name], seconds)

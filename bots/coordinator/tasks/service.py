@@ -197,7 +197,7 @@ class TaskService:
                 moved = await self.ctx.tasks.update(
                     n, expect_state="pending", now=self.ctx.clock(), assigned=name
                 )
-            elif task.state in ("discussing", "voting"):
+            elif task.state in ("discussing", "critiquing", "voting"):
                 moved = await self.ctx.move(
                     task, "planning", actor=by, reason=f"assigned to {name}", assigned=name
                 )

@@ -1,6 +1,11 @@
 """Voting: the proposals as an anonymised poll (A/B/C), answered by the agents' poll responses
 and the master's; the master's vote decides, else the heaviest option; a tie waits for the
-master (`tie_seconds`), then the judge chooses. The poll is ended with the tally."""
+master (`tie_seconds`), then the judge chooses. The poll is ended with the tally.
+
+After a critique round the ballot carries the revised proposals and the vote ask each
+option's critiques. A win by at most `tasks.hybrid_margin` (not the master's decision, not a
+broken tie) is a close vote: the move to planning names the runners-up, whose best parts the
+winner's plan takes in (`hybrid`)."""
 
 from __future__ import annotations
 
@@ -22,10 +27,13 @@ from bots.coordinator.tasks.common import (
     wait_for,
 )
 from bots.coordinator.tasks.context import TaskContext
+from bots.coordinator.tasks.critiquing import revisions, vote_critiques
 from bots.coordinator.tasks.discussion import proposals
 from bots.events import POLL_END, POLL_START
 from bots.ids import EventID
 from bots.tasks import render
+from bots.tasks.critiques import KEYS as KEYS  # the ballot's keys, also the minutes'
+from bots.tasks.critiques import close_call, close_vote_line
 from bots.tasks.polls import poll_end_content, poll_start_content
 from bots.tasks.votes import (
     Option,
@@ -39,8 +47,9 @@ from bots.tasks.votes import (
 if TYPE_CHECKING:
     from bots.store.tasks import Task
 
-KEYS = "ABCDEFGHIJKLMNOPQRST"
 SUMMARY_CHARS = 120
+CLOSE_CALL = "; close call with "
+"""How the move to planning names the runners-up of a close vote (read by `hybrid`)."""
 
 
 def vote_ask(task: Task) -> str:
@@ -58,10 +67,12 @@ class Entry:
 
 
 async def ballot(ctx: TaskContext, task: Task) -> list[Entry]:
-    """The proposals as options A, B, C…, in the order they came."""
+    """The proposals as options A, B, C…, in the order they came; a proposal revised in the
+    critique round as revised."""
     entries = []
+    revised = await revisions(ctx, task)
     for key, answer in zip(KEYS, await proposals(ctx, task), strict=False):
-        text = answer_text(answer)
+        text = revised.get(answer.agent) or answer_text(answer)
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
         summary = first if len(first) <= SUMMARY_CHARS else first[: SUMMARY_CHARS - 1] + "…"
         name = display(ctx, answer.agent)
@@ -189,6 +200,7 @@ async def _ask_judge(
             "options": [_carried(ctx, e, with_author=False) for e in options],
             "own": {},
             "tie": list(tied),
+            **await _critiques_of(ctx, task, tied),
         },
     )
     question = render.note_line(
@@ -206,6 +218,12 @@ async def _ask_judge(
     await ctx.event_once(task, "tie-ask", POLL_START, content)
 
 
+async def _critiques_of(ctx: TaskContext, task: Task, keys: list[str]) -> dict[str, Any]:
+    """`{"critiques": …}` of the options `keys` after a critique round, else {}."""
+    found = {k: lines for k, lines in (await vote_critiques(ctx, task)).items() if k in keys}
+    return {"critiques": found} if found else {}
+
+
 def _carried(ctx: TaskContext, entry: Entry, *, with_author: bool) -> dict[str, Any]:
     """An option as the voters read it: the full proposal (up to `proposal_chars`)."""
     limit = ctx.settings.proposal_chars
@@ -219,21 +237,19 @@ def _carried(ctx: TaskContext, entry: Entry, *, with_author: bool) -> dict[str, 
 async def _start_poll(
     ctx: TaskContext, task: Task, entries: list[Entry], voters: list[str]
 ) -> EventID:
+    sent = await ctx.tasks.action_done(task.id, "poll-1")
+    if sent is not None:  # its context (the critiques among it) is read only to send it
+        return sent
     own = {e.option.author: e.option.key for e in entries}
-    council = ask_object(
-        task,
-        vote_ask(task),
-        "vote",
-        voters,
-        task.deadline,
-        {
-            "options": [
-                _carried(ctx, e, with_author=not ctx.settings.anonymous_votes) for e in entries
-            ],
-            "own": {v: own[v] for v in voters if v in own},
-            "self_vote": ctx.settings.self_vote,
-        },
-    )
+    context: dict[str, Any] = {
+        "options": [
+            _carried(ctx, e, with_author=not ctx.settings.anonymous_votes) for e in entries
+        ],
+        "own": {v: own[v] for v in voters if v in own},
+        "self_vote": ctx.settings.self_vote,
+    }
+    context.update(await _critiques_of(ctx, task, list(own.values())))
+    council = ask_object(task, vote_ask(task), "vote", voters, task.deadline, context)
     content = poll_start_content(
         render.poll_question(task.id, task.mission),
         [(e.option.key, option_line(ctx, e)) for e in entries],
@@ -312,14 +328,30 @@ async def _finish(
     body = render.winner_line(task.id, named)
     await ctx.send_once(task, "winner", in_thread(task, f"{how}\n{body}" if how else body))
     why = "the master's vote" if result.decided_by_master else ("a tie broken" if how else "votes")
+    close = await _close_call(ctx, task, counts, result, how, named.author)
     await ctx.move(
         task,
         "planning",
         actor="coordinator",
-        reason=f"vote: {result.winner} ({why})",
+        reason=f"vote: {result.winner} ({why})" + (CLOSE_CALL + " ".join(close) if close else ""),
         winner=winner.option.author,
         note="",
     )
+
+
+async def _close_call(
+    ctx: TaskContext, task: Task, counts: dict[str, float], result: Tally, how: str, name: str
+) -> list[str]:
+    """The runners-up of a close vote (said in the thread once), or [] for a clear win, the
+    master's decision or a broken tie."""
+    assert result.winner is not None
+    if result.decided_by_master or how:
+        return []
+    close = close_call(counts, result.winner, ctx.settings.hybrid_margin)
+    if close:
+        line = close_vote_line(task.id, counts, result.winner, name, close)
+        await ctx.send_once(task, "hybrid", in_thread(task, line))
+    return close
 
 
 async def _not_counted(
