@@ -76,7 +76,9 @@ class BotRunner:
                 if bot.tasks is not None
             ]
             background += [
-                asyncio.create_task(bot.polls.run_background(bot.matrix.synced, stop))
+                asyncio.create_task(
+                    bot.polls.run_background(bot.matrix.synced, stop, bot.matrix.caught_up)
+                )
                 for bot in self.bots
                 if bot.polls is not None
             ]
