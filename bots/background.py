@@ -37,6 +37,16 @@ class BackgroundTasks:
     def pending(self) -> int:
         return len(self._tasks)
 
+    async def settle(self, timeout: float) -> bool:
+        """Waits (at most `timeout`) for the work in flight now, cancelling nothing: what
+        was spawned before a point in time is done after it. True when all of it finished;
+        work spawned meanwhile is not waited for."""
+        now = set(self._tasks)
+        if not now:
+            return True
+        _, still_running = await asyncio.wait(now, timeout=timeout)
+        return not still_running
+
     async def drain(self, timeout: float) -> None:
         """Let in-flight work finish (replies being sent), then cancel what is left."""
         if not self._tasks:

@@ -71,12 +71,16 @@ class BotRunner:
             ]
             background += [asyncio.create_task(_resume(bot)) for bot in self.bots if bot.resume]
             background += [
-                asyncio.create_task(bot.tasks.run_background(bot.matrix.synced, stop))
+                asyncio.create_task(
+                    bot.tasks.run_background(bot.matrix.synced, stop, bot.matrix.caught_up)
+                )
                 for bot in self.bots
                 if bot.tasks is not None
             ]
             background += [
-                asyncio.create_task(bot.polls.run_background(bot.matrix.synced, stop))
+                asyncio.create_task(
+                    bot.polls.run_background(bot.matrix.synced, stop, bot.matrix.caught_up)
+                )
                 for bot in self.bots
                 if bot.polls is not None
             ]

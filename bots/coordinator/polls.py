@@ -9,6 +9,8 @@ the poll end and a notice with the tally, each sent once.
 Restart safety is the task engine's: the poll is a row before anything is sent, every event
 it sends is recorded under a stable key and sent with a transaction id derived from it, and
 `tick()` (also run at start) sends whatever a crash left unsent: a start, an end, a notice.
+At start the votes that came while the coordinator was down are stored first (the Matrix
+side's catch-up), then a poll whose time ran out meanwhile is closed: its tally has them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 POLL_RESPONSE_TYPES = frozenset({POLL_RESPONSE, POLL_RESPONSE_STABLE})
+CaughtUp = Callable[[], Awaitable[object]]
+"""The Matrix side's `caught_up`: returns once the events that came while the bot was down
+are handled (stored)."""
 TIMEOUT = "timeout"
 """`closed_by` of a poll whose time ran out."""
 
@@ -199,20 +204,32 @@ class PollService:
         for poll in await self.store.unfinished("result"):
             await self._finish(poll)
 
-    async def resume(self) -> None:
-        """At start: a poll that expired while the coordinator was down closes now."""
+    async def resume(self, caught_up: CaughtUp | None = None) -> None:
+        """At start: what came while the coordinator was down is read first (`caught_up`:
+        the votes and reasons of the catch-up stored), then a poll that expired meanwhile
+        closes with them in its tally."""
+        if caught_up is not None:
+            await caught_up()
         await self.tick()
 
-    async def run_background(self, synced: asyncio.Event, stop: asyncio.Event) -> None:
-        """Once synced: resume, then tick every second until `stop`."""
+    async def run_background(
+        self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
+    ) -> None:
+        """Once synced: resume (after the catch-up), then tick every second until `stop`."""
         await synced.wait()
+        try:
+            await self.resume(caught_up)
+        except Exception:
+            log.exception("taking up the polls failed; the tick will retry them")
         while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+            if stop.is_set():
+                break
             try:
                 await self.tick()
             except Exception:
                 log.exception("the poll tick failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
 
     # --- sending -------------------------------------------------------------------------
 

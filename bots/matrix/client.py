@@ -91,6 +91,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TOKEN_SAVE_SECONDS = 2.0
 SEND_ATTEMPTS = 3
+CATCH_UP_SECONDS = 30.0
+"""How long `caught_up` waits for the handlers of the first sync's events."""
 SYNC_FILTER: dict[str, Any] = {
     "room": {"timeline": {"limit": 100}},
     "presence": {"not_types": ["*"]},
@@ -204,6 +206,21 @@ class MatrixBot:
                 except (TimeoutError, MatrixError) as exc:
                     log.warning("%s could not mark itself offline: %s", self.connection.name, exc)
             await self._client.close()
+
+    async def caught_up(self, timeout: float = CATCH_UP_SECONDS) -> bool:
+        """Once synced, waits for the handlers of what the first sync brought (after a
+        restart: what came while the bot was down), at most `timeout`: a deadline judged
+        after this has seen the answers and votes that arrived in time. True when all were
+        handled."""
+        await self.synced.wait()
+        done = await self._work.settle(timeout)
+        if not done:
+            log.warning(
+                "%s: the catch-up was not handled within %.0f s; going on",
+                self.connection.name,
+                timeout,
+            )
+        return done
 
     async def _start(self, stop: asyncio.Event) -> str | None:
         """Keys, filter, then a first full sync, retried until the homeserver answers: a

@@ -285,7 +285,8 @@ class TaskSettings:
     lesson_chars: int = 1500
     """Each lesson as stored and quoted (failures' outputs trimmed to fit)."""
     routine_after: int = 3
-    """Successes of one mission before the coordinator offers a routine; 0: never."""
+    """Successes of one mission before the coordinator offers a routine (once, at the
+    first success at or past it); 0: never."""
     poll_seconds: float = 600.0
     """How long the master's own `!poll` stays open before it is tallied."""
     poll_master_weight: float | None = None

@@ -332,6 +332,21 @@ def discussion_input(
     return out[::-1]
 
 
+def discussion_record(lines: Sequence[DiscussionLine]) -> str:
+    """Who said what, from the messages themselves (never from a model): one line per
+    speaker in the order they first spoke, with how many messages and the first line of
+    each, clipped. The facts block of a discussion's minutes, as the decision record and
+    the status report are a task's."""
+    said: dict[str, list[str]] = {}
+    for line in lines:
+        said.setdefault(line.speaker, []).append(first_line(line.text) or "(empty)")
+    rows = [
+        f"- {speaker} ({len(texts)}): {clip(' · '.join(texts), 2 * LINE_CHARS)}"
+        for speaker, texts in said.items()
+    ]
+    return "\n".join(["Who said what:", *rows]) if rows else "Who said what: nobody."
+
+
 # ---- the minutes message ------------------------------------------------------------------
 
 

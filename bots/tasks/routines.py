@@ -115,6 +115,17 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
+def offer_due(successes: int, after: int, *, counted: bool, offered_before: bool) -> bool:
+    """Whether a completed task's mission is offered as a routine now: offers are on
+    (`after` > 0), this task is among the mission's `successes` (`counted`), there are at
+    least `after` of them, and no earlier task of the mission was offered. At least, not
+    exactly: an offer missed at the Nth success (offers were off, `routine_after` was higher
+    then, the report went out before this version) comes at the next success. Once per
+    mission: after it, saving (or not) is the master's call, and a removed routine is not
+    offered again."""
+    return after > 0 and counted and successes >= after and not offered_before
+
+
 def offer_line(task_id: int, successes: int) -> str:
     """Said once in the task's thread when its mission has now succeeded `successes` times."""
     return (

@@ -285,3 +285,30 @@ async def test_killed_while_everyone_votes_it_counts_every_vote_and_closes_once(
     tallies = [s for s in boss.person.seen if s.body.startswith(f"📊 Poll #{poll_id} closed")]
     assert len(tallies) == 1
     assert sorted(a for a, stage in script.asked if stage == "vote") == sorted(AGENTS)
+
+
+async def test_a_poll_that_ran_out_while_down_counts_the_votes_that_came_meanwhile(
+    boss: TaskMaster, script: CouncilScript, process: CoordinatorProcess
+) -> None:
+    script.delays["vote"] = 3.0  # the agents vote while the coordinator is down
+    question = "Which broker for the jobs?"
+    await boss.command(f"!poll {question} | RabbitMQ | Redis streams | Kafka")
+    poll = await poll_start(boss, question)
+    poll_id = poll_id_of(poll)
+    assert poll_id is not None
+    opened = time.monotonic()
+    await process.kill()
+    await boss.vote(poll.event_id, "C")
+    await reason_lines(boss, poll, len(AGENTS))
+    await asyncio.sleep(max(0.0, POLL_SECONDS + 2 - (time.monotonic() - opened)))
+    assert await boss.db.rows("SELECT voter FROM poll_votes WHERE poll_id = ?", poll_id) == []
+    await process.start()  # the poll ran out while it was down: read the votes, then close
+    notice = await tally_notice(boss, poll_id, timeout=60)
+    lines = notice.body.splitlines()
+    assert lines[0] == f"📊 Poll #{poll_id} closed (time is up): {question}"
+    assert lines[1] == "Result: C — Kafka (2 votes: Gemini, you, your vote decides)"
+    assert lines[3] == f"B · Redis streams — 3 votes: {display(boss, 'claude', 'gpt', 'local')}"
+    rows = await boss.db.rows("SELECT voter FROM poll_votes WHERE poll_id = ?", poll_id)
+    assert len(rows) == len(AGENTS) + 1
+    tallies = [s for s in boss.person.seen if s.body.startswith(f"📊 Poll #{poll_id} closed")]
+    assert len(tallies) == 1

@@ -2,7 +2,9 @@
 task's facts → the minutes in the task's thread name the proposals (with their authors)
 and the decision, with the status report; `!minutes N` shows them and `!minutes search`
 finds them. `!minutes` in the main timeline: the room's recent discussion, through the
-scribe, in a thread under the command.
+scribe, in a thread under the command — the post names who said what and does not repeat
+the scribe's text; a coordinator restart between the ask and the answer still gives them,
+once.
 
 Real Synapse, the master's encrypted client, the executor on the embedded SSH server
 (`local`), agents on the real SDKs against the fake LLM server (`CouncilScript`).
@@ -10,12 +12,13 @@ Real Synapse, the master's encrypted client, the executor on the embedded SSH se
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.llm_server import FakeLLMServer, reply
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript, stage_of
 from tests.support.person import Person, Seen
@@ -133,21 +136,44 @@ async def test_minutes_name_the_proposals_and_the_decision(
     assert await boss.db.state(task.id) == "completed"
 
 
+def in_thread_of(root: str) -> Callable[[Seen], bool]:
+    return lambda s: s.relates_to.get("event_id") == root
+
+
+def council_kind(kind: str, stage: str | None = None) -> Callable[[Seen], bool]:
+    return lambda s: (
+        council_of(s).get("kind") == kind and (stage is None or council_of(s).get("stage") == stage)
+    )
+
+
 async def test_minutes_of_the_recent_discussion_in_the_room(
     boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
 ) -> None:
-    script.set("minutes", SCRIBE, "Minutes: the master keeps nginx (cvxdiscussion).")
+    text = "Minutes: the master keeps nginx (cvxdiscussion)."
+    script.set("minutes", SCRIBE, text)
     await boss.command("We keep nginx on web-1 for now, cvxdiscussion-1.")
     await boss.command("Caddy can wait until the spring, cvxdiscussion-2.")
     sent = await boss.command("!minutes")
     minutes = await boss.wait(
-        lambda s: s.relates_to.get("event_id") == sent,
-        lambda s: s.sender == boss.coordinator and council_of(s).get("kind") == "minutes",
+        in_thread_of(sent),
+        lambda s: s.sender == boss.coordinator and council_kind("minutes")(s),
         what="the discussion's minutes in a thread under !minutes",
         timeout=90,
     )
     assert minutes.body.startswith("🗒️ Minutes of the discussion (")
-    assert "Minutes: the master keeps nginx (cvxdiscussion)." in minutes.body
+    # Said once: the scribe's own message in the thread is the text; the post names who
+    # said what, from the messages themselves.
+    written = await boss.wait(
+        in_thread_of(sent), council_kind("answer", "minutes"), what="the scribe's minutes"
+    )
+    assert written.sender == boss.council.user_id(SCRIBE)
+    assert written.body == f"🗒️ {text}"
+    assert text not in minutes.body
+    assert re.search(
+        r"Who said what:\n- .+ \(2\): We keep nginx on web-1 for now, cvxdiscussion-1\. · "
+        r"Caddy can wait until the spring, cvxdiscussion-2\.",
+        minutes.body,
+    ), minutes.body
     asked = [r for r in llm.requests if stage_of(r) == "minutes"]
     assert asked, "the scribe's model was never asked"
     prompt = asked[-1].system
@@ -155,5 +181,44 @@ async def test_minutes_of_the_recent_discussion_in_the_room(
     first = prompt.index("We keep nginx on web-1 for now, cvxdiscussion-1.")
     assert first < prompt.index("Caddy can wait until the spring, cvxdiscussion-2.")
     assert "!minutes" not in prompt
+    head, rest = minutes.body.split("\n\n", 1)
     found = await reply_to(boss, "!minutes search cvxdiscussion", "the search")
-    assert found.body == minutes.body
+    assert found.body == f"{head}\n\n{text}\n\n{rest}"
+
+
+async def test_a_restart_between_the_ask_and_the_answer_still_gives_the_minutes_once(
+    boss: TaskMaster, script: CouncilScript, bots: TaskBots
+) -> None:
+    text = "Minutes: backups move to db-2 (cvxrestart)."
+    script.set("minutes", SCRIBE, reply(text, delay_s=6))  # answers while the coordinator is down
+    await boss.command("Backups move to db-2 this week, cvxrestart-1.")
+    sent = await boss.command("!minutes")
+    await boss.wait(
+        in_thread_of(sent),
+        lambda s: s.sender == boss.coordinator and council_kind("ask", "minutes")(s),
+        what="the minutes ask",
+    )
+    assert bots.coordinator is not None
+    await bots.coordinator.stop()
+    await boss.wait(
+        in_thread_of(sent), council_kind("answer", "minutes"), what="the scribe's answer"
+    )
+    bots.coordinator = await InProcessBots.start(bots.settings, ["coordinator"])
+    minutes = await boss.wait(
+        in_thread_of(sent),
+        lambda s: s.sender == boss.coordinator and council_kind("minutes")(s),
+        what="the minutes after the restart",
+        timeout=90,
+    )
+    assert re.search(r"- .+ \(1\): Backups move to db-2 this week, cvxrestart-1\.", minutes.body)
+    assert "No minutes from the scribe" not in minutes.body
+    await asyncio.sleep(3)  # a second post would come by now
+    posted = [
+        s
+        for s in boss.person.seen
+        if in_thread_of(sent)(s) and s.sender == boss.coordinator and council_kind("minutes")(s)
+    ]
+    asks = [s for s in boss.person.seen if in_thread_of(sent)(s) and council_kind("ask")(s)]
+    assert (len(posted), len(asks)) == (1, 1)
+    stored = await reply_to(boss, "!minutes search cvxrestart", "the search")
+    assert text in stored.body

@@ -15,6 +15,7 @@ from bots.tasks.minutes import (
     TaskFacts,
     decision_record,
     discussion_input,
+    discussion_record,
     minutes_body,
     minutes_message,
     scribe_answer_body,
@@ -278,6 +279,13 @@ SILENT = Minutes(
 )
 
 
+TALK = Minutes(
+    "🗒️ Minutes of the discussion (2 messages with Master and Claude)",
+    scribe_text="The master asked; Claude backed Caddy.",
+    record="Who said what:\n- Master (1): nginx or caddy?\n- Claude (1): Caddy.",
+)
+
+
 @pytest.mark.parametrize(
     ("minutes", "body"),
     [
@@ -288,15 +296,27 @@ SILENT = Minutes(
             "- Done: step 1 `du` on local\n- Errors: —\n- Fixed: —\n- On hold: —",
         ),
         (SILENT, minutes_body(SILENT)),
+        (
+            TALK,
+            "🗒️ Minutes of the discussion (2 messages with Master and Claude)\n\n"
+            "Who said what:\n- Master (1): nginx or caddy?\n- Claude (1): Caddy.",
+        ),
     ],
-    ids=["the-scribes-text-is-not-said-twice", "without-it-the-post-is-the-whole"],
+    ids=[
+        "the-scribes-text-is-not-said-twice",
+        "without-it-the-post-is-the-whole",
+        "a-discussion-the-same",
+    ],
 )
 def test_the_coordinators_post_after_the_scribes_own_message(minutes: Minutes, body: str) -> None:
     """The scribe's answer is in the thread already: the post adds only the decision and
-    the status; the stored minutes (`minutes_body`) stay the whole."""
+    the status (a discussion's: who said what); the stored minutes (`minutes_body`) stay
+    the whole, each paragraph once."""
     text, html = minutes_message(minutes, scribe_posted=True)
     assert text == body
-    assert "<strong>Status</strong>" in html
+    assert ("<strong>Status</strong>" in html) is (minutes.status is not None)
+    whole = minutes_body(minutes).split("\n\n")
+    assert len(whole) == len(set(whole))
     if minutes.scribe_text:
         assert minutes.scribe_text not in text
         assert minutes.scribe_text in minutes_body(minutes)
@@ -317,3 +337,41 @@ def test_a_long_discussion_keeps_its_newest_lines() -> None:
     assert sum(len(k) + 1 for k in kept) <= 1000
     assert len(kept) < 100
     assert discussion_input([DiscussionLine("Master", "a\n  b")]) == ["Master: a b"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "record"),
+    [
+        ([], "Who said what: nobody."),
+        (
+            [
+                DiscussionLine("Master", "We keep nginx.\nFor now."),
+                DiscussionLine("Claude", "Caddy renews TLS by itself."),
+                DiscussionLine("Master", "Caddy in the spring."),
+            ],
+            "Who said what:\n- Master (2): We keep nginx. · Caddy in the spring.\n"
+            "- Claude (1): Caddy renews TLS by itself.",
+        ),
+        (
+            [DiscussionLine("GPT", "y" * 400)],
+            "Who said what:\n- GPT (1): " + "y" * 159 + "…",
+        ),
+        (
+            [DiscussionLine("GPT", "a" * 150) for _ in range(3)],
+            "Who said what:\n- GPT (3): " + " · ".join(["a" * 150, "a" * 150, "a" * 13]) + "…",
+        ),
+        (
+            [DiscussionLine("GPT", "  \n "), DiscussionLine("GPT", "ok")],
+            "Who said what:\n- GPT (2): (empty) · ok",
+        ),
+    ],
+    ids=[
+        "nobody",
+        "in-the-order-they-first-spoke",
+        "a-line-is-clipped",
+        "a-speaker-is-clipped",
+        "an-empty-message",
+    ],
+)
+def test_who_said_what(lines: list[DiscussionLine], record: str) -> None:
+    assert discussion_record(lines) == record

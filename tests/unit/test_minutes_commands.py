@@ -4,7 +4,6 @@ scribe, a search, and who may run it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,24 +124,60 @@ async def test_anyone_in_the_room_may_read_minutes(bench: Bench) -> None:
     assert said[0].startswith("#1 🗒️ Minutes of task #1")
 
 
-async def test_the_recent_discussion_through_the_scribe(bench: Bench) -> None:
-    engine = bench.engine
+TALK_HEAD = "🗒️ Minutes of the discussion (2 messages with Master and Claude)"
+WHO_SAID_WHAT = (
+    "Who said what:\n- Master (1): 얘들아, nginx or caddy?\n- Claude (1): Caddy: it renews TLS."
+)
+SCRIBED = "The master asked nginx or Caddy; Claude backed Caddy."
+
+
+def a_discussion(bench: Bench) -> None:
     bench.history.extend(
         [
             HistoryEntry(EventID("$h1"), MASTER, "Master", "얘들아, nginx or caddy?", 1000),
             HistoryEntry(
-                EventID("$h2"), engine.user("claude"), "Claude", "Caddy: it renews TLS.", 2000
+                EventID("$h2"), bench.engine.user("claude"), "Claude", "Caddy: it renews TLS.", 2000
             ),
             HistoryEntry(EventID("$h3"), MASTER, "Master", "!status", 3000),
         ]
     )
-    asking = asyncio.create_task(bench.say("!minutes"))
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if any(s.key.endswith("/minutes-ask") for s in engine.matrix.sent):
-            break
-    ask = next(s for s in engine.matrix.sent if s.key.endswith("/minutes-ask"))
+
+
+def asks(bench: Bench) -> list[Any]:
+    return [s for s in bench.engine.matrix.sent if s.key.endswith("/minutes-ask")]
+
+
+def posts(bench: Bench) -> list[Any]:
+    return [s for s in bench.engine.matrix.sent if s.key.endswith("/minutes")]
+
+
+def scribe_answer(bench: Bench, ask: str, body: str, **council: Any) -> Message:
+    return Message(
+        ROOM,
+        EventID(f"$scribe{len(bench.engine.matrix.sent)}"),
+        council.pop("sender", bench.engine.user("gpt")),
+        body,
+        thread_root=EventID("$m1"),
+        council={
+            "v": 1,
+            "kind": "answer",
+            "task": 0,
+            "ask": ask,
+            "stage": "minutes",
+            "status": "ok",
+            **council,
+        },
+    )
+
+
+async def test_the_recent_discussion_through_the_scribe(bench: Bench) -> None:
+    engine = bench.engine
+    a_discussion(bench)
+    assert await bench.say("!minutes") == []  # the ask and the minutes are in its thread
+    [ask] = asks(bench)
     assert ask.body == "🗒️ Asking GPT for the minutes (3 min)."
+    assert ask.reply is not None
+    assert ask.reply.thread_root == "$m1"
     assert (ask.content["task"], ask.content["stage"], ask.content["agents"]) == (
         0,
         "minutes",
@@ -152,32 +187,113 @@ async def test_the_recent_discussion_through_the_scribe(bench: Bench) -> None:
         "Master: 얘들아, nginx or caddy?",
         "Claude: Caddy: it renews TLS.",
     ]
-    answer = Message(
-        ROOM,
-        EventID("$scribe"),
-        engine.user("gpt"),
-        "🗒️ The master asked nginx or Caddy; Claude backed Caddy.",
-        thread_root=EventID("$m1"),
-        council={
-            "v": 1,
-            "kind": "answer",
-            "task": 0,
-            "ask": ask.content["ask"],
-            "stage": "minutes",
-            "status": "ok",
-        },
-    )
+    answer = scribe_answer(bench, ask.content["ask"], f"🗒️ {SCRIBED}")
     assert await engine.service.on_task_message(answer, engine.bot) == []
-    assert await asking == []
-    posted = engine.matrix.sent[-1]
-    assert posted.body == (
-        "🗒️ Minutes of the discussion (2 messages with Master and Claude)\n\n"
-        "The master asked nginx or Caddy; Claude backed Caddy."
-    )
+    [posted] = posts(bench)
+    # Said once: the scribe's text is its own message just above; the post adds who said
+    # what, and the stored minutes are the whole.
+    assert posted.body == f"{TALK_HEAD}\n\n{WHO_SAID_WHAT}"
     assert posted.reply is not None
     assert posted.reply.thread_root == "$m1"
     stored = await engine.store.minutes.recent(ROOM)
-    assert [(m.task_id, m.text) for m in stored] == [(None, posted.body)]
+    whole = f"{TALK_HEAD}\n\n{SCRIBED}\n\n{WHO_SAID_WHAT}"
+    assert [(m.task_id, m.text) for m in stored] == [(None, whole)]
+    assert await bench.say("!minutes search caddy") == [whole]
     assert await bench.say("!minutes") == [
         "Nothing was said here since the last minutes. For a task's: !minutes 12."
     ]
+    again = scribe_answer(bench, ask.content["ask"], "🗒️ A second go.")
+    assert await engine.service.on_task_message(again, engine.bot) == []
+    assert len(posts(bench)) == 1, "an answer after the minutes changes nothing"
+
+
+async def answer_after_a_restart(bench: Bench, ask: str) -> None:
+    bench.engine.restart()
+    await bench.engine.service.resume()
+    answer = scribe_answer(bench, ask, f"🗒️ {SCRIBED}")
+    await bench.engine.service.on_task_message(answer, bench.engine.bot)
+
+
+async def restart_after_the_answer(bench: Bench, ask: str) -> None:
+    engine = bench.engine
+    await engine.store.minutes.answered(ask, answer=SCRIBED, problem=None)  # then the kill
+    engine.restart()
+    await engine.service.resume()
+
+
+async def restart_after_the_post(bench: Bench, ask: str) -> None:
+    engine = bench.engine
+    answer = scribe_answer(bench, ask, f"🗒️ {SCRIBED}")
+    await engine.service.on_task_message(answer, engine.bot)
+    engine.restart()
+    await engine.service.resume()
+    await engine.service.on_task_message(answer, engine.bot)  # seen again after the restart
+
+
+async def the_command_again_after_a_restart(bench: Bench, ask: str) -> None:
+    engine = bench.engine
+    engine.restart()
+    bench.dispatcher = Dispatcher(
+        engine.bot,
+        coordinator_commands(engine.service, clock=engine.clock, minutes=engine.service.minutes),
+    )
+    bench.said -= 1  # the same `!minutes` event, handed over again
+    assert await bench.say("!minutes") == []
+    answer = scribe_answer(bench, ask, f"🗒️ {SCRIBED}")
+    await engine.service.on_task_message(answer, engine.bot)
+
+
+RESTARTS = {
+    "between the ask and the answer": answer_after_a_restart,
+    "after the answer was kept, before the post": restart_after_the_answer,
+    "after the post, the answer seen again": restart_after_the_post,
+    "the same command again": the_command_again_after_a_restart,
+}
+
+
+@pytest.mark.parametrize("case", list(RESTARTS))
+async def test_a_restart_still_gives_the_discussions_minutes_once(bench: Bench, case: str) -> None:
+    a_discussion(bench)
+    await bench.say("!minutes")
+    [ask] = asks(bench)
+    await RESTARTS[case](bench, ask.content["ask"])
+    assert [s.body for s in posts(bench)] == [f"{TALK_HEAD}\n\n{WHO_SAID_WHAT}"]
+    assert len(asks(bench)) == 1
+    stored = await bench.engine.store.minutes.recent(ROOM)
+    assert [m.text for m in stored] == [f"{TALK_HEAD}\n\n{SCRIBED}\n\n{WHO_SAID_WHAT}"]
+
+
+@pytest.mark.parametrize(
+    ("how", "says"),
+    [
+        ("silent", "GPT did not answer within 3 min"),
+        ("failed", "GPT could not write them: quota exhausted"),
+        ("silent through a restart", "GPT did not answer within 3 min"),
+    ],
+)
+async def test_without_the_scribes_text_the_minutes_say_why(
+    bench: Bench, how: str, says: str
+) -> None:
+    engine = bench.engine
+    a_discussion(bench)
+    await bench.say("!minutes")
+    [ask] = asks(bench)
+    stranger = scribe_answer(bench, ask.content["ask"], "🗒️ Not mine.", sender=MASTER)
+    assert await engine.service.on_task_message(stranger, engine.bot) == []
+    await engine.later(60)
+    assert posts(bench) == [], "the scribe has time left; only the scribe's answer counts"
+    if how == "failed":
+        failed = scribe_answer(
+            bench, ask.content["ask"], "", status="failed", reason="quota exhausted"
+        )
+        await engine.service.on_task_message(failed, engine.bot)
+    elif how == "silent":
+        await engine.later(180)
+    else:
+        engine.restart()
+        engine.clock.now += 180
+        await engine.service.resume()
+    text = f"{TALK_HEAD}\n\n(No minutes from the scribe: {says}.)\n\n{WHO_SAID_WHAT}"
+    assert [s.body for s in posts(bench)] == [text]
+    stored = await engine.store.minutes.recent(ROOM)
+    assert [m.text for m in stored] == [text]

@@ -146,3 +146,80 @@ async def test_minutes_survive_reopening(tmp_path: Path) -> None:
         await add(store, "kept across restarts")
     async with await Store.open(tmp_path / "s.db") as store:
         assert [m.text for m in await store.minutes.search("restarts")] == ["kept across restarts"]
+
+
+async def ask(store: Store, command: str, ask_id: str, deadline: float = T0 + 180) -> bool:
+    _, created = await store.minutes.ask(
+        ask=ask_id,
+        command_event=EventID(command),
+        room_id=ROOM,
+        thread_root=None,
+        root=EventID(command),
+        scribe="gpt",
+        head="🗒️ Minutes of the discussion (1 message with Master)",
+        facts=("Who said what:", "- Master (1): 디스크 정리"),
+        lines=("Master: 디스크 정리",),
+        deadline=deadline,
+        now=T0,
+    )
+    return created
+
+
+async def open_ids(store: Store, now: float | None) -> list[str]:
+    return [a.ask for a in await store.minutes.open_asks(now)]
+
+
+async def test_a_discussions_ask_is_kept_until_its_minutes_are(store: Store) -> None:
+    minutes = store.minutes
+    assert await ask(store, "$cmd1", "d1-minutes")
+    assert not await ask(store, "$cmd1", "d2-minutes"), "one ask per command"
+    found = await minutes.ask_of(command=EventID("$cmd1"))
+    assert found is not None
+    assert (found.ask, found.facts, found.lines) == (
+        "d1-minutes",
+        ("Who said what:", "- Master (1): 디스크 정리"),
+        ("Master: 디스크 정리",),
+    )
+    assert await minutes.ask_of(ask="d1-minutes") == found
+    assert await ask(store, "$cmd2", "d3-minutes", deadline=T0 + 60)
+    # Due on the tick: never sent, answered, or past the deadline; at start: all open.
+    assert await open_ids(store, T0) == ["d3-minutes", "d1-minutes"]
+    assert await minutes.ask_sent("d1-minutes", EventID("$ask1"))
+    assert await minutes.ask_sent("d3-minutes", EventID("$ask3"))
+    assert not await minutes.ask_sent("d1-minutes", EventID("$other"))
+    assert await open_ids(store, T0) == []
+    assert await open_ids(store, T0 + 60) == ["d3-minutes"]
+    assert await minutes.answered("d1-minutes", answer="Talked about disks.", problem=None)
+    assert not await minutes.answered("d1-minutes", answer=None, problem="late"), "kept once"
+    assert await open_ids(store, T0) == ["d1-minutes"]
+    assert await open_ids(store, None) == ["d3-minutes", "d1-minutes"]
+
+    first, created = await store.minutes.add(
+        task_id=None,
+        room_id=ROOM,
+        thread_root=None,
+        text="the whole",
+        status="",
+        author="gpt",
+        event_id=EventID("$post"),
+        now=T0 + 1,
+        ask="d1-minutes",
+    )
+    again, created_again = await store.minutes.add(
+        task_id=None,
+        room_id=ROOM,
+        thread_root=None,
+        text="written twice",
+        status="",
+        author="gpt",
+        event_id=EventID("$post"),
+        now=T0 + 2,
+        ask="d1-minutes",
+    )
+    assert (created, created_again, again) == (True, False, first)
+    done = await minutes.ask_of(ask="d1-minutes")
+    assert done is not None
+    assert done.minutes_id == first.id
+    assert not await minutes.answered("d1-minutes", answer="late", problem=None)
+    assert await open_ids(store, None) == ["d3-minutes"]
+    assert [m.text for m in await minutes.recent(ROOM)] == ["the whole"]

@@ -15,6 +15,7 @@ protocol (as the Matrix layer would send). Votes come in as `RoomEvent`s.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from typing import Any, cast
 
 import pytest
 
+from bots.background import BackgroundTasks
 from bots.context import BotContext
 from bots.coordinator.polls import PollService, is_poll_answer
 from bots.errors import CommandError, StoreError
@@ -373,6 +375,54 @@ async def test_a_poll_that_expired_while_down_closes_at_start(bench: Bench) -> N
     await bench.service.resume()
     assert len(bench.outbox.of(POLL_END)) == 1
     assert "time is up" in bench.notices()[0]
+
+
+async def test_votes_that_came_while_down_are_read_before_the_expired_poll_closes(
+    bench: Bench,
+) -> None:
+    poll_id = await bench.open()
+    bench.now = T0 + 10 * bench.settings.tasks.poll_seconds
+    bench.restart()
+    # The first sync hands the catch-up's events to handlers running on their own (as the
+    # Matrix client spawns them): here a vote that takes a few turns of the loop to store.
+    catch_up = BackgroundTasks("catch-up")
+
+    async def handled(sender: UserID, key: str) -> None:
+        await asyncio.sleep(0.05)
+        await bench.vote(sender, key, at_ms=int(T0 * 1000) + 1)
+
+    catch_up.spawn(handled(bench.user("gpt"), "B"), "the vote")
+    catch_up.spawn(handled(bench.master, "C"), "the master's vote")
+    await bench.service.resume(lambda: catch_up.settle(5))
+    [notice] = bench.notices()
+    assert notice.splitlines()[:2] == [
+        f"📊 Poll #{poll_id} closed (time is up): Which database?",
+        "Result: C — MySQL (1 vote: you, your vote decides)",
+    ]
+    assert len(bench.outbox.of(POLL_END)) == 1
+
+
+async def test_the_catch_up_waits_for_what_was_in_flight_only() -> None:
+    work = BackgroundTasks("catch-up")
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def step(name: str, wait: asyncio.Event | None = None) -> None:
+        if wait is not None:
+            await wait.wait()
+        await asyncio.sleep(0.01)
+        order.append(name)
+
+    work.spawn(step("in flight"), "in flight")
+    settled = asyncio.create_task(work.settle(5))
+    await asyncio.sleep(0)  # settling has begun: what is spawned now comes after
+    work.spawn(step("spawned later", gate), "later")
+    assert await settled is True
+    assert order == ["in flight"]
+    assert await work.settle(0.01) is False  # timed out: left running, not cancelled
+    gate.set()
+    assert await work.settle(5) is True
+    assert order == ["in flight", "spawned later"]
 
 
 async def test_an_end_lost_to_a_crash_is_sent_once_after_the_restart(bench: Bench) -> None:

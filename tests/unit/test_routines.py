@@ -26,6 +26,7 @@ from bots.tasks.routines import (
     SaveRoutine,
     check_name,
     normalise_mission,
+    offer_due,
     parse_routine_args,
 )
 from tests.support.task_engine import MASTER, READ_ONLY_PLAN, ROOM, Bench, open_bench, use
@@ -206,6 +207,53 @@ async def test_a_routine_is_offered_once_when_a_mission_succeeded_three_times(
     fourth = await finished(engine, "report disk usage of local")
     assert not await offered(engine, fourth)  # said once per mission, at the third success
     assert len([s for s in engine.matrix.sent if s.key.endswith("/routine-offer")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("successes", "after", "counted", "offered_before", "due"),
+    [
+        (2, 3, True, False, False),  # not yet
+        (3, 3, True, False, True),  # the Nth success
+        (4, 3, True, False, True),  # the Nth was missed: the next success offers
+        (7, 3, True, False, True),  # routine_after lowered below the count
+        (4, 3, True, True, False),  # offered before: once per mission
+        (3, 3, False, False, False),  # this task ran no command: not one of them
+        (3, 0, True, False, False),  # offers off
+    ],
+)
+def test_when_a_mission_is_offered_as_a_routine(
+    successes: int, after: int, counted: bool, offered_before: bool, due: bool
+) -> None:
+    assert offer_due(successes, after, counted=counted, offered_before=offered_before) is due
+
+
+MISSED_OFFERS = {
+    # (routine_after while each earlier success was reported, then for the last one)
+    "offers were off at the third": ([0, 0, 0], 3),
+    "routine_after was 5 then lowered to 3": ([5, 5, 5, 5], 3),
+    "routine_after raised to 4 after the third was not offered": ([0, 0, 0], 4),
+}
+
+
+@pytest.mark.parametrize("case", list(MISSED_OFFERS))
+async def test_a_missed_offer_comes_at_the_next_success_once(
+    bench: tuple[Bench, Dispatcher], case: str
+) -> None:
+    engine, _ = bench
+    earlier, after = MISSED_OFFERS[case]
+    for setting in earlier:
+        use(engine, routine_after=setting)
+        assert not await offered(engine, await finished(engine, "report disk usage of local"))
+    use(engine, routine_after=after)
+    last = await finished(engine, "Report disk usage of local!")
+    assert await offered(engine, last)
+    [sent] = [s for s in engine.matrix.sent if s.key.endswith("/routine-offer")]
+    assert sent.reply is not None
+    assert sent.reply.body.startswith(f"#{last.id} 🔁 This succeeded {len(earlier) + 1} times")
+    again = await finished(engine, "report disk usage of local")
+    assert not await offered(engine, again)  # once per mission
+    other = [await finished(engine, "restart nginx") for _ in range(after)]
+    assert await offered(engine, other[-1])  # another mission has its own offer
 
 
 @pytest.mark.parametrize("why", ["routine_after 0", "a routine holds it", "no command ran"])

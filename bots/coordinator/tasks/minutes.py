@@ -9,18 +9,16 @@ scribe is the task's stored deadline, so a restart finishes what was asked and n
 (`unfinished`, driven by the service's tick and resume). A silent or failed scribe still
 gives minutes: the facts alone, saying why.
 
-A discussion's minutes (`!minutes` outside a task thread) read the room's recent messages
-since its last minutes, ask the scribe with task 0 in a thread under the command, and wait
-in the command's own handler; a restart meanwhile drops that ask (the master asks again).
+A discussion's minutes (`!minutes` outside a task thread) are `minutes_discussion`'s: the
+ask is stored, so they too are finished after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bots.coordinator.tasks.common import (
     answer_text,
@@ -32,17 +30,14 @@ from bots.coordinator.tasks.common import (
     minutes,
     wait_for,
 )
+from bots.coordinator.tasks.minutes_discussion import DiscussionMinutes
 from bots.coordinator.tasks.minutes_facts import task_facts
 from bots.errors import CommandError
-from bots.ids import EventID
 from bots.message import Message, Reply
 from bots.tasks.minutes import (
     MINUTES_EMOJI,
-    DiscussionLine,
     Minutes,
     decision_record,
-    discussion_head,
-    discussion_input,
     minutes_body,
     minutes_message,
     scribe_input,
@@ -62,12 +57,8 @@ log = logging.getLogger(__name__)
 ASK_KEY = "minutes-ask"
 POST_KEY = "minutes"
 REPORT_LINE_KEY = "report-line"
-DISCUSSION_MESSAGES = 50
-"""How far back a discussion's minutes read (since its last minutes)."""
 TAKEN_UP_SECONDS = 3600.0
 """At start, a task that ended this recently with minutes due but not asked is asked."""
-_PREFIX = re.compile(r"\A\s*(?:#\d+\s*)?🗒️\s*")
-_COMMAND = re.compile(r"\A\s*(?:!|/)")
 
 Locker = Callable[[int], asyncio.Lock]
 
@@ -165,11 +156,6 @@ async def _post(
     return record
 
 
-def scribe_text(body: str) -> str:
-    """The scribe's answer without its "#12 🗒️ " prefix."""
-    return _PREFIX.sub("", body, count=1).strip()
-
-
 async def unfinished(ctx: TaskContext, now: float | None = None, limit: int = 50) -> list[int]:
     """Recent final tasks whose minutes are due and not stored, for the service to drive:
     asked and not posted (on the tick: only once their wait ran out by `now`), or posted
@@ -196,12 +182,12 @@ async def unfinished(ctx: TaskContext, now: float | None = None, limit: int = 50
 
 class TaskMinutes:
     """The minutes side of one coordinator's engine: what `!minutes` asks of it, and the
-    discussions' asks waiting for the scribe."""
+    discussions' minutes (`discussions`, driven by the service's tick and resume too)."""
 
     def __init__(self, ctx: TaskContext, lock: Locker) -> None:
         self.ctx = ctx
         self._lock = lock
-        self._waiting: dict[str, asyncio.Future[Message]] = {}
+        self.discussions = DiscussionMinutes(ctx)
 
     async def drive(self, task_id: int, *, start: bool = False) -> MinutesRecord | None:
         """`follow_up` under the task's lock; a failure is logged (the tick tries again)."""
@@ -243,113 +229,9 @@ class TaskMinutes:
 
     async def discussion(self, message: Message) -> str:
         """`!minutes` outside a task's thread: the minutes of the room's (or this thread's)
-        recent messages since its last minutes, through the scribe; their text."""
-        bot = self.ctx.bot
-        settings = bot.settings
-        room, thread = message.room_id, message.thread_root
-        since = 0.0
-        for earlier in await bot.store.minutes.recent(room, discussions_only=True, limit=20):
-            if earlier.thread_root == thread:  # the same timeline or thread
-                since = earlier.created_at
-                break
-        me = settings.user_id(settings.coordinator)
-        said = [
-            e
-            for e in await bot.matrix.history(room, thread, DISCUSSION_MESSAGES + 1)
-            if e.event_id != message.event_id
-            and e.sender != me
-            and e.timestamp_ms / 1000 > since
-            and not _COMMAND.match(e.body)
-        ][-DISCUSSION_MESSAGES:]
-        if not said:
-            raise CommandError(
-                "Nothing was said here since the last minutes. For a task's: !minutes 12."
-            )
-        speakers = list(dict.fromkeys(e.sender_name for e in said))
-        head = discussion_head(len(said), speakers)
-        scribe = settings.task_scribe
-        text, problem = "", "no agent is configured to write them (tasks.scribe)"
-        root = thread or message.event_id
-        if scribe is not None:
-            lines = discussion_input([DiscussionLine(e.sender_name, e.body) for e in said])
-            text, problem = await self._ask_scribe(message, root, scribe, lines)
-        body, html = minutes_message(Minutes(head, scribe_text=text, scribe_problem=problem))
-        reply = Reply(
-            room,
-            body,
-            html=html,
-            thread_root=root,
-            reply_to=message.event_id,
-            key=f"{message.event_id}/minutes",
-            council={"v": 1, "kind": "minutes", "task": 0},
-        )
-        event_id = await bot.matrix.send(reply)
-        await bot.store.minutes.add(
-            task_id=None,
-            room_id=room,
-            thread_root=thread,
-            text=body,
-            status="",
-            author=scribe or "",
-            event_id=event_id,
-            now=self.ctx.clock(),
-        )
-        return body
+        recent messages since its last minutes, through the scribe (`minutes_discussion`)."""
+        return await self.discussions.start(message)
 
-    async def _ask_scribe(
-        self, message: Message, root: EventID, scribe: str, lines: list[str]
-    ) -> tuple[str, str]:
-        """Asks the scribe in a thread under the command; (its text, "") or ("", why not)."""
-        bot = self.ctx.bot
-        name = display(self.ctx, scribe)
-        seconds = self.ctx.settings.minutes_seconds
-        ask = f"d{int(self.ctx.clock() * 1000)}-minutes"
-        council: dict[str, Any] = {
-            "v": 1,
-            "kind": "ask",
-            "task": 0,
-            "ask": ask,
-            "stage": "minutes",
-            "agents": [scribe],
-            "deadline_ms": int((self.ctx.clock() + seconds) * 1000),
-            "mission": "the minutes of the discussion",
-            "context": {"discussion": lines},
-        }
-        waiting: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._waiting[ask] = waiting
-        try:
-            body = f"{MINUTES_EMOJI} Asking {name} for the minutes ({minutes(seconds)})."
-            await bot.matrix.send(
-                Reply(
-                    message.room_id,
-                    body,
-                    thread_root=root,
-                    key=f"{message.event_id}/minutes-ask",
-                    council=council,
-                )
-            )
-            answer = await asyncio.wait_for(asyncio.shield(waiting), seconds)
-        except TimeoutError:
-            return "", f"{name} did not answer within {minutes(seconds)}"
-        finally:
-            self._waiting.pop(ask, None)
-        got = answer.council or {}
-        if got.get("status") != "ok":
-            return "", f"{name} could not write them: {got.get('reason') or 'no reason given'}"
-        return scribe_text(answer.body), ""
-
-    def on_discussion_answer(self, message: Message) -> bool:
+    async def on_discussion_answer(self, message: Message) -> bool:
         """The scribe's answer to a discussion's ask (task 0); True when it was one."""
-        council = message.council or {}
-        if council.get("kind") != "answer" or council.get("stage") != "minutes":
-            return False
-        if council.get("task") != 0:
-            return False
-        settings = self.ctx.bot.settings
-        scribe = settings.task_scribe
-        if scribe is None or message.sender != settings.user_id(settings.account(scribe)):
-            return True
-        waiting = self._waiting.get(str(council.get("ask", "")))
-        if waiting is not None and not waiting.done() and council.get("part", 1) == 1:
-            waiting.set_result(message)
-        return True
+        return await self.discussions.on_answer(message)

@@ -1,5 +1,6 @@
 """Routines in the task engine: a routine's run starts at review with its stored plan, and a
-mission that has now succeeded `tasks.routine_after` times is offered as a routine, once.
+mission that has now succeeded at least `tasks.routine_after` times is offered as a
+routine, once per mission.
 
 A run is an ordinary task (the one intake, source "routine") whose intake key names the
 routine: `routine/<name>/<event>`. When admission lets it in, its plan is read from the
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from bots.coordinator.tasks.common import in_thread
 from bots.coordinator.tasks.context import TaskContext
 from bots.tasks.plans import Plan, parse_plan, plan_digest, plan_json
-from bots.tasks.routines import name_key, normalise_mission, offer_line
+from bots.tasks.routines import name_key, normalise_mission, offer_due, offer_line
 
 if TYPE_CHECKING:
     from bots.store.tasks import Task
@@ -81,9 +82,9 @@ async def admit_run(ctx: TaskContext, task: Task, key: str) -> None:
 
 
 async def offer(ctx: TaskContext, task: Task) -> None:
-    """After a completed task's report: when its mission (normalised) has now succeeded
-    exactly `tasks.routine_after` times with commands run, and no routine holds it, says once
-    how to save it."""
+    """After a completed task's report: when its mission (normalised) has now succeeded at
+    least `tasks.routine_after` times with commands run, no routine holds it and no earlier
+    task of it was offered, says once how to save it (`offer_due`)."""
     after = ctx.settings.routine_after
     if after <= 0 or task.state != "completed" or routine_of(task) is not None:
         return
@@ -98,6 +99,20 @@ async def offer(ctx: TaskContext, task: Task) -> None:
         for n, text in await routines.succeeded_with_commands(task.id)
         if normalise_mission(text) == mission
     ]
-    if task.id not in done or len(done) != after:
+    before = [n for n in done if n != task.id]
+    if not offer_due(
+        len(done),
+        after,
+        counted=task.id in done,
+        offered_before=await _offered(ctx, before),
+    ):
         return
     await ctx.send_once(task, OFFER_KEY, in_thread(task, offer_line(task.id, len(done))))
+
+
+async def _offered(ctx: TaskContext, task_ids: list[int]) -> bool:
+    """Whether any of these tasks (the mission's earlier successes) carried the offer."""
+    for n in task_ids:
+        if await ctx.tasks.action_done(n, OFFER_KEY) is not None:
+            return True
+    return False

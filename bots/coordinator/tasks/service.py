@@ -159,7 +159,10 @@ class TaskService:
             ids = sorted({*ids, *await task_minutes.unfinished(self.ctx)})
             for task_id in ids:
                 await self.drive(task_id)
-            return f"{len(ids)} tasks taken up"
+            talks = await self.minutes.discussions.due()  # a discussion's minutes asked
+            return f"{len(ids)} tasks taken up" + (
+                f", {len(talks)} discussions' minutes written" if talks else ""
+            )
         async with self.driver.lock(n):
             task = await self._task(n)
             if task.state != "paused" or task.paused_from is None:
@@ -227,7 +230,7 @@ class TaskService:
 
     async def on_task_message(self, message: Message, bot: BotContext) -> list[Reply]:
         """An agent's answer to an ask: stored once per (ask, agent), then the task driven."""
-        if self.minutes.on_discussion_answer(message):
+        if await self.minutes.on_discussion_answer(message):
             return []
         answer = answer_of(self.ctx, message)
         if answer is None:
@@ -342,10 +345,20 @@ class TaskService:
         due |= {t.id for t in await self.ctx.tasks.list(["pending"], limit=100)}
         for task_id in sorted(due):
             await self.drive(task_id)
+        await self.minutes.discussions.due(now)  # a discussion's minutes answered or late
 
-    async def run_background(self, synced: asyncio.Event, stop: asyncio.Event) -> None:
-        """Once synced: drive every active task (restart), then tick until `stop`."""
+    async def run_background(
+        self,
+        synced: asyncio.Event,
+        stop: asyncio.Event,
+        caught_up: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """Once synced and `caught_up` (the answers and votes that came while the bot was
+        down are stored first, so a wait that ran out meanwhile is judged with them): drive
+        every active task (restart), then tick until `stop`."""
         await synced.wait()
+        if caught_up is not None:
+            await caught_up()
         try:
             log.info("tasks: %s", await self.resume())
         except Exception:

@@ -14,6 +14,7 @@ from bots.store.migrations import (
     v11_routines,
     v12_task_modes,
     v13_task_parts,
+    v14_audit_event_index,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -30,4 +31,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (11, v11_routines.SQL),
     (12, v12_task_modes.SQL),
     (13, v13_task_parts.SQL),
+    (14, v14_audit_event_index.SQL),
 )
