@@ -82,15 +82,18 @@ async def test_a_quiet_stream_gets_heartbeats() -> None:
         response.close()
 
 
-async def test_a_client_that_leaves_ends_the_stream_and_its_listener() -> None:
+@pytest.mark.parametrize("heartbeat", [0.05, 60.0])
+async def test_a_client_that_leaves_ends_the_stream_and_its_listener_soon(
+    heartbeat: float,
+) -> None:
     mem = memory()
-    async with TestClient(TestServer(app_of(mem, heartbeat=0.05))) as client:
+    async with TestClient(TestServer(app_of(mem, heartbeat=heartbeat))) as client:
         for _ in range(3):
             response = await client.get("/api/events", headers=MANUS)
             await wait_until(lambda: mem.council.listening == 1)
             response.close()
-            await wait_until(lambda: mem.council.listening == 0)
-    assert mem.council.closed == 3
+            await wait_until(lambda: mem.council.listening == 0, seconds=2.0)
+        assert mem.council.closed == 3
 
 
 async def test_stopping_the_server_ends_open_streams_at_once() -> None:
