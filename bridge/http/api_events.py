@@ -43,7 +43,7 @@ async def events(call: Call) -> web.StreamResponse:
     await response.prepare(request)
     stream = call.ports.council.listen(call.me)
     try:
-        await response.write(b": connected\n\n")
+        await response.write(b": connected\nretry: 3000\n\n")  # reconnect after 3 s
         await _pump(stream, response, request)
     except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
         pass  # the client went away: nothing to answer

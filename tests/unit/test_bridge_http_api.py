@@ -74,6 +74,8 @@ CASES = [
     Case("list bad status", "GET", "/api/tasks?status=done", 400, field="status"),
     Case("list limit 0", "GET", "/api/tasks?limit=0", 400, field="limit"),
     Case("list limit word", "GET", "/api/tasks?limit=ten", 400, field="limit"),
+    Case("list limit superscript", "GET", "/api/tasks?limit=%C2%B2", 400, field="limit"),
+    Case("list limit 501", "GET", "/api/tasks?limit=501", 400, field="limit"),
     Case("get", "GET", "/api/tasks/1", 200, answer={"id": 1, "title": "free"}),
     Case("get unknown", "GET", "/api/tasks/99", 404),
     Case("get not a number", "GET", "/api/tasks/abc", 404),
@@ -424,6 +426,16 @@ async def test_a_call_answers_as_the_sop_says(case: Case) -> None:
     assert (mem.effects.count > 0) is case.changes, mem.effects.log
     if case.status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_created_task_says_where_it_lives() -> None:
+    mem = memory()
+    async with client_for(mem) as client:
+        response = await client.post("/api/tasks", json={"title": "x"}, headers=MANUS)
+        task = await response.json()
+        assert response.headers["Location"] == f"/api/tasks/{task['id']}"
+        again = await client.get(response.headers["Location"], headers=MANUS)
+        assert await again.json() == task
 
 
 async def test_the_ports_get_what_was_sent() -> None:

@@ -29,13 +29,14 @@ async def wait_until(check: Callable[[], bool], seconds: float = 5.0) -> None:
 
 
 async def read_event(content: aiohttp.StreamReader) -> dict[str, str]:
-    """The next `event:`/`data:` block, skipping comment lines."""
+    """The next block with `data:`, skipping comments and the opening `retry:`."""
     fields: dict[str, str] = {}
     while True:
         line = (await content.readline()).decode().rstrip("\n")
         if not line:
-            if fields:
+            if "data" in fields:
                 return fields
+            fields = {}
             continue
         if line.startswith(":"):
             continue
@@ -77,7 +78,8 @@ async def test_a_quiet_stream_gets_heartbeats() -> None:
     mem = memory()
     async with TestClient(TestServer(app_of(mem, heartbeat=0.05))) as client:
         response = await client.get("/api/events", headers=MANUS)
-        lines = [await response.content.readline() for _ in range(6)]
+        lines = [await response.content.readline() for _ in range(7)]
+        assert lines[:3] == [b": connected\n", b"retry: 3000\n", b"\n"]  # reconnect in 3 s
         assert lines.count(b": heartbeat\n") >= 2
         response.close()
 
