@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,9 @@ from aiohttp import web
 
 from bridge.http.state import SETTINGS, STOPPING
 from bridge.http.table import Call
+
+log = logging.getLogger(__name__)
+_BROKEN = "the event stream broke on our side; it is logged. Reconnect in a moment."
 
 # How often a quiet stream looks whether its client is still there (a closed connection is
 # only seen by the transport, not by a pending read of the port's events).
@@ -45,8 +49,13 @@ async def events(call: Call) -> web.StreamResponse:
     try:
         await response.write(b": connected\nretry: 3000\n\n")  # reconnect after 3 s
         await _pump(stream, response, request)
-    except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
+    except ConnectionError:
         pass  # the client went away: nothing to answer
+    except Exception:
+        # The stream is already open: no JSON error can be sent, so say it as an event.
+        log.exception("bridge event stream for %s failed", call.me.name)
+        with contextlib.suppress(ConnectionError):
+            await response.write(sse_frame({"type": "error", "message": _BROKEN}, 0))
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:

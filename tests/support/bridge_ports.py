@@ -134,6 +134,7 @@ class MemoryCouncil:
         self.queues: dict[str, list[asyncio.Queue[dict[str, Any]]]] = {}
         self.listening = 0
         self.closed = 0
+        self.break_after: int | None = None  # listen() raises after this many events
 
     async def checkin(self, agent: AgentIdentity) -> None:
         self.seen[agent.name] = time.time()
@@ -165,8 +166,12 @@ class MemoryCouncil:
         self.queues.setdefault(agent.name, []).append(queue)
         self.listening += 1
         try:
+            sent = 0
             while True:
+                if sent == self.break_after:
+                    raise RuntimeError("the council's feed broke")
                 yield await queue.get()
+                sent += 1
         finally:
             self.queues[agent.name].remove(queue)
             self.listening -= 1

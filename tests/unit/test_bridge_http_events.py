@@ -112,6 +112,24 @@ async def test_stopping_the_server_ends_open_streams_at_once() -> None:
         response.close()
 
 
+async def test_a_broken_feed_ends_the_stream_with_an_error_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mem = memory()
+    mem.council.break_after = 1
+    async with TestClient(TestServer(app_of(mem))) as client:
+        response = await client.get("/api/events", headers=MANUS)
+        await wait_until(lambda: mem.council.listening == 1)
+        mem.council.publish("manus", {"type": "message", "body": "one"})
+        assert json.loads((await read_event(response.content))["data"])["body"] == "one"
+        error = await read_event(response.content)
+        assert error["event"] == "error"
+        assert "Reconnect" in json.loads(error["data"])["message"]
+        assert await response.content.read() == b""  # and the stream ends
+    assert mem.council.closed == 1
+    assert any("feed broke" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
 async def test_events_need_a_token() -> None:
     mem = memory()
     async with TestClient(TestServer(app_of(mem))) as client:
