@@ -13,6 +13,7 @@ from bots.store.migrations import (
     v10_minutes,
     v11_routines,
     v12_task_modes,
+    v15_bridge_tokens,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -28,4 +29,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (10, v10_minutes.SQL),
     (11, v11_routines.SQL),
     (12, v12_task_modes.SQL),
+    (15, v15_bridge_tokens.SQL),
 )
