@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, cast
 
 from bots.context import BotContext
-from bots.coordinator.tasks import approval, reporting, running
+from bots.coordinator.tasks import approval, outside, reporting, running
 from bots.coordinator.tasks import minutes as task_minutes
 from bots.coordinator.tasks.common import display
 from bots.coordinator.tasks.context import TaskContext
@@ -208,6 +208,20 @@ class TaskService:
                 raise CommandError(f"#{n} moved on meanwhile; try again")
         await self.drive(n)
         return f"#{n} 👉 Assigned to {display(self.ctx, name)}: it writes the plan."
+
+    async def claim_outside(self, n: int, agent: str, by: UserID) -> Task:
+        """An external agent (the HTTP bridge) takes task N, as `!assign` would give it;
+        `CommandError` when it is taken, ended or past its plan."""
+        async with self.driver.lock(n):
+            task = await outside.claim(self.ctx, await self._task(n), agent, by)
+        return await self.drive(n) or task
+
+    async def complete_outside(self, n: int, agent: str, result: str, by: UserID) -> Task:
+        """The external agent that claimed task N reports its result: the task completes
+        and the report says the result."""
+        async with self.driver.lock(n):
+            task = await outside.complete(self.ctx, await self._task(n), agent, result, by)
+        return await self.drive(n) or task
 
     async def set_priority(self, n: int, priority: Priority, by: UserID) -> str:
         async with self.driver.lock(n):
