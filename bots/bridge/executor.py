@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,28 @@ def request_id_for(agent: str, key: str) -> RequestID:
     """The same agent and idempotency key give the same request id: a retried POST is one
     request (the executor refuses to open an id twice)."""
     return RequestID("b" + hashlib.sha256(f"{agent}\0{key}".encode()).hexdigest()[:12])
+
+
+def command_of(kind: str, payload: Mapping[str, Any]) -> str:
+    """The command line a request runs. A `file_write` is carried as the shell command that
+    writes the file, so the policy judges exactly that write (path, mode) like any other."""
+    if kind == "shell":
+        command = payload.get("command")
+        if not isinstance(command, str) or not command.strip():
+            raise ApiError(400, "payload.command is the command line to run", "payload.command")
+        return command
+    if kind == "file_write":
+        path, content = payload.get("path"), payload.get("content")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ApiError(400, "payload.path is the file's absolute path", "payload.path")
+        if not isinstance(content, str):
+            raise ApiError(400, "payload.content is the file's text", "payload.content")
+        command = f"printf %s {shlex.quote(content)} > {shlex.quote(path)}"
+        mode = payload.get("mode")
+        if isinstance(mode, str) and mode.strip():
+            command += f" && chmod {shlex.quote(mode.strip())} {shlex.quote(path)}"
+        return command
+    raise ApiError(400, f"type is one of {', '.join(KINDS)}, not {kind!r}", "type")
 
 
 class RoomExecutor:
@@ -44,18 +67,7 @@ class RoomExecutor:
                 f"the executor does not take requests from {agent.user_id}: the master lists "
                 "it in execution.allowed_senders (and gives it a level in execution.requesters)",
             )
-        if kind == "file_write":
-            raise ApiError(
-                400,
-                "file_write is not supported yet: send a shell command (its policy and approval "
-                "are the same)",
-                "type",
-            )
-        if kind != "shell":
-            raise ApiError(400, f"type is shell, not {kind!r}", "type")
-        command = payload.get("command")
-        if not isinstance(command, str) or not command.strip():
-            raise ApiError(400, "payload.command is the command line to run", "payload.command")
+        command = command_of(kind, payload)
         host = payload.get("host", self._default_host())
         if not isinstance(host, str) or host not in self._settings.execution.hosts:
             known = ", ".join(self._settings.execution.hosts) or "none"

@@ -78,4 +78,3 @@ def _result(event: RoomEvent, requests: Collection[str]) -> dict[str, Any] | Non
         found["stdout"] = str(output.get("stdout", ""))[-OUTPUT_CHARS:]
         found["stderr"] = str(output.get("stderr", ""))[-OUTPUT_CHARS:]
     return found
-

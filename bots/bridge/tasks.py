@@ -72,9 +72,7 @@ class CouncilTasks:
         if priority not in PRIORITIES:
             raise ApiError(400, f"priority is low, medium or high, not {priority!r}", "priority")
         text = order_text(title, description, priority)
-        order = parse_task_text(
-            text.removeprefix("//chavion_task:"), max_chars=self._max_chars
-        )
+        order = parse_task_text(text.removeprefix("//chavion_task:"), max_chars=self._max_chars)
         if isinstance(order, TaskRefusal):
             raise ApiError(400, order.text, "description" if description.strip() else "title")
         voice = self._voice(agent)
@@ -125,7 +123,9 @@ class CouncilTasks:
         if task.state == "completed" and task.note == result.strip():
             return task_view(task)  # the same completion again: a retried call
         if task.state != "planning":
-            raise ApiError(409, f"#{task_id} is {task.state.replace('_', ' ')}: nothing to complete")
+            raise ApiError(
+                409, f"#{task_id} is {task.state.replace('_', ' ')}: nothing to complete"
+            )
         await self._voice(agent).say(
             f"#{task_id} ✅ Result:\n{result.strip()}",
             key=f"{agent.name}/complete/{task_id}",
@@ -160,4 +160,3 @@ class CouncilTasks:
         if voice is None:
             raise ApiError(403, f"{agent.name} is not an agent of the bridge")
         return voice
-

@@ -63,9 +63,7 @@ class Voice:
         """Waits until the client has synced (it must know the room's devices to speak)."""
         await asyncio.wait_for(self.matrix.synced.wait(), SYNC_WAIT_SECONDS)
 
-    async def say(
-        self, body: str, *, key: str, thread_root: EventID | None = None
-    ) -> EventID:
+    async def say(self, body: str, *, key: str, thread_root: EventID | None = None) -> EventID:
         """Posts `body` as the agent, as a person's message (not a notice); the same `key`
         gives the same transaction id, so a retried call posts once."""
         await self.ready()
