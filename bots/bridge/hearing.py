@@ -13,7 +13,13 @@ from typing import Any
 
 from bots.execution.requests import RESULT_EVENT
 from bots.message import Incoming, Message, RoomEvent
-from bots.routing.addressing import Identity, Roster, addressed_bots, is_broadcast
+from bots.routing.addressing import (
+    Identity,
+    Roster,
+    addressed_bots,
+    is_broadcast,
+    spoken_text,
+)
 
 OUTPUT_CHARS = 4000
 
@@ -28,7 +34,7 @@ def heard(
     task = _task_change(incoming, roster)
     if task is not None:
         return task
-    if me.user_id in addressed_bots(incoming, roster) or is_broadcast(incoming, roster):
+    if me.user_id in addressed_bots(incoming, roster) or _to_everyone(incoming, roster):
         sender = roster.get(incoming.sender)
         return {
             "type": "message",
@@ -40,6 +46,15 @@ def heard(
             "at": incoming.timestamp_ms / 1000,
         }
     return None
+
+
+def _to_everyone(message: Message, roster: Roster) -> bool:
+    """`@room` or a broadcast word, last ("안녕, 얘들아!") or first ("everyone, …": the
+    router finds that one with the leading addresses)."""
+    if is_broadcast(message, roster):
+        return True
+    pattern = roster.broadcast_pattern
+    return pattern is not None and pattern.match(spoken_text(message).lstrip()) is not None
 
 
 def _task_change(message: Message, roster: Roster) -> dict[str, Any] | None:

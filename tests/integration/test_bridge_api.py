@@ -247,6 +247,9 @@ async def test_an_external_agent_takes_a_task_from_creation_to_completion(
         lambda s: in_thread(order.event_id)(s) and council_of(s).get("task") == n,
         "the coordinator's acknowledgement in the order's thread",
     )
+    # The coordinator took no order of its own from Manus: the bridge did (no refusal).
+    answers = master.matching(lambda s: s.sender == coordinator and s.in_reply_to == order.event_id)
+    assert [s.body for s in answers if council_of(s).get("task") != n] == []
     # The same call again (its Idempotency-Key) is the same task, not a second one.
     code, again = await call(
         http,
@@ -349,6 +352,16 @@ async def test_another_agents_task_cannot_be_reported_or_completed(
         code, answer = await call(http, bridge, "POST", path, body)
         assert code == 409, (path, answer)
     assert await state_of(bridge, n, "planning") == "planning"
+
+
+async def test_an_oversized_body_is_413_and_nothing_is_posted(
+    bridge: Bridge, http: aiohttp.ClientSession, master: Person
+) -> None:
+    too_long = "x" * (bridge.settings.bridge.max_body_bytes + 10)
+    code, answer = await call(http, bridge, "POST", "/api/messages", {"content": too_long})
+    assert code == 413, answer
+    await master.settle(1.0)
+    assert not master.matching(lambda s: s.sender == bridge.manus_id and too_long[:100] in s.body)
 
 
 # ---- talking and listening ------------------------------------------------------------------
