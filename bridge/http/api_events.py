@@ -1,9 +1,9 @@
 """`GET /api/events`: server-sent events for one agent, so an HTTP agent can listen too.
 
 Each event from `Council.listen` goes out as `event: <its "type">` and `data: <JSON>`; a
-comment line every `heartbeat_seconds` keeps proxies from closing a quiet stream and finds a
-client that went away. The stream ends cleanly when the client closes it or the server stops,
-and the port's iterator is always closed.
+comment line every `heartbeat_seconds` keeps proxies from closing a quiet stream; a client
+that went away is noticed within `CHECK_SECONDS`. The stream ends cleanly when the client
+closes it or the server stops, and the port's iterator is always closed.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,13 @@ from aiohttp import web
 
 from bridge.http.state import SETTINGS, STOPPING
 from bridge.http.table import Call
+
+log = logging.getLogger(__name__)
+_BROKEN = "the event stream broke on our side; it is logged. Reconnect in a moment."
+
+# How often a quiet stream looks whether its client is still there (a closed connection is
+# only seen by the transport, not by a pending read of the port's events).
+CHECK_SECONDS = 0.5
 
 
 def sse_frame(event: dict[str, Any], seq: int) -> bytes:
@@ -39,10 +47,15 @@ async def events(call: Call) -> web.StreamResponse:
     await response.prepare(request)
     stream = call.ports.council.listen(call.me)
     try:
-        await response.write(b": connected\n\n")
+        await response.write(b": connected\nretry: 3000\n\n")  # reconnect after 3 s
         await _pump(stream, response, request)
-    except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
+    except ConnectionError:
         pass  # the client went away: nothing to answer
+    except Exception:
+        # The stream is already open: no JSON error can be sent, so say it as an event.
+        log.exception("bridge event stream for %s failed", call.me.name)
+        with contextlib.suppress(ConnectionError):
+            await response.write(sse_frame({"type": "error", "message": _BROKEN}, 0))
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
@@ -55,6 +68,8 @@ async def _pump(
     stream: AsyncIterator[dict[str, Any]], response: web.StreamResponse, request: web.Request
 ) -> None:
     heartbeat = request.app[SETTINGS].heartbeat_seconds
+    loop = asyncio.get_running_loop()
+    beat_at = loop.time() + heartbeat
     stopping = request.app[STOPPING]
     stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
     nxt: asyncio.Future[Any] | None = None
@@ -63,9 +78,8 @@ async def _pump(
         while not stopping.is_set():
             if nxt is None:
                 nxt = asyncio.ensure_future(anext(stream))
-            done, _ = await asyncio.wait(
-                {nxt, stop}, timeout=heartbeat, return_when="FIRST_COMPLETED"
-            )
+            wait = min(CHECK_SECONDS, max(0.0, beat_at - loop.time()))
+            done, _ = await asyncio.wait({nxt, stop}, timeout=wait, return_when="FIRST_COMPLETED")
             if nxt in done:
                 try:
                     event = nxt.result()
@@ -74,9 +88,10 @@ async def _pump(
                 nxt = None
                 seq += 1
                 await response.write(sse_frame(event, seq))
-            elif not done:
-                if request.transport is None or request.transport.is_closing():
-                    return
+            elif request.transport is None or request.transport.is_closing():
+                return  # the client left between events: free its listener now
+            elif loop.time() >= beat_at:
+                beat_at = loop.time() + heartbeat
                 await response.write(b": heartbeat\n\n")
     finally:
         for future in (nxt, stop):

@@ -6,6 +6,7 @@ the Matrix command would (the same intake, the same thread).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -18,6 +19,7 @@ from bridge.http.table import Call
 
 SOP_STATUSES = ("pending", "in_progress", "completed")
 PRIORITIES = ("low", "medium", "high")
+_DIGITS = re.compile(r"[0-9]{1,6}")  # not str.isdigit: "²" is a digit to it, not to int()
 
 
 def task_json(view: TaskView) -> dict[str, Any]:
@@ -30,7 +32,7 @@ def _limit(call: Call) -> int:
     raw = call.request.query.get("limit")
     if raw is None:
         return settings.list_limit
-    if not raw.isdigit() or not 1 <= int(raw) <= settings.max_list_limit:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= settings.max_list_limit:
         raise ApiError(
             400, f"`limit` must be a whole number within 1..{settings.max_list_limit}", "limit"
         )
@@ -67,7 +69,9 @@ async def create_task(call: Call) -> web.StreamResponse:
     view = await call.ports.tasks.create(
         call.me, b["title"].strip(), (b["description"] or "").strip(), b["priority"], call.key
     )
-    return web.json_response(task_json(view), status=201)
+    return web.json_response(
+        task_json(view), status=201, headers={"Location": f"/api/tasks/{view.id}"}
+    )
 
 
 async def claim_task(call: Call) -> web.StreamResponse:

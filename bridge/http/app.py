@@ -27,9 +27,6 @@ from bridge.http.state import ROUTES as ROUTES_KEY
 
 log = logging.getLogger(__name__)
 
-# Room for the multipart framing aiohttp counts on top of the body we allow.
-_FRAMING_BYTES = 1024
-
 
 def build_app(
     ports: Ports,
@@ -38,9 +35,7 @@ def build_app(
     extra_routes: Sequence[Callable[[web.Application], None]] = (),
 ) -> web.Application:
     """The application: the SOP routes, /help, /api/openapi.json, then the extra adders."""
-    app = web.Application(
-        middlewares=[json_errors], client_max_size=settings.max_body_bytes + _FRAMING_BYTES
-    )
+    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[PORTS] = ports
     app[SETTINGS] = settings
     app[ROUTES_KEY] = ROUTES

@@ -24,6 +24,8 @@ async def read_json(request: web.Request, max_bytes: int) -> dict[str, Any]:
     if length is not None and length > max_bytes:
         raise ApiError(413, too_large(length, max_bytes))
     raw = await request.read()  # aiohttp's client_max_size stops a body without a length
+    if len(raw) > max_bytes:
+        raise ApiError(413, too_large(len(raw), max_bytes))
     if not raw.strip():
         return {}
     try:

@@ -107,6 +107,8 @@ LIBRARY_HOMES = [
     ("openai", ("bridge.llm.openai_provider",)),
     ("anthropic", ("bridge.llm.anthropic_provider",)),
     ("google", ("bridge.llm.gemini_provider",)),
+    # The HTTP server is bridge/http; the bots only hand it their ports and start it.
+    ("aiohttp.web", ("bridge.http", "bridge.http.*", "bots.bridge", "bots.bridge.*", "bots.app.*")),
 ]
 
 
@@ -121,6 +123,7 @@ def test_a_library_is_imported_only_in_its_home(library: str, homes: tuple[str, 
 FORBIDDEN_EDGES = [
     # importer glob, imported glob, why
     ("bridge*", "bots*", "bridge/ is what Chavion brings in; it never reaches into the bots"),
+    ("bridge.http*", "bridge.llm*", "the HTTP door reaches the council through its ports only"),
     ("executor*", "bots*", "executor/ is SSH and policy only: no Matrix, no store"),
     ("bots.store*", "bots.execution*", "the store keeps records; the rules live in execution"),
     ("bots.store*", "executor.policy*", "the store keeps verdicts, it does not judge commands"),
