@@ -5,17 +5,25 @@ status the master's first dashboard showed."""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from bots.bridge.views import task_view
 from bots.bridge.voices import Voice
+from bots.context import BotPresence
+from bots.ids import UserID
 from bots.routing.router import COMMAND, COMMAND_ALIASES
-from bots.store.tasks import TaskStore
+from bots.settings.model import Settings
+from bots.store.tasks import Task, TaskStore
 from bots.tasks.states import ACTIVE_STATES
 from bridge.http.ports import AgentIdentity, ApiError
 
+log = logging.getLogger(__name__)
+
+Presences = Callable[[], Awaitable[dict[UserID, BotPresence]]]
+"""The coordinator's reading of every bot's presence mark (`CouncilView.presences`)."""
 ONLINE_SECONDS = 300.0
 """An agent that checked in (or called the API) this recently is online."""
 MAX_CONTENT_CHARS = 30_000
@@ -26,6 +34,14 @@ STATUS_MESSAGES = 20
 def agent_status(last_seen: float | None, working: bool, now: float) -> str:
     """online / working / offline, as the dashboard shows an agent."""
     if last_seen is None or now - last_seen > ONLINE_SECONDS:
+        return "offline"
+    return "working" if working else "online"
+
+
+def bot_status(presence: BotPresence | None, working: bool, now: float, heartbeat: float) -> str:
+    """A Matrix agent's status from its `org.chavion.bot` mark, judged as `!status` does: a
+    mark older than 2.5 heartbeats is a bot that stopped without saying so."""
+    if presence is None or not presence.online or now - presence.heartbeat_at > 2.5 * heartbeat:
         return "offline"
     return "working" if working else "online"
 
@@ -42,10 +58,15 @@ class RoomCouncil:
         voices: dict[str, Voice],
         tasks: TaskStore,
         clock: Callable[[], float] = time.time,
+        *,
+        settings: Settings | None = None,
+        presences: Presences | None = None,
     ) -> None:
         self._voices = voices
         self._tasks = tasks
         self._clock = clock
+        self._settings = settings
+        self._presences = presences
         self.last_seen: dict[str, float] = {}
 
     async def checkin(self, agent: AgentIdentity) -> None:
@@ -85,8 +106,10 @@ class RoomCouncil:
                     "status": agent_status(seen, current is not None, now),
                     "last_seen": seen,
                     "current_task": current,
+                    "kind": "bridge",
                 }
             )
+        agents += await self._council_agents(active, now)
         recent: dict[str, dict[str, Any]] = {}
         for voice in self._voices.values():
             recent.update({m["id"]: m for m in voice.recent})
@@ -99,6 +122,38 @@ class RoomCouncil:
             "active": sum(1 for t in active if t.state in ACTIVE_STATES),
             "at": now,
         }
+
+    async def _council_agents(self, active: list[Task], now: float) -> list[dict[str, Any]]:
+        """The LLM agents on Matrix, judged by their presence marks (none when the
+        homeserver cannot be read: the bridge's own agents are still shown)."""
+        if self._settings is None:
+            return []
+        marks: dict[UserID, BotPresence] = {}
+        if self._presences is not None:
+            try:
+                marks = await self._presences()
+            except Exception as exc:
+                log.warning("bridge status: presence marks unreadable: %s", exc)
+        heartbeat = self._settings.runtime.heartbeat_seconds
+        found = []
+        for agent in self._settings.agents:
+            user_id = self._settings.user_id(agent.account)
+            mark = marks.get(user_id)
+            current = next((t.id for t in active if agent.name in (t.assigned, t.winner)), None)
+            found.append(
+                {
+                    "name": agent.name,
+                    "display_name": agent.account.display_name,
+                    "user_id": user_id,
+                    "role": agent.role,
+                    "model": agent.model,
+                    "status": bot_status(mark, current is not None, now, heartbeat),
+                    "last_seen": mark.heartbeat_at if mark is not None else None,
+                    "current_task": current,
+                    "kind": "matrix",
+                }
+            )
+        return found
 
     def listen(self, agent: AgentIdentity) -> AsyncIterator[dict[str, Any]]:
         self.last_seen[agent.name] = self._clock()

@@ -79,7 +79,12 @@ class BridgeServer:
         self.tasks = tasks
         self.voices: dict[str, Voice] = build_voices(settings, store, data, council_room, roster)
         self.tokens = StoredTokens(settings, store)
-        self.council = RoomCouncil(self.voices, tasks.ctx.tasks)
+        self.council = RoomCouncil(
+            self.voices,
+            tasks.ctx.tasks,
+            settings=settings,
+            presences=tasks.ctx.bot.matrix.presences,
+        )
         self.desk = CouncilTasks(tasks, self.voices, council_room)
         self.extra_routes = tuple(extra_routes)
         self.listening: Listening | None = None

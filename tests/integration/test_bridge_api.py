@@ -298,7 +298,11 @@ async def test_an_external_agent_takes_a_task_from_creation_to_completion(
     code, status = await call(http, bridge, "GET", "/api/status")
     assert code == 200
     [manus] = [a for a in status["agents"] if a["name"] == MANUS]
-    assert (manus["status"], manus["current_task"]) == ("working", n)
+    assert (manus["status"], manus["current_task"], manus["kind"]) == ("working", n, "bridge")
+    council_agents = {a["name"]: a for a in status["agents"] if a["kind"] == "matrix"}
+    assert set(council_agents) == {a.name for a in bridge.settings.agents}
+    assert n in [t["id"] for t in status["tasks"]]
+    assert any("Rotate the nginx logs" in m["body"] for m in status["messages"])
 
     # Completed: the result in the thread, the task completed by the coordinator, reported.
     code, done = await call(

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from bots.bridge.council import agent_status, is_task_order
+from bots.bridge.council import agent_status, bot_status, is_task_order
 from bots.bridge.executor import command_of, request_id_for
 from bots.bridge.hearing import heard
 from bots.bridge.server import is_bridge_order
 from bots.bridge.tasks import states_for
 from bots.bridge.views import order_text, split_mission, task_view, thread_url
+from bots.context import BotPresence
 from bots.execution.requests import RESULT_EVENT
 from bots.ids import EventID, RoomID, UserID
 from bots.message import Mentions, Message, RoomEvent
@@ -314,3 +315,24 @@ def test_an_unknown_status_is_400() -> None:
     with pytest.raises(ApiError) as caught:
         states_for("done")
     assert (caught.value.status, caught.value.field) == (400, "status")
+
+
+def mark(online: bool, heartbeat_at: float) -> BotPresence:
+    return BotPresence(UserID("@claude:hs"), online, "1", "host", 1, 0.0, heartbeat_at)
+
+
+@pytest.mark.parametrize(
+    ("presence", "working", "status"),
+    [
+        (None, False, "offline"),
+        (mark(False, 990.0), False, "offline"),
+        (mark(True, 1000.0 - 2.5 * 600 - 1), False, "offline"),
+        (mark(True, 990.0), False, "online"),
+        (mark(True, 990.0), True, "working"),
+    ],
+    ids=["never started", "stopped", "stale mark", "online", "working"],
+)
+def test_a_matrix_agents_status_from_its_presence_mark(
+    presence: BotPresence | None, working: bool, status: str
+) -> None:
+    assert bot_status(presence, working, 1000.0, 600) == status
