@@ -35,6 +35,7 @@ from tests.support.tasks import (
     give_back_coordinator,
     in_thread,
     take_over_coordinator,
+    task_master,
 )
 
 pytestmark = pytest.mark.integration
@@ -368,6 +369,35 @@ async def test_an_oversized_body_is_413_and_nothing_is_posted(
     assert not master.matching(lambda s: s.sender == bridge.manus_id and too_long[:100] in s.body)
 
 
+async def test_the_master_assigns_a_task_to_an_external_agent_with_assign(
+    bridge: Bridge, http: aiohttp.ClientSession, master: Person, council: ThrowawayCouncil
+) -> None:
+    boss = task_master(master, council)
+    task = await boss.order("//chavion_task: Summarise the week's tickets")
+    command = await boss.command(f"!assign {task.id} Wrtn")
+    answer = await seen_from(
+        master,
+        boss.coordinator,
+        lambda s: s.in_reply_to == command,
+        "the answer to !assign",
+    )
+    assert "Assigned to Wrtn" in answer.body
+    assert await state_of(bridge, task.id, "planning") == "planning"
+    code, listed = await call(http, bridge, "GET", f"/api/tasks/{task.id}", agent=WRTN)
+    assert (code, listed["assigned"]) == (200, WRTN)
+    code, done = await call(
+        http,
+        bridge,
+        "POST",
+        f"/api/tasks/{task.id}/complete",
+        {"agent_name": WRTN, "result": "12 tickets, 2 open"},
+        agent=WRTN,
+    )
+    assert (code, done["state"]) == (200, "completed")
+    report = await boss.report(task)
+    assert "12 tickets, 2 open" in report.body
+
+
 # ---- talking and listening ------------------------------------------------------------------
 
 
@@ -378,7 +408,7 @@ async def test_an_agent_speaks_as_itself_and_hears_what_is_addressed_to_it(
         assert stream.status == 200
         await stream.content.readline()  # ": connected"
         await master.say(council.council_room, "Manus, how full is the backup disk?")
-        event = await asyncio.wait_for(_next_event(stream), 30)
+        event = await asyncio.wait_for(_next_message(stream), 30)
     assert event["type"] == "message"
     assert event["sender"] == master.user_id
     assert "how full is the backup disk" in event["content"]
@@ -399,13 +429,15 @@ async def test_an_agent_speaks_as_itself_and_hears_what_is_addressed_to_it(
     assert refused["error"]["field"] == "content"
 
 
-async def _next_event(stream: aiohttp.ClientResponse) -> dict[str, Any]:
-    """The next `data:` line of the server-sent events, skipping comments."""
+async def _next_message(stream: aiohttp.ClientResponse) -> dict[str, Any]:
+    """The next message event of the server-sent events (task changes of earlier tests may
+    come first; comments are skipped)."""
     while True:
         line = (await stream.content.readline()).decode().strip()
         if line.startswith("data:"):
             found: dict[str, Any] = json.loads(line.removeprefix("data:"))
-            return found
+            if found["type"] == "message":
+                return found
 
 
 # ---- the executor ---------------------------------------------------------------------------

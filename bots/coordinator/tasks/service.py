@@ -188,7 +188,13 @@ class TaskService:
         return f"#{again.id} 🔁 Task #{n} again, as #{again.id}."
 
     async def assign(self, n: int, agent: str, by: UserID) -> str:
-        """`!assign N agent`: no proposals and no vote; that agent plans."""
+        """`!assign N agent`: no proposals and no vote; that agent plans. An agent of the
+        HTTP bridge takes the task as its own claim would (issue 18)."""
+        outside_name = self._bridge_agent_named(agent)
+        if outside_name is not None:
+            task = await self.claim_outside(n, outside_name, by)
+            shown = outside.outside_agent(self.ctx, outside_name)
+            return f"#{task.id} 👉 Assigned to {shown}: it works on it outside Matrix."
         name = self._agent_named(agent)
         async with self.driver.lock(n):
             task = await self._task(n)
@@ -378,6 +384,14 @@ class TaskService:
         if task is None:
             raise CommandError(f"there is no task #{n}; !tasks lists them")
         return task
+
+    def _bridge_agent_named(self, agent: str) -> str | None:
+        wanted = agent.strip().lstrip("@").casefold()
+        for one in self.ctx.bot.settings.bridge.agents:
+            names = {one.name, one.account.localpart, one.account.display_name}
+            if wanted in {n.casefold() for n in names if n}:
+                return one.name
+        return None
 
     def _agent_named(self, agent: str) -> str:
         wanted = agent.strip().lstrip("@").casefold()
