@@ -101,6 +101,7 @@ async def bridge(
     await take_over_coordinator(coordinator)
     try:
         bots = await InProcessBots.start(settings, ["coordinator", "executor"])
+        running: Bridge | None = None
         try:
             [server] = [b.bridge for b in bots.runner.bots if b.bridge is not None]
             await asyncio.wait_for(server.ready.wait(), 60)
@@ -109,7 +110,7 @@ async def bridge(
             await master.sees_devices_of(
                 manus_id, council.user_id("coordinator"), council.user_id("executor")
             )
-            yield Bridge(
+            running = Bridge(
                 server.listening.url,
                 settings,
                 bots,
@@ -118,8 +119,10 @@ async def bridge(
                 manus_id,
                 TaskDb(council.data.store),
             )
+            yield running
         finally:
-            await bots.stop()
+            # A test may have restarted them: stop the ones running now.
+            await (running.bots if running is not None else bots).stop()
     finally:
         await give_back_coordinator(coordinator, council.settings)
 
@@ -396,6 +399,34 @@ async def test_the_master_assigns_a_task_to_an_external_agent_with_assign(
     assert (code, done["state"]) == (200, "completed")
     report = await boss.report(task)
     assert "12 tickets, 2 open" in report.body
+
+
+async def test_a_claimed_task_waits_for_its_agent_across_a_restart(
+    bridge: Bridge, http: aiohttp.ClientSession, master: Person
+) -> None:
+    code, task = await call(http, bridge, "POST", "/api/tasks", {"title": "Renew the cert"})
+    n = task["id"]
+    code, _ = await call(http, bridge, "POST", f"/api/tasks/{n}/claim", {"agent_name": MANUS})
+    assert code == 200
+    await restart(bridge)
+    assert await state_of(bridge, n, "planning") == "planning"
+    row = await bridge.db.task(n)
+    assert row is not None
+    assert (row["assigned"], row["waiting_for"]) == (MANUS, "Manus's result")
+    code, done = await call(
+        http, bridge, "POST", f"/api/tasks/{n}/complete", {"agent_name": MANUS, "result": "ok"}
+    )
+    assert (code, done["state"]) == (200, "completed")
+
+
+async def restart(bridge: Bridge) -> None:
+    """The coordinator and executor stopped cleanly and started again on the same config."""
+    await bridge.bots.stop()
+    bridge.bots = await InProcessBots.start(bridge.settings, ["coordinator", "executor"])
+    [server] = [b.bridge for b in bridge.bots.runner.bots if b.bridge is not None]
+    await asyncio.wait_for(server.ready.wait(), 60)
+    assert server.listening is not None
+    bridge.server, bridge.url = server, server.listening.url
 
 
 # ---- talking and listening ------------------------------------------------------------------
