@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bots.bridge.hearing import heard
-from bots.errors import ConfigError
+from bots.errors import ConfigError, MatrixError
 from bots.execution.requests import RESULT_EVENT
 from bots.homeserver.credentials import load_credentials
 from bots.ids import EventID, RoomID, UserID
@@ -30,6 +30,7 @@ from bots.routing.addressing import Identity, Roster
 from bots.settings.data_dir import DataDir
 from bots.settings.model import BridgeAgentSettings, Settings
 from bots.store import Store
+from bridge.http.ports import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,14 @@ class Voice:
         return self.identity.user_id
 
     async def ready(self) -> None:
-        """Waits until the client has synced (it must know the room's devices to speak)."""
-        await asyncio.wait_for(self.matrix.synced.wait(), SYNC_WAIT_SECONDS)
+        """Waits until the client has synced (it must know the room's devices to speak);
+        503 when it does not in time (the homeserver away)."""
+        try:
+            await asyncio.wait_for(self.matrix.synced.wait(), SYNC_WAIT_SECONDS)
+        except TimeoutError:
+            raise ApiError(
+                503, f"{self.agent.name}'s Matrix account is not connected yet; try again"
+            ) from None
 
     async def say(self, body: str, *, key: str, thread_root: EventID | None = None) -> EventID:
         """Posts `body` as the agent, as a person's message (not a notice); the same `key`
@@ -70,11 +77,19 @@ class Voice:
         reply = Reply(
             self.council_room, body, notice=False, thread_root=thread_root, key=f"bridge/{key}"
         )
-        return await self.matrix.send(reply)
+        try:
+            return await self.matrix.send(reply)
+        except MatrixError as exc:
+            raise ApiError(503, f"the homeserver did not take the message: {exc}") from None
 
     async def send_event(self, event_type: str, content: dict[str, Any], key: str) -> EventID:
         await self.ready()
-        return await self.matrix.send_event(self.council_room, event_type, content, f"bridge/{key}")
+        try:
+            return await self.matrix.send_event(
+                self.council_room, event_type, content, f"bridge/{key}"
+            )
+        except MatrixError as exc:
+            raise ApiError(503, f"the homeserver did not take the request: {exc}") from None
 
     async def hear(self, incoming: Incoming) -> list[Reply]:
         """What the account receives: passed on to listeners, never answered."""
