@@ -37,6 +37,7 @@ def sse_frame(event: dict[str, Any], seq: int) -> bytes:
 
 async def events(call: Call) -> web.StreamResponse:
     request = call.request
+    stream = call.ports.council.listen(call.me)  # before the answer starts: its errors are JSON
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -44,9 +45,8 @@ async def events(call: Call) -> web.StreamResponse:
             "X-Accel-Buffering": "no",  # a reverse proxy must not hold the events back
         }
     )
-    await response.prepare(request)
-    stream = call.ports.council.listen(call.me)
     try:
+        await response.prepare(request)
         await response.write(b": connected\nretry: 3000\n\n")  # reconnect after 3 s
         await _pump(stream, response, request)
     except ConnectionError:

@@ -24,6 +24,8 @@ def _environment() -> jinja2.Environment:
         autoescape=False,  # plain text, never HTML
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 

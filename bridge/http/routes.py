@@ -93,7 +93,7 @@ ROUTES: tuple[Route, ...] = (
             "description": "expires Friday",
             "priority": "high",
         },
-        answer=_TASK,
+        answer={**_TASK, "description": "expires Friday", "priority": "high"},
     ),
     Route(
         "GET",

@@ -17,7 +17,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.http.app import build_app
+from bridge.http.routes import ROUTES
 from bridge.http.settings import BridgeHttpSettings
+from bridge.http.table import Route
 from tests.support.bridge_ports import Memory, memory
 
 MANUS = {"Authorization": "Bearer t-manus"}
@@ -519,3 +521,49 @@ async def test_a_broken_port_is_a_polite_500_logged_with_its_traceback(
     assert "secret" not in text
     assert json.loads(text)["error"]["message"]
     assert any(r.exc_info and "database is locked" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def _concrete(path: str) -> str:
+    """The path with seeded ids: task 1 is free to claim, task 3 is manus's."""
+    task = "1" if path.endswith("/claim") else "3"
+    return path.replace(r"{id:\d+}", task).replace("{id}", "r1").replace("{name}", "manus")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{r.method} {r.plain_path}" for r in ROUTES])
+@pytest.mark.parametrize("token", [None, "t-nobody"])
+async def test_every_call_but_the_public_ones_needs_a_known_token(
+    route: Route, token: str | None
+) -> None:
+    mem = seeded()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with client_for(mem) as client:
+        response = await client.request(
+            route.method, _concrete(route.path), json=route.example, headers=headers
+        )
+        assert response.status == (401 if route.auth else 200)
+    assert mem.effects.count == 0
+    assert mem.council.listening == 0
+
+
+POSTS = [r for r in ROUTES if r.method == "POST"]
+
+
+@pytest.mark.parametrize("route", POSTS, ids=[r.plain_path for r in POSTS])
+async def test_every_post_refuses_a_body_over_the_limit(route: Route) -> None:
+    mem = seeded()
+    settings = BridgeHttpSettings(port=0, max_body_bytes=1024)
+    body = {**(route.example or {}), "padding": "x" * 2000}
+    async with client_for(mem, settings) as client:
+        response = await client.post(_concrete(route.path), json=body, headers=MANUS)
+        assert response.status == 413
+        assert (await response.json())["error"]["status"] == 413
+    assert mem.effects.count == 0
+
+
+@pytest.mark.parametrize("route", POSTS, ids=[r.plain_path for r in POSTS])
+async def test_every_post_works_with_its_documented_example(route: Route) -> None:
+    mem = seeded()
+    async with client_for(mem) as client:
+        response = await client.post(_concrete(route.path), json=route.example, headers=MANUS)
+        assert response.status == route.status, await response.text()
+    assert mem.effects.count == 1
