@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bots.agents.agent import Agent
 from bots.agents.commands import agent_commands
 from bots.agents.council import POLL_START_TYPES, CouncilMember
+from bots.bridge.server import BridgeServer, is_bridge_order
 from bots.context import BotContext
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
@@ -73,6 +74,8 @@ class RunningBot:
     resume: Callable[[], Awaitable[int]] | None = None
     tasks: TaskService | None = None
     polls: PollService | None = None
+    bridge: BridgeServer | None = None
+    """The HTTP bridge the coordinator serves when `bridge.enabled` (issue 18)."""
 
 
 def build_bot(name: str, parts: SharedParts) -> RunningBot:
@@ -91,6 +94,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     async def on_message(message: Incoming) -> list[Reply]:
         # The dispatcher needs the context, which needs the connection made here first.
         assert dispatcher is not None
+        if account.kind == "coordinator" and is_bridge_order(message, settings):
+            return []  # the bridge took this order in already, with this event as its key
         return await dispatcher.handle(message)
 
     matrix = MatrixBot(
@@ -127,7 +132,12 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         assert parts.execution is not None
         dispatcher = _executor_dispatcher(context, parts.execution)
     resume = dispatcher.resume if agent is not None else None
-    return RunningBot(account, matrix, agent, resume, tasks, polls)
+    bridge = None
+    if tasks is not None and settings.bridge.enabled:
+        bridge = BridgeServer(
+            settings, parts.store, parts.data, parts.council_room, parts.roster, tasks
+        )
+    return RunningBot(account, matrix, agent, resume, tasks, polls, bridge)
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bots import __version__
+from bots.app.bridge_token import cmd_token
 from bots.app.lifecycle import cmd_bot, cmd_down, cmd_up
 from bots.app.one_shot import cmd_check_config, cmd_homeserver_config, cmd_info
 from bots.app.policy_check import cmd_policy_check
@@ -72,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate the config file and exit")
     check.set_defaults(func=cmd_check_config)
+
+    token = sub.add_parser(
+        "token", help="print a new HTTP bridge token for an external agent (shown once)"
+    )
+    token.add_argument("agent", help="an agent of bridge.agents")
+    token.set_defaults(func=cmd_token)
 
     policy = sub.add_parser("policy", help="ask the command policy, with this config")
     policy_sub = policy.add_subparsers(required=True, metavar="ACTION")

@@ -63,6 +63,8 @@ class BotRunner:
                 # One at a time, so a bot that fails to build leaves the earlier ones closable.
                 self.bots.append(build_bot(name, parts))
             runs = [asyncio.create_task(self._run_one(bot, stop)) for bot in self.bots]
+            # The HTTP bridge (issue 18) beside the coordinator's sync loop, closed on stop.
+            runs += [asyncio.create_task(_run_bridge(bot, stop)) for bot in self.bots if bot.bridge]
             waiting = asyncio.create_task(self._wait_synced(ready))
             background = [
                 asyncio.create_task(self.executor.run_background(bot.matrix.synced, stop))
@@ -109,6 +111,23 @@ class BotRunner:
             log.error("%s stopped: %s", bot.account.name, exc)
         except Exception:
             log.exception("%s crashed", bot.account.name)
+
+
+async def _run_bridge(bot: RunningBot, stop: asyncio.Event) -> None:
+    """The bridge's server and voices once the coordinator has synced; a failure is logged
+    and leaves the coordinator running."""
+    assert bot.bridge is not None
+    synced = asyncio.create_task(bot.matrix.synced.wait())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({synced, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    synced.cancel()
+    stopped.cancel()
+    if stop.is_set():
+        return
+    try:
+        await bot.bridge.run(stop)
+    except Exception:
+        log.exception("the HTTP bridge stopped")
 
 
 async def _resume(bot: RunningBot) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from bots.coordinator.task_stats import stats_command
@@ -29,7 +29,7 @@ from bots.message import Reply
 from bots.routing.addressing import Identity
 from bots.routing.commands import CommandRequest, CommandSpec, Handler
 from bots.routing.router import replies_with_verdict, task_reference
-from bots.settings.model import AgentSettings
+from bots.settings.model import AgentSettings, BridgeAgentSettings
 from bots.tasks.intake import (
     PRIORITIES,
     Priority,
@@ -41,6 +41,10 @@ from bots.tasks.intake import (
 )
 from bots.tasks.render_status import task_list, task_status
 from bots.tasks.states import FINAL_STATES, STATES
+
+Assignee = AgentSettings | BridgeAgentSettings
+"""Who `!assign` may name: an LLM agent, or an agent of the HTTP bridge."""
+A = TypeVar("A", bound=Assignee)
 
 if TYPE_CHECKING:
     from bots.store.tasks import Task
@@ -132,8 +136,9 @@ def read_deny(args: str) -> tuple[int, str]:
     return number, reason or NO_REASON
 
 
-def read_assign(args: str, agents: Sequence[AgentSettings], server_name: str) -> tuple[int, str]:
-    """`!assign 12 claude`: the agent by name, display name or alias; its configured name."""
+def read_assign(args: str, agents: Sequence[Assignee], server_name: str) -> tuple[int, str]:
+    """`!assign 12 claude`: the agent by name, display name or alias; its configured name.
+    `agents` may hold the HTTP bridge's external agents too (issue 18)."""
     words = args.split()
     example = f"!assign 12 {agents[0].name}" if agents else "!assign 12 claude"
     if not words:
@@ -189,9 +194,7 @@ def read_listing(args: str) -> int | Listing:
     )
 
 
-def agent_named(
-    word: str, agents: Sequence[AgentSettings], server_name: str
-) -> AgentSettings | None:
+def agent_named(word: str, agents: Sequence[A], server_name: str) -> A | None:
     """The agent `word` names: its configured name, display name, user id or an alias, in
     any case, with `@` or a Korean particle as in conversation ("클로드")."""
     word = word.strip().rstrip(",:.")
@@ -227,11 +230,11 @@ def _number(word: str, example: str) -> int:
     return number
 
 
-def _agent_names(agents: Sequence[AgentSettings]) -> str:
+def _agent_names(agents: Sequence[Assignee]) -> str:
     return ", ".join(a.account.display_name for a in agents) or "none configured"
 
 
-def _first(agents: Sequence[AgentSettings]) -> str:
+def _first(agents: Sequence[Assignee]) -> str:
     return agents[0].name if agents else "claude"
 
 
@@ -361,7 +364,8 @@ class TaskCommands:
 
     async def assign(self, request: CommandRequest) -> list[Reply]:
         settings = request.bot.settings
-        number, agent = read_assign(request.args, settings.agents, settings.homeserver.server_name)
+        agents: tuple[Assignee, ...] = (*settings.agents, *settings.bridge.agents)
+        number, agent = read_assign(request.args, agents, settings.homeserver.server_name)
         said = await self.ops.assign(number, agent, request.message.sender)
         return self._said(request, said)
 

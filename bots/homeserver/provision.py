@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bots.errors import HomeserverError
@@ -48,6 +48,7 @@ class Provisioned:
     bots: dict[str, Credentials]
     council: Council
     changes: tuple[str, ...]
+    bridge: dict[str, Credentials] = field(default_factory=dict)
 
 
 def load_council(data: DataDir) -> Council | None:
@@ -71,13 +72,16 @@ class Provisioner:
         try:
             master = await self._master()
             bots = {a.name: await self._bot(a) for a in self._settings.accounts}
-            council = await self._council(master, bots)
+            # The HTTP bridge's external agents: accounts the bridge speaks for, members of
+            # the council like the agents (issue 18).
+            bridge = {a.name: await self._bot(a.account) for a in self._settings.bridge.agents}
+            council = await self._council(master, bots, bridge)
             await self._ensure_answer_push_rule(master)
         finally:
             await self._drop_admin_session()
         for change in self._changes:
             log.info("provisioned: %s", change)
-        return Provisioned(master, bots, council, tuple(self._changes))
+        return Provisioned(master, bots, council, tuple(self._changes), bridge)
 
     async def _master(self) -> Credentials:
         master = self._settings.master
@@ -247,9 +251,16 @@ class Provisioner:
             users[self._settings.master_user_id] = MASTER_POWER
         for account in self._settings.accounts:
             users[self._settings.user_id(account)] = POWER_BY_KIND[account.kind]
+        for agent in self._settings.bridge.agents:
+            users[self._settings.user_id(agent.account)] = POWER_BY_KIND["agent"]
         return users
 
-    async def _council(self, master: Credentials, bots: dict[str, Credentials]) -> Council:
+    async def _council(
+        self,
+        master: Credentials,
+        bots: dict[str, Credentials],
+        bridge: dict[str, Credentials] | None = None,
+    ) -> Council:
         alias = self._settings.council_alias
         room_id = await self._api.resolve_alias(alias)
         if room_id is None:
@@ -257,7 +268,7 @@ class Provisioner:
         council = Council(RoomID(room_id), alias)
         if load_council(self._data) != council:
             write_private_json(self._data.council_file, asdict(council))
-        for name, creds in bots.items():
+        for name, creds in {**bots, **(bridge or {})}.items():
             await self._ensure_joined(council.room_id, name, creds)
         await self._ensure_power_levels(council.room_id, bots)
         return council

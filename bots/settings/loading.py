@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from bots.errors import ConfigError
+from bots.settings.loading_bridge import parse_bridge
 from bots.settings.loading_execution import parse_execution
 from bots.settings.loading_tasks import parse_tasks
 from bots.settings.model import (
@@ -115,9 +117,20 @@ def parse_settings(data: object, source: Path) -> Settings:
         ),
         tasks=parse_tasks(root.child("tasks"), agents),
     )
-    root.reject_unknown()
     _check_unique_accounts(settings)
-    return settings
+    bridge = parse_bridge(
+        root.child("bridge"),
+        names={
+            **{a.name: f"the {a.kind} {a.name!r}" for a in settings.accounts},
+            "master": "the master",
+        },
+        localparts={
+            settings.master.localpart: "master.localpart",
+            **{a.localpart: f"the {a.kind} {a.name!r}" for a in settings.accounts},
+        },
+    )
+    root.reject_unknown()
+    return replace(settings, bridge=bridge)
 
 
 def _timezone(root: Node) -> str:

@@ -314,6 +314,38 @@ class TaskSettings:
 
 
 @dataclass(frozen=True)
+class BridgeAgentSettings:
+    """An agent outside Matrix (issue 18) that talks through the HTTP bridge: the bridge
+    speaks in the room as its own account, so the room shows who said what."""
+
+    account: AccountSettings
+    role: str = "thinking"
+
+    @property
+    def name(self) -> str:
+        return self.account.name
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """The HTTP bridge (SOP v1.0) the coordinator serves when `enabled`; loopback by default."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8686
+    max_body_bytes: int = 262_144
+    rate_per_minute: int = 120
+    burst: int = 30
+    agents: tuple[BridgeAgentSettings, ...] = ()
+
+    def agent(self, name: str) -> BridgeAgentSettings | None:
+        for agent in self.agents:
+            if agent.name == name:
+                return agent
+        return None
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated config; the defaults that depend on other values are views here."""
 
@@ -331,6 +363,7 @@ class Settings:
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
+    bridge: BridgeSettings = field(default_factory=BridgeSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:

@@ -18,6 +18,7 @@ import aiosqlite
 from bots.errors import StoreError
 from bots.store.agent_flags import AgentFlags
 from bots.store.agent_models import AgentModels
+from bots.store.bridge_tokens import BridgeTokens
 from bots.store.connection import BUSY_TIMEOUT_MS, Writer, fetch_one
 from bots.store.errors import converted
 from bots.store.lessons import LessonStore
@@ -103,6 +104,11 @@ class Store:
     @property
     def agent_flags(self) -> AgentFlags:
         return AgentFlags(self._db, self._writes)
+
+    @property
+    def bridge_tokens(self) -> BridgeTokens:
+        """The HTTP bridge's tokens, one per external agent, kept hashed."""
+        return BridgeTokens(self._db, self._writes)
 
     @property
     def agent_models(self) -> AgentModels:

@@ -185,6 +185,7 @@ async def test_a_write_inside_the_same_coroutines_transaction_fails_at_once(stor
 
 SUB_STORES = [
     "agent_flags",
+    "bridge_tokens",
     "agent_models",
     "routines",
     "pending_answers",

@@ -28,6 +28,7 @@ from bots.coordinator.tasks import (
 )
 from bots.coordinator.tasks.admission import admit
 from bots.coordinator.tasks.context import TaskContext
+from bots.coordinator.tasks.outside import works_outside
 
 if TYPE_CHECKING:
     from bots.store.tasks import Task
@@ -87,8 +88,8 @@ class TaskDriver:
                 if task is None:
                     return None
                 phase = self._phases.get(cast("TaskState", task.state))
-                if phase is None:
-                    return task
+                if phase is None or works_outside(self.ctx, task):
+                    return task  # paused, or an external agent works on it (issue 18)
                 await phase(self.ctx, task)
                 after = await self.ctx.tasks.get(task_id)
                 if after is None or after.state == task.state:

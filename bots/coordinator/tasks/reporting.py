@@ -31,6 +31,7 @@ from bots.coordinator.tasks.critiquing import revisions
 from bots.coordinator.tasks.healing import failure_words
 from bots.coordinator.tasks.hybrid import with_credits
 from bots.coordinator.tasks.lessons import save_lesson, with_lessons
+from bots.coordinator.tasks.outside import outside_result
 from bots.coordinator.tasks.running import stop_running
 from bots.coordinator.tasks.steps import attempt_of, first_failure, load_plan
 from bots.message import Reply
@@ -65,7 +66,7 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     runs = await ctx.tasks.steps(task.id)
     summary = await merging.report_summary(ctx, task)  # a split task's deliverable and parts
     if not summary and task.state == "completed" and not runs:
-        refined = await _refined_answer(ctx, task)
+        refined = outside_result(ctx, task) or await _refined_answer(ctx, task)
         if refined is None:
             return
         summary = refined

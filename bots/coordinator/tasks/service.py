@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, cast
 
 from bots.context import BotContext
-from bots.coordinator.tasks import approval, reporting, running
+from bots.coordinator.tasks import approval, outside, reporting, running
 from bots.coordinator.tasks import minutes as task_minutes
 from bots.coordinator.tasks.common import display
 from bots.coordinator.tasks.context import TaskContext
@@ -192,7 +192,13 @@ class TaskService:
         return f"#{again.id} 🔁 Task #{n} again, as #{again.id}."
 
     async def assign(self, n: int, agent: str, by: UserID) -> str:
-        """`!assign N agent`: no proposals and no vote; that agent plans."""
+        """`!assign N agent`: no proposals and no vote; that agent plans. An agent of the
+        HTTP bridge takes the task as its own claim would (issue 18)."""
+        outside_name = self._bridge_agent_named(agent)
+        if outside_name is not None:
+            task = await self.claim_outside(n, outside_name, by)
+            shown = outside.outside_agent(self.ctx, outside_name)
+            return f"#{task.id} 👉 Assigned to {shown}: it works on it outside Matrix."
         name = self._agent_named(agent)
         async with self.driver.lock(n):
             task = await self._task(n)
@@ -212,6 +218,20 @@ class TaskService:
                 raise CommandError(f"#{n} moved on meanwhile; try again")
         await self.drive(n)
         return f"#{n} 👉 Assigned to {display(self.ctx, name)}: it writes the plan."
+
+    async def claim_outside(self, n: int, agent: str, by: UserID) -> Task:
+        """An external agent (the HTTP bridge) takes task N, as `!assign` would give it;
+        `CommandError` when it is taken, ended or past its plan."""
+        async with self.driver.lock(n):
+            task = await outside.claim(self.ctx, await self._task(n), agent, by)
+        return await self.drive(n) or task
+
+    async def complete_outside(self, n: int, agent: str, result: str, by: UserID) -> Task:
+        """The external agent that claimed task N reports its result: the task completes
+        and the report says the result."""
+        async with self.driver.lock(n):
+            task = await outside.complete(self.ctx, await self._task(n), agent, result, by)
+        return await self.drive(n) or task
 
     async def set_priority(self, n: int, priority: Priority, by: UserID) -> str:
         async with self.driver.lock(n):
@@ -378,6 +398,14 @@ class TaskService:
         if task is None:
             raise CommandError(f"there is no task #{n}; !tasks lists them")
         return task
+
+    def _bridge_agent_named(self, agent: str) -> str | None:
+        wanted = agent.strip().lstrip("@").casefold()
+        for one in self.ctx.bot.settings.bridge.agents:
+            names = {one.name, one.account.localpart, one.account.display_name}
+            if wanted in {n.casefold() for n in names if n}:
+                return one.name
+        return None
 
     def _agent_named(self, agent: str) -> str:
         wanted = agent.strip().lstrip("@").casefold()

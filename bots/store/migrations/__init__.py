@@ -15,6 +15,7 @@ from bots.store.migrations import (
     v12_task_modes,
     v13_task_parts,
     v14_audit_event_index,
+    v15_bridge_tokens,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -32,4 +33,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (12, v12_task_modes.SQL),
     (13, v13_task_parts.SQL),
     (14, v14_audit_event_index.SQL),
+    (15, v15_bridge_tokens.SQL),
 )
