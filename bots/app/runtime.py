@@ -20,6 +20,7 @@ from bots.app.assembly import (
     close_execution,
     open_execution,
 )
+from bots.context import MetricsSink
 from bots.errors import BotError
 from bots.execution.service import ExecutionService
 from bots.homeserver.provision import load_council
@@ -33,9 +34,13 @@ log = logging.getLogger(__name__)
 class BotRunner:
     """Builds the bots named, runs them until `stop`, and reports when all are synced."""
 
-    def __init__(self, settings: Settings, names: Sequence[str]) -> None:
+    def __init__(
+        self, settings: Settings, names: Sequence[str], metrics: MetricsSink | None = None
+    ) -> None:
+        """`metrics`: what the bots count for the bridge's `/metrics` (None: nothing)."""
         self.settings = settings
         self.names = list(names)
+        self.metrics = metrics
         self.bots: list[RunningBot] = []
         self.executor: ExecutionService | None = None
 
@@ -50,7 +55,9 @@ class BotRunner:
             if forgotten:
                 log.info("forgot %d handled events older than two weeks", forgotten)
             if any(self.settings.account(n).kind == "executor" for n in self.names):
-                self.executor = await open_execution(self.settings, data, council.room_id)
+                self.executor = await open_execution(
+                    self.settings, data, council.room_id, self.metrics
+                )
             parts = SharedParts(
                 self.settings,
                 build_roster(self.settings),
@@ -58,6 +65,7 @@ class BotRunner:
                 data,
                 council.room_id,
                 self.executor,
+                self.metrics,
             )
             for name in self.names:
                 # One at a time, so a bot that fails to build leaves the earlier ones closable.
