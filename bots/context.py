@@ -100,4 +100,3 @@ class BotContext:
     matrix: MatrixSide
     store: Store
     started_at: float = field(default_factory=time.time)
-    metrics: MetricsSink | None = None

@@ -114,9 +114,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
         metrics=parts.metrics,
     )
-    context = BotContext(
-        settings, account, identity, parts.roster, matrix, parts.store, metrics=parts.metrics
-    )
+    context = BotContext(settings, account, identity, parts.roster, matrix, parts.store)
     agent: Agent | None = None
     tasks: TaskService | None = None
     polls: PollService | None = None

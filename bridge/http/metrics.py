@@ -11,10 +11,11 @@ is never stale and nothing has to keep it up to date.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Protocol
+from typing import ParamSpec, Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -30,11 +31,27 @@ RUN_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 """A command: from an instant `uptime` to an hour-long backup."""
 COUNTS_TIMEOUT_SECONDS = 5.0
 
+P = ParamSpec("P")
+
 
 class TaskCounts(Protocol):
     """How many tasks are in each state now; asked on every scrape."""
 
     async def by_state(self) -> Mapping[str, int]: ...
+
+
+def _never_raises(record: Callable[P, None]) -> Callable[P, None]:
+    """A recording method that logs its own failure: counting must never cost the fact it
+    counts (the executor records a run between saving its end and announcing it)."""
+
+    @functools.wraps(record)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception:
+            log.exception("metrics: %s could not be recorded", record.__name__)
+
+    return guarded
 
 
 class Metrics:
@@ -93,6 +110,7 @@ class Metrics:
 
     # ---- what the bots record -----------------------------------------------------------
 
+    @_never_raises
     def llm_call(
         self,
         agent: str,
@@ -108,15 +126,18 @@ class Metrics:
         self._llm_tokens.labels(agent, model, "output").inc(max(tokens_out, 0))
         self._llm_cost.labels(agent, model).inc(max(cost, 0.0))
 
+    @_never_raises
     def exec_run(self, host: str, exit_status: int | str | None, seconds: float) -> None:
         """A command ended on `host`: its exit status (or why it has none) and duration."""
         label = "none" if exit_status is None else str(exit_status)
         self._runs.labels(host, label).observe(max(seconds, 0.0))
 
+    @_never_raises
     def matrix_send(self, bot: str, seconds: float) -> None:
         """`bot` sent one event to the homeserver in `seconds`."""
         self._sends.labels(bot).observe(max(seconds, 0.0))
 
+    @_never_raises
     def sync_lag(self, bot: str, seconds: float) -> None:
         """`bot` was `seconds` behind now (0 right after a sync batch); it grows with the
         clock until the next call, so a stuck sync loop shows as a climbing lag."""

@@ -240,3 +240,24 @@ async def test_a_clock_step_or_bad_number_never_breaks_a_counter(
     metrics = Metrics()
     record(metrics)
     assert samples((await scrape(metrics)).text)[series] == value
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        lambda m: m.llm_call("a", "m", "ok", "many", 1, 0.0),
+        lambda m: m.exec_run("h", 0, "slow"),
+        lambda m: m.matrix_send("b", None),
+        lambda m: m.sync_lag("b", "behind"),
+    ],
+    ids=["tokens not a number", "duration not a number", "no send time", "lag not a number"],
+)
+async def test_recording_never_raises_into_the_bot(
+    record: Callable[[Metrics], None], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fact the bot is handling (a run's end, a send) is never lost to its counting: a
+    value that cannot be recorded is logged and dropped."""
+    metrics = Metrics()
+    record(metrics)
+    assert "could not be recorded" in caplog.text
+    assert (await scrape(metrics)).status == 200
