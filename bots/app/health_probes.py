@@ -2,9 +2,9 @@
 
 The bridge (`bridge/http/health.py`, `metrics.py`) knows only the `HealthProbe` and
 `TaskCounts` shapes; the facts live here, with the bots: the homeserver answering its
-`/versions`, each bot's last sync batch, the store answering a read, the tasks by state.
-The executor's hosts are not probed here yet: nothing in the coordinator's process knows
-whether a host answers without running a command on it (left to the dashboard's host part).
+`/versions`, each bot's last sync batch, the store answering a read, each host letting the
+executor in (when the executor runs in this process: its own kept connection, no command),
+and the tasks by state.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bots.settings.model import Settings
 from bots.store import Store
 from bots.tasks.states import STATES
 from bridge.http.health import HealthProbe, ProbeResult
+from executor.errors import ExecutorError
 
 SYNC_GRACE_SECONDS = 30.0
 """How much longer than one long poll a bot may go without a sync batch before it counts
@@ -96,6 +97,32 @@ class StoreProbe:
         return ProbeResult(True)
 
 
+class HostDoor(Protocol):
+    """What a host probe asks (the executor's `CommandRunner`)."""
+
+    async def reach(self, host: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class HostProbe:
+    """A host answers SSH and accepts the executor's login, on the connection its commands
+    use; nothing runs there (CPU, memory and disk are the dashboard's, through the policy)."""
+
+    host: str
+    door: HostDoor
+
+    @property
+    def name(self) -> str:
+        return f"host:{self.host}"
+
+    async def check(self) -> ProbeResult:
+        try:
+            await self.door.reach(self.host)
+        except ExecutorError as exc:
+            return ProbeResult(False, str(exc))
+        return ProbeResult(True, "connected")
+
+
 @dataclass(frozen=True)
 class StoreTaskCounts:
     """`TaskCounts` from the store: every known state, 0 where no task is in it, so a
@@ -110,13 +137,18 @@ class StoreTaskCounts:
 
 
 def health_probes(
-    settings: Settings, store: Store, bots: Iterable[tuple[str, SyncSource]]
+    settings: Settings,
+    store: Store,
+    bots: Iterable[tuple[str, SyncSource]],
+    hosts: HostDoor | None = None,
 ) -> list[HealthProbe]:
-    """The probes of one process: the homeserver, the store, then each bot's sync
-    (`bots`: (account name, its `MatrixBot`) for every bot this process runs)."""
+    """The probes of one process: the homeserver, the store, each bot's sync (`bots`:
+    (account name, its `MatrixBot`) for every bot this process runs), then each configured
+    host when the executor runs here (`hosts`: its engine; None: hosts are not checked)."""
     max_age = settings.runtime.sync_timeout_ms / 1000 + SYNC_GRACE_SECONDS
     return [
         HomeserverProbe(settings.homeserver.client_url),
         StoreProbe(store),
         *(SyncProbe(name, source, max_age) for name, source in bots),
+        *(HostProbe(host, hosts) for host in settings.execution.hosts if hosts is not None),
     ]

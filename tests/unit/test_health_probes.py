@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from bots.app.health_probes import (
     HomeserverProbe,
+    HostProbe,
     StoreProbe,
     StoreTaskCounts,
     SyncProbe,
@@ -25,6 +26,7 @@ from bots.settings.loading import load_settings
 from bots.settings.paths import EXAMPLE_CONFIG
 from bots.store import Store
 from bots.tasks.states import STATES
+from executor.errors import HostUnreachable
 
 
 @pytest.fixture
@@ -141,3 +143,36 @@ async def test_a_process_probes_the_homeserver_the_store_and_each_bots_sync(stor
     sync = probes[2]
     assert isinstance(sync, SyncProbe)
     assert sync.max_age_seconds == settings.runtime.sync_timeout_ms / 1000 + 30
+
+
+@dataclass
+class Door:
+    """A `HostDoor` that lets in the hosts named, and says why not for the others."""
+
+    open_hosts: set[str]
+
+    async def reach(self, host: str) -> None:
+        if host not in self.open_hosts:
+            raise HostUnreachable(f"cannot connect to {host}: Connection refused")
+
+
+@pytest.mark.parametrize(
+    ("host", "ok", "detail"),
+    [("web", True, "connected"), ("db", False, "cannot connect to db: Connection refused")],
+)
+async def test_a_host_probe_says_whether_the_executor_gets_in(
+    host: str, ok: bool, detail: str
+) -> None:
+    probe = HostProbe(host, Door({"web"}))
+    result = await probe.check()
+    assert probe.name == f"host:{host}"
+    assert (result.ok, result.detail) == (ok, detail)
+
+
+async def test_hosts_are_probed_only_where_the_executor_runs(store: Store) -> None:
+    settings = load_settings(EXAMPLE_CONFIG)
+    without = [p.name for p in health_probes(settings, store, [])]
+    assert without == ["homeserver", "store"]
+    with_hosts = [p.name for p in health_probes(settings, store, [], hosts=Door(set()))]
+    assert with_hosts == [*without, *(f"host:{h}" for h in settings.execution.hosts)]
+    assert len(with_hosts) > len(without)
