@@ -69,8 +69,13 @@ async def run_probes(probes: Sequence[HealthProbe], timeout: float) -> list[Chec
     ended: dict[asyncio.Task[ProbeResult], float] = {}
     for task in tasks:
         task.add_done_callback(lambda t: ended.setdefault(t, time.monotonic() - began))
-    if tasks:
-        await asyncio.wait(tasks, timeout=timeout)
+    try:
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+    except asyncio.CancelledError:  # the caller went away: its probes end with it
+        for task in tasks:
+            task.cancel()
+        raise
     checks: list[Check] = []
     for probe, task in zip(probes, tasks, strict=True):
         if not task.done():

@@ -193,3 +193,29 @@ def test_a_wrong_setup_is_refused_at_start(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(words)):
         health.add_routes(web.Application(), probes, timeout=timeout)
+
+
+@dataclass
+class Watched:
+    """A probe that notes when it is cancelled."""
+
+    name: str
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def check(self) -> ProbeResult:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        return ProbeResult(True)
+
+
+async def test_a_request_that_goes_away_takes_its_probes_with_it() -> None:
+    probe = Watched("homeserver")
+    running = asyncio.create_task(health.run_probes([probe], timeout=30))
+    await asyncio.sleep(0.05)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await asyncio.wait_for(probe.cancelled.wait(), 1)
