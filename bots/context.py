@@ -66,6 +66,27 @@ class HistorySource(Protocol):
     ) -> list[HistoryEntry]: ...
 
 
+class MetricsSink(Protocol):
+    """Where bots count what they do, for `GET /metrics` (`bridge.http.metrics.Metrics` is
+    one); optional everywhere: None records nothing, so nothing needs a bridge."""
+
+    def llm_call(
+        self,
+        agent: str,
+        model: str,
+        outcome: str,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        cost: float = 0.0,
+    ) -> None: ...
+
+    def exec_run(self, host: str, exit_status: int | str | None, seconds: float) -> None: ...
+
+    def matrix_send(self, bot: str, seconds: float) -> None: ...
+
+    def sync_lag(self, bot: str, seconds: float) -> None: ...
+
+
 class MatrixSide(CouncilView, Outbox, HistorySource, Protocol):
     """Everything `bots.matrix` offers handlers, in one object."""
 

@@ -426,6 +426,19 @@ class CommandRunner:
                 await handle.wait()
             raise
 
+    async def reach(self, host: str) -> None:
+        """The host answers and lets the executor in, on the connection its commands use
+        (kept open, so checking often costs nothing); nothing runs. Raises `ExecutorError`
+        saying why not, masked like every message of a run."""
+        config = self._hosts.get(host)
+        if config is None:
+            raise UnknownHost(f"unknown host {host!r}")
+        try:
+            await self._pool.reach(await self._resolve(config))
+        except ExecutorError as exc:
+            exc.args = (mask_text(str(exc), self.secrets),)
+            raise
+
     def connections_opened(self, host: str) -> int:
         """SSH connections made to the host so far; stays 1 while the connection is reused."""
         return self._pool.connections_opened(host)

@@ -248,6 +248,11 @@ class SSHPool:
         for name in list(self._connections):
             await self.disconnect(name)
 
+    async def reach(self, host: HostConfig) -> None:
+        """Opens the host's connection, or finds it open, and runs nothing (`/health`): the
+        host answers and accepts the login. Raises `ExecutorError` (the connect errors)."""
+        await self._connection(host)
+
     async def _connection(self, host: HostConfig) -> asyncssh.SSHClientConnection:
         """The host's open connection; concurrent callers share one connection attempt."""
         conn = self._connections.get(host.name)

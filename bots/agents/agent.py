@@ -31,7 +31,7 @@ from bots.agents.conversation import (
 )
 from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
-from bots.context import BotContext
+from bots.context import BotContext, MetricsSink
 from bots.message import HistoryEntry, Message, Reply
 from bots.routing.router import Chat
 from bots.settings import AgentSettings, Settings
@@ -39,7 +39,7 @@ from bots.store import Store
 from bots.store.pending_answers import PendingAnswer
 from bots.text.credentials import credential_kinds, holds_credential
 from bridge.errors import ProviderError
-from bridge.llm.base import ChatMessage, Completion, LLMProvider, ProviderSettings
+from bridge.llm.base import ChatMessage, Completion, LLMProvider, ProviderSettings, Usage
 from bridge.llm.factory import create_provider
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,17 @@ def provider_settings(agent: AgentSettings, model: str | None = None) -> Provide
 class Agent:
     """One agent's brain: decides whether to answer, builds the prompt, calls the model."""
 
-    def __init__(self, settings: Settings, agent: AgentSettings, store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        agent: AgentSettings,
+        store: Store,
+        metrics: MetricsSink | None = None,
+    ) -> None:
         self.settings = settings
         self.agent = agent
         self.store = store
+        self.metrics = metrics
         self.prices = price_table(settings)
         self.loop_guard = LoopGuard(settings.runtime.agent_turn_limit)
         self._provider: LLMProvider | None = None
@@ -164,6 +171,7 @@ class Agent:
                 conversation, on_delta=answer.on_delta if self.agent.streaming else None
             )
         except ProviderError as exc:
+            self.count_call(self.model, "error")
             return [answer.failure(str(exc))]
         finally:
             typing.cancel()
@@ -283,7 +291,18 @@ class Agent:
             cost,
             event_id,
         )
+        self.count_call(model, "ok", completion.usage, cost)
         return cost
+
+    def count_call(
+        self, model: str, outcome: str, usage: Usage | None = None, cost: float = 0.0
+    ) -> None:
+        """One model call for `/metrics` ("ok" with its usage, or "error"); nothing without."""
+        if self.metrics is not None:
+            used = usage or Usage()
+            self.metrics.llm_call(
+                self.agent.name, model, outcome, used.input_tokens, used.output_tokens, cost
+            )
 
     async def _record(self, message: Message, completion: Completion, now: datetime) -> None:
         await self.record_usage(completion, now=now, event_id=message.event_id)

@@ -233,6 +233,7 @@ class CouncilMember:
                 completion = await self.agent.complete(messages)
         except ProviderError as exc:
             log.warning("%s: ask %s failed: %s", self.name, ask.ask, exc)
+            self.agent.count_call(self.agent.model, "error")
             return failure_reason(exc, settings.timeout_seconds)
         cost = await self.agent.record_usage(completion, now=now, event_id=where.key)
         return completion, cost

@@ -14,7 +14,7 @@ from bots.agents.agent import Agent
 from bots.agents.commands import agent_commands
 from bots.agents.council import POLL_START_TYPES, CouncilMember
 from bots.bridge.server import BridgeServer, is_bridge_order
-from bots.context import BotContext
+from bots.context import BotContext, MetricsSink
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.coordinator.polls import PollService, is_poll_answer
@@ -60,6 +60,8 @@ class SharedParts:
     data: DataDir
     council_room: RoomID
     execution: ExecutionService | None = None
+    metrics: MetricsSink | None = None
+    """What every bot here counts for the bridge's `/metrics`; None without a bridge."""
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,14 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         parts.store,
         on_message,
         lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
+        metrics=parts.metrics,
     )
     context = BotContext(settings, account, identity, parts.roster, matrix, parts.store)
     agent: Agent | None = None
     tasks: TaskService | None = None
     polls: PollService | None = None
     if account.kind == "agent":
-        agent = Agent(settings, settings.agent(account.name), parts.store)
+        agent = Agent(settings, settings.agent(account.name), parts.store, parts.metrics)
         dispatcher = _agent_dispatcher(context, agent)
     elif account.kind == "coordinator":
         tasks = TaskService.for_bot(context)
@@ -227,7 +230,7 @@ def _executor_dispatcher(context: BotContext, execution: ExecutionService) -> Di
 
 
 async def open_execution(
-    settings: Settings, data: DataDir, council_room: RoomID
+    settings: Settings, data: DataDir, council_room: RoomID, metrics: MetricsSink | None = None
 ) -> ExecutionService:
     """One engine per process: SSH connections, the embedded `local` server, the audit."""
     execution = settings.execution
@@ -248,7 +251,7 @@ async def open_execution(
         await engine.aclose()
         await audit.close()
         raise
-    service = ExecutionService(settings, engine, audit, council_room, plans=plans)
+    service = ExecutionService(settings, engine, audit, council_room, plans=plans, metrics=metrics)
     try:
         await service.prepare()
     except BaseException:

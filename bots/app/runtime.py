@@ -20,12 +20,17 @@ from bots.app.assembly import (
     close_execution,
     open_execution,
 )
+from bots.app.health_probes import StoreTaskCounts, health_probes
+from bots.context import MetricsSink
 from bots.errors import BotError
 from bots.execution.service import ExecutionService
 from bots.homeserver.provision import load_council
 from bots.settings.data_dir import DataDir
 from bots.settings.model import Settings
 from bots.store import Store
+from bridge.http import health
+from bridge.http import metrics as metrics_http
+from bridge.http.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +38,16 @@ log = logging.getLogger(__name__)
 class BotRunner:
     """Builds the bots named, runs them until `stop`, and reports when all are synced."""
 
-    def __init__(self, settings: Settings, names: Sequence[str]) -> None:
+    def __init__(
+        self, settings: Settings, names: Sequence[str], metrics: MetricsSink | None = None
+    ) -> None:
+        """`metrics`: what the bots count for the bridge's `/metrics` (default: counted when
+        the bridge is enabled, since only its server shows them)."""
         self.settings = settings
         self.names = list(names)
+        if metrics is None and settings.bridge.enabled:
+            metrics = Metrics()
+        self.metrics = metrics
         self.bots: list[RunningBot] = []
         self.executor: ExecutionService | None = None
 
@@ -50,7 +62,9 @@ class BotRunner:
             if forgotten:
                 log.info("forgot %d handled events older than two weeks", forgotten)
             if any(self.settings.account(n).kind == "executor" for n in self.names):
-                self.executor = await open_execution(self.settings, data, council.room_id)
+                self.executor = await open_execution(
+                    self.settings, data, council.room_id, self.metrics
+                )
             parts = SharedParts(
                 self.settings,
                 build_roster(self.settings),
@@ -58,10 +72,12 @@ class BotRunner:
                 data,
                 council.room_id,
                 self.executor,
+                self.metrics,
             )
             for name in self.names:
                 # One at a time, so a bot that fails to build leaves the earlier ones closable.
                 self.bots.append(build_bot(name, parts))
+            self._observe(store)
             runs = [asyncio.create_task(self._run_one(bot, stop)) for bot in self.bots]
             # The HTTP bridge (issue 18) beside the coordinator's sync loop, closed on stop.
             runs += [asyncio.create_task(_run_bridge(bot, stop)) for bot in self.bots if bot.bridge]
@@ -97,6 +113,26 @@ class BotRunner:
             if self.executor is not None:
                 await close_execution(self.executor)
             await store.close()
+
+    def _observe(self, store: Store) -> None:
+        """Gives the bridge (when one runs here) `/health` over every bot of this process and
+        its hosts, and `/metrics` with the tasks by state counted from the store."""
+        bridges = [bot.bridge for bot in self.bots if bot.bridge is not None]
+        if not bridges:
+            return
+        probes = health_probes(
+            self.settings,
+            store,
+            [(bot.account.name, bot.matrix) for bot in self.bots],
+            hosts=self.executor.engine if self.executor is not None else None,
+        )
+        counted = self.metrics if isinstance(self.metrics, Metrics) else None
+        if counted is not None:
+            counted.tasks = StoreTaskCounts(store)
+        for bridge in bridges:
+            bridge.extra_routes += (lambda app: health.add_routes(app, probes),)
+            if counted is not None:
+                bridge.extra_routes += (lambda app: metrics_http.add_routes(app, counted),)
 
     async def _wait_synced(self, ready: asyncio.Event | None) -> None:
         await asyncio.gather(*(bot.matrix.synced.wait() for bot in self.bots))

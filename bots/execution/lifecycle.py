@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bots.background import BackgroundTasks
+from bots.context import MetricsSink
 from bots.errors import CommandError
 from bots.execution.approvals import (
     ApprovalRules,
@@ -118,6 +119,8 @@ class RequestLifecycle:
         self._pacing = pacing
         self._live: dict[RequestID, _Live] = {}
         self._gates: dict[RequestID, tuple[asyncio.Lock, int]] = {}
+        self.metrics: MetricsSink | None = None
+        """Where runs are counted for `/metrics` (the service sets it; None: nowhere)."""
 
     # ---- what only this process knows --------------------------------------------------
 
@@ -607,6 +610,10 @@ class RequestLifecycle:
             result = replace(result, status="interrupted", body=body)
         if not await self.audit.finish(rid, result):
             log.error("the end of %s (%s) was not recorded: it was not running", rid, result.status)
+        if self.metrics is not None:
+            known = run.exit_status is not None and lost is None
+            ended = run.exit_status if known else result.status  # e.g. "interrupted"
+            self.metrics.exec_run(request.host, ended, run.duration)
         await guarded(
             f"the result event of {rid}", self.outbox.result_event(origin.room_id, result)
         )

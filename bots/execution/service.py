@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 
 from bots.background import BackgroundTasks
-from bots.context import BotContext
+from bots.context import BotContext, MetricsSink
 from bots.errors import CommandError
 from bots.execution.approvals import ApprovalRules, approval_from_reaction, is_approver
 from bots.execution.commands import ExecutionCommands
@@ -64,8 +64,10 @@ class ExecutionService:
         progress_edits: int = PROGRESS_EDITS,
         sweep_seconds: float | None = None,
         plans: PlanApprovalStore | None = None,
+        metrics: MetricsSink | None = None,
     ) -> None:
-        """`plans`: the memory of task plans; without it no plan approves a request."""
+        """`plans`: the memory of task plans; without it no plan approves a request.
+        `metrics`: where runs are counted for the bridge's `/metrics` (None: nowhere)."""
         self.settings = settings
         self.engine = engine
         self.audit = audit
@@ -99,6 +101,7 @@ class ExecutionService:
             pacing=Pacing(edit_interval, progress_edits),
             plans=self.plans,
         )
+        self.lifecycle.metrics = metrics
         interval = sweep_seconds or sweep_interval(execution.approval_expiry_seconds)
         self.sweeper = Sweeper(self.lifecycle, interval)
         self._commands = ExecutionCommands(self.lifecycle)

@@ -61,7 +61,7 @@ from nio.store import DefaultStore
 
 from bots import __version__
 from bots.background import BackgroundTasks
-from bots.context import BotPresence
+from bots.context import BotPresence, MetricsSink
 from bots.errors import MatrixError
 from bots.events import BOT_STATE_EVENT
 from bots.homeserver.credentials import Credentials
@@ -141,8 +141,10 @@ class MatrixBot:
         store: Store,
         on_message: MessageHandler,
         accept_invite_from: InvitePolicy,
+        metrics: MetricsSink | None = None,
     ) -> None:
         self.connection = connection
+        self.metrics = metrics
         self.user_id = connection.credentials.user_id
         self._store = store
         self._on_message = on_message
@@ -158,6 +160,8 @@ class MatrixBot:
         self.synced = asyncio.Event()
         self.started_at = time.time()
         self.handled = 0
+        self.last_sync_at: float | None = None
+        """When the last sync batch was taken (time.time()); None before the first."""
         self.cross_signing: CrossSigningOutcome | None = None
         connection.crypto_store.mkdir(parents=True, exist_ok=True)
         self._client = AsyncClient(
@@ -288,6 +292,9 @@ class MatrixBot:
         self._retry_held()
         await self._process_timelines(response, dispatch=dispatch, since=since)
         await self._save_position(str(response.next_batch), force=force_save)
+        self.last_sync_at = time.time()
+        if self.metrics is not None:
+            self.metrics.sync_lag(self.connection.name, 0.0)
 
     async def _log_in(self, stop: asyncio.Event) -> bool:
         """Open the crypto store of the saved device, or of a new one when that device's
@@ -644,6 +651,7 @@ class MatrixBot:
     ) -> EventID:
         """One send, encrypted where the room is, with a transaction id stable per `key`
         (none without a key): a retried handler never posts twice."""
+        began = time.monotonic()
         for attempt in range(SEND_ATTEMPTS):
             try:
                 response = await self._client.room_send(
@@ -661,6 +669,8 @@ class MatrixBot:
                 if attempt == SEND_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0)
+        if self.metrics is not None:
+            self.metrics.matrix_send(self.connection.name, time.monotonic() - began)
         if isinstance(response, RoomSendError):
             raise MatrixError(f"{self.user_id} could not send {what}: {response.message}")
         return EventID(str(response.event_id))

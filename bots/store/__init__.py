@@ -208,6 +208,15 @@ class Store:
                 f"({latest}); upgrade Chavion instead of running an older one on it"
             )
 
+    async def ping(self) -> None:
+        """One trivial read (`/health`): raises `StoreError` when the database cannot answer,
+        also once the store was closed (aiosqlite says that with a ValueError)."""
+        with converted("the store"):
+            try:
+                await fetch_one(self._db, "SELECT 1")
+            except ValueError as exc:
+                raise StoreError(f"the store cannot be read: {exc}") from exc
+
     async def sync_token(self, bot: str) -> str | None:
         with converted("the store"):
             row = await fetch_one(

@@ -345,6 +345,11 @@ class TaskStore:
             f"WHERE state NOT IN {FINAL_SQL} ORDER BY {_PRIORITY_RANK}, id", ()
         )
 
+    async def count_by_state(self) -> dict[str, int]:
+        """How many tasks are in each state that has any (`/metrics`), in one query."""
+        rows = await self._select("SELECT state, COUNT(*) FROM tasks GROUP BY state", ())
+        return {str(state): int(count) for state, count in rows}
+
     async def due(self, now: float) -> builtins.list[Task]:
         """Tasks whose wait ran out by `now` (a paused task waits for nothing)."""
         return await self._tasks(

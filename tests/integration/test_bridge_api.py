@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from bots.bridge.server import BridgeServer
 from bots.homeserver.process import free_port
@@ -171,6 +172,23 @@ async def state_of(bridge: Bridge, task_id: int, wanted: str, timeout: float = 6
         if state == wanted or time.monotonic() > deadline:
             return state
         await asyncio.sleep(0.2)
+
+
+# ---- operations: the running bridge serves /health and /metrics --------------------------
+
+
+async def test_the_running_bridge_serves_health_and_metrics_of_its_process(
+    bridge: Bridge, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(bridge.url + "/health") as response:
+        health = await response.json()
+    assert response.status == 200, health
+    assert set(health["checks"]) >= {"homeserver", "store", "sync:coordinator", "sync:executor"}
+    async with http.get(bridge.url + "/metrics") as response:
+        text = await response.text()
+    assert response.status == 200
+    families = {family.name for family in text_string_to_metric_families(text)}
+    assert "chavion_tasks" in families  # counted from the store at scrape time
 
 
 # ---- who may call ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import aiohttp
 import yaml
 
 from bots.app.runtime import BotRunner
+from bots.context import MetricsSink
 from bots.homeserver.admin_api import HomeserverApi
 from bots.homeserver.process import SynapseProcess, free_port
 from bots.homeserver.provision import Provisioned, Provisioner
@@ -218,8 +219,10 @@ class InProcessBots:
     task: asyncio.Task[None]
 
     @classmethod
-    async def start(cls, settings: Settings, names: Sequence[str]) -> InProcessBots:
-        runner = BotRunner(settings, names)
+    async def start(
+        cls, settings: Settings, names: Sequence[str], metrics: MetricsSink | None = None
+    ) -> InProcessBots:
+        runner = BotRunner(settings, names, metrics)
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(runner.run(stop, ready))
         waiter = asyncio.create_task(ready.wait())
