@@ -70,6 +70,26 @@ async def test_the_round_is_as_ordered_else_as_configured(
     assert (await bench.task()).state == state
 
 
+@pytest.mark.parametrize(
+    ("configured", "ordered", "state"),
+    [(False, True, "critiquing"), (True, False, "voting")],
+    ids=["ordered-on", "ordered-off"],
+)
+async def test_a_retry_keeps_the_round_as_ordered(
+    bench: Bench, configured: bool, ordered: bool, state: str
+) -> None:
+    use(bench, critique=configured)
+    await order(bench, critique=ordered)
+    await bench.service.cancel(1, MASTER)
+    said = await bench.service.retry(1, MASTER)
+    assert said.startswith("#2 🔁")
+    assert (await bench.task(2)).critique is ordered
+    for agent in ("claude", "gpt", "gemini"):
+        bench.clock.now += 1
+        await bench.answer(agent, "t2-propose-1", f"{agent}'s way.", task=2)
+    assert (await bench.task(2)).state == state
+
+
 async def test_one_proposal_needs_no_critique(bench: Bench) -> None:
     use(bench, critique=True)
     await order(bench)

@@ -180,7 +180,9 @@ class TaskService:
         if task.state not in ("failed", "cancelled"):
             raise CommandError(f"#{n} is {task.state}: only a failed or cancelled task is retried")
         mode: TaskMode | None = "split" if task.mode == "split" else None  # splits again
-        order = TaskOrder(task.mission, cast(Priority, task.priority), mode=mode)
+        order = TaskOrder(
+            task.mission, cast(Priority, task.priority), mode=mode, critique=task.critique
+        )  # an ordered `critique:` / `no critique:` holds for the retry too
         again = await self.intake(
             order,
             requester=by,
