@@ -94,6 +94,12 @@ class TaskFacts:
     """ "Gemini (proposal): quota exhausted"."""
     answer: str = ""
     """A task that needed no command: the first line of its final answer."""
+    critiques: tuple[str, ...] = ()
+    """The critique round: "Claude on B: misses the backup", one per critique."""
+    revised: tuple[str, ...] = ()
+    """Display names of the proposers who revised their proposal after the critiques."""
+    parts: tuple[str, ...] = ()
+    """A divided task's parts: "1. Search the facts — Perplexity ✅", one line each."""
 
     @property
     def state_is_final(self) -> bool:
@@ -268,7 +274,12 @@ def status_block(report: StatusReport) -> str:
 def decision_record(facts: TaskFacts) -> str:
     """One line naming the proposals (with their authors) and the decision, from facts."""
     proposed = [f"{p.author} ({p.key})" if p.key else p.author for p in facts.proposals]
-    parts = [f"Proposals: {', '.join(proposed)}." if proposed else "Proposals: none."]
+    if proposed:
+        parts = [f"Proposals: {', '.join(proposed)}."]
+    elif facts.parts:
+        parts = [f"Parts: {'; '.join(facts.parts)}."]
+    else:
+        parts = ["Proposals: none."]
     parts.append(f"Decision: {facts.decision}." if facts.decision else "Decision: none.")
     return " ".join(parts)
 
@@ -285,8 +296,16 @@ def scribe_input(facts: TaskFacts) -> list[str]:
         for p in facts.proposals:
             label = f"{p.author} ({p.key})" if p.key else p.author
             lines.append(f"- {label}: {p.first_line or '(empty)'}")
-    else:
+    elif not facts.parts:
         lines.append("Proposals: none")
+    if facts.critiques:
+        lines.append("Critiques:")
+        lines.extend(f"- {clip(c, 2 * LINE_CHARS)}" for c in facts.critiques)
+    if facts.revised:
+        lines.append("Revised after the critiques: " + ", ".join(facts.revised))
+    if facts.parts:
+        lines.append("Parts:")
+        lines.extend(f"- {part}" for part in facts.parts)
     if facts.votes:
         lines.append("Votes: " + "; ".join(f"{voter} → {key}" for voter, key in facts.votes))
         counts: dict[str, int] = {}

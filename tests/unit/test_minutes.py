@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bots.tasks.minutes import (
@@ -179,8 +181,19 @@ PROPOSED = TaskFacts(
             "Proposals: Claude. Decision: none.",
         ),
         (TaskFacts(3, "x", "failed"), "Proposals: none. Decision: none."),
+        (
+            TaskFacts(
+                3,
+                "x",
+                "completed",
+                decision="the task was divided into parts (no vote), merged by GPT",
+                parts=("1. Search — Perplexity ✅", "2. Write — Claude ❌ missing: no answer"),
+            ),
+            "Parts: 1. Search — Perplexity ✅; 2. Write — Claude ❌ missing: no answer. "
+            "Decision: the task was divided into parts (no vote), merged by GPT.",
+        ),
     ],
-    ids=["a-vote", "one-proposal", "nothing"],
+    ids=["a-vote", "one-proposal", "nothing", "divided"],
 )
 def test_the_decision_record_names_proposals_and_decision(facts: TaskFacts, record: str) -> None:
     assert decision_record(facts) == record
@@ -201,6 +214,39 @@ def test_the_scribe_reads_who_proposed_what_the_vote_the_decision_and_the_runs()
         "- attempt 1, step 1 `du -sh /var` on local: succeeded, exit 0",
         "Open items: none",
     ]
+
+
+def test_the_scribe_reads_the_critiques_and_who_revised() -> None:
+    facts = replace(
+        PROPOSED,
+        critiques=("Claude on B: misses the backup", "GPT on A: df alone says too little"),
+        revised=("GPT",),
+    )
+    lines = scribe_input(facts)
+    at = lines.index("Critiques:")
+    assert lines[at - 1] == "- GPT (B): Use du on /var."
+    assert lines[at + 1 : at + 4] == [
+        "- Claude on B: misses the backup",
+        "- GPT on A: df alone says too little",
+        "Revised after the critiques: GPT",
+    ]
+    assert lines[at + 4].startswith("Votes: ")
+
+
+def test_the_scribe_reads_a_divided_tasks_parts_instead_of_no_proposals() -> None:
+    facts = TaskFacts(
+        5,
+        "survey prices",
+        "completed",
+        decision="the task was divided into parts (no vote), merged by GPT",
+        parts=("1. Search — Perplexity ✅", "2. Write — Claude ✅"),
+        answer="Prices compared.",
+    )
+    lines = scribe_input(facts)
+    assert "Proposals: none" not in lines
+    at = lines.index("Parts:")
+    assert lines[at + 1 : at + 3] == ["- 1. Search — Perplexity ✅", "- 2. Write — Claude ✅"]
+    assert lines[at + 3] == "Decision: the task was divided into parts (no vote), merged by GPT"
 
 
 def test_the_scribe_reads_why_a_task_failed_and_what_is_open() -> None:

@@ -185,6 +185,24 @@ async def test_the_ballot_carries_the_revision_and_the_vote_the_critiques(
     assert context["critiques"] == {"B": ["du is slow on big trees", "misses the inodes"]}
 
 
+async def test_the_scribe_reads_the_critiques_and_who_revised(bench: Bench) -> None:
+    await critiqued(bench)
+    await bench.answer("gpt", "t1-revise-1", "REVISED\nUse du and df -i on /var.")
+    await bench.vote(bench.user("claude"), "B")
+    await bench.vote(bench.user("gpt"), "A")
+    await bench.vote(bench.user("gemini"), "B")
+    await bench.answer("gpt", "t1-plan-1", '{"summary": "Disks are fine.", "steps": []}')
+    await bench.answer("gpt", "t1-refine-1", "Disks are fine: 40% used.")
+    assert (await bench.task()).state == "completed"
+    facts = bench.matrix.by_key("minutes-ask").content["context"]["facts"]
+    at = facts.index("Critiques:")
+    assert facts[at + 1 : at + 4] == [
+        "- Claude on B: du is slow on big trees",
+        "- Gemini on B: misses the inodes",
+        "Revised after the critiques: GPT",
+    ]
+
+
 async def test_without_anonymity_critiques_name_their_critic(bench: Bench) -> None:
     use(bench, anonymous_votes=False)
     await critiqued(bench)

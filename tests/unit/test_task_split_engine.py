@@ -536,3 +536,21 @@ async def test_a_wait_that_ran_out_while_down_is_expired_at_start(bench: Bench, 
     else:
         assert (await bench.task()).state == "completed"
         assert (await bench.task()).note.startswith("(Claude did not merge within 5 min;")
+
+
+async def test_the_scribe_reads_the_parts_and_who_merged_not_no_proposals(bench: Bench) -> None:
+    await to_working(bench)
+    await bench.answer("claude", "t1-part-1-1", "1.26 fixes the HTTP/3 leak.")
+    await bench.answer("gpt", "t1-part-2-1", "No errors since the upgrade.")
+    await bench.answer("gemini", "t1-part-3-1", "All is well.")
+    await bench.answer("claude", "t1-merge-1", "nginx 1.26 runs cleanly.")
+    assert (await bench.task()).state == "completed"
+    facts = bench.matrix.by_key("minutes-ask").content["context"]["facts"]
+    assert "Proposals: none" not in facts
+    at = facts.index("Parts:")
+    assert facts[at + 1 : at + 4] == [
+        "- 1. Search the release notes — Claude ✅",
+        "- 2. Analyse the error logs — GPT ✅",
+        "- 3. Write the summary — Gemini ✅",
+    ]
+    assert "Decision: the task was divided into parts (no vote), merged by Claude" in facts

@@ -1,16 +1,20 @@
 """A task's facts for its minutes, read from the store: the proposals (with the option
-letters the vote showed), the votes, the decision, the plan, what ran, what failed."""
+letters the vote showed), the critiques and revisions, a divided task's parts, the votes,
+the decision, the plan, what ran, what failed."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from bots.coordinator.tasks.common import agent_of, answer_text, display
+from bots.coordinator.tasks.critiquing import critiques, revisions
 from bots.coordinator.tasks.discussion import proposals
+from bots.coordinator.tasks.dividing import merger_of
 from bots.coordinator.tasks.steps import load_plan
 from bots.coordinator.tasks.voting import KEYS
 from bots.tasks.minutes import PlannedStep, ProposalFact, RunFact, TaskFacts, first_line
 from bots.tasks.plans import Plan
+from bots.tasks.splits import parts_block
 
 if TYPE_CHECKING:
     from bots.coordinator.tasks.context import TaskContext
@@ -63,6 +67,7 @@ async def task_facts(ctx: TaskContext, task: Task) -> TaskFacts:
         for a in answers
         if a.status != "ok" and a.stage != "minutes"
     )
+    parts = await _parts(ctx, task)
     return TaskFacts(
         task_id=task.id,
         mission=task.mission,
@@ -77,12 +82,32 @@ async def task_facts(ctx: TaskContext, task: Task) -> TaskFacts:
         reason=await _reason(ctx, task),
         agent_failures=failures,
         answer=_answer(task, answers) if not runs and task.state == "completed" else "",
+        critiques=tuple(
+            f"{display(ctx, c.by)} on {key}: {first_line(c.text)}"
+            for key, found in (await critiques(ctx, task)).items()
+            for c in found
+        ),
+        revised=tuple(display(ctx, agent) for agent in await revisions(ctx, task)),
+        parts=parts,
     )
+
+
+async def _parts(ctx: TaskContext, task: Task) -> tuple[str, ...]:
+    """A divided task's parts, one line each (who did it, done or missing and why)."""
+    if task.mode != "split":
+        return ()
+    rows = await ctx.bot.store.parts.of(task.id)
+    names = {a.name: display(ctx, a.name) for a in ctx.bot.settings.agents}
+    return tuple(parts_block(rows, names).splitlines()[1:]) if rows else ()
 
 
 async def _decision(ctx: TaskContext, task: Task, proposed: list[ProposalFact]) -> str:
     if task.assigned:
         return f"{display(ctx, task.assigned)} was assigned the task (no vote)"
+    if task.mode == "split" and await ctx.bot.store.parts.of(task.id):
+        merger = await merger_of(ctx, task)
+        by = f", merged by {display(ctx, merger)}" if merger else ""
+        return f"the task was divided into parts (no vote){by}"
     if task.winner is None:
         return ""
     name = display(ctx, task.winner)
