@@ -33,6 +33,7 @@ from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
 from bots.context import BotContext, MetricsSink
 from bots.message import HistoryEntry, Message, Reply
+from bots.routing.addressing import AGENT_KINDS
 from bots.routing.router import Chat
 from bots.settings import AgentSettings, Settings
 from bots.store import Store
@@ -122,7 +123,7 @@ class Agent:
         if await self.store.agent_flags.is_muted(self.agent.name):
             return []
         sender = bot.roster.get(message.sender)
-        if sender is not None and sender.kind != "agent":
+        if sender is not None and sender.kind not in AGENT_KINDS:
             return []  # the coordinator's and executor's notices name agents without asking
         if sender is not None:
             if route.broadcast:
@@ -223,7 +224,7 @@ class Agent:
     def persona(self, bot: BotContext, language_hint: str) -> str:
         """The agent's persona template rendered for this room (chat and council asks)."""
         others = [
-            b.display_name for b in bot.roster.bots if b.kind == "agent" and b != bot.identity
+            b.display_name for b in bot.roster.bots if b.kind in AGENT_KINDS and b != bot.identity
         ]
         master = bot.settings.master.display_name
         return render_system_prompt(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bots.ids import EventID, RoomID
 from bots.message import Message
+from bots.routing.addressing import AGENT_KINDS
 
 ThreadKey = EventID | RoomID
 """A conversation: its thread root, or the room for the main timeline."""
@@ -46,7 +47,7 @@ def turn_of(message: Message, sender_kind: str | None) -> Turn:
         return Turn.OTHER  # a streamed answer counts once, when it is complete
     if sender_kind is None:
         return Turn.HUMAN
-    if sender_kind == "agent" and message.answers_agent:
+    if sender_kind in AGENT_KINDS and message.answers_agent:
         return Turn.AGENT_TO_AGENT
     return Turn.OTHER
 

@@ -18,6 +18,7 @@ from bots.context import BotContext
 from bots.ids import EventID
 from bots.matrix.event_size import MAX_PLAINTEXT_BYTES, reply_bytes_bound
 from bots.message import Message, Reply
+from bots.routing.addressing import AGENT_KINDS
 from bots.store.pending_answers import PendingAnswer
 from bots.text.markdown import markdown_to_html
 from bots.text.splitting import split_message
@@ -64,7 +65,7 @@ class StreamingAnswer:
         sender = bot.roster.get(message.sender)
         # An answer to the master may buzz the phone; chatter between agents never does.
         self._to_person = sender is None
-        self._to_agent = sender is not None and sender.kind == "agent"
+        self._to_agent = sender is not None and sender.kind in AGENT_KINDS
         self._text = ""
         # A re-run's events get keys of their own: the cut-off run's transaction ids would
         # make the homeserver hand back its old events instead of sending the new text.

@@ -31,7 +31,7 @@ from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Message, Reply, RoomEvent
 from bots.routing.access import may_invite
-from bots.routing.addressing import Identity, Roster
+from bots.routing.addressing import EXTERNAL, Identity, Roster
 from bots.routing.dispatch import CouncilHandler, Dispatcher, EventHandler, Observer
 from bots.settings.data_dir import DataDir
 from bots.settings.model import AccountSettings, Settings
@@ -41,10 +41,23 @@ from executor.runner import CommandRunner, Limits
 
 
 def build_roster(settings: Settings) -> Roster:
+    """Every bot, and the agents the HTTP bridge speaks for (kind `external`): they are
+    agents to the others (named, counted by the loop guard, never a person)."""
     return Roster(
-        bots=tuple(
-            Identity(settings.user_id(a), a.display_name, a.aliases, a.kind)
-            for a in settings.accounts
+        bots=(
+            *(
+                Identity(settings.user_id(a), a.display_name, a.aliases, a.kind)
+                for a in settings.accounts
+            ),
+            *(
+                Identity(
+                    settings.user_id(a.account),
+                    a.account.display_name,
+                    (a.name, *a.account.aliases),
+                    EXTERNAL,
+                )
+                for a in settings.bridge.agents
+            ),
         ),
         broadcast_words=settings.runtime.broadcast_words,
     )

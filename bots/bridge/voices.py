@@ -26,7 +26,7 @@ from bots.ids import EventID, RoomID, UserID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Message, Reply, RoomEvent
 from bots.routing.access import may_invite
-from bots.routing.addressing import Identity, Roster
+from bots.routing.addressing import EXTERNAL, Identity, Roster
 from bots.settings.data_dir import DataDir
 from bots.settings.model import BridgeAgentSettings, Settings
 from bots.store import Store
@@ -142,11 +142,13 @@ def build_voices(
             settings.user_id(agent.account),
             agent.account.display_name,
             (agent.name,),
-            "agent",
+            EXTERNAL,
         )
         for agent in settings.bridge.agents
     }
-    everyone = Roster((*roster.bots, *identities.values()), roster.broadcast_words)
+    known = {b.user_id for b in roster.bots}  # `build_roster` has them already
+    added = tuple(i for i in identities.values() if i.user_id not in known)
+    everyone = Roster((*roster.bots, *added), roster.broadcast_words)
     voices: dict[str, Voice] = {}
     for agent in settings.bridge.agents:
         account = agent.account

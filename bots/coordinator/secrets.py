@@ -16,6 +16,7 @@ from dataclasses import replace
 from bots.context import BotContext
 from bots.errors import MatrixError
 from bots.message import Message, Reply
+from bots.routing.addressing import EXTERNAL
 from bots.text.credentials import credential_kinds
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ async def redact_credentials(message: Message, bot: BotContext) -> list[Reply]:
     """Redacts a person's message that holds a credential; a notice to the sender says
     what was removed and that it must be rotated (or, when the redaction was refused, that
     they must delete it themselves)."""
-    if bot.roster.get(message.sender) is not None:
+    sender = bot.roster.get(message.sender)
+    if sender is not None and sender.kind != EXTERNAL:
         return []  # Chavion's own bots: agents never see keys, the executor masks them
     kinds = credential_kinds(message.body, message.formatted_body)
     if not kinds:

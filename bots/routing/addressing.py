@@ -57,6 +57,13 @@ URL = re.compile(r"https?://\S+")
 CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
 
 
+EXTERNAL = "external"
+"""The roster kind of an agent the HTTP bridge speaks for (issue 18): an agent, not a person,
+though no Chavion bot runs it."""
+AGENT_KINDS = frozenset({"agent", EXTERNAL})
+"""Kinds that take part in the conversation as agents."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """One bot as others may call it."""

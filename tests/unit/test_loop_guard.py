@@ -100,6 +100,18 @@ def said(
         pytest.param("agent", said(), Turn.OTHER, id="an agent answering a person"),
         pytest.param("coordinator", said(answers_agent=True), Turn.OTHER, id="not an agent"),
         pytest.param(
+            "external",
+            said(),
+            Turn.OTHER,
+            id="an agent of the HTTP bridge is no person: it resets no streak",
+        ),
+        pytest.param(
+            "external",
+            said(answers_agent=True),
+            Turn.AGENT_TO_AGENT,
+            id="an agent of the HTTP bridge answering an agent",
+        ),
+        pytest.param(
             "agent",
             said(answers_agent=True, replaces=EventID("$first")),
             Turn.OTHER,
