@@ -149,6 +149,19 @@ def council_kind(kind: str, stage: str | None = None) -> Callable[[Seen], bool]:
 async def test_minutes_of_the_recent_discussion_in_the_room(
     boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
 ) -> None:
+    # What earlier tests said in the room is closed by minutes of its own first: this
+    # discussion starts after them, whichever tests ran before.
+    script.set("minutes", SCRIBE, "Minutes: what came before.")
+    earlier = await boss.command("!minutes")
+    await boss.wait(
+        lambda s: s.sender == boss.coordinator,
+        lambda s: (
+            (in_thread_of(earlier)(s) and council_kind("minutes")(s))
+            or (s.in_reply_to == earlier and s.body.startswith("Nothing was said here"))
+        ),
+        what="the minutes of what came before (or that there was nothing)",
+        timeout=90,
+    )
     text = "Minutes: the master keeps nginx (cvxdiscussion)."
     script.set("minutes", SCRIBE, text)
     await boss.command("We keep nginx on web-1 for now, cvxdiscussion-1.")
