@@ -336,6 +336,17 @@ class BridgeSettings:
     rate_per_minute: int = 120
     burst: int = 30
     agents: tuple[BridgeAgentSettings, ...] = ()
+    public_url: str | None = None
+    """Where the master's browser reaches the bridge (behind a reverse proxy, say); the
+    dashboard's links are built on it."""
+
+    @property
+    def base_url(self) -> str:
+        """`public_url`, or the listening address (`http://127.0.0.1:8686`), no trailing /."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def agent(self, name: str) -> BridgeAgentSettings | None:
         for agent in self.agents:

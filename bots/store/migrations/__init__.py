@@ -14,6 +14,7 @@ from bots.store.migrations import (
     v11_routines,
     v12_task_modes,
     v15_bridge_tokens,
+    v16_dashboard_links,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -30,4 +31,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (11, v11_routines.SQL),
     (12, v12_task_modes.SQL),
     (15, v15_bridge_tokens.SQL),
+    (16, v16_dashboard_links.SQL),
 )
