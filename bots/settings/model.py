@@ -183,6 +183,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "minutes": AccessRule(min_power=0),
     "model": MASTER_ONLY,
     "routine": MASTER_ONLY,
+    "dashboard": MASTER_ONLY,
 }
 
 
