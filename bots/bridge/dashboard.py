@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -39,6 +40,8 @@ from bridge.http.ports import (
     TaskView,
 )
 
+log = logging.getLogger(__name__)
+
 ACTIVITY = 50
 TASKS = 50
 BODY_CHARS = 500
@@ -46,6 +49,8 @@ QUEUE_SIZE = 500
 """Events kept for a page that reads slowly; the oldest go first (it reloads the overview)."""
 RATE_DAYS = (7, 30)
 DAY = 86_400.0
+WATCH_SECONDS = 60.0
+"""How often open pages are told of hosts and agents that changed."""
 
 
 class Status(Protocol):
@@ -106,6 +111,8 @@ class MasterDashboard:
         self._threads: dict[str, int] = {}
         """A task's thread root to its number, learned from the task messages heard."""
         self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._cards: dict[str, AgentCard] = {}
+        """The agents as open pages were last told of them."""
 
     # --- the port ------------------------------------------------------------------------
 
@@ -166,6 +173,28 @@ class MasterDashboard:
                 yield await queue.get()
         finally:
             self._listeners.discard(queue)
+
+    async def watch(self, stop: asyncio.Event, every: float = WATCH_SECONDS) -> None:
+        """Until `stop`: while a page listens, tells it every `every` seconds of the hosts
+        (when probed anew) and of each agent whose card changed (online, working, spent)."""
+        while not stop.is_set():
+            if self._listeners:
+                try:
+                    await self.refresh()
+                except Exception as exc:  # the store or a probe away: the next round retries
+                    log.warning("dashboard: could not refresh the live cards: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+    async def refresh(self) -> None:
+        hosts, fresh = await self._hosts.cards()
+        if fresh:
+            for host in hosts:
+                self._publish({"kind": "host", **asdict(host)})
+        for card in await self.agents():
+            if self._cards.get(card.name) != card:
+                self._cards[card.name] = card
+                self._publish({"kind": "agent", **asdict(card)})
 
     # --- what the page is built from ----------------------------------------------------
 

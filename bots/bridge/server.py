@@ -118,6 +118,7 @@ class BridgeServer:
             asyncio.create_task(voice.matrix.run(stop), name=f"bridge voice {name}")
             for name, voice in self.voices.items()
         ]
+        voices.append(asyncio.create_task(self.dashboard.watch(stop), name="dashboard watch"))
         try:
             ports = Ports(
                 self.tokens,

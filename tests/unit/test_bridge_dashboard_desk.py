@@ -211,3 +211,37 @@ async def test_a_message_heard_again_is_one_line(bench: Bench) -> None:
     await desk.hear(message)
     await desk.hear(dataclasses.replace(message, body="once, whole"))
     assert [a.body for a in (await desk.overview()).activity] == ["once, whole"]
+
+
+class Probed:
+    """A runner answering every probe alike (the real one in the integration test)."""
+
+    calls = 0
+
+    async def run(self, host: str, command: str, *, timeout: float | None = None) -> Any:
+        Probed.calls += 1
+        raise OSError(f"{host} is away")
+
+
+async def test_open_pages_are_told_of_hosts_and_agents_that_changed(bench: Bench) -> None:
+    desk = desk_of(bench)
+    desk._hosts = HostWatch(["web"], Probed(), bench.clock)
+    stop = asyncio.Event()
+    idle = asyncio.ensure_future(desk.watch(stop, every=0.01))
+    await asyncio.sleep(0.05)
+    assert Probed.calls == 0  # nobody listens: nothing is probed
+    feed = desk.feed()
+    first = asyncio.ensure_future(next_event(feed))
+    await asyncio.sleep(0.05)
+    host = await first
+    assert (host["kind"], host["name"], host["reachable"]) == ("host", "web", False)
+    agents = [await next_event(feed) for _ in bench.settings.agents]
+    assert {a["kind"] for a in agents} == {"agent"}
+    assert {a["name"] for a in agents} == {a.name for a in bench.settings.agents}
+    day = local_day(datetime.fromtimestamp(bench.clock(), UTC), bench.settings.timezone)
+    await bench.store.usage.record("gpt", "gpt-4.1", day, Usage(1, 1), 0.5, None)
+    changed = await next_event(feed)  # only gpt's card changed; hosts are cached a minute
+    assert (changed["kind"], changed["name"], changed["spent_today"]) == ("agent", "gpt", 0.5)
+    stop.set()
+    await asyncio.wait_for(idle, 2)
+    await feed.aclose()  # type: ignore[attr-defined]
