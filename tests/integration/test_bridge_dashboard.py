@@ -150,6 +150,15 @@ async def test_overview_shows_a_task_created_through_the_api_and_the_agents(
         assert code == 201, task
         code, _ = await call(http, bridge, "POST", f"/api/agent/{MANUS}/checkin")
         assert code == 200
+        # /api/status's last messages hold what Manus said itself (its own voice hears it).
+        deadline = time.monotonic() + 30
+        while True:
+            code, status = await call(http, bridge, "GET", "/api/status")
+            assert code == 200
+            if any("Count the backups" in m["body"] for m in status["messages"]):
+                break
+            assert time.monotonic() < deadline, status["messages"]
+            await asyncio.sleep(0.2)
     session = await logged_in(bridge)
     async with session:
         seen = await overview(session, bridge)
