@@ -98,14 +98,15 @@ def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -
     return response
 
 
-def _see(location: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(location, headers={"Cache-Control": "no-store"})
+def _see(location: str) -> web.Response:
+    """303 See Other: after a POST the browser GETs `location` (a reload posts nothing)."""
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
 @undocumented
 async def root(request: web.Request) -> web.StreamResponse:
     """The dashboard is the site's front page."""
-    raise _see("/dashboard")
+    return _see("/dashboard")
 
 
 @undocumented
@@ -113,7 +114,7 @@ async def page(request: web.Request) -> web.StreamResponse:
     """The dashboard page (or the login page for an unknown browser)."""
     session = _session(request)
     if session is None:
-        raise _see("/dashboard/login")
+        return _see("/dashboard/login")
     flash, flash_error = session.flash, session.flash_error
     session.flash, session.flash_error = None, False
     text = render_page(
@@ -154,7 +155,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
             "This link was already used or has expired: send !dashboard again for a new one.",
         )
     if _session(request) is not None:
-        raise _see("/dashboard")
+        return _see("/dashboard")
     return _html(render_login())
 
 
@@ -198,7 +199,7 @@ async def new_task(request: web.Request) -> web.StreamResponse:
     check_same_origin(request)
     session = _session(request)
     if session is None:
-        raise _see("/dashboard/login")
+        return _see("/dashboard/login")
     form = await request.post()
     values = {
         name: str(form.get(name) or "").strip()
@@ -218,7 +219,7 @@ async def new_task(request: web.Request) -> web.StreamResponse:
         else:
             session.flash = f"Task #{task.id} created: {task.title}"
             session.flash_error = False
-            raise _see("/dashboard")
+            return _see("/dashboard")
     # Shown again with what he typed, so nothing is lost; the same key keeps a retry one task.
     text = render_page(
         await _overview(request), flash=problem, flash_error=True, form=values, form_key=key
