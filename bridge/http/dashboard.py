@@ -30,6 +30,7 @@ from bridge.http.dashboard_session import (
 from bridge.http.dashboard_view import (
     PRIORITIES,
     overview_json,
+    render_entered,
     render_login,
     render_page,
     sse_data,
@@ -126,8 +127,16 @@ async def page(request: web.Request) -> web.StreamResponse:
     return _html(text)
 
 
-async def _log_in(request: web.Request, secret: str, failure: str) -> web.StreamResponse:
-    """A session for the right secret; the login page with `failure` (or 429) otherwise."""
+async def _log_in(
+    request: web.Request, secret: str, failure: str, *, link: bool = False
+) -> web.StreamResponse:
+    """A session for the right secret; the login page with `failure` (or 429) otherwise.
+
+    A one-time link (`link`) answers a page that moves on to /dashboard itself instead of a
+    303: the link is clicked on another site (Element), and a browser does not send a
+    SameSite=Strict cookie along a redirect chain that another site started, so the 303
+    would land on the login page with the link already used up.
+    """
     state = request.app[DASHBOARD]
     address = client_address(request)
     try:
@@ -138,7 +147,7 @@ async def _log_in(request: web.Request, secret: str, failure: str) -> web.Stream
     except HeaderedError as exc:
         return _html(render_login(exc.message, error=True), exc.status, exc.headers)
     state.sessions.end(request.cookies.get(COOKIE))
-    response = _see("/dashboard")
+    response = _html(render_entered()) if link else _see("/dashboard")
     set_cookie(response, request, state.sessions.start())
     log.info("dashboard: a browser logged in from %s", address)
     return response
@@ -153,6 +162,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
             request,
             once.strip(),
             "This link was already used or has expired: send !dashboard again for a new one.",
+            link=True,
         )
     if _session(request) is not None:
         return _see("/dashboard")

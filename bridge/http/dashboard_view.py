@@ -143,6 +143,11 @@ def render_login(message: str | None = None, error: bool = False) -> str:
     )
 
 
+def render_entered() -> str:
+    """The page a one-time link answers: it moves on to /dashboard from our own site."""
+    return _environment().get_template("dashboard_enter.html.j2").render()
+
+
 def render_row(event: dict[str, Any], zone_name: str, now: float | None = None) -> str | None:
     """The HTML of one live event's row (None for a kind the page does not show)."""
     now = time.time() if now is None else now

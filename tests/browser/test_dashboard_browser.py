@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import aiohttp
 import pytest
+from aiohttp import web
 from playwright.async_api import ViewportSize
 
 from tests.browser.chromium import ARTIFACTS, CHROMIUM, MISSING, chromium, dashboard_server
@@ -77,3 +78,35 @@ async def test_the_master_watches_a_task_arrive_live_and_sends_the_form() -> Non
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
         assert (ARTIFACTS / "dashboard.png").stat().st_size > 1000
+
+
+async def test_a_one_time_link_clicked_in_element_opens_the_dashboard() -> None:
+    """The link is on another site (Element's): the SameSite=Strict session must still hold
+    when the browser arrives, and the used link opens nothing a second time."""
+    mem = memory()
+    async with dashboard_server(mem) as base, chromium() as browser:
+        link = f"{base}/dashboard/login?once={mem.dashboard.link()}"
+
+        async def element(_request: web.Request) -> web.Response:
+            return web.Response(
+                text=f'<a id="l" href="{link}">dashboard</a>', content_type="text/html"
+            )
+
+        other = web.Application()
+        other.router.add_get("/", element)
+        runner = web.AppRunner(other, access_log=None)
+        await runner.setup()
+        try:
+            # localhost and 127.0.0.1 are different sites to the browser.
+            await web.TCPSite(runner, "localhost", 0).start()
+            page = await browser.new_page()
+            await page.goto(f"http://localhost:{runner.addresses[0][1]}/")
+            await page.click("#l")
+            await page.wait_for_url(f"{base}/dashboard")
+            await page.locator("#tasks-open").wait_for()
+
+            fresh = await browser.new_page()  # a context of its own: no session
+            await fresh.goto(link)
+            assert "send !dashboard again" in await fresh.content()
+        finally:
+            await runner.cleanup()
