@@ -166,6 +166,10 @@ def test_dom_ids_are_stable_and_safe_for_any_name() -> None:
             {"kind": "host", **asdict(HostCard("db1", True, 1.25, 8, 50.0, 75.5, NOW, None))},
             ["load 1.25/8 CPU", "mem 50%", "disk 76%"],
         ),
+        (  # a key the desk added later does not lose the row
+            {"kind": "task", "task": {**asdict(task()), "thread_id": "$x"}, "extra": 1},
+            ['id="task-7"'],
+        ),
     ],
 )
 def test_a_live_event_draws_the_same_row_as_the_page(
