@@ -114,9 +114,10 @@ def render_page(
     flash_error: bool = False,
     form: dict[str, str] | None = None,
     form_key: str,
+    nonce: str = "",
     now: float | None = None,
 ) -> str:
-    """The whole dashboard page."""
+    """The whole dashboard page (`nonce`: its script's, as the answer's CSP names it)."""
     now = time.time() if now is None else now
     zone = zone_of(overview.zone)
     tasks = overview.tasks
@@ -131,6 +132,7 @@ def render_page(
             flash_error=flash_error,
             form=form or {"title": "", "description": "", "priority": "medium"},
             form_key=form_key,
+            nonce=nonce,
             priorities=PRIORITIES,
             **_common(zone, now),
         )

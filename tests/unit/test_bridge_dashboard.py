@@ -264,6 +264,20 @@ async def test_the_page_is_gzipped_for_a_browser_that_accepts_it(
     assert r.headers["Cache-Control"] == "no-store"
 
 
+async def test_the_page_runs_only_its_own_script_and_cannot_be_framed(client: Client) -> None:
+    await log_in(client)
+    r = await client.get("/dashboard")
+    csp = r.headers["Content-Security-Policy"]
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in await r.text()
+    for rule in ("default-src 'none'", "frame-ancestors 'none'", "form-action 'self'"):
+        assert rule in csp
+    again = await client.get("/dashboard")
+    assert nonce not in again.headers["Content-Security-Policy"]  # a new one each answer
+    login = await client.get("/dashboard/login?once=nope")
+    assert "script-src 'none'" in login.headers["Content-Security-Policy"]
+
+
 async def test_the_dashboard_is_not_in_the_api_documentation(client: Client) -> None:
     help_text = await (await client.get("/help")).text()
     spec = await (await client.get("/api/openapi.json")).json()
