@@ -9,6 +9,7 @@ to the login page; the JSON and the event stream answer 401 instead.
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from bridge.http.dashboard_session import (
 from bridge.http.dashboard_view import (
     PRIORITIES,
     overview_json,
+    render_entered,
     render_login,
     render_page,
     sse_data,
@@ -87,25 +89,48 @@ async def _overview(request: web.Request) -> Overview:
     return found
 
 
-def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def _csp(nonce: str | None) -> str:
+    """Nothing from elsewhere, no framing, forms and the event stream only to this site; the
+    one inline script runs by its per-answer nonce."""
+    script = f"'nonce-{nonce}'" if nonce else "'none'"
+    return (
+        f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def _html(
+    text: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    nonce: str | None = None,
+) -> web.Response:
     response = web.Response(
         text=text,
         status=status,
         content_type="text/html",
-        headers={"Cache-Control": "no-store", **(headers or {})},
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": _csp(nonce),
+            "X-Content-Type-Options": "nosniff",
+            **(headers or {}),
+        },
     )
-    response.enable_compression()  # ~5x smaller on a phone's slow link, when it accepts gzip
+    response.enable_compression()  # ~4x smaller on a phone's slow link, when it accepts gzip
     return response
 
 
-def _see(location: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(location, headers={"Cache-Control": "no-store"})
+def _see(location: str) -> web.Response:
+    """303 See Other: after a POST the browser GETs `location` (a reload posts nothing)."""
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
 @undocumented
 async def root(request: web.Request) -> web.StreamResponse:
     """The dashboard is the site's front page."""
-    raise _see("/dashboard")
+    return _see("/dashboard")
 
 
 @undocumented
@@ -113,20 +138,30 @@ async def page(request: web.Request) -> web.StreamResponse:
     """The dashboard page (or the login page for an unknown browser)."""
     session = _session(request)
     if session is None:
-        raise _see("/dashboard/login")
+        return _see("/dashboard/login")
     flash, flash_error = session.flash, session.flash_error
     session.flash, session.flash_error = None, False
+    nonce = secrets.token_urlsafe(16)
     text = render_page(
         await _overview(request),
         flash=flash,
         flash_error=flash_error,
         form_key=str(uuid.uuid4()),
+        nonce=nonce,
     )
-    return _html(text)
+    return _html(text, nonce=nonce)
 
 
-async def _log_in(request: web.Request, secret: str, failure: str) -> web.StreamResponse:
-    """A session for the right secret; the login page with `failure` (or 429) otherwise."""
+async def _log_in(
+    request: web.Request, secret: str, failure: str, *, link: bool = False
+) -> web.StreamResponse:
+    """A session for the right secret; the login page with `failure` (or 429) otherwise.
+
+    A one-time link (`link`) answers a page that moves on to /dashboard itself instead of a
+    303: the link is clicked on another site (Element), and a browser does not send a
+    SameSite=Strict cookie along a redirect chain that another site started, so the 303
+    would land on the login page with the link already used up.
+    """
     state = request.app[DASHBOARD]
     address = client_address(request)
     try:
@@ -137,7 +172,7 @@ async def _log_in(request: web.Request, secret: str, failure: str) -> web.Stream
     except HeaderedError as exc:
         return _html(render_login(exc.message, error=True), exc.status, exc.headers)
     state.sessions.end(request.cookies.get(COOKIE))
-    response = _see("/dashboard")
+    response = _html(render_entered()) if link else _see("/dashboard")
     set_cookie(response, request, state.sessions.start())
     log.info("dashboard: a browser logged in from %s", address)
     return response
@@ -152,9 +187,10 @@ async def login_page(request: web.Request) -> web.StreamResponse:
             request,
             once.strip(),
             "This link was already used or has expired: send !dashboard again for a new one.",
+            link=True,
         )
     if _session(request) is not None:
-        raise _see("/dashboard")
+        return _see("/dashboard")
     return _html(render_login())
 
 
@@ -198,7 +234,7 @@ async def new_task(request: web.Request) -> web.StreamResponse:
     check_same_origin(request)
     session = _session(request)
     if session is None:
-        raise _see("/dashboard/login")
+        return _see("/dashboard/login")
     form = await request.post()
     values = {
         name: str(form.get(name) or "").strip()
@@ -218,12 +254,18 @@ async def new_task(request: web.Request) -> web.StreamResponse:
         else:
             session.flash = f"Task #{task.id} created: {task.title}"
             session.flash_error = False
-            raise _see("/dashboard")
+            return _see("/dashboard")
     # Shown again with what he typed, so nothing is lost; the same key keeps a retry one task.
+    nonce = secrets.token_urlsafe(16)
     text = render_page(
-        await _overview(request), flash=problem, flash_error=True, form=values, form_key=key
+        await _overview(request),
+        flash=problem,
+        flash_error=True,
+        form=values,
+        form_key=key,
+        nonce=nonce,
     )
-    return _html(text, status=status)
+    return _html(text, status=status, nonce=nonce)
 
 
 def _need_session(request: web.Request) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -114,9 +114,10 @@ def render_page(
     flash_error: bool = False,
     form: dict[str, str] | None = None,
     form_key: str,
+    nonce: str = "",
     now: float | None = None,
 ) -> str:
-    """The whole dashboard page."""
+    """The whole dashboard page (`nonce`: its script's, as the answer's CSP names it)."""
     now = time.time() if now is None else now
     zone = zone_of(overview.zone)
     tasks = overview.tasks
@@ -131,6 +132,7 @@ def render_page(
             flash_error=flash_error,
             form=form or {"title": "", "description": "", "priority": "medium"},
             form_key=form_key,
+            nonce=nonce,
             priorities=PRIORITIES,
             **_common(zone, now),
         )
@@ -141,6 +143,18 @@ def render_login(message: str | None = None, error: bool = False) -> str:
     return (
         _environment().get_template("dashboard_login.html.j2").render(message=message, error=error)
     )
+
+
+def _card(cls: type[Any], data: dict[str, Any]) -> Any:
+    """`cls` from an event's fields, ignoring keys it does not have (the desk may add some);
+    TypeError when one it needs is missing."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def render_entered() -> str:
+    """The page a one-time link answers: it moves on to /dashboard from our own site."""
+    return _environment().get_template("dashboard_enter.html.j2").render()
 
 
 def render_row(event: dict[str, Any], zone_name: str, now: float | None = None) -> str | None:
@@ -159,15 +173,13 @@ def render_row(event: dict[str, Any], zone_name: str, now: float | None = None) 
         )
         return str(rows.activity_row(item, common["clock"]))  # type: ignore[attr-defined]
     if kind == "task" and isinstance(event.get("task"), dict):
-        task = TaskView(**event["task"])
+        task = _card(TaskView, event["task"])
         return str(rows.task_row(task, common["clock"], now))  # type: ignore[attr-defined]
     if kind == "agent":
-        fields = {k: v for k, v in event.items() if k != "kind"}
-        card = AgentCard(**fields)
+        card = _card(AgentCard, event)
         return str(rows.agent_row(card, common["clock"]))  # type: ignore[attr-defined]
     if kind == "host":
-        fields = {k: v for k, v in event.items() if k != "kind"}
-        host = HostCard(**fields)
+        host = _card(HostCard, event)
         return str(rows.host_row(host, common["clock"]))  # type: ignore[attr-defined]
     return None
 
