@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import deque
@@ -111,6 +112,8 @@ class MasterDashboard:
         self._threads: dict[str, int] = {}
         """A task's thread root to its number, learned from the task messages heard."""
         self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._primed = False
+        """Whether the activity was filled from the room's history once (after a start)."""
         self._cards: dict[str, AgentCard] = {}
         """The agents as open pages were last told of them."""
 
@@ -125,6 +128,7 @@ class MasterDashboard:
         if fresh:
             for card in hosts:
                 self._publish({"kind": "host", **asdict(card)})
+        await self._prime()
         return Overview(
             tasks=[task_view(t) for t in found],
             agents=await self.agents(),
@@ -224,6 +228,37 @@ class MasterDashboard:
     async def _rate(self, days: int) -> Rate:
         stats = await self._store.tasks.stats(self._clock() - days * DAY)
         return rate_of(days, stats.completed, stats.failed, stats.cancelled, stats.mean_seconds)
+
+    async def _prime(self) -> None:
+        """The room's last messages as the coordinator reads them back, once: the feed
+        shows the conversation so far after a restart, not an empty page."""
+        if self._primed:
+            return
+        self._primed = True
+        try:
+            entries = await self._service.ctx.bot.matrix.history(self._room, None, ACTIVITY)
+        except Exception as exc:  # the homeserver away: the feed fills as the room talks
+            log.warning("dashboard: the room's history is unreadable: %s", exc)
+            return
+        known = {key for key, _ in self._activity}
+        earlier = []
+        for entry in entries:
+            if entry.event_id in known:
+                continue
+            who = self._roster.get(entry.sender)
+            message = Message(
+                self._room,
+                entry.event_id,
+                entry.sender,
+                entry.body,
+                timestamp_ms=entry.timestamp_ms,
+            )
+            item = activity_item(message, self._roster, self._threads.get(entry.event_id))
+            if who is None and entry.sender_name:
+                item = dataclasses.replace(item, sender=entry.sender_name)
+            earlier.append((entry.event_id, item))
+        merged = sorted([*earlier, *self._activity], key=lambda pair: pair[1].at)
+        self._activity = deque(merged, maxlen=ACTIVITY)
 
     # --- what the coordinator hears -----------------------------------------------------
 

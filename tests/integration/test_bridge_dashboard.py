@@ -174,7 +174,13 @@ async def test_overview_shows_a_task_created_through_the_api_and_the_agents(
     assert [r["days"] for r in seen["rates"]] == [7, 30]
     assert seen["zone"] == bridge.settings.timezone
     assert [h["name"] for h in seen["hosts"]] == list(bridge.settings.execution.hosts)
-    assert all(h["reachable"] is not None for h in seen["hosts"])  # the executor is here
+    # The executor runs in this process: `local` is probed over its own connection.
+    local = {h["name"]: h for h in seen["hosts"]}["local"]
+    assert (local["reachable"], local["error"]) == (True, None), local
+    assert local["cpus"] >= 1
+    assert local["load"] >= 0
+    assert 0 < local["memory_pct"] <= 100
+    assert 0 < local["disk_pct"] <= 100
 
 
 async def test_the_forms_task_is_the_masters_order_in_the_room(

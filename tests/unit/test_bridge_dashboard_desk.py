@@ -18,7 +18,7 @@ from bots.bridge.council import RoomCouncil
 from bots.bridge.dashboard import BODY_CHARS, MasterDashboard, activity_item, rate_of
 from bots.bridge.hosts import HostWatch
 from bots.ids import EventID, RoomID, UserID
-from bots.message import Message
+from bots.message import HistoryEntry, Message
 from bridge.http.ports import ActivityItem, ApiError, Rate
 from bridge.llm.base import Usage
 from tests.support.task_engine import Bench, open_bench
@@ -245,3 +245,31 @@ async def test_open_pages_are_told_of_hosts_and_agents_that_changed(bench: Bench
     stop.set()
     await asyncio.wait_for(idle, 2)
     await feed.aclose()  # type: ignore[attr-defined]
+
+
+async def test_after_a_start_the_feed_begins_with_the_rooms_history(bench: Bench) -> None:
+    desk = desk_of(bench)
+    entries = [
+        HistoryEntry(EventID("$h1"), UserID("@claude:localhost"), "Claude", "earlier", 1_000),
+        HistoryEntry(EventID("$h2"), UserID("@someone:localhost"), "Someone", "hi", 2_000),
+        HistoryEntry(EventID("$live"), UserID("@gpt:localhost"), "GPT", "live", 3_000),
+    ]
+    reads: list[int] = []
+
+    async def history(
+        room_id: RoomID, thread_root: EventID | None, limit: int
+    ) -> list[HistoryEntry]:
+        reads.append(limit)
+        return entries
+
+    bench.matrix.history = history  # type: ignore[method-assign]
+    live = Message(ROOM, EventID("$live"), UserID("@gpt:localhost"), "live", timestamp_ms=3_000)
+    await desk.hear(live)
+    first = (await desk.overview()).activity
+    assert [(a.sender, a.body) for a in first] == [
+        ("Claude", "earlier"),
+        ("Someone", "hi"),
+        ("GPT", "live"),
+    ]
+    assert (await desk.overview()).activity == first
+    assert reads == [50]
