@@ -15,6 +15,8 @@ from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec
 
 LINK_SECONDS = 600.0
+WILDCARDS = frozenset({"0.0.0.0", "::", "[::]"})
+"""Listening addresses that mean "every interface": no browser opens a link to them."""
 
 
 def dashboard_link(base_url: str, secret: str) -> str:
@@ -40,6 +42,12 @@ def dashboard_spec(clock: Callable[[], float] = time.time) -> CommandSpec:
             f"It signs you in once, within {minutes} minutes; send !dashboard again for "
             "another."
         )
+        bridge = settings.bridge
+        if bridge.public_url is None and bridge.host in WILDCARDS:
+            text += (
+                f"\n⚠️ {bridge.host} is where the bridge listens, not an address a browser can "
+                "open: set bridge.public_url (the reverse proxy's https:// address) in the config."
+            )
         return [Reply.answering(request.message, text)]
 
     return CommandSpec(

@@ -72,6 +72,25 @@ async def test_the_master_gets_a_link_that_logs_in_once_within_ten_minutes(
     assert not await links.use(found[2], now + 1)  # used up
 
 
+@pytest.mark.parametrize(
+    ("bridge", "warned"),
+    [
+        ({"enabled": True, "host": "0.0.0.0"}, True),
+        ({"enabled": True, "host": "::"}, True),
+        ({"enabled": True, "host": "0.0.0.0", "public_url": "https://c.example.org"}, False),
+        ({"enabled": True}, False),
+    ],
+    ids=["every interface", "every ipv6 interface", "public url given", "loopback"],
+)
+async def test_a_link_to_every_interface_says_to_set_the_public_url(
+    bench: Bench, bridge: dict[str, object], warned: bool
+) -> None:
+    with_bridge(bench, **bridge)
+    said = await say(bench, "!dashboard")
+    assert ("set bridge.public_url" in said) is warned
+    assert "once=" in said
+
+
 async def test_each_ask_is_a_new_link(bench: Bench) -> None:
     with_bridge(bench, enabled=True)
     first = LINK.search(await say(bench, "!dashboard"))
