@@ -105,10 +105,13 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     identity = parts.roster.get(settings.user_id(account))
     assert identity is not None
     dispatcher: Dispatcher | None = None
+    bridge: BridgeServer | None = None
 
     async def on_message(message: Incoming) -> list[Reply]:
         # The dispatcher needs the context, which needs the connection made here first.
         assert dispatcher is not None
+        if bridge is not None:
+            await bridge.hear(message)  # the dashboard's live feed
         if account.kind == "coordinator" and is_bridge_order(message, settings):
             return []  # the bridge took this order in already, with this event as its key
         return await dispatcher.handle(message)
@@ -148,10 +151,15 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         assert parts.execution is not None
         dispatcher = _executor_dispatcher(context, parts.execution)
     resume = dispatcher.resume if agent is not None else None
-    bridge = None
     if tasks is not None and settings.bridge.enabled:
         bridge = BridgeServer(
-            settings, parts.store, parts.data, parts.council_room, parts.roster, tasks
+            settings,
+            parts.store,
+            parts.data,
+            parts.council_room,
+            parts.roster,
+            tasks,
+            hosts=parts.execution.engine if parts.execution is not None else None,
         )
     return RunningBot(account, matrix, agent, resume, tasks, polls, bridge)
 

@@ -1,4 +1,5 @@
-"""`chavion token <agent>`: a new bearer token for an external agent of the HTTP bridge.
+"""`chavion token <agent>`: a new bearer token for an external agent of the HTTP bridge;
+`chavion token --master`: a new dashboard token for the master.
 
 Printed once and never again (only its hash is kept); the old token stops working at once,
 so a leaked token is replaced by running the command again.
@@ -18,6 +19,15 @@ from bots.store import Store
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    if args.master:
+        print(asyncio.run(_issue_master(settings)))
+        print(
+            "chavion: a new dashboard token for the master; the old one no longer works. It "
+            f"is shown only now: sign in with it at {settings.bridge.base_url}/dashboard/login "
+            "(or send !dashboard in the council room for a one-time link).",
+            file=sys.stderr,
+        )
+        return 0
     agent = settings.bridge.agent(args.agent)
     if agent is None:
         known = ", ".join(a.name for a in settings.bridge.agents)
@@ -39,3 +49,8 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 async def _issue(settings: Settings, agent: str) -> str:
     async with await Store.open(DataDir(settings.data_dir).store) as store:
         return await store.bridge_tokens.issue(agent, time.time())
+
+
+async def _issue_master(settings: Settings) -> str:
+    async with await Store.open(DataDir(settings.data_dir).store) as store:
+        return await store.dashboard_links.issue_master_token(time.time())

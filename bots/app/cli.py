@@ -75,9 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
 
     token = sub.add_parser(
-        "token", help="print a new HTTP bridge token for an external agent (shown once)"
+        "token",
+        help="print a new HTTP bridge token for an external agent, or the master's "
+        "dashboard token with --master (shown once)",
     )
-    token.add_argument("agent", help="an agent of bridge.agents")
+    whose = token.add_mutually_exclusive_group(required=True)
+    whose.add_argument("agent", nargs="?", help="an agent of bridge.agents")
+    whose.add_argument("--master", action="store_true", help="the master's dashboard token instead")
     token.set_defaults(func=cmd_token)
 
     policy = sub.add_parser("policy", help="ask the command policy, with this config")

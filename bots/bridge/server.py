@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 
 from bots.bridge.council import RoomCouncil, is_task_order
+from bots.bridge.dashboard import MasterDashboard
 from bots.bridge.executor import RoomExecutor
+from bots.bridge.hosts import HostWatch, Runner
 from bots.bridge.tasks import CouncilTasks
 from bots.bridge.tokens import StoredTokens
 from bots.bridge.voices import Voice, build_voices
@@ -72,7 +74,10 @@ class BridgeServer:
         tasks: TaskService,
         *,
         extra_routes: Sequence[RouteAdder] = (),
+        hosts: Runner | None = None,
     ) -> None:
+        """`hosts`: the executor's `CommandRunner` when the executor runs in this process
+        (the dashboard probes the hosts on its connections), else None."""
         self.settings = settings
         self.data = data
         self.council_room = council_room
@@ -86,10 +91,26 @@ class BridgeServer:
             presences=tasks.ctx.bot.matrix.presences,
         )
         self.desk = CouncilTasks(tasks, self.voices, council_room)
+        self.dashboard = MasterDashboard(
+            settings,
+            store,
+            tasks,
+            self.council,
+            council_room,
+            roster,
+            HostWatch(settings.execution.hosts, hosts),
+        )
         self.extra_routes = tuple(extra_routes)
         self.listening: Listening | None = None
         self.ready = asyncio.Event()
         """Set once the server listens and every voice has synced."""
+
+    async def hear(self, incoming: Incoming) -> None:
+        """What the coordinator receives: the dashboard's feed (never fails the handling)."""
+        try:
+            await self.dashboard.hear(incoming)
+        except Exception:
+            log.exception("the dashboard could not take in %s", incoming.event_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         ledger = await RequestLedger.open(self.data.store, secrets=self.settings.execution.secrets)
@@ -97,12 +118,14 @@ class BridgeServer:
             asyncio.create_task(voice.matrix.run(stop), name=f"bridge voice {name}")
             for name, voice in self.voices.items()
         ]
+        voices.append(asyncio.create_task(self.dashboard.watch(stop), name="dashboard watch"))
         try:
             ports = Ports(
                 self.tokens,
                 self.desk,
                 self.council,
                 RoomExecutor(self.settings, self.voices, ledger),
+                self.dashboard,
             )
             app = build_app(ports, http_settings(self.settings), extra_routes=self.extra_routes)
             async with serve(app, http_settings(self.settings)) as where:

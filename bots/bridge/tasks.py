@@ -19,7 +19,7 @@ from bots.coordinator.tasks.service import TaskService
 from bots.errors import CommandError
 from bots.ids import RoomID, UserID
 from bots.store.tasks import Task
-from bots.tasks.intake import PRIORITIES, TaskRefusal, parse_task_text
+from bots.tasks.intake import PRIORITIES, TaskOrder, TaskRefusal, parse_task_text
 from bots.tasks.states import ACTIVE_STATES, FINAL_STATES, STATES
 from bridge.http.ports import AgentIdentity, ApiError, TaskView
 
@@ -45,6 +45,22 @@ def states_for(status: str | None) -> frozenset[str] | None:
     )
 
 
+def read_order(title: str, description: str, priority: str, max_chars: int) -> TaskOrder:
+    """The order a title, description and priority make, read as `//chavion_task:` would
+    be (the HTTP API's and the dashboard's form alike); ApiError 400 naming the field."""
+    if not title.strip():
+        raise ApiError(400, "a task needs a title", "title")
+    if "\n" in title.strip():
+        raise ApiError(400, "the title is one line; put the rest in description", "title")
+    if priority not in PRIORITIES:
+        raise ApiError(400, f"priority is low, medium or high, not {priority!r}", "priority")
+    text = order_text(title, description, priority)
+    order = parse_task_text(text.removeprefix("//chavion_task:"), max_chars=max_chars)
+    if isinstance(order, TaskRefusal):
+        raise ApiError(400, order.text, "description" if description.strip() else "title")
+    return order
+
+
 class CouncilTasks:
     def __init__(self, service: TaskService, voices: dict[str, Voice], room: RoomID) -> None:
         self._service = service
@@ -65,16 +81,8 @@ class CouncilTasks:
     async def create(
         self, agent: AgentIdentity, title: str, description: str, priority: str, key: str
     ) -> TaskView:
-        if not title.strip():
-            raise ApiError(400, "a task needs a title", "title")
-        if "\n" in title.strip():
-            raise ApiError(400, "the title is one line; put the rest in description", "title")
-        if priority not in PRIORITIES:
-            raise ApiError(400, f"priority is low, medium or high, not {priority!r}", "priority")
+        order = read_order(title, description, priority, self._max_chars)
         text = order_text(title, description, priority)
-        order = parse_task_text(text.removeprefix("//chavion_task:"), max_chars=self._max_chars)
-        if isinstance(order, TaskRefusal):
-            raise ApiError(400, order.text, "description" if description.strip() else "title")
         voice = self._voice(agent)
         posted = await voice.say(text, key=f"{agent.name}/task/{key}")
         task = await self._service.intake(

@@ -92,8 +92,9 @@ class Voice:
             raise ApiError(503, f"the homeserver did not take the request: {exc}") from None
 
     async def hear(self, incoming: Incoming) -> list[Reply]:
-        """What the account receives: passed on to listeners, never answered."""
-        if incoming.sender == self.user_id or incoming.room_id != self.council_room:
+        """What the account receives: passed on to listeners, never answered. Its own
+        messages count among the room's last messages (`/api/status`), and go no further."""
+        if incoming.room_id != self.council_room:
             return []
         if isinstance(incoming, RoomEvent) and incoming.type == RESULT_EVENT:
             rid = incoming.content.get("request_id")
@@ -109,6 +110,8 @@ class Voice:
                     "at": incoming.timestamp_ms / 1000 or time.time(),
                 }
             )
+        if incoming.sender == self.user_id:
+            return []
         event = heard(incoming, self.identity, self.roster, self.requests)
         if event is not None:
             self.publish(event)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
+from bots.coordinator.dashboard_command import dashboard_spec
 from bots.coordinator.lesson_commands import lesson_commands
 from bots.coordinator.minutes_commands import MinutesCommands, MinutesOps
 from bots.coordinator.model_commands import model_spec
@@ -52,6 +53,7 @@ def coordinator_commands(
             ),
             CommandSpec("budget", "tokens and cost per agent today", budget_report),
             model_spec(),
+            dashboard_spec(clock),
         ]
     )
     if tasks is not None:

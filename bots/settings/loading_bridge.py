@@ -54,8 +54,16 @@ def parse_bridge(
         taken_names[agent.name] = f"{where}.name"
         taken_localparts[agent.account.localpart] = f"{where}.account.localpart"
         agents.append(agent)
+    public_url = node.get("public_url", str, "").strip() or None
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise node.error(
+            "public_url",
+            f"{public_url!r} must be an http:// or https:// address "
+            "(where the master's browser reaches the dashboard)",
+        )
     settings = BridgeSettings(
         enabled=node.get("enabled", bool, defaults.enabled),
+        public_url=public_url,
         host=host,
         port=port,
         agents=tuple(agents),

@@ -183,6 +183,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "minutes": AccessRule(min_power=0),
     "model": MASTER_ONLY,
     "routine": MASTER_ONLY,
+    "dashboard": MASTER_ONLY,
 }
 
 
@@ -337,6 +338,17 @@ class BridgeSettings:
     rate_per_minute: int = 120
     burst: int = 30
     agents: tuple[BridgeAgentSettings, ...] = ()
+    public_url: str | None = None
+    """Where the master's browser reaches the bridge (behind a reverse proxy, say); the
+    dashboard's links are built on it."""
+
+    @property
+    def base_url(self) -> str:
+        """`public_url`, or the listening address (`http://127.0.0.1:8686`), no trailing /."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def agent(self, name: str) -> BridgeAgentSettings | None:
         for agent in self.agents:

@@ -20,6 +20,7 @@ from bots.store.agent_flags import AgentFlags
 from bots.store.agent_models import AgentModels
 from bots.store.bridge_tokens import BridgeTokens
 from bots.store.connection import BUSY_TIMEOUT_MS, Writer, fetch_one
+from bots.store.dashboard_links import DashboardLinks
 from bots.store.errors import converted
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
@@ -109,6 +110,11 @@ class Store:
     def bridge_tokens(self) -> BridgeTokens:
         """The HTTP bridge's tokens, one per external agent, kept hashed."""
         return BridgeTokens(self._db, self._writes)
+
+    @property
+    def dashboard_links(self) -> DashboardLinks:
+        """The dashboard's one-time links and the master's dashboard token, kept hashed."""
+        return DashboardLinks(self._db, self._writes)
 
     @property
     def agent_models(self) -> AgentModels:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -36,8 +36,18 @@ def sse_frame(event: dict[str, Any], seq: int) -> bytes:
 
 
 async def events(call: Call) -> web.StreamResponse:
-    request = call.request
     stream = call.ports.council.listen(call.me)  # before the answer starts: its errors are JSON
+    return await stream_events(call.request, stream, sse_frame, call.me.name)
+
+
+Frame = Callable[[dict[str, Any], int], bytes]
+
+
+async def stream_events(
+    request: web.Request, stream: AsyncIterator[dict[str, Any]], frame: Frame, who: str
+) -> web.StreamResponse:
+    """Sends `stream` as server-sent events, each through `frame`, until the client leaves or
+    the server stops; the stream's iterator is always closed (also used by the dashboard)."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -48,12 +58,12 @@ async def events(call: Call) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await response.write(b": connected\nretry: 3000\n\n")  # reconnect after 3 s
-        await _pump(stream, response, request)
+        await _pump(stream, response, request, frame)
     except ConnectionError:
         pass  # the client went away: nothing to answer
     except Exception:
         # The stream is already open: no JSON error can be sent, so say it as an event.
-        log.exception("bridge event stream for %s failed", call.me.name)
+        log.exception("bridge event stream for %s failed", who)
         with contextlib.suppress(ConnectionError):
             await response.write(sse_frame({"type": "error", "message": _BROKEN}, 0))
     finally:
@@ -65,7 +75,10 @@ async def events(call: Call) -> web.StreamResponse:
 
 
 async def _pump(
-    stream: AsyncIterator[dict[str, Any]], response: web.StreamResponse, request: web.Request
+    stream: AsyncIterator[dict[str, Any]],
+    response: web.StreamResponse,
+    request: web.Request,
+    frame: Frame,
 ) -> None:
     heartbeat = request.app[SETTINGS].heartbeat_seconds
     loop = asyncio.get_running_loop()
@@ -87,7 +100,7 @@ async def _pump(
                     return  # the port ended the stream
                 nxt = None
                 seq += 1
-                await response.write(sse_frame(event, seq))
+                await response.write(frame(event, seq))
             elif request.transport is None or request.transport.is_closing():
                 return  # the client left between events: free its listener now
             elif loop.time() >= beat_at:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bridge.http import dashboard
 from bridge.http.calls import wrap
 from bridge.http.errors import json_errors
 from bridge.http.limits import RateLimiter
@@ -34,7 +35,8 @@ def build_app(
     *,
     extra_routes: Sequence[Callable[[web.Application], None]] = (),
 ) -> web.Application:
-    """The application: the SOP routes, /help, /api/openapi.json, then the extra adders."""
+    """The application: the SOP routes, /help, /api/openapi.json, the master's dashboard
+    when the ports have one, then the extra adders."""
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[PORTS] = ports
     app[SETTINGS] = settings
@@ -43,6 +45,8 @@ def build_app(
     app[STOPPING] = asyncio.Event()
     for route in ROUTES:
         app.router.add_route(route.method, route.path, wrap(route))
+    if ports.dashboard is not None:
+        dashboard.add_routes(app)
     for add in extra_routes:
         add(app)
     app.on_shutdown.append(_stop_streams)

@@ -107,11 +107,97 @@ class ExecutorDesk(Protocol):
     async def get(self, agent: AgentIdentity, request_id: str) -> dict[str, Any] | None: ...
 
 
+@dataclass(frozen=True)
+class AgentCard:
+    """An agent as the dashboard shows it."""
+
+    name: str
+    role: str
+    model: str | None
+    status: str  # "online" | "working" | "offline"
+    last_seen: float | None  # unix seconds
+    spent_today: float  # USD, in the configured zone's day (0.0 when unknown)
+    current_task: int | None
+    external: bool  # True for a bridge (HTTP) agent
+
+
+@dataclass(frozen=True)
+class HostCard:
+    """An executor host as last probed; `reachable` is None when it was not probed."""
+
+    name: str
+    reachable: bool | None  # None: not probed (executor in another process)
+    load: float | None  # 1-minute load average
+    cpus: int | None
+    memory_pct: float | None  # used, 0-100
+    disk_pct: float | None  # used on /, 0-100
+    checked_at: float | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ActivityItem:
+    """One line of the council's conversation (body trimmed to 500 chars by the desk)."""
+
+    at: float
+    sender: str
+    body: str
+    task_id: int | None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """How tasks finished over the last `days` days."""
+
+    days: int
+    finished: int
+    succeeded: int
+    failed: int
+    success_rate: float | None  # 0-1, None when nothing finished
+    avg_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the dashboard page shows at once."""
+
+    tasks: list[TaskView]  # newest first, at most 50
+    agents: list[AgentCard]
+    hosts: list[HostCard]
+    activity: list[ActivityItem]  # newest last, at most 50
+    rates: list[Rate]  # days 7 and 30
+    zone: str  # IANA, settings.timezone (default Asia/Seoul)
+    room_url: str | None  # matrix.to link of the council room
+
+
+class DashboardDesk(Protocol):
+    """The master's dashboard: what it shows, its login, its new-task form, its live feed."""
+
+    async def overview(self) -> Overview: ...
+
+    async def login(self, secret: str) -> bool:
+        """True for the master's dashboard token, or an unused, unexpired one-time link
+        secret from `!dashboard` (which this call uses up)."""
+        ...
+
+    async def create_task(self, title: str, description: str, priority: str, key: str) -> TaskView:
+        """The master's new-task form: the same intake as his `//chavion_task:`."""
+        ...
+
+    def feed(self) -> AsyncIterator[dict[str, Any]]:
+        """Live events: {"kind": "message", "at", "sender", "body", "task_id"} |
+        {"kind": "task", "task": <TaskView as dict>} | {"kind": "host", ...HostCard} |
+        {"kind": "agent", ...AgentCard}."""
+        ...
+
+
 @dataclass
 class Ports:
-    """Everything the server calls; `executor` is None when the executor is not wired."""
+    """Everything the server calls; `executor` is None when the executor is not wired,
+    `dashboard` None when the dashboard is not served."""
 
     tokens: TokenBook
     tasks: TaskDesk
     council: Council
     executor: ExecutorDesk | None
+    dashboard: DashboardDesk | None = None

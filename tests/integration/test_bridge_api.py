@@ -258,7 +258,10 @@ async def test_an_external_agent_takes_a_task_from_creation_to_completion(
         "high",
     )
     order = await seen_from(
-        master, bridge.manus_id, lambda s: s.body.startswith("//chavion_task:"), "the order"
+        master,
+        bridge.manus_id,
+        lambda s: s.body.startswith("//chavion_task:") and "Rotate the nginx logs" in s.body,
+        "the order",
     )
     assert order.body == "//chavion_task: high: Rotate the nginx logs\nKeep 7 days."
     assert task["thread_url"].endswith(order.event_id.replace("$", "$"))

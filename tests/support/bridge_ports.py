@@ -8,12 +8,23 @@ a token acts as its agent), so the HTTP server's tests and bench exercise real b
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from bridge.http.ports import AgentIdentity, ApiError, Ports, TaskView
+from bridge.http.ports import (
+    ActivityItem,
+    AgentCard,
+    AgentIdentity,
+    ApiError,
+    HostCard,
+    Overview,
+    Ports,
+    Rate,
+    TaskView,
+)
 
 
 def agent(name: str, role: str = "worker") -> AgentIdentity:
@@ -48,6 +59,12 @@ class MemoryTasks:
         self.by_key: dict[tuple[str, str], int] = {}
         self.reports: list[tuple[str, int, str, int | None]] = []
         self.fail_with: Exception | None = None  # raised by list(): a port that breaks
+        self.watchers: list[Callable[[TaskView], None]] = []  # told of every change
+
+    def _changed(self, view: TaskView) -> TaskView:
+        for watch in self.watchers:
+            watch(view)
+        return view
 
     def add(self, title: str, assigned: str | None = None, status: str = "pending") -> TaskView:
         n = len(self.tasks) + 1
@@ -91,7 +108,7 @@ class MemoryTasks:
         self.tasks[view.id] = view
         self.by_key[(agent.name, key)] = view.id
         self.effects.log.append(("create", agent.name, view.id))
-        return view
+        return self._changed(view)
 
     async def claim(self, agent: AgentIdentity, task_id: int) -> TaskView:
         view = self._known(task_id)
@@ -101,7 +118,7 @@ class MemoryTasks:
             view, assigned=agent.name, status="in_progress", state="working"
         )
         self.effects.log.append(("claim", agent.name, task_id))
-        return view
+        return self._changed(view)
 
     def _mine(self, agent: AgentIdentity, task_id: int) -> TaskView:
         view = self._known(task_id)
@@ -122,7 +139,7 @@ class MemoryTasks:
             view, status="completed", state="completed", result=result, completed_at=time.time()
         )
         self.effects.log.append(("complete", agent.name, task_id))
-        return view
+        return self._changed(view)
 
 
 class MemoryCouncil:
@@ -135,6 +152,7 @@ class MemoryCouncil:
         self.listening = 0
         self.closed = 0
         self.break_after: int | None = None  # listen() raises after this many events
+        self.watchers: list[Callable[[str, str, int | None], None]] = []  # told of every say
 
     async def checkin(self, agent: AgentIdentity) -> None:
         self.seen[agent.name] = time.time()
@@ -147,6 +165,8 @@ class MemoryCouncil:
             self.messages.append((agent.name, content, task_id))
             self.by_key[(agent.name, key)] = f"$m{len(self.messages)}"
             self.effects.log.append(("say", agent.name))
+            for watch in self.watchers:
+                watch(agent.name, content, task_id)
         return self.by_key[(agent.name, key)]
 
     async def status(self) -> dict[str, Any]:
@@ -205,27 +225,124 @@ class MemoryExecutor:
         return found if found is not None and found["agent"] == agent.name else None
 
 
+MASTER = AgentIdentity("master", "@master:example.org", "master")
+MASTER_TOKEN = "dash-master"
+
+
+class MemoryDashboard:
+    """The master's dashboard over the other in-memory ports: tasks and sayings go to its feed.
+
+    `token` logs in any number of times; `link()` makes a one-time secret (as `!dashboard`).
+    """
+
+    def __init__(
+        self, effects: Effects, tasks: MemoryTasks, council: MemoryCouncil, token: str
+    ) -> None:
+        self.effects = effects
+        self.tasks = tasks
+        self.token = token
+        self.once: set[str] = set()
+        self.logins = 0
+        self.agents: list[AgentCard] = [
+            AgentCard(
+                "claude", "planner", "claude-sonnet", "online", time.time(), 0.42, None, False
+            ),
+            AgentCard("manus", "worker", None, "offline", None, 0.0, None, True),
+        ]
+        self.hosts: list[HostCard] = [
+            HostCard("web1", True, 0.35, 4, 41.5, 63.0, time.time(), None),
+            HostCard("db1", None, None, None, None, None, None, None),
+        ]
+        self.activity: list[ActivityItem] = []
+        self.rates = [Rate(7, 4, 3, 1, 0.75, 95.0), Rate(30, 0, 0, 0, None, None)]
+        self.zone = "Asia/Seoul"
+        self.room_url: str | None = "https://matrix.to/#/!room:example.org"
+        self.queues: list[asyncio.Queue[dict[str, Any]]] = []
+        self.listening = 0
+        self.closed = 0
+        tasks.watchers.append(lambda view: self.publish({"kind": "task", "task": asdict(view)}))
+        council.watchers.append(self._said)
+
+    def link(self) -> str:
+        secret = secrets.token_urlsafe(16)
+        self.once.add(secret)
+        return secret
+
+    def _said(self, sender: str, body: str, task_id: int | None) -> None:
+        item = ActivityItem(time.time(), sender, body[:500], task_id)
+        self.activity = [*self.activity, item][-50:]
+        self.publish({"kind": "message", **asdict(item)})
+
+    def publish(self, event: dict[str, Any]) -> None:
+        for queue in self.queues:
+            queue.put_nowait(event)
+
+    async def overview(self) -> Overview:
+        tasks = list(reversed(self.tasks.tasks.values()))[:50]
+        return Overview(
+            tasks, self.agents, self.hosts, self.activity, self.rates, self.zone, self.room_url
+        )
+
+    async def login(self, secret: str) -> bool:
+        if secret == self.token:
+            self.logins += 1
+            return True
+        if secret in self.once:
+            self.once.remove(secret)
+            self.logins += 1
+            return True
+        return False
+
+    async def create_task(self, title: str, description: str, priority: str, key: str) -> TaskView:
+        if title == "refused":
+            raise ApiError(400, "the intake refused this title", "title")
+        return await self.tasks.create(MASTER, title, description, priority, key)
+
+    async def feed(self) -> AsyncIterator[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.queues.append(queue)
+        self.listening += 1
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self.queues.remove(queue)
+            self.listening -= 1
+            self.closed += 1
+
+
 @dataclass
 class Memory:
-    """The four ports together, with the tokens `t-<name>` for each agent."""
+    """The five ports together, with the tokens `t-<name>` for each agent and the master's
+    dashboard token `MASTER_TOKEN`."""
 
     effects: Effects
     tokens: MemoryTokens
     tasks: MemoryTasks
     council: MemoryCouncil
     executor: MemoryExecutor
+    dashboard: MemoryDashboard
 
-    def ports(self, *, executor: bool = True) -> Ports:
-        return Ports(self.tokens, self.tasks, self.council, self.executor if executor else None)
+    def ports(self, *, executor: bool = True, dashboard: bool = False) -> Ports:
+        return Ports(
+            self.tokens,
+            self.tasks,
+            self.council,
+            self.executor if executor else None,
+            self.dashboard if dashboard else None,
+        )
 
 
 def memory(*names: str) -> Memory:
     effects = Effects()
     names = names or ("manus", "wrtn")
+    tasks = MemoryTasks(effects)
+    council = MemoryCouncil(effects)
     return Memory(
         effects,
         MemoryTokens({f"t-{n}": agent(n) for n in names}),
-        MemoryTasks(effects),
-        MemoryCouncil(effects),
+        tasks,
+        council,
         MemoryExecutor(effects),
+        MemoryDashboard(effects, tasks, council, MASTER_TOKEN),
     )

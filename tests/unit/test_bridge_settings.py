@@ -95,6 +95,24 @@ def test_listen_and_limits_are_read() -> None:
 
 
 @pytest.mark.parametrize(
+    ("bridge", "expected"),
+    [
+        ({}, "http://127.0.0.1:8686"),
+        ({"listen": {"host": "10.0.0.2", "port": 9000}}, "http://10.0.0.2:9000"),
+        ({"listen": {"host": "::1"}}, "http://[::1]:8686"),
+        ({"public_url": ""}, "http://127.0.0.1:8686"),
+        ({"public_url": "https://chavion.example.org/"}, "https://chavion.example.org"),
+        ({"public_url": "https://example.org/chavion"}, "https://example.org/chavion"),
+    ],
+    ids=["default", "listen address", "ipv6", "empty", "trailing slash", "under a path"],
+)
+def test_the_dashboards_links_start_at_the_public_url_or_the_listening_address(
+    bridge: dict[str, Any], expected: str
+) -> None:
+    assert with_bridge(bridge).bridge.base_url == expected
+
+
+@pytest.mark.parametrize(
     ("bridge", "message"),
     [
         ({"enabled": "yes"}, "bridge.enabled: expected true or false"),
@@ -107,6 +125,8 @@ def test_listen_and_limits_are_read() -> None:
         ({"rate_per_minute": 0}, "bridge.rate_per_minute: must be between 1"),
         ({"burst": -1}, "bridge.burst: must be between 1"),
         ({"port": 8686}, "bridge.port: unknown key"),
+        ({"public_url": "chavion.example.org"}, "bridge.public_url: 'chavion.example.org' must"),
+        ({"public_url": 8686}, "bridge.public_url: expected"),
         ({"agents": {"name": "manus"}}, "bridge.agents: expected a list"),
         ({"agents": [{}]}, "bridge.agents[0].name: is required"),
         ({"agents": [{"name": "two words"}]}, "bridge.agents[0].name: 'two words' must be"),

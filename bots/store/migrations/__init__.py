@@ -16,6 +16,7 @@ from bots.store.migrations import (
     v13_task_parts,
     v14_audit_event_index,
     v15_bridge_tokens,
+    v16_dashboard_links,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -34,4 +35,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (13, v13_task_parts.SQL),
     (14, v14_audit_event_index.SQL),
     (15, v15_bridge_tokens.SQL),
+    (16, v16_dashboard_links.SQL),
 )
