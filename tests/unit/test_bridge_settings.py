@@ -173,3 +173,26 @@ def test_mistakes_name_their_dotted_key(bridge: dict[str, Any], message: str) ->
     with pytest.raises(ConfigError) as caught:
         with_bridge(bridge)
     assert message in str(caught.value)
+
+
+CADDYFILE = EXAMPLE_CONFIG.parent.parent / "synapse" / "Caddyfile"
+
+
+@pytest.mark.parametrize(
+    ("path", "proxied"),
+    [
+        ("/api/*", True),
+        ("/help", True),
+        ("/dashboard*", True),
+        ("/metrics", False),
+        ("/health", False),
+    ],
+)
+def test_the_production_proxy_reaches_the_bridge_for_agents_and_the_master_only(
+    path: str, proxied: bool
+) -> None:
+    """Agents and the master's phone come through Caddy; monitors stay on the compose
+    network (the numbers and the health details are not for the Internet)."""
+    port = load_settings(PRODUCTION_EXAMPLE).bridge.port
+    line = f"reverse_proxy {path} chavion:{port}"
+    assert (line in CADDYFILE.read_text(encoding="utf-8")) is proxied
