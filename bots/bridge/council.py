@@ -155,9 +155,11 @@ class RoomCouncil:
             )
         return found
 
-    def listen(self, agent: AgentIdentity) -> AsyncIterator[dict[str, Any]]:
+    def listen(
+        self, agent: AgentIdentity, after: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         self.last_seen[agent.name] = self._clock()
-        return self._voice(agent).listen()
+        return self._voice(agent).listen(after)
 
     def _voice(self, agent: AgentIdentity) -> Voice:
         voice = self._voices.get(agent.name)

@@ -10,7 +10,6 @@ results) goes to that agent's listeners (`GET /api/events`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -18,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bots.bridge.event_log import EventLog
 from bots.bridge.hearing import heard
 from bots.errors import ConfigError, MatrixError
 from bots.execution.requests import RESULT_EVENT
@@ -34,8 +34,6 @@ from bridge.http.ports import ApiError
 
 log = logging.getLogger(__name__)
 
-QUEUE_SIZE = 500
-"""Events kept for a listener that reads slowly; the oldest go first (it can poll the API)."""
 RECENT = 50
 """Messages of the room kept for `/api/status`."""
 SYNC_WAIT_SECONDS = 30.0
@@ -50,7 +48,8 @@ class Voice:
     matrix: MatrixBot
     roster: Roster
     council_room: RoomID
-    listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    events: EventLog = field(default_factory=EventLog)
+    """What it heard for its agent, numbered, for `GET /api/events` (resumable)."""
     requests: set[str] = field(default_factory=set)
     """Executor requests this agent made (while this process runs)."""
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -118,21 +117,12 @@ class Voice:
         return []
 
     def publish(self, event: dict[str, Any]) -> None:
-        for queue in list(self.listeners):
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(event)
+        self.events.publish(event)
 
-    async def listen(self) -> AsyncIterator[dict[str, Any]]:
-        """Every event for this agent from now on, until the caller stops reading."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
-        self.listeners.add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self.listeners.discard(queue)
+    def listen(self, after: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Every event for this agent after the cursor `after` (what it missed while away),
+        else from now on, until the caller stops reading."""
+        return self.events.listen(after)
 
 
 def build_voices(

@@ -29,14 +29,26 @@ CHECK_SECONDS = 0.5
 
 
 def sse_frame(event: dict[str, Any], seq: int) -> bytes:
-    """One event in the text/event-stream format (data on one line: JSON has no newlines)."""
+    """One event in the text/event-stream format (data on one line: JSON has no newlines).
+    Its `id` is the event's cursor, which a reconnecting client sends back as Last-Event-ID;
+    an event without one (a `gap`, an error) sets none, so the client keeps its last."""
     kind = str(event.get("type", "message")).replace("\n", " ")
     data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return f"id: {seq}\nevent: {kind}\ndata: {data}\n\n".encode()
+    cursor = str(event.get("cursor", "")).replace("\n", " ")
+    head = f"id: {cursor}\n" if cursor else ""
+    return f"{head}event: {kind}\ndata: {data}\n\n".encode()
+
+
+def last_event_id(request: web.Request) -> str | None:
+    """Where a listener left off: the `Last-Event-ID` header a browser's EventSource sends on
+    reconnecting, or `?last_event_id=` for clients that cannot set headers."""
+    found = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
+    return found.strip()[:100] if found and found.strip() else None
 
 
 async def events(call: Call) -> web.StreamResponse:
-    stream = call.ports.council.listen(call.me)  # before the answer starts: its errors are JSON
+    # Opened before the answer starts: its errors are still JSON.
+    stream = call.ports.council.listen(call.me, last_event_id(call.request))
     return await stream_events(call.request, stream, sse_frame, call.me.name)
 
 

@@ -90,8 +90,12 @@ class Council(Protocol):
         """The `/api/status` body: agents, last messages, tasks."""
         ...
 
-    def listen(self, agent: AgentIdentity) -> AsyncIterator[dict[str, Any]]:
-        """Events for this agent (messages addressed to it, task changes, executor results)."""
+    def listen(
+        self, agent: AgentIdentity, after: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Events for this agent (messages addressed to it, task changes, executor results),
+        each with its `cursor`; from after the cursor `after` when given (what it missed,
+        with a `gap` event first when some of that is no longer kept), else from now on."""
         ...
 
 

@@ -197,7 +197,10 @@ ROUTES: tuple[Route, ...] = (
         "/api/events",
         api_events.events,
         "Listen: server-sent events (text/event-stream) with messages addressed to you, "
-        "task changes and executor results. Keep the connection open.",
+        "task changes and executor results. Keep the connection open. Each event's id is "
+        "its cursor: reconnect with the header Last-Event-ID (or ?last_event_id=) set to "
+        "the last one you got, and what came meanwhile comes first (a `gap` event says when "
+        "some of it is no longer kept).",
         errors=(401, 429),
         stream=True,
     ),

@@ -481,6 +481,29 @@ async def test_an_agent_speaks_as_itself_and_hears_what_is_addressed_to_it(
     assert refused["error"]["field"] == "content"
 
 
+async def test_an_agent_that_reconnects_gets_what_was_said_to_it_meanwhile(
+    bridge: Bridge, http: aiohttp.ClientSession, master: Person, council: ThrowawayCouncil
+) -> None:
+    async with http.get(bridge.url + "/api/events", headers=bridge.headers()) as stream:
+        await stream.content.readline()  # ": connected"
+        await master.say(council.council_room, "Manus, first question (cvxresume-1)?")
+        first = await asyncio.wait_for(_next_message(stream), 30)
+    assert "cvxresume-1" in first["content"]
+    # Away (the stream is closed) while the master asks again.
+    await master.say(council.council_room, "Manus, second question (cvxresume-2)?")
+    events = bridge.server.voices[MANUS].events
+    for _ in range(300):  # until Manus's own client has heard it, with no listener open
+        if any("cvxresume-2" in str(e.get("content")) for e in events.kept):
+            break
+        await asyncio.sleep(0.1)
+    assert events.listening == 0
+    resume = bridge.headers(**{"Last-Event-ID": first["cursor"]})
+    async with http.get(bridge.url + "/api/events", headers=resume) as stream:
+        missed = await asyncio.wait_for(_next_message(stream), 30)
+    assert "cvxresume-2" in missed["content"], "what came while it was away, not lost"
+    assert missed["cursor"] != first["cursor"]
+
+
 async def _next_message(stream: aiohttp.ClientResponse) -> dict[str, Any]:
     """The next message event of the server-sent events (task changes of earlier tests may
     come first; comments are skipped)."""

@@ -153,6 +153,8 @@ class MemoryCouncil:
         self.closed = 0
         self.break_after: int | None = None  # listen() raises after this many events
         self.watchers: list[Callable[[str, str, int | None], None]] = []  # told of every say
+        self.published = 0
+        self.afters: list[str | None] = []  # each listen's Last-Event-ID
 
     async def checkin(self, agent: AgentIdentity) -> None:
         self.seen[agent.name] = time.time()
@@ -178,10 +180,15 @@ class MemoryCouncil:
         }
 
     def publish(self, name: str, event: dict[str, Any]) -> None:
+        """`event` to `name`'s listeners, with a cursor as the real port gives it."""
+        self.published += 1
         for queue in self.queues.get(name, []):
-            queue.put_nowait(event)
+            queue.put_nowait({**event, "cursor": f"mem-{self.published}"})
 
-    async def listen(self, agent: AgentIdentity) -> AsyncIterator[dict[str, Any]]:
+    async def listen(
+        self, agent: AgentIdentity, after: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        self.afters.append(after)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.queues.setdefault(agent.name, []).append(queue)
         self.listening += 1

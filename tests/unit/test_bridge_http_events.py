@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bridge.http.api_events import sse_frame
 from bridge.http.app import build_app, serve
 from bridge.http.settings import BridgeHttpSettings
 from tests.support.bridge_ports import Memory, memory
@@ -68,10 +69,53 @@ async def test_an_event_for_the_agent_arrives_as_sse(published: dict[str, Any], 
         mem.council.publish("manus", published)
         event = await read_event(response.content)
         assert event["event"] == frame
-        assert json.loads(event["data"]) == published
-        assert event["id"] == "1"
+        assert json.loads(event["data"]) == {**published, "cursor": "mem-2"}
+        assert event["id"] == "mem-2", "the id is the event's cursor, for Last-Event-ID"
         response.close()
     await wait_until(lambda: mem.council.closed == 1)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "after"),
+    [
+        ("/api/events", {}, None),
+        ("/api/events", {"Last-Event-ID": "ab12-7"}, "ab12-7"),
+        ("/api/events", {"Last-Event-ID": "  ab12-7 "}, "ab12-7"),
+        ("/api/events", {"Last-Event-ID": ""}, None),
+        ("/api/events?last_event_id=ab12-9", {}, "ab12-9"),
+        ("/api/events?last_event_id=ab12-9", {"Last-Event-ID": "ab12-7"}, "ab12-7"),
+        ("/api/events", {"Last-Event-ID": "x" * 500}, "x" * 100),
+    ],
+    ids=["fresh", "header", "trimmed", "empty", "query", "header first", "capped"],
+)
+async def test_a_reconnecting_listener_says_where_it_left_off(
+    path: str, headers: dict[str, str], after: str | None
+) -> None:
+    mem = memory()
+    async with TestClient(TestServer(app_of(mem))) as client:
+        response = await client.get(path, headers={**MANUS, **headers})
+        assert response.status == 200
+        await wait_until(lambda: mem.council.listening == 1)
+        response.close()
+    assert mem.council.afters == [after]
+
+
+@pytest.mark.parametrize(
+    ("event", "frame"),
+    [
+        (
+            {"type": "task", "cursor": "ab12-3"},
+            b'id: ab12-3\nevent: task\ndata: {"type":"task","cursor":"ab12-3"}\n\n',
+        ),
+        (
+            {"type": "gap", "message": "m"},
+            b'event: gap\ndata: {"type":"gap","message":"m"}\n\n',
+        ),
+    ],
+    ids=["with a cursor", "a gap keeps the client's last id"],
+)
+def test_an_events_id_is_its_cursor(event: dict[str, Any], frame: bytes) -> None:
+    assert sse_frame(event, 5) == frame
 
 
 async def test_a_quiet_stream_gets_heartbeats() -> None:
