@@ -66,6 +66,9 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     # (base64 of "0010location ...", so they begin "MDAx").
     KeyFormat("a Matrix access token", r"sy[tr]_[A-Za-z0-9_]{20,}", ("syt_", "syr_")),
     KeyFormat("a Matrix macaroon", r"MDAx[A-Za-z0-9+/_\-]{40,}=*", ("mdax",)),
+    # Chavion's own: `!dashboard`'s one-time login link (bots/coordinator/dashboard_command.py)
+    # is a secret for ten minutes; no model and no command output may carry it.
+    KeyFormat("a dashboard login link", r"dashboard/login\?once=[A-Za-z0-9_\-]{20,}", ("once=",)),
     KeyFormat(
         "a JSON web token",
         r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}",

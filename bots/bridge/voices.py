@@ -30,6 +30,7 @@ from bots.routing.addressing import EXTERNAL, Identity, Roster
 from bots.settings.data_dir import DataDir
 from bots.settings.model import BridgeAgentSettings, Settings
 from bots.store import Store
+from bots.text.credentials import holds_credential
 from bridge.http.ports import ApiError
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ class Voice:
         messages count among the room's last messages (`/api/status`), and go no further."""
         if incoming.room_id != self.council_room:
             return []
+        if isinstance(incoming, Message) and holds_credential(
+            incoming.body, incoming.formatted_body
+        ):
+            return []  # an outside agent reads no key, and no `!dashboard` link
         if isinstance(incoming, RoomEvent) and incoming.type == RESULT_EVENT:
             rid = incoming.content.get("request_id")
             if isinstance(rid, str):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import shlex
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -17,6 +17,7 @@ from bots.bridge.hearing import heard
 from bots.bridge.server import is_bridge_order
 from bots.bridge.tasks import states_for
 from bots.bridge.views import order_text, split_mission, task_view, thread_url
+from bots.bridge.voices import Voice
 from bots.context import BotPresence
 from bots.execution.requests import RESULT_EVENT
 from bots.ids import EventID, RoomID, UserID
@@ -89,6 +90,27 @@ def result(request_id: str) -> RoomEvent:
 def test_what_an_external_agent_hears(incoming: Message | RoomEvent, kind: str | None) -> None:
     event = heard(incoming, MANUS, ROSTER, requests={"bmine"})
     assert (event or {}).get("type") == kind
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ("Manus, status?", True),
+        ("Manus, the key is sk-proj-AbCdEf1234567890GhIjKlMn", False),
+        (
+            "Dashboard: https://x.example/dashboard/login?once=q3Vw8sXk1T9mZbN2cR7yLp4eH6jA0dFg",
+            False,
+        ),
+    ],
+    ids=["plain", "a pasted key", "a dashboard link"],
+)
+async def test_an_outside_agent_never_reads_a_credential(body: str, kept: bool) -> None:
+    """Neither in its events nor among `/api/status`'s last messages: `!dashboard`'s link
+    there would let an agent's token open the master's dashboard."""
+    settings = SETTINGS.bridge.agents[0]
+    voice = Voice(settings, MANUS, cast(Any, None), ROSTER, ROOM)
+    await voice.hear(message(body))
+    assert (len(voice.recent), len(voice.events.kept)) == ((1, 1) if kept else (0, 0))
 
 
 def test_a_heard_message_and_result_carry_what_the_agent_needs() -> None:

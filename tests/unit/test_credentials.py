@@ -51,6 +51,11 @@ FOUND = [
         ["a JSON web token"],
     ),
     ("curl -H 'Authorization: Bearer 9f8e7d6c5b4a39281706abcdef' url", ["a bearer token"]),
+    (
+        "Your dashboard: https://chavion.example.org/dashboard/login?once="
+        "q3Vw8sXk1T9mZbN2cR7yLp4eH6jA0dFg5uKiWo_-xEs (10 min, one login).",
+        ["a dashboard login link"],
+    ),
     (PEM, [PRIVATE_KEY]),
     (f"my key:\n\n```\n{PEM}\n```", [PRIVATE_KEY]),
     (RSA_ENCRYPTED, [PRIVATE_KEY]),

@@ -16,6 +16,8 @@ from bots.ids import EventID, RoomID, UserID
 from bots.message import Message
 from bots.routing.dispatch import Dispatcher
 from bots.settings.model import BridgeSettings
+from bots.text.credentials import credential_kinds
+from executor.masking import mask_text
 from tests.support.task_engine import Bench, open_bench
 
 ROOM = RoomID("!council:localhost")
@@ -117,3 +119,13 @@ async def test_no_link_but_a_clear_answer(
     answer = await say(bench, body, UserID(sender) if sender else None, power)
     assert said in answer
     assert "once=" not in answer
+
+
+async def test_the_link_never_reaches_a_model_nor_command_output(bench: Bench) -> None:
+    """The reply is read as a credential: agents leave it out of their prompts, and the
+    executor masks it wherever it would show (for the ten minutes it opens the dashboard)."""
+    with_bridge(bench, enabled=True)
+    said = await say(bench, "!dashboard")
+    assert LINK.search(said)
+    assert credential_kinds(said) == ["a dashboard login link"]
+    assert LINK.search(mask_text(said)) is None
