@@ -136,8 +136,9 @@ class BridgeServer:
                 await stop.wait()
         finally:
             self.listening = None
-            for done in await asyncio.gather(*voices, return_exceptions=True):
+            ended = await asyncio.gather(*voices, return_exceptions=True)
+            for task, done in zip(voices, ended, strict=True):
                 if isinstance(done, Exception):
-                    log.error("a bridge voice stopped: %s", done)
+                    log.error("%s stopped: %s", task.get_name(), done)  # a voice or the watch
             with contextlib.suppress(Exception):
                 await ledger.close()
