@@ -33,6 +33,7 @@ from bots.message import Incoming, Message, Reply
 from bots.routing.addressing import Roster
 from bots.settings.model import Settings
 from bots.store import Store
+from bots.text.credentials import without_secrets
 from bridge.http.ports import (
     ActivityItem,
     AgentCard,
@@ -59,9 +60,11 @@ class Status(Protocol):
 
 
 def activity_item(message: Message, roster: Roster, task_id: int | None) -> ActivityItem:
-    """A room message as a line of the feed: who said it by name, its text trimmed."""
+    """A room message as a line of the feed: who said it by name, its text trimmed, a
+    credential in it (a pasted key, a `!dashboard` link) shown as its kind only."""
     who = roster.get(message.sender)
-    body = message.body if len(message.body) <= BODY_CHARS else message.body[: BODY_CHARS - 1] + "…"
+    text = without_secrets(message.body)
+    body = text if len(text) <= BODY_CHARS else text[: BODY_CHARS - 1] + "…"
     return ActivityItem(
         at=message.timestamp_ms / 1000 if message.timestamp_ms else time.time(),
         sender=who.display_name if who is not None else message.sender,

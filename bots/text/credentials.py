@@ -153,6 +153,19 @@ def find_credentials(text: str) -> list[Found]:
     return found
 
 
+def without_secrets(text: str) -> str:
+    """`text` with each credential replaced by its kind in brackets ("[a GitHub token]"),
+    for a place that shows what was said but must not show the secret."""
+    parts: list[str] = []
+    at = 0
+    for found in find_credentials(text):
+        parts.append(text[at : found.start])
+        parts.append(f"[{found.kind}]")
+        at = found.end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
 def credential_kinds(*texts: str | None) -> list[str]:
     """The kinds of credential found in any of `texts`, each once, in order of appearance."""
     kinds: list[str] = []

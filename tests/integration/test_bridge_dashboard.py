@@ -23,6 +23,7 @@ import yaml
 
 from bots.settings.loading import load_settings
 from bots.store import Store
+from tests.browser.chromium import ARTIFACTS, CHROMIUM, MISSING, chromium
 from tests.integration.test_bridge_api import (
     MANUS,
     WRTN,
@@ -257,3 +258,51 @@ async def next_message(stream: aiohttp.ClientResponse) -> dict[str, Any]:
             found: dict[str, Any] = json.loads(line.removeprefix("data:"))
             if "dashboard's feed" in found["body"]:
                 return found
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=MISSING)
+async def test_the_master_runs_the_real_dashboard_in_chromium(
+    bridge: Bridge, master: Person, council: ThrowawayCouncil
+) -> None:
+    """What the master sees on his phone, on the real stack: the link `!dashboard` gave him,
+    a task an external agent creates over HTTP arriving without a reload, what is said in
+    the room in the activity, and his form's order reaching the room through the intake."""
+    asked = await master.say(council.council_room, "!dashboard")
+    coordinator = bridge.settings.user_id(bridge.settings.coordinator)
+    said = await seen_from(
+        master, coordinator, lambda s: s.in_reply_to == asked and "once=" in s.body, "the link"
+    )
+    found = LINK.search(said.body)
+    assert found is not None, said.body
+    async with chromium() as browser_:
+        page = await browser_.new_page(viewport={"width": 390, "height": 844})
+        await page.goto(found[1])
+        await page.wait_for_url(bridge.url + "/dashboard")
+        await page.locator("#live").filter(has_text="live").wait_for(timeout=15_000)
+        await page.evaluate("window.sameDocument = true")  # gone if the page reloads
+
+        async with aiohttp.ClientSession() as http:
+            code, task = await call(
+                http, bridge, "POST", "/api/tasks", {"title": "Rotate the logs (cvxlive)"}
+            )
+        assert code == 201, task
+        await page.locator("#tasks-open li", has_text="Rotate the logs (cvxlive)").wait_for(
+            timeout=30_000
+        )
+        await master.say(council.council_room, "Seen from the phone (cvxactivity)")
+        await page.locator("#activity li", has_text="cvxactivity").wait_for(timeout=30_000)
+        assert await page.evaluate("window.sameDocument === true")
+
+        await page.fill("#new-task input[name=title]", "Renew the certificate (cvxform)")
+        await page.select_option("#new-task select[name=priority]", "high")
+        await page.click("#new-task button[type=submit]")
+        await page.locator(".flash", has_text="cvxform").wait_for(timeout=30_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-real.png"), full_page=True)
+    await seen_from(
+        master,
+        coordinator,
+        lambda s: "order from the dashboard" in s.body and "cvxform" in s.body,
+        "the form's order in the room",
+    )

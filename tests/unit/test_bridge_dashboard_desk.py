@@ -70,8 +70,14 @@ def test_a_rate_counts_success_as_stats_does(
         ("@stranger:localhost", "hi", "@stranger:localhost", "hi"),
         ("@gpt:localhost", "x" * 600, "GPT", "x" * (BODY_CHARS - 1) + "…"),
         ("@gpt:localhost", "y" * BODY_CHARS, "GPT", "y" * BODY_CHARS),
+        (
+            "@chavion:localhost",
+            "Your dashboard: http://h/dashboard/login?once=q3Vw8sXk1T9mZbN2cR7yLp4eH6jA0dFg ok",
+            "Chavion",
+            "Your dashboard: http://h/[a dashboard login link] ok",
+        ),
     ],
-    ids=["an agent", "someone else", "long, trimmed", "just fits"],
+    ids=["an agent", "someone else", "long, trimmed", "just fits", "a link, as its kind"],
 )
 async def test_a_message_is_a_feed_line_by_name(
     bench: Bench, sender: str, body: str, shown_as: str, shown: str

@@ -14,6 +14,7 @@ from bots.text.credentials import (
     credential_kinds,
     find_credentials,
     holds_credential,
+    without_secrets,
 )
 from executor.masking import MASK, mask_text
 
@@ -177,3 +178,19 @@ def test_an_event_sized_text_is_read_in_linear_time(text: str) -> None:
     finally:
         gc.enable()
     assert spent < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("nothing secret here", "nothing secret here"),
+        ("key ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 ok", "key [a GitHub token] ok"),
+        (
+            "password=hunter2 and AKIAIOSFODNN7EXAMPLE",
+            "[a password or secret setting] and [an AWS access key]",
+        ),
+    ],
+    ids=["none", "one", "two"],
+)
+def test_without_secrets_shows_each_credential_as_its_kind(text: str, shown: str) -> None:
+    assert without_secrets(text) == shown
