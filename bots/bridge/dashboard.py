@@ -64,6 +64,8 @@ def activity_item(message: Message, roster: Roster, task_id: int | None) -> Acti
     credential in it (a pasted key, a `!dashboard` link) shown as its kind only."""
     who = roster.get(message.sender)
     text = without_secrets(message.body)
+    if task_id is not None:  # the row shows the task's number already
+        text = text.removeprefix(f"#{task_id} ")
     body = text if len(text) <= BODY_CHARS else text[: BODY_CHARS - 1] + "…"
     return ActivityItem(
         at=message.timestamp_ms / 1000 if message.timestamp_ms else time.time(),

@@ -76,8 +76,16 @@ def test_a_rate_counts_success_as_stats_does(
             "Chavion",
             "Your dashboard: http://h/[a dashboard login link] ok",
         ),
+        ("@chavion:localhost", "#3 📋 Task #3 registered", "Chavion", "📋 Task #3 registered"),
     ],
-    ids=["an agent", "someone else", "long, trimmed", "just fits", "a link, as its kind"],
+    ids=[
+        "an agent",
+        "someone else",
+        "long, trimmed",
+        "just fits",
+        "a link, as its kind",
+        "the task's number said once",
+    ],
 )
 async def test_a_message_is_a_feed_line_by_name(
     bench: Bench, sender: str, body: str, shown_as: str, shown: str
