@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bots.execution.requests import MAX_COMMAND_CHARS, command_digest
+from bots.tasks.lenient_json import kind_of, norm_key, objects
 
 MAX_ANSWER_CHARS = 200_000
 """A longer answer is not searched for a plan (it is not one a person could approve)."""
@@ -246,13 +247,13 @@ def _find_plan_object(text: str) -> Mapping[str, Any] | str:
         except RecursionError:
             position = _next_start(text, position + 1)
             continue
-        for candidate in _objects(value):
+        for candidate in objects(value):
             steps = _get(candidate, "steps")
             if isinstance(steps, list):
                 return candidate
             if steps is not None and not_a_list is None:
                 not_a_list = (
-                    f'"steps" must be a list of steps, not {_kind(steps)}. '
+                    f'"steps" must be a list of steps, not {kind_of(steps)}. '
                     f"Answer with one JSON object: {PLAN_SHAPE}"
                 )
         position = _next_start(text, end)
@@ -270,19 +271,6 @@ def _find_plan_object(text: str) -> Mapping[str, Any] | str:
 def _next_start(text: str, at: int) -> int:
     match = _OBJECT_START.search(text, at)
     return -1 if match is None else match.start()
-
-
-def _objects(value: object, depth: int = 0) -> Iterator[Mapping[str, Any]]:
-    """Every object in a decoded value, outermost first, in document order."""
-    if depth > 32:
-        return
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _objects(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _objects(item, depth + 1)
 
 
 def _steps_key_at(text: str) -> int | None:
@@ -366,13 +354,15 @@ def _read_step(number: int, raw: Any, known: list[str], problems: list[str]) -> 
     if isinstance(raw, str):
         raw = {"command": raw}
     if not isinstance(raw, dict):
-        problems.append(f"{at} is {_kind(raw)}; each step is an object with host, command, purpose")
+        problems.append(
+            f"{at} is {kind_of(raw)}; each step is an object with host, command, purpose"
+        )
         return None
     fields: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _FIELDS.get(_norm(key))
+        name = _FIELDS.get(norm_key(key))
         # The first spelling found counts, but the field's own name beats an alias.
-        if name is not None and (name not in fields or _norm(key) == name):
+        if name is not None and (name not in fields or norm_key(key) == name):
             fields[name] = value
     count = len(problems)
     host = _read_host(at, fields.get("host"), known, problems)
@@ -394,7 +384,7 @@ def _read_host(at: str, value: Any, known: list[str], problems: list[str]) -> st
         problems.append(f"{at}: host is missing (known hosts: {names})")
         return None
     if not isinstance(value, str):
-        problems.append(f"{at}: host must be a host name, not {_kind(value)} (known: {names})")
+        problems.append(f"{at}: host must be a host name, not {kind_of(value)} (known: {names})")
         return None
     name = value.strip()
     if name in known:
@@ -420,7 +410,7 @@ def _read_command(
         )
         return None
     if not isinstance(value, str):
-        problems.append(f"{at}: {field} must be a command string, not {_kind(value)}")
+        problems.append(f"{at}: {field} must be a command string, not {kind_of(value)}")
         return None
     command = value.strip()
     if "\x00" in command:
@@ -453,7 +443,7 @@ def _read_text(at: str, field: str, value: Any, problems: list[str]) -> str:
         return value.strip()
     if isinstance(value, bool | int | float):
         return str(value)
-    problems.append(f"{at}: {field} must be text, not {_kind(value)}")
+    problems.append(f"{at}: {field} must be text, not {kind_of(value)}")
     return ""
 
 
@@ -470,27 +460,9 @@ def _get(obj: Mapping[str, Any], name: str) -> Any:
     if name in obj:
         return obj[name]
     for key, value in obj.items():
-        if isinstance(key, str) and _norm(key) == name:
+        if isinstance(key, str) and norm_key(key) == name:
             return value
     return None
-
-
-def _norm(key: object) -> str:
-    return str(key).strip().lower().replace("-", "_").replace(" ", "_")
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bots.tasks.lenient_json import kind_of, norm_key, objects
 from bots.tasks.plans import Plan, Step
 from bots.tasks.render import clip, prefix
 from bots.tasks.render import names as said_names
@@ -227,7 +228,7 @@ def _find_split(text: str) -> tuple[list[Any], str | None, bool] | None:
             scanned += len(text) - position
             position = _next_start(text, position + 1)
             continue
-        for candidate in _objects(value):
+        for candidate in objects(value):
             parts = _parts_of(candidate)
             if parts is not None:
                 return parts, _merger_of(candidate), False
@@ -242,29 +243,16 @@ def _next_start(text: str, at: int) -> int:
     return -1 if match is None else match.start()
 
 
-def _objects(value: object, depth: int = 0) -> Iterator[Mapping[str, Any]]:
-    """Every object in a decoded value, outermost first, in document order."""
-    if depth > 32:
-        return
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _objects(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _objects(item, depth + 1)
-
-
 def _parts_of(obj: Mapping[str, Any]) -> list[Any] | None:
     for key, value in obj.items():
-        if _norm(key) in _PART_LISTS and isinstance(value, list):
+        if norm_key(key) in _PART_LISTS and isinstance(value, list):
             return value
     return None
 
 
 def _merger_of(obj: Mapping[str, Any]) -> str | None:
     for key, value in obj.items():
-        if _norm(key) in _MERGER_KEYS and isinstance(value, str) and value.strip():
+        if norm_key(key) in _MERGER_KEYS and isinstance(value, str) and value.strip():
             return value.strip()
     return None
 
@@ -278,12 +266,12 @@ def _read_part(n: int, raw: Any, problems: list[str]) -> Part | None:
     if isinstance(raw, str):
         raw = {"title": raw}
     if not isinstance(raw, dict):
-        problems.append(f"part {n} is {_kind(raw)}; each part is an object with a title")
+        problems.append(f"part {n} is {kind_of(raw)}; each part is an object with a title")
         return None
     fields: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _PART_FIELDS.get(_norm(key))
-        if name is not None and (name not in fields or _norm(key) == name):
+        name = _PART_FIELDS.get(norm_key(key))
+        if name is not None and (name not in fields or norm_key(key) == name):
             fields[name] = value
     title = " ".join(_text(fields.get("title")).split())
     detail = _text(fields.get("detail"))
@@ -328,22 +316,6 @@ def _flag(value: Any) -> bool:
     if isinstance(value, list | dict):
         return bool(value)
     return False
-
-
-def _norm(key: object) -> str:
-    return str(key).strip().lower().replace("-", "_").replace(" ", "_")
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
 
 
 # --- who does what ---------------------------------------------------------------------------
