@@ -32,6 +32,7 @@ from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, Seen
 from tests.support.task_db import TaskDb
 from tests.support.tasks import (
+    cancel_open_tasks,
     council_of,
     give_back_coordinator,
     in_thread,
@@ -122,8 +123,11 @@ async def bridge(
             )
             yield running
         finally:
-            # A test may have restarted them: stop the ones running now.
-            await (running.bots if running is not None else bots).stop()
+            # A test may have restarted them: stop the ones running now, their tasks
+            # cancelled first (none goes on in later modules).
+            now = running.bots if running is not None else bots
+            await cancel_open_tasks(now, settings)
+            await now.stop()
     finally:
         await give_back_coordinator(coordinator, council.settings)
 

@@ -35,7 +35,12 @@ from tests.integration.test_bridge_api import (
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person
 from tests.support.task_db import TaskDb
-from tests.support.tasks import give_back_coordinator, in_thread, take_over_coordinator
+from tests.support.tasks import (
+    cancel_open_tasks,
+    give_back_coordinator,
+    in_thread,
+    take_over_coordinator,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -81,6 +86,7 @@ async def bridge(
                 TaskDb(council.data.store),
             )
         finally:
+            await cancel_open_tasks(bots, settings)  # none goes on in later modules
             await bots.stop()
     finally:
         await give_back_coordinator(coordinator, council.settings)

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from bots.errors import CommandError
 from bots.events import COUNCIL_KEY, POLL_RESPONSE, POLL_START
 from bots.homeserver.process import SynapseProcess
 from bots.settings.loading import load_settings
@@ -401,6 +402,19 @@ async def running_task_bots(
             await started.stop()
     finally:
         await give_back_coordinator(coordinator, council.settings)
+
+
+async def cancel_open_tasks(bots: InProcessBots, settings: Settings) -> list[int]:
+    """Cancels, through the running coordinator, every task still open: a module that leaves
+    tasks behind must not have them proposed on, voted and planned in the next module's
+    tests (their agents' requests would be counted there). Returns the numbers cancelled."""
+    [service] = [b.tasks for b in bots.runner.bots if b.tasks is not None]
+    cancelled = []
+    for task in await service.ctx.tasks.active():
+        with contextlib.suppress(CommandError):  # it ended meanwhile
+            await service.cancel(task.id, settings.master_user_id)
+            cancelled.append(task.id)
+    return cancelled
 
 
 def scripted_council(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
