@@ -32,6 +32,10 @@ _ENGLISH_DAYS = {name.lower(): i for i, name in enumerate(DAY_NAMES)} | {
 _KOREAN_DAYS = {k: i for i, k in enumerate("월화수목금토일")}
 _QUOTES = "\"'“”‘’`"
 _MAX_PREFIX_WORDS = 7
+_UNKNOWN = "is not a schedule Chavion knows"
+_NO_TIME = "a time of day is missing"
+_HEADS = ("every", "daily", "weekdays", "매일", "평일", "매주")
+"""How a simple form starts: `!schedule add` names what is wrong with one that does not read."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def parse_schedule(text: str, zone: str) -> ScheduleSpec | ScheduleError:
         found = reader(body.lower(), zone, text)
         if found is not None:
             return found
-    return _error(f'"{body}" is not a schedule Chavion knows')
+    return _error(f'"{body}" {_UNKNOWN}')
 
 
 def _unquoted(text: str) -> str:
@@ -213,8 +217,8 @@ def _days_of(head: str) -> str | None:
 def _time_of(when: str) -> tuple[int, int] | ScheduleError:
     """An hour and minute from `07:00`, `7am`, `7:30pm`, `7시`, `오후 3시 30분`, `7시 반`."""
     when = " ".join(when.split())
-    if not when:
-        return _error("a time of day is missing")
+    if when in ("", "오전", "오후", "am", "pm"):
+        return _error(_NO_TIME)
     english = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?", when)
     korean = re.fullmatch(r"(오전|오후)?\s*(\d{1,2})\s*시(?:\s*(\d{1,2})\s*분|\s*(반))?", when)
     if english:
@@ -322,6 +326,13 @@ def split_schedule_command(args: str) -> tuple[str, str] | ScheduleError:
         cron_error = parse_schedule(" ".join(words[:5]), "UTC")
         if isinstance(cron_error, ScheduleError):
             return cron_error
+    if words[0].lower().startswith(_HEADS):
+        for size in range(2, min(len(words), _MAX_PREFIX_WORDS) + 1):
+            error = parse_schedule(" ".join(words[:size]), "UTC")
+            if isinstance(error, ScheduleError) and not any(
+                generic in error.message for generic in (_UNKNOWN, _NO_TIME)
+            ):
+                return error  # the shortest start that says what is wrong
     return _error(f'no schedule at the start of "{_shortened(body)}"')
 
 

@@ -134,6 +134,7 @@ BAD_TEXT = [
     ("매일 오후 13시", "the hour is 1 to 12"),
     ("매일 아침", '"아침" is not a time of day'),
     ("every monday", "a time of day is missing"),
+    ("매일 오후", "a time of day is missing"),
     ("every blursday 08:00", '"every blursday 08:00" is not a schedule'),
     ("at noon", '"at noon" is not a schedule Chavion knows'),
 ]
@@ -259,6 +260,12 @@ BAD_SPLITS = [
     ("0 7 * * x check disk", '"x" is not a day of week'),
     ("0 25 * * * check disk", "is not a valid cron"),
     ("check disk every day", 'no schedule at the start of "check disk every day"'),
+    ("every 30s check disk", '"every 30s" is under the minimum of 1 minute'),
+    ("daily 7 check disk", '"7" is not a time of day'),
+    ("매일 아침 디스크 점검", '"아침" is not a time of day'),
+    ("every monday 8 check disk", '"8" is not a time of day'),
+    ("매일 오후 13시 점검", "the hour is 1 to 12"),
+    ("every blursday 08:00 check", 'no schedule at the start of "every blursday'),
 ]
 
 
