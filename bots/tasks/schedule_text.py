@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 EXAMPLE = 'write "0 7 * * *" or daily 07:00 or 매일 7시'
 MIN_INTERVAL_SECONDS = 60.0
+MAX_INTERVAL_SECONDS = 366 * 86400.0
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """apscheduler's order (Monday first)."""
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -180,6 +181,8 @@ def _interval(body: str, zone: str, text: str) -> ScheduleSpec | ScheduleError |
     seconds = float(amount) * _UNITS[unit]
     if seconds < MIN_INTERVAL_SECONDS:
         return _error(f'"{body}" is under the minimum of 1 minute')
+    if seconds > MAX_INTERVAL_SECONDS:
+        return _error(f'"{body}" is over the maximum of 366 days')
     return ScheduleSpec("interval", None, seconds, zone, text)
 
 
@@ -254,6 +257,8 @@ def _describe_interval(seconds: float) -> str:
 
 def _describe_cron(cron: str) -> str:
     minute, hour, day, month, weekday = cron.split()
+    if cron == "* * * * *":
+        return "every minute"
     step = minute[2:] if cron.endswith(" * * * *") and minute.startswith("*/") else ""
     if step.isdigit() and int(step) > 0 and 60 % int(step) == 0:
         return _describe_interval(int(step) * 60)  # evenly every N minutes
