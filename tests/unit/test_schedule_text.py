@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -287,3 +288,19 @@ def test_every_split_schedule_parses() -> None:
         split = split_schedule_command(args)
         assert isinstance(split, tuple)
         assert isinstance(parse_schedule(split[0], SEOUL), ScheduleSpec)
+
+
+def test_reading_a_thousand_schedules_and_their_next_runs() -> None:
+    """The start-up side of the benchmark: every stored schedule is read and its next run
+    computed. Timing is printed, not asserted (the machine is shared)."""
+    texts = [text for text, _, _ in CRON_FORMS] + [text for text, _ in SIMPLE_FORMS]
+    texts += [text for text, _, _ in INTERVALS]
+    after = _at(SEOUL, 2026, 12, 4, 12, 0)
+    started = time.perf_counter()
+    for n in range(1000):
+        spec = parse_schedule(texts[n % len(texts)], SEOUL)
+        assert isinstance(spec, ScheduleSpec)
+        (run,) = next_runs(spec, after, 1)
+        assert run > after
+    elapsed = time.perf_counter() - started
+    print(f"\n1,000 schedules parsed with their next run: {elapsed * 1000:.0f} ms")
