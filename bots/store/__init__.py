@@ -28,6 +28,7 @@ from bots.store.minutes import MinutesStore
 from bots.store.pending_answers import PendingAnswers
 from bots.store.polls import PollStore
 from bots.store.routines import RoutineStore
+from bots.store.schedules import ScheduleStore
 from bots.store.task_parts import PartStore
 from bots.store.task_records import TaskRecords
 from bots.store.tasks import TaskStore
@@ -125,6 +126,11 @@ class Store:
     def routines(self) -> RoutineStore:
         """Saved routines (`!routine`): a mission and the plan that worked."""
         return RoutineStore(self._db, self._writes)
+
+    @property
+    def schedules(self) -> ScheduleStore:
+        """Recurring missions (`!schedule`), claimed run by run so runs never overlap."""
+        return ScheduleStore(self._db, self._writes)
 
     @property
     def parts(self) -> PartStore:

@@ -130,6 +130,25 @@ async def _minutes_kept(store: Store) -> bool:
     return [m.text for m in await store.minutes.recent()] == ["we talked"]
 
 
+async def _add_schedule(store: Store) -> None:
+    await store.schedules.add(
+        kind="interval",
+        cron=None,
+        seconds=900.0,
+        zone="Asia/Seoul",
+        text="every 15m",
+        mission="check disk",
+        priority="medium",
+        created_by="master",
+        now=1.0,
+        next_run_at=901.0,
+    )
+
+
+async def _schedule_kept(store: Store) -> bool:
+    return [s.mission for s in await store.schedules.list()] == ["check disk"]
+
+
 Write = Callable[[Store], Coroutine[Any, Any, None]]
 Check = Callable[[Store], Coroutine[Any, Any, bool]]
 
@@ -142,6 +161,7 @@ OTHER_WRITES: list[tuple[str, Write, Check]] = [
     ("an event claim", _claim, _claimed),
     ("a sync token", _sync, _synced),
     ("a discussion's minutes", _minutes, _minutes_kept),
+    ("a schedule", _add_schedule, _schedule_kept),
 ]
 
 
@@ -195,6 +215,7 @@ SUB_STORES = [
     "minutes",
     "usage",
     "parts",
+    "schedules",
 ]
 
 

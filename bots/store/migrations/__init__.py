@@ -17,6 +17,7 @@ from bots.store.migrations import (
     v14_audit_event_index,
     v15_bridge_tokens,
     v16_dashboard_links,
+    v17_schedules,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -36,4 +37,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (14, v14_audit_event_index.SQL),
     (15, v15_bridge_tokens.SQL),
     (16, v16_dashboard_links.SQL),
+    (17, v17_schedules.SQL),
 )
