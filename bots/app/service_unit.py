@@ -225,10 +225,9 @@ def _install(path: Path, text: str, spec: UnitSpec, user: bool, manage: bool) ->
     for warning in _ownership_warnings(spec):
         print(f"chavion: warning: {warning}", file=sys.stderr)
     base = _systemctl(user)
-    return _run_or_say(
+    return run_or_say(
         [[*base, "daemon-reload"], [*base, "enable", "--now", UNIT_NAME]],
-        manage,
-        user,
+        cannot_run(manage, user),
         done=f"chavion: {UNIT_NAME} is enabled and started; "
         f"`journalctl {'--user ' if user else ''}-u chavion -f` follows its log",
     )
@@ -239,27 +238,32 @@ def _remove(path: Path, user: bool, manage: bool) -> int:
         print(f"chavion: no unit at {path}; nothing to remove")
         return 0
     base = _systemctl(user)
-    status = _run_or_say([[*base, "disable", "--now", UNIT_NAME]], manage, user, done="")
+    why = cannot_run(manage, user)
+    status = run_or_say([[*base, "disable", "--now", UNIT_NAME]], why, done="")
     try:
         path.unlink()
     except OSError as exc:
         raise BotError(f"cannot delete {path}: {exc.strerror}") from exc
     print(f"chavion: deleted {path}")
-    return status or _run_or_say(
-        [[*base, "daemon-reload"]], manage, user, done="chavion: the service is removed"
+    return status or run_or_say(
+        [[*base, "daemon-reload"]], why, done="chavion: the service is removed"
     )
 
 
-def _run_or_say(commands: Sequence[list[str]], manage: bool, user: bool, done: str) -> int:
-    """Run the systemctl commands, or print them with the reason they were not run."""
-    why = _cannot_run(manage, user)
+def run_or_say(commands: Sequence[list[str]], why: str, done: str) -> int:
+    """Run the systemctl commands in order (the first failure stops, its message shown), or,
+    when there is a reason not to (`why`), print them with it: never a bare traceback."""
     if why:
         print(f"chavion: {why}; to apply it, run:")
         for command in commands:
             print("    " + " ".join(command))
         return 0
     for command in commands:
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            print(f"chavion: cannot run `{' '.join(command)}`: {exc.strerror}", file=sys.stderr)
+            return 1
         if result.returncode != 0:
             message = (result.stderr or result.stdout).strip() or f"exit status {result.returncode}"
             print(f"chavion: `{' '.join(command)}` failed: {message}", file=sys.stderr)
@@ -269,7 +273,7 @@ def _run_or_say(commands: Sequence[list[str]], manage: bool, user: bool, done: s
     return 0
 
 
-def _cannot_run(manage: bool, user: bool) -> str:
+def cannot_run(manage: bool, user: bool) -> str:
     """Why systemctl is not asked, or "" when it is."""
     if not manage:
         return "--unit-dir is not a directory systemd reads, so systemctl was not asked"

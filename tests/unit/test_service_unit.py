@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,13 @@ from bots.app.cli import main
 from bots.app.service_unit import (
     UNIT_NAME,
     UnitSpec,
+    cannot_run,
     exec_arg,
     exec_path,
     invoking_user,
     raw_value,
     render_unit,
+    run_or_say,
 )
 from bots.errors import BotError
 from bots.settings.paths import EXAMPLE_CONFIG
@@ -212,6 +215,76 @@ def test_systemd_analyze_would_catch_an_unquoted_path(tmp_path: Path) -> None:
     result = _verify(tmp_path)
     assert result.returncode != 0
     assert "not executable" in result.stderr
+
+
+# Config, data dir and env file (not the executable) may hold quotes and backslashes too.
+AWKWARD_DATA_DIRS = ['q"uote', "back\\slash", "all of $x %i 'q' \\n"]
+
+
+@needs_analyze
+@pytest.mark.parametrize("name", AWKWARD_DATA_DIRS)
+def test_systemd_analyze_verify_reads_awkward_config_paths(tmp_path: Path, name: str) -> None:
+    base = _checkout(tmp_path / "checkout")
+    awkward = tmp_path / name
+    spec = replace(
+        _spec(base, user=ME),
+        config=awkward / "chavion.yaml",
+        data_dir=awkward / ".data",
+        working_dir=awkward,
+        env_file=awkward / "chavion.env",
+    )
+    (tmp_path / UNIT_NAME).write_text(render_unit(spec))
+    result = _verify(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+@needs_analyze
+def test_systemd_analyze_would_catch_an_unescaped_backslash(tmp_path: Path) -> None:
+    """verify reads Environment= quoting: a backslash left single is invalid syntax."""
+    base = _checkout(tmp_path / "checkout")
+    text = render_unit(_spec(base, user=ME)).replace(
+        "Environment=PYTHONUNBUFFERED=1", 'Environment="K=/x\\q"'
+    )
+    (tmp_path / UNIT_NAME).write_text(text)
+    result = _verify(tmp_path)
+    assert "Invalid syntax" in result.stderr
+
+
+RUNS = [
+    # (commands, reason not to run, status, in stdout, in stderr)
+    ([["true"], ["true"]], "", 0, "all done", ""),
+    ([["sh", "-c", "echo boom >&2; exit 3"], ["true"]], "", 1, "", "failed: boom"),
+    ([["sh", "-c", "exit 4"]], "", 1, "", "exit status 4"),
+    ([["/nonexistent/systemctl"]], "", 1, "", "cannot run `/nonexistent/systemctl`"),
+    ([["false"]], "systemd is away", 0, "systemd is away; to apply it, run:\n    false", ""),
+]
+
+
+@pytest.mark.parametrize(("commands", "why", "status", "out", "err"), RUNS)
+def test_run_or_say(
+    capsys: pytest.CaptureFixture[str],
+    commands: list[list[str]],
+    why: str,
+    status: int,
+    out: str,
+    err: str,
+) -> None:
+    assert run_or_say(commands, why, done="all done") == status
+    captured = capsys.readouterr()
+    assert out in captured.out
+    assert err in captured.err
+    if status:
+        assert "all done" not in captured.out
+
+
+def test_no_systemctl_on_the_path_is_said(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert cannot_run(manage=True, user=False) == "systemctl is not installed"
+
+
+def test_a_test_unit_dir_never_reaches_systemctl() -> None:
+    assert "systemctl was not asked" in cannot_run(manage=False, user=False)
 
 
 # --- the command --------------------------------------------------------------------------
