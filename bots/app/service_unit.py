@@ -234,20 +234,25 @@ def _install(path: Path, text: str, spec: UnitSpec, user: bool, manage: bool) ->
 
 
 def _remove(path: Path, user: bool, manage: bool) -> int:
+    """Disable and stop through systemctl when it can be asked; the file and the links
+    `enable` made (`*.wants/chavion.service`) go either way, so nothing starts it again."""
     if not path.exists():
         print(f"chavion: no unit at {path}; nothing to remove")
         return 0
     base = _systemctl(user)
     why = cannot_run(manage, user)
-    status = run_or_say([[*base, "disable", "--now", UNIT_NAME]], why, done="")
-    try:
-        path.unlink()
-    except OSError as exc:
-        raise BotError(f"cannot delete {path}: {exc.strerror}") from exc
-    print(f"chavion: deleted {path}")
-    return status or run_or_say(
-        [[*base, "daemon-reload"]], why, done="chavion: the service is removed"
-    )
+    if not why and run_or_say([[*base, "disable", "--now", UNIT_NAME]], why, done=""):
+        return 1
+    links = [link for link in path.parent.glob(f"*.wants/{UNIT_NAME}") if link.is_symlink()]
+    for doomed in (*links, path):
+        try:
+            doomed.unlink()
+        except OSError as exc:
+            raise BotError(f"cannot delete {doomed}: {exc.strerror}") from exc
+        print(f"chavion: deleted {doomed}")
+    if why:
+        print("chavion: if Chavion still runs, `chavion down` stops it")
+    return run_or_say([[*base, "daemon-reload"]], why, done="chavion: the service is removed")
 
 
 def run_or_say(commands: Sequence[list[str]], why: str, done: str) -> int:

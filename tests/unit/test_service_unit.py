@@ -337,10 +337,16 @@ def test_install_writes_what_show_prints_then_remove_deletes_it(
     assert "systemctl was not asked" in out
     assert f"systemctl enable --now {UNIT_NAME}" in out
 
+    # What `systemctl enable` would have made: remove takes it away too.
+    wants = _units(tmp_path) / "multi-user.target.wants"
+    wants.mkdir()
+    (wants / UNIT_NAME).symlink_to(unit)
     assert main([*args, "remove", *where]) == 0
     out = capsys.readouterr().out
     assert not unit.exists()
-    assert f"systemctl disable --now {UNIT_NAME}" in out
+    assert not (wants / UNIT_NAME).is_symlink()
+    assert f"deleted {wants / UNIT_NAME}" in out
+    assert "systemctl daemon-reload" in out
 
     assert main([*args, "remove", *where]) == 0
     assert "nothing to remove" in capsys.readouterr().out
