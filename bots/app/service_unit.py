@@ -149,7 +149,7 @@ def cmd_service(settings: Settings, args: argparse.Namespace) -> int:
             "--user installs a unit for the user running the command: run it as "
             f"{os.environ['SUDO_USER']}, without sudo"
         )
-    unit_dir = _unit_dir(args)
+    unit_dir = unit_dir_for(args)
     if args.action == "remove":
         return _remove(unit_dir / UNIT_NAME, args.user, _manages(args))
     spec = spec_for(settings, args)
@@ -195,7 +195,7 @@ def invoking_user(environ: dict[str, str] | os._Environ[str], euid: int) -> str:
     return pwd.getpwuid(euid).pw_name
 
 
-def _unit_dir(args: argparse.Namespace) -> Path:
+def unit_dir_for(args: argparse.Namespace) -> Path:
     if args.unit_dir:
         return Path(args.unit_dir).expanduser().absolute()
     return Path.home() / USER_UNIT_SUBDIR if args.user else SYSTEM_UNIT_DIR

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import pwd
 import shutil
@@ -22,6 +23,7 @@ from bots.app.service_unit import (
     raw_value,
     render_unit,
     run_or_say,
+    unit_dir_for,
 )
 from bots.errors import BotError
 from bots.settings.paths import EXAMPLE_CONFIG
@@ -281,6 +283,24 @@ def test_run_or_say(
 def test_no_systemctl_on_the_path_is_said(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert cannot_run(manage=True, user=False) == "systemctl is not installed"
+
+
+UNIT_DIRS = [
+    # (--user, --unit-dir, where the unit goes; ~ is HOME)
+    (False, None, "/etc/systemd/system"),
+    (True, None, "~/.config/systemd/user"),
+    (False, "/srv/units", "/srv/units"),
+    (True, "~/staging", "~/staging"),
+]
+
+
+@pytest.mark.parametrize(("user", "given", "expected"), UNIT_DIRS)
+def test_where_the_unit_goes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, user: bool, given: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = argparse.Namespace(user=user, unit_dir=given)
+    assert unit_dir_for(args) == Path(expected.replace("~", str(tmp_path)))
 
 
 def test_a_test_unit_dir_never_reaches_systemctl() -> None:
