@@ -16,6 +16,7 @@ from bots.app.bridge_token import cmd_token
 from bots.app.lifecycle import cmd_bot, cmd_down, cmd_up
 from bots.app.one_shot import cmd_check_config, cmd_homeserver_config, cmd_info
 from bots.app.policy_check import cmd_policy_check
+from bots.app.service_unit import cmd_service
 from bots.errors import BotError, ConfigError
 from bots.settings.data_dir import PRIVATE_UMASK
 from bots.settings.loading import find_config_path, load_settings
@@ -106,7 +107,32 @@ def _parser() -> argparse.ArgumentParser:
         "commands", nargs="*", metavar="COMMAND", help="one command per argument (quote it)"
     )
     policy_check.set_defaults(func=cmd_policy_check)
+    _add_service(sub)
     return parser
+
+
+def _add_service(sub: Any) -> None:
+    service = sub.add_parser(
+        "service",
+        help="run the council as a systemd service that survives reboots",
+        description="install writes a systemd unit running `chavion up` as you (the user who "
+        "ran sudo), with this config and data dir as absolute paths, then enables and starts "
+        "it; remove stops, disables and deletes it; show prints the unit. API keys go in "
+        "the environment file (default: chavion.env beside the config file, mode 600).",
+    )
+    service.add_argument("action", choices=("install", "remove", "show"))
+    service.add_argument(
+        "--user",
+        action="store_true",
+        help="a systemd user unit in ~/.config/systemd/user instead of a system unit",
+    )
+    service.add_argument(
+        "--unit-dir",
+        metavar="DIR",
+        help="write the unit here instead (systemctl is then not asked; for tests, staging)",
+    )
+    service.add_argument("--env-file", metavar="FILE", help="the unit's EnvironmentFile (API keys)")
+    service.set_defaults(func=cmd_service)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
