@@ -65,6 +65,7 @@ class BotRunner:
                 self.executor = await open_execution(
                     self.settings, data, council.room_id, self.metrics
                 )
+                self.executor.hold_starts()  # until the catch-up is read (run_background)
             parts = SharedParts(
                 self.settings,
                 build_roster(self.settings),
@@ -83,7 +84,9 @@ class BotRunner:
             runs += [asyncio.create_task(_run_bridge(bot, stop)) for bot in self.bots if bot.bridge]
             waiting = asyncio.create_task(self._wait_synced(ready))
             background = [
-                asyncio.create_task(self.executor.run_background(bot.matrix.synced, stop))
+                asyncio.create_task(
+                    self.executor.run_background(bot.matrix.synced, stop, bot.matrix.caught_up)
+                )
                 for bot in self.bots
                 if bot.account.kind == "executor" and self.executor is not None
             ]

@@ -121,6 +121,11 @@ class RequestLifecycle:
         self._gates: dict[RequestID, tuple[asyncio.Lock, int]] = {}
         self.metrics: MetricsSink | None = None
         """Where runs are counted for `/metrics` (the service sets it; None: nowhere)."""
+        self.starts_open = asyncio.Event()
+        """Set once what came while the executor was away has been read (`hold_starts`):
+        until then an approved command waits, so a cancel later in the same catch-up is
+        seen before it starts. Open unless held."""
+        self.starts_open.set()
 
     # ---- what only this process knows --------------------------------------------------
 
@@ -132,6 +137,7 @@ class RequestLifecycle:
     def stop_runs(self) -> None:
         """Stops running commands (their results are still recorded); nothing new starts."""
         self.closing = True
+        self.starts_open.set()  # a run still held ends now, recorded as not started
         for live in list(self._live.values()):
             if live.handle is not None:
                 live.handle.cancel()
@@ -496,6 +502,7 @@ class RequestLifecycle:
     # ---- running -----------------------------------------------------------------------
 
     async def _run(self, rid: RequestID) -> None:
+        await self.starts_open.wait()  # after a restart: until the catch-up is read
         live = self._live.get(rid)
         if live is None:
             return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bots.background import BackgroundTasks
@@ -113,8 +114,28 @@ class ExecutionService:
         """Before the bot syncs: see `Sweeper.prepare`."""
         await self.sweeper.prepare()
 
-    async def run_background(self, synced: asyncio.Event, stop: asyncio.Event) -> None:
-        """Once online: say what the restart left, then expire overdue requests until `stop`."""
+    def hold_starts(self) -> None:
+        """Before the bot first syncs: no approved command starts until `run_background` has
+        seen the catch-up handled. A request and the coordinator's cancel of it that came
+        while the executor was away arrive in one sync and are handled concurrently; without
+        the hold the request could start before its cancel is read."""
+        self.lifecycle.starts_open.clear()
+
+    async def run_background(
+        self,
+        synced: asyncio.Event,
+        stop: asyncio.Event,
+        caught_up: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """Once online and caught up (`caught_up`: the Matrix side's, which returns once the
+        first sync's events are handled): starts open, then say what the restart left and
+        expire overdue requests until `stop`."""
+        await synced.wait()
+        try:
+            if caught_up is not None:
+                await caught_up()
+        finally:
+            self.lifecycle.starts_open.set()
         await self.sweeper.run(synced, stop)
 
     async def aclose(self) -> None:
