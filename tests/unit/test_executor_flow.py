@@ -516,3 +516,48 @@ async def test_the_policy_judges_in_a_worker_thread_never_on_the_event_loop(
 
     assert on_the_loop == [False, False]
     assert bench.engine.started == [ASKS_APPROVAL]
+
+
+# After a restart: nothing starts before the catch-up is read --------------------------------
+
+
+async def caught_up_then(bench: Bench, meanwhile: Callable[[], Awaitable[object]]) -> None:
+    """`run_background` as after a restart: synced, and the catch-up's other handlers
+    (`meanwhile`) run before `caught_up` returns."""
+    synced, stop = asyncio.Event(), asyncio.Event()
+    synced.set()
+    stop.set()  # one sweep, then back
+
+    async def caught_up() -> bool:
+        await meanwhile()
+        return True
+
+    await bench.service.run_background(synced, stop, caught_up)
+
+
+async def test_a_held_request_cancelled_in_the_same_catch_up_never_starts(bench: Bench) -> None:
+    bench.service.hold_starts()
+    rid = await bench.ask(AUTO_APPROVED)  # approved at once: its run is spawned, and waits
+    await asyncio.sleep(0.05)
+    assert bench.engine.started == []
+
+    async def cancel() -> None:  # the coordinator's cancel, later in the same sync
+        await bench.command("cancel", rid)
+
+    await caught_up_then(bench, cancel)
+    await bench.settled()
+    assert bench.engine.started == []
+    assert await bench.state(rid) == "cancelled"
+
+
+async def test_a_held_request_starts_once_the_catch_up_is_read(bench: Bench) -> None:
+    bench.service.hold_starts()
+    rid = await bench.ask(AUTO_APPROVED)
+
+    async def nothing() -> None:
+        assert bench.engine.started == [], "held while the catch-up is read"
+
+    await caught_up_then(bench, nothing)
+    await bench.settled()
+    assert bench.engine.started == [AUTO_APPROVED]
+    assert await bench.state(rid) == "finished"
