@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +56,18 @@ class BackgroundTasks:
             task.cancel()
         if still_running:
             await asyncio.wait(still_running)
+
+
+CaughtUp = Callable[[], Awaitable[object]]
+"""Waits until the first sync's events have been handled (`MatrixBot.caught_up`)."""
+
+
+class BackgroundJob(Protocol):
+    """A bot's periodic work (the scheduler, the night watch, health checks, the digest):
+    started by the runner once per bot, it waits for `synced` itself, judges nothing
+    before `caught_up` (what came while the bot was away is read first), and returns
+    when `stop` is set. A failed round is logged and tried again, never fatal."""
+
+    async def run_background(
+        self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
+    ) -> None: ...

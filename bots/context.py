@@ -100,3 +100,5 @@ class BotContext:
     matrix: MatrixSide
     store: Store
     started_at: float = field(default_factory=time.time)
+    council_room: RoomID | None = None
+    """The council room, where alerts to the master go (None in tests that build none)."""

@@ -116,6 +116,9 @@ class Reply:
     """An agent's answer to another agent: one turn for every bot's loop guard."""
     council: Mapping[str, Any] | None = None
     """Sent as the content's `org.chavion.council` object (see `bots.events.COUNCIL_KEY`)."""
+    urgent: bool = False
+    """Notifies the master even inside a night window (a host down, a task that stopped
+    the queue, a cap reached); other notifying replies become `m.notice` then (issue 19)."""
 
     @staticmethod
     def answering(

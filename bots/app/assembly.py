@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bots.agents.agent import Agent
 from bots.agents.commands import agent_commands
 from bots.agents.council import POLL_START_TYPES, CouncilMember
+from bots.background import BackgroundJob
 from bots.bridge.server import BridgeServer, is_bridge_order
 from bots.context import BotContext, MetricsSink
 from bots.coordinator.commands import coordinator_commands
@@ -91,6 +92,8 @@ class RunningBot:
     polls: PollService | None = None
     bridge: BridgeServer | None = None
     """The HTTP bridge the coordinator serves when `bridge.enabled` (issue 18)."""
+    jobs: tuple[BackgroundJob, ...] = ()
+    """This bot's periodic work, run by the runner once the bot has synced (issue 19)."""
 
 
 def build_bot(name: str, parts: SharedParts) -> RunningBot:
@@ -135,7 +138,15 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
         metrics=parts.metrics,
     )
-    context = BotContext(settings, account, identity, parts.roster, matrix, parts.store)
+    context = BotContext(
+        settings,
+        account,
+        identity,
+        parts.roster,
+        matrix,
+        parts.store,
+        council_room=parts.council_room,
+    )
     agent: Agent | None = None
     tasks: TaskService | None = None
     polls: PollService | None = None
@@ -161,7 +172,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             tasks,
             hosts=parts.execution.engine if parts.execution is not None else None,
         )
-    return RunningBot(account, matrix, agent, resume, tasks, polls, bridge)
+    jobs: list[BackgroundJob] = []
+    return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:

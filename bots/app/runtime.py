@@ -105,6 +105,13 @@ class BotRunner:
                 for bot in self.bots
                 if bot.polls is not None
             ]
+            background += [
+                asyncio.create_task(
+                    job.run_background(bot.matrix.synced, stop, bot.matrix.caught_up)
+                )
+                for bot in self.bots
+                for job in bot.jobs
+            ]
             await asyncio.gather(*runs)
             waiting.cancel()
             for task in background:

@@ -261,7 +261,7 @@ async def open_bench(tmp_path: Path) -> Bench:
     )
     me = roster.get(settings.user_id(settings.coordinator))
     assert me is not None
-    bot = BotContext(settings, settings.coordinator, me, roster, matrix, store)
+    bot = BotContext(settings, settings.coordinator, me, roster, matrix, store, council_room=ROOM)
     clock = Clock()
     return Bench(settings, store, matrix, clock, TaskService(TaskContext(bot, clock=clock)), bot)
 
