@@ -20,7 +20,7 @@ from bots.store.errors import converted
 
 _COLUMNS = (
     "id, kind, cron, seconds, zone, text, mission, priority, created_by, created_at, paused, "
-    "last_run_at, next_run_at, running_task, removed_at"
+    "last_run_at, next_run_at, running_task, removed_at, config_name"
 )
 _ACTIVE = "removed_at IS NULL"
 
@@ -44,6 +44,8 @@ class Schedule:
     running_task: int | None = None
     """The task the current run created; None when no run is in progress."""
     removed_at: float | None = None
+    config_name: str | None = None
+    """The stable name of a schedule declared in the config; None for one added in the room."""
 
 
 class ScheduleStore:
@@ -64,14 +66,29 @@ class ScheduleStore:
         created_by: str,
         now: float,
         next_run_at: float | None,
+        config_name: str | None = None,
     ) -> Schedule:
-        """A new active schedule, first due at `next_run_at`."""
+        """A new active schedule, first due at `next_run_at`; `config_name` for one the
+        config declares."""
         with converted("the schedules"):
             row = await self._writes.fetch_one(
                 "INSERT INTO schedules (kind, cron, seconds, zone, text, mission, priority, "
-                "created_by, created_at, next_run_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "created_by, created_at, next_run_at, config_name) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"RETURNING {_COLUMNS}",
-                (kind, cron, seconds, zone, text, mission, priority, created_by, now, next_run_at),
+                (
+                    kind,
+                    cron,
+                    seconds,
+                    zone,
+                    text,
+                    mission,
+                    priority,
+                    created_by,
+                    now,
+                    next_run_at,
+                    config_name,
+                ),
             )
             assert row is not None  # an INSERT … RETURNING that did not raise returns its row
             return _schedule(row)
@@ -169,6 +186,42 @@ class ScheduleStore:
             )
             return cursor.rowcount == 1
 
+    async def skip_overlapped(
+        self, schedule_id: int, expected_next: float, running_task: int, *, next_run_at: float
+    ) -> bool:
+        """Move past a run that came due while `running_task` (the previous run) is still
+        going: runs never overlap. Compare-and-set, so only one scheduler says it."""
+        with converted("the schedules"):
+            cursor = await self._writes.execute(
+                "UPDATE schedules SET next_run_at = ? WHERE id = ? AND next_run_at = ? "
+                f"AND running_task = ? AND {_ACTIVE}",
+                (next_run_at, schedule_id, expected_next, running_task),
+            )
+            return cursor.rowcount == 1
+
+    async def update_declared(
+        self,
+        schedule_id: int,
+        *,
+        kind: Literal["cron", "interval"],
+        cron: str | None,
+        seconds: float | None,
+        zone: str,
+        text: str,
+        mission: str,
+        priority: str,
+        next_run_at: float | None,
+    ) -> bool:
+        """A config-declared schedule as the config now says (its id, pause and run in
+        progress kept). False when it is no longer active."""
+        with converted("the schedules"):
+            cursor = await self._writes.execute(
+                "UPDATE schedules SET kind = ?, cron = ?, seconds = ?, zone = ?, text = ?, "
+                f"mission = ?, priority = ?, next_run_at = ? WHERE id = ? AND {_ACTIVE}",
+                (kind, cron, seconds, zone, text, mission, priority, next_run_at, schedule_id),
+            )
+            return cursor.rowcount == 1
+
     async def finish_run(self, schedule_id: int, task_id: int) -> bool:
         """The run of `task_id` ended; the schedule may be due again. False when that task
         is not the run in progress (a second finish, or a stale one)."""
@@ -186,7 +239,7 @@ def _optional_float(value: object) -> float | None:
 
 def _schedule(row: tuple[object, ...]) -> Schedule:
     (sid, kind, cron, seconds, zone, text, mission, priority, by, at, paused, last, nxt) = row[:13]
-    running, removed = row[13:]
+    running, removed, config_name = row[13:]
     return Schedule(
         id=int(str(sid)),
         kind="interval" if kind == "interval" else "cron",
@@ -203,4 +256,5 @@ def _schedule(row: tuple[object, ...]) -> Schedule:
         next_run_at=_optional_float(nxt),
         running_task=None if running is None else int(str(running)),
         removed_at=_optional_float(removed),
+        config_name=None if config_name is None else str(config_name),
     )

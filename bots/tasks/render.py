@@ -88,11 +88,13 @@ def task_ack(
     seconds: float,
     *,
     mission_chars: int = MISSION_CHARS,
+    origin: str = "",
 ) -> str:
     """The ack, which is also the proposal ask: "#12 📋 Task #12 registered: …, priority
-    medium. Asking Claude, GPT, Gemini for proposals (3 min)." `agents` are display names."""
+    medium. Asking Claude, GPT, Gemini for proposals (3 min)." `agents` are display names;
+    `origin` ("from schedule #3, daily 07:00") says who ordered it when nobody typed it."""
     head = f"{prefix(task_id)}📋 Task #{task_id} registered: {clip(mission, mission_chars)}"
-    head += f", priority {priority}."
+    head += f", priority {priority}" + (f", {origin}." if origin else ".")
     if not agents:
         return head + " No agent takes part, so nobody can propose anything."
     return f"{head} {_asking(agents, 'propose', seconds)}"
@@ -459,6 +461,8 @@ class ReportView:
     """What went wrong beyond failed runs: "Gemini: quota exhausted", "not approved in 1h"."""
     attempts: int = 1
     costs: tuple[CostView, ...] = ()
+    origin: str = ""
+    """Where the task came from when nobody typed it: "from schedule #3, daily 07:00"."""
 
 
 def report_message(view: ReportView, *, output_chars: int = 3000) -> tuple[str, str]:
@@ -469,6 +473,10 @@ def report_message(view: ReportView, *, output_chars: int = 3000) -> tuple[str, 
         f"{prefix(view.task_id)}{_OUTCOME_HEAD[view.outcome]}: {clip(view.mission, MISSION_CHARS)}"
     )
     body, markup = [head], [f"<p><strong>{_esc(head)}</strong></p>"]
+    if view.origin:
+        origin = view.origin[0].upper() + view.origin[1:] + "."
+        body.append(origin)
+        markup.append(f"<p><em>{_esc(origin)}</em></p>")
     done = [r for r in view.runs if r.status == "succeeded"]
     failed = [r for r in view.runs if r.status != "succeeded"]
     if view.summary.strip() or done:

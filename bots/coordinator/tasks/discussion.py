@@ -21,6 +21,7 @@ from bots.coordinator.tasks.common import (
 )
 from bots.coordinator.tasks.context import TaskContext
 from bots.tasks import render
+from bots.tasks.schedule_runs import origin_of
 
 if TYPE_CHECKING:
     from bots.store.tasks import Answer, Task
@@ -55,7 +56,12 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         return
     task = await wait_for(ctx, task, f"proposals from {displays(ctx, asked)}", seconds)
     body = render.task_ack(
-        task.id, task.mission, task.priority, [display(ctx, n) for n in asked], seconds
+        task.id,
+        task.mission,
+        task.priority,
+        [display(ctx, n) for n in asked],
+        seconds,
+        origin=origin_of(task.source),
     )
     council = ask_object(task, propose_ask(task), "propose", asked, task.deadline, {})
     sent = await ctx.send_once(task, "ack", in_thread(task, body, council=council))

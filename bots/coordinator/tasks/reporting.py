@@ -47,6 +47,7 @@ from bots.tasks.render import (
     report_message,
     timeline_line,
 )
+from bots.tasks.schedule_runs import origin_of
 
 if TYPE_CHECKING:
     from bots.coordinator.tasks.context import TaskContext
@@ -135,6 +136,7 @@ async def report_view(
             CostView(display(ctx, agent), totals.tokens, totals.cost_usd)
             for agent, totals in costs.items()
         ),
+        origin=origin_of(task.source),
     )
 
 
