@@ -19,6 +19,7 @@ from bots.context import BotContext, MetricsSink
 from bots.coordinator.commands import coordinator_commands
 from bots.coordinator.council import LoopWatch
 from bots.coordinator.polls import PollService, is_poll_answer
+from bots.coordinator.scheduler import SchedulerJob
 from bots.coordinator.secrets import redact_credentials
 from bots.coordinator.tasks.service import TASK_EVENT_TYPES, TaskService
 from bots.coordinator.unreadable import on_unreadable
@@ -150,13 +151,15 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     agent: Agent | None = None
     tasks: TaskService | None = None
     polls: PollService | None = None
+    scheduler: SchedulerJob | None = None
     if account.kind == "agent":
         agent = Agent(settings, settings.agent(account.name), parts.store, parts.metrics)
         dispatcher = _agent_dispatcher(context, agent)
     elif account.kind == "coordinator":
         tasks = TaskService.for_bot(context)
         polls = PollService(context, clock=tasks.ctx.clock)
-        dispatcher = _coordinator_dispatcher(context, tasks, polls)
+        scheduler = SchedulerJob(context, tasks, clock=tasks.ctx.clock)
+        dispatcher = _coordinator_dispatcher(context, tasks, polls, scheduler.poke)
     else:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
@@ -173,6 +176,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             hosts=parts.execution.engine if parts.execution is not None else None,
         )
     jobs: list[BackgroundJob] = []
+    if scheduler is not None:
+        jobs.append(scheduler)
     return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
 
 
@@ -194,7 +199,10 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
 
 
 def _coordinator_dispatcher(
-    context: BotContext, tasks: TaskService, polls: PollService
+    context: BotContext,
+    tasks: TaskService,
+    polls: PollService,
+    wake_scheduler: Callable[[], None] | None = None,
 ) -> Dispatcher:
     """The coordinator answers the council's commands, stops agents talking in circles and
     runs tasks: agents' answers, poll responses, reactions on plans and execution results go
@@ -203,7 +211,13 @@ def _coordinator_dispatcher(
     watch = LoopWatch(context.settings.runtime.agent_turn_limit)
     return Dispatcher(
         context,
-        coordinator_commands(tasks, clock=tasks.ctx.clock, polls=polls, minutes=tasks.minutes),
+        coordinator_commands(
+            tasks,
+            clock=tasks.ctx.clock,
+            polls=polls,
+            minutes=tasks.minutes,
+            wake_scheduler=wake_scheduler,
+        ),
         observer=_each(redact_credentials, watch.observe),
         on_event=_coordinator_events(tasks, polls),
         council=_council_answers(tasks, polls),

@@ -17,6 +17,7 @@ from bots.coordinator.model_commands import model_spec
 from bots.coordinator.poll_commands import PollOps, poll_command
 from bots.coordinator.presence import status
 from bots.coordinator.routine_commands import routine_spec
+from bots.coordinator.schedule_commands import schedule_spec
 from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
@@ -38,11 +39,13 @@ def coordinator_commands(
     clock: Callable[[], float] = time.time,
     polls: PollOps | None = None,
     minutes: MinutesOps | None = None,
+    wake_scheduler: Callable[[], None] | None = None,
 ) -> Registry:
     """`tasks`: the coordinator's task engine; without one, no task command is declared.
     `clock` dates what the task commands show (a test's clock). `polls`: the master's own
     polls (`!poll`), declared with the task commands. `minutes`: the engine's minutes side
-    (`TaskService.minutes`), for `!minutes`."""
+    (`TaskService.minutes`), for `!minutes`. `wake_scheduler`: pokes the scheduler when
+    `!schedule` makes a run due sooner."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -67,5 +70,6 @@ def coordinator_commands(
             for spec in MinutesCommands(minutes, clock).specs():
                 registry.add(spec)
         registry.add(routine_spec(tasks, clock))
+        registry.add(schedule_spec(wake_scheduler, clock))
     registry.add(make_help(registry))
     return registry
