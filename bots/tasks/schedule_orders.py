@@ -78,7 +78,7 @@ def parse_schedule_args(args: str, *, zone: str, max_chars: int) -> ScheduleOrde
         return _add(rest, zone, max_chars)
     found = re.fullmatch(r"#?(\d{1,9})", rest)
     if found is None:
-        shown = f'"{rest}" is not' if rest else "there is no"
+        shown = f'"{rest}" is not a' if rest else "There is no"
         return ScheduleRefusal(
             f"{shown} schedule number: e.g. !schedule {action} 3 (!schedule list shows them)."
         )
