@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,8 @@ from bots.message import Message
 from bots.routing.dispatch import Dispatcher
 from bots.settings.schedules import DeclaredSchedule, ScheduleSettings
 from bots.store.schedules import Schedule
+from bots.store.tasks import Task
+from bots.tasks.intake import TaskOrder
 from bots.tasks.schedule_runs import first_run
 from bots.tasks.schedule_text import ScheduleSpec, parse_schedule
 from tests.support.task_engine import MASTER, ROOM, Bench, open_bench
@@ -125,7 +128,8 @@ async def test_a_run_that_comes_due_while_the_last_one_runs_is_skipped_and_said_
     said = [s for s in bench.matrix.sent if s.key.startswith("schedule-overlap/")]
     assert len(said) == 1
     assert said[0].body.startswith(f"#{task.id} ⏭️ Schedule #{made.id} (every 15m) came due")
-    assert said[0].reply is not None and said[0].reply.thread_root == task.thread_root
+    assert said[0].reply is not None
+    assert said[0].reply.thread_root == task.thread_root
     after = await schedule(bench, made.id)
     assert after.running_task == task.id
     assert after.next_run_at == (made.next_run_at or 0) + 30 * 60
@@ -177,7 +181,8 @@ async def test_a_run_missed_beyond_the_grace_is_reported_once_and_not_made(
     assert alert.key == f"alert/schedule-missed/{made.id}/{int(due)}"
     assert alert.body.startswith(f"⏰ Schedule #{made.id} (daily 07:00: report disk usage")
     assert "60 min grace time" in alert.body
-    assert alert.reply is not None and not alert.reply.urgent
+    assert alert.reply is not None
+    assert not alert.reply.urgent
     assert (await schedule(bench, made.id)).next_run_at == due + 24 * HOUR
     assert job.counts.missed == 1
 
@@ -208,22 +213,30 @@ async def test_a_paused_or_removed_schedule_does_not_run_and_resume_starts_from_
     assert await job.run_round() == pytest.approx(15 * 60)
 
 
+@dataclass
+class PausedMeanwhile:
+    """The task engine, while the master pauses the schedule between intake and claim."""
+
+    bench: Bench
+    schedule_id: int
+
+    async def intake(self, order: TaskOrder, **where: Any) -> Task:
+        task = await self.bench.service.intake(order, **where)
+        await self.bench.store.schedules.pause(self.schedule_id)
+        return task
+
+    async def cancel(self, n: int, by: UserID) -> str:
+        return await self.bench.service.cancel(n, by)
+
+
 async def test_a_claim_lost_to_a_pause_cancels_the_task_it_made(bench: Bench) -> None:
     made = await add(bench)
     bench.clock.now += 15 * 60
-    job = job_of(bench)
-    real_intake = bench.service.intake
-
-    async def intake_then_pause(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        task = await real_intake(*args, **kwargs)  # type: ignore[arg-type]
-        await bench.store.schedules.pause(made.id)  # the master pauses it meanwhile
-        return task
-
-    bench.service.intake = intake_then_pause  # type: ignore[method-assign]
+    job = SchedulerJob(bench.bot, PausedMeanwhile(bench, made.id), clock=bench.clock)
     await job.run_round()
     assert await bench.store.tasks.active() == []
-    task = await bench.task(1)
-    assert task.state == "cancelled"
+    assert (await bench.task(1)).state == "cancelled"
+    assert (await schedule(bench, made.id)).running_task is None
     assert job.counts.lost_claims == 1
 
 
@@ -263,9 +276,11 @@ async def test_schedule_commands_add_list_pause_and_remove(bench: Bench) -> None
     [gone] = await say(dispatcher, "!schedule rm 1")
     assert "There is no schedule #1" in gone
     [bad] = await say(dispatcher, '!schedule add "0 25 * * *" check')
-    assert "is not a valid cron" in bad and "e.g. !schedule add daily 07:00" in bad
+    assert "is not a valid cron" in bad
+    assert "e.g. !schedule add daily 07:00" in bad
     [refused] = await say(dispatcher, "!schedule list", power=0)
-    assert "!schedule" in refused and "Schedules" not in refused
+    assert "!schedule" in refused
+    assert "Schedules" not in refused
     assert [s.id for s in await bench.store.schedules.list()] == []
 
 
@@ -308,7 +323,8 @@ async def test_config_schedules_are_synced_by_name_and_marked_in_the_list(bench:
     dispatcher = Dispatcher(bench.bot, coordinator_commands(bench.service, clock=bench.clock))
     [listed] = await say(dispatcher, "!schedule list")
     lines = listed.splitlines()
-    assert lines[1].startswith(f"• #{room_made.id} every 15m") and "(config)" not in lines[1]
+    assert lines[1].startswith(f"• #{room_made.id} every 15m")
+    assert "(config)" not in lines[1]
     assert lines[2].endswith("(config)")
     [refused] = await say(dispatcher, f"!schedule rm {disk.id}")
     assert "declared in the config (schedules.declared: disk)" in refused
