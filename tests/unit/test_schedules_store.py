@@ -54,9 +54,10 @@ async def _add(
     )
 
 
-async def test_the_schedules_table_is_the_latest_migration(store: Store) -> None:
-    assert STEPS[-1][0] == 17
-    assert await store.schema_version() == 17
+async def test_the_schedules_table_and_its_config_names_are_migrated(store: Store) -> None:
+    versions = [version for version, _ in STEPS]
+    assert {17, 21} <= set(versions)  # v17 the table, v21 the config-declared names
+    assert await store.schema_version() == versions[-1]
 
 
 async def test_an_added_schedule_is_kept_as_written(schedules: ScheduleStore) -> None:
@@ -340,3 +341,69 @@ async def test_due_among_a_thousand_schedules(schedules: ScheduleStore, store: S
     each = (time.perf_counter() - started) / rounds
     assert len(found) == 100
     print(f"\n1,000 schedules: added in {added * 1000:.0f} ms; due() {each * 1000:.2f} ms a call")
+
+
+async def test_a_run_due_while_the_last_runs_is_skipped_once(schedules: ScheduleStore) -> None:
+    """Runs never overlap: the due run moves on, the running task stays; compare-and-set."""
+    added = await _add(schedules)
+    later = NOW + 86400
+    assert await schedules.claim_run(added.id, 12, NOW, next_run_at=later, now=NOW)
+    assert not await schedules.skip_overlapped(added.id, later, 13, next_run_at=later + 86400)
+    assert await schedules.skip_overlapped(added.id, later, 12, next_run_at=later + 86400)
+    assert not await schedules.skip_overlapped(added.id, later, 12, next_run_at=later + 86400)
+    moved = await schedules.get(added.id)
+    assert moved is not None
+    assert (moved.running_task, moved.next_run_at) == (12, later + 86400)
+
+
+async def test_a_declared_schedule_keeps_its_name_and_is_updated_in_place(
+    schedules: ScheduleStore,
+) -> None:
+    declared = await schedules.add(
+        kind="interval",
+        cron=None,
+        seconds=900.0,
+        zone="UTC",
+        text="every 15m",
+        mission="ping",
+        priority="low",
+        created_by="@master:test",
+        now=NOW,
+        next_run_at=NOW + 900,
+        config_name="pinger",
+    )
+    assert declared.config_name == "pinger"
+    assert (await _add(schedules)).config_name is None
+    assert await schedules.update_declared(
+        declared.id,
+        kind="cron",
+        cron="0 7 * * *",
+        seconds=None,
+        zone="Asia/Seoul",
+        text="daily 07:00",
+        mission="ping twice",
+        priority="high",
+        next_run_at=NOW + 60,
+    )
+    updated = await schedules.get(declared.id)
+    assert updated is not None
+    assert (updated.kind, updated.cron, updated.mission, updated.next_run_at) == (
+        "cron",
+        "0 7 * * *",
+        "ping twice",
+        NOW + 60,
+    )
+    with pytest.raises(StoreError):  # one active schedule per config name
+        await schedules.add(
+            kind="cron",
+            cron="0 8 * * *",
+            seconds=None,
+            zone="UTC",
+            text="daily 08:00",
+            mission="ping",
+            priority="low",
+            created_by="@master:test",
+            now=NOW,
+            next_run_at=NOW,
+            config_name="pinger",
+        )
