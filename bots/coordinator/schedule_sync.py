@@ -26,7 +26,7 @@ async def sync_declared(
     store: ScheduleStore, declared: tuple[DeclaredSchedule, ...], *, master: str, now: float
 ) -> SyncResult:
     """Makes the store's config-declared schedules match `declared`."""
-    existing = {s.config_name: s for s in await store.list() if s.config_name is not None}
+    existing = {s.config_name: s for s in await store.declared() if s.config_name is not None}
     added: list[int] = []
     updated: list[int] = []
     for entry in declared:

@@ -10,8 +10,9 @@ restart loses nothing and needs no hook in the task engine:
   master once (not urgent).
 
 Between rounds the job sleeps until the earliest next run (at most `idle_seconds`, which
-is also how soon a finished run is noticed), or until `poke()`: 1,000 idle schedules cost
-one query a minute.
+is also how soon a finished run is noticed), or until `poke()`. A round reads only the
+running and the due schedules and the earliest next run, so 1,000 idle schedules cost
+three small queries a minute (`tests/bench/schedules.py`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 60.0
+RETRY_SECONDS = 5.0
+"""How soon a round comes again when a due run could not be made (never a busy loop)."""
 
 
 class ScheduleIntake(Protocol):
@@ -146,32 +149,35 @@ class SchedulerJob:
             )
 
     async def run_round(self) -> float:
-        """One pass over the active schedules; the seconds until the next is due (at most
-        `idle_seconds`)."""
+        """One pass: runs that ended are finished, due schedules are acted on; the seconds
+        until the next is due (at most `idle_seconds`). Reads only the running and the due
+        schedules (indexed), so idle schedules cost nothing however many there are."""
         self._wake.clear()
         self.counts.rounds += 1
         now = self.clock()
-        earliest: float | None = None
-        for schedule in await self.bot.store.schedules.list():
-            if schedule.running_task is not None and await self._finished(schedule):
-                schedule = await self.bot.store.schedules.get(schedule.id) or schedule
-            nxt = schedule.next_run_at
-            if schedule.paused or schedule.removed_at is not None or nxt is None:
+        store = self.bot.store.schedules
+        grace = self.bot.settings.schedules.grace_seconds
+        for schedule in await store.running():
+            if await self._finished(schedule):
                 continue
-            if nxt <= now:
-                if schedule.running_task is not None:
-                    await self._skip_overlap(schedule, nxt, schedule.running_task, now)
-                elif ran_recently(schedule, nxt, now, self.bot.settings.schedules.grace_seconds):
-                    await self._fire(schedule, nxt, now)
-                else:
-                    await self._report_missed(schedule, nxt, now)
-                found = await self.bot.store.schedules.get(schedule.id)
-                nxt = found.next_run_at if found is not None and not found.paused else None
-            if nxt is not None and nxt > now:
-                earliest = nxt if earliest is None else min(earliest, nxt)
+            nxt = schedule.next_run_at
+            active = not schedule.paused and schedule.removed_at is None
+            if active and nxt is not None and nxt <= now:
+                assert schedule.running_task is not None
+                await self._skip_overlap(schedule, nxt, schedule.running_task, now)
+        for schedule in await store.due(now):
+            due = schedule.next_run_at
+            assert due is not None  # due() finds only schedules with a next run
+            if ran_recently(schedule, due, now, grace):
+                await self._fire(schedule, due, now)
+            else:
+                await self._report_missed(schedule, due, now)
+        earliest = await store.earliest_next()
         if earliest is None:
             return self.idle_seconds
-        return max(0.0, min(self.idle_seconds, earliest - now))
+        if earliest <= now:
+            return min(self.idle_seconds, RETRY_SECONDS)  # one left due (it failed): soon
+        return min(self.idle_seconds, earliest - now)
 
     # --- the cases ----------------------------------------------------------------------
 

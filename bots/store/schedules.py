@@ -152,6 +152,36 @@ class ScheduleStore:
             )
             return [_schedule(r) for r in rows]
 
+    async def running(self) -> builtins.list[Schedule]:
+        """Schedules with a run in progress (removed and paused ones too: their run still
+        ends), by id: the scheduler checks whether each run's task is final."""
+        with converted("the schedules"):
+            rows = await fetch_all(
+                self._db,
+                f"SELECT {_COLUMNS} FROM schedules WHERE running_task IS NOT NULL ORDER BY id",
+            )
+            return [_schedule(r) for r in rows]
+
+    async def declared(self) -> builtins.list[Schedule]:
+        """Active schedules the config declares (they have a `config_name`), by id."""
+        with converted("the schedules"):
+            rows = await fetch_all(
+                self._db,
+                f"SELECT {_COLUMNS} FROM schedules WHERE {_ACTIVE} "
+                "AND config_name IS NOT NULL ORDER BY id",
+            )
+            return [_schedule(r) for r in rows]
+
+    async def earliest_next(self) -> float | None:
+        """The earliest next run among active, unpaused schedules (running ones too: their
+        next run is skipped when it comes): how long the scheduler may sleep."""
+        with converted("the schedules"):
+            row = await fetch_one(
+                self._db,
+                f"SELECT MIN(next_run_at) FROM schedules WHERE {_ACTIVE} AND paused = 0",
+            )
+            return _optional_float(row[0]) if row else None
+
     async def claim_run(
         self,
         schedule_id: int,
