@@ -208,6 +208,8 @@ async def test_a_schedule_survives_a_restart_and_fires_after_it(
     assert bots.coordinator is not None
     await bots.coordinator.stop()
     bots.coordinator = await InProcessBots.start(bots.settings, ["coordinator"])
+    jobs = [j for b in bots.coordinator.runner.bots for j in b.jobs]
+    assert [type(j) for j in jobs].count(SchedulerJob) == 1  # the coordinator runs one
     listed = await boss.command("!schedule list")
     shown = await said_back(boss, listed, "Schedules (", "the list after the restart")
     assert f"• #{made.id} {made.text} — {mission}" in shown.body
