@@ -15,6 +15,7 @@ import yaml
 
 from bots.errors import ConfigError
 from bots.settings.loading import parse_settings
+from bots.tasks import render
 from bots.tasks.schedule_orders import (
     AddSchedule,
     ListSchedules,
@@ -283,3 +284,31 @@ def test_bad_schedule_config_names_the_dotted_key(section: dict[str, Any], says:
     with pytest.raises(ConfigError) as raised:
         settings_with(section)
     assert says in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("origin", "ack_head", "report_second_line"),
+    [
+        ("", "#4 📋 Task #4 registered: check disk, priority low. Asking", ""),
+        (
+            "from schedule #3, daily 07:00",
+            "#4 📋 Task #4 registered: check disk, priority low, from schedule #3, daily 07:00.",
+            "From schedule #3, daily 07:00.",
+        ),
+    ],
+    ids=["ordered", "scheduled"],
+)
+def test_the_ack_and_report_name_the_schedule_only_for_a_scheduled_task(
+    origin: str, ack_head: str, report_second_line: str
+) -> None:
+    ack = render.task_ack(4, "check disk", "low", ["Claude"], 60, origin=origin)
+    assert ack.startswith(ack_head)
+    body, html = render.report_message(
+        render.ReportView(4, "completed", "check disk", 5.0, origin=origin)
+    )
+    second = body.splitlines()[1]
+    if report_second_line:
+        assert second == report_second_line
+        assert report_second_line in html
+    else:
+        assert "schedule" not in body
