@@ -31,6 +31,8 @@ from bots.homeserver.credentials import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Message, Reply, RoomEvent
+from bots.night.morning import MorningReport
+from bots.night.quiet import NightQuiet
 from bots.routing.access import may_invite
 from bots.routing.addressing import EXTERNAL, Identity, Roster
 from bots.routing.dispatch import CouncilHandler, Dispatcher, EventHandler, Observer
@@ -137,6 +139,11 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         on_message,
         lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
         metrics=parts.metrics,
+        outgoing=NightQuiet(
+            parts.store.night,
+            settings.master_user_id,
+            cache_seconds=settings.night.quiet_cache_seconds,
+        ),
     )
     context = BotContext(
         settings,
@@ -173,6 +180,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             hosts=parts.execution.engine if parts.execution is not None else None,
         )
     jobs: list[BackgroundJob] = []
+    if tasks is not None:
+        jobs.append(MorningReport(context, clock=tasks.ctx.clock))
     return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
 
 

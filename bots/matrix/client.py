@@ -112,6 +112,8 @@ class CryptoStore(DefaultStore):  # type: ignore[misc]
 
 
 InvitePolicy = Callable[[str], bool]
+Outgoing = Callable[[Reply], Awaitable[Reply]]
+"""Rewrites a reply on its way out (the night quiet rule), for every bot alike."""
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,13 @@ class MatrixBot:
         on_message: MessageHandler,
         accept_invite_from: InvitePolicy,
         metrics: MetricsSink | None = None,
+        outgoing: Outgoing | None = None,
     ) -> None:
+        """`outgoing`: what every reply passes through before it is sent (the night
+        envelope's quiet rule, issue 19)."""
         self.connection = connection
         self.metrics = metrics
+        self._outgoing = outgoing
         self.user_id = connection.credentials.user_id
         self._store = store
         self._on_message = on_message
@@ -586,6 +592,8 @@ class MatrixBot:
     # ---- outgoing ----------------------------------------------------------------------
 
     async def send(self, reply: Reply) -> EventID:
+        if self._outgoing is not None:
+            reply = await self._outgoing(reply)
         try:
             content = fit_content(reply_content(reply))
         except ContentTooLarge as exc:
@@ -607,6 +615,8 @@ class MatrixBot:
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
     ) -> EventID:
         """Upload `data` (encrypted in an encrypted room) and post it as an `m.file`."""
+        if self._outgoing is not None:
+            reply = await self._outgoing(reply)
         room = self._client.rooms.get(reply.room_id)
         encrypt = bool(room and room.encrypted)
         uploaded, keys = await self._client.upload(

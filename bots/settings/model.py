@@ -15,6 +15,7 @@ from typing import Literal
 
 from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
+from bots.settings.night import NightSettings
 from executor.hosts import LOCAL_HOST, HostConfig
 from executor.policy import PolicyConfig
 
@@ -184,6 +185,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "model": MASTER_ONLY,
     "routine": MASTER_ONLY,
     "dashboard": MASTER_ONLY,
+    "night": MASTER_ONLY,
 }
 
 
@@ -376,6 +378,7 @@ class Settings:
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
+    night: NightSettings = field(default_factory=NightSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:

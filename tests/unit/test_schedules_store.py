@@ -13,7 +13,7 @@ import pytest
 
 from bots.errors import StoreError
 from bots.store import Store
-from bots.store.migrations import STEPS
+from bots.store.migrations import STEPS, v17_schedules
 from bots.store.schedules import Schedule, ScheduleStore
 
 NOW = 1_000_000.0
@@ -54,9 +54,9 @@ async def _add(
     )
 
 
-async def test_the_schedules_table_is_the_latest_migration(store: Store) -> None:
-    assert STEPS[-1][0] == 17
-    assert await store.schema_version() == 17
+async def test_the_schedules_table_is_migration_17_and_the_store_is_migrated(store: Store) -> None:
+    assert (17, v17_schedules.SQL) in STEPS
+    assert await store.schema_version() == STEPS[-1][0]
 
 
 async def test_an_added_schedule_is_kept_as_written(schedules: ScheduleStore) -> None:

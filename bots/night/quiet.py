@@ -1,0 +1,72 @@
+"""The quiet rule: inside a night window only urgent messages may buzz the master's phone.
+
+Every bot's replies pass through `NightQuiet` on their way out (`MatrixBot.send`), so one
+rule covers the coordinator, the executor and the agents. Outside a window nothing changes.
+An `m.notice` never notifies (Synapse's `.m.rule.suppress_notices`), and any `m.text` does
+(`.m.rule.message`), so a quieted reply is a notice without the master's mention.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from bots.ids import UserID
+from bots.message import Reply
+from bots.store.night import NightStore
+
+log = logging.getLogger(__name__)
+
+
+def quieted(reply: Reply, master: UserID, night: bool) -> Reply:
+    """`reply` as it goes out: a notice naming everyone but the master, at night, unless
+    it is urgent or already silent."""
+    if not night or reply.urgent:
+        return reply
+    if reply.notice and master not in reply.mention:
+        return reply
+    return replace(reply, notice=True, mention=tuple(u for u in reply.mention if u != master))
+
+
+class NightQuiet:
+    """The quiet rule on the store's active window, read at most every `cache_seconds`."""
+
+    def __init__(
+        self,
+        store: NightStore,
+        master: UserID,
+        *,
+        cache_seconds: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._master = master
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._read_at: float | None = None
+        self._window: tuple[float, float] | None = None
+
+    def forget(self) -> None:
+        """Read the store again at the next send (a window just granted or revoked here)."""
+        self._read_at = None
+
+    async def night(self) -> bool:
+        now = self._clock()
+        if (
+            self._read_at is None
+            or now - self._read_at >= self._cache_seconds
+            or now < self._read_at
+        ):
+            try:
+                envelope = await self._store.active(now)
+            except Exception:
+                log.exception("reading the night window failed; sending as by day")
+                return False
+            self._window = None if envelope is None else (envelope.starts_at, envelope.ends_at)
+            self._read_at = now
+        return self._window is not None and self._window[0] <= now < self._window[1]
+
+    async def __call__(self, reply: Reply) -> Reply:
+        return quieted(reply, self._master, await self.night())
