@@ -1,6 +1,6 @@
 """The quiet rule: inside a night window only urgent messages may buzz the master's phone.
 
-Every bot's replies pass through `NightQuiet` on their way out (`MatrixBot.send`), so one
+Every bot's replies (and polls) pass through `NightQuiet` on their way out (`MatrixBot`), so one
 rule covers the coordinator, the executor and the agents. Outside a window nothing changes.
 An `m.notice` never notifies (Synapse's `.m.rule.suppress_notices`), and any `m.text` does
 (`.m.rule.message`), so a quieted reply is a notice without the master's mention.
@@ -12,7 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
+from bots.events import POLL_END, POLL_END_STABLE, POLL_START, POLL_START_STABLE
 from bots.ids import UserID
 from bots.message import Reply
 from bots.store.night import NightStore
@@ -28,6 +30,20 @@ def quieted(reply: Reply, master: UserID, night: bool) -> Reply:
     if reply.notice and master not in reply.mention:
         return reply
     return replace(reply, notice=True, mention=tuple(u for u in reply.mention if u != master))
+
+
+NOTIFYING_EVENTS = frozenset({POLL_START, POLL_END, POLL_START_STABLE, POLL_END_STABLE})
+"""Events that are no message yet notify: Element's poll rules (MSC3930) push a poll's
+start and end."""
+
+
+def quieted_event(event_type: str, content: dict[str, Any], night: bool) -> dict[str, Any]:
+    """A poll's start or end as sent at night: marked `msgtype: m.notice`, which Synapse's
+    `.m.rule.suppress_notices` (an override, so before the poll rules) reads whatever the
+    event's type; clients showing the poll ignore it. Every other event is unchanged."""
+    if not night or event_type not in NOTIFYING_EVENTS or "msgtype" in content:
+        return content
+    return {**content, "msgtype": "m.notice"}
 
 
 class NightQuiet:
@@ -68,5 +84,10 @@ class NightQuiet:
             self._read_at = now
         return self._window is not None and self._window[0] <= now < self._window[1]
 
-    async def __call__(self, reply: Reply) -> Reply:
+    async def reply(self, reply: Reply) -> Reply:
         return quieted(reply, self._master, await self.night())
+
+    async def event(self, event_type: str, content: dict[str, Any]) -> dict[str, Any]:
+        if event_type not in NOTIFYING_EVENTS:
+            return content
+        return quieted_event(event_type, content, await self.night())

@@ -223,7 +223,10 @@ async def test_a_night_runs_what_it_covers_holds_the_rest_quietly_and_reports_in
     )
     during = await eventually_buzzed(boss.person, room, alert)
     new = {e: ev for e, ev in during.items() if e not in before}
-    assert list(new) == [alert], [ev.get("content", {}).get("body", "")[:80] for ev in new.values()]
+    assert list(new) == [alert], [
+        (ev.get("type"), ev.get("content", {}).get("msgtype"), ev.get("content", {}).get("body"))
+        for ev in new.values()
+    ]
 
     stop = await boss.command("!night stop")
     await said_back(boss, stop, "stopped", "the night stopped")

@@ -12,7 +12,7 @@ from bots.ids import RoomID, UserID
 from bots.message import Reply
 from bots.night.coverage import NightStep, coverage
 from bots.night.grant import NightOrder, read_night
-from bots.night.quiet import quieted
+from bots.night.quiet import quieted, quieted_event
 from bots.store.night import Envelope
 from executor.policy.model import Verdict
 
@@ -235,3 +235,33 @@ def reply(**changes: object) -> Reply:
 )
 def test_inside_a_window_only_urgent_messages_notify(sent: Reply, night: bool, out: Reply) -> None:
     assert quieted(sent, MASTER, night) == out
+
+
+@pytest.mark.parametrize(
+    ("event_type", "night", "marked"),
+    [
+        ("org.matrix.msc3381.poll.start", True, True),
+        ("org.matrix.msc3381.poll.end", True, True),
+        ("m.poll.start", True, True),
+        ("m.poll.end", True, True),
+        ("org.matrix.msc3381.poll.start", False, False),
+        ("org.chavion.exec.request", True, False),
+        ("m.reaction", True, False),
+    ],
+    ids=[
+        "a poll at night is a notice",
+        "a poll's end at night is a notice",
+        "a stable poll at night",
+        "a stable poll's end at night",
+        "a poll by day notifies as ever",
+        "an exec request is left alone",
+        "a reaction is left alone",
+    ],
+)
+def test_inside_a_window_polls_are_marked_as_notices(
+    event_type: str, night: bool, marked: bool
+) -> None:
+    content = {"body": "#3 🗳️ Vote closed", "m.relates_to": {"rel_type": "m.reference"}}
+    out = quieted_event(event_type, content, night)
+    assert (out.get("msgtype") == "m.notice") is marked
+    assert {k: v for k, v in out.items() if k != "msgtype"} == content
