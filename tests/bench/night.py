@@ -1,0 +1,82 @@
+"""The night quiet rule's cost on every send.
+
+Run: .venv/bin/python -m tests.bench.night [--sends 20000]
+
+Every reply of every bot passes through `NightQuiet` (issue 19). Measured per send, against
+the floor measured in the same run (the pure rule alone, no store): the rule with its
+cache (`night.quiet_cache_seconds` 5, the default), and with no cache (a store read on every
+send), both with a night window active in a real store on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bots.ids import RoomID, UserID
+from bots.message import Reply
+from bots.night.quiet import NightQuiet, quieted
+from bots.store import Store
+
+MASTER = UserID("@master:bench")
+REPLY = Reply(RoomID("!room:bench"), "hello", notice=False, mention=(MASTER,))
+
+
+async def per_send(quiet: NightQuiet, sends: int) -> list[float]:
+    timings = []
+    for _ in range(sends):
+        began = time.perf_counter()
+        await quiet.reply(REPLY)
+        timings.append(time.perf_counter() - began)
+    return timings
+
+
+def floor(sends: int) -> list[float]:
+    timings = []
+    for _ in range(sends):
+        began = time.perf_counter()
+        quieted(REPLY, MASTER, True)
+        timings.append(time.perf_counter() - began)
+    return timings
+
+
+def line(name: str, timings: list[float], base: float) -> str:
+    mean = statistics.fmean(timings) * 1e6
+    p95 = statistics.quantiles(timings, n=20)[18] * 1e6
+    return f"{name:<28} mean {mean:8.2f} µs  p95 {p95:8.2f} µs  ({mean / base:7.1f}x the floor)"
+
+
+async def main(sends: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with await Store.open(Path(tmp) / "bench.db") as store:
+            now = time.time()
+            granted = await store.night.grant(
+                starts_at=now - 60,
+                ends_at=now + 8 * 3600,
+                budget_usd=2.0,
+                hosts=["local"],
+                allow_preset="readonly",
+                allow_globs=["*"],
+                granted_by=MASTER,
+            )
+            assert granted is not None
+            base = floor(sends)
+            cached = await per_send(NightQuiet(store.night, MASTER, cache_seconds=5.0), sends)
+            uncached = await per_send(
+                NightQuiet(store.night, MASTER, cache_seconds=0.0), sends // 10
+            )
+    mean = statistics.fmean(base) * 1e6
+    print(f"night quiet rule, {sends} sends (uncached: {sends // 10})")
+    print(line("floor: the pure rule", base, mean))
+    print(line("NightQuiet, 5 s cache", cached, mean))
+    print(line("NightQuiet, no cache", uncached, mean))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sends", type=int, default=20_000)
+    asyncio.run(main(parser.parse_args().sends))
