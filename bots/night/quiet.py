@@ -47,7 +47,10 @@ def quieted_event(event_type: str, content: dict[str, Any], night: bool) -> dict
 
 
 class NightQuiet:
-    """The quiet rule on the store's active window, read at most every `cache_seconds`."""
+    """The quiet rule on the store's active window. Only the absence of a window is cached
+    (for `cache_seconds`): a window is checked again before each reply it would quiet, so
+    the morning report sent right after `!night stop` notifies; a window just granted
+    quiets replies at most `cache_seconds` late."""
 
     def __init__(
         self,
@@ -61,33 +64,29 @@ class NightQuiet:
         self._master = master
         self._cache_seconds = cache_seconds
         self._clock = clock
-        self._read_at: float | None = None
-        self._window: tuple[float, float] | None = None
-
-    def forget(self) -> None:
-        """Read the store again at the next send (a window just granted or revoked here)."""
-        self._read_at = None
+        self._day_until: float | None = None
 
     async def night(self) -> bool:
         now = self._clock()
-        if (
-            self._read_at is None
-            or now - self._read_at >= self._cache_seconds
-            or now < self._read_at
-        ):
-            try:
-                envelope = await self._store.active(now)
-            except Exception:
-                log.exception("reading the night window failed; sending as by day")
-                return False
-            self._window = None if envelope is None else (envelope.starts_at, envelope.ends_at)
-            self._read_at = now
-        return self._window is not None and self._window[0] <= now < self._window[1]
+        if self._day_until is not None and now < self._day_until:
+            return False
+        try:
+            envelope = await self._store.active(now)
+        except Exception:
+            log.exception("reading the night window failed; sending as by day")
+            return False
+        if envelope is None:
+            self._day_until = now + self._cache_seconds
+            return False
+        self._day_until = None
+        return True
 
     async def reply(self, reply: Reply) -> Reply:
+        if quieted(reply, self._master, True) == reply:
+            return reply  # silent or urgent either way: no need to know
         return quieted(reply, self._master, await self.night())
 
     async def event(self, event_type: str, content: dict[str, Any]) -> dict[str, Any]:
-        if event_type not in NOTIFYING_EVENTS:
+        if quieted_event(event_type, content, True) == content:
             return content
         return quieted_event(event_type, content, await self.night())

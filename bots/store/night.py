@@ -162,12 +162,17 @@ class NightStore:
             return written.rowcount == 1
 
     async def note_task(self, fact: NightTask) -> bool:
-        """Records the night's decision for a task once; False when one was recorded."""
+        """Records the night's decision for a task: the latest plan's (a fix asked again
+        replaces the first plan's); False when exactly this was recorded already."""
         with converted("the night envelopes"):
             written = await self._writes.execute(
-                "INSERT OR IGNORE INTO night_tasks "
+                "INSERT INTO night_tasks "
                 "(envelope_id, task_id, verdict, reason, plan_event, at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (envelope_id, task_id) DO UPDATE SET "
+                "verdict = excluded.verdict, reason = excluded.reason, "
+                "plan_event = excluded.plan_event, at = excluded.at "
+                "WHERE night_tasks.plan_event IS NOT excluded.plan_event "
+                "OR night_tasks.verdict != excluded.verdict",
                 (
                     fact.envelope_id,
                     fact.task_id,

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bots.ids import RoomID, UserID
+from bots.message import Reply
+from bots.night.quiet import NightQuiet
 from bots.night.report import NightItem, morning_report
 from bots.store import Store
 from bots.store.night import Envelope, NightStore, NightTask
@@ -83,12 +86,14 @@ async def test_the_window_spend_counts_only_calls_inside_it(store: Store) -> Non
     assert await store.night.spent(NOW) == pytest.approx(7.75)
 
 
-async def test_a_task_decision_is_kept_once_and_the_held_ones_are_found(store: Store) -> None:
+async def test_a_task_keeps_its_latest_plans_decision_and_the_held_ones_are_found(
+    store: Store,
+) -> None:
     granted = await _grant(store.night)
     assert granted is not None
     held = NightTask(granted.id, 7, "held", "step 1 runs on db-1", "$plan", NOW + 1)
     assert await store.night.note_task(held)
-    assert not await store.night.note_task(NightTask(granted.id, 7, "judge", "x", None, NOW))
+    assert not await store.night.note_task(held)  # the same plan again (a restart)
     assert await store.night.note_task(NightTask(granted.id, 8, "judge", "ok", "$p8", NOW))
     assert await store.night.tasks(granted.id) == [
         held,
@@ -96,6 +101,10 @@ async def test_a_task_decision_is_kept_once_and_the_held_ones_are_found(store: S
     ]
     assert await store.night.held_in(7) == granted
     assert await store.night.held_in(8) is None
+    fixed = NightTask(granted.id, 8, "held", "step 1 runs on db-1", "$p8-fix", NOW + 5)
+    assert await store.night.note_task(fixed)  # a fix of task 8, held this time
+    assert (await store.night.tasks(granted.id))[1] == fixed
+    assert await store.night.held_in(8) == granted
 
 
 def test_the_morning_report_lists_every_task_and_the_waiting_ones_with_their_steps() -> None:
@@ -121,3 +130,30 @@ def test_the_morning_report_lists_every_task_and_the_waiting_ones_with_their_ste
     assert "… Still going (1):\n• #4 write a poem" in body
     assert body.endswith("Spent in the window: $0.42 of $2.00.")
     assert "<code>rm -rf /tmp/x</code>" in html
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_quiet_rule_sees_a_stopped_night_at_once_and_a_new_one_within_its_cache(
+    store: Store,
+) -> None:
+    master = UserID("@master:test")
+    loud = Reply(RoomID("!room:test"), "report", notice=False, mention=(master,))
+    clock = Clock()
+    quiet = NightQuiet(store.night, master, cache_seconds=5.0, clock=clock)
+    assert await quiet.reply(loud) == loud  # by day
+    granted = await _grant(store.night, at=NOW + 1)
+    assert granted is not None
+    clock.now = NOW + 2
+    assert await quiet.reply(loud) == loud  # "no window" is trusted for 5 s
+    clock.now = NOW + 5
+    assert (await quiet.reply(loud)).notice
+    assert await store.night.revoke(granted.id, master, NOW + 6)
+    clock.now = NOW + 6
+    assert await quiet.reply(loud) == loud  # a window is checked before each reply it quiets
