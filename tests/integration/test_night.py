@@ -243,6 +243,8 @@ async def test_a_night_runs_what_it_covers_holds_the_rest_quietly_and_reports_in
         assert f"    {host}: {command}" in waiting
     assert "✅ Done (7):" in report.body
     assert "Spent in the window: $" in report.body
+    assert report.content["m.mentions"] == {"user_ids": [boss.person.user_id]}
+    assert report.event_id in await eventually_buzzed(boss.person, room, report.event_id)
 
     morning: dict[int, Seen] = {}
     for task in outside:
