@@ -18,4 +18,6 @@ class NightSettings:
     check_seconds: float = 30.0
     """How often the coordinator looks for a window that closed (its morning report)."""
     quiet_cache_seconds: float = 5.0
-    """How long a bot trusts what it read about the active window before reading again."""
+    """How long a bot trusts that no window is active before reading again (a window just
+    granted quiets its replies at most this late; an active one is read before each reply
+    it would quiet, so a stopped one is seen at once)."""
