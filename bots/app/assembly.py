@@ -32,6 +32,8 @@ from bots.homeserver.credentials import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Message, Reply, RoomEvent
+from bots.night.morning import MorningReport
+from bots.night.quiet import NightQuiet
 from bots.routing.access import may_invite
 from bots.routing.addressing import EXTERNAL, Identity, Roster
 from bots.routing.dispatch import CouncilHandler, Dispatcher, EventHandler, Observer
@@ -138,6 +140,11 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         on_message,
         lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
         metrics=parts.metrics,
+        outgoing=NightQuiet(
+            parts.store.night,
+            settings.master_user_id,
+            cache_seconds=settings.night.quiet_cache_seconds,
+        ),
     )
     context = BotContext(
         settings,
@@ -178,6 +185,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     jobs: list[BackgroundJob] = []
     if scheduler is not None:
         jobs.append(scheduler)
+    if tasks is not None:
+        jobs.append(MorningReport(context, clock=tasks.ctx.clock))
     return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
 
 

@@ -14,6 +14,7 @@ from bots.coordinator.dashboard_command import dashboard_spec
 from bots.coordinator.lesson_commands import lesson_commands
 from bots.coordinator.minutes_commands import MinutesCommands, MinutesOps
 from bots.coordinator.model_commands import model_spec
+from bots.coordinator.night_commands import night_spec
 from bots.coordinator.poll_commands import PollOps, poll_command
 from bots.coordinator.presence import status
 from bots.coordinator.routine_commands import routine_spec
@@ -71,5 +72,6 @@ def coordinator_commands(
                 registry.add(spec)
         registry.add(routine_spec(tasks, clock))
         registry.add(schedule_spec(wake_scheduler, clock))
+        registry.add(night_spec(clock))
     registry.add(make_help(registry))
     return registry

@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from nio import (
     AsyncClient,
@@ -114,6 +114,14 @@ class CryptoStore(DefaultStore):  # type: ignore[misc]
 InvitePolicy = Callable[[str], bool]
 
 
+class Outgoing(Protocol):
+    """Rewrites what a bot sends on its way out (the night quiet rule), for every bot alike."""
+
+    async def reply(self, reply: Reply) -> Reply: ...
+
+    async def event(self, event_type: str, content: dict[str, Any]) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class BotConnection:
     name: str
@@ -142,9 +150,13 @@ class MatrixBot:
         on_message: MessageHandler,
         accept_invite_from: InvitePolicy,
         metrics: MetricsSink | None = None,
+        outgoing: Outgoing | None = None,
     ) -> None:
+        """`outgoing`: what every reply passes through before it is sent (the night
+        envelope's quiet rule, issue 19)."""
         self.connection = connection
         self.metrics = metrics
+        self._outgoing = outgoing
         self.user_id = connection.credentials.user_id
         self._store = store
         self._on_message = on_message
@@ -586,6 +598,8 @@ class MatrixBot:
     # ---- outgoing ----------------------------------------------------------------------
 
     async def send(self, reply: Reply) -> EventID:
+        if self._outgoing is not None:
+            reply = await self._outgoing.reply(reply)
         try:
             content = fit_content(reply_content(reply))
         except ContentTooLarge as exc:
@@ -600,6 +614,8 @@ class MatrixBot:
         self, room_id: RoomID, event_type: str, content: dict[str, Any], key: str
     ) -> EventID:
         """A machine-readable event (e.g. an execution result) for other bots to act on."""
+        if self._outgoing is not None:
+            content = await self._outgoing.event(event_type, content)
         sent = raw_event_content(event_type, content)
         return await self._room_send(room_id, event_type, sent, key, event_type)
 
@@ -607,6 +623,8 @@ class MatrixBot:
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
     ) -> EventID:
         """Upload `data` (encrypted in an encrypted room) and post it as an `m.file`."""
+        if self._outgoing is not None:
+            reply = await self._outgoing.reply(reply)
         room = self._client.rooms.get(reply.room_id)
         encrypt = bool(room and room.encrypted)
         uploaded, keys = await self._client.upload(

@@ -18,6 +18,7 @@ from bots.errors import ConfigError
 from bots.settings.loading_bridge import parse_bridge
 from bots.settings.loading_execution import parse_execution
 from bots.settings.loading_schedules import parse_schedules
+from bots.settings.loading_night import parse_night
 from bots.settings.loading_tasks import parse_tasks
 from bots.settings.model import (
     DEFAULT_COMMAND_RULES,
@@ -117,6 +118,7 @@ def parse_settings(data: object, source: Path) -> Settings:
             root.child("execution"), base, secret_paths=(str(resolved_data_dir),)
         ),
         tasks=parse_tasks(root.child("tasks"), agents),
+        night=parse_night(root.child("night")),
     )
     settings = replace(
         settings, schedules=parse_schedules(root.child("schedules"), settings.timezone)

@@ -16,6 +16,7 @@ from typing import Literal
 from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
 from bots.settings.schedules import ScheduleSettings
+from bots.settings.night import NightSettings
 from executor.hosts import LOCAL_HOST, HostConfig
 from executor.policy import PolicyConfig
 
@@ -186,6 +187,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "routine": MASTER_ONLY,
     "dashboard": MASTER_ONLY,
     "schedule": MASTER_ONLY,
+    "night": MASTER_ONLY,
 }
 
 
@@ -379,6 +381,7 @@ class Settings:
     tasks: TaskSettings = field(default_factory=TaskSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     schedules: ScheduleSettings = field(default_factory=ScheduleSettings)
+    night: NightSettings = field(default_factory=NightSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:

@@ -25,6 +25,7 @@ from bots.store.errors import converted
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
 from bots.store.minutes import MinutesStore
+from bots.store.night import NightStore
 from bots.store.pending_answers import PendingAnswers
 from bots.store.polls import PollStore
 from bots.store.routines import RoutineStore
@@ -168,6 +169,11 @@ class Store:
     def minutes(self) -> MinutesStore:
         """Minutes of tasks and discussions, searchable (bots.store.minutes)."""
         return MinutesStore(self._db, self._writes)
+
+    @property
+    def night(self) -> NightStore:
+        """Night envelopes (`!night`): the window, what it covers, its morning report."""
+        return NightStore(self._db, self._writes)
 
     @property
     def usage(self) -> UsageStore:

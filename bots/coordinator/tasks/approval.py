@@ -1,13 +1,16 @@
 """Awaiting approval: the plan shown verbatim, each command with its policy verdict, with ✅
 and ❌ already on it so the master only taps; `!approve N` / `!deny N <reason>` work too. An
 approval is bound to the plan shown (its event and digest); it expires after
-`tasks.approval_seconds`; read-only plans may be approved by the policy when configured."""
+`tasks.approval_seconds`; read-only plans may be approved by the policy when configured.
+Inside a night window the judge approves what the envelope covers; the rest waits for the
+morning (`night_approval`)."""
 
 from __future__ import annotations
 
 import fnmatch
 from typing import TYPE_CHECKING, Any
 
+from bots.coordinator.tasks import night_approval
 from bots.coordinator.tasks.common import (
     answer_text,
     display,
@@ -96,8 +99,16 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         return
     judged = await verdicts(ctx, task, plan)
     n = await rounds(ctx, task, "reviewing")
-    seconds = ctx.settings.approval_seconds
-    task = await wait_for(ctx, task, "the master's approval of the plan", seconds)
+    night = await night_approval.night_call(ctx, task, judged)
+    if night is None and await night_approval.morning_waits(ctx, task):
+        return
+    if night is not None and not night.coverage.covered:
+        # Held for the morning: the approval stays open until the window's end, no sooner.
+        left = max(0.0, night.envelope.ends_at - ctx.clock())
+        task = await wait_for(ctx, task, night_approval.MORNING_WAIT, left)
+    else:
+        seconds = ctx.settings.approval_seconds
+        task = await wait_for(ctx, task, "the master's approval of the plan", seconds)
     readonly = all(v.decision.verdict is Verdict.ALLOW for v in judged)
     auto = ctx.settings.auto_approve_readonly and readonly
     view = plan_view(
@@ -138,6 +149,10 @@ async def phase(ctx: TaskContext, task: Task) -> None:
         )
     await ctx.react_once(task, f"plan-ok-{n}", event, APPROVE)
     await ctx.react_once(task, f"plan-no-{n}", event, DENY)
+    if night is not None and not auto:
+        await night_approval.settle(ctx, task, night, event)
+        return
+    task = await night_approval.show_in_morning(ctx, task, n, reply)
     if auto:
         await ctx.move(
             task,

@@ -19,6 +19,7 @@ from bots.store.migrations import (
     v16_dashboard_links,
     v17_schedules,
     v21_schedule_config,
+    v19_night,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -40,4 +41,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (16, v16_dashboard_links.SQL),
     (17, v17_schedules.SQL),
     (21, v21_schedule_config.SQL),
+    (19, v19_night.SQL),
 )
