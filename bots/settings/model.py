@@ -15,6 +15,7 @@ from typing import Literal
 
 from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
+from bots.settings.health import HealthSettings
 from executor.hosts import LOCAL_HOST, HostConfig
 from executor.policy import PolicyConfig
 
@@ -376,6 +377,7 @@ class Settings:
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:
