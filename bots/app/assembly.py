@@ -27,6 +27,8 @@ from bots.events import UNREADABLE_EVENT
 from bots.execution.commands import EXECUTOR_COMMANDS
 from bots.execution.ledger import RequestLedger
 from bots.execution.service import ExecutionService
+from bots.health.digest_job import DigestJob
+from bots.health.jobs import digest_job, health_jobs
 from bots.homeserver.credentials import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
@@ -150,13 +152,15 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     agent: Agent | None = None
     tasks: TaskService | None = None
     polls: PollService | None = None
+    digest: DigestJob | None = None
     if account.kind == "agent":
         agent = Agent(settings, settings.agent(account.name), parts.store, parts.metrics)
         dispatcher = _agent_dispatcher(context, agent)
     elif account.kind == "coordinator":
         tasks = TaskService.for_bot(context)
         polls = PollService(context, clock=tasks.ctx.clock)
-        dispatcher = _coordinator_dispatcher(context, tasks, polls)
+        digest = digest_job(context)
+        dispatcher = _coordinator_dispatcher(context, tasks, polls, digest)
     else:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
@@ -173,6 +177,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             hosts=parts.execution.engine if parts.execution is not None else None,
         )
     jobs: list[BackgroundJob] = []
+    engine = parts.execution.engine if parts.execution is not None else None
+    jobs += health_jobs(context, engine if account.kind == "executor" else None, digest)
     return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
 
 
@@ -194,7 +200,7 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
 
 
 def _coordinator_dispatcher(
-    context: BotContext, tasks: TaskService, polls: PollService
+    context: BotContext, tasks: TaskService, polls: PollService, digest: DigestJob
 ) -> Dispatcher:
     """The coordinator answers the council's commands, stops agents talking in circles and
     runs tasks: agents' answers, poll responses, reactions on plans and execution results go
@@ -203,7 +209,9 @@ def _coordinator_dispatcher(
     watch = LoopWatch(context.settings.runtime.agent_turn_limit)
     return Dispatcher(
         context,
-        coordinator_commands(tasks, clock=tasks.ctx.clock, polls=polls, minutes=tasks.minutes),
+        coordinator_commands(
+            tasks, clock=tasks.ctx.clock, polls=polls, minutes=tasks.minutes, digest=digest
+        ),
         observer=_each(redact_credentials, watch.observe),
         on_event=_coordinator_events(tasks, polls),
         council=_council_answers(tasks, polls),

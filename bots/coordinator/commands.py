@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.dashboard_command import dashboard_spec
+from bots.coordinator.digest_command import DigestOps, digest_spec
 from bots.coordinator.lesson_commands import lesson_commands
 from bots.coordinator.minutes_commands import MinutesCommands, MinutesOps
 from bots.coordinator.model_commands import model_spec
@@ -38,11 +39,12 @@ def coordinator_commands(
     clock: Callable[[], float] = time.time,
     polls: PollOps | None = None,
     minutes: MinutesOps | None = None,
+    digest: DigestOps | None = None,
 ) -> Registry:
     """`tasks`: the coordinator's task engine; without one, no task command is declared.
     `clock` dates what the task commands show (a test's clock). `polls`: the master's own
     polls (`!poll`), declared with the task commands. `minutes`: the engine's minutes side
-    (`TaskService.minutes`), for `!minutes`."""
+    (`TaskService.minutes`), for `!minutes`. `digest`: the daily digest's job, for `!digest`."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -67,5 +69,7 @@ def coordinator_commands(
             for spec in MinutesCommands(minutes, clock).specs():
                 registry.add(spec)
         registry.add(routine_spec(tasks, clock))
+    if digest is not None:
+        registry.add(digest_spec(digest))
     registry.add(make_help(registry))
     return registry

@@ -185,6 +185,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "model": MASTER_ONLY,
     "routine": MASTER_ONLY,
     "dashboard": MASTER_ONLY,
+    "digest": MASTER_ONLY,
 }
 
 
