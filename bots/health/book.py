@@ -34,6 +34,7 @@ class HealthBook:
         self._store = store
         self._send = send
         self._confirm = confirm
+        self._made_good = False
 
     async def record(self, readings: Iterable[Reading], now: float) -> list[Told]:
         """Judges each reading; what was said, in order."""
@@ -51,7 +52,11 @@ class HealthBook:
         return told
 
     async def make_good(self, prefixes: Iterable[str]) -> list[Told]:
-        """Says the changes a stop left written but untold (under these subject prefixes)."""
+        """Says the changes a stop left written but untold (under these subject prefixes);
+        on the first round only: later, an untold change is one being said right now."""
+        if self._made_good:
+            return []
+        self._made_good = True
         told: list[Told] = []
         for prefix in prefixes:
             for standing in await self._store.untold(prefix):

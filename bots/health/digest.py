@@ -87,12 +87,13 @@ def _tasks(facts: DigestFacts) -> list[str]:
 
 
 def _spend(facts: DigestFacts) -> str:
+    label = f"Spend {facts.spent_day}" if facts.spent_day else "Spend"
     spent = {a: t for a, t in facts.spent.items() if t.tokens or t.cost_usd}
     if not spent:
-        return f"Spend {facts.spent_day}: nothing"
+        return f"{label}: nothing"
     parts = [f"{a} ${t.cost_usd:.2f} ({t.tokens:,} tokens)" for a, t in spent.items()]
     total = sum(t.cost_usd for t in spent.values())
-    return f"Spend {facts.spent_day}: " + ", ".join(parts) + f"; total ${total:.2f}"
+    return f"{label}: " + ", ".join(parts) + f"; total ${total:.2f}"
 
 
 def _budget_left(facts: DigestFacts) -> str:
