@@ -42,6 +42,11 @@ class HealthBook:
         for reading in readings:
             before = await self._store.state(reading.subject)
             judged = judge(before, reading, now, self._confirm)
+            if before is not None and (before.state, before.streak) == (
+                judged.standing.state,
+                judged.standing.streak,
+            ):
+                continue  # the same as stored: nothing to write (a write costs an fsync)
             if not await self._store.put(judged.standing, before):
                 continue  # another watcher moved it first; it tells, if anyone does
             if judged.change is None:
