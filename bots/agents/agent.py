@@ -313,6 +313,7 @@ class Agent:
         await self.record_usage(completion, now=now, event_id=message.event_id)
 
     async def aclose(self) -> None:
+        await self.calls.settle()  # its last note reaches the store before the store closes
         for provider in self._providers.values():
             await provider.aclose()
 
