@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,7 +36,7 @@ class Engine:
         raise AssertionError("no round runs in this test")
 
 
-def kinds(jobs: list[object]) -> list[type]:
+def kinds(jobs: Sequence[object]) -> list[type]:
     return [type(job) for job in jobs]
 
 
