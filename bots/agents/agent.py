@@ -32,6 +32,7 @@ from bots.agents.conversation import (
 from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
 from bots.context import BotContext, MetricsSink
+from bots.health.call_streak import CallStreak
 from bots.message import HistoryEntry, Message, Reply
 from bots.routing.addressing import AGENT_KINDS
 from bots.routing.router import Chat
@@ -84,6 +85,7 @@ class Agent:
         self.agent = agent
         self.store = store
         self.metrics = metrics
+        self.calls = CallStreak(agent.name, lambda: store.health)  # the health watch reads it
         self.prices = price_table(settings)
         self.loop_guard = LoopGuard(settings.runtime.agent_turn_limit)
         self._provider: LLMProvider | None = None
@@ -298,7 +300,9 @@ class Agent:
     def count_call(
         self, model: str, outcome: str, usage: Usage | None = None, cost: float = 0.0
     ) -> None:
-        """One model call for `/metrics` ("ok" with its usage, or "error"); nothing without."""
+        """One model call for `/metrics` ("ok" with its usage, or "error"), and the run of
+        failed calls the health watch reads."""
+        self.calls.note(outcome == "ok")
         if self.metrics is not None:
             used = usage or Usage()
             self.metrics.llm_call(
@@ -309,6 +313,7 @@ class Agent:
         await self.record_usage(completion, now=now, event_id=message.event_id)
 
     async def aclose(self) -> None:
+        await self.calls.settle()  # its last note reaches the store before the store closes
         for provider in self._providers.values():
             await provider.aclose()
 

@@ -28,6 +28,8 @@ from bots.events import UNREADABLE_EVENT
 from bots.execution.commands import EXECUTOR_COMMANDS
 from bots.execution.ledger import RequestLedger
 from bots.execution.service import ExecutionService
+from bots.health.digest_job import DigestJob
+from bots.health.jobs import digest_job, health_jobs
 from bots.homeserver.credentials import load_credentials
 from bots.ids import RoomID
 from bots.matrix.client import BotConnection, MatrixBot
@@ -159,6 +161,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     tasks: TaskService | None = None
     polls: PollService | None = None
     scheduler: SchedulerJob | None = None
+    digest: DigestJob | None = None
     if account.kind == "agent":
         agent = Agent(settings, settings.agent(account.name), parts.store, parts.metrics)
         dispatcher = _agent_dispatcher(context, agent)
@@ -166,7 +169,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         tasks = TaskService.for_bot(context)
         polls = PollService(context, clock=tasks.ctx.clock)
         scheduler = SchedulerJob(context, tasks, clock=tasks.ctx.clock)
-        dispatcher = _coordinator_dispatcher(context, tasks, polls, scheduler.poke)
+        digest = digest_job(context)
+        dispatcher = _coordinator_dispatcher(context, tasks, polls, scheduler.poke, digest)
     else:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
@@ -187,6 +191,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         jobs.append(scheduler)
     if tasks is not None:
         jobs.append(MorningReport(context, clock=tasks.ctx.clock))
+    engine = parts.execution.engine if parts.execution is not None else None
+    jobs += health_jobs(context, engine if account.kind == "executor" else None, digest)
     return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
 
 
@@ -212,6 +218,7 @@ def _coordinator_dispatcher(
     tasks: TaskService,
     polls: PollService,
     wake_scheduler: Callable[[], None] | None = None,
+    digest: DigestJob | None = None,
 ) -> Dispatcher:
     """The coordinator answers the council's commands, stops agents talking in circles and
     runs tasks: agents' answers, poll responses, reactions on plans and execution results go
@@ -226,6 +233,7 @@ def _coordinator_dispatcher(
             polls=polls,
             minutes=tasks.minutes,
             wake_scheduler=wake_scheduler,
+            digest=digest,
         ),
         observer=_each(redact_credentials, watch.observe),
         on_event=_coordinator_events(tasks, polls),

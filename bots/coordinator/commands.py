@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from bots.coordinator.council import agents_overview, budget_report
 from bots.coordinator.dashboard_command import dashboard_spec
+from bots.coordinator.digest_command import DigestOps, digest_spec
 from bots.coordinator.lesson_commands import lesson_commands
 from bots.coordinator.minutes_commands import MinutesCommands, MinutesOps
 from bots.coordinator.model_commands import model_spec
@@ -41,12 +42,13 @@ def coordinator_commands(
     polls: PollOps | None = None,
     minutes: MinutesOps | None = None,
     wake_scheduler: Callable[[], None] | None = None,
+    digest: DigestOps | None = None,
 ) -> Registry:
     """`tasks`: the coordinator's task engine; without one, no task command is declared.
     `clock` dates what the task commands show (a test's clock). `polls`: the master's own
     polls (`!poll`), declared with the task commands. `minutes`: the engine's minutes side
     (`TaskService.minutes`), for `!minutes`. `wake_scheduler`: pokes the scheduler when
-    `!schedule` makes a run due sooner."""
+    `!schedule` makes a run due sooner. `digest`: the daily digest's job, for `!digest`."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -73,5 +75,7 @@ def coordinator_commands(
         registry.add(routine_spec(tasks, clock))
         registry.add(schedule_spec(wake_scheduler, clock))
         registry.add(night_spec(clock))
+    if digest is not None:
+        registry.add(digest_spec(digest))
     registry.add(make_help(registry))
     return registry

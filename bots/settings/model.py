@@ -17,6 +17,7 @@ from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
 from bots.settings.schedules import ScheduleSettings
 from bots.settings.night import NightSettings
+from bots.settings.health import HealthSettings
 from executor.hosts import LOCAL_HOST, HostConfig
 from executor.policy import PolicyConfig
 
@@ -188,6 +189,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "dashboard": MASTER_ONLY,
     "schedule": MASTER_ONLY,
     "night": MASTER_ONLY,
+    "digest": MASTER_ONLY,
 }
 
 
@@ -382,6 +384,7 @@ class Settings:
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     schedules: ScheduleSettings = field(default_factory=ScheduleSettings)
     night: NightSettings = field(default_factory=NightSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:

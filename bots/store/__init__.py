@@ -21,7 +21,9 @@ from bots.store.agent_models import AgentModels
 from bots.store.bridge_tokens import BridgeTokens
 from bots.store.connection import BUSY_TIMEOUT_MS, Writer, fetch_one
 from bots.store.dashboard_links import DashboardLinks
+from bots.store.digests import DigestStore
 from bots.store.errors import converted
+from bots.store.health import HealthStore
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
 from bots.store.minutes import MinutesStore
@@ -179,6 +181,16 @@ class Store:
     def usage(self) -> UsageStore:
         """Agents' token and cost records, on this store's connection."""
         return UsageStore(self._db, self._writes)
+
+    @property
+    def health(self) -> HealthStore:
+        """Health checks' states, disk samples and agents' failed calls (issue 19)."""
+        return HealthStore(self._db, self._writes)
+
+    @property
+    def digests(self) -> DigestStore:
+        """The master's digests sent, and what they count (issue 19)."""
+        return DigestStore(self._db, self._writes)
 
     async def close(self) -> None:
         await self._db.close()

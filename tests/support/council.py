@@ -58,6 +58,8 @@ def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict
     config["runtime"].update(
         max_backoff_seconds=0.5, sync_timeout_ms=10_000, agent_turn_limit=2, key_wait_seconds=20
     )
+    # The health watch would tell the master of bots the tests stop; its own test turns it on.
+    config["health"] = {"enabled": False}
     return dict(config)
 
 

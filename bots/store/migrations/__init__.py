@@ -20,6 +20,7 @@ from bots.store.migrations import (
     v17_schedules,
     v21_schedule_config,
     v19_night,
+    v20_health,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -42,4 +43,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (17, v17_schedules.SQL),
     (21, v21_schedule_config.SQL),
     (19, v19_night.SQL),
+    (20, v20_health.SQL),
 )
