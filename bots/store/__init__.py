@@ -22,6 +22,7 @@ from bots.store.bridge_tokens import BridgeTokens
 from bots.store.connection import BUSY_TIMEOUT_MS, Writer, fetch_one
 from bots.store.dashboard_links import DashboardLinks
 from bots.store.errors import converted
+from bots.store.ledger import LedgerStore
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
 from bots.store.minutes import MinutesStore
@@ -168,6 +169,11 @@ class Store:
     def minutes(self) -> MinutesStore:
         """Minutes of tasks and discussions, searchable (bots.store.minutes)."""
         return MinutesStore(self._db, self._writes)
+
+    @property
+    def ledger(self) -> LedgerStore:
+        """The spend ledger: reservations before model calls, task caps, benched agents."""
+        return LedgerStore(self._db, self._writes)
 
     @property
     def usage(self) -> UsageStore:

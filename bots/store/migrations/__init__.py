@@ -18,6 +18,7 @@ from bots.store.migrations import (
     v15_bridge_tokens,
     v16_dashboard_links,
     v17_schedules,
+    v18_spend_ledger,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -38,4 +39,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (15, v15_bridge_tokens.SQL),
     (16, v16_dashboard_links.SQL),
     (17, v17_schedules.SQL),
+    (18, v18_spend_ledger.SQL),
 )
