@@ -17,6 +17,7 @@ import yaml
 from bots.errors import ConfigError
 from bots.settings.loading_bridge import parse_bridge
 from bots.settings.loading_execution import parse_execution
+from bots.settings.loading_spend import parse_spend
 from bots.settings.loading_tasks import parse_tasks
 from bots.settings.model import (
     DEFAULT_COMMAND_RULES,
@@ -116,6 +117,7 @@ def parse_settings(data: object, source: Path) -> Settings:
             root.child("execution"), base, secret_paths=(str(resolved_data_dir),)
         ),
         tasks=parse_tasks(root.child("tasks"), agents),
+        spend=parse_spend(root.child("budget")),
     )
     _check_unique_accounts(settings)
     bridge = parse_bridge(

@@ -92,6 +92,17 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class SpendSettings:
+    """The council's caps beyond each agent's own (top-level `budget`); None: no cap.
+
+    `daily_usd`: all agents together per local day; `task_usd`: one task over its whole
+    life (the master raises one task's with `!budget 12 +0.50`)."""
+
+    daily_usd: float | None = None
+    task_usd: float | None = None
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     """One LLM agent: its account, the model behind it and how it may use it."""
 
@@ -376,6 +387,7 @@ class Settings:
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
+    spend: SpendSettings = field(default_factory=SpendSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:
