@@ -195,6 +195,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "model": MASTER_ONLY,
     "routine": MASTER_ONLY,
     "dashboard": MASTER_ONLY,
+    "unbench": MASTER_ONLY,
 }
 
 
