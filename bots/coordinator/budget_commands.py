@@ -143,9 +143,9 @@ async def overview(store: Store, settings: Settings, now: float) -> str:
     ]
     for agent in settings.agents:
         spent = today.get(agent.name, Spend())
-        tokens = ""
+        used = spent.tokens + spent.held_tokens
+        tokens = f", {used:,} tokens"
         if agent.budget.daily_tokens is not None:
-            used = spent.tokens + spent.held_tokens
             tokens = f", {used:,} of {agent.budget.daily_tokens:,} tokens"
         name = agent.account.display_name
         if agent.name in benched:
