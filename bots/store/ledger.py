@@ -157,23 +157,24 @@ class LedgerStore:
         was spent all the same."""
         hold = reservation.hold
         with converted("the spend ledger"):
-            async with self._writes.transaction() as tx:
-                await tx.execute("DELETE FROM spend_reservations WHERE id = ?", (reservation.id,))
-                await tx.execute(
-                    "INSERT INTO agent_usage (agent, model, day, input_tokens, output_tokens, "
-                    "cost_usd, event_id, at, task) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        hold.agent,
-                        model,
-                        hold.day,
-                        usage.input_tokens,
-                        usage.output_tokens,
-                        cost_usd,
-                        event_id,
-                        at,
-                        hold.task,
-                    ),
-                )
+            # One statement: the row names its reservation and a trigger deletes the hold.
+            await self._writes.execute(
+                "INSERT INTO agent_usage (agent, model, day, input_tokens, output_tokens, "
+                "cost_usd, event_id, at, task, reservation) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    hold.agent,
+                    model,
+                    hold.day,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    cost_usd,
+                    event_id,
+                    at,
+                    hold.task,
+                    reservation.id,
+                ),
+            )
 
     async def release(self, reservation: Reservation) -> None:
         """The call failed before the vendor charged anything: its hold is given back."""
