@@ -64,19 +64,24 @@ class Crossed:
     words: str
 
 
+def usd(value: float) -> str:
+    """ "$1.50"; below a cent with its fraction shown ("$0.0035"), never a misleading "$0.00"."""
+    return f"${value:,.4f}" if 0 < value < 0.01 else f"${value:,.2f}"
+
+
 def crossed(limits: Limits, standing: Standing, cost_usd: float, tokens: int) -> list[Crossed]:
     """Which caps a hold of `cost_usd`/`tokens` would cross (empty: none)."""
     found = []
     if limits.agent_usd is not None and standing.agent.total_usd + cost_usd > limits.agent_usd:
-        found.append(Crossed("agent", f"daily cost budget (${limits.agent_usd:,.2f})"))
+        found.append(Crossed("agent", f"daily cost budget ({usd(limits.agent_usd)})"))
     if limits.agent_tokens is not None and (
         standing.agent.tokens + standing.agent.held_tokens + tokens > limits.agent_tokens
     ):
         found.append(Crossed("agent", f"daily token budget ({limits.agent_tokens:,} tokens)"))
     if limits.task_usd is not None and standing.task.total_usd + cost_usd > limits.task_usd:
-        found.append(Crossed("task", f"the task's cap (${limits.task_usd:,.2f})"))
+        found.append(Crossed("task", f"the task's cap ({usd(limits.task_usd)})"))
     if limits.global_usd is not None and standing.day.total_usd + cost_usd > limits.global_usd:
-        found.append(Crossed("council", f"the council's daily cap (${limits.global_usd:,.2f})"))
+        found.append(Crossed("council", f"the council's daily cap ({usd(limits.global_usd)})"))
     return found
 
 

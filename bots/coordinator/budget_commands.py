@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bots.agents.budget import day_window, local_day
-from bots.agents.spend_caps import month_days
+from bots.agents.spend_caps import month_days, usd
 from bots.coordinator.task_commands import agent_named
 from bots.errors import CommandError
 from bots.message import Reply
@@ -60,19 +60,15 @@ def read_budget_args(args: str) -> BudgetQuery:
     return BudgetQuery(int(match.group(1)), raised)
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.4f}" if 0 < value < 0.01 else f"${value:,.2f}"
-
-
 def _agent_line(name: str, today: Spend, month: Spend, cap: float | None, tokens: str) -> str:
-    held = f", {_usd(today.held_usd)} reserved" if today.held_usd else ""
+    held = f", {usd(today.held_usd)} reserved" if today.held_usd else ""
     if cap is None:
         limit = "no cap"
     else:
-        limit = f"cap {_usd(cap)}, {_usd(max(cap - today.total_usd, 0.0))} left"
+        limit = f"cap {usd(cap)}, {usd(max(cap - today.total_usd, 0.0))} left"
     return (
-        f"• {name}: today {_usd(today.settled_usd)}{held} ({limit}){tokens}; "
-        f"this month {_usd(month.settled_usd)}"
+        f"• {name}: today {usd(today.settled_usd)}{held} ({limit}){tokens}; "
+        f"this month {usd(month.settled_usd)}"
     )
 
 
@@ -158,11 +154,11 @@ async def overview(store: Store, settings: Settings, now: float) -> str:
     day_total = sum(s.total_usd for s in today.values())
     month_total = sum(s.settled_usd for s in month.values())
     cap = settings.spend.daily_usd
-    council = f" of {_usd(cap)} ({_usd(max(cap - day_total, 0.0))} left)" if cap else ""
-    lines.append(f"Council: today {_usd(day_total)}{council}; this month {_usd(month_total)}")
+    council = f" of {usd(cap)} ({usd(max(cap - day_total, 0.0))} left)" if cap else ""
+    lines.append(f"Council: today {usd(day_total)}{council}; this month {usd(month_total)}")
     tasks = await store.ledger.top_tasks(first, last, TOP_TASKS)
     if tasks:
-        shown = ", ".join(f"#{task} {_usd(spent)}" for task, spent in tasks)
+        shown = ", ".join(f"#{task} {usd(spent)}" for task, spent in tasks)
         lines.append(f"Top tasks this month: {shown} (`!budget <task#>` for one)")
     return "\n".join(lines)
 
@@ -175,14 +171,12 @@ async def _task_cap(store: Store, settings: Settings, task: int) -> float | None
 async def task_report(store: Store, settings: Settings, task: int, now: float) -> str:
     spent = await store.ledger.task_spend(task, now)
     cap = await _task_cap(store, settings, task)
-    held = f", {_usd(spent.held_usd)} reserved" if spent.held_usd else ""
+    held = f", {usd(spent.held_usd)} reserved" if spent.held_usd else ""
     if cap is None:
         limit = "no cap"
     else:
-        limit = f"cap {_usd(cap)}, {_usd(max(cap - spent.total_usd, 0.0))} left"
-    return (
-        f"Task #{task}: {_usd(spent.settled_usd)} spent{held}, {spent.tokens:,} tokens ({limit})."
-    )
+        limit = f"cap {usd(cap)}, {usd(max(cap - spent.total_usd, 0.0))} left"
+    return f"Task #{task}: {usd(spent.settled_usd)} spent{held}, {spent.tokens:,} tokens ({limit})."
 
 
 async def raise_cap(store: Store, settings: Settings, task: int, by: float, now: float) -> str:
@@ -192,8 +186,8 @@ async def raise_cap(store: Store, settings: Settings, task: int, by: float, now:
     base = before if before is not None else spent.settled_usd
     cap = round(base + by, 6)
     await store.ledger.set_task_cap(task, cap, now)
-    was = f" (was {_usd(before)})" if before is not None else ""
+    was = f" (was {usd(before)})" if before is not None else ""
     return (
-        f"Task #{task}'s cap is now {_usd(cap)}{was}; it has spent {_usd(spent.settled_usd)}. "
+        f"Task #{task}'s cap is now {usd(cap)}{was}; it has spent {usd(spent.settled_usd)}. "
         "The council's calls for it go on."
     )

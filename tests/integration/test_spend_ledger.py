@@ -28,7 +28,7 @@ from bots.agents.spending import OutOfBudget
 from bots.app.assembly import build_roster
 from bots.context import BotContext, MatrixSide
 from bots.ids import EventID, RoomID
-from bots.message import Message, Reply
+from bots.message import HistoryEntry, Message, Reply
 from bots.settings import BudgetSettings, Settings
 from bots.settings.loading import load_settings
 from bots.settings.model import SpendSettings
@@ -63,6 +63,11 @@ class Outbox:
 
     async def typing(self, room_id: RoomID, on: bool) -> None:
         return None
+
+    async def history(
+        self, room_id: RoomID, thread_root: EventID | None, limit: int
+    ) -> list[HistoryEntry]:
+        return []
 
 
 @dataclass
@@ -328,3 +333,49 @@ async def test_a_restart_keeps_the_days_spend(tmp_path: Path, fake: FakeLLMServe
         assert len(fake.requests_for("openai")) == 2
     finally:
         await restarted.close()
+
+
+def chat(council: Council, name: str, body: str) -> tuple[Message, BotContext]:
+    n = next(ASKS)
+    message = Message(ROOM, EventID(f"$chat{n}"), council.settings.master_user_id, body)
+    return message, council.contexts[name]
+
+
+@pytest.mark.usefixtures("keyed")
+async def test_in_chat_a_call_past_the_cap_is_not_made_and_said_once(
+    tmp_path: Path, fake: FakeLLMServer
+) -> None:
+    """A cap of $0.001 a day: GPT's worst case (1,024 tokens at $8 per million) does not fit."""
+    council = await open_council(
+        tmp_path / "s.db", fake, budget=BudgetSettings(daily_cost_usd=0.001)
+    )
+    agent = council.members["gpt"].agent
+    try:
+        said = await agent.answer(*chat(council, "gpt", "gpt, hello?"))
+        assert [r.body[:25] for r in said] == ["I am out of budget until "]
+        assert said[0].body.endswith(": daily cost budget ($0.0010) would be crossed.")
+        assert await agent.answer(*chat(council, "gpt", "gpt, and now?")) == []
+        assert fake.requests_for("openai") == []
+    finally:
+        await council.close()
+
+
+@pytest.mark.usefixtures("keyed")
+async def test_in_chat_spent_credit_benches_with_one_alert(
+    tmp_path: Path, fake: FakeLLMServer
+) -> None:
+    council = await open_council(tmp_path / "s.db", fake)
+    agent = council.members["gpt"].agent
+    try:
+        fake.enqueue(error(429, error_code="insufficient_quota"), protocol="openai")
+        [failure] = await agent.answer(*chat(council, "gpt", "gpt, hello?"))
+        assert "run out of quota" in failure.body
+        [alert] = council.outbox.sent
+        assert alert.urgent
+        [benched] = await agent.answer(*chat(council, "gpt", "gpt, still there?"))
+        assert benched.body.startswith("I am benched: ")
+        assert await agent.answer(*chat(council, "gpt", "gpt, hello again?")) == []
+        assert len(fake.requests_for("openai")) == 1
+        assert len(council.outbox.sent) == 1
+    finally:
+        await council.close()

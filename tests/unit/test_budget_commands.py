@@ -108,7 +108,10 @@ async def test_budget_shows_today_and_the_month_per_agent_and_task(
     assert "today $0.00, $0.10 reserved" in claude
     assert any(line.startswith("• Gemini [benched: Google says") for line in lines)
     assert lines[-1].startswith("Top tasks this month: #9 $0.50, #12 $0.25")
-    assert await say(dispatcher, "!budget 12") == ["Task #12: $0.25 spent, 120 tokens (no cap)."]
+    assert "Council: today $0.35 of $10.00 ($9.65 left); this month $0.75" in lines
+    assert await say(dispatcher, "!budget 12") == [
+        "Task #12: $0.25 spent, 120 tokens (cap $2.00, $1.75 left)."
+    ]
 
 
 async def test_raising_a_task_cap_is_the_masters(coordinator: tuple[Bench, Dispatcher]) -> None:
@@ -117,10 +120,11 @@ async def test_raising_a_task_cap_is_the_masters(coordinator: tuple[Bench, Dispa
     assert refused == "Only the master raises a task's cap."
     assert await bench.store.ledger.task_cap(12) is None
     [raised] = await say(dispatcher, "!budget 12 +0.50")
-    assert raised.startswith("Task #12's cap is now $0.50;")
+    # The example config caps a task at $2.00.
+    assert raised.startswith("Task #12's cap is now $2.50 (was $2.00);")
     [again] = await say(dispatcher, "!budget 12 +0.25")
-    assert again.startswith("Task #12's cap is now $0.75 (was $0.50);")
-    assert await bench.store.ledger.task_cap(12) == 0.75
+    assert again.startswith("Task #12's cap is now $2.75 (was $2.50);")
+    assert await bench.store.ledger.task_cap(12) == 2.75
 
 
 async def test_unbench_is_the_masters_and_says_what_it_did(
