@@ -64,6 +64,16 @@ class Crossed:
     words: str
 
 
+TASK_CAP_WORDS = "the task's cap"
+OUT_OF_BUDGET = "out of budget: "
+
+
+def at_task_cap(reason: str) -> bool:
+    """Whether an agent's failure reason says its task's spend cap stopped the call (the
+    coordinator then pauses the task until the master raises the cap)."""
+    return reason.startswith(OUT_OF_BUDGET) and TASK_CAP_WORDS in reason
+
+
 def usd(value: float) -> str:
     """ "$1.50"; below a cent with its fraction shown ("$0.0035"), never a misleading "$0.00"."""
     return f"${value:,.4f}" if 0 < value < 0.01 else f"${value:,.2f}"
@@ -79,7 +89,7 @@ def crossed(limits: Limits, standing: Standing, cost_usd: float, tokens: int) ->
     ):
         found.append(Crossed("agent", f"daily token budget ({limits.agent_tokens:,} tokens)"))
     if limits.task_usd is not None and standing.task.total_usd + cost_usd > limits.task_usd:
-        found.append(Crossed("task", f"the task's cap ({usd(limits.task_usd)})"))
+        found.append(Crossed("task", f"{TASK_CAP_WORDS} ({usd(limits.task_usd)})"))
     if limits.global_usd is not None and standing.day.total_usd + cost_usd > limits.global_usd:
         found.append(Crossed("council", f"the council's daily cap ({usd(limits.global_usd)})"))
     return found

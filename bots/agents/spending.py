@@ -16,7 +16,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from bots.agents.budget import PriceTable, day_window, local_day
-from bots.agents.spend_caps import Crossed, call_lifetime, crossed, worst_case
+from bots.agents.spend_caps import (
+    OUT_OF_BUDGET,
+    Crossed,
+    call_lifetime,
+    crossed,
+    usd,
+    worst_case,
+)
 from bots.context import BotContext
 from bots.coordinator.alerts import master_alert
 from bots.settings import AgentSettings, Settings
@@ -35,7 +42,7 @@ class OutOfBudget(ProviderError):
         self, caps: Sequence[Crossed], *, task: int | None, reset_at: datetime | None
     ) -> None:
         words = "; ".join(cap.words for cap in caps) or "a spend cap"
-        super().__init__(f"out of budget: {words} would be crossed")
+        super().__init__(f"{OUT_OF_BUDGET}{words} would be crossed")
         self.caps = tuple(caps)
         self.task = task
         self.reset_at = reset_at
@@ -150,9 +157,9 @@ async def task_cap_reached(spending: Spending, bot: BotContext, task: int) -> No
         return
     spent = await ledger.task_spend(task, time.time())
     body = (
-        f"Task #{task} reached its spend cap (${spent.settled_usd:,.2f} of ${cap:,.2f}): the "
-        f"council makes no more calls for it. Raise the cap with `!budget {task} +0.50`, "
-        f"or stop it with `!cancel {task}`."
+        f"Task #{task} reached its spend cap ({usd(spent.settled_usd)} of {usd(cap)}): it is "
+        f"paused and the council makes no more calls for it. Raise the cap with "
+        f"`!budget {task} +0.50`, then `!resume {task}`; or stop it with `!cancel {task}`."
     )
     try:
         await master_alert(bot, body, key=f"task-cap/{task}/{cap:.4f}", urgent=True)
