@@ -189,5 +189,5 @@ async def raise_cap(store: Store, settings: Settings, task: int, by: float, now:
     was = f" (was {usd(before)})" if before is not None else ""
     return (
         f"Task #{task}'s cap is now {usd(cap)}{was}; it has spent {usd(spent.settled_usd)}. "
-        "The council's calls for it go on."
+        f"Paused at its cap? `!resume {task}` goes on."
     )
