@@ -1,7 +1,8 @@
 """An agent answering in the council: one LLM call per reply, none when it is not asked.
 
-The order of checks is the order of cost: muted, loop guard, credentials, budget (all free),
-then the conversation is read from Matrix (cheap) and the model is called once.
+The order of checks is the order of cost: muted, loop guard, credentials, benched, budget
+(all free), then the conversation is read from Matrix (cheap), the call's worst case is
+reserved in the spend ledger (`bots.agents.spending`) and the model is called once.
 While the model writes, the answer appears as one message edited in place (throttled), or
 as one message at the end for agents configured without streaming (bots.agents.streaming).
 The commands that name an agent are declared in bots.agents.commands.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from datetime import UTC, datetime
 
 from bots.agents.budget import (
@@ -31,6 +31,7 @@ from bots.agents.conversation import (
     strip_speaker_prefix,
 )
 from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
+from bots.agents.spend_caps import OUT_OF_BUDGET
 from bots.agents.spending import OutOfBudget, Spending
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
 from bots.context import BotContext, MetricsSink
@@ -243,7 +244,7 @@ class Agent:
         """A reservation was refused: the call is not made, and the agent says so once a day."""
         _, reset = day_window(now, self.settings.timezone)
         return await self._say_out_of_budget(
-            message, now, reset, str(exc).removeprefix("out of budget: ")
+            message, now, reset, str(exc).removeprefix(OUT_OF_BUDGET)
         )
 
     async def _say_out_of_budget(
@@ -329,7 +330,7 @@ class Agent:
         if not isinstance(exc, ProviderRequestError) or exc.kind != "quota":
             return
         name = self.agent.name
-        now = time.time()
+        now = self.spending.clock()
         if not await self.store.ledger.bench(name, str(exc), now):
             return
         log.warning("agent %s is benched: %s", name, exc)
