@@ -11,7 +11,6 @@ what was spent.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import aiosqlite
@@ -25,37 +24,6 @@ _EPSILON = 1e-9
 
 _SETTLED_COST = "SELECT COALESCE(SUM(cost_usd), 0.0) FROM agent_usage"
 _HELD_COST = "SELECT COALESCE(SUM(cost_usd), 0.0) FROM spend_reservations"
-
-_RESERVE = f"""
-INSERT INTO spend_reservations (agent, model, day, task, tokens, cost_usd, at, expires_at)
-SELECT :agent, :model, :day, :task, :tokens, :cost, :at, :expires
-WHERE (:agent_usd IS NULL
-       OR ({_SETTLED_COST} WHERE day = :day AND agent = :agent)
-        + ({_HELD_COST} WHERE day = :day AND agent = :agent AND expires_at > :at)
-        + :cost <= :agent_usd + {_EPSILON})
-  AND (:agent_tokens IS NULL
-       OR (SELECT COALESCE(SUM(input_tokens + output_tokens), 0) FROM agent_usage
-           WHERE day = :day AND agent = :agent)
-        + (SELECT COALESCE(SUM(tokens), 0) FROM spend_reservations
-           WHERE day = :day AND agent = :agent AND expires_at > :at)
-        + :tokens <= :agent_tokens)
-  AND (:task IS NULL OR :task_usd IS NULL
-       OR ({_SETTLED_COST} WHERE task = :task)
-        + ({_HELD_COST} WHERE task = :task AND expires_at > :at)
-        + :cost <= :task_usd + {_EPSILON})
-  AND (:global_usd IS NULL
-       OR ({_SETTLED_COST} WHERE day = :day)
-        + ({_HELD_COST} WHERE day = :day AND expires_at > :at)
-        + :cost <= :global_usd + {_EPSILON})
-"""
-
-_PARAMS = (
-    "agent", "model", "day", "task", "tokens", "cost", "at", "expires",
-    "agent_usd", "agent_tokens", "task_usd", "global_usd",
-)  # fmt: skip
-# The store's writer takes positional parameters: each name becomes SQLite's numbered `?N`,
-# which may be used more than once.
-_RESERVE_SQL = re.sub(r":(\w+)", lambda m: f"?{_PARAMS.index(m.group(1)) + 1}", _RESERVE)
 
 
 @dataclass(frozen=True)
@@ -121,8 +89,32 @@ class LedgerStore:
     async def reserve(self, hold: Hold, limits: Limits) -> Reservation | None:
         """The reservation, or None when the hold would cross a cap (nothing is written)."""
         with converted("the spend ledger"):
+            # Numbered parameters, each used where it is needed: ?1 agent, ?2 model, ?3 day,
+            # ?4 task, ?5 tokens, ?6 cost, ?7 at, ?8 expires_at; the caps: ?9 agent USD,
+            # ?10 agent tokens, ?11 task USD, ?12 council USD (NULL: no cap of that kind).
             written = await self._writes.execute(
-                _RESERVE_SQL,
+                f"""
+INSERT INTO spend_reservations (agent, model, day, task, tokens, cost_usd, at, expires_at)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+WHERE (?9 IS NULL
+       OR ({_SETTLED_COST} WHERE day = ?3 AND agent = ?1)
+        + ({_HELD_COST} WHERE day = ?3 AND agent = ?1 AND expires_at > ?7)
+        + ?6 <= ?9 + {_EPSILON})
+  AND (?10 IS NULL
+       OR (SELECT COALESCE(SUM(input_tokens + output_tokens), 0) FROM agent_usage
+           WHERE day = ?3 AND agent = ?1)
+        + (SELECT COALESCE(SUM(tokens), 0) FROM spend_reservations
+           WHERE day = ?3 AND agent = ?1 AND expires_at > ?7)
+        + ?5 <= ?10)
+  AND (?4 IS NULL OR ?11 IS NULL
+       OR ({_SETTLED_COST} WHERE task = ?4)
+        + ({_HELD_COST} WHERE task = ?4 AND expires_at > ?7)
+        + ?6 <= ?11 + {_EPSILON})
+  AND (?12 IS NULL
+       OR ({_SETTLED_COST} WHERE day = ?3)
+        + ({_HELD_COST} WHERE day = ?3 AND expires_at > ?7)
+        + ?6 <= ?12 + {_EPSILON})
+""",
                 (
                     hold.agent,
                     hold.model,
