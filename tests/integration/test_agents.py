@@ -315,7 +315,8 @@ async def test_budget_cap_says_so_once_then_stays_silent(
     ask = await master.say(room_id, "!budget")
     [report] = await master.wait_for(replies_to(ask, council.user_id("coordinator")))
     # The coordinator runs with the council's own caps; the use is what the fake reported.
-    assert f"{used_before + 20_020:,} tokens" in report.body
+    [gemini_line] = [line for line in report.body.splitlines() if line.startswith("• Gemini")]
+    assert f", {used_before + 20_020:,} of " in gemini_line  # "of <its configured cap> tokens"
 
 
 async def test_agents_talking_to_each_other_stop_at_the_loop_guard(
