@@ -1,7 +1,8 @@
 """An agent answering in the council: one LLM call per reply, none when it is not asked.
 
-The order of checks is the order of cost: muted, loop guard, credentials, budget (all free),
-then the conversation is read from Matrix (cheap) and the model is called once.
+The order of checks is the order of cost: muted, loop guard, credentials, benched, budget
+(all free), then the conversation is read from Matrix (cheap), the call's worst case is
+reserved in the spend ledger (`bots.agents.spending`) and the model is called once.
 While the model writes, the answer appears as one message edited in place (throttled), or
 as one message at the end for agents configured without streaming (bots.agents.streaming).
 The commands that name an agent are declared in bots.agents.commands.
@@ -30,8 +31,11 @@ from bots.agents.conversation import (
     strip_speaker_prefix,
 )
 from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
+from bots.agents.spend_caps import OUT_OF_BUDGET
+from bots.agents.spending import OutOfBudget, Spending
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
 from bots.context import BotContext, MetricsSink
+from bots.coordinator.alerts import master_alert
 from bots.health.call_streak import CallStreak
 from bots.message import HistoryEntry, Message, Reply
 from bots.routing.addressing import AGENT_KINDS
@@ -41,7 +45,15 @@ from bots.store import Store
 from bots.store.pending_answers import PendingAnswer
 from bots.text.credentials import credential_kinds, holds_credential
 from bridge.errors import ProviderError
-from bridge.llm.base import ChatMessage, Completion, LLMProvider, ProviderSettings, Usage
+from bridge.llm.base import (
+    ChatMessage,
+    Completion,
+    DeltaCallback,
+    LLMProvider,
+    ProviderRequestError,
+    ProviderSettings,
+    Usage,
+)
 from bridge.llm.factory import create_provider
 
 log = logging.getLogger(__name__)
@@ -87,6 +99,7 @@ class Agent:
         self.metrics = metrics
         self.calls = CallStreak(agent.name, lambda: store.health)  # the health watch reads it
         self.prices = price_table(settings)
+        self.spending = Spending(store, settings, agent, self.prices)
         self.loop_guard = LoopGuard(settings.runtime.agent_turn_limit)
         self._provider: LLMProvider | None = None
         self._providers: dict[str, LLMProvider] = {}
@@ -170,17 +183,22 @@ class Agent:
         answer = StreamingAnswer(message, bot, self.agent.streaming, resumed=resumed)
         typing = asyncio.create_task(typing_if_slow(bot, message))
         try:
-            completion = await self._provider.complete(
-                conversation, on_delta=answer.on_delta if self.agent.streaming else None
+            completion, _ = await self.metered(
+                conversation,
+                task=None,
+                event_id=message.event_id,
+                on_delta=answer.on_delta if self.agent.streaming else None,
             )
+        except OutOfBudget as exc:
+            return await self._out_of_budget(message, now, exc)
         except ProviderError as exc:
             self.count_call(self.model, "error")
+            await self.bench_if_out_of_credit(exc, bot)
             return [answer.failure(str(exc))]
         finally:
             typing.cancel()
             if typing.done() and not typing.cancelled() and typing.result():
                 await bot.matrix.typing(message.room_id, False)
-        await self._record(message, completion, now)
         text_out = strip_speaker_prefix(
             completion.text, [bot.identity.display_name, *bot.identity.aliases]
         ).strip()
@@ -210,14 +228,34 @@ class Agent:
             if await self.store.usage.notice_once(self.agent.name, day, "no-credentials"):
                 return [Reply.answering(message, self.unavailable)]
             return []
+        benched = await self.store.ledger.bench_reason(self.agent.name)
+        if benched is not None:
+            if await self.store.usage.notice_once(self.agent.name, day, "benched"):
+                return [Reply.answering(message, f"I am benched: {benched}.")]
+            return []
         tokens, cost = await self.store.usage.totals(self.agent.name, day)
         _, reset = day_window(now, self.settings.timezone)
         verdict = check(self.agent.budget, BudgetState(tokens, cost), reset_at=reset)
         if verdict.allowed:
             return None
+        return await self._say_out_of_budget(message, now, reset, verdict.reason)
+
+    async def _out_of_budget(
+        self, message: Message, now: datetime, exc: OutOfBudget
+    ) -> list[Reply]:
+        """A reservation was refused: the call is not made, and the agent says so once a day."""
+        _, reset = day_window(now, self.settings.timezone)
+        return await self._say_out_of_budget(
+            message, now, reset, str(exc).removeprefix(OUT_OF_BUDGET)
+        )
+
+    async def _say_out_of_budget(
+        self, message: Message, now: datetime, reset: datetime, reason: str
+    ) -> list[Reply]:
+        day = local_day(now, self.settings.timezone)
         if await self.store.usage.notice_once(self.agent.name, day, "budget"):
             until = format_out_of_budget(reset, now=now, timezone_name=self.settings.timezone)
-            return [Reply.answering(message, f"I am {until}: {verdict.reason}.")]
+            return [Reply.answering(message, f"I am {until}: {reason}.")]
         return []
 
     def _system_prompt(self, bot: BotContext, message: Message, text: str | None) -> str:
@@ -248,18 +286,66 @@ class Agent:
             if not self.agent.has_credentials:
                 return f"no credentials (${self.agent.api_key_env or 'API key'} is not set)"
             return "model not available"
+        benched = await self.store.ledger.bench_reason(self.agent.name)
+        if benched is not None:
+            return f"benched: {benched}"
         day = local_day(now, self.settings.timezone)
         tokens, cost = await self.store.usage.totals(self.agent.name, day)
         verdict = check(self.agent.budget, BudgetState(tokens, cost))
         return None if verdict.allowed else f"out of budget: {verdict.reason}"
 
-    async def complete(self, conversation: list[ChatMessage]) -> Completion:
-        """One model call, not streamed; raises `ProviderError` (also when there is no
+    async def complete(
+        self,
+        conversation: list[ChatMessage],
+        *,
+        task: int | None = None,
+        event_id: str | None = None,
+    ) -> tuple[Completion, float]:
+        """One model call, not streamed, its worst case reserved first (against `task`'s cap
+        too) and its usage recorded after: the completion and its cost. Raises
+        `ProviderError` (`OutOfBudget` when a cap would be crossed; also when there is no
         model: call `blocked` first)."""
         await self.follow_model()
-        if self._provider is None:
+        return await self.metered(conversation, task=task, event_id=event_id)
+
+    async def metered(
+        self,
+        conversation: list[ChatMessage],
+        *,
+        task: int | None,
+        event_id: str | None,
+        on_delta: DeltaCallback | None = None,
+    ) -> tuple[Completion, float]:
+        """The one way to the model: reserve, call, settle (`bots.agents.spending`)."""
+        provider = self._provider
+        if provider is None:
             raise ProviderError(self.unavailable or "no model")
-        return await self._provider.complete(conversation)
+        completion, cost = await self.spending.metered(
+            provider, conversation, task=task, event_id=event_id, on_delta=on_delta
+        )
+        self.count_call(completion.model or self.model, "ok", completion.usage, cost)
+        return completion, cost
+
+    async def bench_if_out_of_credit(self, exc: ProviderError, bot: BotContext) -> None:
+        """The vendor says the credit is spent (not a rate limit, not an outage): this agent
+        is benched until the master tops up and says `!unbench`, and he hears it once."""
+        if not isinstance(exc, ProviderRequestError) or exc.kind != "quota":
+            return
+        name = self.agent.name
+        now = self.spending.clock()
+        if not await self.store.ledger.bench(name, str(exc), now):
+            return
+        log.warning("agent %s is benched: %s", name, exc)
+        try:
+            await master_alert(
+                bot,
+                f"{self.agent.account.display_name} is benched: {exc}. The council goes on "
+                f"without it; top up the account, then say `!unbench {name}`.",
+                key=f"bench/{name}/{int(now)}",
+                urgent=True,
+            )
+        except Exception:  # the bench holds either way; the alert is the master's courtesy
+            log.exception("could not tell the master that %s is benched", name)
 
     async def follow_model(self) -> None:
         """Switches to the model the master chose with `!model` (or back to the configured
@@ -282,21 +368,6 @@ class Agent:
         log.info("agent %s now uses model %s (was %s)", self.agent.name, wanted, self.model)
         self._provider, self.model = provider, wanted
 
-    async def record_usage(self, completion: Completion, *, now: datetime, event_id: str) -> float:
-        """Counts one call against the day's budget, as chat does; its cost in USD."""
-        model = completion.model or self.model
-        cost = self.prices.cost(model, completion.usage)
-        await self.store.usage.record(
-            self.agent.name,
-            model,
-            local_day(now, self.settings.timezone),
-            completion.usage,
-            cost,
-            event_id,
-        )
-        self.count_call(model, "ok", completion.usage, cost)
-        return cost
-
     def count_call(
         self, model: str, outcome: str, usage: Usage | None = None, cost: float = 0.0
     ) -> None:
@@ -308,9 +379,6 @@ class Agent:
             self.metrics.llm_call(
                 self.agent.name, model, outcome, used.input_tokens, used.output_tokens, cost
             )
-
-    async def _record(self, message: Message, completion: Completion, now: datetime) -> None:
-        await self.record_usage(completion, now=now, event_id=message.event_id)
 
     async def aclose(self) -> None:
         await self.calls.settle()  # its last note reaches the store before the store closes

@@ -51,6 +51,7 @@ from bots.agents.council_wire import (
     read_ask,
     vote_reason,
 )
+from bots.agents.spending import OutOfBudget, task_cap_reached
 from bots.agents.streaming import TYPING_AFTER_S
 from bots.context import BotContext
 from bots.events import COUNCIL_KEY, POLL_RESPONSE, POLL_START, POLL_START_STABLE
@@ -230,13 +231,19 @@ class CouncilMember:
         messages = conversation(self.agent.persona(bot, language), prompt, speaker, ask.mission)
         try:
             async with _typing(bot, where.room_id):
-                completion = await self.agent.complete(messages)
+                return await self.agent.complete(
+                    messages, task=ask.task or None, event_id=where.key
+                )
+        except OutOfBudget as exc:
+            log.info("%s: ask %s not made: %s", self.name, ask.ask, exc)
+            if exc.task_cap and exc.task is not None:
+                await task_cap_reached(self.agent.spending, bot, exc.task)
+            return str(exc)
         except ProviderError as exc:
             log.warning("%s: ask %s failed: %s", self.name, ask.ask, exc)
             self.agent.count_call(self.agent.model, "error")
+            await self.agent.bench_if_out_of_credit(exc, bot)
             return failure_reason(exc, settings.timeout_seconds)
-        cost = await self.agent.record_usage(completion, now=now, event_id=where.key)
-        return completion, cost
 
     def _clean(self, text: str, bot: BotContext) -> str:
         names = [bot.identity.display_name, *bot.identity.aliases]

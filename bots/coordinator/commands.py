@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bots.coordinator.council import agents_overview, budget_report
+from bots.coordinator.budget_commands import BudgetCommands
+from bots.coordinator.council import agents_overview
 from bots.coordinator.dashboard_command import dashboard_spec
 from bots.coordinator.digest_command import DigestOps, digest_spec
 from bots.coordinator.lesson_commands import lesson_commands
@@ -57,7 +58,7 @@ def coordinator_commands(
             CommandSpec(
                 "agents", "each agent's model, role, state and budget left", agents_overview
             ),
-            CommandSpec("budget", "tokens and cost per agent today", budget_report),
+            *BudgetCommands(clock).specs(),
             model_spec(),
             dashboard_spec(clock),
         ]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bots.agents.budget import day_window, local_day
+from bots.agents.budget import local_day
 from bots.agents.loop_guard import LoopGuard, Turn, thread_key, turn_of
 from bots.context import BotContext
 from bots.coordinator.model_commands import model_line
 from bots.coordinator.presence import describe_presence
 from bots.message import Message, Reply
 from bots.routing.commands import CommandRequest
-from bots.text.durations import countdown
 
 
 async def agents_overview(request: CommandRequest) -> list[Reply]:
@@ -22,6 +21,7 @@ async def agents_overview(request: CommandRequest) -> list[Reply]:
     day = local_day(datetime.now(UTC), bot.settings.timezone)
     presences = await bot.matrix.presences()
     models = await store.agent_models.all()
+    benched = await store.ledger.benched()
     lines = ["Agents:"]
     for agent in bot.settings.agents:
         user_id = bot.settings.user_id(agent.account)
@@ -35,6 +35,8 @@ async def agents_overview(request: CommandRequest) -> list[Reply]:
             flags.append("no credentials")
         if await store.agent_flags.is_muted(agent.name):
             flags.append("muted")
+        if agent.name in benched:
+            flags.append("benched")
         flag_text = f" [{', '.join(flags)}]" if flags else ""
         lines.append(
             f"• {agent.account.display_name}{flag_text} — {agent.provider} "
@@ -51,28 +53,6 @@ def budget_left(token_cap: int | None, tokens: int, cost_cap: float | None, cost
     if cost_cap is not None:
         parts.append(f"${max(cost_cap - cost, 0):.2f}")
     return ", ".join(parts) if parts else "no cap"
-
-
-async def budget_report(request: CommandRequest) -> list[Reply]:
-    bot = request.bot
-    store = bot.store
-    now = datetime.now(UTC)
-    day = local_day(now, bot.settings.timezone)
-    _, reset = day_window(now, bot.settings.timezone)
-    lines = [f"Use today ({day}, resets in {countdown((reset - now).total_seconds())}):"]
-    for agent in bot.settings.agents:
-        tokens, cost = await store.usage.totals(agent.name, day)
-        caps = []
-        if agent.budget.daily_tokens is not None:
-            caps.append(f"{tokens:,} / {agent.budget.daily_tokens:,} tokens")
-        else:
-            caps.append(f"{tokens:,} tokens")
-        if agent.budget.daily_cost_usd is not None:
-            caps.append(f"${cost:.4f} / ${agent.budget.daily_cost_usd:.2f}")
-        else:
-            caps.append(f"${cost:.4f}")
-        lines.append(f"• {agent.account.display_name}: {', '.join(caps)}")
-    return [Reply.answering(request.message, "\n".join(lines))]
 
 
 class LoopWatch:

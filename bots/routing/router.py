@@ -43,6 +43,7 @@ REPLY_VERDICTS = frozenset({"approve", "deny"})
 TASK_COMMANDS = frozenset(
     {"task", "tasks", "pause", "resume", "retry", "assign", "priority", "stats", "poll"}
     | {"lessons", "forget", "minutes", "model", "routine"}
+    | {"budget", "unbench"}
 )
 
 

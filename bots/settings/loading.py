@@ -17,9 +17,10 @@ import yaml
 from bots.errors import ConfigError
 from bots.settings.loading_bridge import parse_bridge
 from bots.settings.loading_execution import parse_execution
-from bots.settings.loading_schedules import parse_schedules
-from bots.settings.loading_night import parse_night
 from bots.settings.loading_health import parse_health
+from bots.settings.loading_night import parse_night
+from bots.settings.loading_schedules import parse_schedules
+from bots.settings.loading_spend import parse_spend
 from bots.settings.loading_tasks import parse_tasks
 from bots.settings.model import (
     DEFAULT_COMMAND_RULES,
@@ -121,6 +122,7 @@ def parse_settings(data: object, source: Path) -> Settings:
         tasks=parse_tasks(root.child("tasks"), agents),
         night=parse_night(root.child("night")),
         health=parse_health(root.child("health"), root.child("digest")),
+        spend=parse_spend(root.child("budget")),
     )
     settings = replace(
         settings, schedules=parse_schedules(root.child("schedules"), settings.timezone)

@@ -15,9 +15,9 @@ from typing import Literal
 
 from bots.errors import ConfigError
 from bots.ids import UserID, user_id_for
-from bots.settings.schedules import ScheduleSettings
-from bots.settings.night import NightSettings
 from bots.settings.health import HealthSettings
+from bots.settings.night import NightSettings
+from bots.settings.schedules import ScheduleSettings
 from executor.hosts import LOCAL_HOST, HostConfig
 from executor.policy import PolicyConfig
 
@@ -92,6 +92,17 @@ class BudgetSettings:
 
     daily_tokens: int | None = None
     daily_cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class SpendSettings:
+    """The council's caps beyond each agent's own (top-level `budget`); None: no cap.
+
+    `daily_usd`: all agents together per local day; `task_usd`: one task over its whole
+    life (the master raises one task's with `!budget 12 +0.50`)."""
+
+    daily_usd: float | None = None
+    task_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "schedule": MASTER_ONLY,
     "night": MASTER_ONLY,
     "digest": MASTER_ONLY,
+    "unbench": MASTER_ONLY,
 }
 
 
@@ -385,6 +397,7 @@ class Settings:
     schedules: ScheduleSettings = field(default_factory=ScheduleSettings)
     night: NightSettings = field(default_factory=NightSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    spend: SpendSettings = field(default_factory=SpendSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:

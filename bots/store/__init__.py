@@ -24,6 +24,7 @@ from bots.store.dashboard_links import DashboardLinks
 from bots.store.digests import DigestStore
 from bots.store.errors import converted
 from bots.store.health import HealthStore
+from bots.store.ledger import LedgerStore
 from bots.store.lessons import LessonStore
 from bots.store.migrations import STEPS
 from bots.store.minutes import MinutesStore
@@ -176,6 +177,11 @@ class Store:
     def night(self) -> NightStore:
         """Night envelopes (`!night`): the window, what it covers, its morning report."""
         return NightStore(self._db, self._writes)
+
+    @property
+    def ledger(self) -> LedgerStore:
+        """The spend ledger: reservations before model calls, task caps, benched agents."""
+        return LedgerStore(self._db, self._writes)
 
     @property
     def usage(self) -> UsageStore:

@@ -21,6 +21,7 @@ from bridge.llm.base import (
     split_system,
 )
 from bridge.llm.provider_core import ProviderCore
+from bridge.llm.quota import anthropic_out_of_credit
 from bridge.llm.retry import (
     Failure,
     fallback_failure,
@@ -35,6 +36,7 @@ _SDK_TIMEOUT_MARGIN_S = 5.0
 
 # Errors that arrive as an SSE `error` event inside a 200 response carry only their type.
 _STREAM_ERROR_STATUS = {
+    "billing_error": 402,
     "rate_limit_error": 429,
     "overloaded_error": 529,
     "api_error": 500,
@@ -172,9 +174,10 @@ class AnthropicProvider(ProviderCore):
             status = exc.status_code
             if status < 400:  # an `error` event inside a streamed 200
                 status = _STREAM_ERROR_STATUS.get(str(exc.type or ""), 500)
-            return status_failure(
-                status, headers=exc.response.headers, detail=exc.api_message or exc.message
-            )
+            detail = exc.api_message or exc.message
+            if anthropic_out_of_credit(status, str(exc.type or "") or None, detail):
+                return Failure("quota", status=status, detail=shorten(detail))
+            return status_failure(status, headers=exc.response.headers, detail=detail)
         if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
             return Failure("timeout")
         if isinstance(exc, anthropic.APIConnectionError):

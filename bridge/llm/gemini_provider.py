@@ -26,6 +26,7 @@ from bridge.llm.base import (
     split_system,
 )
 from bridge.llm.provider_core import ProviderCore
+from bridge.llm.quota import gemini_out_of_credit
 from bridge.llm.retry import (
     Failure,
     fallback_failure,
@@ -174,6 +175,8 @@ class GeminiProvider(ProviderCore):
                 return Failure("other", detail=shorten(exc.message or str(exc)))
             response: Any = getattr(exc, "response", None)
             headers = getattr(response, "headers", None)
+            if gemini_out_of_credit(exc.code, exc.message, exc.details):
+                return Failure("quota", status=exc.code, detail=shorten(exc.message))
             return status_failure(
                 exc.code,
                 headers=headers,

@@ -27,6 +27,7 @@ from bridge.llm.base import (
     Usage,
 )
 from bridge.llm.provider_core import ProviderCore
+from bridge.llm.quota import openai_out_of_credit
 from bridge.llm.retry import (
     AttemptFailed,
     Failure,
@@ -187,7 +188,7 @@ class OpenAIProvider(ProviderCore):
             failure = status_failure(
                 exc.status_code, headers=exc.response.headers, detail=_api_message(exc)
             )
-            if failure.kind == "rate_limited" and exc.code == "insufficient_quota":
+            if openai_out_of_credit(exc.status_code, exc.code):
                 return Failure("quota", status=exc.status_code, detail=failure.detail)
             return failure
         if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):

@@ -80,7 +80,10 @@ class Failure:
 
 
 def classify_status(status: int) -> FailureKind:
-    """What an HTTP status means for us: 429, 408 and 5xx are worth another try."""
+    """What an HTTP status means for us: 429, 408 and 5xx are worth another try; 402
+    (Payment Required, any vendor) means the credit is spent."""
+    if status == 402:
+        return "quota"
     if status == 429:
         return "rate_limited"
     if status == 408:

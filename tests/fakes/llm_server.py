@@ -53,7 +53,11 @@ class Scripted:
     message: str | None = None
     """Error message put into the vendor-shaped error body."""
     error_code: str | None = None
-    """OpenAI's error.code (e.g. "insufficient_quota"); default chosen from the status."""
+    """OpenAI's error.code (e.g. "insufficient_quota") or Anthropic's error.type (e.g.
+    "billing_error"); default chosen from the status."""
+    quota_id: str | None = None
+    """Gemini: a QuotaFailure violation with this quotaId (e.g.
+    "GenerateRequestsPerDayPerProjectPerModel-FreeTier") in the error details."""
     retry_after: float | str | None = None
     """Sent as the Retry-After header (and as Gemini's RetryInfo.retryDelay)."""
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -105,12 +109,14 @@ def error(
     retry_after: float | str | None = None,
     headers: Mapping[str, str] | None = None,
     delay_s: float = 0.0,
+    quota_id: str | None = None,
 ) -> Scripted:
     """An HTTP error in the vendor's error shape, optionally with a Retry-After header."""
     return Scripted(
         status=status,
         message=message,
         error_code=error_code,
+        quota_id=quota_id,
         retry_after=retry_after,
         headers=dict(headers or {}),
         delay_s=delay_s,
@@ -648,6 +654,7 @@ def _output_tokens(script: Scripted, text: str) -> int:
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
+    402: "Payment Required",
     403: "Forbidden",
     404: "Not Found",
     408: "Request Timeout",
@@ -685,6 +692,7 @@ def _anthropic_error(script: Scripted) -> web.Response:
     kinds = {
         400: "invalid_request_error",
         401: "authentication_error",
+        402: "billing_error",
         403: "permission_error",
         404: "not_found_error",
         413: "request_too_large",
@@ -694,7 +702,7 @@ def _anthropic_error(script: Scripted) -> web.Response:
     body = {
         "type": "error",
         "error": {
-            "type": kinds.get(script.status, "api_error"),
+            "type": script.error_code or kinds.get(script.status, "api_error"),
             "message": script.message or _REASONS.get(script.status, "Error"),
         },
     }
@@ -717,6 +725,19 @@ def _gemini_error(script: Scripted) -> web.Response:
     # Google sends no Retry-After header: a numeric delay travels as RetryInfo in the body.
     headers = dict(script.headers)
     details: list[dict[str, Any]] = []
+    if script.quota_id is not None:
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": "generativelanguage.googleapis.com/"
+                        "generate_content_free_tier_requests",
+                        "quotaId": script.quota_id,
+                    }
+                ],
+            }
+        )
     if isinstance(script.retry_after, str):
         headers["Retry-After"] = script.retry_after
     elif script.retry_after is not None:

@@ -293,13 +293,15 @@ async def test_budget_cap_says_so_once_then_stays_silent(
     day = local_day(datetime.now(UTC), council.settings.timezone)
     async with await Store.open(council.data.store) as store:
         used_before, _ = await store.usage.totals("gemini", day)
-    await start_agents(gemini=BudgetSettings(daily_tokens=used_before + 1))
+    # The first call's worst case (prompt and max output) fits, so it is made; the vendor
+    # then reports more than the cap, so the day's budget is used up.
+    await start_agents(gemini=BudgetSettings(daily_tokens=used_before + 20_000))
     gemini = council.user_id("gemini")
     room_id = await master.create_room([gemini, council.user_id("coordinator")], encrypted=True)
     await master.wait_member(room_id, gemini)
     await master.sees_devices_of(gemini)
 
-    fake.enqueue(reply("first answer", input_tokens=120, output_tokens=30), protocol="gemini")
+    fake.enqueue(reply("first answer", input_tokens=19_990, output_tokens=30), protocol="gemini")
     first = await master.say(room_id, "gemini, first question")
     await master.wait_for(replies_to(first, gemini), timeout=30)
     second = await master.say(room_id, "gemini, second question")
@@ -313,7 +315,8 @@ async def test_budget_cap_says_so_once_then_stays_silent(
     ask = await master.say(room_id, "!budget")
     [report] = await master.wait_for(replies_to(ask, council.user_id("coordinator")))
     # The coordinator runs with the council's own caps; the use is what the fake reported.
-    assert f"Gemini: {used_before + 150:,} / " in report.body
+    [gemini_line] = [line for line in report.body.splitlines() if line.startswith("• Gemini")]
+    assert f", {used_before + 20_020:,} of " in gemini_line  # "of <its configured cap> tokens"
 
 
 async def test_agents_talking_to_each_other_stop_at_the_loop_guard(

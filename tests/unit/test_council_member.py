@@ -387,16 +387,18 @@ async def test_an_agent_out_of_budget_says_so_without_a_call(
 ) -> None:
     llm.reset()
     monkeypatch.setenv(KEY_ENV, "test-key")
-    bench = await make_bench(tmp_path, llm, budget=BudgetSettings(daily_tokens=100))
+    # The first call's worst case fits under the cap (so it is made); the vendor then
+    # reports more than the cap, so the day's budget is used up.
+    bench = await make_bench(tmp_path, llm, budget=BudgetSettings(daily_tokens=100_000))
     try:
-        llm.enqueue(reply("first", input_tokens=90, output_tokens=20))
+        llm.enqueue(reply("first", input_tokens=99_990, output_tokens=20))
         [first] = await bench.member.on_task_message(bench.ask(), bench.context)
         assert council_of(first)["status"] == "ok"
         [second] = await bench.member.on_task_message(
             bench.ask(ask="t12-plan-1", stage="plan"), bench.context
         )
         reason = council_of(second)["reason"]
-        assert reason.startswith("out of budget: daily token budget used up (110 of 100")
+        assert reason.startswith("out of budget: daily token budget used up (100,010 of 100,000")
         assert len(llm.requests) == 1
     finally:
         await bench.member.agent.aclose()

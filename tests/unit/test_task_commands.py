@@ -744,6 +744,8 @@ async def test_stats_over_a_period(bench: Bench) -> None:
 async def test_help_lists_the_task_commands_by_who_may_run_them(bench: Bench) -> None:
     [guest] = await bench.say("!help", sender=GUEST, power=0)
     assert [line for line in guest.split("\n") if "task" in line] == [
+        "• !budget [<task#> [+<usd>]] — spend today and this month per agent and task; "
+        "raise a task's cap",
         "• !stats [7d|30d] — tasks done, time, spend; per agent",
         "• !tasks [state|all] — tasks in work; or all, or one state",
     ]

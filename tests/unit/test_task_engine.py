@@ -719,3 +719,34 @@ async def test_a_fact_is_stored_again_after_a_store_error(
 
     assert await facts.keep("a vote", write) is kept
     assert len(tries) == min(failures + 1, facts.FACT_TRIES)
+
+
+async def test_a_task_at_its_spend_cap_pauses_until_the_master_resumes_it(bench: Bench) -> None:
+    await bench.order()
+    await bench.answer(
+        "claude",
+        "t1-propose-1",
+        "",
+        status="failed",
+        reason="out of budget: the task's cap ($2.00) would be crossed",
+    )
+    task = await bench.task()
+    assert (task.state, task.paused_from) == ("paused", "discussing")
+    await bench.answer(  # a second agent meeting the cap changes nothing
+        "gpt", "t1-propose-1", "", status="failed", reason="out of budget: the task's cap"
+    )
+    assert (await bench.task()).state == "paused"
+    await bench.service.resume(1, MASTER)
+    assert (await bench.task()).state == "discussing"
+
+
+async def test_an_agents_own_daily_cap_does_not_pause_the_task(bench: Bench) -> None:
+    await bench.order()
+    await bench.answer(
+        "claude",
+        "t1-propose-1",
+        "",
+        status="failed",
+        reason="out of budget: daily cost budget ($5.00) would be crossed",
+    )
+    assert (await bench.task()).state == "discussing"

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
+from bots.agents.spend_caps import at_task_cap
 from bots.context import BotContext
 from bots.coordinator.tasks import approval, outside, reporting, running
 from bots.coordinator.tasks import minutes as task_minutes
@@ -262,8 +263,17 @@ class TaskService:
             if await self.ctx.tasks.get(task_id) is None:
                 return []
             await keep(f"the answer {message.event_id}", partial(self.ctx.tasks.add_answer, answer))
+            if answer.status == "failed" and at_task_cap(answer.text):
+                await self._pause_at_cap(task_id)
         await self.drive(task_id)
         return []
+
+    async def _pause_at_cap(self, n: int) -> None:
+        """A task whose spend cap stopped a call waits for the master (the agent alerted
+        him once): paused, so `!resume` after `!budget N +0.50` goes on (stored: restart-safe)."""
+        task = await self._task(n)
+        if task.state not in FINAL_STATES and task.state != "paused":
+            await self.ctx.move(task, "paused", actor="spend ledger", reason="its spend cap")
 
     async def on_event(self, event: RoomEvent, bot: BotContext) -> list[Reply]:
         """Poll responses, reactions on a plan, execution results."""

@@ -18,9 +18,10 @@ from bots.store.migrations import (
     v15_bridge_tokens,
     v16_dashboard_links,
     v17_schedules,
-    v21_schedule_config,
+    v18_spend_ledger,
     v19_night,
     v20_health,
+    v21_schedule_config,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -41,7 +42,8 @@ STEPS: tuple[tuple[int, str], ...] = (
     (15, v15_bridge_tokens.SQL),
     (16, v16_dashboard_links.SQL),
     (17, v17_schedules.SQL),
-    (21, v21_schedule_config.SQL),
+    (18, v18_spend_ledger.SQL),
     (19, v19_night.SQL),
     (20, v20_health.SQL),
+    (21, v21_schedule_config.SQL),
 )
