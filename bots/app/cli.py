@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bots import __version__
+from bots.app import exit_codes
 from bots.app.bridge_token import cmd_token
 from bots.app.lifecycle import cmd_bot, cmd_down, cmd_up
 from bots.app.one_shot import cmd_check_config, cmd_homeserver_config, cmd_info
@@ -35,11 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         command: Any = args.func
         return int(command(settings, args))
-    except (BotError, ConfigError) as exc:
+    except ConfigError as exc:
         print(f"chavion: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.CONFIG_ERROR  # not retried by the service unit: fix the config
+    except BotError as exc:
+        print(f"chavion: {exc}", file=sys.stderr)
+        return exit_codes.FAILED  # may pass (the network not up yet): retried
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:

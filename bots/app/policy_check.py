@@ -28,7 +28,7 @@ LABELS = {
 
 def cmd_policy_check(settings: Settings, args: argparse.Namespace) -> int:
     """0 once every command is judged, whatever the verdicts (a FORBID is an answer, not a
-    failure); 2 for an unknown host or no command at all (and, from `main`, for a config
+    failure); 2 for an unknown host or no command at all (and, from `main`, 78 for a config
     error, which names its dotted key)."""
     hosts = settings.execution.hosts
     if args.host not in hosts:

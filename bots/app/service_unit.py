@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bots.app.exit_codes import CONFIG_ERROR
 from bots.errors import BotError
 from bots.settings.model import Settings
 from bots.settings.paths import CONFIG_ENV, DATA_DIR_ENV, EXAMPLE_CONFIG, REPO_ROOT
@@ -82,6 +83,8 @@ def render_unit(spec: UnitSpec) -> str:
         "ExecStart=" + exec_start,
         "Restart=always",
         f"RestartSec={RESTART_DELAY_S}",
+        # A config error waits for the master to fix the config; anything else is retried.
+        f"RestartPreventExitStatus={CONFIG_ERROR}",
         # SIGTERM to `chavion up` alone: it stops its bots, then its Synapse, in order;
         # only what is left after the timeout gets SIGKILL.
         "KillMode=mixed",

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from bots.agents.budget import local_day
 from bots.bridge.hosts import HostWatch
+from bots.bridge.scans import MessageScans, Scanned
 from bots.bridge.tasks import read_order
 from bots.bridge.views import task_view
 from bots.coordinator.tasks.service import TaskService
@@ -33,7 +34,6 @@ from bots.message import Incoming, Message, Reply
 from bots.routing.addressing import Roster
 from bots.settings.model import Settings
 from bots.store import Store
-from bots.text.credentials import without_secrets
 from bridge.http.ports import (
     ActivityItem,
     AgentCard,
@@ -59,11 +59,16 @@ class Status(Protocol):
     async def status(self) -> dict[str, Any]: ...
 
 
-def activity_item(message: Message, roster: Roster, task_id: int | None) -> ActivityItem:
+def activity_item(
+    message: Message, roster: Roster, task_id: int | None, scanned: Scanned | None = None
+) -> ActivityItem:
     """A room message as a line of the feed: who said it by name, its text trimmed, a
-    credential in it (a pasted key, a `!dashboard` link) shown as its kind only."""
+    credential in it (a pasted key, a `!dashboard` link) shown as its kind only; `scanned`
+    is the message's credential scan when the bridge made it already."""
     who = roster.get(message.sender)
-    text = without_secrets(message.body)
+    if scanned is None:
+        scanned = MessageScans().of(message)
+    text = scanned.shown_body(message)
     if task_id is not None:  # the row shows the task's number already
         text = text.removeprefix(f"#{task_id} ")
     body = text if len(text) <= BODY_CHARS else text[: BODY_CHARS - 1] + "…"
@@ -104,7 +109,10 @@ class MasterDashboard:
         roster: Roster,
         hosts: HostWatch,
         clock: Callable[[], float] = time.time,
+        *,
+        scans: MessageScans | None = None,
     ) -> None:
+        """`scans`: the bridge's credential scans, shared with the voices (one per message)."""
         self._settings = settings
         self._store = store
         self._service = tasks
@@ -113,6 +121,7 @@ class MasterDashboard:
         self._roster = roster
         self._hosts = hosts
         self._clock = clock
+        self._scans = scans if scans is not None else MessageScans()
         self._activity: deque[tuple[str, ActivityItem]] = deque(maxlen=ACTIVITY)
         self._threads: dict[str, int] = {}
         """A task's thread root to its number, learned from the task messages heard."""
@@ -258,7 +267,12 @@ class MasterDashboard:
                 entry.body,
                 timestamp_ms=entry.timestamp_ms,
             )
-            item = activity_item(message, self._roster, self._threads.get(entry.event_id))
+            item = activity_item(
+                message,
+                self._roster,
+                self._threads.get(entry.event_id),
+                self._scans.of(message),
+            )
             if who is None and entry.sender_name:
                 item = dataclasses.replace(item, sender=entry.sender_name)
             earlier.append((entry.event_id, item))
@@ -275,7 +289,7 @@ class MasterDashboard:
         if incoming.stream == "partial" or incoming.replaces is not None:
             return  # an answer still being written: its whole text comes at the end
         task_id = self._task_of(incoming)
-        item = activity_item(incoming, self._roster, task_id)
+        item = activity_item(incoming, self._roster, task_id, self._scans.of(incoming))
         self._activity = deque(
             [(k, i) for k, i in self._activity if k != incoming.event_id], maxlen=ACTIVITY
         )

@@ -19,6 +19,7 @@ from bots.bridge.council import RoomCouncil, is_task_order
 from bots.bridge.dashboard import MasterDashboard
 from bots.bridge.executor import RoomExecutor
 from bots.bridge.hosts import HostWatch, Runner
+from bots.bridge.scans import MessageScans
 from bots.bridge.tasks import CouncilTasks
 from bots.bridge.tokens import StoredTokens
 from bots.bridge.voices import Voice, build_voices
@@ -82,7 +83,11 @@ class BridgeServer:
         self.data = data
         self.council_room = council_room
         self.tasks = tasks
-        self.voices: dict[str, Voice] = build_voices(settings, store, data, council_room, roster)
+        self.scans = MessageScans()
+        """Each room message scanned for credentials once, for every voice and the feed."""
+        self.voices: dict[str, Voice] = build_voices(
+            settings, store, data, council_room, roster, self.scans
+        )
         self.tokens = StoredTokens(settings, store)
         self.council = RoomCouncil(
             self.voices,
@@ -99,6 +104,7 @@ class BridgeServer:
             council_room,
             roster,
             HostWatch(settings.execution.hosts, hosts),
+            scans=self.scans,
         )
         self.extra_routes = tuple(extra_routes)
         self.listening: Listening | None = None

@@ -19,6 +19,7 @@ from typing import Any
 
 from bots.bridge.event_log import EventLog
 from bots.bridge.hearing import heard
+from bots.bridge.scans import MessageScans
 from bots.errors import ConfigError, MatrixError
 from bots.execution.requests import RESULT_EVENT
 from bots.homeserver.credentials import load_credentials
@@ -30,7 +31,6 @@ from bots.routing.addressing import EXTERNAL, Identity, Roster
 from bots.settings.data_dir import DataDir
 from bots.settings.model import BridgeAgentSettings, Settings
 from bots.store import Store
-from bots.text.credentials import holds_credential
 from bridge.http.ports import ApiError
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ class Voice:
     """Executor requests this agent made (while this process runs)."""
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT))
+    scans: MessageScans = field(default_factory=MessageScans)
+    """The bridge's one credential scan per message, shared with the other voices and the
+    dashboard."""
 
     @property
     def user_id(self) -> UserID:
@@ -96,9 +99,7 @@ class Voice:
         messages count among the room's last messages (`/api/status`), and go no further."""
         if incoming.room_id != self.council_room:
             return []
-        if isinstance(incoming, Message) and holds_credential(
-            incoming.body, incoming.formatted_body
-        ):
+        if isinstance(incoming, Message) and self.scans.of(incoming).holds_credential:
             return []  # an outside agent reads no key, and no `!dashboard` link
         if isinstance(incoming, RoomEvent) and incoming.type == RESULT_EVENT:
             rid = incoming.content.get("request_id")
@@ -131,10 +132,16 @@ class Voice:
 
 
 def build_voices(
-    settings: Settings, store: Store, data: DataDir, council_room: RoomID, roster: Roster
+    settings: Settings,
+    store: Store,
+    data: DataDir,
+    council_room: RoomID,
+    roster: Roster,
+    scans: MessageScans,
 ) -> dict[str, Voice]:
     """A voice per external agent, on the credentials `chavion up` provisioned; the roster
-    gains the external agents so each voice can tell what is addressed to its agent."""
+    gains the external agents so each voice can tell what is addressed to its agent. All
+    share `scans`: a message is scanned for credentials once, not once per voice."""
     identities = {
         agent.name: Identity(
             settings.user_id(agent.account),
@@ -179,7 +186,7 @@ def build_voices(
             on_message,
             lambda inviter: may_invite(inviter, settings.master_user_id, settings.access),
         )
-        voice = Voice(agent, identities[agent.name], matrix, everyone, council_room)
+        voice = Voice(agent, identities[agent.name], matrix, everyone, council_room, scans=scans)
         holder.append(voice)
         voices[agent.name] = voice
     return voices

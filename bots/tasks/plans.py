@@ -21,18 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.execution.requests import MAX_COMMAND_CHARS, command_digest
-from bots.tasks.lenient_json import kind_of, norm_key, objects
+from bots.tasks.lenient_json import TRAILING_COMMA, kind_of, norm_key, scan_json
 
 MAX_ANSWER_CHARS = 200_000
 """A longer answer is not searched for a plan (it is not one a person could approve)."""
-MAX_DECODE_TRIES = 2_000
-"""`{` positions tried at most: keeps a pathological answer (thousands of braces) cheap."""
 MAX_PROBLEMS = 6
 """Problems listed in one `PlanError`; more are counted."""
 _PLAN_DIGEST_VERSION = "chavion-plan-v1"
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
-_OBJECT_START = re.compile(r"""\{(?=\s*["'}])""")
-"""Where a JSON object may start: `{` before a key or `}` (not `{print $1}` or `{{`)."""
 
 _FIELDS: dict[str, str] = {
     **dict.fromkeys(("host", "server", "hostname", "target", "machine", "node"), "host"),
@@ -219,7 +214,7 @@ def parse_plan(text: str, *, hosts: Collection[str], max_steps: int) -> Plan | P
         )
     found = _find_plan_object(text)
     if isinstance(found, str) and "," in text:
-        retried = _find_plan_object(_TRAILING_COMMA.sub(r"\1", text))
+        retried = _find_plan_object(TRAILING_COMMA.sub(r"\1", text))
         if not isinstance(retried, str):
             found = retried
     if isinstance(found, str):
@@ -229,34 +224,30 @@ def parse_plan(text: str, *, hosts: Collection[str], max_steps: int) -> Plan | P
 
 def _find_plan_object(text: str) -> Mapping[str, Any] | str:
     """The first object with a `steps` list, or the reason none was found."""
-    decoder = json.JSONDecoder(strict=False)  # raw line breaks in strings: heredocs
     steps_at = _steps_key_at(text)
     broken: str | None = None
     not_a_list: str | None = None
-    position = _next_start(text, 0)
-    tries = 0
-    while position != -1 and tries < MAX_DECODE_TRIES:
-        tries += 1
-        try:
-            value, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            if broken is None and steps_at is not None and exc.pos >= steps_at >= position:
-                broken = _describe_json_error(text, position, exc)
-            position = _next_start(text, position + 1)
-            continue
-        except RecursionError:
-            position = _next_start(text, position + 1)
-            continue
-        for candidate in objects(value):
-            steps = _get(candidate, "steps")
-            if isinstance(steps, list):
-                return candidate
-            if steps is not None and not_a_list is None:
-                not_a_list = (
-                    f'"steps" must be a list of steps, not {kind_of(steps)}. '
-                    f"Answer with one JSON object: {PLAN_SHAPE}"
-                )
-        position = _next_start(text, end)
+
+    def note_broken(position: int, exc: json.JSONDecodeError) -> None:
+        nonlocal broken
+        if broken is None and steps_at is not None and exc.pos >= steps_at >= position:
+            broken = _describe_json_error(text, position, exc)
+
+    def has_steps(candidate: Mapping[str, Any]) -> bool:
+        nonlocal not_a_list
+        steps = _get(candidate, "steps")
+        if isinstance(steps, list):
+            return True
+        if steps is not None and not_a_list is None:
+            not_a_list = (
+                f'"steps" must be a list of steps, not {kind_of(steps)}. '
+                f"Answer with one JSON object: {PLAN_SHAPE}"
+            )
+        return False
+
+    found = scan_json(text, has_steps, on_error=note_broken)
+    if found is not None:
+        return found
     if broken is not None:
         return broken
     if not_a_list is not None:
@@ -266,11 +257,6 @@ def _find_plan_object(text: str) -> Mapping[str, Any] | str:
         f"Answer with one JSON object: {PLAN_SHAPE} "
         '(use "steps": [] when the task needs no command).'
     )
-
-
-def _next_start(text: str, at: int) -> int:
-    match = _OBJECT_START.search(text, at)
-    return -1 if match is None else match.start()
 
 
 def _steps_key_at(text: str) -> int | None:

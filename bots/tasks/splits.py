@@ -11,13 +11,12 @@ JSON anywhere, fenced or not, key spellings vary, a trailing comma forgiven), wh
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bots.tasks.lenient_json import kind_of, norm_key, objects
+from bots.tasks.lenient_json import TRAILING_COMMA, kind_of, norm_key, scan_json
 from bots.tasks.plans import Plan, Step
 from bots.tasks.render import clip, prefix
 from bots.tasks.render import names as said_names
@@ -31,17 +30,16 @@ SPLIT_EMOJI: Mapping[str, str] = {"split": "✂️", "part": "🧩", "merge": "�
 """The emoji an agent's answer of each split stage starts with, after "#<id>"."""
 MAX_ANSWER_CHARS = 50_000
 """A longer answer is not searched for a split (a split is a few hundred characters)."""
-MAX_DECODE_TRIES = 2_000
 MAX_SCANNED_CHARS = 2_000_000
-"""`{`/`[` positions tried, and characters read by failed tries, at most: an answer of
-thousands of unclosed brackets costs milliseconds, not seconds, of the coordinator's loop."""
+"""Characters read by failed tries at most (with `lenient_json.MAX_DECODE_TRIES` starts): an
+answer of thousands of unclosed brackets costs milliseconds, not seconds, of the
+coordinator's loop."""
 TITLE_CHARS = 120
 """A part's title as lines show it (the whole one goes to its agent)."""
 MAX_TITLE_CHARS = 300
 MAX_DETAIL_CHARS = 4_000
 """A part's title and detail travel in every part's ask: longer ones go back to the planner."""
 
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _VALUE_START = re.compile(r"""\{(?=\s*["'}])|\[(?=\s*["'{\]])""")
 """Where a JSON object or list may start: `{` before a key, `[` before a string, object or
 `]` (not `{print $1}`, `[0-9]`)."""
@@ -176,7 +174,7 @@ def parse_split(text: str, *, max_parts: int) -> Split | SplitError:
         )
     found = _find_split(text)
     if (found is None or found[2]) and "," in text:
-        retried = _find_split(_TRAILING_COMMA.sub(r"\1", text))
+        retried = _find_split(TRAILING_COMMA.sub(r"\1", text))
         if retried is not None and (found is None or not retried[2]):
             found = retried
     if found is None:
@@ -211,36 +209,23 @@ def parse_split(text: str, *, max_parts: int) -> Split | SplitError:
 def _find_split(text: str) -> tuple[list[Any], str | None, bool] | None:
     """The first `parts` list (with the merger named next to it), else the first bare list of
     parts (True: bare), else None."""
-    decoder = json.JSONDecoder(strict=False)
     bare: list[Any] | None = None
-    position = _next_start(text, 0)
-    tries = 0
-    scanned = 0
-    while position != -1 and tries < MAX_DECODE_TRIES and scanned < MAX_SCANNED_CHARS:
-        tries += 1
-        try:
-            value, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            scanned += exc.pos - position
-            position = _next_start(text, position + 1)
-            continue
-        except RecursionError:
-            scanned += len(text) - position
-            position = _next_start(text, position + 1)
-            continue
-        for candidate in objects(value):
-            parts = _parts_of(candidate)
-            if parts is not None:
-                return parts, _merger_of(candidate), False
+
+    def keep_bare(value: object) -> None:
+        nonlocal bare
         if bare is None and isinstance(value, list) and _looks_like_parts(value):
             bare = value
-        position = _next_start(text, end)
+
+    found = scan_json(
+        text,
+        lambda candidate: _parts_of(candidate) is not None,
+        starts=_VALUE_START,
+        on_value=keep_bare,
+        max_scanned=MAX_SCANNED_CHARS,
+    )
+    if found is not None:
+        return _parts_of(found) or [], _merger_of(found), False
     return None if bare is None else (bare, None, True)
-
-
-def _next_start(text: str, at: int) -> int:
-    match = _VALUE_START.search(text, at)
-    return -1 if match is None else match.start()
 
 
 def _parts_of(obj: Mapping[str, Any]) -> list[Any] | None:

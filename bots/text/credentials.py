@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from executor.key_formats import KEY_FORMATS
@@ -156,9 +156,15 @@ def find_credentials(text: str) -> list[Found]:
 def without_secrets(text: str) -> str:
     """`text` with each credential replaced by its kind in brackets ("[a GitHub token]"),
     for a place that shows what was said but must not show the secret."""
+    return redacted(text, find_credentials(text))
+
+
+def redacted(text: str, credentials: Sequence[Found]) -> str:
+    """`without_secrets` for a text already scanned: `credentials` are what
+    `find_credentials(text)` found in it."""
     parts: list[str] = []
     at = 0
-    for found in find_credentials(text):
+    for found in credentials:
         parts.append(text[at : found.start])
         parts.append(f"[{found.kind}]")
         at = found.end

@@ -6,7 +6,8 @@ on the status alone and a person can read the body. The probes (homeserver, each
 the store, the hosts) live with the bots (`bots/app/health_probes.py`); this module only
 runs them: all at once, each bounded by one deadline, so a hung homeserver makes its own
 check "timed out" instead of hanging the request, and a probe that raises is "failing" with
-its error rather than a 500.
+its error rather than a 500. The answer is kept a few seconds (`health_cache.py`): a scrape
+storm probes once.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from aiohttp import web
+
+from bridge.http.health_cache import CACHE_SECONDS, CachedHealth
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +129,11 @@ def add_routes(
     probes: Sequence[HealthProbe],
     *,
     timeout: float = PROBE_TIMEOUT_SECONDS,
+    cache_seconds: float = CACHE_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """`GET /health` (and HEAD), public: it says what is wrong, never a secret."""
+    """`GET /health` (and HEAD), public: it says what is wrong, never a secret. An answer
+    is given again for `cache_seconds`, and requests meanwhile share one probe run."""
     names = [p.name for p in probes]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -136,8 +142,13 @@ def add_routes(
         raise ValueError(f"the health probes' timeout must be positive, not {timeout}")
     fixed = tuple(probes)
 
+    async def compose() -> tuple[int, dict[str, Any]]:
+        return health_body(await run_probes(fixed, timeout))
+
+    cached = CachedHealth(compose, seconds=cache_seconds, clock=clock)
+
     async def serve(request: web.Request) -> web.Response:
-        status, body = health_body(await run_probes(fixed, timeout))
+        status, body = await cached.answer()
         return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
 
     app.router.add_get("/health", serve)

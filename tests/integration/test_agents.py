@@ -29,12 +29,6 @@ PROTOCOL = {"claude": "anthropic", "gpt": "openai", "gemini": "gemini"}
 QUIET = 2.5  # seconds of silence that show nobody else is going to answer
 
 
-@pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
 @pytest.fixture
 def fake(llm: FakeLLMServer) -> FakeLLMServer:
     llm.reset()

@@ -48,12 +48,6 @@ def pointed_at(settings: Settings, server: FakeLLMServer) -> Settings:
     return dataclasses.replace(settings, agents=tuple(aim(a) for a in settings.agents))
 
 
-@pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
 @pytest.fixture
 def fake(llm: FakeLLMServer) -> FakeLLMServer:
     llm.reset()

@@ -41,12 +41,6 @@ PEM = (
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def agent(council: ThrowawayCouncil, llm: FakeLLMServer) -> AsyncIterator[InProcessBots]:
     """One agent on the fake server, as `chavion up` runs it (its own Matrix connection)."""
 

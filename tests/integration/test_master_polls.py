@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bots.events import COUNCIL_KEY, POLL_END, POLL_RESPONSE, POLL_START
-from tests.fakes.llm_server import FakeLLMServer
-from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript
-from tests.support.person import Person, Seen
+from tests.support.person import Seen
 from tests.support.tasks import (
     AGENTS,
     CoordinatorProcess,
+    StartTaskBots,
     TaskBots,
     TaskMaster,
-    running_task_bots,
-    scripted_council,
-    task_config,
-    task_master,
 )
 
 pytestmark = pytest.mark.integration
@@ -45,37 +40,19 @@ REASONS = {
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("polls") / "chavion.yaml"
-    config = task_config(council, llm, path, tasks={"poll_seconds": POLL_SECONDS})
-    async with running_task_bots(council, coordinator, master, config, own_process=True) as started:
+async def bots(start_task_bots: StartTaskBots) -> AsyncIterator[TaskBots]:
+    async with start_task_bots(
+        "polls", tasks={"poll_seconds": POLL_SECONDS}, own_process=True
+    ) as started:
         yield started
 
 
 @pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    found = next(scripted_council(llm, bots))
+def script(script: CouncilScript) -> CouncilScript:
+    """The shared script, with each agent's vote and reason on a poll."""
     for agent, (key, why) in REASONS.items():
-        found.set("vote", agent, f"VOTE: {key}\nREASON: {why}.")
-    yield found
-    assert llm.responder_errors == []
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
+        script.set("vote", agent, f"VOTE: {key}\nREASON: {why}.")
+    return script
 
 
 @pytest.fixture

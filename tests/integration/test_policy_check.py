@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bots.app.exit_codes import CONFIG_ERROR
 from bots.settings.paths import EXAMPLE_CONFIG
 
 pytestmark = pytest.mark.integration
@@ -128,6 +129,6 @@ def test_a_config_error_names_its_dotted_key(tmp_path: Path) -> None:
 
     result = chavion(config, "policy", "check", "--host", "local", "ls")
 
-    assert result.returncode == 2
+    assert result.returncode == CONFIG_ERROR
     assert "execution.policy.mode" in result.stderr
     assert result.stdout == ""

@@ -28,17 +28,11 @@ from executor.hosts import LOCAL_HOST, HostConfig
 from executor.runner import CommandRunner
 from executor.sandbox import FIXED_PATH, REFUSED_WRITE_NOTE
 from executor.wrapper import FIXED_VARIABLES, wrap_command
-from tests.fakes.sshd import SshdServer, running_sshd
+from tests.fakes.sshd import SshdServer
 
 pytestmark = pytest.mark.integration
 
 SSHD = "sshd-test"
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with running_sshd() as started:
-        yield started
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -38,9 +38,7 @@ from tests.support.tasks import (
     TaskRef,
     council_of,
     running_task_bots,
-    scripted_council,
     task_config,
-    task_master,
 )
 
 pytestmark = pytest.mark.integration
@@ -48,12 +46,6 @@ pytestmark = pytest.mark.integration
 TASKS = {"critique_seconds": 20, "hybrid_margin": 0.5, "weights": {"local": 0.5}}
 REVISED = "Revised after the critiques: df -h and df -i, then report."
 _OPTION = re.compile(r"^## Option ([A-T])\b", re.M)
-
-
-@pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +62,6 @@ async def bots(
 ) -> AsyncIterator[TaskBots]:
     async with running_task_bots(council, coordinator, master, config_path) as started:
         yield started
-
-
-@pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    yield from scripted_council(llm, bots)
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
 
 
 def asked(llm: FakeLLMServer, task: TaskRef, heading: str) -> dict[str, RecordedRequest]:

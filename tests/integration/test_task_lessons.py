@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
-from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript, plan_json, step
-from tests.support.person import Person, Seen
+from tests.support.person import Seen
 from tests.support.tasks import (
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     TaskRef,
     council_of,
-    running_task_bots,
-    scripted_council,
-    task_config,
-    task_master,
 )
 
 pytestmark = pytest.mark.integration
@@ -38,33 +34,11 @@ FIX_WORDS = "The directory is missing; list the root instead."
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("task-lessons") / "chavion.yaml"
-    config = task_config(council, llm, path, tasks={"max_attempts": 2, "lessons_in_prompt": 3})
-    async with running_task_bots(council, coordinator, master, config) as started:
+async def bots(start_task_bots: StartTaskBots) -> AsyncIterator[TaskBots]:
+    async with start_task_bots(
+        "task-lessons", tasks={"max_attempts": 2, "lessons_in_prompt": 3}
+    ) as started:
         yield started
-
-
-@pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    yield from scripted_council(llm, bots)
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
 
 
 @contextlib.asynccontextmanager

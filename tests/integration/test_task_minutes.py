@@ -14,23 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from tests.fakes.llm_server import FakeLLMServer, reply
-from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.support.council import InProcessBots
 from tests.support.council_script import CouncilScript, stage_of
-from tests.support.person import Person, Seen
+from tests.support.person import Seen
 from tests.support.tasks import (
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     council_of,
     models_of,
-    running_task_bots,
-    scripted_council,
-    task_config,
-    task_master,
 )
 
 pytestmark = pytest.mark.integration
@@ -40,33 +37,11 @@ SCRIBE_TEXT = "Minutes by the scribe: GPT's approach was chosen and df ran clean
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("minutes") / "chavion.yaml"
-    config = task_config(council, llm, path, tasks={"scribe": SCRIBE, "minutes_seconds": 30})
-    async with running_task_bots(council, coordinator, master, config) as started:
+async def bots(start_task_bots: StartTaskBots) -> AsyncIterator[TaskBots]:
+    async with start_task_bots(
+        "minutes", tasks={"scribe": SCRIBE, "minutes_seconds": 30}
+    ) as started:
         yield started
-
-
-@pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    yield from scripted_council(llm, bots)
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
 
 
 async def reply_to(boss: TaskMaster, command: str, what: str) -> Seen:

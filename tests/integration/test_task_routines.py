@@ -13,60 +13,33 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bots.events import POLL_START
 from tests.fakes.llm_server import FakeLLMServer
-from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.support.council import InProcessBots
 from tests.support.council_script import CouncilScript, Stage
-from tests.support.person import Person, Seen
+from tests.support.person import Seen
 from tests.support.tasks import (
     AGENTS,
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     TaskRef,
     answering,
     council_of,
     models_of,
-    running_task_bots,
-    scripted_council,
-    task_config,
-    task_master,
 )
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("routines") / "chavion.yaml"
-    config = task_config(council, llm, path, tasks={"routine_after": 3})
-    async with running_task_bots(council, coordinator, master, config) as started:
+async def bots(start_task_bots: StartTaskBots) -> AsyncIterator[TaskBots]:
+    async with start_task_bots("routines", tasks={"routine_after": 3}) as started:
         yield started
-
-
-@pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    yield from scripted_council(llm, bots)
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
 
 
 async def said_back(boss: TaskMaster, root: str, needle: str, what: str) -> Seen:

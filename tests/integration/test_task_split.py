@@ -11,26 +11,21 @@ the store's task tables and what each model was asked (the fake server's request
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest, error
-from tests.fakes.sshd import SshdServer, running_sshd
-from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.fakes.sshd import SshdServer
 from tests.support.council_script import CouncilScript, plan_json, stage_of, step
-from tests.support.person import Person
 from tests.support.tasks import (
     REMOTE_HOST,
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     TaskRef,
     council_of,
-    running_task_bots,
-    scripted_council,
-    task_config,
-    task_master,
     task_status,
 )
 
@@ -50,40 +45,9 @@ DETAILS = {"claude": "DETAIL-SEARCH", "gemini": "DETAIL-LOGS", "local": "DETAIL-
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with running_sshd() as started:
+async def bots(start_task_bots: StartTaskBots, sshd: SshdServer) -> AsyncIterator[TaskBots]:
+    async with start_task_bots("split", sshd=sshd, tasks={"part_seconds": 30}) as started:
         yield started
-
-
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    sshd: SshdServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("split") / "chavion.yaml"
-    config = task_config(council, llm, path, sshd=sshd, tasks={"part_seconds": 30})
-    async with running_task_bots(council, coordinator, master, config) as started:
-        yield started
-
-
-@pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    yield from scripted_council(llm, bots)
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
 
 
 def fenced(split: dict[str, Any]) -> str:

@@ -13,29 +13,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bots.events import COUNCIL_KEY, POLL_END, POLL_RESPONSE, POLL_START
 from bots.execution.requests import REQUEST_EVENT, RESULT_EVENT
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest, error
-from tests.fakes.sshd import SshdServer, running_sshd
-from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.fakes.sshd import SshdServer
+from tests.support.council import ThrowawayCouncil
 from tests.support.council_script import CouncilScript, plan_json, step
-from tests.support.person import Person, Seen
+from tests.support.person import Seen
 from tests.support.tasks import (
     AGENTS,
     REMOTE_HOST,
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     TaskRef,
     council_of,
     mentions,
-    running_task_bots,
-    scripted_council,
-    task_config,
-    task_master,
 )
 
 pytestmark = pytest.mark.integration
@@ -47,40 +44,9 @@ MAX_ATTEMPTS = 2
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with running_sshd() as started:
+async def bots(start_task_bots: StartTaskBots, sshd: SshdServer) -> AsyncIterator[TaskBots]:
+    async with start_task_bots("tasks", sshd=sshd, tasks={"max_attempts": MAX_ATTEMPTS}) as started:
         yield started
-
-
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    sshd: SshdServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("tasks") / "chavion.yaml"
-    config = task_config(council, llm, path, sshd=sshd, tasks={"max_attempts": MAX_ATTEMPTS})
-    async with running_task_bots(council, coordinator, master, config) as started:
-        yield started
-
-
-@pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    yield from scripted_council(llm, bots)
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -9,60 +9,30 @@ without a clean stop; the executor and the agents run in this process.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bots.events import POLL_END, POLL_START
 from bots.execution.requests import REQUEST_EVENT, RESULT_EVENT
-from tests.fakes.llm_server import FakeLLMServer
-from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript, Stage, plan_json, step
-from tests.support.person import Person
 from tests.support.tasks import (
     AGENTS,
     CoordinatorProcess,
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     TaskRef,
     in_thread,
-    running_task_bots,
-    scripted_council,
-    task_config,
-    task_master,
 )
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("tasks-restart") / "chavion.yaml"
-    config = task_config(council, llm, path)
-    async with running_task_bots(council, coordinator, master, config, own_process=True) as started:
+async def bots(start_task_bots: StartTaskBots) -> AsyncIterator[TaskBots]:
+    async with start_task_bots("tasks-restart", own_process=True) as started:
         yield started
-
-
-@pytest.fixture
-def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
-    yield from scripted_council(llm, bots)
-
-
-@pytest.fixture
-def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
-    return task_master(master, council)
 
 
 @pytest.fixture

@@ -71,12 +71,6 @@ PATIENT: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def configs(
     council: ThrowawayCouncil, llm: FakeLLMServer, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -402,6 +402,20 @@ async def running_task_bots(
             await started.stop()
     finally:
         await give_back_coordinator(coordinator, council.settings)
+
+
+class StartTaskBots(Protocol):
+    """Starts the task bots for one module: the suite's config with the `tasks` overrides
+    (and the real sshd as `web-1` when given), written under a temp dir named `name`."""
+
+    def __call__(
+        self,
+        name: str,
+        *,
+        tasks: dict[str, Any] | None = None,
+        sshd: SshdServer | None = None,
+        own_process: bool = False,
+    ) -> contextlib.AbstractAsyncContextManager[TaskBots]: ...
 
 
 async def cancel_open_tasks(bots: InProcessBots, settings: Settings) -> list[int]:

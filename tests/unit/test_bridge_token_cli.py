@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bots.app.cli import main
+from bots.app.exit_codes import CONFIG_ERROR
 from bots.settings.paths import EXAMPLE_CONFIG
 from bots.store import Store
 
@@ -59,7 +60,7 @@ def test_an_unknown_agent_is_refused_naming_the_bridge_agents(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], agents: list[dict[str, Any]], said: str
 ) -> None:
     config = config_with(tmp_path, agents)
-    assert main(["--config", str(config), "token", "claude"]) == 2
+    assert main(["--config", str(config), "token", "claude"]) == CONFIG_ERROR
     err = capsys.readouterr().err
     assert "no bridge agent named 'claude'" in err
     assert said in err

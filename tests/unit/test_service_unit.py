@@ -118,6 +118,7 @@ SYSTEM_LINES = [
     'ExecStart="/srv/my bots/.venv/bin/chavion" "up"',
     "Restart=always",
     "RestartSec=10",
+    "RestartPreventExitStatus=78",
     "KillMode=mixed",
     "KillSignal=SIGTERM",
     "TimeoutStopSec=90",
@@ -136,6 +137,7 @@ USER_UNIT = [
     # (line, in a user unit?)
     ("WantedBy=default.target", True),
     ("Restart=always", True),
+    ("RestartPreventExitStatus=78", True),
     ('ExecStart="/srv/my bots/.venv/bin/chavion" "up"', True),
     ("WantedBy=multi-user.target", False),
     ("Wants=network-online.target", False),

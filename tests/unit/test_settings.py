@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bots.app.exit_codes import CONFIG_ERROR
 from bots.errors import ConfigError
 from bots.settings.loading import find_config_path, load_settings, parse_settings
 from bots.settings.model import DEFAULT_COMMAND_RULES, AccessRule, MasterSettings
@@ -341,7 +342,7 @@ def test_a_bad_config_stops_the_cli_with_the_key(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == CONFIG_ERROR
     assert "agents[2].provider: unknown provider 'gpt5'" in result.stderr
 
 
@@ -406,7 +407,7 @@ def test_an_unreadable_file_stops_the_cli_with_one_line(tmp_path: Path, content:
         text=True,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == CONFIG_ERROR
     assert result.stderr.startswith(f"chavion: {path} is not ")
     assert result.stderr.count("\n") == 1
 

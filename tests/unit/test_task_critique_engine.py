@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from bots.coordinator.tasks.minutes_facts import task_facts
 from bots.events import COUNCIL_KEY, POLL_START
 from bots.ids import EventID, UserID
+from bots.store.tasks import Answer
 from bots.tasks.intake import TaskOrder
+from bots.tasks.minutes import TaskFacts
 from tests.support.task_engine import MASTER, ROOM, Bench, open_bench, use
 
 
@@ -449,3 +452,80 @@ async def test_assign_during_the_round_skips_the_rest(bench: Bench) -> None:
     task = await bench.task()
     assert (task.state, task.assigned) == ("planning", "gemini")
     assert "poll-1" not in bench.matrix.sent_keys()
+
+
+# --- the minutes read the round only when there was one ---------------------------------------
+
+
+class StoreReads:
+    """Records the task store's reads of answers and actions while it is installed."""
+
+    def __init__(self, bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.made: list[str] = []
+        tasks = bench.store.tasks
+        answers, action_done = tasks.answers, tasks.action_done
+
+        async def recorded_answers(task_id: int, ask: str | None = None) -> list[Answer]:
+            self.made.append(f"answers {ask}")
+            return await answers(task_id, ask)
+
+        async def recorded_action_done(task_id: int, key: str) -> EventID | None:
+            self.made.append(f"action {key}")
+            return await action_done(task_id, key)
+
+        monkeypatch.setattr(tasks, "answers", recorded_answers)
+        monkeypatch.setattr(tasks, "action_done", recorded_action_done)
+
+    def about_the_round(self) -> list[str]:
+        words = ("critique", "revise")
+        return [m for m in self.made if any(w in m for w in words)]
+
+
+async def facts_of(bench: Bench) -> TaskFacts:
+    task = await bench.task()
+    return await task_facts(bench.service.ctx, task)
+
+
+@pytest.mark.parametrize(
+    ("critique", "reads"),
+    [
+        (False, ["action critique-ask"]),
+        (
+            True,
+            [
+                "action critique-ask",
+                "action critiques-in",
+                "answers t1-critique-1",
+                "action revise-ask",
+                "answers t1-revise-1",
+            ],
+        ),
+    ],
+    ids=["no round: only asks whether there was one", "a round: reads it"],
+)
+async def test_the_minutes_read_critiques_only_of_a_task_that_had_a_round(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, critique: bool, reads: list[str]
+) -> None:
+    if critique:
+        await critiqued(bench)
+        await bench.answer("gpt", "t1-revise-1", "REVISED\nUse du and df -i on /var.")
+    else:
+        await order(bench, critique=False)
+        await bench.propose_all()
+    await bench.vote(bench.user("claude"), "B")
+    await bench.vote(bench.user("gpt"), "A")
+    await bench.vote(bench.user("gemini"), "B")
+    await bench.answer("gpt", "t1-plan-1", '{"summary": "Disks are fine.", "steps": []}')
+    await bench.answer("gpt", "t1-refine-1", "Disks are fine: 40% used.")
+    assert (await bench.task()).state == "completed"
+    spy = StoreReads(bench, monkeypatch)
+    facts = await facts_of(bench)
+    assert spy.about_the_round() == reads
+    if critique:
+        assert facts.critiques == (
+            "Claude on B: du is slow on big trees",
+            "Gemini on B: misses the inodes",
+        )
+        assert facts.revised == ("GPT",)
+    else:
+        assert (facts.critiques, facts.revised) == ((), ())

@@ -43,6 +43,8 @@ from bots.tasks.critiques import (
 if TYPE_CHECKING:
     from bots.store.tasks import Task
 
+CRITIQUE_ASK_KEY = "critique-ask"
+"""The action recording that the critique ask was sent: a task without it had no round."""
 CLOSED_KEY = "critiques-in"
 """The action recording when the critique stage closed (`critiques-in:<time>`)."""
 ANONYMOUS_CRITIC = "another member"
@@ -157,7 +159,7 @@ async def _critique_stage(
     }
     council = ask_object(task, critique_ask(task), "critique", proposers, task.deadline, context)
     body = render.ask_line(task.id, "critique", shown, seconds)
-    await ctx.send_once(task, "critique-ask", in_thread(task, body, council=council))
+    await ctx.send_once(task, CRITIQUE_ASK_KEY, in_thread(task, body, council=council))
     got = by_agent(await ctx.tasks.answers(task.id, ask=critique_ask(task)))
     if not expired(ctx, task) and any(name not in got for name in proposers):
         return None

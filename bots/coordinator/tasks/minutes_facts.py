@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bots.coordinator.tasks.common import agent_of, answer_text, display
-from bots.coordinator.tasks.critiquing import critiques, revisions
+from bots.coordinator.tasks.critiquing import CRITIQUE_ASK_KEY, critiques, revisions
 from bots.coordinator.tasks.discussion import proposals
 from bots.coordinator.tasks.dividing import merger_of
 from bots.coordinator.tasks.steps import load_plan
@@ -68,6 +68,7 @@ async def task_facts(ctx: TaskContext, task: Task) -> TaskFacts:
         if a.status != "ok" and a.stage != "minutes"
     )
     parts = await _parts(ctx, task)
+    critiqued, revised = await _critique_round(ctx, task)
     return TaskFacts(
         task_id=task.id,
         mission=task.mission,
@@ -82,14 +83,23 @@ async def task_facts(ctx: TaskContext, task: Task) -> TaskFacts:
         reason=await _reason(ctx, task),
         agent_failures=failures,
         answer=_answer(task, answers) if not runs and task.state == "completed" else "",
-        critiques=tuple(
-            f"{display(ctx, c.by)} on {key}: {first_line(c.text)}"
-            for key, found in (await critiques(ctx, task)).items()
-            for c in found
-        ),
-        revised=tuple(display(ctx, agent) for agent in await revisions(ctx, task)),
+        critiques=critiqued,
+        revised=revised,
         parts=parts,
     )
+
+
+async def _critique_round(ctx: TaskContext, task: Task) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The critique lines and who revised; a task never asked to critique has neither, and
+    its minutes read no proposals, answers or actions for them."""
+    if await ctx.tasks.action_done(task.id, CRITIQUE_ASK_KEY) is None:
+        return (), ()
+    lines = tuple(
+        f"{display(ctx, c.by)} on {key}: {first_line(c.text)}"
+        for key, found in (await critiques(ctx, task)).items()
+        for c in found
+    )
+    return lines, tuple(display(ctx, agent) for agent in await revisions(ctx, task))
 
 
 async def _parts(ctx: TaskContext, task: Task) -> tuple[str, ...]:
