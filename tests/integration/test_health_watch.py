@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from bots.settings.health import DigestSettings
 from bots.settings.loading import load_settings
 from bots.settings.model import Settings
 from bots.store import Store
-from tests.fakes.sshd import SshdServer, running_sshd
+from tests.fakes.sshd import SshdServer
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person, Seen
 from tests.support.tasks import give_back_coordinator, take_over_coordinator
@@ -85,12 +85,6 @@ class Forwarder:
         finally:
             self._writers.discard(writer)
             writer.transport.abort()
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with running_sshd() as started:
-        yield started
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from bots.coordinator.tasks.service import TaskService
 from bots.execution.requests import REQUEST_EVENT
 from bots.settings.loading import load_settings
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
-from tests.fakes.sshd import SshdServer, running_sshd
+from tests.fakes.sshd import SshdServer
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript, plan_json, step
 from tests.support.person import Person, Seen
@@ -54,18 +54,6 @@ OUTSIDE = {
     "NIGHT-LIST": ("local", "ls /tmp"),  # read-only, but not in the allowlist
     "NIGHT-ASK": ("local", "touch /tmp/chavion-night-ask"),  # the policy asks about it
 }
-
-
-@pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with running_sshd() as started:
-        yield started
 
 
 @pytest.fixture(scope="module")

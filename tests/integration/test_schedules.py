@@ -59,12 +59,6 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-async def llm() -> AsyncIterator[FakeLLMServer]:
-    async with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def bots(
     council: ThrowawayCouncil,
     coordinator: InProcessBots,
