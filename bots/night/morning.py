@@ -1,5 +1,6 @@
-"""The coordinator's night watch: when a window closes (its end, or `!night stop`), one
-morning report to the master, then the plans it held are shown again to be approved.
+"""The coordinator's night watch: inside a window, one urgent alert if the queue stops
+(`queue_watch`); when a window closes (its end, or `!night stop`), one morning report to the
+master, then the plans it held are shown again to be approved.
 
 Restart-safe: the report goes out with a key of its own (a resend is the same event) and is
 marked sent by compare-and-set afterwards, so a crash in between sends it once.
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from bots.background import CaughtUp
 from bots.context import BotContext
 from bots.coordinator.alerts import master_alert
+from bots.night.queue_watch import tell_if_queue_stopped
 from bots.night.report import WAITING, NightItem, morning_report
 from bots.store.night import Envelope
 from bots.tasks.plans import Plan, parse_plan
@@ -93,7 +95,12 @@ class MorningReport:
         self._clock = clock
 
     async def check(self) -> int:
-        """One look: the reports sent now."""
+        """One look: inside a window, whether the queue stopped (said once, urgently);
+        after one, its morning report. The reports sent now."""
+        now = self._clock()
+        envelope = await self._bot.store.night.active(now)
+        if envelope is not None:
+            await tell_if_queue_stopped(self._bot, envelope, now)
         sent = 0
         for envelope in await self._bot.store.night.unreported(self._clock()):
             if await send_morning_report(self._bot, envelope, self._clock):

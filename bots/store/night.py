@@ -161,6 +161,27 @@ class NightStore:
             )
             return written.rowcount == 1
 
+    async def mark_queue_told(self, envelope_id: int, now: float) -> bool:
+        """Compare-and-set: True for the one caller that marks "the queue stopped" told;
+        one such alert per window."""
+        with converted("the night envelopes"):
+            written = await self._writes.execute(
+                "UPDATE night_envelopes SET queue_told_at = ? "
+                "WHERE id = ? AND queue_told_at IS NULL",
+                (now, envelope_id),
+            )
+            return written.rowcount == 1
+
+    async def queue_told(self, envelope_id: int) -> bool:
+        """Whether the master was told this window's queue stopped."""
+        with converted("the night envelopes"):
+            row = await fetch_one(
+                self._db,
+                "SELECT queue_told_at IS NOT NULL FROM night_envelopes WHERE id = ?",
+                (envelope_id,),
+            )
+            return bool(row and row[0])
+
     async def note_task(self, fact: NightTask) -> bool:
         """Records the night's decision for a task: the latest plan's (a fix asked again
         replaces the first plan's); False when exactly this was recorded already."""

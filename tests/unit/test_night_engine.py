@@ -18,6 +18,7 @@ from tests.support.task_engine import (
     WRITING_PLAN,
     Bench,
     open_bench,
+    use,
 )
 
 HOUR = 3600.0
@@ -134,3 +135,32 @@ async def test_stopping_the_night_ends_it_at_once(bench: Bench) -> None:
     task = await bench.task()
     assert task.state == "awaiting_approval"  # by day: the master approves
     assert task.waiting_for == "the master's approval of the plan"
+
+
+async def test_a_queue_stopped_by_held_plans_is_told_once_and_urgently(bench: Bench) -> None:
+    use(bench, max_active=1)
+    envelope = await grant(bench)
+    await to_review(bench, WRITING_PLAN)  # held for the morning: it keeps the only slot
+    watch = MorningReport(bench.bot, clock=bench.clock)
+    await watch.check()
+    assert not [s for s in bench.matrix.sent if "queue-stopped" in s.key]  # nothing behind
+    second = await bench.order("report memory of local", key="$second")
+    assert second.state == "pending"
+    await watch.check()
+    await watch.check()
+    await MorningReport(bench.bot, clock=bench.clock).check()  # after a restart
+    [told] = [s for s in bench.matrix.sent if "queue-stopped" in s.key]
+    assert told.key == f"alert/night/{envelope.id}/queue-stopped"
+    assert told.reply is not None
+    assert told.reply.urgent
+    assert told.reply.mention == (MASTER,)
+    assert told.body.startswith("🚦 The queue has stopped: #1 waits for your approval")
+    assert "(1 of 1); 1 task waits behind them (#2)" in told.body
+
+
+async def test_a_full_queue_by_day_is_not_an_alert(bench: Bench) -> None:
+    use(bench, max_active=1)
+    await to_review(bench, WRITING_PLAN)  # by day: the master is awake to approve
+    await bench.order("report memory of local", key="$second")
+    await MorningReport(bench.bot, clock=bench.clock).check()
+    assert not [s for s in bench.matrix.sent if "queue-stopped" in s.key]

@@ -2,7 +2,8 @@
 budget, hosts, an allowlist), and what the coordinator decided inside it per task.
 
 `report_sent_at` is set once, by compare-and-set, after the morning report went out: a
-restart never sends a second one. `night_tasks` holds one row per (envelope, task): the
+restart never sends a second one; `queue_told_at` likewise marks the one urgent alert that
+the queue stopped inside the window. `night_tasks` holds one row per (envelope, task): the
 judge approved it (`judge`) or it waits for the master in the morning queue (`held`)."""
 
 SQL = """
@@ -18,7 +19,8 @@ CREATE TABLE night_envelopes (
     revoked_at     REAL,
     revoked_by     TEXT,
     report_sent_at REAL,
-    report_event   TEXT
+    report_event   TEXT,
+    queue_told_at  REAL
 );
 CREATE INDEX night_envelopes_open ON night_envelopes (ends_at) WHERE report_sent_at IS NULL;
 
