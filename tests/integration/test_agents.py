@@ -313,6 +313,35 @@ async def test_budget_cap_says_so_once_then_stays_silent(
     assert f", {used_before + 20_020:,} of " in gemini_line  # "of <its configured cap> tokens"
 
 
+async def test_spent_credit_benches_the_agent_with_one_alert_while_the_others_answer(
+    council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
+) -> None:
+    claude = council.user_id("claude")
+    fake.set_default(
+        error(402, message="Your credit balance is too low to access the Anthropic API."),
+        protocol="anthropic",
+    )
+
+    def bench_alert(seen: Seen) -> bool:
+        return seen.sender == claude and "is benched" in seen.body
+
+    try:
+        first = await master.say(room, "everyone, one word for the sea?")
+        await answers_to(master, council, first, "gpt", "gemini")
+        [alert] = await master.wait_for(bench_alert, timeout=30)
+        assert alert.room_id == council.council_room  # an alert, in the council room
+        assert council.settings.master_user_id in alert.content["m.mentions"]["user_ids"]
+        assert "!unbench claude" in alert.body
+        second = await master.say(room, "everyone, one word for the sky?")
+        await answers_to(master, council, second, "gpt", "gemini")
+        await master.settle(QUIET)
+        assert len(master.matching(bench_alert)) == 1
+        assert len(fake.requests_for("anthropic")) == 1  # benched: no call for the second
+    finally:
+        async with await Store.open(council.data.store) as store:
+            await store.ledger.unbench("claude")
+
+
 async def test_agents_talking_to_each_other_stop_at_the_loop_guard(
     council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
 ) -> None:
