@@ -34,8 +34,8 @@ from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
 from bots.agents.spend_caps import OUT_OF_BUDGET
 from bots.agents.spending import OutOfBudget, Spending
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
+from bots.alerts import master_alert
 from bots.context import BotContext, MetricsSink
-from bots.coordinator.alerts import master_alert
 from bots.health.call_streak import CallStreak
 from bots.message import HistoryEntry, Message, Reply
 from bots.routing.addressing import AGENT_KINDS

@@ -24,8 +24,8 @@ from bots.agents.spend_caps import (
     usd,
     worst_case,
 )
+from bots.alerts import master_alert
 from bots.context import BotContext
-from bots.coordinator.alerts import master_alert
 from bots.settings import AgentSettings, Settings
 from bots.store import Store
 from bots.store.ledger import Hold, Limits, Reservation

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from bots.alerts import master_alert
 from bots.background import CaughtUp
-from bots.coordinator.alerts import master_alert
 from bots.coordinator.schedule_sync import sync_declared
 from bots.errors import CommandError
 from bots.ids import EventID, RoomID, UserID

@@ -4,10 +4,10 @@ Every alert goes to the master through `master_alert`."""
 
 from __future__ import annotations
 
+from bots.alerts import master_alert
 from bots.background import BackgroundJob
 from bots.bridge.hosts import Runner
 from bots.context import BotContext
-from bots.coordinator.alerts import master_alert
 from bots.health.book import Send
 from bots.health.council_watch import CouncilHealthJob
 from bots.health.digest_job import DigestJob

@@ -14,9 +14,9 @@ import logging
 import time
 from collections.abc import Callable
 
+from bots.alerts import master_alert
 from bots.background import CaughtUp
 from bots.context import BotContext
-from bots.coordinator.alerts import master_alert
 from bots.night.queue_watch import tell_if_queue_stopped
 from bots.night.report import WAITING, NightItem, morning_report
 from bots.store.night import Envelope

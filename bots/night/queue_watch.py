@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bots.alerts import master_alert
 from bots.context import BotContext
-from bots.coordinator.alerts import master_alert
 from bots.coordinator.tasks.admission import IDLE, queue_order
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from nio import MegolmEvent
 
-from bots.coordinator.alerts import master_alert
+from bots.alerts import master_alert
 from bots.coordinator.tasks.service import TaskService
 from bots.execution.requests import REQUEST_EVENT
 from bots.settings.loading import load_settings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.coordinator.alerts import alert_reply, master_alert
+from bots.alerts import alert_reply, master_alert
 from tests.support.task_engine import ROOM, open_bench
 
 

@@ -25,6 +25,7 @@ DATA_TABLES: frozenset[str] = frozenset()
 BOTS_TOP_LEVEL = {
     "__init__",
     "__main__",
+    "alerts",  # every bot tells the master (an agent benched, a host down), one way
     "background",
     "context",
     "errors",
@@ -139,6 +140,14 @@ FORBIDDEN_EDGES = [
     ("bots.matrix*", "bots.coordinator*", "the Matrix edge does not know the handlers"),
     ("bots.matrix*", "bots.execution*", "the Matrix edge does not know the handlers"),
     ("bots.matrix*", "bots.routing*", "the Matrix edge does not route"),
+    ("bots.matrix*", "bots.night*", "the quiet rule reaches the client as a port (Outgoing)"),
+    ("bots.matrix*", "bots.health*", "the Matrix edge does not know the handlers"),
+    # What every bot uses (alerts, periodic jobs) sits at the top of bots/, so no bot's
+    # package reaches into another's.
+    ("bots.agents*", "bots.coordinator*", "an agent shares nothing with the coordinator"),
+    ("bots.agents*", "bots.execution*", "an agent shares nothing with the executor bot"),
+    ("bots.execution*", "bots.coordinator*", "the executor bot shares nothing with it"),
+    ("bots.health*", "bots.coordinator*", "alerts are at the top of bots/, not the coordinator's"),
     # The task workflow's rules are pure: the engine in bots/coordinator/tasks does the I/O.
     *(
         ("bots.tasks*", f"bots.{part}*", "bots/tasks is pure task logic: no I/O, no handler")
