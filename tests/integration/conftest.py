@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bots.store import Store
 from tests.fakes.llm_server import FakeLLMServer
 from tests.fakes.sshd import SshdServer, running_sshd
 from tests.support.council import InProcessBots, ThrowawayCouncil
@@ -76,3 +77,17 @@ def script(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScript]:
 def boss(master: Person, council: ThrowawayCouncil, bots: TaskBots) -> TaskMaster:
     """The master as a task giver; asking for `bots` first starts the module's council."""
     return task_master(master, council)
+
+
+@pytest.fixture(autouse=True)
+async def no_agent_stays_benched(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """A test whose fake vendor says the credit is spent benches that agent in the suite's
+    shared store (as it should); the next test must find the whole council again, as the
+    master's `!unbench` would leave it."""
+    yield
+    if "council" not in request.fixturenames:
+        return
+    council: ThrowawayCouncil = request.getfixturevalue("council")
+    async with await Store.open(council.data.store) as store:
+        for agent in await store.ledger.benched():
+            await store.ledger.unbench(agent)
