@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bots.ids import EventID, RoomID, UserID
-from bots.message import HistoryEntry, Reply
+from bots.message import AudioAttachment, HistoryEntry, Reply
 from bots.routing.addressing import Identity, Roster
 from bots.settings import AccountSettings, Settings
 from bots.store import Store
+from bridge.speech import VoiceClip
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,23 @@ class Outbox(Protocol):
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
     ) -> EventID: ...
 
+    async def send_voice(self, reply: Reply, clip: VoiceClip) -> EventID:
+        """`clip` as a voice message Element plays inline (uploaded encrypted in an encrypted
+        room), `reply.body` its text fallback; threads and replies as for text (issue 20)."""
+        ...
+
     async def redact(self, room_id: RoomID, event_id: EventID, reason: str, key: str) -> EventID:
         """Removes an event's content from the room (it needs the power to); the redaction
         event's id. `key` makes a retry redact once. Raises `MatrixError` when refused."""
+        ...
+
+
+class MediaSource(Protocol):
+    """Media sent to the room, fetched (and decrypted) by `bots.matrix`."""
+
+    async def download(self, audio: AudioAttachment, max_bytes: int) -> bytes:
+        """The attachment's plain bytes. Raises `MatrixError` when it cannot be fetched, is
+        larger than `max_bytes`, or does not decrypt (its hash does not match)."""
         ...
 
 
@@ -87,7 +102,7 @@ class MetricsSink(Protocol):
     def sync_lag(self, bot: str, seconds: float) -> None: ...
 
 
-class MatrixSide(CouncilView, Outbox, HistorySource, Protocol):
+class MatrixSide(CouncilView, Outbox, HistorySource, MediaSource, Protocol):
     """Everything `bots.matrix` offers handlers, in one object."""
 
 

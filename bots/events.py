@@ -58,3 +58,13 @@ POLL_TEXT: Final = "org.matrix.msc1767.text"
 """An MSC1767 text block: the question, an answer, a poll's fallback text."""
 POLL_DISCLOSED: Final = "org.matrix.msc3381.poll.disclosed"
 """A poll whose running tally every member sees."""
+
+VOICE_MARKER: Final = "org.matrix.msc3245.voice"
+"""Marks an `m.audio` message as a recorded voice message (Element sends `{}`); Chavion's
+own spoken replies carry it too, so Element shows them as voice messages."""
+AUDIO_KEY: Final = "org.matrix.msc1767.audio"
+"""An audio message's `{duration (ms), waveform (0–1024, 30–120 points)}`."""
+TRANSCRIPT_KEY: Final = "org.chavion.transcript"
+"""On the transcribing bot's "🎙️ <transcript>" reply (issue 20): `{"speaker": <user id>,
+"audio_event": <event id>, "text": <transcript>}`. Other Chavion bots read such a reply,
+from a Chavion bot only, as the speaker's typed message (`Message.spoken_in`)."""

@@ -24,6 +24,23 @@ class Mentions:
 
 
 @dataclass(frozen=True)
+class AudioAttachment:
+    """An `m.audio` message's media, as sent (issue 20): where it lives, what Element says
+    of it, and the decryption keys when the room is encrypted (`file`)."""
+
+    url: str
+    """The `mxc://` address (of the ciphertext in an encrypted room)."""
+    mimetype: str = ""
+    size: int = 0
+    """`info.size` as the sender stated it (0 when absent); checked again on download."""
+    duration_ms: int = 0
+    voice: bool = False
+    """Marked `org.matrix.msc3245.voice`: recorded as a voice message, not a shared file."""
+    encryption: Mapping[str, Any] | None = None
+    """The `file` object of an encrypted attachment (key, iv, hashes), None in the clear."""
+
+
+@dataclass(frozen=True)
 class Message:
     room_id: RoomID
     event_id: EventID
@@ -48,6 +65,12 @@ class Message:
     council: Mapping[str, Any] | None = None
     """A task message's `org.chavion.council` object (an ask, an answer, a plan), as sent;
     `bots.tasks` reads it. None on every other message."""
+    audio: AudioAttachment | None = None
+    """An `m.audio` message's media (a voice message when `audio.voice`); None otherwise."""
+    spoken_in: EventID | None = None
+    """Set on the transcript of a voice message (`bots.events.TRANSCRIPT_KEY`): the voice
+    event it was heard from. `sender` is then the person who spoke, as the transcribing bot
+    vouches, and `body` what he said, so the message is handled as if he had typed it."""
 
 
 @dataclass(frozen=True)

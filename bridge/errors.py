@@ -7,3 +7,8 @@ class BridgeError(Exception):
 
 class ProviderError(BridgeError):
     """An LLM provider failed; the message is fit to show in the room."""
+
+
+class SpeechError(BridgeError):
+    """Speech-to-text or text-to-speech failed or is not set up; the message is fit to show
+    in the room (e.g. "local speech-to-text needs faster-whisper: pip install …")."""

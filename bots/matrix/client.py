@@ -38,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadError,
     EncryptionError,
     GroupEncryptionError,
     InviteMemberEvent,
@@ -57,6 +58,7 @@ from nio import (
     UploadFilterResponse,
     WhoamiError,
 )
+from nio.crypto.attachments import decrypt_attachment
 from nio.store import DefaultStore
 
 from bots import __version__
@@ -75,6 +77,7 @@ from bots.matrix.convert import (
     raw_event_content,
     read_event,
     reply_content,
+    voice_content,
 )
 from bots.matrix.cross_signing_client import CrossSigningOutcome, ensure_cross_signed
 from bots.matrix.event_size import ContentTooLarge, fit_content
@@ -83,8 +86,9 @@ from bots.matrix.late_keys import Held, LateKeys, unreadable_event
 from bots.matrix.lost_device import renew_if_lost
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
-from bots.message import HistoryEntry, Incoming, Reply, transaction_id
+from bots.message import AudioAttachment, HistoryEntry, Incoming, Reply, transaction_id
 from bots.store import Store
+from bridge.speech import VoiceClip
 
 log = logging.getLogger(__name__)
 
@@ -625,17 +629,7 @@ class MatrixBot:
         """Upload `data` (encrypted in an encrypted room) and post it as an `m.file`."""
         if self._outgoing is not None:
             reply = await self._outgoing.reply(reply)
-        room = self._client.rooms.get(reply.room_id)
-        encrypt = bool(room and room.encrypted)
-        uploaded, keys = await self._client.upload(
-            io.BytesIO(data),
-            content_type=mimetype,
-            filename=filename,
-            encrypt=encrypt,
-            filesize=len(data),
-        )
-        if isinstance(uploaded, UploadError):
-            raise MatrixError(f"{self.user_id} could not upload {filename}: {uploaded.message}")
+        media = await self._upload(reply.room_id, filename, data, mimetype)
         content = reply_content(reply)
         content.update(
             {
@@ -647,11 +641,59 @@ class MatrixBot:
         )
         content.pop("format", None)
         content.pop("formatted_body", None)
-        if encrypt and keys:
-            content["file"] = {**keys, "url": uploaded.content_uri}
-        else:
-            content["url"] = uploaded.content_uri
+        content.update(media)
         return await self._room_send(reply.room_id, "m.room.message", content, reply.key, filename)
+
+    async def send_voice(self, reply: Reply, clip: VoiceClip) -> EventID:
+        """`clip` as a voice message (Element's keys, `reply.body` as its text fallback)."""
+        if self._outgoing is not None:
+            reply = await self._outgoing.reply(reply)
+        media = await self._upload(reply.room_id, "voice.ogg", clip.data, clip.mimetype)
+        content = voice_content(reply, clip)
+        content.update(media)
+        return await self._room_send(reply.room_id, "m.room.message", content, reply.key, "voice")
+
+    async def _upload(
+        self, room_id: RoomID, filename: str, data: bytes, mimetype: str
+    ) -> dict[str, Any]:
+        """The content keys that point at `data` once uploaded: `file` (with its keys) in an
+        encrypted room, `url` in the clear."""
+        room = self._client.rooms.get(room_id)
+        encrypt = bool(room and room.encrypted)
+        uploaded, keys = await self._client.upload(
+            io.BytesIO(data),
+            content_type=mimetype,
+            filename=filename,
+            encrypt=encrypt,
+            filesize=len(data),
+        )
+        if isinstance(uploaded, UploadError):
+            raise MatrixError(f"{self.user_id} could not upload {filename}: {uploaded.message}")
+        if encrypt and keys:
+            return {"file": {**keys, "url": uploaded.content_uri}}
+        return {"url": uploaded.content_uri}
+
+    async def download(self, audio: AudioAttachment, max_bytes: int) -> bytes:
+        """The attachment's plain bytes, refused above `max_bytes` before and after fetching."""
+        if audio.size > max_bytes:
+            raise MatrixError(f"the file is {audio.size} bytes, more than the {max_bytes} allowed")
+        response = await self._client.download(mxc=audio.url)
+        if isinstance(response, DownloadError):
+            raise MatrixError(f"{self.user_id} could not download {audio.url}: {response.message}")
+        if not isinstance(response.body, bytes):  # only with `save_to`, never used here
+            raise MatrixError(f"{self.user_id} got {audio.url} on disk, not in memory")
+        data = response.body
+        if len(data) > max_bytes:
+            raise MatrixError(f"the file is {len(data)} bytes, more than the {max_bytes} allowed")
+        if audio.encryption is None:
+            return data
+        try:
+            keys = audio.encryption
+            return bytes(
+                decrypt_attachment(data, keys["key"]["k"], keys["hashes"]["sha256"], keys["iv"])
+            )
+        except (KeyError, TypeError, ValueError, EncryptionError) as exc:
+            raise MatrixError(f"the file from {audio.url} does not decrypt: {exc}") from None
 
     async def redact(self, room_id: RoomID, event_id: EventID, reason: str, key: str) -> EventID:
         """A redaction: never encrypted (the homeserver must read which event it removes),

@@ -19,16 +19,19 @@ from nio import RoomMemberEvent
 
 from bots.events import (
     AGENT_TO_AGENT,
+    AUDIO_KEY,
     CHAVION_EVENT_PREFIX,
     COUNCIL_KEY,
     MENTIONS_IN_CLEAR_KEY,
     POLL_EVENTS,
     STREAM_KEY,
     TURN_KEY,
+    VOICE_MARKER,
 )
 from bots.ids import EventID, RoomID, UserID
 from bots.matrix.event_size import HTML_FORMAT
-from bots.message import Incoming, Mentions, Message, Reply, RoomEvent
+from bots.message import AudioAttachment, Incoming, Mentions, Message, Reply, RoomEvent
+from bridge.speech import VoiceClip
 
 SENDERS_REMEMBERED = 4000
 """Events whose sender is kept, to name the sender of the message a reply answers."""
@@ -144,6 +147,7 @@ def read_message(
         answers_agent=content.get(TURN_KEY) == AGENT_TO_AGENT,
         stream=stream(content),
         council=council(content),
+        audio=audio_attachment(content),
     )
     if message.replaces is not None:
         new_content = mapping(content.get("m.new_content"))
@@ -268,6 +272,49 @@ def timestamp(source: Mapping[str, Any]) -> int:
 
 
 # ---- outgoing -----------------------------------------------------------------------------
+
+
+def audio_attachment(content: Mapping[str, Any]) -> AudioAttachment | None:
+    """An `m.audio` message's media: `url` in the clear, `file` (with its keys) when
+    encrypted; None for other messages and for audio that points nowhere."""
+    if content.get("msgtype") != "m.audio":
+        return None
+    encryption = mapping(content.get("file"))
+    url = encryption.get("url") if encryption else content.get("url")
+    if not isinstance(url, str) or not url.startswith("mxc://"):
+        return None
+    info = mapping(content.get("info"))
+    size, duration = info.get("size"), info.get("duration")
+    return AudioAttachment(
+        url=url,
+        mimetype=str(info.get("mimetype") or ""),
+        size=size if isinstance(size, int) and size > 0 else 0,
+        duration_ms=duration if isinstance(duration, int) and duration > 0 else 0,
+        voice=VOICE_MARKER in content,
+        encryption=encryption or None,
+    )
+
+
+def voice_content(reply: Reply, clip: VoiceClip) -> dict[str, Any]:
+    """A voice message as Element sends one (see shared element facts): `m.audio`, Ogg/Opus,
+    `info.duration` in ms, the MSC1767 duration and waveform, the MSC3245 marker; the reply's
+    text is the fallback body. The media keys (`url` or `file`) are added by the sender."""
+    content = reply_content(reply)
+    content.pop("format", None)
+    content.pop("formatted_body", None)
+    content.update(
+        {
+            "msgtype": "m.audio",
+            "info": {
+                "mimetype": clip.mimetype,
+                "size": len(clip.data),
+                "duration": clip.duration_ms,
+            },
+            AUDIO_KEY: {"duration": clip.duration_ms, "waveform": list(clip.waveform)},
+            VOICE_MARKER: {},
+        }
+    )
+    return content
 
 
 def reply_content(reply: Reply) -> dict[str, Any]:

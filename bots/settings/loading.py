@@ -22,6 +22,7 @@ from bots.settings.loading_night import parse_night
 from bots.settings.loading_schedules import parse_schedules
 from bots.settings.loading_spend import parse_spend
 from bots.settings.loading_tasks import parse_tasks
+from bots.settings.loading_voice import parse_voice
 from bots.settings.model import (
     DEFAULT_COMMAND_RULES,
     PROVIDERS,
@@ -125,7 +126,9 @@ def parse_settings(data: object, source: Path) -> Settings:
         spend=parse_spend(root.child("budget")),
     )
     settings = replace(
-        settings, schedules=parse_schedules(root.child("schedules"), settings.timezone)
+        settings,
+        schedules=parse_schedules(root.child("schedules"), settings.timezone),
+        voice=parse_voice(root.child("voice"), base, tuple(a.name for a in settings.accounts)),
     )
     _check_unique_accounts(settings)
     bridge = parse_bridge(

@@ -18,6 +18,7 @@ from bots.ids import UserID, user_id_for
 from bots.settings.health import HealthSettings
 from bots.settings.night import NightSettings
 from bots.settings.schedules import ScheduleSettings
+from bots.settings.voice import VoiceSettings
 from executor.hosts import LOCAL_HOST, HostConfig
 from executor.policy import PolicyConfig
 
@@ -398,6 +399,7 @@ class Settings:
     night: NightSettings = field(default_factory=NightSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     spend: SpendSettings = field(default_factory=SpendSettings)
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
 
     @property
     def accounts(self) -> tuple[AccountSettings, ...]:

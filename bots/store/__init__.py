@@ -37,6 +37,7 @@ from bots.store.task_parts import PartStore
 from bots.store.task_records import TaskRecords
 from bots.store.tasks import TaskStore
 from bots.store.usage import UsageStore
+from bots.store.voice import VoiceStore
 
 HANDLED_EVENTS_KEPT_SECONDS = 14 * 24 * 3600
 
@@ -286,3 +287,8 @@ class Store:
                 "DELETE FROM handled_events WHERE handled_at < ?", (cutoff,)
             )
             return cursor.rowcount
+
+    @property
+    def voice(self) -> VoiceStore:
+        """`!voice` settings and the plans read out to the master (issue 20)."""
+        return VoiceStore(self._db, self._writes)

@@ -15,13 +15,14 @@ from bots.coordinator.tasks.context import TaskContext
 from bots.coordinator.tasks.service import TaskService
 from bots.events import POLL_RESPONSE
 from bots.ids import EventID, RoomID, UserID
-from bots.message import HistoryEntry, Message, Reply, RoomEvent
+from bots.message import AudioAttachment, HistoryEntry, Message, Reply, RoomEvent
 from bots.routing.addressing import Identity, Roster
 from bots.settings.loading import load_settings
 from bots.settings.model import Settings
 from bots.store import Store
 from bots.store.tasks import Task
 from bots.tasks.intake import TaskOrder
+from bridge.speech import VoiceClip
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO / "config" / "chavion.example.yaml"
@@ -80,6 +81,12 @@ class RecordingMatrix:
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
     ) -> EventID:
         return self._deliver(Sent(reply.key, self._new_id(), "file", filename, {}, reply))
+
+    async def send_voice(self, reply: Reply, clip: VoiceClip) -> EventID:
+        return self._deliver(Sent(reply.key, self._new_id(), "voice", reply.body, {}, reply))
+
+    async def download(self, audio: AudioAttachment, max_bytes: int) -> bytes:
+        raise AssertionError("the task engine downloads nothing")
 
     async def redact(self, room_id: RoomID, event_id: EventID, reason: str, key: str) -> EventID:
         return self._deliver(Sent(key, self._new_id(), "m.room.redaction", reason, {}))

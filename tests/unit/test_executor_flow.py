@@ -40,6 +40,7 @@ from bots.routing.commands import CommandRequest
 from bots.settings.loading import load_settings
 from bots.settings.model import Settings
 from bots.store import Store
+from bridge.speech import VoiceClip
 from executor.errors import ConnectionLost, ExecutorError, RunInterrupted
 from executor.hosts import HostConfig
 from executor.policy import Decision, Verdict, decide
@@ -123,6 +124,9 @@ class FakeHomeserver:
     async def send_file(
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
     ) -> EventID:
+        return await self._deliver(reply.key, reply)
+
+    async def send_voice(self, reply: Reply, clip: VoiceClip) -> EventID:
         return await self._deliver(reply.key, reply)
 
     def body(self, key: str) -> str:

@@ -48,6 +48,7 @@ from bots.store import Store
 from bots.store.tasks import Answer, StepRun, Task
 from bots.tasks.plans import Plan, Step, plan_digest, plan_json
 from bots.tasks.states import TaskState
+from bridge.speech import VoiceClip
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO / "config" / "chavion.example.yaml"
@@ -100,6 +101,9 @@ class RecordingOutbox:
         self, reply: Reply, filename: str, data: bytes, mimetype: str = "text/plain"
     ) -> EventID:
         return self._deliver(reply.key, kind="file", reply=reply, filename=filename, data=data)
+
+    async def send_voice(self, reply: Reply, clip: VoiceClip) -> EventID:
+        return self._deliver(reply.key, kind="voice", reply=reply, data=clip.data)
 
     async def typing(self, room_id: RoomID, on: bool) -> None:
         return None

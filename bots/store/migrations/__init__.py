@@ -22,6 +22,7 @@ from bots.store.migrations import (
     v19_night,
     v20_health,
     v21_schedule_config,
+    v22_voice,
 )
 
 STEPS: tuple[tuple[int, str], ...] = (
@@ -46,4 +47,5 @@ STEPS: tuple[tuple[int, str], ...] = (
     (19, v19_night.SQL),
     (20, v20_health.SQL),
     (21, v21_schedule_config.SQL),
+    (22, v22_voice.SQL),
 )
