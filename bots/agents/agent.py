@@ -1,8 +1,9 @@
 """An agent answering in the council: one LLM call per reply, none when it is not asked.
 
-The order of checks is the order of cost: muted, loop guard, credentials, benched, budget
-(all free), then the conversation is read from Matrix (cheap), the call's worst case is
-reserved in the spend ledger (`bots.agents.spending`) and the model is called once.
+The order of checks is the order of cost: muted, loop guard, credentials, benched (all
+free), then the conversation is read from Matrix (cheap), the call's worst case is reserved
+in the spend ledger (`bots.agents.spending`: the one budget check, it refuses a call past a
+cap) and the model is called once.
 While the model writes, the answer appears as one message edited in place (throttled), or
 as one message at the end for agents configured without streaming (bots.agents.streaming).
 The commands that name an agent are declared in bots.agents.commands.
@@ -15,14 +16,7 @@ import logging
 import os
 from datetime import UTC, datetime
 
-from bots.agents.budget import (
-    BudgetState,
-    PriceTable,
-    check,
-    day_window,
-    format_out_of_budget,
-    local_day,
-)
+from bots.agents.budget import PriceTable, format_out_of_budget, local_day
 from bots.agents.conversation import (
     build_conversation,
     detect_language,
@@ -31,7 +25,6 @@ from bots.agents.conversation import (
     strip_speaker_prefix,
 )
 from bots.agents.loop_guard import LoopGuard, thread_key, turn_of
-from bots.agents.spend_caps import OUT_OF_BUDGET
 from bots.agents.spending import OutOfBudget, Spending
 from bots.agents.streaming import StreamingAnswer, typing_if_slow
 from bots.alerts import master_alert
@@ -222,7 +215,8 @@ class Agent:
         ]
 
     async def _refusal(self, message: Message, now: datetime) -> list[Reply] | None:
-        """Free checks first: no key or no budget means no call (and says so once a day)."""
+        """Free checks first: no key or benched means no call (and says so once a day). The
+        budget is the spend ledger's: its reservation refuses a call past a cap."""
         day = local_day(now, self.settings.timezone)
         if self._provider is None:
             if await self.store.usage.notice_once(self.agent.name, day, "no-credentials"):
@@ -233,30 +227,18 @@ class Agent:
             if await self.store.usage.notice_once(self.agent.name, day, "benched"):
                 return [Reply.answering(message, f"I am benched: {benched}.")]
             return []
-        tokens, cost = await self.store.usage.totals(self.agent.name, day)
-        _, reset = day_window(now, self.settings.timezone)
-        verdict = check(self.agent.budget, BudgetState(tokens, cost), reset_at=reset)
-        if verdict.allowed:
-            return None
-        return await self._say_out_of_budget(message, now, reset, verdict.reason)
+        return None
 
     async def _out_of_budget(
         self, message: Message, now: datetime, exc: OutOfBudget
     ) -> list[Reply]:
-        """A reservation was refused: the call is not made, and the agent says so once a day."""
-        _, reset = day_window(now, self.settings.timezone)
-        return await self._say_out_of_budget(
-            message, now, reset, str(exc).removeprefix(OUT_OF_BUDGET)
-        )
-
-    async def _say_out_of_budget(
-        self, message: Message, now: datetime, reset: datetime, reason: str
-    ) -> list[Reply]:
+        """A reservation was refused: the call is not made, and the agent says so once a day,
+        with the time its day starts afresh."""
         day = local_day(now, self.settings.timezone)
-        if await self.store.usage.notice_once(self.agent.name, day, "budget"):
-            until = format_out_of_budget(reset, now=now, timezone_name=self.settings.timezone)
-            return [Reply.answering(message, f"I am {until}: {reason}.")]
-        return []
+        if not await self.store.usage.notice_once(self.agent.name, day, "budget"):
+            return []
+        until = format_out_of_budget(exc.reset_at, now=now, timezone_name=self.settings.timezone)
+        return [Reply.answering(message, f"I am {until}: {exc.reason}.")]
 
     def _system_prompt(self, bot: BotContext, message: Message, text: str | None) -> str:
         return self.persona(bot, detect_language(text if text is not None else message.body))
@@ -277,9 +259,10 @@ class Agent:
             language_hint=language_hint,
         )
 
-    async def blocked(self, now: datetime) -> str | None:
-        """Why this agent may not call its model now (muted, no credentials, out of budget),
-        in a few words; None when it may. Free checks only: no model call, no notice."""
+    async def blocked(self) -> str | None:
+        """Why this agent may not call its model now (muted, no credentials, benched), in a
+        few words; None when it may. Free checks only: no model call, no notice. The budget
+        is not among them: the call's reservation refuses it (`OutOfBudget.reason`)."""
         if await self.store.agent_flags.is_muted(self.agent.name):
             return "muted"
         if self._provider is None:
@@ -289,10 +272,7 @@ class Agent:
         benched = await self.store.ledger.bench_reason(self.agent.name)
         if benched is not None:
             return f"benched: {benched}"
-        day = local_day(now, self.settings.timezone)
-        tokens, cost = await self.store.usage.totals(self.agent.name, day)
-        verdict = check(self.agent.budget, BudgetState(tokens, cost))
-        return None if verdict.allowed else f"out of budget: {verdict.reason}"
+        return None
 
     async def complete(
         self,

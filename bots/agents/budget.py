@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bots.settings import BudgetSettings
 from bots.text.durations import countdown
 from bridge.llm.base import Usage
 
@@ -115,43 +114,6 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("a naive datetime is ambiguous here: pass one with a time zone")
     return moment
-
-
-@dataclass(frozen=True)
-class BudgetState:
-    """What an agent has spent so far in the current day."""
-
-    tokens_today: int
-    cost_today: float
-
-
-@dataclass(frozen=True)
-class BudgetVerdict:
-    allowed: bool
-    reason: str = ""
-    reset_at: datetime | None = None
-    """When the budget is fresh again (UTC); None when allowed."""
-
-
-def check(
-    budget: BudgetSettings, state: BudgetState, *, reset_at: datetime | None = None
-) -> BudgetVerdict:
-    """Whether the agent may make another call today; a limit left unset never blocks.
-
-    Checked before a call, so the call that crosses a limit still completes.
-    """
-    reasons = []
-    if budget.daily_tokens is not None and state.tokens_today >= budget.daily_tokens:
-        reasons.append(
-            f"daily token budget used up ({state.tokens_today:,} of {budget.daily_tokens:,} tokens)"
-        )
-    if budget.daily_cost_usd is not None and state.cost_today >= budget.daily_cost_usd:
-        reasons.append(
-            f"daily cost budget used up (${state.cost_today:,.2f} of ${budget.daily_cost_usd:,.2f})"
-        )
-    if not reasons:
-        return BudgetVerdict(allowed=True)
-    return BudgetVerdict(allowed=False, reason="; ".join(reasons), reset_at=reset_at)
 
 
 def format_out_of_budget(

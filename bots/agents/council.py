@@ -21,7 +21,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bots.agents.agent import Agent
@@ -51,6 +50,7 @@ from bots.agents.council_wire import (
     read_ask,
     vote_reason,
 )
+from bots.agents.spend_caps import OUT_OF_BUDGET
 from bots.agents.spending import OutOfBudget, task_cap_reached
 from bots.agents.streaming import TYPING_AFTER_S
 from bots.context import BotContext
@@ -203,8 +203,7 @@ class CouncilMember:
     ) -> tuple[Completion, float] | str:
         """The free checks, then the one model call; its completion and cost, or the reason
         there is none."""
-        now = datetime.now(UTC)
-        blocked = await self.agent.blocked(now)
+        blocked = await self.agent.blocked()
         if blocked is not None:
             return blocked
         kinds = credential_kinds(ask.mission, *_texts(ask.context))
@@ -236,9 +235,9 @@ class CouncilMember:
                 )
         except OutOfBudget as exc:
             log.info("%s: ask %s not made: %s", self.name, ask.ask, exc)
-            if exc.task_cap and exc.task is not None:
+            if exc.task_cap and exc.task is not None and not exc.used_up:
                 await task_cap_reached(self.agent.spending, bot, exc.task)
-            return str(exc)
+            return f"{OUT_OF_BUDGET}{exc.reason}"
         except ProviderError as exc:
             log.warning("%s: ask %s failed: %s", self.name, ask.ask, exc)
             self.agent.count_call(self.agent.model, "error")

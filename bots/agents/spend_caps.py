@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bots.agents.budget import PriceTable
 from bots.agents.conversation import estimate_tokens
-from bots.store.ledger import Limits, Standing
+from bots.store.ledger import Limits, Spend, Standing
 from bridge.llm.base import ChatMessage, ProviderSettings, Usage
 
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -92,6 +92,19 @@ def crossed(limits: Limits, standing: Standing, cost_usd: float, tokens: int) ->
         found.append(Crossed("task", f"{TASK_CAP_WORDS} ({usd(limits.task_usd)})"))
     if limits.global_usd is not None and standing.day.total_usd + cost_usd > limits.global_usd:
         found.append(Crossed("council", f"the council's daily cap ({usd(limits.global_usd)})"))
+    return found
+
+
+def used_up(limits: Limits, spent: Spend) -> list[str]:
+    """The agent's daily caps its day has already reached (settled and held), in words: no
+    call of any size fits under them. Empty: none is reached. A cap left unset never is."""
+    found = []
+    tokens = spent.tokens + spent.held_tokens
+    if limits.agent_tokens is not None and tokens >= limits.agent_tokens:
+        found.append(f"daily token budget used up ({tokens:,} of {limits.agent_tokens:,} tokens)")
+    cost = spent.total_usd
+    if limits.agent_usd is not None and cost >= limits.agent_usd:
+        found.append(f"daily cost budget used up (${cost:,.2f} of ${limits.agent_usd:,.2f})")
     return found
 
 

@@ -3,8 +3,9 @@
 Every model call of an agent (chat and council asks) goes through `Spending.metered`, so no
 call is made without its worst case held under every cap first: the agent's daily cost and
 tokens, the task's cap, the council's daily cap. A call that would cross one is not made
-(`OutOfBudget`). The vendor's usage report settles the hold into the call's `agent_usage`
-row; a failed call releases it.
+(`OutOfBudget`, with the words and the time the agent's day starts afresh). This is the one
+cap check: nothing asks the budget before it. The vendor's usage report settles the hold
+into the call's `agent_usage` row; a failed call releases it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bots.agents.spend_caps import (
     call_lifetime,
     crossed,
     usd,
+    used_up,
     worst_case,
 )
 from bots.alerts import master_alert
@@ -39,18 +41,34 @@ class OutOfBudget(ProviderError):
     """A cap would be crossed: the call was not made. str() is the short reason."""
 
     def __init__(
-        self, caps: Sequence[Crossed], *, task: int | None, reset_at: datetime | None
+        self,
+        caps: Sequence[Crossed],
+        *,
+        task: int | None,
+        reset_at: datetime,
+        used_up: Sequence[str] = (),
     ) -> None:
         words = "; ".join(cap.words for cap in caps) or "a spend cap"
         super().__init__(f"{OUT_OF_BUDGET}{words} would be crossed")
         self.caps = tuple(caps)
         self.task = task
         self.reset_at = reset_at
+        """When the agent's day (and its daily caps) starts afresh, in UTC."""
+        self.used_up = tuple(used_up)
+        """The agent's daily caps its day had already reached (`spend_caps.used_up`)."""
 
     @property
     def task_cap(self) -> bool:
         """The task's cap (not a daily one) stopped the call: the master may raise it."""
         return any(cap.scope == "task" for cap in self.caps)
+
+    @property
+    def reason(self) -> str:
+        """The refusal in words after "out of budget: ": the agent's day used up when it is
+        (no call fits any more today), else the caps this call would cross."""
+        if self.used_up:
+            return "; ".join(self.used_up)
+        return str(self).removeprefix(OUT_OF_BUDGET)
 
 
 class Spending:
@@ -109,7 +127,7 @@ class Spending:
         standing = await self.store.ledger.standing(hold.agent, hold.day, task, now)
         caps = crossed(limits, standing, hold.cost_usd, hold.tokens)
         _, reset = day_window(moment, self.settings.timezone)
-        raise OutOfBudget(caps, task=task, reset_at=reset)
+        raise OutOfBudget(caps, task=task, reset_at=reset, used_up=used_up(limits, standing.agent))
 
     async def settle(
         self, reservation: Reservation, completion: Completion, event_id: str | None

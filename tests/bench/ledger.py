@@ -11,7 +11,10 @@ few thousand tasks. Then, one call after another on the event loop as an agent m
   `agent_usage` row): p50 / p95 / max per call, target p95 < 2 ms;
 - the baseline, in the same run: what a call cost the store before the ledger, the
   after-the-fact `usage.totals(agent, day)` read + `usage.record(...)`; the ledger's figures
-  are printed as a ratio to it.
+  are printed as a ratio to it;
+- what the single cap check saves an agent's call: the same `reserve` + `settle` preceded by
+  the `usage.totals(agent, day)` read the agents made before reserving until the ledger
+  became their only budget check (measured in the same run, as a ratio to the ledger's).
 """
 
 from __future__ import annotations
@@ -69,9 +72,11 @@ async def timed(calls: int, one: Callable[[int], Awaitable[None]]) -> list[float
     return found
 
 
-def line(name: str, values: Sequence[float], base_p95: float | None = None) -> str:
+def line(
+    name: str, values: Sequence[float], base_p95: float | None = None, of: str = "the baseline's"
+) -> str:
     p50, p95 = statistics.median(values), pct(values, 0.95)
-    ratio = f"  (p95 {p95 / base_p95:4.2f}x the baseline's)" if base_p95 else ""
+    ratio = f"  (p95 {p95 / base_p95:4.2f}x {of})" if base_p95 else ""
     return f"{name:<34} p50 {p50:6.3f} ms  p95 {p95:6.3f} ms  max {max(values):7.3f} ms{ratio}"
 
 
@@ -114,19 +119,26 @@ async def run(rows: int, calls: int, agent_count: int, seed: int) -> None:
                 )
                 parts["settle"].append((time.perf_counter() - started) * 1000)
 
+            async def checked_twice(i: int) -> None:
+                await store.usage.totals(agents[i % agent_count], day)
+                await ledger(i)
+
             await timed(20, baseline)  # warm the caches for both
             await timed(20, ledger)
             parts["reserve"].clear()
             parts["settle"].clear()
             spent = await timed(calls, ledger)
             base = await timed(calls, baseline)
+            parts_kept = {name: list(values) for name, values in parts.items()}
+            twice = await timed(calls, checked_twice)
         finally:
             await store.close()
     base_p95 = pct(base, 0.95)
     print(line("baseline: totals() + record()", base))
     print(line("ledger: reserve() + settle()", spent, base_p95))
-    print(line("  of which reserve()", parts["reserve"]))
-    print(line("  of which settle()", parts["settle"]))
+    print(line("  of which reserve()", parts_kept["reserve"]))
+    print(line("  of which settle()", parts_kept["settle"]))
+    print(line("checked twice: totals() + the ledger", twice, pct(spent, 0.95), "the ledger's"))
     verdict = "meets" if pct(spent, 0.95) < TARGET_P95_MS else "MISSES"
     print(f"target p95 < {TARGET_P95_MS:g} ms: {verdict}")
 

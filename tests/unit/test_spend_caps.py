@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from bots.agents.budget import Price, PriceTable
-from bots.agents.spend_caps import call_lifetime, crossed, month_days, month_of, worst_case
+from bots.agents.spend_caps import (
+    call_lifetime,
+    crossed,
+    month_days,
+    month_of,
+    used_up,
+    worst_case,
+)
 from bots.store.ledger import Limits, Spend, Standing
 from bridge.llm.base import ChatMessage, ProviderSettings
 from bridge.llm.quota import anthropic_out_of_credit, gemini_out_of_credit, openai_out_of_credit
@@ -68,6 +75,58 @@ def test_which_cap_a_hold_crosses(
     limits: Limits, now: Standing, cost: float, tokens: int, scopes: list[str]
 ) -> None:
     assert [c.scope for c in crossed(limits, now, cost, tokens)] == scopes
+
+
+@pytest.mark.parametrize(
+    ("limits", "spent", "words"),
+    [
+        pytest.param(Limits(), Spend(10**6, 0.0, 10**9), [], id="no limits never block"),
+        pytest.param(
+            Limits(agent_tokens=200_000), Spend(tokens=199_999), [], id="under the token limit"
+        ),
+        pytest.param(
+            Limits(agent_tokens=200_000),
+            Spend(tokens=200_000),
+            ["daily token budget used up (200,000 of 200,000 tokens)"],
+            id="at the token limit",
+        ),
+        pytest.param(
+            Limits(agent_tokens=200_000),
+            Spend(tokens=150_000, held_tokens=50_000),
+            ["daily token budget used up (200,000 of 200,000 tokens)"],
+            id="held tokens count",
+        ),
+        pytest.param(
+            Limits(agent_usd=5.0),
+            Spend(5.0123, 0.0, 10),
+            ["daily cost budget used up ($5.01 of $5.00)"],
+            id="over the cost limit",
+        ),
+        pytest.param(
+            Limits(agent_usd=1.0, agent_tokens=100),
+            Spend(2.0, 0.0, 150),
+            [
+                "daily token budget used up (150 of 100 tokens)",
+                "daily cost budget used up ($2.00 of $1.00)",
+            ],
+            id="both limits",
+        ),
+        pytest.param(
+            Limits(agent_tokens=0),
+            Spend(),
+            ["daily token budget used up (0 of 0 tokens)"],
+            id="a zero budget silences the agent",
+        ),
+        pytest.param(
+            Limits(task_usd=0.01, global_usd=0.01),
+            Spend(1.0, 0.0, 10**6),
+            [],
+            id="only the agent's own caps",
+        ),
+    ],
+)
+def test_a_used_up_day(limits: Limits, spent: Spend, words: list[str]) -> None:
+    assert used_up(limits, spent) == words
 
 
 @pytest.mark.parametrize(

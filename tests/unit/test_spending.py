@@ -87,6 +87,21 @@ async def test_the_cap_resets_at_local_midnight_not_utc(store: Store) -> None:
     assert (await store.usage.totals("gpt", "2026-12-05"))[0] == 106
 
 
+async def test_the_refusal_says_a_used_up_day_apart_from_a_call_too_big(store: Store) -> None:
+    clock = Clock(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))
+    with pytest.raises(OutOfBudget) as too_big:  # nothing spent, but the call does not fit
+        await spending(store, clock, cap=WORST / 2).reserve(ScriptedModel(), QUESTION, task=None)
+    assert too_big.value.reason == "daily cost budget ($0.0004) would be crossed"
+    assert too_big.value.used_up == ()
+    agent = dataclasses.replace(SETTINGS.agent("gpt"), budget=BudgetSettings(daily_tokens=200))
+    ledger = Spending(store, SETTINGS, agent, price_table(SETTINGS), clock)
+    await ledger.metered(ScriptedModel(usage=Usage(6, 250)), QUESTION, task=None, event_id="$1")
+    with pytest.raises(OutOfBudget) as spent:  # the vendor reported more than the cap
+        await ledger.reserve(ScriptedModel(), QUESTION, task=None)
+    assert spent.value.reason == "daily token budget used up (256 of 200 tokens)"
+    assert str(spent.value) == "out of budget: daily token budget (200 tokens) would be crossed"
+
+
 async def test_a_failed_call_gives_its_hold_back(store: Store) -> None:
     clock = Clock(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))
     ledger = spending(store, clock, cap=WORST * 1.5)
