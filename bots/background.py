@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
@@ -71,3 +72,43 @@ class BackgroundJob(Protocol):
     async def run_background(
         self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
     ) -> None: ...
+
+
+async def every(
+    interval: float,
+    one_round: Callable[[], Awaitable[object]],
+    what: str,
+    synced: asyncio.Event,
+    stop: asyncio.Event,
+    caught_up: CaughtUp | None,
+) -> None:
+    """The loop of a periodic `BackgroundJob`: wait for the bot's sync (or stop) and its
+    catch-up, then one round every `interval` seconds until stop; a failed round is logged
+    and the next one comes anyway."""
+    if not await came_first(synced, stop):
+        return
+    if caught_up is not None:
+        await caught_up()
+    while not stop.is_set():
+        try:
+            await one_round()
+        except Exception:
+            log.exception("%s: a round failed; trying again in %.0f s", what, interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def came_first(
+    event: asyncio.Event, stop: asyncio.Event, *, timeout: float | None = None
+) -> bool:
+    """Waits for `event` or `stop` (or the timeout); True when `event` came and stop did
+    not: a job waiting for its bot's sync (or to be woken) never outlives a stop."""
+    if stop.is_set():
+        return False
+    waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())}
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    return event.is_set() and not stop.is_set()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bots.alerts import master_alert
-from bots.background import CaughtUp
+from bots.background import CaughtUp, came_first
 from bots.coordinator.schedule_sync import sync_declared
 from bots.errors import CommandError
 from bots.ids import EventID, RoomID, UserID
@@ -112,7 +112,7 @@ class SchedulerJob:
     async def run_background(
         self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
     ) -> None:
-        if not await _first(synced, stop):
+        if not await came_first(synced, stop):
             return
         if caught_up is not None:
             await caught_up()
@@ -129,7 +129,7 @@ class SchedulerJob:
                 log.exception("a scheduler round failed; trying again in %ss", self.idle_seconds)
                 delay = self.idle_seconds
             self.idle.set()
-            await _first(self._wake, stop, timeout=delay)
+            await came_first(self._wake, stop, timeout=delay)
             self.idle.clear()
 
     async def start_up(self) -> None:
@@ -267,18 +267,3 @@ class SchedulerJob:
             log.warning("%s", body)
             return
         await master_alert(self.bot, body, key=f"schedule-missed/{schedule.id}/{int(due)}")
-
-
-async def _first(
-    event: asyncio.Event, stop: asyncio.Event, *, timeout: float | None = None
-) -> bool:
-    """Waits for `event` or `stop` (or the timeout); True when `event` came first."""
-    if stop.is_set():
-        return False
-    waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())}
-    try:
-        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiting in waits:
-            waiting.cancel()
-    return event.is_set() and not stop.is_set()

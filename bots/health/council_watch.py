@@ -10,10 +10,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from bots.background import CaughtUp
+from bots.background import CaughtUp, every
 from bots.context import BotPresence
 from bots.health.book import HealthBook, Send, Told
-from bots.health.rounds import every
 from bots.health.states import Reading
 from bots.ids import UserID
 from bots.settings.health import HealthSettings

@@ -12,10 +12,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from bots.background import CaughtUp
+from bots.background import CaughtUp, every
 from bots.health.book import Send
 from bots.health.digest import DigestFacts, OpenPoll, due_day, local_days, render_digest
-from bots.health.rounds import every
 from bots.settings.model import Settings
 from bots.store import Store
 from bots.store.digests import Digest

@@ -9,11 +9,10 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from bots.background import CaughtUp
+from bots.background import CaughtUp, every
 from bots.bridge.hosts import PROBE_TIMEOUT, ProbeError, Runner
 from bots.health.book import HealthBook, Send, Told
 from bots.health.probe import HostFigures, parse_host, probe_command
-from bots.health.rounds import every
 from bots.health.states import Reading
 from bots.health.trend import describe, forecast
 from bots.settings.health import HealthSettings

@@ -9,13 +9,12 @@ marked sent by compare-and-set afterwards, so a crash in between sends it once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
 from bots.alerts import master_alert
-from bots.background import CaughtUp
+from bots.background import CaughtUp, every
 from bots.context import BotContext
 from bots.night.queue_watch import tell_if_queue_stopped
 from bots.night.report import WAITING, NightItem, morning_report
@@ -110,13 +109,5 @@ class MorningReport:
     async def run_background(
         self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
     ) -> None:
-        await synced.wait()
-        if caught_up is not None:
-            await caught_up()
-        while not stop.is_set():
-            try:
-                await self.check()
-            except Exception:
-                log.exception("the night watch failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._bot.settings.night.check_seconds)
+        interval = self._bot.settings.night.check_seconds
+        await every(interval, self.check, "the night watch", synced, stop, caught_up)

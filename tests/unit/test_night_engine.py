@@ -4,6 +4,7 @@ morning report goes out once, and the held plan, shown again after it, runs on o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -164,3 +165,14 @@ async def test_a_full_queue_by_day_is_not_an_alert(bench: Bench) -> None:
     await bench.order("report memory of local", key="$second")
     await MorningReport(bench.bot, clock=bench.clock).check()
     assert not [s for s in bench.matrix.sent if "queue-stopped" in s.key]
+
+
+async def test_a_stop_while_waiting_for_the_sync_ends_the_night_watch(bench: Bench) -> None:
+    synced, stop = asyncio.Event(), asyncio.Event()
+    report = MorningReport(bench.bot, clock=bench.clock)
+    watch = asyncio.create_task(report.run_background(synced, stop))
+    await asyncio.sleep(0)
+    stop.set()  # the bot never synced: the watch must not wait for it forever
+    await asyncio.wait_for(watch, timeout=5)
+    assert watch.exception() is None
+    assert bench.matrix.sent == []  # and it made no round
