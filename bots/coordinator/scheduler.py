@@ -23,13 +23,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from bots.alerts import master_alert
 from bots.background import CaughtUp, came_first
 from bots.coordinator.schedule_sync import sync_declared
+from bots.coordinator.task_commands import TaskIntake
 from bots.errors import CommandError
-from bots.ids import EventID, RoomID, UserID
+from bots.ids import UserID
 from bots.message import Reply
 from bots.tasks.intake import DEFAULT_PRIORITY, PRIORITIES, TaskOrder
 from bots.tasks.schedule_runs import (
@@ -44,30 +45,12 @@ from bots.tasks.states import FINAL_STATES
 if TYPE_CHECKING:
     from bots.context import BotContext
     from bots.store.schedules import Schedule
-    from bots.store.tasks import Task
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 60.0
 RETRY_SECONDS = 5.0
 """How soon a round comes again when a due run could not be made (never a busy loop)."""
-
-
-class ScheduleIntake(Protocol):
-    """What the scheduler needs of the task engine (`TaskService`)."""
-
-    async def intake(
-        self,
-        order: TaskOrder,
-        *,
-        requester: UserID,
-        source: str,
-        room_id: RoomID,
-        thread_root: EventID | None,
-        intake_key: str,
-    ) -> Task: ...
-
-    async def cancel(self, n: int, by: UserID) -> str: ...
 
 
 @dataclass
@@ -89,7 +72,7 @@ class SchedulerJob:
     def __init__(
         self,
         bot: BotContext,
-        tasks: ScheduleIntake,
+        tasks: TaskIntake,
         *,
         clock: Callable[[], float] = time.time,
         idle_seconds: float = IDLE_SECONDS,

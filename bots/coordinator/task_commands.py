@@ -52,9 +52,8 @@ if TYPE_CHECKING:
 NO_REASON = "no reason given"
 
 
-class TaskOps(Protocol):
-    """What the commands ask of the task engine (`bots.coordinator.tasks.TaskService`).
-    Each call returns a short text for the room or raises `CommandError` with one."""
+class TaskIntake(Protocol):
+    """Taking an order in and calling it off: all the scheduler asks of the task engine."""
 
     async def intake(
         self,
@@ -66,6 +65,13 @@ class TaskOps(Protocol):
         thread_root: EventID | None,
         intake_key: str,
     ) -> Task: ...
+
+    async def cancel(self, n: int, by: UserID) -> str: ...
+
+
+class TaskOps(TaskIntake, Protocol):
+    """What the commands ask of the task engine (`bots.coordinator.tasks.TaskService`).
+    Each call returns a short text for the room or raises `CommandError` with one."""
 
     async def approve(
         self, n: int, by: UserID, event_id: EventID | None, *, plan_event: EventID | None = None
@@ -80,8 +86,6 @@ class TaskOps(Protocol):
         *,
         plan_event: EventID | None = None,
     ) -> str: ...
-
-    async def cancel(self, n: int, by: UserID) -> str: ...
 
     async def pause(self, n: int, by: UserID) -> str: ...
 
