@@ -71,7 +71,9 @@ def night_spec(clock: Callable[[], float] = time.time) -> CommandSpec:
             if active is None:
                 text = f"No night envelope is active. Grant one: {EXAMPLE}"
             else:
-                text = envelope_line(bot, active, await store.spent(active.starts_at), now)
+                text = envelope_line(
+                    bot, active, await bot.store.usage.spent_between(active.starts_at, None), now
+                )
         elif args == "stop":
             if active is None:
                 raise CommandError("No night envelope is active; nothing to stop.")

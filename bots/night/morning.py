@@ -75,7 +75,7 @@ async def send_morning_report(
     if fresh is None or fresh.report_sent_at is not None:
         return False
     items = await night_items(bot, fresh)
-    spent = await bot.store.night.spent(fresh.starts_at, fresh.ended_at)
+    spent = await bot.store.usage.spent_between(fresh.starts_at, fresh.ended_at)
     body, html = morning_report(fresh, items, spent, bot.settings.timezone)
     event = await master_alert(bot, body, key=f"night/{fresh.id}/morning", html=html)
     sent = await bot.store.night.mark_reported(fresh.id, event, clock())

@@ -236,17 +236,6 @@ class NightStore:
             )
             return [int(row[0]) for row in rows]
 
-    async def spent(self, start: float, end: float | None = None) -> float:
-        """What the agents' model calls cost inside [start, end) (`agent_usage`, USD)."""
-        with converted("the night envelopes"):
-            row = await fetch_one(
-                self._db,
-                "SELECT COALESCE(SUM(cost_usd), 0.0) FROM agent_usage "
-                "WHERE at >= ? AND (? IS NULL OR at < ?)",
-                (start, end, end),
-            )
-            return float(row[0]) if row else 0.0
-
 
 def _envelope(row: Sequence[Any]) -> Envelope:
     return Envelope(

@@ -68,6 +68,18 @@ class UsageStore:
             )
             return UsageTotals(int(row[0]), float(row[1])) if row else UsageTotals(0, 0.0)
 
+    async def spent_between(self, start: float, end: float | None) -> float:
+        """What every agent's model calls cost inside [start, end) (USD), by the time each
+        was recorded; `end` None: up to now. A night window's spend, whatever its days."""
+        with converted("the usage store"):
+            row = await fetch_one(
+                self._db,
+                "SELECT COALESCE(SUM(cost_usd), 0.0) FROM agent_usage "
+                "WHERE at >= ? AND (? IS NULL OR at < ?)",
+                (start, end, end),
+            )
+            return float(row[0]) if row else 0.0
+
     async def all_totals(self, day: str) -> dict[str, UsageTotals]:
         """Every agent that spent anything on `day`, by name."""
         with converted("the usage store"):

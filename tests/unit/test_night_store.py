@@ -1,5 +1,5 @@
 """The night envelopes in the store: one window at a time, revoked once, the morning
-report marked sent once (compare-and-set), the window's spend read from `agent_usage`;
+report marked sent once (compare-and-set) (its spend: tests/unit/test_usage_store.py);
 and the morning report's text."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from bots.night.quiet import NightQuiet
 from bots.night.report import NightItem, morning_report
 from bots.store import Store
 from bots.store.night import Envelope, NightStore, NightTask
-from bridge.llm.base import Usage
 
 NOW = 1_000_000.0
 HOUR = 3600.0
@@ -76,14 +75,6 @@ async def test_an_envelope_that_ran_out_waits_for_its_report(store: Store) -> No
     granted = await _grant(store.night, hours=1)
     assert granted is not None
     assert [e.id for e in await store.night.unreported(NOW + HOUR)] == [granted.id]
-
-
-async def test_the_window_spend_counts_only_calls_inside_it(store: Store) -> None:
-    usage = Usage(input_tokens=10, output_tokens=5)
-    for at, cost in ((NOW - 1, 5.0), (NOW, 0.25), (NOW + HOUR, 0.5), (NOW + 9 * HOUR, 7.0)):
-        await store.usage.record("claude", "m", "2026-12-04", usage, cost, None, at=at)
-    assert await store.night.spent(NOW, NOW + 8 * HOUR) == pytest.approx(0.75)
-    assert await store.night.spent(NOW) == pytest.approx(7.75)
 
 
 async def test_a_task_keeps_its_latest_plans_decision_and_the_held_ones_are_found(

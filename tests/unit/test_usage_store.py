@@ -1,4 +1,5 @@
-"""Usage in the store: calls recorded, totals per agent and local day, a notice said once."""
+"""Usage in the store: calls recorded, totals per agent and local day, the spend inside a
+window of time (a night's), a notice said once."""
 
 from __future__ import annotations
 
@@ -146,3 +147,14 @@ async def test_notices_survive_a_restart(tmp_path: Path) -> None:
         assert await store.usage.notice_once("claude", "2025-03-01", "budget")
     async with await Store.open(tmp_path / "s.db") as store:
         assert not await store.usage.notice_once("claude", "2025-03-01", "budget")
+
+
+AT = 1_000_000.0
+
+
+async def test_the_window_spend_counts_only_calls_inside_it(store: Store) -> None:
+    usage = Usage(input_tokens=10, output_tokens=5)
+    for at, cost in ((AT - 1, 5.0), (AT, 0.25), (AT + 3600.0, 0.5), (AT + 9 * 3600.0, 7.0)):
+        await store.usage.record("claude", "m", "2026-12-04", usage, cost, None, at=at)
+    assert await store.usage.spent_between(AT, AT + 8 * 3600.0) == pytest.approx(0.75)
+    assert await store.usage.spent_between(AT, None) == pytest.approx(7.75)

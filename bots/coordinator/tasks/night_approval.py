@@ -57,7 +57,7 @@ async def night_call(ctx: TaskContext, task: Task, judged: list[StepVerdict]) ->
     if envelope is None:
         return None
     steps = [NightStep(v.label, v.host, v.command, v.decision.verdict) for v in judged]
-    spent = await night.spent(envelope.starts_at)
+    spent = await ctx.bot.store.usage.spent_between(envelope.starts_at, None)
     found = coverage(
         envelope, steps, spent_usd=spent, judge_approved=await judge_approved(ctx, task)
     )
