@@ -5,15 +5,14 @@ each agent in the store). The coordinator reads both through Matrix and the stor
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from bots.background import CaughtUp, every
 from bots.context import BotPresence
-from bots.health.book import HealthBook, Send, Told
+from bots.health.book import Send, Told
 from bots.health.states import Reading
+from bots.health.watch import HealthWatch
 from bots.ids import UserID
 from bots.settings.health import HealthSettings
 from bots.store.health import HealthStore
@@ -65,8 +64,10 @@ class Presences(Protocol):
     async def presences(self) -> dict[UserID, BotPresence]: ...
 
 
-class CouncilHealthJob:
+class CouncilHealthJob(HealthWatch):
     """A `BackgroundJob` of the coordinator."""
+
+    what = "council health"
 
     def __init__(
         self,
@@ -79,26 +80,11 @@ class CouncilHealthJob:
         heartbeat_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(store, send, settings, clock)
         self._bots = dict(bots)
         self._agents = tuple(agents)
         self._room = room
-        self._store = store
-        self._settings = settings
         self._heartbeat = heartbeat_seconds
-        self._clock = clock
-        self.book = HealthBook(store, send, confirm=settings.confirm_readings)
-
-    async def run_background(
-        self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
-    ) -> None:
-        await every(
-            self._settings.interval_seconds,
-            self.check_once,
-            "council health",
-            synced,
-            stop,
-            caught_up,
-        )
 
     async def check_once(self) -> list[Told]:
         told = await self.book.make_good(PREFIXES)

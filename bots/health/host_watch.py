@@ -9,20 +9,22 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from bots.background import CaughtUp, every
 from bots.bridge.hosts import PROBE_TIMEOUT, ProbeError, Runner
-from bots.health.book import HealthBook, Send, Told
+from bots.health.book import Send, Told
 from bots.health.probe import HostFigures, parse_host, probe_command
 from bots.health.states import Reading
 from bots.health.trend import describe, forecast
+from bots.health.watch import HealthWatch
 from bots.settings.health import HealthSettings
 from bots.store.health import DiskSample, HealthStore
 
 PREFIXES = ("host:", "disk:", "memory:", "load:", "full:")
 
 
-class HostHealthJob:
+class HostHealthJob(HealthWatch):
     """A `BackgroundJob` of the executor bot."""
+
+    what = "host health"
 
     def __init__(
         self,
@@ -33,25 +35,10 @@ class HostHealthJob:
         settings: HealthSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(store, send, settings, clock)
         self._hosts = tuple(hosts)
         self._runner = runner
-        self._store = store
-        self._settings = settings
-        self._clock = clock
         self._command = probe_command(settings.mounts)
-        self.book = HealthBook(store, send, confirm=settings.confirm_readings)
-
-    async def run_background(
-        self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
-    ) -> None:
-        await every(
-            self._settings.interval_seconds,
-            self.check_once,
-            "host health",
-            synced,
-            stop,
-            caught_up,
-        )
 
     async def check_once(self) -> list[Told]:
         """One round over every host at once; what the master was told."""
