@@ -12,9 +12,9 @@ few thousand tasks. Then, one call after another on the event loop as an agent m
 - the baseline, in the same run: what a call cost the store before the ledger, the
   after-the-fact `usage.totals(agent, day)` read + `usage.record(...)`; the ledger's figures
   are printed as a ratio to it;
-- what the single cap check saves an agent's call: the same `reserve` + `settle` preceded by
-  the `usage.totals(agent, day)` read the agents made before reserving until the ledger
-  became their only budget check (measured in the same run, as a ratio to the ledger's).
+- what the single cap check saves an agent's call: `reserve` + `settle` alone against the
+  same preceded by the `usage.totals(agent, day)` read the agents made before reserving
+  until the ledger became their only budget check (alternating call for call, as a ratio).
 """
 
 from __future__ import annotations
@@ -64,12 +64,14 @@ async def fill(store: Store, rows: int, agents: Sequence[str], seed: int) -> Non
 
 
 async def timed(calls: int, one: Callable[[int], Awaitable[None]]) -> list[float]:
-    found = []
-    for i in range(calls):
-        started = time.perf_counter()
-        await one(i)
-        found.append((time.perf_counter() - started) * 1000)
-    return found
+    return [await clocked(one, i) for i in range(calls)]
+
+
+async def clocked(one: Callable[[int], Awaitable[None]], i: int) -> float:
+    """Milliseconds `one(i)` took."""
+    started = time.perf_counter()
+    await one(i)
+    return (time.perf_counter() - started) * 1000
 
 
 def line(
@@ -130,7 +132,13 @@ async def run(rows: int, calls: int, agent_count: int, seed: int) -> None:
             spent = await timed(calls, ledger)
             base = await timed(calls, baseline)
             parts_kept = {name: list(values) for name, values in parts.items()}
-            twice = await timed(calls, checked_twice)
+            # The ledger alone against the old double check, call for call alternately, so
+            # the store's growth and the machine's load weigh on both alike.
+            once: list[float] = []
+            twice: list[float] = []
+            for i in range(calls):
+                once.append(await clocked(ledger, calls + 2 * i))
+                twice.append(await clocked(checked_twice, calls + 2 * i + 1))
         finally:
             await store.close()
     base_p95 = pct(base, 0.95)
@@ -138,7 +146,8 @@ async def run(rows: int, calls: int, agent_count: int, seed: int) -> None:
     print(line("ledger: reserve() + settle()", spent, base_p95))
     print(line("  of which reserve()", parts_kept["reserve"]))
     print(line("  of which settle()", parts_kept["settle"]))
-    print(line("checked twice: totals() + the ledger", twice, pct(spent, 0.95), "the ledger's"))
+    print(line("alternately, the ledger alone", once))
+    print(line("  and checked twice: totals() + it", twice, pct(once, 0.95), "the ledger's"))
     verdict = "meets" if pct(spent, 0.95) < TARGET_P95_MS else "MISSES"
     print(f"target p95 < {TARGET_P95_MS:g} ms: {verdict}")
 
