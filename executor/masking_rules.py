@@ -81,6 +81,7 @@ _CLI_TOOL = re.compile(r"(mysql\w*|mariadb[\w\-]*|curl|redis-cli|sshpass|htpassw
 _CLI_BEFORE = re.compile(r"[\w.\-]")
 _CLI_END = re.compile(r"[;&|\r\n\x00]")
 _CLI_WORD = re.compile(r"\S+")
+_REST_OF_WORD = re.compile(r"\S*")
 _TOKEN = re.compile(rf"[^{_SHELL}]+")
 
 
@@ -99,6 +100,12 @@ def _value_span(word: str, at: int) -> tuple[int, int] | None:
 def _unquoted(word: str) -> str:
     """The word without the quote it opens with (`'-px'` -> `-px'`), to read its option."""
     return word[1:] if word[:1] in ("'", '"') else word
+
+
+def _cli_tool_spans(text: str, tool: re.Match[str], end: int) -> list[tuple[int, int]]:
+    """The password spans of one tool name, reading its first words up to `end`."""
+    words = list(islice(_CLI_WORD.finditer(text, tool.end(), end), _CLI_WORDS))
+    return _cli_spans(tool.group(1), words)
 
 
 def _cli_spans(tool: str, words: list[re.Match[str]]) -> list[tuple[int, int]]:
@@ -167,17 +174,31 @@ _CLI_WORDS = 64
 
 def _mask_cli(text: str, lowered: str) -> str:
     """Hides the passwords given on command lines of mysql, curl, redis-cli, sshpass and
-    htpasswd (typed, or shown by `ps`), up to the end of each command."""
+    htpasswd (typed, or shown by `ps`), up to the end of each command.
+
+    Each tool reads up to the next tool on the line (`sshpass -p X mysql -pY`), unless that
+    next name is itself the password the first one is given (`curl -u bob:htpasswd`,
+    `sshpass -p curl ssh host`): then it is a value, not a tool, and is hidden."""
     spans: list[tuple[int, int]] = []
     ends = [stop.start() for stop in _CLI_END.finditer(text)]  # once: each search is linear
     tools = _cli_tools(text, lowered)
-    for tool, following in zip(tools, [*tools[1:], None][: len(tools)], strict=True):
+    index = 0
+    while index < len(tools):
+        tool = tools[index]
         at = bisect_left(ends, tool.end())
         end = ends[at] if at < len(ends) else len(text)
-        if following is not None:  # `sshpass -p X mysql -pY`: each reads up to the next
-            end = min(end, max(following.start(), tool.end()))
-        words = list(islice(_CLI_WORD.finditer(text, tool.end(), end), _CLI_WORDS))
-        spans.extend(_cli_spans(tool.group(1), words))
+        following = index + 1
+        found: list[tuple[int, int]] | None = None
+        while found is None and following < len(tools) and tools[following].start() < end:
+            start = tools[following].start()
+            # Read on to the end of the word holding the next name: is it this one's value?
+            reach = min(end, _REST_OF_WORD.match(text, start).end())  # type: ignore[union-attr]
+            if any(left <= start < right for left, right in _cli_tool_spans(text, tool, reach)):
+                following += 1  # a password that happens to be a tool's name
+            else:
+                found = _cli_tool_spans(text, tool, max(start, tool.end()))
+        spans.extend(found if found is not None else _cli_tool_spans(text, tool, end))
+        index = following
     out: list[str] = []
     done = 0
     for start, end in sorted(spans):

@@ -365,6 +365,11 @@ CLI_FLAGS = [
     ("redis-cli -h cache --pass hunter2 ping", f"redis-cli -h cache --pass {M} ping"),
     ("sshpass -p hunter2 ssh host", f"sshpass -p {M} ssh host"),
     ("sshpass -phunter2 ssh host", f"sshpass -p{M} ssh host"),
+    # A password that is a tool's name is still a password (found by Hypothesis).
+    ("curl -u bob:htpasswd https://x", f"curl -u bob:{M} https://x"),
+    ("curl -u bob:curl https://x", f"curl -u bob:{M} https://x"),
+    ("sshpass -p curl ssh host", f"sshpass -p {M} ssh host"),
+    ("sshpass -p mysql mysql -pdbpass db", f"sshpass -p {M} mysql -p{M} db"),
     ("htpasswd -b /etc/nginx/.htpasswd bob hunter2", f"htpasswd -b /etc/nginx/.htpasswd bob {M}"),
     ("htpasswd -nbB bob hunter2", f"htpasswd -nbB bob {M}"),
     ("gh auth login --token abc123", f"gh auth login --token {M}"),
