@@ -224,6 +224,16 @@ async def test_ffmpeg_encodes_when_opusenc_is_absent(tmp_path: Path) -> None:
 
 
 @needs_tools
+async def test_a_voice_espeak_does_not_know_is_refused_not_spoken_in_english() -> None:
+    with pytest.raises(SpeechError) as raised:
+        await LocalSpeaker(voice="no-such-voice").synthesize("안녕하세요", "ko")
+    assert str(raised.value) == (
+        "espeak-ng has no voice 'no-such-voice': set voice.tts.local_voice to one that "
+        "`espeak-ng --voices` lists (e.g. ko, en-us), or voice.language to its language."
+    )
+
+
+@needs_tools
 async def test_an_encoder_that_fails_is_named_with_its_exit_and_words() -> None:
     broken = Encoder("opusenc", "/bin/false")
     with pytest.raises(SpeechError, match=r"^opusenc failed \(exit 1\)\.$"):
