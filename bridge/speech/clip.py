@@ -12,16 +12,15 @@ from bridge.speech import VoiceClip
 from bridge.speech.ogg import read_ogg_opus
 from bridge.speech.opus import DEFAULT_TIMEOUT_S, Encoder, encode_ogg_opus
 from bridge.speech.wav import Pcm
-from bridge.speech.waveform import pcm_waveform
+from bridge.speech.waveform import pcm_waveform, point_count
 
 
 async def clip_from_pcm(
     pcm: Pcm, encoder: Encoder | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> VoiceClip:
-    waveform = asyncio.create_task(asyncio.to_thread(pcm_waveform, pcm.samples, pcm.rate))
-    try:
-        data = await encode_ogg_opus(pcm, encoder, timeout_s=timeout_s)
-        info = await asyncio.to_thread(read_ogg_opus, data)
-    finally:
-        points = await waveform
+    data = await encode_ogg_opus(pcm, encoder, timeout_s=timeout_s)
+    info = await asyncio.to_thread(read_ogg_opus, data)
+    # As many points as the stated duration gets, so the event's two figures always agree.
+    count = point_count(info.duration_ms)
+    points = await asyncio.to_thread(pcm_waveform, pcm.samples, pcm.rate, count)
     return VoiceClip(data, info.duration_ms, points)
