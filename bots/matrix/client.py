@@ -142,6 +142,8 @@ class BotConnection:
     """Where the account's private cross-signing keys live; None: the device is not
     cross-signed (a bot Element will not trust)."""
     key_wait_seconds: float = 60.0
+    chavion_bots: frozenset[UserID] = frozenset()
+    """Every Chavion bot account: whose voice transcripts are read as the speaker's words."""
 
 
 class MatrixBot:
@@ -436,6 +438,7 @@ class MatrixBot:
                 room_id=RoomID(room.room_id),
                 is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
                 encrypted=room.encrypted,
+                chavion_bots=self.connection.chavion_bots,
             )
             start = entry_index(events, self.user_id)
             for event in events[start:]:
