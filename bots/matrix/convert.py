@@ -309,9 +309,6 @@ def timestamp(source: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) else 0
 
 
-# ---- outgoing -----------------------------------------------------------------------------
-
-
 def audio_attachment(content: Mapping[str, Any]) -> AudioAttachment | None:
     """An `m.audio` message's media: `url` in the clear, `file` (with its keys) when
     encrypted; None for other messages and for audio that points nowhere."""
@@ -331,6 +328,9 @@ def audio_attachment(content: Mapping[str, Any]) -> AudioAttachment | None:
         voice=VOICE_MARKER in content,
         encryption=encryption or None,
     )
+
+
+# ---- outgoing -----------------------------------------------------------------------------
 
 
 def voice_content(reply: Reply, clip: VoiceClip) -> dict[str, Any]:
