@@ -169,7 +169,7 @@ class MatrixBot:
         self._accept_invite_from = accept_invite_from
         self._memory = EventMemory()
         self._late: LateKeys[RoomFacts] = LateKeys(connection.key_wait_seconds)
-        self._history = RoomHistory()
+        self._history = RoomHistory(chavion_bots=connection.chavion_bots)
         self._creators: dict[str, set[str]] = {}
         self._position: str | None = None
         self._filter_id: str | None = None
