@@ -19,6 +19,13 @@ from bots.matrix.convert import (
     read_message,
     voice_content,
 )
+from bots.matrix.event_size import (
+    CUT_MARK,
+    MAX_PLAINTEXT_BYTES,
+    MEDIA_KEYS_BYTES,
+    content_bytes,
+    fit_voice_content,
+)
 from bots.matrix.media import media_keys, plain_bytes, readable_size, refuse_stated_size
 from bots.message import AudioAttachment, Reply
 from bridge.speech import VoiceClip
@@ -299,3 +306,29 @@ def test_an_attachment_is_refused_with_a_clear_sentence(check: Any, words: str) 
 )
 def test_sizes_read_as_a_person_says_them(size: int, said: str) -> None:
     assert readable_size(size) == said
+
+
+# ---- the text fallback of a long voice message -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["a" * 50_000, "디스크 사용량 보고\n" * 4_000, "🎙️" * 10_000],
+    ids=["ascii", "hangul and newlines", "emoji"],
+)
+def test_a_long_fallback_is_cut_to_leave_room_for_the_media_keys(body: str) -> None:
+    content = voice_content(Reply(ROOM, body, reply_to=EventID("$q")), CLIP)
+    fitted = fit_voice_content(content)
+    kept = fitted["body"].removesuffix(CUT_MARK)
+    assert fitted["body"].endswith(CUT_MARK)
+    assert body.startswith(kept)
+    assert {**fitted, "body": ""} == {**content, "body": ""}  # only the body changed
+    sent = {**fitted, **media_keys(MXC, with_keys())}
+    assert content_bytes(sent) <= MAX_PLAINTEXT_BYTES
+    longer = {**fitted, "body": body[: len(kept) + 1] + CUT_MARK}
+    assert content_bytes(longer) > MAX_PLAINTEXT_BYTES - MEDIA_KEYS_BYTES  # the longest that fits
+
+
+def test_a_fallback_that_fits_is_sent_as_it_is() -> None:
+    content = voice_content(Reply(ROOM, "The disk is 40% full."), CLIP)
+    assert fit_voice_content(content) is content
