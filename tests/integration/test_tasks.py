@@ -101,6 +101,7 @@ async def approved_run(boss: TaskMaster, text: str) -> tuple[TaskRef, Seen]:
 # ---- the happy path --------------------------------------------------------------------------
 
 
+@pytest.mark.backend
 async def test_report_disk_usage_of_local_from_order_to_report(
     council: ThrowawayCouncil, boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
 ) -> None:

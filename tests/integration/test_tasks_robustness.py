@@ -395,6 +395,7 @@ async def started(boss: TaskMaster, request_id: str, task: TaskRef, timeout: flo
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.backend
 async def test_a_homeserver_restart_mid_task_sends_nothing_twice_and_the_task_finishes(
     council: ThrowawayCouncil,
     boss: TaskMaster,
