@@ -222,7 +222,6 @@ async def test_element_mention_shapes_reach_the_agent(
     assert [s.sender for s in master.matching(replies_to(event))] == [council.user_id("gemini")]
 
 
-@pytest.mark.backend
 async def test_a_thread_answer_stays_in_the_thread_and_sees_the_thread(
     council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
 ) -> None:
@@ -369,7 +368,6 @@ async def test_agents_talking_to_each_other_stop_at_the_loop_guard(
     assert guard.content["m.mentions"]["user_ids"] == [master.user_id]
 
 
-@pytest.mark.backend
 async def test_a_slow_answer_is_shown_while_it_is_written(
     council: ThrowawayCouncil, master: Person, fake: FakeLLMServer, room: str
 ) -> None:

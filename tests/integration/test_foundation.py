@@ -173,7 +173,6 @@ async def test_two_bots_in_their_own_processes_both_answer(
         assert await claude.stop() == 0
 
 
-@pytest.mark.backend
 async def test_a_bot_restarted_answers_what_came_while_it_was_down_exactly_once(
     council: ThrowawayCouncil, master: Person
 ) -> None:
@@ -197,7 +196,6 @@ async def test_a_bot_restarted_answers_what_came_while_it_was_down_exactly_once(
     assert len(master.matching(replies_to(event, gpt))) == 1
 
 
-@pytest.mark.backend
 async def test_messages_from_before_a_bot_first_started_are_never_answered(
     council: ThrowawayCouncil, master: Person
 ) -> None:

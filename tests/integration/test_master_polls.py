@@ -266,7 +266,6 @@ async def test_killed_while_everyone_votes_it_counts_every_vote_and_closes_once(
     assert sorted(a for a, stage in script.asked if stage == "vote") == sorted(AGENTS)
 
 
-@pytest.mark.backend
 async def test_a_poll_that_ran_out_while_down_counts_the_votes_that_came_meanwhile(
     boss: TaskMaster, script: CouncilScript, process: CoordinatorProcess
 ) -> None:

@@ -284,7 +284,6 @@ async def send_unreadable(master: Person, room: str, *, withheld_from: str | Non
     return str(sent["event_id"])
 
 
-@pytest.mark.backend
 async def test_a_message_no_key_opens_is_reported_to_the_master_once(
     council: ThrowawayCouncil, master: Person
 ) -> None:
