@@ -449,6 +449,16 @@ def scripted_council(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScri
     assert llm.responder_errors == []
 
 
+async def command_started(
+    boss: TaskMaster, request_id: str, task: TaskRef, timeout: float = 30
+) -> None:
+    """Until the executor's audit log says the request's command started."""
+    deadline = time.monotonic() + timeout
+    while "start" not in (await boss.db.audit(task.id)).get(request_id, []):
+        assert time.monotonic() < deadline, f"{request_id} never started"
+        await asyncio.sleep(0.1)
+
+
 def task_master(master: Person, council: ThrowawayCouncil) -> TaskMaster:
     return TaskMaster(master, council, TaskDb(council.data.store))
 
