@@ -11,22 +11,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.backends import BackendError, backend_from_env
+from tests.support.backends import BackendError, backend_from_env, runs_on
 from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.person import Person
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL or workers (`tests/support/backends`), run only the tests that use the
-    suite's homeserver: the rest (SSH, LLM SDKs, `chavion up` on its own SQLite) do not
-    change with the backend and already ran in the SQLite pass."""
+    """On PostgreSQL or workers (`tests/support/backends`), run only the tests marked
+    `@pytest.mark.backend`: the rest (SSH, LLM SDKs, the task engine's rules over plain
+    messages, `chavion up` on its own SQLite) do not change with the backend and already ran
+    in the SQLite pass.
+
+    The rule for a new test: a test whose behaviour could differ between SQLite, PostgreSQL
+    and workers carries `@pytest.mark.backend` (or its module `pytestmark`): what the
+    homeserver stores and hands back through sync (catch-up after a bot was down, gaps,
+    restarts), room state and membership, keys and to-device messages, push rules and
+    notifications, redactions, relations (edits, threads, polls), presence, rate limits,
+    and media upload and download. It must use the suite's homeserver (`council`), or the
+    other runs test nothing new. Everything else runs on SQLite only, so each extra run
+    stays a few minutes."""
     try:
         backend = backend_from_env()
     except BackendError as exc:
         raise pytest.UsageError(str(exc)) from exc
-    if backend == backend_from_env({}):
-        return
-    kept = [item for item in items if "council" in getattr(item, "fixturenames", ())]
+    kept = [item for item in items if runs_on(backend, (mark.name for mark in item.iter_markers()))]
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept

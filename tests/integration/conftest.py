@@ -21,6 +21,7 @@ from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript
 from tests.support.person import Person
 from tests.support.tasks import (
+    ConfigEdit,
     StartTaskBots,
     TaskBots,
     TaskMaster,
@@ -59,9 +60,10 @@ def start_task_bots(
         tasks: dict[str, Any] | None = None,
         sshd: SshdServer | None = None,
         own_process: bool = False,
+        edit: ConfigEdit | None = None,
     ) -> contextlib.AbstractAsyncContextManager[TaskBots]:
         path = tmp_path_factory.mktemp(name) / "chavion.yaml"
-        config = task_config(council, llm, path, sshd=sshd, tasks=tasks)
+        config = task_config(council, llm, path, sshd=sshd, tasks=tasks, edit=edit)
         return running_task_bots(council, coordinator, master, config, own_process=own_process)
 
     return start

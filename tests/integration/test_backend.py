@@ -12,7 +12,7 @@ from bots.homeserver.workers import EVENT_PERSISTER
 from tests.support.council import ThrowawayCouncil
 from tests.support.person import Person, replies_to
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.backend]
 
 
 def running(pid: int | None) -> bool:

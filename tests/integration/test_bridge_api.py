@@ -485,6 +485,7 @@ async def test_an_agent_speaks_as_itself_and_hears_what_is_addressed_to_it(
     assert refused["error"]["field"] == "content"
 
 
+@pytest.mark.backend
 async def test_an_agent_that_reconnects_gets_what_was_said_to_it_meanwhile(
     bridge: Bridge, http: aiohttp.ClientSession, master: Person, council: ThrowawayCouncil
 ) -> None:

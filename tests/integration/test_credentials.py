@@ -93,6 +93,7 @@ def prompts(llm: FakeLLMServer) -> str:
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "plain"])
+@pytest.mark.backend
 async def test_a_pasted_key_is_redacted_the_sender_told_and_no_model_sees_it(
     council: ThrowawayCouncil,
     master: Person,

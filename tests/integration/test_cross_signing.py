@@ -64,6 +64,7 @@ async def assert_signed(council: ThrowawayCouncil, master: Person, names: list[s
         assert is_signed_by(device, user, ssk), f"{name}'s device is not signed"
 
 
+@pytest.mark.backend
 async def test_every_bot_device_is_signed_by_its_own_account(
     council: ThrowawayCouncil, coordinator: InProcessBots, master: Person
 ) -> None:
@@ -116,6 +117,7 @@ async def test_a_restart_with_everything_intact_uploads_nothing(
         await again.stop()
 
 
+@pytest.mark.backend
 async def test_a_bot_whose_crypto_store_is_wiped_comes_back_signed_and_answers(
     council: ThrowawayCouncil, master: Person
 ) -> None:
@@ -181,6 +183,7 @@ async def test_lost_private_keys_are_replaced_with_the_bots_password(
     assert server_public(answer, "master_keys", gemini) == new.public("master")
 
 
+@pytest.mark.backend
 async def test_keys_uploaded_but_device_unsigned_is_finished_on_the_next_start(
     council: ThrowawayCouncil, master: Person
 ) -> None:

@@ -122,6 +122,7 @@ async def test_a_command_waits_for_the_masters_approval(
     assert done.exists()
 
 
+@pytest.mark.backend
 async def test_a_reaction_approves_and_a_guest_cannot(
     council: ThrowawayCouncil, master: Person, executor: Running, guest: Person
 ) -> None:
@@ -239,6 +240,7 @@ async def test_an_unapproved_request_expires(
     assert not never.exists()
 
 
+@pytest.mark.backend
 async def test_secrets_are_masked_and_long_output_is_a_file(
     council: ThrowawayCouncil, master: Person, executor: Running
 ) -> None:

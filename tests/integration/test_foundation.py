@@ -15,6 +15,7 @@ from tests.support.person import Person, replies_to
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.backend
 async def test_ping_in_the_encrypted_council(council: ThrowawayCouncil, master: Person) -> None:
     event = await master.say(council.council_room, "!ping")
     [reply] = await master.wait_for(replies_to(event, council.user_id("coordinator")))
@@ -62,6 +63,7 @@ async def test_all_command_prefixes_work(council: ThrowawayCouncil, master: Pers
         assert reply.body.startswith("pong"), typed
 
 
+@pytest.mark.backend
 async def test_direct_chat_opened_from_element_is_joined_and_answered(
     council: ThrowawayCouncil, master: Person
 ) -> None:
@@ -73,6 +75,7 @@ async def test_direct_chat_opened_from_element_is_joined_and_answered(
     assert reply.body.startswith("pong")
 
 
+@pytest.mark.backend
 async def test_invites_from_strangers_are_refused(
     council: ThrowawayCouncil, master: Person, person_store
 ) -> None:
@@ -114,6 +117,7 @@ async def test_help_lists_fewer_commands_to_a_guest_than_to_the_master(
     assert "power level 50" in refusal.body
 
 
+@pytest.mark.backend
 async def test_power_in_a_room_of_ones_own_is_no_power_over_the_council(
     council: ThrowawayCouncil, master: Person, person_store
 ) -> None:
@@ -209,6 +213,7 @@ async def test_messages_from_before_a_bot_first_started_are_never_answered(
         assert await bot.stop() == 0
 
 
+@pytest.mark.backend
 async def test_provisioning_again_changes_nothing(council: ThrowawayCouncil) -> None:
     before = {p.name: p.read_bytes() for p in council.data.accounts.iterdir()}
     again = await ThrowawayCouncil.provision_with(council.settings, council.secret)

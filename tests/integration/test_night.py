@@ -19,29 +19,26 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 from nio import MegolmEvent
 
 from bots.alerts import master_alert
 from bots.coordinator.tasks.service import TaskService
 from bots.execution.requests import REQUEST_EVENT
-from bots.settings.loading import load_settings
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
 from tests.fakes.sshd import SshdServer
-from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.support.council import ThrowawayCouncil
 from tests.support.council_script import CouncilScript, plan_json, step
 from tests.support.person import Person, Seen
 from tests.support.push import actions_for, notifies, ruleset
 from tests.support.tasks import (
     REMOTE_HOST,
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     TaskRef,
     answering,
     council_of,
-    running_task_bots,
     scripted_council,
-    task_config,
     task_master,
 )
 
@@ -56,23 +53,15 @@ OUTSIDE = {
 }
 
 
-@pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    sshd: SshdServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("night") / "chavion.yaml"
-    tasks = {"max_active": 10, "lessons_in_prompt": 0, "routine_after": 0}
-    task_config(council, llm, path, sshd=sshd, tasks=tasks)
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+def quick_nights(config: dict[str, Any]) -> None:
     config["night"] = {"check_seconds": 1, "quiet_cache_seconds": 0}
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    assert load_settings(path).night.check_seconds == 1
-    async with running_task_bots(council, coordinator, master, path) as started:
+
+
+@pytest.fixture(scope="module")
+async def bots(start_task_bots: StartTaskBots, sshd: SshdServer) -> AsyncIterator[TaskBots]:
+    tasks = {"max_active": 10, "lessons_in_prompt": 0, "routine_after": 0}
+    async with start_task_bots("night", sshd=sshd, tasks=tasks, edit=quick_nights) as started:
+        assert started.settings.night.check_seconds == 1
         yield started
 
 

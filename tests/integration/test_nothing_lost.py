@@ -59,6 +59,7 @@ async def replies_by_target(
         start = response.end
 
 
+@pytest.mark.backend
 async def test_a_bot_down_while_more_than_a_sync_page_arrived_handles_every_event_once(
     council: ThrowawayCouncil, master: Person
 ) -> None:
@@ -300,6 +301,7 @@ async def test_a_message_no_key_opens_is_reported_to_the_master_once(
     assert len(master.matching(replies_to(event, coordinator))) == 1
 
 
+@pytest.mark.backend
 async def test_a_key_the_masters_app_withheld_is_reported_with_its_reason(
     council: ThrowawayCouncil, master: Person
 ) -> None:

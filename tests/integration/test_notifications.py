@@ -77,6 +77,7 @@ async def phone_notifications(master: Person, room: str) -> list[dict[str, Any]]
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted room", "plain room"])
+@pytest.mark.backend
 async def test_each_answer_to_the_master_buzzes_once_with_its_final_text(
     council: ThrowawayCouncil,
     master: Person,
@@ -139,6 +140,7 @@ async def test_each_answer_to_the_master_buzzes_once_with_its_final_text(
         assert sound(note["pushed"]) == "default"
 
 
+@pytest.mark.backend
 async def test_the_master_has_the_answer_rule_once(master: Person) -> None:
     rules = (await client_api(master, "/_matrix/client/v3/pushrules/"))["global"]["override"]
     ours = [r for r in rules if r["rule_id"] == ANSWER_PUSH_RULE]

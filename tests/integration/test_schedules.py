@@ -32,15 +32,14 @@ from tests.support.council import InProcessBots, ThrowawayCouncil
 from tests.support.council_script import CouncilScript
 from tests.support.person import Person, Seen
 from tests.support.tasks import (
+    StartTaskBots,
     TaskBots,
     TaskMaster,
     answering,
     cancel_open_tasks,
     council_of,
     in_thread,
-    running_task_bots,
     scripted_council,
-    task_config,
     task_master,
 )
 
@@ -59,16 +58,8 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-async def bots(
-    council: ThrowawayCouncil,
-    coordinator: InProcessBots,
-    master: Person,
-    llm: FakeLLMServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[TaskBots]:
-    path = tmp_path_factory.mktemp("schedules") / "chavion.yaml"
-    config = task_config(council, llm, path)
-    async with running_task_bots(council, coordinator, master, config) as started:
+async def bots(start_task_bots: StartTaskBots) -> AsyncIterator[TaskBots]:
+    async with start_task_bots("schedules") as started:
         try:
             yield started
         finally:

@@ -31,6 +31,7 @@ from tests.support.tasks import (
     TaskBots,
     TaskMaster,
     TaskRef,
+    command_started,
     council_of,
     mentions,
 )
@@ -101,6 +102,7 @@ async def approved_run(boss: TaskMaster, text: str) -> tuple[TaskRef, Seen]:
 # ---- the happy path --------------------------------------------------------------------------
 
 
+@pytest.mark.backend
 async def test_report_disk_usage_of_local_from_order_to_report(
     council: ThrowawayCouncil, boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
 ) -> None:
@@ -282,7 +284,7 @@ async def test_cancel_while_running_stops_the_command(
     await boss.person.wait_for_event(
         REQUEST_EVENT, lambda s: s.content.get("request_id") == request_id
     )
-    await asyncio.sleep(1)  # let it start
+    await command_started(boss, request_id, task)
     await boss.command(f"!cancel {task.id}")
     report = await boss.report(task, timeout=30)
     assert report.body.startswith(f"#{task.id} 🛑 Cancelled")

@@ -36,6 +36,7 @@ from tests.support.tasks import (
     TaskMaster,
     TaskRef,
     bot_log,
+    command_started,
     council_of,
     models_of,
     restart_homeserver,
@@ -387,14 +388,7 @@ def nothing_twice(events: list[ServerEvent], task: TaskRef, coordinator: str) ->
     return counted
 
 
-async def started(boss: TaskMaster, request_id: str, task: TaskRef, timeout: float = 30) -> None:
-    """Until the executor's audit log says the request's command started."""
-    deadline = time.monotonic() + timeout
-    while "start" not in (await boss.db.audit(task.id)).get(request_id, []):
-        assert time.monotonic() < deadline, f"{request_id} never started"
-        await asyncio.sleep(0.1)
-
-
+@pytest.mark.backend
 async def test_a_homeserver_restart_mid_task_sends_nothing_twice_and_the_task_finishes(
     council: ThrowawayCouncil,
     boss: TaskMaster,
@@ -412,7 +406,7 @@ async def test_a_homeserver_restart_mid_task_sends_nothing_twice_and_the_task_fi
         away = [await restart_homeserver(council)]  # while it waits for proposals
         await boss.state(task, "awaiting_approval", timeout=90)
         await boss.command(f"!approve {task.id}")
-        await started(boss, f"t{task.id}-a1-s1", task)
+        await command_started(boss, f"t{task.id}-a1-s1", task)
         away.append(await restart_homeserver(council))  # while the step runs
         report = await boss.report(task, timeout=90)
         assert report.body.startswith(f"#{task.id} ✅ Done")

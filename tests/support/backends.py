@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,18 @@ class Backend:
     @property
     def name(self) -> str:
         return "workers+redis" if self.workers else self.database
+
+
+BACKEND_MARKER = "backend"
+"""The pytest marker of a test whose behaviour could differ between SQLite, PostgreSQL and
+workers; the PostgreSQL and worker runs keep only the tests that carry it."""
+
+
+def runs_on(backend: Backend, markers: Iterable[str]) -> bool:
+    """Whether a test with these markers runs against `backend`: SQLite runs every test; the
+    other backends only the `backend`-marked ones (the rest already ran on SQLite, and
+    their behaviour does not depend on the homeserver's storage or processes)."""
+    return backend == Backend() or BACKEND_MARKER in markers
 
 
 def backend_from_env(env: dict[str, str] | None = None) -> Backend:

@@ -39,6 +39,9 @@ from tests.support.task_db import TaskDb
 KEY_ENV = "CHAVION_TEST_LLM_KEY"
 AGENTS = ("claude", "gpt", "gemini", "local")
 REMOTE_HOST = "web-1"
+ConfigEdit = Callable[[dict[str, Any]], None]
+"""Changes a module makes to the config's data before it is written (sections `tasks` does
+not cover, such as `night:`)."""
 
 QUICK_TASKS: dict[str, Any] = {
     "proposal_seconds": 20,
@@ -61,9 +64,11 @@ def task_config(
     sshd: SshdServer | None = None,
     tasks: dict[str, Any] | None = None,
     agents: Sequence[str] = AGENTS,
+    edit: ConfigEdit | None = None,
 ) -> Path:
     """The suite's config with the agents on the fake server, quick task timings and the
-    real sshd as `web-1`; written to `path` so a bot in its own process reads the same."""
+    real sshd as `web-1`, then `edit` (a module's own sections, e.g. `night:`); written to
+    `path` so a bot in its own process reads the same."""
     config: dict[str, Any] = yaml.safe_load(council.config_path.read_text(encoding="utf-8"))
     urls = {
         "anthropic": llm.anthropic_base_url,
@@ -86,6 +91,8 @@ def task_config(
             "key": str(sshd.client_key),
             "known_hosts": str(sshd.known_hosts),
         }
+    if edit is not None:
+        edit(config)
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     os.environ[KEY_ENV] = "test-key"
     return path
@@ -406,7 +413,8 @@ async def running_task_bots(
 
 class StartTaskBots(Protocol):
     """Starts the task bots for one module: the suite's config with the `tasks` overrides
-    (and the real sshd as `web-1` when given), written under a temp dir named `name`."""
+    (and the real sshd as `web-1` when given), then `edit` on the config's data for any
+    other section, written under a temp dir named `name`."""
 
     def __call__(
         self,
@@ -415,6 +423,7 @@ class StartTaskBots(Protocol):
         tasks: dict[str, Any] | None = None,
         sshd: SshdServer | None = None,
         own_process: bool = False,
+        edit: ConfigEdit | None = None,
     ) -> contextlib.AbstractAsyncContextManager[TaskBots]: ...
 
 
@@ -438,6 +447,16 @@ def scripted_council(llm: FakeLLMServer, bots: TaskBots) -> Iterator[CouncilScri
     llm.respond(found)
     yield found
     assert llm.responder_errors == []
+
+
+async def command_started(
+    boss: TaskMaster, request_id: str, task: TaskRef, timeout: float = 30
+) -> None:
+    """Until the executor's audit log says the request's command started."""
+    deadline = time.monotonic() + timeout
+    while "start" not in (await boss.db.audit(task.id)).get(request_id, []):
+        assert time.monotonic() < deadline, f"{request_id} never started"
+        await asyncio.sleep(0.1)
 
 
 def task_master(master: Person, council: ThrowawayCouncil) -> TaskMaster:
