@@ -101,6 +101,7 @@ async def test_a_bots_voice_message_reaches_the_master_as_element_sends_one(
     assert await master.download_audio(seen) == SAMPLE_OGG
 
 
+@pytest.mark.backend  # media uploaded and fetched back, encrypted: the media store's paths
 @pytest.mark.parametrize("kind", KINDS)
 async def test_the_masters_voice_message_is_read_as_audio_and_downloads_plain(
     kind: str, master: Person, probe: ProbeBot, rooms: dict[str, str]
