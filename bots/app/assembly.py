@@ -234,6 +234,7 @@ def _coordinator_dispatcher(
             minutes=tasks.minutes,
             wake_scheduler=wake_scheduler,
             digest=digest,
+            votes=tasks,
         ),
         observer=_each(redact_credentials, watch.observe),
         on_event=_coordinator_events(tasks, polls),
