@@ -66,5 +66,6 @@ AUDIO_KEY: Final = "org.matrix.msc1767.audio"
 """An audio message's `{duration (ms), waveform (0–1024, 30–120 points)}`."""
 TRANSCRIPT_KEY: Final = "org.chavion.transcript"
 """On the transcribing bot's "🎙️ <transcript>" reply (issue 20): `{"speaker": <user id>,
-"audio_event": <event id>, "text": <transcript>}`. Other Chavion bots read such a reply,
-from a Chavion bot only, as the speaker's typed message (`Message.spoken_in`)."""
+"audio_event": <event id>, "text": <transcript>}`, optionally `"mentions"` (shaped like
+`m.mentions`) for whom the speaker named. Every Chavion bot, the transcriber too, reads such
+a reply, from a Chavion bot only, as the speaker's typed message (`Message.spoken_in`)."""

@@ -181,6 +181,7 @@ def build_voices(
                 account_file=data.account_file(account.localpart),
                 cross_signing_keys=data.cross_signing_file(account.localpart),
                 key_wait_seconds=settings.runtime.key_wait_seconds,
+                chavion_bots=frozenset(settings.user_id(a) for a in settings.accounts),
             ),
             store,
             on_message,

@@ -58,7 +58,6 @@ from nio import (
     UploadFilterResponse,
     WhoamiError,
 )
-from nio.crypto.attachments import decrypt_attachment
 from nio.store import DefaultStore
 
 from bots import __version__
@@ -84,6 +83,7 @@ from bots.matrix.event_size import ContentTooLarge, fit_content
 from bots.matrix.history import BACKFILL, NameOf, RoomHistory
 from bots.matrix.late_keys import Held, LateKeys, unreadable_event
 from bots.matrix.lost_device import renew_if_lost
+from bots.matrix.media import media_keys, plain_bytes, refuse_stated_size
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
 from bots.message import AudioAttachment, HistoryEntry, Incoming, Reply, transaction_id
@@ -142,6 +142,8 @@ class BotConnection:
     """Where the account's private cross-signing keys live; None: the device is not
     cross-signed (a bot Element will not trust)."""
     key_wait_seconds: float = 60.0
+    chavion_bots: frozenset[UserID] = frozenset()
+    """Every Chavion bot account: whose voice transcripts are read as the speaker's words."""
 
 
 class MatrixBot:
@@ -436,6 +438,7 @@ class MatrixBot:
                 room_id=RoomID(room.room_id),
                 is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
                 encrypted=room.encrypted,
+                chavion_bots=self.connection.chavion_bots,
             )
             start = entry_index(events, self.user_id)
             for event in events[start:]:
@@ -669,31 +672,19 @@ class MatrixBot:
         )
         if isinstance(uploaded, UploadError):
             raise MatrixError(f"{self.user_id} could not upload {filename}: {uploaded.message}")
-        if encrypt and keys:
-            return {"file": {**keys, "url": uploaded.content_uri}}
-        return {"url": uploaded.content_uri}
+        return media_keys(uploaded.content_uri, keys if encrypt else None)
 
     async def download(self, audio: AudioAttachment, max_bytes: int) -> bytes:
-        """The attachment's plain bytes, refused above `max_bytes` before and after fetching."""
-        if audio.size > max_bytes:
-            raise MatrixError(f"the file is {audio.size} bytes, more than the {max_bytes} allowed")
+        """The attachment's plain bytes (see `bots.matrix.media`): refused before fetching
+        when its stated size is over `max_bytes`, after when the body is, and when its hash
+        does not match."""
+        refuse_stated_size(audio, max_bytes)
         response = await self._client.download(mxc=audio.url)
         if isinstance(response, DownloadError):
-            raise MatrixError(f"{self.user_id} could not download {audio.url}: {response.message}")
+            raise MatrixError(f"the audio file could not be downloaded: {response.message}")
         if not isinstance(response.body, bytes):  # only with `save_to`, never used here
             raise MatrixError(f"{self.user_id} got {audio.url} on disk, not in memory")
-        data = response.body
-        if len(data) > max_bytes:
-            raise MatrixError(f"the file is {len(data)} bytes, more than the {max_bytes} allowed")
-        if audio.encryption is None:
-            return data
-        try:
-            keys = audio.encryption
-            return bytes(
-                decrypt_attachment(data, keys["key"]["k"], keys["hashes"]["sha256"], keys["iv"])
-            )
-        except (KeyError, TypeError, ValueError, EncryptionError) as exc:
-            raise MatrixError(f"the file from {audio.url} does not decrypt: {exc}") from None
+        return plain_bytes(audio, response.body, max_bytes)
 
     async def redact(self, room_id: RoomID, event_id: EventID, reason: str, key: str) -> EventID:
         """A redaction: never encrypted (the homeserver must read which event it removes),

@@ -25,6 +25,7 @@ from bots.events import (
     MENTIONS_IN_CLEAR_KEY,
     POLL_EVENTS,
     STREAM_KEY,
+    TRANSCRIPT_KEY,
     TURN_KEY,
     VOICE_MARKER,
 )
@@ -49,6 +50,9 @@ class RoomFacts:
     room_id: RoomID
     is_direct: bool = False
     encrypted: bool = False
+    chavion_bots: frozenset[UserID] = frozenset()
+    """Chavion's own bot accounts (from the settings): only their transcript of a voice
+    message is read as the speaker's words (`TRANSCRIPT_KEY`)."""
 
 
 class EventMemory:
@@ -149,6 +153,8 @@ def read_message(
         council=council(content),
         audio=audio_attachment(content),
     )
+    if message.sender in room.chavion_bots and message.replaces is None:
+        message = spoken(message, content, power_of) or message
     if message.replaces is not None:
         new_content = mapping(content.get("m.new_content"))
         return completed_stream(message, new_content, memory) or message
@@ -176,6 +182,38 @@ def completed_stream(
         msgtype=str(new_content.get("msgtype", partial.msgtype)),
         stream="done",
         council=council(new_content) or partial.council,
+    )
+
+
+def spoken(transcript: Message, content: Mapping[str, Any], power_of: PowerOf) -> Message | None:
+    """A Chavion bot's transcript of a voice message (`TRANSCRIPT_KEY`) as the speaker's typed
+    message: his id, his power, his words, the voice event in `spoken_in`; the transcript
+    event's own id and relation. None when the marker is absent or malformed. The caller
+    checks that a Chavion bot sent it: from anyone else the marker vouches for nothing."""
+    marker = mapping(content.get(TRANSCRIPT_KEY))
+    speaker, audio_event, words = (marker.get(k) for k in ("speaker", "audio_event", "text"))
+    if not (
+        isinstance(speaker, str)
+        and speaker.startswith("@")
+        and isinstance(audio_event, str)
+        and audio_event.startswith("$")
+        and isinstance(words, str)
+        and words.strip()
+    ):
+        return None
+    return replace(
+        transcript,
+        sender=UserID(speaker),
+        body=words,
+        formatted_body=None,
+        msgtype="m.text",
+        mentions=mentions({"m.mentions": marker["mentions"]}) if "mentions" in marker else None,
+        sender_power=power_of(speaker),
+        answers_agent=False,
+        stream=None,
+        council=None,
+        audio=None,
+        spoken_in=EventID(audio_event),
     )
 
 
@@ -271,9 +309,6 @@ def timestamp(source: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) else 0
 
 
-# ---- outgoing -----------------------------------------------------------------------------
-
-
 def audio_attachment(content: Mapping[str, Any]) -> AudioAttachment | None:
     """An `m.audio` message's media: `url` in the clear, `file` (with its keys) when
     encrypted; None for other messages and for audio that points nowhere."""
@@ -293,6 +328,9 @@ def audio_attachment(content: Mapping[str, Any]) -> AudioAttachment | None:
         voice=VOICE_MARKER in content,
         encryption=encryption or None,
     )
+
+
+# ---- outgoing -----------------------------------------------------------------------------
 
 
 def voice_content(reply: Reply, clip: VoiceClip) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from nio import Event
 
-from bots.events import STREAM_KEY, TURN_KEY
+from bots.events import STREAM_KEY, TRANSCRIPT_KEY, TURN_KEY
 from bots.ids import EventID, RoomID, UserID
 from bots.matrix.convert import (
     EventMemory,
@@ -22,6 +22,8 @@ from bots.matrix.convert import (
     reply_content,
 )
 from bots.message import Mentions, Message, Reply, RoomEvent
+from bots.routing.addressing import Identity, Roster
+from bots.routing.router import Chat, Command, RouterContext, parse
 
 ROOM = RoomID("!council:hs")
 MASTER = UserID("@master:hs")
@@ -816,3 +818,192 @@ def test_a_reply_with_a_council_object_reads_back_with_it() -> None:
     assert read is not None
     assert read.council == COUNCIL
     assert read.thread_root == "$root"
+
+
+# ---- a voice message's transcript ---------------------------------------------------------
+
+COORD = UserID("@chavion:hs")
+OUTSIDER = UserID("@mallory:hs")
+CHAVION_BOTS = frozenset({COORD, BOT, GPT})
+BOTS_FACTS = replace(FACTS, chavion_bots=CHAVION_BOTS)
+VOICE = "$voice"
+SAID = "claude, what is the disk usage"
+
+
+def marker(**fields: Any) -> dict[str, Any]:
+    return {TRANSCRIPT_KEY: {"speaker": MASTER, "audio_event": VOICE, "text": SAID, **fields}}
+
+
+def transcript(*, sender: str = COORD, relates: Any = None, **content: Any) -> Any:
+    """The transcribing bot's "🎙️ <transcript>" reply to the voice message, as it sends it."""
+    relation = {"m.in_reply_to": {"event_id": VOICE}} if relates is None else relates
+    body = {
+        "msgtype": "m.notice",
+        "body": f"🎙️ {SAID}",
+        "format": HTML,
+        "formatted_body": f"🎙️ <i>{SAID}</i>",
+        "m.mentions": {"user_ids": [MASTER]},
+        "m.relates_to": relation,
+        **marker(),
+        **content,
+    }
+    return event(body, sender=sender, event_id="$transcript")
+
+
+def heard(**fields: Any) -> Message:
+    """What every bot reads the transcript as: the master's typed words."""
+    base = expected(
+        event_id=EventID("$transcript"),
+        body=SAID,
+        spoken_in=EventID(VOICE),
+        reply_to=EventID(VOICE),
+        reply_to_sender=MASTER,
+    )
+    return replace(base, **fields)
+
+
+def as_sent(sender: UserID = COORD, **fields: Any) -> Message:
+    """The transcript event read as it stands: the marker vouches for nothing."""
+    base = expected(
+        event_id=EventID("$transcript"),
+        sender=sender,
+        body=f"🎙️ {SAID}",
+        formatted_body=f"🎙️ <i>{SAID}</i>",
+        msgtype="m.notice",
+        mentions=Mentions((MASTER,)),
+        sender_power=POWER.get(sender, 0),
+        reply_to=EventID(VOICE),
+        reply_to_sender=MASTER,
+    )
+    return replace(base, **fields)
+
+
+TRANSCRIPTS = [
+    # id, facts, the event, what it reads as
+    ("from the coordinator: the master's words", BOTS_FACTS, transcript(), heard()),
+    (
+        "the transcriber's own transcript: the master's words, not its own message",
+        BOTS_FACTS,
+        transcript(sender=BOT),
+        heard(),
+    ),
+    (
+        "from an agent that transcribed it",
+        BOTS_FACTS,
+        transcript(sender=GPT),
+        heard(),
+    ),
+    (
+        "in a thread: the transcript's own thread",
+        BOTS_FACTS,
+        transcript(
+            relates={
+                "rel_type": "m.thread",
+                "event_id": "$root",
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": VOICE},
+            }
+        ),
+        heard(thread_root=EventID("$root"), reply_to=None, reply_to_sender=None),
+    ),
+    (
+        "no relation",
+        BOTS_FACTS,
+        transcript(relates={}),
+        heard(reply_to=None, reply_to_sender=None),
+    ),
+    (
+        "mentions carried in the marker",
+        BOTS_FACTS,
+        transcript(**marker(mentions={"user_ids": [BOT], "room": False})),
+        heard(mentions=Mentions((BOT,))),
+    ),
+    (
+        "a speaker of lower power keeps his own power",
+        BOTS_FACTS,
+        transcript(**marker(speaker=OUTSIDER)),
+        heard(sender=OUTSIDER, sender_power=0),
+    ),
+    (
+        "from a person who is no bot: as sent",
+        BOTS_FACTS,
+        transcript(sender=OUTSIDER),
+        as_sent(OUTSIDER),
+    ),
+    (
+        "from the master himself: as sent",
+        BOTS_FACTS,
+        transcript(sender=MASTER),
+        as_sent(MASTER),
+    ),
+    (
+        "a client that does not know the bots: as sent",
+        FACTS,
+        transcript(),
+        as_sent(),
+    ),
+    ("no speaker: as sent", BOTS_FACTS, transcript(**marker(speaker=None)), as_sent()),
+    ("a speaker that is no user id", BOTS_FACTS, transcript(**marker(speaker="master")), as_sent()),
+    ("no voice event", BOTS_FACTS, transcript(**marker(audio_event=7)), as_sent()),
+    ("words not text", BOTS_FACTS, transcript(**marker(text=["a"])), as_sent()),
+    ("nothing was said", BOTS_FACTS, transcript(**marker(text="  ")), as_sent()),
+    ("the marker not an object", BOTS_FACTS, transcript(**{TRANSCRIPT_KEY: "x"}), as_sent()),
+    (
+        "an edit carrying the marker: read as an edit",
+        BOTS_FACTS,
+        transcript(relates={"rel_type": "m.replace", "event_id": "$t0"}),
+        as_sent(reply_to=None, reply_to_sender=None, replaces=EventID("$t0")),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("facts", "event", "message"),
+    [r[1:] for r in TRANSCRIPTS],
+    ids=[r[0] for r in TRANSCRIPTS],
+)
+def test_a_bots_transcript_reads_as_the_speakers_message(
+    facts: RoomFacts, event: Any, message: Message
+) -> None:
+    memory = EventMemory()
+    memory.note_sender(VOICE, MASTER)
+    assert read_message(event, facts, memory, power_of) == message
+
+
+ROUTER_BOTS = {
+    COORD: Identity(COORD, "Chavion", ("차비온",), kind="coordinator"),
+    BOT: Identity(BOT, "Claude", ("클로드",)),
+    GPT: Identity(GPT, "GPT"),
+}
+
+
+@pytest.mark.parametrize(
+    ("transcriber", "reader", "said", "route"),
+    [
+        ("coordinator", COORD, "!status", Command("status", "")),
+        ("coordinator", BOT, "클로드, 디스크 확인해", Chat("디스크 확인해", broadcast=False)),
+        ("agent", BOT, "클로드, 디스크 확인해", Chat("디스크 확인해", broadcast=False)),
+    ],
+    ids=[
+        "the coordinator transcribed a command and runs it itself",
+        "an agent named in the coordinator's transcript answers",
+        "an agent answers what it transcribed itself",
+    ],
+)
+def test_every_bot_the_transcriber_too_acts_on_a_transcript(
+    transcriber: str, reader: UserID, said: str, route: Any
+) -> None:
+    sender = COORD if transcriber == "coordinator" else BOT
+    message = read_message(
+        transcript(sender=sender, **marker(text=said)), BOTS_FACTS, EventMemory(), power_of
+    )
+    assert message is not None
+    assert message.sender == MASTER
+    me = ROUTER_BOTS[reader]
+    ctx = RouterContext(
+        me,
+        Roster(tuple(ROUTER_BOTS.values())),
+        is_coordinator=me.kind == "coordinator",
+        is_agent=me.kind == "agent",
+    )
+    assert parse(message, ctx) == route
