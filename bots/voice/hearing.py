@@ -16,6 +16,7 @@ long, speech-to-text off or unusable, audio that does not decode, silence.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -33,6 +34,7 @@ from bots.voice.spoken import Speech, TaskOrder, VoteChoice, typed_form, underst
 from bots.voice.threading import AskWhich, TaskThread, VoiceFacts, Where, place
 from bridge.errors import SpeechError
 from bridge.speech import SpeechToText
+from bridge.speech.ogg import looks_like_ogg, read_ogg_opus
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +98,7 @@ class Hearing:
         assert audio is not None
         if audio.duration_ms > voice.max_seconds * 1000:
             return [
-                _say(
-                    message,
-                    f"Your voice message is {audio.duration_ms // 1000} s long; I take at most "
-                    f"{voice.max_seconds} s (voice.max_seconds). Say it in shorter parts.",
-                )
+                _say(message, _too_long(math.ceil(audio.duration_ms / 1000), voice.max_seconds))
             ]
         if audio.size > voice.max_bytes:
             return [_say(message, _too_large(audio.size, voice.max_bytes))]
@@ -110,8 +108,15 @@ class Hearing:
             data = await self._bot.matrix.download(audio, voice.max_bytes)
         except MatrixError as exc:
             return [_say(message, f"I could not fetch your voice message: {exc}.")]
+        mimetype = audio.mimetype or "audio/ogg"
         try:
-            heard = await self._stt.transcribe(data, audio.mimetype or "audio/ogg", voice.language)
+            if mimetype.startswith("audio/ogg") or looks_like_ogg(data):
+                # Checked here, not by the paid API: a damaged file is said at once, and a
+                # stated duration that lies is caught by the one the stream carries.
+                seconds = read_ogg_opus(data).duration_ms / 1000
+                if seconds > voice.max_seconds:
+                    return [_say(message, _too_long(math.ceil(seconds), voice.max_seconds))]
+            heard = await self._stt.transcribe(data, mimetype, voice.language)
         except SpeechError as exc:
             return [_say(message, f"I could not make out your voice message: {exc}")]
         heard = " ".join(heard.split())
@@ -208,6 +213,13 @@ def _say(message: Message, text: str) -> Reply:
     """One sentence to the speaker, replying to his voice message."""
     reply = Reply.answering(message, text)
     return replace(reply, key=f"{message.event_id}/heard")
+
+
+def _too_long(seconds: int, limit: int) -> str:
+    return (
+        f"Your voice message is {seconds} s long; I take at most {limit} s "
+        "(voice.max_seconds). Say it in shorter parts."
+    )
 
 
 def _too_large(size: int, limit: int) -> str:

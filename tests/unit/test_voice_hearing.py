@@ -16,17 +16,21 @@ from bots.message import AudioAttachment, Message
 from bots.voice.hearing import Hearing
 from bridge.errors import SpeechError
 from tests.support.task_engine import MASTER, ROOM, Bench, RecordingMatrix, open_bench
+from tests.support.voice_sample import SAMPLE_OGG
 
 AUDIO = AudioAttachment("mxc://localhost/voice", "audio/ogg", 3427, 1500, voice=True)
 
 
 class ServingMatrix(RecordingMatrix):
-    """Serves the voice message's bytes; a stated size over the limit is refused."""
+    """Serves the voice message's bytes (a real Ogg/Opus clip, or what a test puts in
+    `data`); a stated size over the limit is refused."""
+
+    data: bytes = SAMPLE_OGG
 
     async def download(self, audio: AudioAttachment, max_bytes: int) -> bytes:
         if audio.size > max_bytes:
             raise MatrixError(f"the file is {audio.size} bytes, more than the {max_bytes} allowed")
-        return b"OggS voice"
+        return self.data
 
 
 @dataclass
@@ -133,6 +137,38 @@ async def test_what_cannot_be_heard_is_said_clearly(
     assert said in reply.body
     assert reply.reply_to == message.event_id
     assert transcripts(bench) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"not audio at all", "does not start with an Ogg page"),
+        (SAMPLE_OGG[:-40], "cut off"),
+        (SAMPLE_OGG[:200] + b"x" + SAMPLE_OGG[201:], "damaged"),
+    ],
+    ids=["not ogg", "truncated", "damaged"],
+)
+async def test_a_corrupt_file_is_said_and_not_sent_to_speech_to_text(
+    bench: Bench, data: bytes, said: str
+) -> None:
+    assert isinstance(bench.matrix, ServingMatrix)
+    bench.matrix.data = data
+    ears = Ears()
+    [reply] = await Hearing(bench.bot, ears, None).hear(voice())
+    assert said in reply.body
+    assert "could not make out" in reply.body
+    assert ears.calls == 0
+    assert transcripts(bench) == []
+
+
+async def test_the_length_the_stream_carries_counts_not_the_stated_one(bench: Bench) -> None:
+    bench.bot.settings = replace(
+        bench.bot.settings, voice=replace(bench.bot.settings.voice, max_seconds=1)
+    )
+    [reply] = await Hearing(bench.bot, Ears(), None).hear(
+        voice(audio=replace(AUDIO, duration_ms=900))
+    )
+    assert "is 2 s long; I take at most 1 s" in reply.body
 
 
 async def test_speech_to_text_off_says_why(bench: Bench) -> None:
