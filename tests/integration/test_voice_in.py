@@ -194,7 +194,9 @@ async def test_a_spoken_vote_counts_on_the_masters_poll(
 ) -> None:
     await boss.command("!poll Which database? | PostgreSQL | SQLite")
     await boss.person.wait_for_event(
-        POLL_START, lambda s: s.sender == boss.coordinator and "Which database?" in s.body, 30
+        POLL_START,
+        lambda s: s.sender == boss.coordinator and "Which database?" in s.body,
+        timeout=30,
     )
     voice = await speak_with(llm, boss, "이번이요.")
     transcript = await heard(boss, voice)
