@@ -287,3 +287,18 @@ async def speak_with(llm: FakeLLMServer, boss: TaskMaster, transcript: str, **ex
     """A voice message the fake speech-to-text hears as `transcript`."""
     llm.enqueue_transcript(transcript)
     return await speak(boss.person, boss.room, **extra)
+
+
+async def test_a_restart_does_not_hear_a_voice_message_twice(
+    bots: TaskBots, boss: TaskMaster, llm: FakeLLMServer, no_tasks: None
+) -> None:
+    assert bots.coordinator is not None
+    voice = await speak_with(llm, boss, "메모 하나, 나중에 볼 것")
+    await heard(boss, voice)
+    await bots.coordinator.stop()
+    bots.coordinator = await InProcessBots.start(bots.settings, ["coordinator"])
+    after = await speak_with(llm, boss, "메모 둘, 나중에 볼 것")
+    await heard(boss, after)
+    await boss.person.settle(QUIET)
+    assert len(boss.person.matching(transcript_of(voice, boss.coordinator))) == 1
+    assert len(llm.transcription_requests) == 2
