@@ -79,7 +79,7 @@ from bots.matrix.convert import (
     voice_content,
 )
 from bots.matrix.cross_signing_client import CrossSigningOutcome, ensure_cross_signed
-from bots.matrix.event_size import ContentTooLarge, fit_content
+from bots.matrix.event_size import ContentTooLarge, fit_content, fit_voice_content
 from bots.matrix.history import BACKFILL, NameOf, RoomHistory
 from bots.matrix.late_keys import Held, LateKeys, unreadable_event
 from bots.matrix.lost_device import renew_if_lost
@@ -169,7 +169,7 @@ class MatrixBot:
         self._accept_invite_from = accept_invite_from
         self._memory = EventMemory()
         self._late: LateKeys[RoomFacts] = LateKeys(connection.key_wait_seconds)
-        self._history = RoomHistory()
+        self._history = RoomHistory(chavion_bots=connection.chavion_bots)
         self._creators: dict[str, set[str]] = {}
         self._position: str | None = None
         self._filter_id: str | None = None
@@ -651,9 +651,14 @@ class MatrixBot:
         """`clip` as a voice message (Element's keys, `reply.body` as its text fallback)."""
         if self._outgoing is not None:
             reply = await self._outgoing.reply(reply)
-        media = await self._upload(reply.room_id, "voice.ogg", clip.data, clip.mimetype)
-        content = voice_content(reply, clip)
-        content.update(media)
+        try:  # refused before the upload, not after
+            content = fit_voice_content(voice_content(reply, clip))
+        except ContentTooLarge as exc:
+            raise MatrixError(f"{self.user_id} cannot send to {reply.room_id}: {exc}") from None
+        content = {
+            **content,
+            **await self._upload(reply.room_id, "voice.ogg", clip.data, clip.mimetype),
+        }
         return await self._room_send(reply.room_id, "m.room.message", content, reply.key, "voice")
 
     async def _upload(

@@ -19,6 +19,13 @@ from bots.matrix.convert import (
     read_message,
     voice_content,
 )
+from bots.matrix.event_size import (
+    CUT_MARK,
+    MAX_PLAINTEXT_BYTES,
+    MEDIA_KEYS_BYTES,
+    content_bytes,
+    fit_voice_content,
+)
 from bots.matrix.media import media_keys, plain_bytes, readable_size, refuse_stated_size
 from bots.message import AudioAttachment, Reply
 from bridge.speech import VoiceClip
@@ -218,9 +225,22 @@ def test_a_plain_attachment_is_its_body() -> None:
     assert plain_bytes(attachment(), PLAIN, LIMIT) == PLAIN
 
 
-def test_an_encrypted_attachment_decrypts_with_its_keys() -> None:
+def padded(text: str) -> str:
+    return text + "=" * (-len(text) % 4)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        with_keys(),
+        with_keys(hashes={"sha256": padded(KEYS["hashes"]["sha256"])}, iv=padded(KEYS["iv"])),
+        with_keys(hashes={"sha256": KEYS["hashes"]["sha256"].replace("+", "-").replace("/", "_")}),
+    ],
+    ids=["as nio and Element write them", "padded base64", "URL-safe base64 hash"],
+)
+def test_an_encrypted_attachment_decrypts_with_its_keys(keys: dict[str, Any]) -> None:
     assert CIPHER != PLAIN
-    assert plain_bytes(attachment(encryption=with_keys()), CIPHER, LIMIT) == PLAIN
+    assert plain_bytes(attachment(encryption=keys), CIPHER, LIMIT) == PLAIN
 
 
 @pytest.mark.parametrize(
@@ -262,6 +282,13 @@ REFUSALS = [
         "its SHA-256 hash does not match",
     ),
     (
+        "a hash that is no base64",
+        lambda: plain_bytes(
+            attachment(encryption=with_keys(hashes={"sha256": "not base64!"})), CIPHER, LIMIT
+        ),
+        "its SHA-256 hash does not match",
+    ),
+    (
         "no key",
         lambda: plain_bytes(attachment(encryption=with_keys(key={})), CIPHER, LIMIT),
         "lacks the key, the iv or the sha256 hash",
@@ -299,3 +326,29 @@ def test_an_attachment_is_refused_with_a_clear_sentence(check: Any, words: str) 
 )
 def test_sizes_read_as_a_person_says_them(size: int, said: str) -> None:
     assert readable_size(size) == said
+
+
+# ---- the text fallback of a long voice message -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["a" * 50_000, "디스크 사용량 보고\n" * 4_000, "🎙️" * 10_000],
+    ids=["ascii", "hangul and newlines", "emoji"],
+)
+def test_a_long_fallback_is_cut_to_leave_room_for_the_media_keys(body: str) -> None:
+    content = voice_content(Reply(ROOM, body, reply_to=EventID("$q")), CLIP)
+    fitted = fit_voice_content(content)
+    kept = fitted["body"].removesuffix(CUT_MARK)
+    assert fitted["body"].endswith(CUT_MARK)
+    assert body.startswith(kept)
+    assert {**fitted, "body": ""} == {**content, "body": ""}  # only the body changed
+    sent = {**fitted, **media_keys(MXC, with_keys())}
+    assert content_bytes(sent) <= MAX_PLAINTEXT_BYTES
+    longer = {**fitted, "body": body[: len(kept) + 1] + CUT_MARK}
+    assert content_bytes(longer) > MAX_PLAINTEXT_BYTES - MEDIA_KEYS_BYTES  # the longest that fits
+
+
+def test_a_fallback_that_fits_is_sent_as_it_is() -> None:
+    content = voice_content(Reply(ROOM, "The disk is 40% full."), CLIP)
+    assert fit_voice_content(content) is content
