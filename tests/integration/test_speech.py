@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import openai
 import pytest
 
 from bridge.errors import SpeechError
@@ -280,3 +281,48 @@ async def test_damaged_audio_is_refused_before_the_model(
     (tmp_path / "model.bin").write_bytes(b"weights")
     with pytest.raises(SpeechError, match=says):
         await LocalTranscriber(tmp_path).transcribe(audio, mimetype, "ko")
+
+
+# -- the fake's audio endpoints, as other modules' tests use them ----------------------------
+
+
+async def test_the_fake_answers_each_response_format_and_a_responder_picks_by_request(
+    llm: FakeLLMServer,
+) -> None:
+    llm.respond_transcript(lambda r: "승인" if r.file == b"approve" else None)
+    llm.enqueue_transcript("first")
+    llm.set_default_transcript("always")
+    client = openai.AsyncOpenAI(base_url=llm.openai_base_url, api_key="sk-test", max_retries=0)
+    try:
+        text = await client.audio.transcriptions.create(
+            model="whisper-1", file=("v.ogg", b"approve", "audio/ogg"), response_format="text"
+        )
+        verbose = await client.audio.transcriptions.create(
+            model="whisper-1", file=("v.ogg", b"x", "audio/ogg"), response_format="verbose_json"
+        )
+        plain = await client.audio.transcriptions.create(
+            model="whisper-1", file=("v.ogg", b"y", "audio/ogg")
+        )
+        pcm = await client.audio.speech.create(
+            model="tts-1", voice="alloy", input="abcdefghij", response_format="pcm"
+        )
+        with pytest.raises(openai.BadRequestError, match="only wav and pcm"):
+            await client.audio.speech.create(
+                model="tts-1", voice="alloy", input="hi", response_format="mp3"
+            )
+    finally:
+        await client.close()
+    assert (text.strip(), verbose.text, plain.text) == ("승인", "first", "always")
+    assert len(pcm.content) == 24_000 * 2 * speech_duration_ms("abcdefghij") // 1000
+    assert [r.response_format for r in llm.speech_requests] == ["pcm", "mp3"]
+
+
+async def test_the_fake_refuses_a_wrong_key_on_audio_too() -> None:
+    async with FakeLLMServer(api_key="sk-right") as server:
+        stt = OpenAITranscriber(model="whisper-1", base_url=server.openai_base_url, api_key="x")
+        try:
+            with pytest.raises(SpeechError, match=r"rejected the API key \(401\)"):
+                await stt.transcribe(TONE, "audio/ogg", "ko")
+        finally:
+            await stt.aclose()
+        assert len(server.transcription_requests) == 1
