@@ -68,6 +68,12 @@ class Hearing:
         self._problem = problem or STT_OFF
         self._votes_open = votes_open
 
+    async def aclose(self) -> None:
+        """Closes the speech-to-text client (an SDK's connection pool), when it has one."""
+        close = getattr(self._stt, "aclose", None)
+        if close is not None:
+            await close()
+
     def wants(self, incoming: Incoming) -> bool:
         """An audio message from a person (no bot's speech is heard), not an edit."""
         return (
