@@ -121,5 +121,5 @@ async def encode_ogg_opus(
     if not pcm.samples:
         raise SpeechError("There is no audio to encode (the speech engine gave none).")
     return await run_tool(
-        encoder.argv(pcm.rate), pcm.samples, timeout_s=timeout_s, what=f"{encoder.name}"
+        encoder.argv(pcm.rate), pcm.samples, timeout_s=timeout_s, what=encoder.name
     )
