@@ -25,6 +25,7 @@ from bots.coordinator.task_commands import TaskCommands, TaskOps
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.shared_commands import make_help, ping
+from bots.voice.commands import voice_spec
 
 
 async def whoami(request: CommandRequest) -> list[Reply]:
@@ -76,6 +77,7 @@ def coordinator_commands(
         registry.add(routine_spec(tasks, clock))
         registry.add(schedule_spec(wake_scheduler, clock))
         registry.add(night_spec(clock))
+        registry.add(voice_spec(clock))
     if digest is not None:
         registry.add(digest_spec(digest))
     registry.add(make_help(registry))
