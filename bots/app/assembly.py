@@ -23,6 +23,7 @@ from bots.coordinator.scheduler import SchedulerJob
 from bots.coordinator.secrets import redact_credentials
 from bots.coordinator.tasks.service import TASK_EVENT_TYPES, TaskService
 from bots.coordinator.unreadable import on_unreadable
+from bots.coordinator.vote_command import vote_target
 from bots.errors import ConfigError
 from bots.events import UNREADABLE_EVENT
 from bots.execution.commands import EXECUTOR_COMMANDS
@@ -31,7 +32,7 @@ from bots.execution.service import ExecutionService
 from bots.health.digest_job import DigestJob
 from bots.health.jobs import digest_job, health_jobs
 from bots.homeserver.credentials import load_credentials
-from bots.ids import RoomID
+from bots.ids import EventID, RoomID
 from bots.matrix.client import BotConnection, MatrixBot
 from bots.message import Incoming, Message, Reply, RoomEvent
 from bots.night.morning import MorningReport
@@ -46,6 +47,8 @@ from bots.store.plan_approvals import PlanApprovalStore
 from bots.voice.agent_voice import AgentVoice
 from bots.voice.plan_voice import PlanVoice, spoken_verdict
 from bots.voice.speaking import Speaker
+from bots.voice.hearing import Hearing
+from bots.voice.services import speech_services
 from executor.runner import CommandRunner, Limits
 
 
@@ -117,6 +120,7 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     assert identity is not None
     dispatcher: Dispatcher | None = None
     bridge: BridgeServer | None = None
+    hearing: Hearing | None = None
 
     async def on_message(message: Incoming) -> list[Reply]:
         # The dispatcher needs the context, which needs the connection made here first.
@@ -125,6 +129,9 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             await bridge.hear(message)  # the dashboard's live feed
         if account.kind == "coordinator" and is_bridge_order(message, settings):
             return []  # the bridge took this order in already, with this event as its key
+        if hearing is not None and hearing.wants(message):
+            assert isinstance(message, Message)
+            return await hearing.hear(message) + await dispatcher.handle(message)
         return await dispatcher.handle(message)
 
     matrix = MatrixBot(
@@ -183,6 +190,8 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
         dispatcher = _executor_dispatcher(context, parts.execution)
+    if settings.voice.transcriber == account.name:
+        hearing = _hearing(context, tasks)
     resume = dispatcher.resume if agent is not None else None
     if tasks is not None and settings.bridge.enabled:
         bridge = BridgeServer(
@@ -202,6 +211,22 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
     engine = parts.execution.engine if parts.execution is not None else None
     jobs += health_jobs(context, engine if account.kind == "executor" else None, digest)
     return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
+
+
+def _hearing(context: BotContext, tasks: TaskService | None) -> Hearing:
+    """The transcriber's ears (issue 20): only this bot hears voice messages; every bot then
+    reads its transcript as the speaker's typed message. A spoken "B" is a vote where the
+    coordinator has one open (its task votes, the master's polls)."""
+    services = speech_services(context.settings)
+    votes_open = None
+    if tasks is not None:
+        votes = tasks
+
+        async def open_here(room: RoomID, thread: EventID | None) -> bool:
+            return await vote_target(context.store, votes, room, thread) is not None
+
+        votes_open = open_here
+    return Hearing(context, services.stt, services.problem_stt, votes_open=votes_open)
 
 
 def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
@@ -244,6 +269,7 @@ def _coordinator_dispatcher(
             minutes=tasks.minutes,
             wake_scheduler=wake_scheduler,
             digest=digest,
+            votes=tasks,
         ),
         observer=_each(
             redact_credentials, watch.observe, *([spoken_verdicts] if spoken_verdicts else [])

@@ -22,6 +22,7 @@ from bots.coordinator.presence import status
 from bots.coordinator.routine_commands import routine_spec
 from bots.coordinator.schedule_commands import schedule_spec
 from bots.coordinator.task_commands import TaskCommands, TaskOps
+from bots.coordinator.vote_command import TaskVotes, vote_spec
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.shared_commands import make_help, ping
@@ -45,12 +46,14 @@ def coordinator_commands(
     minutes: MinutesOps | None = None,
     wake_scheduler: Callable[[], None] | None = None,
     digest: DigestOps | None = None,
+    votes: TaskVotes | None = None,
 ) -> Registry:
     """`tasks`: the coordinator's task engine; without one, no task command is declared.
     `clock` dates what the task commands show (a test's clock). `polls`: the master's own
     polls (`!poll`), declared with the task commands. `minutes`: the engine's minutes side
     (`TaskService.minutes`), for `!minutes`. `wake_scheduler`: pokes the scheduler when
-    `!schedule` makes a run due sooner. `digest`: the daily digest's job, for `!digest`."""
+    `!schedule` makes a run due sooner. `digest`: the daily digest's job, for `!digest`.
+    `votes`: the task engine's votes, for `!vote` (the master's vote, typed or spoken)."""
     registry = Registry(
         [
             CommandSpec("ping", "check that the council answers", ping),
@@ -78,6 +81,8 @@ def coordinator_commands(
         registry.add(schedule_spec(wake_scheduler, clock))
         registry.add(night_spec(clock))
         registry.add(voice_spec(clock))
+        if votes is not None:
+            registry.add(vote_spec(votes, clock))
     if digest is not None:
         registry.add(digest_spec(digest))
     registry.add(make_help(registry))

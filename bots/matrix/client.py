@@ -58,7 +58,6 @@ from nio import (
     UploadFilterResponse,
     WhoamiError,
 )
-from nio.crypto.attachments import decrypt_attachment
 from nio.store import DefaultStore
 
 from bots import __version__
@@ -80,10 +79,11 @@ from bots.matrix.convert import (
     voice_content,
 )
 from bots.matrix.cross_signing_client import CrossSigningOutcome, ensure_cross_signed
-from bots.matrix.event_size import ContentTooLarge, fit_content
+from bots.matrix.event_size import ContentTooLarge, fit_content, fit_voice_content
 from bots.matrix.history import BACKFILL, NameOf, RoomHistory
 from bots.matrix.late_keys import Held, LateKeys, unreadable_event
 from bots.matrix.lost_device import renew_if_lost
+from bots.matrix.media import media_keys, plain_bytes, refuse_stated_size
 from bots.matrix.presence import presence_content, presences_from_state
 from bots.matrix.room_versions import effective_power
 from bots.message import AudioAttachment, HistoryEntry, Incoming, Reply, transaction_id
@@ -169,7 +169,7 @@ class MatrixBot:
         self._accept_invite_from = accept_invite_from
         self._memory = EventMemory()
         self._late: LateKeys[RoomFacts] = LateKeys(connection.key_wait_seconds)
-        self._history = RoomHistory()
+        self._history = RoomHistory(chavion_bots=connection.chavion_bots)
         self._creators: dict[str, set[str]] = {}
         self._position: str | None = None
         self._filter_id: str | None = None
@@ -651,9 +651,14 @@ class MatrixBot:
         """`clip` as a voice message (Element's keys, `reply.body` as its text fallback)."""
         if self._outgoing is not None:
             reply = await self._outgoing.reply(reply)
-        media = await self._upload(reply.room_id, "voice.ogg", clip.data, clip.mimetype)
-        content = voice_content(reply, clip)
-        content.update(media)
+        try:  # refused before the upload, not after
+            content = fit_voice_content(voice_content(reply, clip))
+        except ContentTooLarge as exc:
+            raise MatrixError(f"{self.user_id} cannot send to {reply.room_id}: {exc}") from None
+        content = {
+            **content,
+            **await self._upload(reply.room_id, "voice.ogg", clip.data, clip.mimetype),
+        }
         return await self._room_send(reply.room_id, "m.room.message", content, reply.key, "voice")
 
     async def _upload(
@@ -672,31 +677,19 @@ class MatrixBot:
         )
         if isinstance(uploaded, UploadError):
             raise MatrixError(f"{self.user_id} could not upload {filename}: {uploaded.message}")
-        if encrypt and keys:
-            return {"file": {**keys, "url": uploaded.content_uri}}
-        return {"url": uploaded.content_uri}
+        return media_keys(uploaded.content_uri, keys if encrypt else None)
 
     async def download(self, audio: AudioAttachment, max_bytes: int) -> bytes:
-        """The attachment's plain bytes, refused above `max_bytes` before and after fetching."""
-        if audio.size > max_bytes:
-            raise MatrixError(f"the file is {audio.size} bytes, more than the {max_bytes} allowed")
+        """The attachment's plain bytes (see `bots.matrix.media`): refused before fetching
+        when its stated size is over `max_bytes`, after when the body is, and when its hash
+        does not match."""
+        refuse_stated_size(audio, max_bytes)
         response = await self._client.download(mxc=audio.url)
         if isinstance(response, DownloadError):
-            raise MatrixError(f"{self.user_id} could not download {audio.url}: {response.message}")
+            raise MatrixError(f"the audio file could not be downloaded: {response.message}")
         if not isinstance(response.body, bytes):  # only with `save_to`, never used here
             raise MatrixError(f"{self.user_id} got {audio.url} on disk, not in memory")
-        data = response.body
-        if len(data) > max_bytes:
-            raise MatrixError(f"the file is {len(data)} bytes, more than the {max_bytes} allowed")
-        if audio.encryption is None:
-            return data
-        try:
-            keys = audio.encryption
-            return bytes(
-                decrypt_attachment(data, keys["key"]["k"], keys["hashes"]["sha256"], keys["iv"])
-            )
-        except (KeyError, TypeError, ValueError, EncryptionError) as exc:
-            raise MatrixError(f"the file from {audio.url} does not decrypt: {exc}") from None
+        return plain_bytes(audio, response.body, max_bytes)
 
     async def redact(self, room_id: RoomID, event_id: EventID, reason: str, key: str) -> EventID:
         """A redaction: never encrypted (the homeserver must read which event it removes),

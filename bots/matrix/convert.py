@@ -185,11 +185,19 @@ def completed_stream(
     )
 
 
-def spoken(transcript: Message, content: Mapping[str, Any], power_of: PowerOf) -> Message | None:
-    """A Chavion bot's transcript of a voice message (`TRANSCRIPT_KEY`) as the speaker's typed
-    message: his id, his power, his words, the voice event in `spoken_in`; the transcript
-    event's own id and relation. None when the marker is absent or malformed. The caller
-    checks that a Chavion bot sent it: from anyone else the marker vouches for nothing."""
+@dataclass(frozen=True)
+class Transcript:
+    """A transcript marker's content (`TRANSCRIPT_KEY`), well formed."""
+
+    speaker: UserID
+    audio_event: EventID
+    text: str
+    mentions: Mentions | None = None
+
+
+def transcript_marker(content: Mapping[str, Any]) -> Transcript | None:
+    """The transcript marker of an event's content; None when absent or malformed. Whether
+    it counts depends on who sent it: only a Chavion bot's (`RoomFacts.chavion_bots`)."""
     marker = mapping(content.get(TRANSCRIPT_KEY))
     speaker, audio_event, words = (marker.get(k) for k in ("speaker", "audio_event", "text"))
     if not (
@@ -201,19 +209,31 @@ def spoken(transcript: Message, content: Mapping[str, Any], power_of: PowerOf) -
         and words.strip()
     ):
         return None
+    named = mentions({"m.mentions": marker["mentions"]}) if "mentions" in marker else None
+    return Transcript(UserID(speaker), EventID(audio_event), words, named)
+
+
+def spoken(transcript: Message, content: Mapping[str, Any], power_of: PowerOf) -> Message | None:
+    """A Chavion bot's transcript of a voice message as the speaker's typed message: his id,
+    his power, his words, the voice event in `spoken_in`; the transcript event's own id and
+    relation. None when the marker is absent or malformed. The caller checks that a Chavion
+    bot sent it: from anyone else the marker vouches for nothing."""
+    heard = transcript_marker(content)
+    if heard is None:
+        return None
     return replace(
         transcript,
-        sender=UserID(speaker),
-        body=words,
+        sender=heard.speaker,
+        body=heard.text,
         formatted_body=None,
         msgtype="m.text",
-        mentions=mentions({"m.mentions": marker["mentions"]}) if "mentions" in marker else None,
-        sender_power=power_of(speaker),
+        mentions=heard.mentions,
+        sender_power=power_of(heard.speaker),
         answers_agent=False,
         stream=None,
         council=None,
         audio=None,
-        spoken_in=EventID(audio_event),
+        spoken_in=heard.audio_event,
     )
 
 
@@ -309,9 +329,6 @@ def timestamp(source: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) else 0
 
 
-# ---- outgoing -----------------------------------------------------------------------------
-
-
 def audio_attachment(content: Mapping[str, Any]) -> AudioAttachment | None:
     """An `m.audio` message's media: `url` in the clear, `file` (with its keys) when
     encrypted; None for other messages and for audio that points nowhere."""
@@ -331,6 +348,9 @@ def audio_attachment(content: Mapping[str, Any]) -> AudioAttachment | None:
         voice=VOICE_MARKER in content,
         encryption=encryption or None,
     )
+
+
+# ---- outgoing -----------------------------------------------------------------------------
 
 
 def voice_content(reply: Reply, clip: VoiceClip) -> dict[str, Any]:

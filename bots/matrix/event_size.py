@@ -96,3 +96,31 @@ def fit_content(content: dict[str, Any], max_bytes: int = MAX_PLAINTEXT_BYTES) -
 
 def _without_html(content: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in content.items() if key not in ("format", "formatted_body")}
+
+
+MEDIA_KEYS_BYTES: Final = 1_024
+"""What an attachment's `url` or `file` (key, iv, hash, address) adds to a content, at most."""
+CUT_MARK: Final = "…"
+
+
+def fit_voice_content(
+    content: dict[str, Any], max_bytes: int = MAX_PLAINTEXT_BYTES
+) -> dict[str, Any]:
+    """A voice message's content with room for its media keys: `content` itself when it
+    fits, else a copy whose text fallback (`body`) is cut, marked with "…". The audio is the
+    message; the whole text goes out as text anyway (voice comes after the text)."""
+    budget = max_bytes - MEDIA_KEYS_BYTES
+    if content_bytes(content) <= budget:
+        return content
+    body = str(content.get("body", ""))
+    low, high = 0, len(body)  # the longest prefix that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if content_bytes({**content, "body": body[:middle] + CUT_MARK}) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    cut = {**content, "body": body[:low] + CUT_MARK}
+    if content_bytes(cut) > budget:
+        raise ContentTooLarge(content_bytes(cut), budget)
+    return cut

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bots.ids import EventID, RoomID, UserID
-from bots.matrix.convert import mapping, timestamp
+from bots.matrix.convert import mapping, timestamp, transcript_marker
 from bots.message import HistoryEntry
 
 HISTORY_KEPT = 300
@@ -35,8 +35,13 @@ class _Said:
 class RoomHistory:
     """What was said in each room, oldest first, edits applied in place."""
 
-    def __init__(self, kept_per_room: int = HISTORY_KEPT) -> None:
+    def __init__(
+        self, kept_per_room: int = HISTORY_KEPT, chavion_bots: frozenset[UserID] = frozenset()
+    ) -> None:
+        """`chavion_bots`: whose voice transcripts are kept as the speaker's words (an agent
+        must not read the master's spoken order as the transcriber's, or as its own)."""
         self._kept = kept_per_room
+        self._chavion_bots = chavion_bots
         self._rooms: dict[str, OrderedDict[str, _Said]] = {}
         self._read_back: set[str] = set()
         self._edits: dict[str, dict[str, str]] = {}
@@ -71,13 +76,17 @@ class RoomHistory:
         if not isinstance(content.get("body"), str):
             return
         thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+        body = content["body"]
+        heard = transcript_marker(content) if sender in self._chavion_bots else None
+        if heard is not None:
+            sender, body = heard.speaker, heard.text
         said[event_id] = _Said(
             thread,
             HistoryEntry(
                 event_id=EventID(event_id),
                 sender=UserID(sender),
                 sender_name=name_of(sender),
-                body=content["body"],
+                body=body,
                 timestamp_ms=timestamp(source),
             ),
         )

@@ -44,6 +44,7 @@ TASK_COMMANDS = frozenset(
     {"task", "tasks", "pause", "resume", "retry", "assign", "priority", "stats", "poll"}
     | {"lessons", "forget", "minutes", "model", "routine"}
     | {"budget", "unbench"}
+    | {"vote"}
 )
 
 

@@ -195,6 +195,7 @@ DEFAULT_COMMAND_RULES: Mapping[str, AccessRule] = {
     "lessons": AccessRule(min_power=0),
     "forget": MASTER_ONLY,
     "poll": MASTER_ONLY,
+    "vote": MASTER_ONLY,
     "minutes": AccessRule(min_power=0),
     "model": MASTER_ONLY,
     "routine": MASTER_ONLY,

@@ -311,6 +311,16 @@ class TaskStore:
         )
         return found[0] if found else None
 
+    async def by_event(self, event_id: EventID) -> Task | None:
+        """The task a message belongs to: its thread's root, its plan, or any message it
+        sent (recorded as an action); the newest such task."""
+        found = await self._tasks(
+            "WHERE thread_root = ? OR plan_event = ? OR id IN (SELECT task_id FROM "
+            "task_actions WHERE event_id = ?) ORDER BY id DESC LIMIT 1",
+            (event_id, event_id, event_id),
+        )
+        return found[0] if found else None
+
     async def list(
         self, states: Collection[str] | None = None, limit: int = 20
     ) -> builtins.list[Task]:

@@ -7,6 +7,7 @@
 // written as {"event": {...}}, decrypted where it can be, with Element's shield for it.
 // Everything the SDK logs goes to stderr, so stdout carries the protocol only.
 
+import { webcrypto } from "node:crypto";
 import { createInterface } from "node:readline";
 
 // Before the SDK loads: its logger writes through console.log/info/debug.
@@ -166,6 +167,41 @@ async function sendAs(c, roomId, threadId, type, content) {
     }
 }
 
+// Attachments as Element Web encrypts them (matrix-encrypt-attachment): AES-CTR with a fresh
+// 256-bit key, an iv of 8 random bytes then 8 zero bytes (the counter), the ciphertext's
+// SHA-256; base64 unpadded, the key as a JWK.
+const subtle = webcrypto.subtle;
+const unpadded = (bytes) => Buffer.from(bytes).toString("base64").replace(/=+$/, "");
+
+async function encryptAttachment(plain) {
+    const key = await subtle.generateKey({ name: "AES-CTR", length: 256 }, true, ["encrypt", "decrypt"]);
+    const iv = new Uint8Array(16);
+    webcrypto.getRandomValues(iv.subarray(0, 8));
+    const data = new Uint8Array(await subtle.encrypt({ name: "AES-CTR", counter: iv, length: 64 }, key, plain));
+    const jwk = await subtle.exportKey("jwk", key);
+    const digest = new Uint8Array(await subtle.digest("SHA-256", data));
+    return {
+        data,
+        info: {
+            v: "v2",
+            key: { alg: "A256CTR", ext: true, k: jwk.k, key_ops: ["encrypt", "decrypt"], kty: "oct" },
+            iv: unpadded(iv),
+            hashes: { sha256: unpadded(digest) },
+        },
+    };
+}
+
+// Element's check before it plays an attachment: the hash first, then the key.
+async function decryptAttachment(data, info) {
+    const digest = unpadded(new Uint8Array(await subtle.digest("SHA-256", data)));
+    if (digest !== String(info.hashes?.sha256 ?? "").replace(/=+$/, "")) {
+        throw new Error("the attachment's SHA-256 does not match its hashes.sha256");
+    }
+    const key = await subtle.importKey("jwk", info.key, { name: "AES-CTR" }, false, ["decrypt"]);
+    const counter = Buffer.from(info.iv, "base64");
+    return new Uint8Array(await subtle.decrypt({ name: "AES-CTR", counter, length: 64 }, key, data));
+}
+
 const commands = {
     // Logs in with the password, starts syncing, and sets up cross-signing as Element does at
     // first login: bootstrapCrossSigning with a password step for the keys' upload.
@@ -260,6 +296,49 @@ const commands = {
             "m.relates_to": { rel_type: "m.reference", event_id: poll },
         };
         return await sendAs(need(), room_id, null, "org.matrix.msc3381.poll.response", content);
+    },
+
+    // A recorded voice message as Element Web sends one (createVoiceMessageContent, then
+    // attachMentions): the Ogg/Opus bytes (base64) uploaded, encrypted in an encrypted room.
+    async send_voice({ room_id, ogg, duration, waveform }) {
+        const c = need();
+        const plain = Buffer.from(ogg, "base64");
+        const encrypted = await c.getCrypto().isEncryptionEnabledInRoom(room_id);
+        let mxc;
+        let file;
+        if (encrypted) {
+            const { data, info } = await encryptAttachment(plain);
+            mxc = (await c.uploadContent(data, { includeFilename: false, type: "application/octet-stream" })).content_uri;
+            file = { ...info, url: mxc };
+        } else {
+            mxc = (await c.uploadContent(plain, { name: "Voice message.ogg", type: "audio/ogg" })).content_uri;
+        }
+        const media = encrypted ? { file } : { url: mxc };
+        const content = {
+            body: "Voice message",
+            msgtype: "m.audio",
+            ...media,
+            info: { duration, mimetype: "audio/ogg", size: plain.length },
+            "org.matrix.msc1767.text": "Voice message",
+            "org.matrix.msc1767.file": { ...media, name: "Voice message.ogg", mimetype: "audio/ogg", size: plain.length },
+            "org.matrix.msc1767.audio": { duration, waveform },
+            "org.matrix.msc3245.voice": {},
+            "m.mentions": {},
+        };
+        return await sendAs(c, room_id, null, "m.room.message", content);
+    },
+
+    // An audio or file message's bytes as Element plays them: fetched over authenticated
+    // media, decrypted with the event's `file` keys; base64.
+    async download({ content }) {
+        const c = need();
+        const mxc = content.file ? content.file.url : content.url;
+        const url = c.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true);
+        const response = await fetch(url, { headers: { Authorization: `Bearer ${c.getAccessToken()}` } });
+        if (!response.ok) throw new Error(`download of ${mxc} failed: HTTP ${response.status}`);
+        const body = new Uint8Array(await response.arrayBuffer());
+        const plain = content.file ? await decryptAttachment(body, content.file) : body;
+        return { data: Buffer.from(plain).toString("base64") };
     },
 
     // Shields asked again now: device and identity information may have arrived since.

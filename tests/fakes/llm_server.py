@@ -19,6 +19,10 @@ queues and the default. `RecordedRequest.system`, `.prompt` and `.model` read th
 the same way for all three wire protocols::
 
     server.respond(lambda r: reply("B") if "vote" in r.system.lower() else None)
+
+OpenAI's audio endpoints are here too (`tests/fakes/audio_routes.py`): transcripts are
+scripted with `enqueue_transcript("클로드, 안녕")`, speech answers a WAV tone as long as the
+text; `transcription_requests` and `speech_requests` record what was sent.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiohttp import web
+
+from tests.fakes.audio_routes import AudioEndpoints
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 PROTOCOLS: tuple[WireProtocol, ...] = ("openai", "anthropic", "gemini")
@@ -190,8 +196,9 @@ Responder = Callable[[RecordedRequest], "Scripted | None"]
 """Picks the answer to one request from what it asks; None: use the queues and default."""
 
 
-class FakeLLMServer:
-    """An aiohttp app on 127.0.0.1 (port 0) with scripted, recorded LLM endpoints."""
+class FakeLLMServer(AudioEndpoints):
+    """An aiohttp app on 127.0.0.1 (port 0) with scripted, recorded LLM endpoints; OpenAI's
+    audio endpoints (transcription, speech) come from `AudioEndpoints`."""
 
     def __init__(self, *, default_text: str = DEFAULT_TEXT, api_key: str | None = None) -> None:
         """api_key, when set, makes every route answer 401 to requests that do not carry it."""
@@ -207,6 +214,7 @@ class FakeLLMServer:
         """What a responder raised (the request got a 500 saying so): tests assert it empty."""
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._init_audio()
 
     # -- scripting -------------------------------------------------------------------------
 
@@ -228,13 +236,15 @@ class FakeLLMServer:
         self._responder = responder
 
     def reset(self) -> None:
-        """Forget scripts and recorded requests (for a server shared between tests)."""
+        """Forget scripts and recorded requests, audio ones too (for a server shared between
+        tests)."""
         self.requests.clear()
         for queue in self._queues.values():
             queue.clear()
         self._defaults.clear()
         self._responder = None
         self.responder_errors.clear()
+        self._reset_audio()
 
     def requests_for(self, protocol: WireProtocol) -> list[RecordedRequest]:
         return [r for r in self.requests if r.protocol == protocol]
@@ -282,6 +292,7 @@ class FakeLLMServer:
         # google-genai builds {base_url}/{api_version}/models/{model}:{method}; the version is
         # "v1" by default in this SDK (v1beta with GOOGLE_GENAI_API_VERSION=beta), so accept any.
         app.router.add_post("/{version}/models/{model_method}", self._gemini)
+        self._add_audio_routes(app)
         # handler_cancellation: a client that times out and disconnects cancels our delay, so
         # stopping the server never waits for sleeping handlers.
         runner = web.AppRunner(

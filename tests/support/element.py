@@ -11,6 +11,7 @@ decrypted where it can be and with the shield Element would draw on it. Unlike t
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -216,6 +217,26 @@ class ElementClient:
         """A vote in an MSC3381 poll, as Element's poll body sends it."""
         result = await self.request("poll_vote", room_id=room_id, poll=poll_event, answers=[answer])
         return str(result["event_id"])
+
+    async def send_voice(
+        self, room_id: str, ogg: bytes, *, duration_ms: int, waveform: tuple[int, ...]
+    ) -> str:
+        """A recorded voice message as Element Web sends one (uploaded encrypted in an
+        encrypted room)."""
+        result = await self.request(
+            "send_voice",
+            room_id=room_id,
+            ogg=base64.b64encode(ogg).decode(),
+            duration=duration_ms,
+            waveform=list(waveform),
+        )
+        return str(result["event_id"])
+
+    async def download(self, event: ElementEvent) -> bytes:
+        """An audio or file message's bytes as Element plays them: decrypted with its `file`
+        keys after checking their hash."""
+        result = await self.request("download", content=event.content)
+        return base64.b64decode(result["data"])
 
     async def devices(self, user_id: str) -> list[dict[str, Any]]:
         """The user's devices as Element judges them (signed_by_owner, ...)."""

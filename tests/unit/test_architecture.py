@@ -105,7 +105,8 @@ LIBRARY_HOMES = [
     ("nio", ("bots.matrix.*",)),
     ("asyncssh", ("executor.ssh",)),
     ("aiosqlite", ("bots.store", "bots.store.*")),
-    ("openai", ("bridge.llm.openai_provider",)),
+    # Speech uses the same SDK for OpenAI's audio APIs, in its own provider modules.
+    ("openai", ("bridge.llm.openai_provider", "bridge.speech.openai_*")),
     ("anthropic", ("bridge.llm.anthropic_provider",)),
     ("google", ("bridge.llm.gemini_provider",)),
     # The HTTP server is bridge/http; the bots only hand it their ports and start it.

@@ -291,15 +291,37 @@ class TaskService:
         vote = read_poll_response(event)
         if vote is None:
             return
+        await self.vote(vote.poll_event, vote.voter, vote.key, event.event_id, vote.at_ms)
+
+    async def vote(
+        self, poll_event: EventID, voter: UserID, key: str, event_id: EventID, at_ms: int
+    ) -> int | None:
+        """A vote on a task's poll (a poll response, or the master's `!vote`, typed or
+        spoken), kept and acted on; the task's number, None when no active task owns the poll."""
         for task in await self.ctx.tasks.active():
             polls = [await self.ctx.tasks.action_done(task.id, k) for k in VOTE_POLLS]
-            if vote.poll_event not in polls:
+            if poll_event not in polls:
                 continue
-            fact = Vote(task.id, vote.poll_event, vote.voter, vote.key, event.event_id, vote.at_ms)
+            fact = Vote(task.id, poll_event, voter, key, event_id, at_ms)
             async with self.driver.lock(task.id):
-                await keep(f"the vote {event.event_id}", partial(self.ctx.tasks.add_vote, fact))
+                await keep(f"the vote {event_id}", partial(self.ctx.tasks.add_vote, fact))
             await self.drive(task.id)
-            return
+            return task.id
+        return None
+
+    async def open_vote(self, room_id: RoomID, thread_root: EventID | None) -> EventID | None:
+        """The poll of the task vote open in this thread (the vote, or the judge's
+        tie-break), the newest when there are two; None when no task votes there."""
+        for task in reversed(await self.ctx.tasks.active()):
+            if task.room_id != room_id or task.thread_root != thread_root:
+                continue
+            if task.state != "voting":
+                continue
+            for key in reversed(VOTE_POLLS):
+                poll = await self.ctx.tasks.action_done(task.id, key)
+                if poll is not None:
+                    return poll
+        return None
 
     async def _on_reaction(self, event: RoomEvent) -> list[Reply]:
         target = event.reacts_to
