@@ -45,10 +45,10 @@ from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
 from bots.store.plan_approvals import PlanApprovalStore
 from bots.voice.agent_voice import AgentVoice
-from bots.voice.plan_voice import PlanVoice, spoken_verdict
-from bots.voice.speaking import Speaker
 from bots.voice.hearing import Hearing
+from bots.voice.plan_voice import PlanVoice, spoken_verdict
 from bots.voice.services import speech_services
+from bots.voice.speaking import Speaker
 from executor.runner import CommandRunner, Limits
 
 
