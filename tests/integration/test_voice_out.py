@@ -13,7 +13,9 @@ the WAV it answers encoded to Ogg/Opus here), the master's encrypted nio client.
 
 from __future__ import annotations
 
+import secrets
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,11 @@ async def bots(
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+def marker(name: str) -> Path:
+    """A file a plan's step makes: not read-only, so only an approval runs it."""
+    return Path(tempfile.gettempdir()) / f"cvx-voice-{name}-{secrets.token_hex(4)}"
 
 
 def is_voice(seen: Seen) -> bool:
@@ -206,8 +213,10 @@ async def test_voice_on_and_off_is_the_masters_and_bad_words_get_an_example(
 async def test_a_plan_is_read_out_and_a_spoken_approval_runs_it(
     council: ThrowawayCouncil, boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
 ) -> None:
+    made = marker("approved")
+    script.set("plan", "*", plan_json(step("local", f"touch {made}", purpose="Leave a mark")))
     await boss.command("!voice on")
-    task = await boss.order("//chavion_task: report disk usage of local")
+    task = await boss.order("//chavion_task: leave a mark on local")
     plan = await boss.plan(task)
     readout = await voice_answering(boss, task, plan.event_id, boss.coordinator)
     await assert_element_voice(boss.person, readout)
@@ -225,6 +234,9 @@ async def test_a_plan_is_read_out_and_a_spoken_approval_runs_it(
     assert council_of(verdict)["audio_event"] == spoken
     report = await boss.report(task)
     assert report.body.startswith(f"#{task.id} ✅ Done")
+    assert made.exists()
+    assert any("Leave a mark" in r.input for r in llm.speech_requests)  # read out
+    assert not boss.person.matching(lambda s: "Approval needed" in s.body and made.name in s.body)
     audit = await RequestLedger.open(council.data.store)
     try:
         [approval] = [
@@ -240,9 +252,15 @@ async def test_a_plan_is_read_out_and_a_spoken_approval_runs_it(
 async def test_after_the_plan_changed_a_spoken_approval_is_refused_and_it_is_read_again(
     council: ThrowawayCouncil, boss: TaskMaster, script: CouncilScript, llm: FakeLLMServer
 ) -> None:
-    script.set("plan", "*", plan_json(step("local", "df -h")), plan_json(step("local", "df -h /")))
+    first_mark, second_mark = marker("first"), marker("second")
+    script.set(
+        "plan",
+        "*",
+        plan_json(step("local", f"touch {first_mark}")),
+        plan_json(step("local", f"touch {second_mark}")),
+    )
     await boss.command("!voice on")
-    task = await boss.order("//chavion_task: report disk usage of local")
+    task = await boss.order("//chavion_task: leave a mark on local, twice planned")
     first = await boss.plan(task)
     await voice_answering(boss, task, first.event_id, boss.coordinator)
     await boss.command("!voice off")
@@ -271,6 +289,8 @@ async def test_after_the_plan_changed_a_spoken_approval_is_refused_and_it_is_rea
     await say_by_voice(boss, llm, task, "승인")
     report = await boss.report(task)
     assert report.body.startswith(f"#{task.id} ✅ Done")
+    assert second_mark.exists()
+    assert not first_mark.exists()
 
 
 # ---- the local voice -------------------------------------------------------------------------
