@@ -53,13 +53,9 @@ def _stt(s: SpeechToTextSettings, env: Mapping[str, str]) -> tuple[SpeechToText 
     if s.backend == "off":
         return None, "Voice input is off (voice.stt.backend: off)."
     if s.backend == "local":
-        from bridge.speech.local_stt import (
-            LocalTranscriber,
-            faster_whisper_problem,
-            model_dir_problem,
-        )
+        from bridge.speech.local_stt import LocalTranscriber, local_stt_problem
 
-        problem = faster_whisper_problem() or model_dir_problem(s.model_dir)
+        problem = local_stt_problem(s.model_dir)
         if problem is not None:
             return None, problem
         return LocalTranscriber(s.model_dir), None

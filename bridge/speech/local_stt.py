@@ -50,6 +50,11 @@ def model_dir_problem(model_dir: Path | None) -> str | None:
     return None
 
 
+def local_stt_problem(model_dir: Path | None) -> str | None:
+    """The model directory first (the user's own step), then the optional package."""
+    return model_dir_problem(model_dir) or faster_whisper_problem()
+
+
 def check_audio(audio: bytes, mimetype: str) -> None:
     """Refuse empty or damaged input before the model sees it (Ogg/Opus is checked whole)."""
     if not audio:
@@ -72,7 +77,7 @@ class LocalTranscriber:
 
     async def transcribe(self, audio: bytes, mimetype: str, language: str | None) -> str:
         check_audio(audio, mimetype)
-        problem = faster_whisper_problem() or model_dir_problem(self._model_dir)
+        problem = local_stt_problem(self._model_dir)
         if problem is not None:
             raise SpeechError(problem)
         return await asyncio.to_thread(self._transcribe, audio, language)

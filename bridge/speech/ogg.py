@@ -104,7 +104,7 @@ def read_ogg_opus(data: bytes) -> OggOpusInfo:
         raise _refuse("its OpusHead header is too short")
     channels = head[9]
     pre_skip, input_rate = struct.unpack_from("<HI", head, 10)
-    if last_granule < 0:
+    if pages < 3 or last_granule < 0:  # OpusHead and OpusTags pages come first (RFC 7845)
         raise _refuse("it has no audio pages")
     return OggOpusInfo(pre_skip, input_rate, channels, last_granule, pages)
 

@@ -54,4 +54,4 @@ def speech_error(exc: Exception, *, service: str, vendor: str, model: str) -> Sp
         "bad_request": f"{vendor} rejected the request{status}{detail}",
         "bad_response": f"{vendor} sent an answer that could not be read{detail}",
     }.get(failure.kind, f"the request to {vendor} failed{detail}")
-    return SpeechError(f"{service}: {why}.")
+    return SpeechError(f"{service}: {why.rstrip('.')}.")

@@ -225,9 +225,22 @@ def test_a_plain_attachment_is_its_body() -> None:
     assert plain_bytes(attachment(), PLAIN, LIMIT) == PLAIN
 
 
-def test_an_encrypted_attachment_decrypts_with_its_keys() -> None:
+def padded(text: str) -> str:
+    return text + "=" * (-len(text) % 4)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        with_keys(),
+        with_keys(hashes={"sha256": padded(KEYS["hashes"]["sha256"])}, iv=padded(KEYS["iv"])),
+        with_keys(hashes={"sha256": KEYS["hashes"]["sha256"].replace("+", "-").replace("/", "_")}),
+    ],
+    ids=["as nio and Element write them", "padded base64", "URL-safe base64 hash"],
+)
+def test_an_encrypted_attachment_decrypts_with_its_keys(keys: dict[str, Any]) -> None:
     assert CIPHER != PLAIN
-    assert plain_bytes(attachment(encryption=with_keys()), CIPHER, LIMIT) == PLAIN
+    assert plain_bytes(attachment(encryption=keys), CIPHER, LIMIT) == PLAIN
 
 
 @pytest.mark.parametrize(
@@ -266,6 +279,13 @@ REFUSALS = [
     (
         "a ciphertext cut short",
         lambda: plain_bytes(attachment(encryption=with_keys()), CIPHER[:100], LIMIT),
+        "its SHA-256 hash does not match",
+    ),
+    (
+        "a hash that is no base64",
+        lambda: plain_bytes(
+            attachment(encryption=with_keys(hashes={"sha256": "not base64!"})), CIPHER, LIMIT
+        ),
         "its SHA-256 hash does not match",
     ),
     (
