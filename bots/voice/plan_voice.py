@@ -127,6 +127,12 @@ class PlanVoice:
 
     async def apply(self, message: Message, heard: Heard) -> str:
         verdict = heard.verdict
+        account = self.bot.account
+        if self.bot.settings.voice.transcriber not in (account.name, account.localpart):
+            raise CommandError(
+                "🎙️ Spoken approval needs the coordinator to transcribe (voice.transcriber: "
+                f"{account.name}); tap ✅ on the plan, or send !approve N."
+            )
         waiting = await self.waiting()
         if not waiting:
             raise CommandError("🎙️ No plan is waiting for your approval.")

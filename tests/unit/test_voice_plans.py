@@ -6,7 +6,7 @@ none or several waiting are said; only the master's transcripts count, once each
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -175,3 +175,15 @@ async def test_only_the_masters_words_count(voice: Voice) -> None:
     typed = Message(ROOM, EventID("$typed"), MASTER, "승인")
     assert await voice.plans.observe(typed, voice.bench.bot) == []
     assert (await voice.bench.task()).state == "awaiting_approval"
+
+
+async def test_spoken_approval_is_refused_when_another_bot_transcribes(voice: Voice) -> None:
+    bench = voice.bench
+    bench.bot.settings = replace(
+        bench.settings, voice=replace(bench.settings.voice, transcriber="claude")
+    )
+    await bench.to_approval(WRITING_PLAN)
+    await readouts(voice)
+    [reply] = await hear(voice, "승인")
+    assert "needs the coordinator to transcribe" in reply.body
+    assert (await bench.task()).state == "awaiting_approval"
