@@ -56,6 +56,7 @@ def voice_config(path: Path, llm: FakeLLMServer, tts: str = "openai") -> Path:
         "tts": {"backend": tts, "base_url": llm.openai_base_url, "api_key_env": KEY_ENV},
         "speech_chars": 4000,
         "reports": True,
+        "answers": True,
     }
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
@@ -205,6 +206,34 @@ async def test_voice_on_and_off_is_the_masters_and_bad_words_get_an_example(
         lambda s: s.in_reply_to == asked, lambda s: s.sender == boss.coordinator, what="refusal"
     )
     assert "No agent named 'nobody'" in refusal.body
+
+
+async def test_an_answer_to_a_voice_question_comes_as_voice_too(
+    council: ThrowawayCouncil, boss: TaskMaster, bots: TaskBots, llm: FakeLLMServer
+) -> None:
+    await boss.command("!voice on")
+    llm.enqueue_transcript("Claude, how is the disk?")
+    spoken = await boss.person.send_voice(
+        boss.room, SAMPLE_OGG, duration_ms=SAMPLE_DURATION_MS, waveform=SAMPLE_WAVEFORM
+    )
+    heard = await boss.wait(
+        lambda s: s.sender == boss.coordinator,
+        lambda s: s.content.get(TRANSCRIPT_KEY, {}).get("audio_event") == spoken,
+        what="the transcript",
+    )
+    claude = council.user_id("claude")
+    answer = await boss.wait(
+        lambda s: s.sender == claude and s.in_reply_to == heard.event_id,
+        lambda s: "m.new_content" not in s.content,
+        what="Claude's answer",
+    )
+    voice = await boss.wait(
+        lambda s: s.sender == claude and s.in_reply_to == answer.event_id,
+        is_voice,
+        what="Claude's answer as voice",
+    )
+    await assert_element_voice(boss.person, voice)
+    assert index_of(boss.person, answer.event_id) < index_of(boss.person, voice.event_id)
 
 
 # ---- spoken approval -------------------------------------------------------------------------
