@@ -105,6 +105,8 @@ class RunningBot:
     """The HTTP bridge the coordinator serves when `bridge.enabled` (issue 18)."""
     jobs: tuple[BackgroundJob, ...] = ()
     """This bot's periodic work, run by the runner once the bot has synced (issue 19)."""
+    hearing: Hearing | None = None
+    """The transcriber's ears (issue 20), on the `voice.transcriber` bot only; closed on stop."""
 
 
 def build_bot(name: str, parts: SharedParts) -> RunningBot:
@@ -210,7 +212,9 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         jobs.append(MorningReport(context, clock=tasks.ctx.clock))
     engine = parts.execution.engine if parts.execution is not None else None
     jobs += health_jobs(context, engine if account.kind == "executor" else None, digest)
-    return RunningBot(account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs))
+    return RunningBot(
+        account, matrix, agent, resume, tasks, polls, bridge, tuple(jobs), hearing=hearing
+    )
 
 
 def _hearing(context: BotContext, tasks: TaskService | None) -> Hearing:

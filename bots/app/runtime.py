@@ -120,6 +120,8 @@ class BotRunner:
             for bot in self.bots:
                 if bot.agent is not None:
                     await bot.agent.aclose()
+                if bot.hearing is not None:
+                    await bot.hearing.aclose()
             if self.executor is not None:
                 await close_execution(self.executor)
             await store.close()

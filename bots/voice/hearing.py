@@ -15,6 +15,7 @@ long, speech-to-text off or unusable, audio that does not decode, silence.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -68,6 +69,12 @@ class Hearing:
         self._problem = problem or STT_OFF
         self._votes_open = votes_open
 
+    async def aclose(self) -> None:
+        """Closes the speech-to-text client (an SDK's connection pool), when it has one."""
+        close = getattr(self._stt, "aclose", None)
+        if close is not None:
+            await close()
+
     def wants(self, incoming: Incoming) -> bool:
         """An audio message from a person (no bot's speech is heard), not an edit."""
         return (
@@ -113,7 +120,8 @@ class Hearing:
             if mimetype.startswith("audio/ogg") or looks_like_ogg(data):
                 # Checked here, not by the paid API: a damaged file is said at once, and a
                 # stated duration that lies is caught by the one the stream carries.
-                seconds = read_ogg_opus(data).duration_ms / 1000
+                # Pure Python over every byte: off the event loop the bots share.
+                seconds = (await asyncio.to_thread(read_ogg_opus, data)).duration_ms / 1000
                 if seconds > voice.max_seconds:
                     return [_say(message, _too_long(math.ceil(seconds), voice.max_seconds))]
             heard = await self._stt.transcribe(data, mimetype, voice.language)

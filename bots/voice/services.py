@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bots.settings.model import Settings
 from bots.settings.voice import SpeechToTextSettings, TextToSpeechSettings
+from bridge.llm.factory import BASE_URL_ENV
 from bridge.speech import SpeechToText, TextToSpeech
 
 
@@ -35,6 +36,11 @@ def speech_services(
     stt, problem_stt = _stt(settings.voice.stt, env)
     tts, problem_tts = _tts(settings.voice.tts, env, which)
     return SpeechServices(stt, tts, problem_stt, problem_tts)
+
+
+def _base_url(configured: str | None, env: Mapping[str, str]) -> str | None:
+    """The config's base_url, else OPENAI_BASE_URL (a proxy, a gateway), as agents do."""
+    return configured or env.get(BASE_URL_ENV["openai"], "").strip() or None
 
 
 def _key_problem(
@@ -64,7 +70,8 @@ def _stt(s: SpeechToTextSettings, env: Mapping[str, str]) -> tuple[SpeechToText 
     from bridge.speech.openai_stt import OpenAITranscriber
 
     key = env.get(s.api_key_env, "").strip() or None
-    return OpenAITranscriber(model=s.model, base_url=s.base_url, api_key=key), None
+    base_url = _base_url(s.base_url, env)
+    return OpenAITranscriber(model=s.model, base_url=base_url, api_key=key), None
 
 
 def _tts(
@@ -95,7 +102,11 @@ def _tts(
     key = env.get(s.api_key_env, "").strip() or None
     return (
         OpenAISpeaker(
-            model=s.model, voice=s.voice, base_url=s.base_url, api_key=key, encoder=found
+            model=s.model,
+            voice=s.voice,
+            base_url=_base_url(s.base_url, env),
+            api_key=key,
+            encoder=found,
         ),
         None,
     )

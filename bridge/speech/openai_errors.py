@@ -18,10 +18,10 @@ __all__ = ["NO_KEY", "OPENAI_BASE_URL", "client", "speech_error", "vendor_label"
 
 
 def vendor_label(base_url: str | None) -> str:
-    """ "OpenAI" for the official API, else the server's host ("127.0.0.1:8000")."""
+    """OpenAI for the official API, else "the server at <host>", as chat agents say it."""
     if not base_url or base_url.rstrip("/") == OPENAI_BASE_URL:
         return "OpenAI"
-    return urlsplit(base_url).netloc or base_url
+    return f"the server at {urlsplit(base_url).netloc or base_url}"
 
 
 def client(

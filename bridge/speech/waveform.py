@@ -24,9 +24,12 @@ def point_count(duration_ms: int) -> int:
     return max(MIN_POINTS, min(MAX_POINTS, round(duration_ms / MS_PER_POINT)))
 
 
-def waveform(samples: Sequence[int], rate: int) -> tuple[int, ...]:
-    """`samples` (signed 16-bit values, mono) as Element's loudness points."""
-    count = point_count(len(samples) * 1000 // rate if rate > 0 else 0)
+def waveform(samples: Sequence[int], rate: int, count: int | None = None) -> tuple[int, ...]:
+    """`samples` (signed 16-bit values, mono) as Element's loudness points: `count` of them,
+    by default as many as their length gets (pass the count of the duration the event
+    states, so the two always agree)."""
+    if count is None:
+        count = point_count(len(samples) * 1000 // rate if rate > 0 else 0)
     if not samples:
         return (0,) * count
     levels: list[float] = []
@@ -42,7 +45,8 @@ def waveform(samples: Sequence[int], rate: int) -> tuple[int, ...]:
     return tuple(min(PEAK, round(PEAK * level / loudest)) for level in levels)
 
 
-def pcm_waveform(pcm: bytes, rate: int) -> tuple[int, ...]:
-    """The same from raw 16-bit little-endian bytes."""
+def pcm_waveform(pcm: bytes, rate: int, count: int | None = None) -> tuple[int, ...]:
+    """The same from raw 16-bit little-endian bytes (read natively: Debian's targets are all
+    little-endian)."""
     usable = len(pcm) - len(pcm) % 2
-    return waveform(memoryview(pcm[:usable]).cast("h"), rate)
+    return waveform(memoryview(pcm[:usable]).cast("h"), rate, count)

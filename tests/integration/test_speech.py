@@ -8,10 +8,16 @@ import asyncio
 import importlib.util
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import openai
 import pytest
 
+from bots.settings.loading import load_settings
+from bots.settings.paths import EXAMPLE_CONFIG
+from bots.settings.voice import SpeechToTextSettings, TextToSpeechSettings, VoiceSettings
+from bots.voice.services import speech_services
 from bridge.errors import SpeechError
 from bridge.speech import VoiceClip
 from bridge.speech.local_stt import LocalTranscriber
@@ -117,19 +123,19 @@ async def test_without_a_language_hint_none_is_sent_and_the_text_is_trimmed(
 @pytest.mark.parametrize(
     ("scripted", "message"),
     [
-        (error(401), "Speech-to-text: 127.0.0.1:{port} rejected the API key (401)."),
+        (error(401), "rejected the API key (401)."),
         (
             error(429, error_code="insufficient_quota", message="You exceeded your quota."),
-            "Speech-to-text: 127.0.0.1:{port} says the account has run out of quota (429).",
+            "says the account has run out of quota (429).",
         ),
         (
             error(404, message="The model `whisper-9` does not exist"),
-            "Speech-to-text: 127.0.0.1:{port} has no model 'whisper-1' (404): "
+            "has no model 'whisper-1' (404): "
             "The model `whisper-9` does not exist.",
         ),
         (error(400, message="Audio file is too short."),
-         "Speech-to-text: 127.0.0.1:{port} rejected the request (400): Audio file is too short."),
-        (error(503), "Speech-to-text: 127.0.0.1:{port} is overloaded (503)."),
+         "rejected the request (400): Audio file is too short."),
+        (error(503), "is overloaded (503)."),
     ],
     ids=["bad-key", "quota", "no-model", "bad-audio", "down"],
 )  # fmt: skip
@@ -144,7 +150,7 @@ async def test_api_failures_become_one_sentence_for_the_room(
     finally:
         await stt.aclose()
     port = llm.openai_base_url.split(":")[2].split("/")[0]
-    assert str(raised.value) == message.format(port=port)
+    assert str(raised.value) == f"Speech-to-text: the server at 127.0.0.1:{port} {message}"
 
 
 async def test_a_slow_transcription_times_out_with_a_word(llm: FakeLLMServer) -> None:
@@ -197,7 +203,7 @@ async def test_a_speech_api_failure_is_one_sentence(llm: FakeLLMServer) -> None:
             await tts.synthesize("Hello", "en")
     finally:
         await tts.aclose()
-    assert str(raised.value).startswith("Text-to-speech: 127.0.0.1:")
+    assert str(raised.value).startswith("Text-to-speech: the server at 127.0.0.1:")
     assert str(raised.value).endswith("says the account has run out of quota (429).")
 
 
@@ -220,6 +226,16 @@ async def test_ffmpeg_encodes_when_opusenc_is_absent(tmp_path: Path) -> None:
     ffmpeg = Encoder("ffmpeg", shutil.which("ffmpeg") or "ffmpeg")
     clip = await LocalSpeaker(encoder=ffmpeg).synthesize(ENGLISH, "en")
     await assert_voice_clip(clip, tmp_path)
+
+
+@needs_tools
+async def test_a_voice_espeak_does_not_know_is_refused_not_spoken_in_english() -> None:
+    with pytest.raises(SpeechError) as raised:
+        await LocalSpeaker(voice="no-such-voice").synthesize("안녕하세요", "ko")
+    assert str(raised.value) == (
+        "espeak-ng has no voice 'no-such-voice': set voice.tts.local_voice to one that "
+        "`espeak-ng --voices` lists (e.g. ko, en-us), or voice.language to its language."
+    )
 
 
 @needs_tools
@@ -280,3 +296,69 @@ async def test_damaged_audio_is_refused_before_the_model(
     (tmp_path / "model.bin").write_bytes(b"weights")
     with pytest.raises(SpeechError, match=says):
         await LocalTranscriber(tmp_path).transcribe(audio, mimetype, "ko")
+
+
+# -- the fake's audio endpoints, as other modules' tests use them ----------------------------
+
+
+async def test_the_fake_answers_each_response_format_and_a_responder_picks_by_request(
+    llm: FakeLLMServer,
+) -> None:
+    llm.respond_transcript(lambda r: "승인" if r.file == b"approve" else None)
+    llm.enqueue_transcript("first")
+    llm.set_default_transcript("always")
+    client = openai.AsyncOpenAI(base_url=llm.openai_base_url, api_key="sk-test", max_retries=0)
+    try:
+        text = await client.audio.transcriptions.create(
+            model="whisper-1", file=("v.ogg", b"approve", "audio/ogg"), response_format="text"
+        )
+        verbose = await client.audio.transcriptions.create(
+            model="whisper-1", file=("v.ogg", b"x", "audio/ogg"), response_format="verbose_json"
+        )
+        plain = await client.audio.transcriptions.create(
+            model="whisper-1", file=("v.ogg", b"y", "audio/ogg")
+        )
+        pcm = await client.audio.speech.create(
+            model="tts-1", voice="alloy", input="abcdefghij", response_format="pcm"
+        )
+        with pytest.raises(openai.BadRequestError, match="only wav and pcm"):
+            await client.audio.speech.create(
+                model="tts-1", voice="alloy", input="hi", response_format="mp3"
+            )
+    finally:
+        await client.close()
+    assert (text.strip(), verbose.text, plain.text) == ("승인", "first", "always")
+    assert len(pcm.content) == 24_000 * 2 * speech_duration_ms("abcdefghij") // 1000
+    assert [r.response_format for r in llm.speech_requests] == ["pcm", "mp3"]
+
+
+async def test_the_fake_refuses_a_wrong_key_on_audio_too() -> None:
+    async with FakeLLMServer(api_key="sk-right") as server:
+        stt = OpenAITranscriber(model="whisper-1", base_url=server.openai_base_url, api_key="x")
+        try:
+            with pytest.raises(SpeechError, match=r"rejected the API key \(401\)"):
+                await stt.transcribe(TONE, "audio/ogg", "ko")
+        finally:
+            await stt.aclose()
+        assert len(server.transcription_requests) == 1
+
+
+async def test_services_honour_openai_base_url_and_read_the_key_the_config_names(
+    llm: FakeLLMServer,
+) -> None:
+    settings = replace(
+        load_settings(EXAMPLE_CONFIG),
+        voice=VoiceSettings(
+            language="ko",
+            stt=SpeechToTextSettings(backend="openai", api_key_env="CHAVION_STT_KEY"),
+            tts=TextToSpeechSettings(backend="off"),
+        ),
+    )
+    environ = {"CHAVION_STT_KEY": "sk-stt", "OPENAI_BASE_URL": llm.openai_base_url}
+    services = speech_services(settings, environ=environ)
+    assert services.stt is not None
+    llm.enqueue_transcript("차비온 태스크 디스크 확인")
+    assert await services.stt.transcribe(TONE, "audio/ogg", "ko") == "차비온 태스크 디스크 확인"
+    [sent] = llm.transcription_requests
+    assert sent.headers["authorization"] == "Bearer sk-stt"
+    assert services.problem_tts == "Voice output is off (voice.tts.backend: off)."

@@ -23,8 +23,8 @@ from bots.errors import MatrixError
 from bots.events import AUDIO_KEY, TRANSCRIPT_KEY, VOICE_MARKER
 from bots.ids import EventID, RoomID, UserID
 from bots.message import AudioAttachment, Message, Reply
-from tests.support.council import ThrowawayCouncil
-from tests.support.person import Person, element_voice_content
+from tests.support.council import InProcessBots, ThrowawayCouncil
+from tests.support.person import Person, element_voice_content, replies_to
 from tests.support.probe_bot import ProbeBot, probe_bot
 from tests.support.voice_sample import SAMPLE_DURATION_MS, SAMPLE_OGG, SAMPLE_WAVEFORM, sample_clip
 
@@ -218,3 +218,21 @@ async def test_a_transcript_marker_from_someone_who_is_no_bot_is_not_the_masters
         "🎙️ !approve",
         None,
     )
+
+
+async def test_the_transcribing_bot_acts_on_its_own_transcript_as_the_masters_order(
+    council: ThrowawayCouncil, coordinator: InProcessBots, master: Person
+) -> None:
+    """The coordinator (the default transcriber) posts a transcript of the master's "!ping"
+    in the council; its own dispatcher takes it as the master's command and answers it.
+    The voice event it names is a stand-in (a text of the master's): reading a transcript
+    never looks at it, and a real voice message here would set the transcriber itself to
+    work, which is not what this test is about."""
+    room = council.council_room
+    [transcriber] = [b for b in coordinator.runner.bots if b.account.kind == "coordinator"]
+    voice = await master.say(room, "(a voice message stands here)")
+    sent = await transcriber.matrix.send_event(
+        RoomID(room), "m.room.message", transcript_of(voice, master.user_id, "!ping"), f"t/{voice}"
+    )
+    [pong] = await master.wait_for(replies_to(sent, council.user_id("coordinator")))
+    assert pong.body.startswith("pong"), pong.body

@@ -87,3 +87,10 @@ def test_pcm_bytes_read_as_little_endian_16_bit_and_an_odd_byte_is_dropped() -> 
     samples = [1000] * (RATE // 2) + [0] * (RATE // 2)
     pcm = struct.pack(f"<{len(samples)}h", *samples) + b"\x7f"
     assert pcm_waveform(pcm, RATE) == waveform(samples, RATE)
+
+
+@pytest.mark.parametrize("count", [30, 31, 77, 120], ids=["min", "odd", "middle", "max"])
+def test_a_given_count_is_kept_so_it_matches_the_stated_duration(count: int) -> None:
+    points = waveform(tone(7.49, 0.5), RATE, count)
+    assert len(points) == count
+    assert max(points) == 1024

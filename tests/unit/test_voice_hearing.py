@@ -213,3 +213,16 @@ async def test_a_voice_reply_to_a_task_message_goes_to_its_thread(bench: Bench) 
     assert content["m.relates_to"]["event_id"] == task.thread_root  # type: ignore[index]
     assert "mentions" not in content[TRANSCRIPT_KEY]  # type: ignore[operator]
     assert await bench.store.tasks.by_event(EventID("$unrelated")) is None
+
+
+async def test_closing_closes_the_speech_to_text_client(bench: Bench) -> None:
+    class ClosableEars(Ears):
+        closed = False
+
+        async def aclose(self) -> None:
+            self.closed = True
+
+    ears = ClosableEars()
+    await Hearing(bench.bot, ears, None).aclose()
+    assert ears.closed
+    await Hearing(bench.bot, None, "off").aclose()  # nothing to close: no error

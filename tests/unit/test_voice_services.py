@@ -15,7 +15,7 @@ from bots.settings.voice import SpeechToTextSettings, TextToSpeechSettings, Voic
 from bots.voice.services import SpeechServices, speech_services
 from bots.voice.tts_backend import config_argument
 from bridge.speech.local_stt import model_dir_problem
-from bridge.speech.local_tts import LocalSpeaker, espeak_argv
+from bridge.speech.local_tts import LocalSpeaker, espeak_argv, espeak_voices, known_voice
 from bridge.speech.openai_stt import OpenAITranscriber, upload_name
 from bridge.speech.openai_tts import OpenAISpeaker
 from bridge.speech.opus import Encoder, find_encoder
@@ -222,3 +222,33 @@ def test_the_upload_is_named_so_the_api_knows_its_format(mimetype: str, name: st
 )
 def test_scripts_up_reads_the_config_chavion_up_would(argv: list[str], config: str | None) -> None:
     assert config_argument(argv) == config
+
+
+VOICES = """Pty Language       Age/Gender VoiceName          File                 Other Languages
+ 5  af              --/M      Afrikaans          gmw/af
+ 2  en-us           --/M      English_(America)  gmw/en-US            (en 3)
+ 5  ko              --/M      Korean             ko
+"""
+
+
+@pytest.mark.parametrize(
+    ("voice", "known"),
+    [
+        ("ko", True),
+        ("KO", True),
+        ("en-us", True),
+        ("en-US", True),
+        ("gmw/en-US", True),
+        ("English_(America)", True),
+        ("en-us+f3", True),
+        ("af", True),
+        ("Pty", False),
+        ("ja", False),
+        ("no-such-voice", False),
+        ("", False),
+    ],
+    ids=["language", "upper-case", "dialect", "file-part", "file", "voice-name", "variant",
+         "first-row", "header-is-not-a-voice", "not-installed", "made-up", "empty"],
+)  # fmt: skip
+def test_espeak_voices_are_the_names_its_listing_accepts(voice: str, known: bool) -> None:
+    assert known_voice(voice, espeak_voices(VOICES)) is known

@@ -185,3 +185,21 @@ def test_the_typed_form_routes_as_typed(said: str, me: Identity, route: type) ->
 def test_a_spoken_task_is_the_task_command() -> None:
     assert _route("Chavion task, check disk", COORDINATOR) == Command("task", "check disk")
     assert _route("두 번째요", COORDINATOR) == Command("vote", "B")
+
+
+@pytest.mark.parametrize("body", ["Voice message", "클로드야 Voice message.ogg", "everyone.ogg"])
+@pytest.mark.parametrize("me", [CLAUDE, GPT, COORDINATOR], ids=["claude", "gpt", "coordinator"])
+def test_the_raw_voice_message_is_no_ones_to_answer(body: str, me: Identity) -> None:
+    """Only the transcript is acted on: the audio event itself, whatever its body (Element
+    Web writes "Voice message", Element X the file's name), routes nowhere."""
+    ctx = RouterContext(
+        me=me, roster=ROSTER, is_coordinator=me.kind == "coordinator", is_agent=me.kind == "agent"
+    )
+    audio = Message(
+        room_id=RoomID(f"!council:{SERVER}"),
+        event_id=EventID("$voice"),
+        sender=MASTER,
+        body=body,
+        msgtype="m.audio",
+    )
+    assert isinstance(parse(audio, ctx), Ignore)
