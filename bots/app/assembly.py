@@ -44,8 +44,11 @@ from bots.settings.data_dir import DataDir
 from bots.settings.model import AccountSettings, Settings
 from bots.store import Store
 from bots.store.plan_approvals import PlanApprovalStore
+from bots.voice.agent_voice import AgentVoice
 from bots.voice.hearing import Hearing
+from bots.voice.plan_voice import PlanVoice, spoken_verdict
 from bots.voice.services import speech_services
+from bots.voice.speaking import Speaker
 from executor.runner import CommandRunner, Limits
 
 
@@ -177,10 +180,14 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
         dispatcher = _agent_dispatcher(context, agent)
     elif account.kind == "coordinator":
         tasks = TaskService.for_bot(context)
+        plan_voice = PlanVoice(tasks, Speaker(context), spoken_verdict)
+        tasks.ctx.plan_waits = plan_voice.plan_waits
         polls = PollService(context, clock=tasks.ctx.clock)
         scheduler = SchedulerJob(context, tasks, clock=tasks.ctx.clock)
         digest = digest_job(context)
-        dispatcher = _coordinator_dispatcher(context, tasks, polls, scheduler.poke, digest)
+        dispatcher = _coordinator_dispatcher(
+            context, tasks, polls, scheduler.poke, digest, plan_voice.observe
+        )
     else:
         # The runner opens the execution service whenever the executor bot is among its names.
         assert parts.execution is not None
@@ -230,13 +237,14 @@ def _agent_dispatcher(context: BotContext, agent: Agent) -> Dispatcher:
     """An agent chats when addressed, keeps up with the rest of the room, and answers the
     coordinator's task asks (messages, and the vote's poll start)."""
     member = CouncilMember(agent, self_vote=context.settings.tasks.self_vote)
+    voice = AgentVoice(agent, Speaker(context))
     return Dispatcher(
         context,
         agent_commands(agent),
-        chat=agent.chat,
-        observer=agent.observe,
+        chat=voice.chat(agent.chat),
+        observer=_each(agent.observe, voice.observe),
         resume=agent.chat,
-        council=member.on_task_message,
+        council=_each(member.on_task_message, voice.on_task_message),
         on_event=member.on_event,
         event_types=POLL_START_TYPES,
         others_commands=EXECUTOR_COMMANDS,
@@ -249,6 +257,7 @@ def _coordinator_dispatcher(
     polls: PollService,
     wake_scheduler: Callable[[], None] | None = None,
     digest: DigestJob | None = None,
+    spoken_verdicts: Observer | None = None,
 ) -> Dispatcher:
     """The coordinator answers the council's commands, stops agents talking in circles and
     runs tasks: agents' answers, poll responses, reactions on plans and execution results go
@@ -266,7 +275,9 @@ def _coordinator_dispatcher(
             digest=digest,
             votes=tasks,
         ),
-        observer=_each(redact_credentials, watch.observe),
+        observer=_each(
+            redact_credentials, watch.observe, *([spoken_verdicts] if spoken_verdicts else [])
+        ),
         on_event=_coordinator_events(tasks, polls),
         council=_council_answers(tasks, polls),
         event_types=frozenset({UNREADABLE_EVENT}) | TASK_EVENT_TYPES,

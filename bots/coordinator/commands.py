@@ -26,6 +26,7 @@ from bots.coordinator.vote_command import TaskVotes, vote_spec
 from bots.message import Reply
 from bots.routing.commands import CommandRequest, CommandSpec, Registry
 from bots.routing.shared_commands import make_help, ping
+from bots.voice.commands import voice_spec
 
 
 async def whoami(request: CommandRequest) -> list[Reply]:
@@ -79,6 +80,7 @@ def coordinator_commands(
         registry.add(routine_spec(tasks, clock))
         registry.add(schedule_spec(wake_scheduler, clock))
         registry.add(night_spec(clock))
+        registry.add(voice_spec(clock))
         if votes is not None:
             registry.add(vote_spec(votes, clock))
     if digest is not None:

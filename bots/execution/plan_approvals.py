@@ -34,6 +34,14 @@ from typing import Any
 from bots.execution.approvals import FINAL_STATES, ApprovalRules, is_approver
 from bots.execution.ledger import RequestLedger
 from bots.execution.requests import ExecRequest, command_digest, short_digest
+from bots.execution.spoken_verdicts import (
+    SPOKEN_VERDICT_KIND,
+    HeardVoice,
+    HeardVoices,
+    SpokenRefusal,
+    check_spoken,
+    read_claim,
+)
 from bots.ids import Digest, EventID, TaskID, UserID
 from bots.message import Message, RoomEvent
 from bots.routing.addressing import Roster
@@ -315,9 +323,14 @@ class PlanApprovals:
         clock: Callable[[], float],
         ledger: RequestLedger | None = None,
         settle_seconds: float = SETTLE_SECONDS,
+        transcriber: UserID | None = None,
     ) -> None:
+        """`transcriber`: the bot that hears voice messages (`voice.transcriber`); a spoken
+        verdict counts only when it is the coordinator (`spoken_verdicts`)."""
         self.store = store
         self.coordinator = coordinator
+        self.transcriber = transcriber
+        self.heard = HeardVoices()
         self.rules = rules
         self.ledger = ledger
         self._clock = clock
@@ -338,7 +351,16 @@ class PlanApprovals:
                 log.info("remembered plan %s of task %s", plan.plan_event, plan.task_id)
                 self._saw_something()
             return
+        if message.council is not None and message.council.get("kind") == SPOKEN_VERDICT_KIND:
+            await self._spoken(message)
+            return
         if message.replaces is not None or not is_approver(message.sender, self.rules):
+            return
+        if message.spoken_in is not None:
+            return  # a transcript is a bot's word for what was said: never a typed command
+        if message.audio is not None and message.audio.voice:
+            at = self._at(message.timestamp_ms)
+            self.heard.note(HeardVoice(message.event_id, message.room_id, message.sender, at))
             return
         route = self._command(message, roster)
         if route is None:
@@ -362,6 +384,32 @@ class PlanApprovals:
             )
         )
         if added:
+            self._saw_something()
+
+    async def _spoken(self, message: Message) -> None:
+        """The coordinator's message carrying an approver's spoken ✅ / ❌ (issue 20):
+        remembered as his verdict on the plan only when every check holds."""
+        claim = read_claim(message.council or {})
+        verdict: StoredVerdict | SpokenRefusal = (
+            claim
+            if isinstance(claim, SpokenRefusal)
+            else (
+                check_spoken(
+                    message,
+                    claim,
+                    coordinator=self.coordinator,
+                    transcriber=self.transcriber,
+                    plan=await self.store.plan(claim.plan_event),
+                    heard=self.heard.get(claim.audio_event),
+                    at=self._at(message.timestamp_ms),
+                )
+            )
+        )
+        if isinstance(verdict, SpokenRefusal):
+            log.warning("spoken verdict %s not remembered: %s", message.event_id, verdict.reason)
+            return
+        if await self.store.add_verdict(verdict):
+            log.info("remembered a spoken %s of %s", verdict.verdict, verdict.plan_event)
             self._saw_something()
 
     async def observe_reaction(self, event: RoomEvent) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from bots.background import BackgroundTasks
 from bots.context import BotContext, MetricsSink
-from bots.errors import CommandError
+from bots.errors import CommandError, ConfigError
 from bots.execution.approvals import ApprovalRules, approval_from_reaction, is_approver
 from bots.execution.commands import ExecutionCommands
 from bots.execution.ledger import RequestLedger
@@ -38,7 +38,7 @@ from bots.execution.requests import (
     thread_root_of,
 )
 from bots.execution.sweeper import Sweeper, sweep_interval
-from bots.ids import RequestID, RoomID
+from bots.ids import RequestID, RoomID, UserID
 from bots.message import Message, Reply, RoomEvent
 from bots.routing.commands import Registry
 from bots.settings import Settings
@@ -86,7 +86,12 @@ class ExecutionService:
             None
             if plans is None
             else PlanApprovals(
-                plans, coordinator=self.coordinator, rules=rules, clock=clock, ledger=audit
+                plans,
+                coordinator=self.coordinator,
+                rules=rules,
+                clock=clock,
+                ledger=audit,
+                transcriber=_transcriber(settings),
             )
         )
         self.lifecycle = RequestLifecycle(
@@ -281,3 +286,11 @@ class ExecutionService:
                 key=f"{event.event_id}/0",
             )
         ]
+
+
+def _transcriber(settings: Settings) -> UserID | None:
+    """The bot that hears voice messages (`voice.transcriber`); None when it is no bot."""
+    try:
+        return settings.user_id(settings.account(settings.voice.transcriber))
+    except ConfigError:
+        return None

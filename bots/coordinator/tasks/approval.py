@@ -166,6 +166,8 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     if expired(ctx, task):
         reason = f"approval expired; !retry {task.id}"
         await ctx.move(task, "failed", actor="coordinator", reason=reason, note=reason)
+    elif ctx.plan_waits is not None:
+        ctx.plan_waits(task)
 
 
 def may_approve(ctx: TaskContext, user: str) -> bool:

@@ -35,6 +35,9 @@ class TaskContext:
     bot: BotContext
     """Settings, store, matrix (the Outbox: send/send_event/send_file/redact), roster."""
     clock: Callable[[], float] = time.time
+    plan_waits: Callable[[Task], object] | None = None
+    """Told each time a plan is shown waiting for the master (`bots.voice.plan_voice` reads
+    it out); it must not block: the engine holds the task's lock."""
 
     @property
     def tasks(self) -> TaskStore:

@@ -76,7 +76,10 @@ async def phase(ctx: TaskContext, task: Task) -> None:
     body, html = report_message(view, output_chars=output_chars)
     body, html = await with_lessons(ctx, task, body, html)
     body, html = await with_credits(ctx, task, body, html)
-    council = {"v": 1, "kind": "report", "task": task.id, "state": task.state}
+    council: dict[str, object] = {"v": 1, "kind": "report", "task": task.id, "state": task.state}
+    speaker = task.winner or task.plan_author or task.assigned
+    if speaker:
+        council["speaker"] = speaker  # the agent that led it speaks it (bots.voice.agent_voice)
     reply = Reply(
         task.room_id,
         body,
