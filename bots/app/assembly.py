@@ -149,7 +149,9 @@ def build_bot(name: str, parts: SharedParts) -> RunningBot:
             account_file=parts.data.account_file(account.localpart),
             cross_signing_keys=parts.data.cross_signing_file(account.localpart),
             key_wait_seconds=settings.runtime.key_wait_seconds,
-            chavion_bots=frozenset(settings.user_id(a) for a in settings.accounts),
+            transcribers=frozenset(
+                {settings.user_id(settings.account(settings.voice.transcriber))}
+            ),
         ),
         parts.store,
         on_message,

@@ -181,7 +181,9 @@ def build_voices(
                 account_file=data.account_file(account.localpart),
                 cross_signing_keys=data.cross_signing_file(account.localpart),
                 key_wait_seconds=settings.runtime.key_wait_seconds,
-                chavion_bots=frozenset(settings.user_id(a) for a in settings.accounts),
+                transcribers=frozenset(
+                    {settings.user_id(settings.account(settings.voice.transcriber))}
+                ),
             ),
             store,
             on_message,

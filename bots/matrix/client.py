@@ -142,8 +142,9 @@ class BotConnection:
     """Where the account's private cross-signing keys live; None: the device is not
     cross-signed (a bot Element will not trust)."""
     key_wait_seconds: float = 60.0
-    chavion_bots: frozenset[UserID] = frozenset()
-    """Every Chavion bot account: whose voice transcripts are read as the speaker's words."""
+    transcribers: frozenset[UserID] = frozenset()
+    """The configured transcriber (`voice.transcriber`): the only account whose voice
+    transcripts are read as the speaker's words; any other bot's marker is its own text."""
 
 
 class MatrixBot:
@@ -169,7 +170,7 @@ class MatrixBot:
         self._accept_invite_from = accept_invite_from
         self._memory = EventMemory()
         self._late: LateKeys[RoomFacts] = LateKeys(connection.key_wait_seconds)
-        self._history = RoomHistory(chavion_bots=connection.chavion_bots)
+        self._history = RoomHistory(transcribers=connection.transcribers)
         self._creators: dict[str, set[str]] = {}
         self._position: str | None = None
         self._filter_id: str | None = None
@@ -438,7 +439,7 @@ class MatrixBot:
                 room_id=RoomID(room.room_id),
                 is_direct=room.room_id != self.connection.council_room and room.member_count <= 2,
                 encrypted=room.encrypted,
-                chavion_bots=self.connection.chavion_bots,
+                transcribers=self.connection.transcribers,
             )
             start = entry_index(events, self.user_id)
             for event in events[start:]:

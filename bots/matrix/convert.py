@@ -50,9 +50,10 @@ class RoomFacts:
     room_id: RoomID
     is_direct: bool = False
     encrypted: bool = False
-    chavion_bots: frozenset[UserID] = frozenset()
-    """Chavion's own bot accounts (from the settings): only their transcript of a voice
-    message is read as the speaker's words (`TRANSCRIPT_KEY`)."""
+    transcribers: frozenset[UserID] = frozenset()
+    """The configured transcriber's account (`voice.transcriber`): only its transcript of a
+    voice message is read as the speaker's words (`TRANSCRIPT_KEY`); an agent bot that
+    wrote a marker would otherwise speak for the master."""
 
 
 class EventMemory:
@@ -153,7 +154,7 @@ def read_message(
         council=council(content),
         audio=audio_attachment(content),
     )
-    if message.sender in room.chavion_bots and message.replaces is None:
+    if message.sender in room.transcribers and message.replaces is None:
         message = spoken(message, content, power_of) or message
     if message.replaces is not None:
         new_content = mapping(content.get("m.new_content"))
@@ -197,7 +198,7 @@ class Transcript:
 
 def transcript_marker(content: Mapping[str, Any]) -> Transcript | None:
     """The transcript marker of an event's content; None when absent or malformed. Whether
-    it counts depends on who sent it: only a Chavion bot's (`RoomFacts.chavion_bots`)."""
+    it counts depends on who sent it: only the transcriber's (`RoomFacts.transcribers`)."""
     marker = mapping(content.get(TRANSCRIPT_KEY))
     speaker, audio_event, words = (marker.get(k) for k in ("speaker", "audio_event", "text"))
     if not (

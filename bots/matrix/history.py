@@ -36,12 +36,12 @@ class RoomHistory:
     """What was said in each room, oldest first, edits applied in place."""
 
     def __init__(
-        self, kept_per_room: int = HISTORY_KEPT, chavion_bots: frozenset[UserID] = frozenset()
+        self, kept_per_room: int = HISTORY_KEPT, transcribers: frozenset[UserID] = frozenset()
     ) -> None:
-        """`chavion_bots`: whose voice transcripts are kept as the speaker's words (an agent
+        """`transcribers`: whose voice transcripts are kept as the speaker's words (an agent
         must not read the master's spoken order as the transcriber's, or as its own)."""
         self._kept = kept_per_room
-        self._chavion_bots = chavion_bots
+        self._transcribers = transcribers
         self._rooms: dict[str, OrderedDict[str, _Said]] = {}
         self._read_back: set[str] = set()
         self._edits: dict[str, dict[str, str]] = {}
@@ -77,7 +77,7 @@ class RoomHistory:
             return
         thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         body = content["body"]
-        heard = transcript_marker(content) if sender in self._chavion_bots else None
+        heard = transcript_marker(content) if sender in self._transcribers else None
         if heard is not None:
             sender, body = heard.speaker, heard.text
         said[event_id] = _Said(

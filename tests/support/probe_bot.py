@@ -61,10 +61,10 @@ async def probe_bot(
     localpart: str,
     *,
     invited_by: str,
-    chavion_bots: Iterable[str] = (),
+    transcribers: Iterable[str] = (),
 ) -> AsyncIterator[ProbeBot]:
     """A probe bot on a new account, synced, joining rooms `invited_by` invites it to;
-    `chavion_bots` are the accounts whose transcripts it trusts (itself always)."""
+    `transcribers` are the accounts whose transcripts it trusts (itself always)."""
     password = f"{localpart}-password"
     await council.register_user(localpart, password)
     async with aiohttp.ClientSession() as session:
@@ -88,7 +88,7 @@ async def probe_bot(
             max_backoff_seconds=0.5,
             sync_timeout_ms=10_000,
             cross_signing_keys=root / "cross-signing.json",
-            chavion_bots=frozenset({user_id, *(UserID(b) for b in chavion_bots)}),
+            transcribers=frozenset({user_id, *(UserID(b) for b in transcribers)}),
         ),
         store,
         on_message,

@@ -824,8 +824,8 @@ def test_a_reply_with_a_council_object_reads_back_with_it() -> None:
 
 COORD = UserID("@chavion:hs")
 OUTSIDER = UserID("@mallory:hs")
-CHAVION_BOTS = frozenset({COORD, BOT, GPT})
-BOTS_FACTS = replace(FACTS, chavion_bots=CHAVION_BOTS)
+TRANSCRIBERS = frozenset({COORD, BOT, GPT})
+BOTS_FACTS = replace(FACTS, transcribers=TRANSCRIBERS)
 VOICE = "$voice"
 SAID = "claude, what is the disk usage"
 

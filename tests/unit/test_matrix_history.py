@@ -209,7 +209,7 @@ def transcript(sender: str, **marker: Any) -> dict[str, Any]:
 def test_a_transcript_is_kept_as_the_speakers_words(
     source: dict[str, Any], kept: HistoryEntry
 ) -> None:
-    history = RoomHistory(chavion_bots=frozenset({UserID("@chavion:hs"), UserID("@claude:hs")}))
+    history = RoomHistory(transcribers=frozenset({UserID("@chavion:hs"), UserID("@claude:hs")}))
     history.record(ROOM, source, name_of)
     assert history.entries(ROOM, None, 10) == [kept]
 
