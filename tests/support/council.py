@@ -60,6 +60,9 @@ def council_config(data_dir: Path, port: int, *, encrypted: bool = True) -> dict
     )
     # The health watch would tell the master of bots the tests stop; its own test turns it on.
     config["health"] = {"enabled": False}
+    # No speech unless a test asks for it (the voice tests point both sides at the fake LLM
+    # server): the example's local text-to-speech would speak every task report.
+    config["voice"] = {"stt": {"backend": "off"}, "tts": {"backend": "off"}}
     return dict(config)
 
 
