@@ -143,6 +143,9 @@ FORBIDDEN_EDGES = [
     ("bots.matrix*", "bots.routing*", "the Matrix edge does not route"),
     ("bots.matrix*", "bots.night*", "the quiet rule reaches the client as a port (Outgoing)"),
     ("bots.matrix*", "bots.health*", "the Matrix edge does not know the handlers"),
+    ("bots.matrix*", "bots.voice*", "the Matrix edge reads transcripts; it does not hear"),
+    ("bots.voice*", "bots.matrix*", "voice speaks and listens through BotContext"),
+    ("bridge.speech*", "bridge.llm.[!o]*", "speech shares only the OpenAI error reading"),
     # What every bot uses (alerts, periodic jobs) sits at the top of bots/, so no bot's
     # package reaches into another's.
     ("bots.agents*", "bots.coordinator*", "an agent shares nothing with the coordinator"),
@@ -159,7 +162,16 @@ FORBIDDEN_EDGES = [
     ("bots.store*", "bots.tasks.[!s]*", "the store knows the task moves, not the workflow"),
     *(
         ("bots.store*", f"bots.{job}*", "the store keeps records; it knows no bot's job")
-        for job in ("agents", "app", "coordinator", "homeserver", "matrix", "routing", "text")
+        for job in (
+            "agents",
+            "app",
+            "coordinator",
+            "homeserver",
+            "matrix",
+            "routing",
+            "text",
+            "voice",
+        )
     ),
 ]
 
