@@ -65,6 +65,10 @@ async def room(master: Person, element: ElementClient, probe: ProbeBot) -> str:
     await element.wait_for(
         lambda e: e.room_id == made and e.type == "m.room.member" and e.state_key == probe.user_id
     )
+    # The bot's own sync must have the room too before it sends there (its join returns
+    # before its next sync brings the room): a message it hears proves that.
+    hello = await master.say(made, "hello, probe")
+    await probe.wait_for(lambda m: m.event_id == hello)
     devices = await element.devices(probe.user_id)
     assert devices, "Element sees no device of the bot"
     assert all(d["signed_by_owner"] for d in devices), devices

@@ -51,9 +51,16 @@ async def rooms(master: Person, probe: ProbeBot) -> dict[str, str]:
     for kind in KINDS:
         room = await master.create_room([probe.user_id], encrypted=kind == "encrypted")
         await master.wait_member(room, probe.user_id)
+        # The probe's own sync must have the room before it sends there (its join returns
+        # before its next sync brings the room): a message it hears proves that.
+        await heard(probe, await master.say(room, "hello, probe"))
         made[kind] = room
     await master.sees_devices_of(probe.user_id)
     return made
+
+
+async def heard(probe: ProbeBot, event_id: str) -> Message:
+    return await probe.wait_for(lambda m: m.event_id == event_id)
 
 
 async def masters_voice(master: Person, room: str, **extra: Any) -> str:
