@@ -299,9 +299,10 @@ async def test_after_the_plan_changed_a_spoken_approval_is_refused_and_it_is_rea
         return council_of(s).get("kind") == "plan" and s.event_id != first.event_id
 
     second = await boss.in_thread(task, second_plan, what="the changed plan")
-    await boss.command("!voice on")
     assert await readouts(council, task) == council_of(first)["digest"]
 
+    # Spoken while voice is still off, so the engine's next tick cannot read the changed
+    # plan out before the words arrive (with voice on, that raced the transcription).
     spoken = await say_by_voice(boss, llm, task, "승인")
     refused = await boss.in_thread(
         task,
@@ -309,6 +310,10 @@ async def test_after_the_plan_changed_a_spoken_approval_is_refused_and_it_is_rea
         what="the refusal",
     )
     assert "changed since it was read out" in refused.body
+    # With voice off nothing was read; on again, the same words are refused again and the
+    # changed plan is read out.
+    await boss.command("!voice on")
+    await say_by_voice(boss, llm, task, "승인")
     again = await voice_answering(boss, task, second.event_id, boss.coordinator)
     assert again.event_id
     assert await readouts(council, task) == council_of(second)["digest"]
