@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from bots.background import came_first
 from bots.context import BotContext
 from bots.errors import CommandError
 from bots.events import POLL_END, POLL_RESPONSE, POLL_RESPONSE_STABLE, POLL_START
@@ -216,7 +217,8 @@ class PollService:
         self, synced: asyncio.Event, stop: asyncio.Event, caught_up: CaughtUp | None = None
     ) -> None:
         """Once synced: resume (after the catch-up), then tick every second until `stop`."""
-        await synced.wait()
+        if not await came_first(synced, stop):
+            return
         try:
             await self.resume(caught_up)
         except Exception:

@@ -9,10 +9,10 @@ approval machine, and said so where they were asked.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from bots.background import came_first, every
 from bots.execution.approvals import Expire, apply
 from bots.execution.ledger import RequestRecord
 from bots.execution.lifecycle import RequestLifecycle, request_of
@@ -57,15 +57,10 @@ class Sweeper:
 
     async def run(self, synced: asyncio.Event, stop: asyncio.Event) -> None:
         """Once online: say what the restart left, then expire overdue requests until `stop`."""
-        await synced.wait()
+        if not await came_first(synced, stop):
+            return
         await self._report_startup()
-        while not stop.is_set():
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("the expiry sweep failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval)
+        await every(self.interval, self.sweep, "the expiry sweep", synced, stop, None)
 
     async def sweep(self) -> None:
         """Expires every pending request past its window, and says so where it was asked."""

@@ -726,6 +726,8 @@ class MatrixBot:
                 if attempt == SEND_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0)
+            except LocalProtocolError as exc:  # e.g. a room its sync has not brought yet
+                raise MatrixError(f"{self.user_id} could not send {what}: {exc}") from None
         if self.metrics is not None:
             self.metrics.matrix_send(self.connection.name, time.monotonic() - began)
         if isinstance(response, RoomSendError):

@@ -9,13 +9,13 @@ drives tasks whose deadline passed, and `resume()` drives every active task at s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
 from bots.agents.spend_caps import at_task_cap
+from bots.background import came_first, every
 from bots.context import BotContext
 from bots.coordinator.tasks import approval, outside, reporting, running
 from bots.coordinator.tasks import minutes as task_minutes
@@ -410,20 +410,15 @@ class TaskService:
         """Once synced and `caught_up` (the answers and votes that came while the bot was
         down are stored first, so a wait that ran out meanwhile is judged with them): drive
         every active task (restart), then tick until `stop`."""
-        await synced.wait()
+        if not await came_first(synced, stop):
+            return
         if caught_up is not None:
             await caught_up()
         try:
             log.info("tasks: %s", await self.resume())
         except Exception:
             log.exception("taking up the active tasks failed; the tick will retry them")
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("the task tick failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+        await every(TICK_SECONDS, self.tick, "the task tick", synced, stop, None)
 
     # --- helpers -------------------------------------------------------------------------
 
